@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything choreo needs to build, test and run on Debian 12, from Debian's packages.
+# Idempotent, and quick when everything is present (one dpkg query, no apt-get call).
+# Uses sudo when not run as root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libgrpc-dev
+  librdkafka-dev libhiredis-dev libabsl-dev libgtest-dev libgmock-dev
+  redis-server kcat
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$package")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=()
+[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The test fixtures start their own redis-server; the distribution's service is not needed.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
+  "${sudo[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi
+echo "install-deps: done" >&2

@@ -1,0 +1,108 @@
+// choreo-devbroker: the embedded dev broker. Hosts librdkafka's in-memory mock cluster (a
+// Kafka-protocol broker for development only: no persistence, not Apache Kafka) as a process,
+// creates the mission's topics, prints the bootstrap address on stdout (one line) and writes it
+// to --address-file, then serves until SIGTERM or SIGINT, when it removes the file and exits 0.
+
+#include <signal.h>
+
+#include <pthread.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "saga/config/flag_set.h"
+#include "saga/kafka_mock/embedded_kafka_cluster.h"
+#include "saga/topics/topics.h"
+
+namespace {
+
+struct DevBrokerConfig {
+  int brokers = 1;
+  int partitions = 4;
+  std::string address_file;
+
+  absl::Status Validate() const {
+    if (brokers < 1 || brokers > 9) {
+      return absl::InvalidArgumentError(absl::StrCat("--brokers must be 1..9, got ", brokers));
+    }
+    if (partitions < 1 || partitions > 256) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--partitions must be 1..256, got ", partitions));
+    }
+    return absl::OkStatus();
+  }
+};
+
+// Writes `text` to `path` through a temporary file and a rename, so readers never see half.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    if (!out.flush()) return absl::UnavailableError(absl::StrCat("cannot write ", temporary));
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) return absl::UnavailableError(absl::StrCat("cannot rename to ", path, ": ", error.message()));
+  return absl::OkStatus();
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "choreo-devbroker: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  DevBrokerConfig config;
+  choreo::config::FlagSet flags(
+      "choreo-devbroker",
+      "Runs librdkafka's in-memory mock cluster as a local Kafka-protocol broker with the\n"
+      "mission's topics (development only). Prints the bootstrap address on stdout; stops on\n"
+      "SIGTERM or SIGINT.");
+  flags.Add("brokers", &config.brokers, "number of mock brokers")
+      .Add("partitions", &config.partitions, "partitions of every mission topic")
+      .Add("address-file", &config.address_file,
+           "also write the bootstrap address to this file (removed at exit)");
+  choreo::config::ParseOrExit(flags, argc, argv, [&] { return config.Validate(); });
+
+  // Block the stop signals before librdkafka starts threads, so only sigwait() receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto cluster = choreo::kafka::EmbeddedKafkaCluster::Start({.brokers = config.brokers});
+  if (!cluster.ok()) return Fail(cluster.status());
+  if (absl::Status created = (*cluster)->CreateMissionTopics(config.partitions); !created.ok()) {
+    return Fail(created);
+  }
+  const std::string& address = (*cluster)->bootstrap_servers();
+  if (!config.address_file.empty()) {
+    if (absl::Status written = WriteFileAtomically(config.address_file, address + "\n");
+        !written.ok()) {
+      return Fail(written);
+    }
+  }
+  std::printf("%s\n", address.c_str());
+  std::fflush(stdout);
+  std::fprintf(stderr, "choreo-devbroker: %d broker(s) at %s, %zu topics x %d partitions\n",
+               config.brokers, address.c_str(), choreo::topics::MissionTopics().size(),
+               config.partitions);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::fprintf(stderr, "choreo-devbroker: %s, stopping\n", strsignal(signal_number));
+  if (!config.address_file.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove(config.address_file, ignored);
+  }
+  cluster->reset();
+  return 0;
+}
