@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "saga/config/flag_set.h"
 #include "saga/kafka_mock/embedded_kafka_cluster.h"
+#include "saga/process/stop_signals.h"
 #include "saga/topics/topics.h"
 
 namespace {
@@ -71,12 +72,7 @@ int main(int argc, char** argv) {
            "also write the bootstrap address to this file (removed at exit)");
   choreo::config::ParseOrExit(flags, argc, argv, [&] { return config.Validate(); });
 
-  // Block the stop signals before librdkafka starts threads, so only sigwait() receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  choreo::process::StopSignals stop_signals;  // before librdkafka starts threads
 
   auto cluster = choreo::kafka::EmbeddedKafkaCluster::Start({.brokers = config.brokers});
   if (!cluster.ok()) return Fail(cluster.status());
@@ -96,8 +92,7 @@ int main(int argc, char** argv) {
                config.brokers, address.c_str(), choreo::topics::MissionTopics().size(),
                config.partitions);
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  const int signal_number = stop_signals.Wait();
   std::fprintf(stderr, "choreo-devbroker: %s, stopping\n", strsignal(signal_number));
   if (!config.address_file.empty()) {
     std::error_code ignored;

@@ -15,6 +15,7 @@
 #include "choreo/notifications/v1/events.pb.h"
 #include "choreo/orders/v1/admin.pb.h"
 #include "choreo/orders/v1/events.pb.h"
+#include "choreo/saga/v1/outcome.pb.h"
 #include "choreo/users/v1/events.pb.h"
 #include "choreo/users/v1/user_service.pb.h"
 #include "google/api/annotations.pb.h"
@@ -45,6 +46,7 @@ const google::protobuf::Descriptor* const kLinkedFiles[] = {
     billing::v1::PaymentProcessed::descriptor(),  billing::v1::GetBalanceRequest::descriptor(),
     users::v1::UserRegistered::descriptor(),      users::v1::LoginRequest::descriptor(),
     notifications::v1::NotificationSent::descriptor(), gateway::v1::Order::descriptor(),
+    saga::v1::HandledOutcome::descriptor(),
 };
 
 bool IsEventsFile(const FileDescriptor& file) {
@@ -113,7 +115,7 @@ TEST(ContractTest, EveryChoreoFileIsLinkedAndKeepsTheContract) {
       for (int s = 0; s < file->service_count(); ++s) api_methods += file->service(s)->method_count();
     }
   }
-  EXPECT_EQ(std::size(kLinkedFiles), 8u);
+  EXPECT_EQ(std::size(kLinkedFiles), 9u);
   EXPECT_GE(choreo_files, 10);
   EXPECT_EQ(events_files, 4);  // orders, billing, users, notifications
   EXPECT_GE(events, 14);

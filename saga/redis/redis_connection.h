@@ -1,0 +1,75 @@
+#pragma once
+
+// RedisConnection: one hiredis connection with timeouts and reconnect-on-demand, errors as
+// absl::Status. A failed connect or I/O error drops the connection and returns UNAVAILABLE; the
+// next call connects again. A Redis error reply is returned as a RedisReply of type kError (the
+// command ran; the caller decides), never as a failed status.
+//
+// Not thread-safe: one connection per thread (the saga runtime gives each worker its own).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+struct redisContext;
+
+namespace choreo::redis {
+
+struct RedisReply {
+  enum class Type { kNil, kString, kStatus, kInteger, kArray, kError };
+  Type type = Type::kNil;
+  std::string str;  // kString, kStatus, kError
+  int64_t integer = 0;
+  std::vector<RedisReply> elements;
+
+  bool is_error() const { return type == Type::kError; }
+};
+
+struct RedisAddress {
+  std::string host;
+  int port = 0;
+};
+// "host:port" -> RedisAddress; INVALID_ARGUMENT naming the problem.
+absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view address);
+
+class RedisConnection {
+ public:
+  struct Options {
+    RedisAddress address;
+    absl::Duration connect_timeout = absl::Seconds(1);
+    absl::Duration command_timeout = absl::Seconds(2);
+  };
+
+  explicit RedisConnection(Options options);
+  ~RedisConnection();
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  // One command. UNAVAILABLE when Redis cannot be reached or the connection broke.
+  absl::StatusOr<RedisReply> Command(const std::vector<std::string>& argv);
+
+  // Several commands in one round trip; one reply per command, in order.
+  absl::StatusOr<std::vector<RedisReply>> Pipeline(
+      const std::vector<std::vector<std::string>>& commands);
+
+  // Runs a Lua script by its SHA1 (EVALSHA); SCRIPT LOADs it first on this connection and again
+  // on NOSCRIPT (after a Redis restart).
+  absl::StatusOr<RedisReply> Eval(const std::string& script, const std::vector<std::string>& keys,
+                                  const std::vector<std::string>& args);
+
+ private:
+  absl::Status EnsureConnected();
+  void Drop();
+
+  Options options_;
+  redisContext* context_ = nullptr;
+  absl::flat_hash_map<std::string, std::string> script_shas_;  // script text -> SHA1
+};
+
+}  // namespace choreo::redis

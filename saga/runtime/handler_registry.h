@@ -1,0 +1,134 @@
+#pragma once
+
+// HandlerRegistry: the typed routing table of one service (ARCHITECTURE.md §3 step 4).
+//
+// A service registers one handler per event type: which aggregate the event changes, and a pure
+// decision (state, event) -> (new state, outgoing events) or an error. The registry decodes a
+// record, upcasts older schema revisions through registered upcasters, and finds the handler.
+// Pure: no I/O. Register everything before the runtime starts; afterwards it is read-only and
+// thread-safe.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message.h"
+#include "saga/codec/event_codec.h"
+#include "saga/record/record.h"
+
+namespace choreo::saga {
+
+// An event a reaction emits. The runtime fills its EventMeta (id, correlation, causation,
+// trace, time, producer, schema version) before publishing.
+struct OutgoingEvent {
+  std::string topic;
+  std::string key;
+  std::unique_ptr<google::protobuf::Message> event;
+
+  template <typename Event>
+  static OutgoingEvent Of(absl::string_view topic, std::string key, Event event) {
+    return {std::string(topic), std::move(key), std::make_unique<Event>(std::move(event))};
+  }
+};
+
+// What a decision returns: the aggregate's new state (nullopt: unchanged) and events to emit.
+template <typename State>
+struct Reaction {
+  std::optional<State> state;
+  std::vector<OutgoingEvent> events;
+};
+
+// Facts about the incoming record a decision may use (it must not do I/O).
+struct EventContext {
+  const KafkaRecord& record;
+  const common::v1::EventMeta& meta;
+  absl::Time now;
+};
+
+// A reaction with its state serialized: what the runtime commits.
+struct ErasedReaction {
+  std::optional<std::string> state;
+  std::vector<OutgoingEvent> events;
+};
+
+struct Route {
+  std::string aggregate_type;
+  std::function<std::string(const google::protobuf::Message&)> aggregate_id;
+  std::function<absl::StatusOr<ErasedReaction>(const std::string& state,
+                                               const google::protobuf::Message& event,
+                                               const EventContext& context)>
+      decide;
+};
+
+class HandlerRegistry {
+ public:
+  // Handles `Event` on aggregates of `aggregate_type` whose state is the proto message `State`.
+  //   aggregate_id: const Event& -> std::string (empty means the event is invalid)
+  //   decide: (const State&, const Event&, const EventContext&) -> absl::StatusOr<Reaction<State>>
+  // A new aggregate's state is a default State. Fails if `Event` is not an event or already
+  // has a handler.
+  template <typename Event, typename State, typename IdFn, typename DecideFn>
+  absl::Status On(std::string aggregate_type, IdFn aggregate_id, DecideFn decide) {
+    Route route;
+    route.aggregate_type = std::move(aggregate_type);
+    route.aggregate_id = [aggregate_id](const google::protobuf::Message& event) {
+      return std::string(aggregate_id(static_cast<const Event&>(event)));
+    };
+    route.decide = [decide](const std::string& state_bytes, const google::protobuf::Message& event,
+                            const EventContext& context) -> absl::StatusOr<ErasedReaction> {
+      State state;
+      if (!state.ParseFromString(state_bytes)) {
+        return absl::DataLossError(
+            absl::StrCat("stored state is not a valid ", State::descriptor()->full_name()));
+      }
+      absl::StatusOr<Reaction<State>> reaction =
+          decide(static_cast<const State&>(state), static_cast<const Event&>(event), context);
+      if (!reaction.ok()) return reaction.status();
+      ErasedReaction erased;
+      if (reaction->state) erased.state = reaction->state->SerializeAsString();
+      erased.events = std::move(reaction->events);
+      return erased;
+    };
+    return Add(*Event::descriptor(), std::move(route));
+  }
+
+  // Upgrades `Event` from schema revision `from_version` to `from_version + 1` in place, for
+  // changes of meaning; additive changes need none.
+  template <typename Event>
+  absl::Status Upcast(uint32_t from_version, std::function<absl::Status(Event&)> upcaster) {
+    return AddUpcaster(*Event::descriptor(), from_version,
+                       [upcaster](google::protobuf::Message& event) {
+                         return upcaster(static_cast<Event&>(event));
+                       });
+  }
+
+  // Decodes `record` (codec errors as EventCodec::Decode), upcasts it to the current revision
+  // (an upcaster's failure is returned as INVALID_ARGUMENT), and finds its route.
+  struct Dispatch {
+    codec::DecodedEvent event;
+    const Route* route = nullptr;
+  };
+  absl::StatusOr<Dispatch> Decode(const KafkaRecord& record) const;
+
+  const codec::EventCodec& codec() const { return codec_; }
+  bool empty() const { return routes_.empty(); }
+
+ private:
+  using ErasedUpcaster = std::function<absl::Status(google::protobuf::Message&)>;
+  absl::Status Add(const google::protobuf::Descriptor& type, Route route);
+  absl::Status AddUpcaster(const google::protobuf::Descriptor& type, uint32_t from_version,
+                           ErasedUpcaster upcaster);
+
+  codec::EventCodec codec_;
+  absl::flat_hash_map<std::string, Route> routes_;  // by full type name
+  absl::flat_hash_map<std::string, ErasedUpcaster> upcasters_;  // by "type@from_version"
+};
+
+}  // namespace choreo::saga

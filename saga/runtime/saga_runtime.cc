@@ -1,0 +1,581 @@
+#include "saga/runtime/saga_runtime.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "choreo/saga/v1/outcome.pb.h"
+#include "saga/dlq/dead_letter.h"
+#include "saga/redis/redis_connection.h"
+#include "saga/store/redis_aggregate_store.h"
+
+namespace choreo::saga {
+
+struct SagaRuntime::PartitionState {
+  explicit PartitionState(kafka::TopicPartition tp) : partition(std::move(tp)) {}
+  const kafka::TopicPartition partition;
+  absl::Mutex mu;
+  PartitionOffsets offsets ABSL_GUARDED_BY(mu);
+  int processing ABSL_GUARDED_BY(mu) = 0;  // items a worker has started and not finished
+  int retrying ABSL_GUARDED_BY(mu) = 0;    // items backing off after a transient failure
+  bool paused ABSL_GUARDED_BY(mu) = false;
+  bool revoked ABSL_GUARDED_BY(mu) = false;    // no new work starts
+  bool abandoned ABSL_GUARDED_BY(mu) = false;  // no more offsets are stored
+};
+
+struct SagaRuntime::Lane {
+  absl::Mutex mu;
+  std::deque<WorkItem> queue ABSL_GUARDED_BY(mu);
+  bool busy ABSL_GUARDED_BY(mu) = false;
+  bool stop ABSL_GUARDED_BY(mu) = false;
+  std::unique_ptr<store::AggregateStore> store;
+  absl::BitGen random;
+  std::thread thread;
+};
+
+namespace {
+
+std::string RandomHex(absl::BitGen& random, int bytes) {
+  std::string raw(bytes, '\0');
+  for (char& c : raw) c = static_cast<char>(absl::Uniform<uint8_t>(random));
+  return absl::BytesToHexString(raw);
+}
+
+bool IsHex(absl::string_view text, size_t length) {
+  if (text.size() != length) return false;
+  for (char c : text) {
+    if (!absl::ascii_isxdigit(c) || absl::ascii_isupper(c)) return false;
+  }
+  return true;
+}
+
+// W3C trace context: the child of `parent` (same trace id and flags, a new span id), or the
+// start of a new trace when `parent` is missing or malformed.
+std::string ChildTraceparent(absl::string_view parent, absl::BitGen& random) {
+  if (parent.size() == 55 && parent.substr(0, 3) == "00-" && IsHex(parent.substr(3, 32), 32) &&
+      parent[35] == '-' && IsHex(parent.substr(36, 16), 16) && parent[52] == '-' &&
+      IsHex(parent.substr(53, 2), 2)) {
+    return absl::StrCat("00-", parent.substr(3, 32), "-", RandomHex(random, 8), "-",
+                        parent.substr(53, 2));
+  }
+  return absl::StrCat("00-", RandomHex(random, 16), "-", RandomHex(random, 8), "-01");
+}
+
+std::string JsonEscape(absl::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      absl::StrAppendFormat(&out, "\\u%04x", static_cast<int>(c));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// One JSON line on stderr about `record` (the observability issue replaces this with the
+// project's logger).
+void LogRecord(absl::string_view level, absl::string_view service, absl::string_view message,
+               const KafkaRecord& record) {
+  std::string line = absl::StrFormat(
+      R"({"level":"%s","service":"%s","msg":"%s","topic":"%s","partition":%d,"offset":%d,)"
+      R"("event_id":"%s","correlation_id":"%s"})",
+      level, service, JsonEscape(message), JsonEscape(record.topic), record.partition,
+      record.offset, JsonEscape(record.Header("ce_id").value_or("")),
+      JsonEscape(record.Header("ce_correlationid").value_or("")));
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+std::string SerializeOutcome(const std::vector<KafkaRecord>& records) {
+  v1::HandledOutcome outcome;
+  for (const KafkaRecord& record : records) {
+    v1::StoredRecord* stored = outcome.add_records();
+    stored->set_topic(record.topic);
+    stored->set_key(record.key);
+    stored->set_value(record.value);
+    for (const RecordHeader& header : record.headers) {
+      v1::StoredHeader* h = stored->add_headers();
+      h->set_key(header.key);
+      h->set_value(header.value);
+    }
+  }
+  return outcome.SerializeAsString();
+}
+
+absl::StatusOr<std::vector<KafkaRecord>> ParseOutcome(const std::string& bytes) {
+  v1::HandledOutcome outcome;
+  if (!outcome.ParseFromString(bytes)) {
+    return absl::DataLossError("stored handled marker is not a HandledOutcome");
+  }
+  std::vector<KafkaRecord> records;
+  for (const v1::StoredRecord& stored : outcome.records()) {
+    KafkaRecord record;
+    record.topic = stored.topic();
+    record.key = stored.key();
+    record.value = stored.value();
+    for (const v1::StoredHeader& header : stored.headers()) {
+      record.AddHeader(header.key(), header.value());
+    }
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SagaRuntime>> SagaRuntime::Create(SagaRuntimeOptions options,
+                                                                 HandlerRegistry registry) {
+  if (options.service.empty()) return absl::InvalidArgumentError("saga runtime: service is empty");
+  if (options.kafka_brokers.empty()) {
+    return absl::InvalidArgumentError("saga runtime: kafka brokers are empty");
+  }
+  if (options.topics.empty()) return absl::InvalidArgumentError("saga runtime: no topics");
+  if (registry.empty()) return absl::InvalidArgumentError("saga runtime: no handlers");
+  if (options.workers < 1 || options.workers > 256) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("saga runtime: workers must be 1..256, got ", options.workers));
+  }
+  if (!options.store_factory) {
+    if (absl::StatusOr<redis::RedisAddress> address =
+            redis::ParseRedisAddress(options.redis_address);
+        !address.ok()) {
+      return address.status();
+    }
+  }
+  if (options.group_id.empty()) options.group_id = absl::StrCat("choreo-", options.service);
+  return std::unique_ptr<SagaRuntime>(new SagaRuntime(std::move(options), std::move(registry)));
+}
+
+SagaRuntime::SagaRuntime(SagaRuntimeOptions options, HandlerRegistry registry)
+    : options_(std::move(options)), registry_(std::move(registry)) {}
+
+SagaRuntime::~SagaRuntime() { Stop(); }
+
+absl::Status SagaRuntime::Start() {
+  if (started_.exchange(true)) return absl::FailedPreconditionError("saga runtime already started");
+  kafka::KafkaConfig producer_config = kafka::ProducerDefaults(options_.kafka_brokers);
+  producer_config.insert(producer_config.end(), options_.producer_overrides.begin(),
+                         options_.producer_overrides.end());
+  absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> producer =
+      kafka::KafkaProducer::Create(producer_config);
+  if (!producer.ok()) return producer.status();
+  producer_ = *std::move(producer);
+
+  kafka::KafkaConfig consumer_config =
+      kafka::ConsumerDefaults(options_.kafka_brokers, options_.group_id);
+  consumer_config.insert(consumer_config.end(), options_.consumer_overrides.begin(),
+                         options_.consumer_overrides.end());
+  absl::StatusOr<std::unique_ptr<kafka::KafkaConsumer>> consumer =
+      kafka::KafkaConsumer::Create(consumer_config, this);
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = *std::move(consumer);
+  if (absl::Status subscribed = consumer_->Subscribe(options_.topics); !subscribed.ok()) {
+    return subscribed;
+  }
+
+  for (int i = 0; i < options_.workers; ++i) {
+    auto lane = std::make_unique<Lane>();
+    if (options_.store_factory) {
+      lane->store = options_.store_factory();
+    } else {
+      lane->store = std::make_unique<store::RedisAggregateStore>(redis::RedisConnection::Options{
+          .address = *redis::ParseRedisAddress(options_.redis_address)});
+    }
+    lanes_.push_back(std::move(lane));
+  }
+  for (auto& lane : lanes_) lane->thread = std::thread([this, l = lane.get()] { WorkerLoop(*l); });
+  poller_ = std::thread([this] { PollLoop(); });
+  return absl::OkStatus();
+}
+
+void SagaRuntime::Stop() noexcept {
+  if (!started_.load() || stopped_.exchange(true)) return;
+  stopping_.store(true);
+  if (poller_.joinable()) poller_.join();
+  // Drain: let the lanes finish what they hold, up to drain_timeout.
+  const absl::Time deadline = absl::Now() + options_.drain_timeout;
+  for (auto& lane : lanes_) {
+    absl::MutexLock lock(&lane->mu);
+    auto idle = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane->mu) {
+      return lane->queue.empty() && !lane->busy;
+    };
+    lane->mu.AwaitWithDeadline(absl::Condition(&idle), deadline);
+  }
+  hard_stop_.store(true);
+  WakeAll();
+  for (auto& lane : lanes_) {
+    {
+      absl::MutexLock lock(&lane->mu);
+      lane->stop = true;
+    }
+    if (lane->thread.joinable()) lane->thread.join();
+  }
+  if (consumer_ != nullptr) {
+    if (!crashed_.load()) static_cast<void>(consumer_->CommitSync());
+    consumer_->Close();  // leaves the group; OnRevoked runs with nothing in flight
+  }
+  if (producer_ != nullptr) static_cast<void>(producer_->Flush(options_.publish_timeout));
+}
+
+std::string SagaRuntime::ConsumerStatistics() const {
+  return consumer_ != nullptr ? consumer_->LatestStatistics() : std::string();
+}
+
+std::vector<kafka::PartitionLag> SagaRuntime::ConsumerLag() const {
+  absl::StatusOr<std::vector<kafka::PartitionLag>> lag =
+      kafka::ConsumerLagFromStatistics(ConsumerStatistics());
+  return lag.ok() ? *std::move(lag) : std::vector<kafka::PartitionLag>{};
+}
+
+void SagaRuntime::OnAssigned(const std::vector<kafka::TopicPartition>& partitions) {
+  absl::MutexLock lock(&partitions_mu_);
+  for (const kafka::TopicPartition& tp : partitions) {
+    partitions_[tp] = std::make_shared<PartitionState>(tp);
+  }
+}
+
+void SagaRuntime::OnRevoked(const std::vector<kafka::TopicPartition>& partitions) {
+  std::vector<std::shared_ptr<PartitionState>> revoked;
+  {
+    absl::MutexLock lock(&partitions_mu_);
+    for (const kafka::TopicPartition& tp : partitions) {
+      auto it = partitions_.find(tp);
+      if (it == partitions_.end()) continue;
+      revoked.push_back(it->second);
+      partitions_.erase(it);
+    }
+  }
+  const absl::Time deadline = absl::Now() + options_.drain_timeout;
+  for (const auto& state : revoked) {
+    absl::MutexLock lock(&state->mu);
+    state->revoked = true;  // queued work is dropped; in-flight work may finish and store
+    auto idle = [&state]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu) {
+      return state->processing == 0;
+    };
+    if (!state->mu.AwaitWithDeadline(absl::Condition(&idle), deadline)) {
+      state->abandoned = true;  // whatever still runs will not store its offset
+    }
+  }
+}
+
+void SagaRuntime::PollLoop() {
+  int consecutive_errors = 0;
+  while (!stopping_.load() && !crashed_.load()) {
+    absl::StatusOr<std::optional<KafkaRecord>> polled = consumer_->Poll(absl::Milliseconds(100));
+    if (!polled.ok()) {
+      if (consecutive_errors++ % 50 == 0) {
+        std::fprintf(stderr, R"({"level":"warn","service":"%s","msg":"%s"})" "\n",
+                     options_.service.c_str(), JsonEscape(polled.status().ToString()).c_str());
+      }
+      continue;
+    }
+    consecutive_errors = 0;
+    if (!polled->has_value()) continue;
+    KafkaRecord& record = **polled;
+    std::shared_ptr<PartitionState> state;
+    {
+      absl::MutexLock lock(&partitions_mu_);
+      auto it = partitions_.find(kafka::TopicPartition{record.topic, record.partition});
+      if (it != partitions_.end()) state = it->second;
+    }
+    if (state == nullptr) continue;  // not ours (any more): its new owner reads it
+    {
+      absl::MutexLock lock(&state->mu);
+      if (state->revoked) continue;
+      state->offsets.Started(record.offset);
+      UpdatePause(*state);
+    }
+    Lane& lane = *lanes_[absl::HashOf(record.key) % lanes_.size()];
+    absl::MutexLock lock(&lane.mu);
+    lane.queue.push_back(WorkItem{std::move(record), std::move(state), absl::Now()});
+  }
+}
+
+void SagaRuntime::WorkerLoop(Lane& lane) {
+  while (true) {
+    WorkItem item;
+    {
+      absl::MutexLock lock(&lane.mu);
+      auto ready = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane.mu) {
+        return !lane.queue.empty() || lane.stop;
+      };
+      lane.mu.Await(absl::Condition(&ready));
+      if (lane.queue.empty()) return;  // stop, nothing left
+      item = std::move(lane.queue.front());
+      lane.queue.pop_front();
+      lane.busy = true;
+    }
+    Process(lane, item);
+    absl::MutexLock lock(&lane.mu);
+    lane.busy = false;
+  }
+}
+
+bool SagaRuntime::MustAbandon(PartitionState& partition) {
+  if (crashed_.load() || hard_stop_.load()) return true;
+  absl::MutexLock lock(&partition.mu);
+  return partition.revoked && partition.abandoned;
+}
+
+void SagaRuntime::Process(Lane& lane, WorkItem& item) {
+  PartitionState& partition = *item.partition;
+  {
+    absl::MutexLock lock(&partition.mu);
+    if (partition.revoked || crashed_.load() || hard_stop_.load()) return;  // dropped, not done
+    ++partition.processing;
+  }
+  const Finish finish = Handle(lane, item);
+  absl::MutexLock lock(&partition.mu);
+  --partition.processing;
+  if (finish == Finish::kDone && !partition.abandoned && !crashed_.load()) {
+    if (std::optional<int64_t> next = partition.offsets.Finished(item.record.offset)) {
+      if (absl::Status stored = consumer_->StoreOffset(partition.partition, *next); !stored.ok()) {
+        LogRecord("warn", options_.service, stored.ToString(), item.record);
+      }
+    }
+    UpdatePause(partition);
+  }
+}
+
+SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
+  const KafkaRecord& record = item.record;
+  PartitionState& partition = *item.partition;
+  const absl::Time started = absl::Now();
+  auto done = [&](SagaObserver::Outcome outcome, absl::string_view event_type) {
+    if (options_.observer != nullptr) {
+      options_.observer->OnRecordDone(record, event_type, outcome, absl::Now() - started,
+                                      started - item.received);
+    }
+  };
+  bool counted_as_retrying = false;
+  auto stop_retrying = [&] {
+    if (!counted_as_retrying) return;
+    absl::MutexLock lock(&partition.mu);
+    --partition.retrying;
+    UpdatePause(partition);
+  };
+  for (int attempt = 1;; ++attempt) {
+    SagaObserver::Outcome outcome = SagaObserver::Outcome::kHandled;
+    std::string event_type(record.Header("ce_type").value_or(""));
+    absl::Status status = HandleOnce(lane, record, outcome, event_type);
+    if (crashed_.load()) {
+      stop_retrying();
+      return Finish::kAbandon;
+    }
+    if (status.ok()) {
+      stop_retrying();
+      done(outcome, event_type);
+      return Finish::kDone;
+    }
+    if (ClassifyFailure(status, attempt, options_.max_attempts_unclassified) ==
+        FailureAction::kDeadLetter) {
+      // Publishing the dead letter is retried like any transient failure.
+      for (int dlq_attempt = 1;; ++dlq_attempt) {
+        absl::Status sent = DeadLetter(record, status, attempt);
+        if (sent.ok()) break;
+        LogRecord("warn", options_.service, absl::StrCat("dead-lettering failed: ", sent.ToString()),
+                  record);
+        if (!BackOff(partition, BackoffDelay(options_.backoff, dlq_attempt,
+                                             absl::Uniform(lane.random, 0.0, 1.0)))) {
+          stop_retrying();
+          return Finish::kAbandon;
+        }
+      }
+      stop_retrying();
+      LogRecord("error", options_.service, absl::StrCat("dead-lettered: ", status.ToString()),
+                record);
+      done(SagaObserver::Outcome::kDeadLettered, event_type);
+      return Finish::kDone;
+    }
+    if (attempt == 1 || attempt % 10 == 0) {
+      LogRecord("warn", options_.service,
+                absl::StrCat("attempt ", attempt, " failed, retrying: ", status.ToString()), record);
+    }
+    if (options_.observer != nullptr) options_.observer->OnRetry(record, status, attempt);
+    if (!counted_as_retrying) {
+      counted_as_retrying = true;
+      absl::MutexLock lock(&partition.mu);
+      ++partition.retrying;
+      UpdatePause(partition);
+    }
+    if (!BackOff(partition, BackoffDelay(options_.backoff, attempt,
+                                         absl::Uniform(lane.random, 0.0, 1.0)))) {
+      stop_retrying();
+      return Finish::kAbandon;
+    }
+  }
+}
+
+absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
+                                     SagaObserver::Outcome& outcome, std::string& event_type) {
+  absl::StatusOr<HandlerRegistry::Dispatch> dispatch = registry_.Decode(record);
+  if (!dispatch.ok()) return dispatch.status();
+  event_type = dispatch->event.type();
+  const google::protobuf::Message& event = *dispatch->event.message;
+  const common::v1::EventMeta& meta = dispatch->event.meta();
+  const Route& route = *dispatch->route;
+  const store::AggregateRef aggregate{absl::StrCat(options_.service, ".", route.aggregate_type),
+                                      route.aggregate_id(event)};
+  if (aggregate.id.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(event_type, " names no ", route.aggregate_type, " (empty aggregate id)"));
+  }
+
+  std::vector<KafkaRecord> publish;
+  for (int conflicts = 0;; ++conflicts) {
+    absl::StatusOr<store::AggregateSnapshot> snapshot = lane.store->Load(aggregate, meta.event_id());
+    if (!snapshot.ok()) return snapshot.status();
+    if (snapshot->handled_outcome) {
+      absl::StatusOr<std::vector<KafkaRecord>> stored = ParseOutcome(*snapshot->handled_outcome);
+      if (!stored.ok()) return stored.status();
+      publish = *std::move(stored);
+      outcome = SagaObserver::Outcome::kDuplicate;
+      break;
+    }
+    const EventContext context{record, meta, options_.clock()};
+    absl::StatusOr<ErasedReaction> reaction = route.decide(snapshot->state, event, context);
+    if (!reaction.ok()) return reaction.status();
+    publish.clear();
+    for (OutgoingEvent& outgoing : reaction->events) {
+      absl::StatusOr<KafkaRecord> encoded = StampAndEncode(lane, outgoing, meta);
+      if (!encoded.ok()) return encoded.status();
+      publish.push_back(*std::move(encoded));
+    }
+    absl::StatusOr<store::CommitResult> committed =
+        lane.store->Commit(aggregate, meta.event_id(), snapshot->version, reaction->state,
+                           SerializeOutcome(publish), options_.marker_retention);
+    if (!committed.ok()) return committed.status();
+    if (committed->outcome == store::CommitOutcome::kVersionConflict) {
+      if (conflicts >= 100) {
+        return absl::AbortedError(absl::StrCat("version conflict on ", aggregate.type, ":",
+                                               aggregate.id, " after ", conflicts, " reloads"));
+      }
+      continue;  // someone else changed the aggregate: reload and decide again
+    }
+    if (committed->outcome == store::CommitOutcome::kAlreadyHandled) {
+      absl::StatusOr<std::vector<KafkaRecord>> stored = ParseOutcome(committed->handled_outcome);
+      if (!stored.ok()) return stored.status();
+      publish = *std::move(stored);
+      outcome = SagaObserver::Outcome::kDuplicate;
+    }
+    break;
+  }
+  if (options_.crash_hook && options_.crash_hook(CrashPoint::kAfterCommitBeforePublish, record)) {
+    Crash();
+    return absl::AbortedError("injected crash after commit");
+  }
+  if (absl::Status published = PublishAll(publish); !published.ok()) return published;
+  if (options_.crash_hook &&
+      options_.crash_hook(CrashPoint::kAfterPublishBeforeOffsetStore, record)) {
+    Crash();
+    return absl::AbortedError("injected crash after publish");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<KafkaRecord> SagaRuntime::StampAndEncode(Lane& lane, OutgoingEvent& outgoing,
+                                                        const common::v1::EventMeta& cause) {
+  if (outgoing.event == nullptr) return absl::InternalError("outgoing event is null");
+  common::v1::EventMeta* meta = codec::MutableMetaOf(outgoing.event.get());
+  meta->set_event_id(RandomHex(lane.random, 16));
+  meta->set_schema_version(codec::CurrentSchemaVersion(*outgoing.event->GetDescriptor()));
+  meta->set_correlation_id(cause.correlation_id());
+  meta->set_causation_id(cause.event_id());
+  meta->set_traceparent(ChildTraceparent(cause.traceparent(), lane.random));
+  meta->set_tracestate(cause.tracestate());
+  const absl::Time now = options_.clock();
+  meta->mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(now));
+  meta->mutable_occurred_at()->set_nanos(
+      static_cast<int32_t>((now - absl::FromUnixSeconds(absl::ToUnixSeconds(now))) /
+                           absl::Nanoseconds(1)));
+  meta->set_producer(options_.service);
+  return registry_.codec().Encode(*outgoing.event, outgoing.topic, outgoing.key);
+}
+
+absl::Status SagaRuntime::PublishAll(const std::vector<KafkaRecord>& records) {
+  if (records.empty()) return absl::OkStatus();
+  struct Pending {
+    absl::Mutex mu;
+    size_t left ABSL_GUARDED_BY(mu) = 0;
+    absl::Status first_error ABSL_GUARDED_BY(mu);
+  };
+  auto pending = std::make_shared<Pending>();
+  {
+    absl::MutexLock lock(&pending->mu);
+    pending->left = records.size();
+  }
+  for (const KafkaRecord& record : records) {
+    absl::Status queued =
+        producer_->Produce(record, [pending](absl::StatusOr<kafka::Delivery> delivery) {
+          absl::MutexLock lock(&pending->mu);
+          if (!delivery.ok() && pending->first_error.ok()) pending->first_error = delivery.status();
+          --pending->left;
+        });
+    if (!queued.ok()) {
+      absl::MutexLock lock(&pending->mu);
+      --pending->left;
+      if (pending->first_error.ok()) pending->first_error = queued;
+    }
+  }
+  absl::MutexLock lock(&pending->mu);
+  auto done = [&pending]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pending->mu) {
+    return pending->left == 0;
+  };
+  if (!pending->mu.AwaitWithTimeout(absl::Condition(&done), options_.publish_timeout)) {
+    return absl::DeadlineExceededError("outgoing events not acknowledged in time");
+  }
+  if (!pending->first_error.ok()) return pending->first_error;
+  if (options_.observer != nullptr) {
+    for (const KafkaRecord& record : records) options_.observer->OnPublished(record);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SagaRuntime::DeadLetter(const KafkaRecord& record, const absl::Status& error,
+                                     int attempts) {
+  return PublishAll(
+      {dlq::DeadLetterRecord(record, options_.service, error, attempts, options_.clock())});
+}
+
+bool SagaRuntime::BackOff(PartitionState& partition, absl::Duration delay) {
+  absl::MutexLock lock(&partition.mu);
+  auto abandon = [this, &partition]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(partition.mu) {
+    return crashed_.load() || hard_stop_.load() || (partition.revoked && partition.abandoned);
+  };
+  partition.mu.AwaitWithTimeout(absl::Condition(&abandon), delay);
+  return !abandon();
+}
+
+void SagaRuntime::UpdatePause(PartitionState& partition) {
+  const bool want = partition.retrying > 0 ||
+                    partition.offsets.in_flight() >=
+                        static_cast<size_t>(options_.max_in_flight_per_partition);
+  if (want == partition.paused || partition.revoked) return;
+  absl::Status changed =
+      want ? consumer_->Pause(partition.partition) : consumer_->Resume(partition.partition);
+  if (changed.ok()) partition.paused = want;
+}
+
+void SagaRuntime::Crash() {
+  crashed_.store(true);
+  WakeAll();
+}
+
+void SagaRuntime::WakeAll() {
+  // Waiters re-check their conditions when a mutex they wait on is released.
+  std::vector<std::shared_ptr<PartitionState>> states;
+  {
+    absl::MutexLock lock(&partitions_mu_);
+    for (auto& [tp, state] : partitions_) states.push_back(state);
+  }
+  for (auto& state : states) absl::MutexLock lock(&state->mu);
+}
+
+}  // namespace choreo::saga

@@ -1,0 +1,165 @@
+#pragma once
+
+// SagaRuntime: the one loop every service reaction runs in (ARCHITECTURE.md §3; see
+// saga/README.md for the guarantees on one page).
+//
+//   poll a record -> decode (+upcast) -> already handled for this aggregate? re-publish the
+//   stored events -> else load state, decide, commit state + handled marker in one Lua step ->
+//   publish the outgoing events and wait for the broker's acks -> store the record's offset.
+//
+// Promises:
+// - At-least-once delivery, exactly-once effects: a re-delivered or duplicated record changes
+//   nothing and re-publishes the events of its first handling, byte for byte (same ids).
+// - An offset is stored only after its record's effects are committed and its events
+//   acknowledged, and never past an unfinished record of the same partition.
+// - Per-key order: records with the same key run one at a time in partition order; different
+//   keys run in parallel on `workers` threads.
+// - Transient failures (UNAVAILABLE, DEADLINE_EXCEEDED, version conflicts...) retry the same
+//   record with capped exponential backoff and jitter while its partition is paused; nothing is
+//   skipped. Permanent failures copy the record untouched to dlq.<service> with failure headers
+//   and the partition moves on.
+// - Revoked partitions: work not yet started is dropped (the new owner gets it again); work in
+//   progress is finished within drain_timeout or abandoned without storing its offset.
+// - Stop(): stops polling, drains queued and in-flight work (up to drain_timeout), commits the
+//   stored offsets and leaves the group. Idempotent, noexcept.
+// Thread-safety: Start and Stop from one owning thread; everything else is internal.
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "saga/kafka/kafka_consumer.h"
+#include "saga/kafka/kafka_producer.h"
+#include "saga/kafka/statistics.h"
+#include "saga/runtime/handler_registry.h"
+#include "saga/runtime/partition_offsets.h"
+#include "saga/runtime/retry_policy.h"
+#include "saga/store/aggregate_store.h"
+
+namespace choreo::saga {
+
+// Hooks for metrics (the observability issue exposes them). Called from worker threads;
+// implementations must be thread-safe and must not block.
+class SagaObserver {
+ public:
+  enum class Outcome {
+    kHandled,       // decided, committed, published
+    kDuplicate,     // already handled: stored events re-published
+    kDeadLettered,  // copied to dlq.<service>
+  };
+  virtual ~SagaObserver() = default;
+  // `handling` runs from the worker taking the record to its offset being stored (decode, Redis,
+  // decision, publish and acknowledgement, retries included); `queued` is the wait before that.
+  virtual void OnRecordDone(const KafkaRecord& /*record*/, absl::string_view /*event_type*/,
+                            Outcome /*outcome*/, absl::Duration /*handling*/,
+                            absl::Duration /*queued*/) {}
+  virtual void OnRetry(const KafkaRecord& /*record*/, const absl::Status& /*error*/,
+                       int /*attempt*/) {}
+  virtual void OnPublished(const KafkaRecord& /*record*/) {}
+};
+
+// Where a test may simulate a crash (crash_hook returns true): the record's work stops there,
+// its offset is never stored, and the runtime stops handling anything.
+enum class CrashPoint { kAfterCommitBeforePublish, kAfterPublishBeforeOffsetStore };
+
+struct SagaRuntimeOptions {
+  std::string service;        // "billing": group choreo-billing, dlq.billing, meta.producer
+  std::string kafka_brokers;  // bootstrap servers
+  std::string group_id;       // default "choreo-<service>"
+  std::vector<std::string> topics;
+  kafka::KafkaConfig consumer_overrides;  // applied over ConsumerDefaults (e.g. fetch.wait.max.ms)
+  kafka::KafkaConfig producer_overrides;  // applied over ProducerDefaults
+  std::string redis_address;              // host:port
+  int workers = 4;
+  absl::Duration marker_retention = absl::Hours(24 * 7);
+  BackoffPolicy backoff;
+  int max_attempts_unclassified = 10;
+  int max_in_flight_per_partition = 1000;  // the partition pauses beyond this
+  absl::Duration drain_timeout = absl::Seconds(10);
+  absl::Duration publish_timeout = absl::Seconds(30);
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+  SagaObserver* observer = nullptr;  // not owned; must outlive the runtime
+  // Tests only.
+  std::function<bool(CrashPoint, const KafkaRecord&)> crash_hook;
+  std::function<std::unique_ptr<store::AggregateStore>()> store_factory;  // default: Redis
+};
+
+class SagaRuntime final : private kafka::RebalanceListener {
+ public:
+  // Validates the options (INVALID_ARGUMENT naming the bad one); connects nothing yet.
+  static absl::StatusOr<std::unique_ptr<SagaRuntime>> Create(SagaRuntimeOptions options,
+                                                             HandlerRegistry registry);
+  ~SagaRuntime() override;
+
+  // Creates the Kafka clients, subscribes and starts the poll and worker threads.
+  absl::Status Start();
+  void Stop() noexcept;
+
+  bool crashed() const { return crashed_.load(); }
+  // librdkafka's latest consumer statistics JSON, and the consumer lag per partition read from
+  // it (empty until librdkafka's first statistics, statistics.interval.ms after Start).
+  std::string ConsumerStatistics() const;
+  std::vector<kafka::PartitionLag> ConsumerLag() const;
+
+ private:
+  struct PartitionState;
+  struct WorkItem {
+    KafkaRecord record;
+    std::shared_ptr<PartitionState> partition;
+    absl::Time received;
+  };
+  struct Lane;
+  enum class Finish { kDone, kAbandon };
+
+  SagaRuntime(SagaRuntimeOptions options, HandlerRegistry registry);
+
+  void OnAssigned(const std::vector<kafka::TopicPartition>& partitions) override;
+  void OnRevoked(const std::vector<kafka::TopicPartition>& partitions) override;
+
+  void PollLoop();
+  void WorkerLoop(Lane& lane);
+  void Process(Lane& lane, WorkItem& item);
+  Finish Handle(Lane& lane, WorkItem& item);
+  absl::Status HandleOnce(Lane& lane, const KafkaRecord& record, SagaObserver::Outcome& outcome,
+                          std::string& event_type);
+  absl::Status DeadLetter(const KafkaRecord& record, const absl::Status& error, int attempts);
+  absl::Status PublishAll(const std::vector<KafkaRecord>& records);
+  absl::StatusOr<KafkaRecord> StampAndEncode(Lane& lane, OutgoingEvent& outgoing,
+                                             const common::v1::EventMeta& cause);
+  // Waits `delay` unless the record must be abandoned meanwhile (revoked, crashed, hard stop).
+  bool BackOff(PartitionState& partition, absl::Duration delay);
+  bool MustAbandon(PartitionState& partition);
+  void UpdatePause(PartitionState& partition);
+  void Crash();
+  void WakeAll();
+
+  const SagaRuntimeOptions options_;
+  const HandlerRegistry registry_;
+  std::unique_ptr<kafka::KafkaProducer> producer_;
+  std::unique_ptr<kafka::KafkaConsumer> consumer_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  std::thread poller_;
+
+  absl::Mutex partitions_mu_;
+  absl::flat_hash_map<kafka::TopicPartition, std::shared_ptr<PartitionState>> partitions_
+      ABSL_GUARDED_BY(partitions_mu_);
+
+  std::atomic<bool> started_{false};
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> stopping_{false};   // no more polling
+  std::atomic<bool> hard_stop_{false};  // abandon whatever is left
+  std::atomic<bool> crashed_{false};
+};
+
+}  // namespace choreo::saga

@@ -1,0 +1,65 @@
+#pragma once
+
+// AggregateStore: where the saga runtime keeps each aggregate's state and version, and the
+// "handled" markers that make re-delivered events harmless (ARCHITECTURE.md §3 steps 2-5).
+//
+// Promises of every implementation:
+// - Commit is atomic: either the version matched and the new state and the marker were both
+//   written, or nothing changed.
+// - A marker, once written for (aggregate, event id), makes every later Commit for that pair
+//   return kAlreadyHandled with the stored outcome, until the marker's retention runs out.
+// - Transport failures are UNAVAILABLE or DEADLINE_EXCEEDED (retry); nothing else is retryable.
+// Instances are not thread-safe: one per worker thread.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace choreo::store {
+
+// One aggregate: its type ("billing.account") and id ("alice"). All keys of one aggregate
+// share the Redis Cluster hash tag {type:id}.
+struct AggregateRef {
+  std::string type;
+  std::string id;
+};
+
+struct AggregateSnapshot {
+  std::string state;    // serialized state; empty for an aggregate never written
+  int64_t version = 0;  // 0 for an aggregate never written; +1 per state change
+  // Set when the event was already handled for this aggregate: the stored outcome.
+  std::optional<std::string> handled_outcome;
+};
+
+enum class CommitOutcome { kCommitted, kAlreadyHandled, kVersionConflict };
+
+struct CommitResult {
+  CommitOutcome outcome = CommitOutcome::kCommitted;
+  int64_t version = 0;          // the aggregate's version after the call
+  std::string handled_outcome;  // kAlreadyHandled: the outcome stored by the first handling
+};
+
+class AggregateStore {
+ public:
+  virtual ~AggregateStore() = default;
+
+  // The aggregate's state and version, and whether `event_id` was already handled for it.
+  virtual absl::StatusOr<AggregateSnapshot> Load(const AggregateRef& aggregate,
+                                                 absl::string_view event_id) = 0;
+
+  // If `event_id` is already handled: kAlreadyHandled. Else if the version is not
+  // `expected_version`: kVersionConflict. Else writes `new_state` (when set; the version then
+  // rises by one) and the marker holding `outcome`, kept for `retention`: kCommitted.
+  virtual absl::StatusOr<CommitResult> Commit(const AggregateRef& aggregate,
+                                              absl::string_view event_id,
+                                              int64_t expected_version,
+                                              const std::optional<std::string>& new_state,
+                                              const std::string& outcome,
+                                              absl::Duration retention) = 0;
+};
+
+}  // namespace choreo::store

@@ -1,0 +1,103 @@
+#include "saga/store/redis_aggregate_store.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace choreo::store {
+namespace {
+
+using redis::RedisReply;
+
+// KEYS[1] state hash, KEYS[2] marker.
+// ARGV[1] expected version, ARGV[2] "1" to write the state, ARGV[3] state, ARGV[4] outcome,
+// ARGV[5] marker retention in ms.
+constexpr char kCommitScript[] = R"lua(
+local handled = redis.call('GET', KEYS[2])
+if handled then return {'handled', handled} end
+local version = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if version ~= tonumber(ARGV[1]) then return {'conflict', tostring(version)} end
+if ARGV[2] == '1' then
+  version = version + 1
+  redis.call('HSET', KEYS[1], 'v', version, 's', ARGV[3])
+end
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+return {'committed', tostring(version)}
+)lua";
+
+absl::Status ReplyError(absl::string_view what, const RedisReply& reply) {
+  // LOADING, BUSY, TRYAGAIN, MASTERDOWN...: the server is there but not ready: retry.
+  if (reply.str.rfind("LOADING", 0) == 0 || reply.str.rfind("BUSY", 0) == 0 ||
+      reply.str.rfind("TRYAGAIN", 0) == 0 || reply.str.rfind("MASTERDOWN", 0) == 0 ||
+      reply.str.rfind("CLUSTERDOWN", 0) == 0) {
+    return absl::UnavailableError(absl::StrCat("redis ", what, ": ", reply.str));
+  }
+  return absl::InternalError(absl::StrCat("redis ", what, ": ", reply.str));
+}
+
+}  // namespace
+
+RedisAggregateStore::RedisAggregateStore(redis::RedisConnection::Options options)
+    : connection_(std::move(options)) {}
+
+std::string RedisAggregateStore::StateKey(const AggregateRef& aggregate) {
+  return absl::StrCat("state:{", aggregate.type, ":", aggregate.id, "}");
+}
+
+std::string RedisAggregateStore::MarkerKey(const AggregateRef& aggregate,
+                                           absl::string_view event_id) {
+  return absl::StrCat("done:{", aggregate.type, ":", aggregate.id, "}:", event_id);
+}
+
+absl::StatusOr<AggregateSnapshot> RedisAggregateStore::Load(const AggregateRef& aggregate,
+                                                            absl::string_view event_id) {
+  absl::StatusOr<std::vector<RedisReply>> replies = connection_.Pipeline({
+      {"GET", MarkerKey(aggregate, event_id)},
+      {"HMGET", StateKey(aggregate), "v", "s"},
+  });
+  if (!replies.ok()) return replies.status();
+  const RedisReply& marker = (*replies)[0];
+  const RedisReply& state = (*replies)[1];
+  if (marker.is_error()) return ReplyError("GET marker", marker);
+  if (state.is_error()) return ReplyError("HMGET state", state);
+  AggregateSnapshot snapshot;
+  if (marker.type == RedisReply::Type::kString) snapshot.handled_outcome = marker.str;
+  if (state.type == RedisReply::Type::kArray && state.elements.size() == 2 &&
+      state.elements[0].type == RedisReply::Type::kString) {
+    if (!absl::SimpleAtoi(state.elements[0].str, &snapshot.version)) {
+      return absl::DataLossError(absl::StrCat(StateKey(aggregate), " has version '",
+                                              state.elements[0].str, "'"));
+    }
+    snapshot.state = state.elements[1].str;
+  }
+  return snapshot;
+}
+
+absl::StatusOr<CommitResult> RedisAggregateStore::Commit(
+    const AggregateRef& aggregate, absl::string_view event_id, int64_t expected_version,
+    const std::optional<std::string>& new_state, const std::string& outcome,
+    absl::Duration retention) {
+  absl::StatusOr<RedisReply> reply = connection_.Eval(
+      kCommitScript, {StateKey(aggregate), MarkerKey(aggregate, event_id)},
+      {absl::StrCat(expected_version), new_state ? "1" : "0", new_state.value_or(""), outcome,
+       absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(retention)))});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return ReplyError("commit script", *reply);
+  if (reply->type != RedisReply::Type::kArray || reply->elements.size() != 2) {
+    return absl::InternalError("redis commit script: unexpected reply shape");
+  }
+  const std::string& verdict = reply->elements[0].str;
+  CommitResult result;
+  if (verdict == "handled") {
+    result.outcome = CommitOutcome::kAlreadyHandled;
+    result.handled_outcome = reply->elements[1].str;
+    return result;
+  }
+  if (!absl::SimpleAtoi(reply->elements[1].str, &result.version)) {
+    return absl::InternalError("redis commit script: bad version in reply");
+  }
+  result.outcome =
+      verdict == "committed" ? CommitOutcome::kCommitted : CommitOutcome::kVersionConflict;
+  return result;
+}
+
+}  // namespace choreo::store

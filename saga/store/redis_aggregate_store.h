@@ -1,0 +1,36 @@
+#pragma once
+
+// RedisAggregateStore: AggregateStore on Redis (standalone or Cluster).
+//
+// Keys:  state:{<type>:<id>}              hash {v: version, s: serialized state}
+//        done:{<type>:<id>}:<event id>    string: the outcome, with PX = retention
+// Commit is one Lua script (atomic on the server); Load is one pipelined round trip.
+// Not thread-safe (it owns one connection): one per worker.
+
+#include <memory>
+
+#include "saga/redis/redis_connection.h"
+#include "saga/store/aggregate_store.h"
+
+namespace choreo::store {
+
+class RedisAggregateStore final : public AggregateStore {
+ public:
+  explicit RedisAggregateStore(redis::RedisConnection::Options options);
+
+  absl::StatusOr<AggregateSnapshot> Load(const AggregateRef& aggregate,
+                                         absl::string_view event_id) override;
+  absl::StatusOr<CommitResult> Commit(const AggregateRef& aggregate, absl::string_view event_id,
+                                      int64_t expected_version,
+                                      const std::optional<std::string>& new_state,
+                                      const std::string& outcome,
+                                      absl::Duration retention) override;
+
+  static std::string StateKey(const AggregateRef& aggregate);
+  static std::string MarkerKey(const AggregateRef& aggregate, absl::string_view event_id);
+
+ private:
+  redis::RedisConnection connection_;
+};
+
+}  // namespace choreo::store

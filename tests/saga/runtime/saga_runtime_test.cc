@@ -1,0 +1,556 @@
+// The saga runtime against a real Kafka-protocol broker (librdkafka's mock cluster, in process)
+// and a real redis-server: duplicates, crashes, broker faults, Redis outages, poison records and
+// replay, per-key order, stop under load, rebalances. The service under test is a ledger:
+// AmountAdded(account, amount, seq) -> Account state + AmountApplied.
+
+#include <librdkafka/rdkafka.h>
+// rdkafka_mock.h must follow rdkafka.h.
+#include <librdkafka/rdkafka_mock.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "choreo/sagatest/v1/events.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "saga/codec/event_codec.h"
+#include "saga/dlq/dead_letter.h"
+#include "saga/kafka/kafka_client.h"
+#include "saga/kafka/kafka_producer.h"
+#include "saga/kafka_mock/embedded_kafka_cluster.h"
+#include "saga/redis/redis_connection.h"
+#include "saga/runtime/saga_runtime.h"
+#include "saga/testing/redis_server.h"
+#include "saga/testing/topic_reader.h"
+#include "saga/testing/wait.h"
+
+namespace choreo::saga {
+namespace {
+
+using sagatest::v1::Account;
+using sagatest::v1::AmountAdded;
+using sagatest::v1::AmountApplied;
+using testing::WaitUntil;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kIn[] = "ledger.in";
+constexpr char kOut[] = "ledger.out";
+constexpr char kDlq[] = "dlq.ledger";
+constexpr absl::Duration kWait = absl::Seconds(60);
+
+// Counts what one runtime did.
+class CountingObserver : public SagaObserver {
+ public:
+  void OnRecordDone(const KafkaRecord&, absl::string_view event_type, Outcome outcome,
+                    absl::Duration handling, absl::Duration queued) override {
+    EXPECT_GE(handling, absl::ZeroDuration());
+    EXPECT_GE(queued, absl::ZeroDuration());
+    if (outcome != Outcome::kDeadLettered) {
+      EXPECT_EQ(event_type, "choreo.sagatest.v1.AmountAdded");
+    }
+    switch (outcome) {
+      case Outcome::kHandled: ++handled; break;
+      case Outcome::kDuplicate: ++duplicates; break;
+      case Outcome::kDeadLettered: ++dead_lettered; break;
+    }
+  }
+  void OnRetry(const KafkaRecord&, const absl::Status&, int) override { ++retries; }
+  int done() const { return handled + duplicates + dead_lettered; }
+
+  std::atomic<int> handled{0}, duplicates{0}, dead_lettered{0}, retries{0};
+};
+
+std::vector<KafkaRecord> ReadToEnd(const std::string& bootstrap, const std::string& topic) {
+  absl::StatusOr<std::vector<KafkaRecord>> records = testing::ReadTopicToEnd(bootstrap, topic);
+  EXPECT_TRUE(records.ok()) << records.status();
+  return records.ok() ? *std::move(records) : std::vector<KafkaRecord>{};
+}
+
+std::set<std::string> DistinctIds(const std::vector<KafkaRecord>& records) {
+  std::set<std::string> ids;
+  for (const KafkaRecord& record : records) ids.insert(std::string(record.Header("ce_id").value_or("")));
+  return ids;
+}
+
+class SagaRuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cluster = kafka::EmbeddedKafkaCluster::Start({.brokers = 3});
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = *std::move(cluster);
+    ASSERT_TRUE(cluster_->CreateTopic(kIn, 4).ok());
+    ASSERT_TRUE(cluster_->CreateTopic(kOut, 4).ok());
+    ASSERT_TRUE(cluster_->CreateTopic(kDlq, 2).ok());
+    auto redis = testing::RedisServer::Start({.appendfsync = "everysec"});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    auto producer = kafka::KafkaProducer::Create(kafka::ProducerDefaults(bootstrap()));
+    ASSERT_TRUE(producer.ok());
+    producer_ = *std::move(producer);
+  }
+
+  void TearDown() override {
+    for (auto& runtime : runtimes_) runtime->Stop();
+  }
+
+  const std::string& bootstrap() const { return cluster_->bootstrap_servers(); }
+
+  HandlerRegistry Registry() {
+    HandlerRegistry registry;
+    absl::Status added = registry.On<AmountAdded, Account>(
+        "account", [](const AmountAdded& e) { return e.account(); },
+        [this](const Account& state, const AmountAdded& event,
+               const EventContext&) -> absl::StatusOr<Reaction<Account>> {
+          if (event.reject() && !accept_rejected_.load()) {
+            return absl::FailedPreconditionError("account refuses this amount");
+          }
+          if (event.seq() != 0 && event.seq() != state.last_seq() + 1) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "out of order: seq ", event.seq(), " after ", state.last_seq()));
+          }
+          Reaction<Account> reaction;
+          reaction.state = state;
+          reaction.state->set_balance(state.balance() + event.amount());
+          reaction.state->set_applied(state.applied() + 1);
+          if (event.seq() != 0) reaction.state->set_last_seq(event.seq());
+          AmountApplied applied;
+          applied.set_account(event.account());
+          applied.set_seq(event.seq());
+          applied.set_balance_after(reaction.state->balance());
+          reaction.events.push_back(OutgoingEvent::Of(kOut, event.account(), std::move(applied)));
+          return reaction;
+        });
+    EXPECT_TRUE(added.ok()) << added;
+    EXPECT_TRUE(registry
+                    .Upcast<AmountAdded>(1,
+                                         [](AmountAdded& e) {
+                                           e.set_amount(e.amount() * 100);
+                                           return absl::OkStatus();
+                                         })
+                    .ok());
+    return registry;
+  }
+
+  SagaRuntimeOptions Options(SagaObserver* observer) {
+    SagaRuntimeOptions options;
+    options.service = "ledger";
+    options.kafka_brokers = bootstrap();
+    options.topics = {kIn};
+    options.redis_address = redis_->address();
+    options.workers = 4;
+    options.consumer_overrides = {{"fetch.wait.max.ms", "5"},
+                                  {"session.timeout.ms", "6000"},
+                                  {"heartbeat.interval.ms", "500"}};
+    options.backoff = {.initial = absl::Milliseconds(20), .max = absl::Milliseconds(500)};
+    options.observer = observer;
+    return options;
+  }
+
+  SagaRuntime& Start(SagaRuntimeOptions options) {
+    auto runtime = SagaRuntime::Create(std::move(options), Registry());
+    EXPECT_TRUE(runtime.ok()) << runtime.status();
+    EXPECT_TRUE((*runtime)->Start().ok());
+    runtimes_.push_back(*std::move(runtime));
+    return *runtimes_.back();
+  }
+
+  static AmountAdded Event(const std::string& id, const std::string& account, int64_t amount,
+                           int64_t seq = 0) {
+    AmountAdded event;
+    common::v1::EventMeta* meta = event.mutable_meta();
+    meta->set_event_id(id);
+    meta->set_schema_version(2);
+    meta->set_correlation_id("corr-" + id);
+    meta->set_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    meta->mutable_occurred_at()->set_seconds(1795348800);
+    meta->set_producer("test");
+    event.set_account(account);
+    event.set_amount(amount);
+    event.set_seq(seq);
+    return event;
+  }
+
+  KafkaRecord Record(const google::protobuf::Message& event, const std::string& key) {
+    absl::StatusOr<KafkaRecord> record = codec_.Encode(event, kIn, key);
+    EXPECT_TRUE(record.ok()) << record.status();
+    return *record;
+  }
+
+  void Produce(const KafkaRecord& record) {
+    absl::StatusOr<kafka::Delivery> delivered = producer_->ProduceAndWait(record, absl::Seconds(30));
+    ASSERT_TRUE(delivered.ok()) << delivered.status();
+  }
+  void Produce(const AmountAdded& event) { Produce(Record(event, event.account())); }
+
+  // The account's state as the runtime committed it to Redis.
+  Account StateOf(const std::string& account) {
+    redis::RedisConnection connection({.address = {redis_->host(), redis_->port()}});
+    auto reply = connection.Command({"HGET", "state:{ledger.account:" + account + "}", "s"});
+    Account state;
+    if (reply.ok() && reply->type == redis::RedisReply::Type::kString) {
+      EXPECT_TRUE(state.ParseFromString(reply->str));
+    }
+    return state;
+  }
+
+  std::unique_ptr<kafka::EmbeddedKafkaCluster> cluster_;
+  std::unique_ptr<testing::RedisServer> redis_;
+  std::unique_ptr<kafka::KafkaProducer> producer_;
+  codec::EventCodec codec_;
+  std::atomic<bool> accept_rejected_{false};
+  std::vector<std::unique_ptr<SagaRuntime>> runtimes_;
+};
+
+TEST_F(SagaRuntimeTest, TheSameRecordDeliveredManyTimesHasOneEffectAndOneDistinctEvent) {
+  const KafkaRecord first = Record(Event("dup-1", "x", 100, 1), "x");
+  AmountAdded old_revision = Event("dup-2", "x", 2, 2);
+  old_revision.mutable_meta()->set_schema_version(1);  // whole units: upcast to 200 cents
+  const KafkaRecord second = Record(old_revision, "x");
+  for (int i = 0; i < 5; ++i) Produce(first);
+  for (int i = 0; i < 2; ++i) Produce(second);
+
+  CountingObserver observer;
+  Start(Options(&observer));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 7; }, kWait)) << observer.done();
+
+  const Account state = StateOf("x");
+  EXPECT_EQ(state.balance(), 300);
+  EXPECT_EQ(state.applied(), 2);
+  EXPECT_EQ(state.last_seq(), 2);
+  EXPECT_EQ(observer.handled, 2);
+  EXPECT_EQ(observer.duplicates, 5);
+
+  // Every delivery published, but only two distinct events, each caused by its input.
+  std::vector<KafkaRecord> out = ReadToEnd(bootstrap(), kOut);
+  EXPECT_EQ(out.size(), 7u);
+  EXPECT_EQ(DistinctIds(out).size(), 2u);
+  std::set<std::string> causes;
+  for (const KafkaRecord& record : out) {
+    auto meta = codec::DecodeMeta(record.value);
+    ASSERT_TRUE(meta.ok());
+    causes.insert(meta->causation_id());
+    EXPECT_EQ(meta->correlation_id(), "corr-" + meta->causation_id());
+    EXPECT_EQ(meta->producer(), "ledger");
+    // Same trace, new span.
+    EXPECT_EQ(meta->traceparent().substr(0, 36), "00-0af7651916cd43dd8448eb211c80319c-");
+    EXPECT_NE(meta->traceparent(), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    EXPECT_EQ(record.key, "x");
+  }
+  EXPECT_THAT(causes, UnorderedElementsAre("dup-1", "dup-2"));
+  EXPECT_TRUE(ReadToEnd(bootstrap(), kDlq).empty());
+}
+
+class CrashTest : public SagaRuntimeTest, public ::testing::WithParamInterface<CrashPoint> {};
+
+TEST_P(CrashTest, ACrashLosesNothingAndAppliesNothingTwice) {
+  Produce(Event("crash-1", "c", 40, 1));
+  Produce(Event("crash-2", "c", 2, 2));
+
+  std::atomic<bool> crashed_once{false};
+  CountingObserver first_observer;
+  SagaRuntimeOptions options = Options(&first_observer);
+  options.crash_hook = [&](CrashPoint point, const KafkaRecord& record) {
+    return point == GetParam() && record.Header("ce_id") == "crash-1" &&
+           !crashed_once.exchange(true);
+  };
+  SagaRuntime& first = Start(std::move(options));
+  ASSERT_TRUE(WaitUntil([&] { return first.crashed(); }, kWait));
+  first.Stop();
+  EXPECT_EQ(first_observer.done(), 0);  // crash-2 waits behind crash-1 (same key)
+
+  CountingObserver second_observer;
+  Start(Options(&second_observer));
+  ASSERT_TRUE(WaitUntil([&] { return second_observer.done() == 2; }, kWait));
+  const Account state = StateOf("c");
+  EXPECT_EQ(state.applied(), 2);
+  EXPECT_EQ(state.balance(), 42);
+  // crash-1 was committed before the crash: the restart finds its marker and re-publishes.
+  EXPECT_EQ(second_observer.duplicates, 1);
+  EXPECT_EQ(second_observer.handled, 1);
+
+  std::vector<KafkaRecord> out = ReadToEnd(bootstrap(), kOut);
+  EXPECT_EQ(DistinctIds(out).size(), 2u);
+  // After a crash past the publish, the event went out twice with the same id.
+  EXPECT_EQ(out.size(), GetParam() == CrashPoint::kAfterPublishBeforeOffsetStore ? 3u : 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothPoints, CrashTest,
+                         ::testing::Values(CrashPoint::kAfterCommitBeforePublish,
+                                           CrashPoint::kAfterPublishBeforeOffsetStore),
+                         [](const auto& info) {
+                           return info.param == CrashPoint::kAfterCommitBeforePublish
+                                      ? "AfterCommitBeforePublish"
+                                      : "AfterPublishBeforeOffsetStore";
+                         });
+
+TEST_F(SagaRuntimeTest, BrokerFaultsLoseNothingAndDoubleNothing) {
+  constexpr int kAccounts = 10, kPerAccount = 10;
+  for (int seq = 1; seq <= kPerAccount; ++seq) {
+    for (int a = 0; a < kAccounts; ++a) {
+      Produce(Event(absl::StrCat("bf-", a, "-", seq), absl::StrCat("acct", a), 1, seq));
+    }
+  }
+  // Errors on the runtime's Produce, Fetch and OffsetCommit requests (API keys 0, 1, 8).
+  rd_kafka_mock_push_request_errors(cluster_->mock(), 0, 4,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+  rd_kafka_mock_push_request_errors(cluster_->mock(), 1, 3,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+  rd_kafka_mock_push_request_errors(cluster_->mock(), 8, 2,
+                                    RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+  CountingObserver observer;
+  Start(Options(&observer));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() >= 20; }, kWait));
+  // A broker goes away mid-stream and comes back.
+  rd_kafka_mock_broker_set_down(cluster_->mock(), 2);
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() >= 30; }, kWait));
+  rd_kafka_mock_broker_set_up(cluster_->mock(), 2);
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() >= kAccounts * kPerAccount; }, kWait))
+      << observer.done();
+
+  for (int a = 0; a < kAccounts; ++a) {
+    const Account state = StateOf(absl::StrCat("acct", a));
+    EXPECT_EQ(state.applied(), kPerAccount) << a;
+    EXPECT_EQ(state.last_seq(), kPerAccount) << a;
+  }
+  EXPECT_EQ(observer.dead_lettered, 0);
+  EXPECT_EQ(DistinctIds(ReadToEnd(bootstrap(), kOut)).size(), size_t{kAccounts * kPerAccount});
+}
+
+TEST_F(SagaRuntimeTest, RedisStoppedMidStreamPausesThenFinishesEveryRecord) {
+  CountingObserver observer;
+  Start(Options(&observer));
+  for (int seq = 1; seq <= 10; ++seq) Produce(Event(absl::StrCat("r-", seq), "r", 1, seq));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 10; }, kWait));
+
+  ASSERT_TRUE(redis_->Stop().ok());
+  for (int seq = 11; seq <= 30; ++seq) Produce(Event(absl::StrCat("r-", seq), "r", 1, seq));
+  // The loop retries with backoff and handles nothing while Redis is away.
+  ASSERT_TRUE(WaitUntil([&] { return observer.retries >= 3; }, kWait));
+  EXPECT_EQ(observer.done(), 10);
+  ASSERT_TRUE(redis_->Restart().ok());
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 30; }, kWait)) << observer.done();
+
+  const Account state = StateOf("r");
+  EXPECT_EQ(state.applied(), 30);
+  EXPECT_EQ(state.last_seq(), 30);
+  EXPECT_EQ(observer.dead_lettered, 0);
+  EXPECT_EQ(DistinctIds(ReadToEnd(bootstrap(), kOut)).size(), 30u);
+}
+
+TEST_F(SagaRuntimeTest, PoisonRecordsAreDeadLetteredAndTheirPartitionKeepsFlowing) {
+  const KafkaRecord valid1 = Record(Event("p-1", "a", 1, 1), "a");
+  KafkaRecord garbage = Record(Event("p-garbage", "a", 1), "a");
+  garbage.value = "\xff\xff\xff not protobuf";
+  AmountApplied wrong_type;  // a type this service has no handler for
+  *wrong_type.mutable_meta() = Event("p-type", "a", 1).meta();
+  wrong_type.mutable_meta()->set_schema_version(1);
+  const KafkaRecord unknown_type = Record(wrong_type, "a");
+  KafkaRecord next_major = Record(Event("p-v2", "a", 1), "a");
+  for (RecordHeader& header : next_major.headers) {
+    if (header.key == "ce_type") header.value = "choreo.sagatest.v2.AmountAdded";
+  }
+  AmountAdded refused = Event("p-refused", "a", 7);
+  refused.set_reject(true);
+  const KafkaRecord rejected = Record(refused, "a");
+  const KafkaRecord valid2 = Record(Event("p-2", "a", 2, 2), "a");
+  for (const KafkaRecord* record :
+       std::vector<const KafkaRecord*>{&valid1, &garbage, &unknown_type, &next_major, &rejected,
+                                       &valid2}) {
+    Produce(*record);
+  }
+
+  CountingObserver observer;
+  Start(Options(&observer));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 6; }, kWait)) << observer.done();
+  EXPECT_EQ(observer.handled, 2);
+  EXPECT_EQ(observer.dead_lettered, 4);
+  EXPECT_EQ(StateOf("a").balance(), 3);  // the records after the poison ones were handled
+
+  // The dead letters: the original bytes, with where they came from and why.
+  std::vector<KafkaRecord> dead = ReadToEnd(bootstrap(), kDlq);
+  ASSERT_EQ(dead.size(), 4u);
+  std::map<std::string, std::string> kind_by_id;
+  for (const KafkaRecord& record : dead) {
+    kind_by_id[std::string(record.Header("ce_id").value_or(""))] =
+        std::string(record.Header(dlq::kErrorKind).value_or(""));
+    EXPECT_EQ(record.Header(dlq::kOriginalTopic), kIn);
+    EXPECT_EQ(record.Header(dlq::kService), "ledger");
+    EXPECT_EQ(record.Header(dlq::kAttempts), "1");
+    EXPECT_TRUE(record.Header(dlq::kOriginalOffset).has_value());
+    EXPECT_TRUE(record.Header(dlq::kTime).has_value());
+    EXPECT_FALSE(record.Header(dlq::kError).value_or("").empty());
+    EXPECT_EQ(record.key, "a");
+  }
+  EXPECT_EQ(kind_by_id["p-garbage"], "undecodable");
+  EXPECT_EQ(kind_by_id["p-type"], "unknown_type");
+  EXPECT_EQ(kind_by_id["p-v2"], "unsupported_major_version");
+  EXPECT_EQ(kind_by_id["p-refused"], "rejected");
+  for (const KafkaRecord& record : dead) {
+    if (record.Header("ce_id") == "p-garbage") {
+      EXPECT_EQ(record.value, garbage.value);
+    }
+    if (record.Header("ce_id") == "p-refused") {
+      EXPECT_EQ(record.value, rejected.value);
+    }
+  }
+
+  // A dry run lists, replays nothing.
+  dlq::ReplayOptions replay{.kafka_brokers = bootstrap(), .dlq_topic = kDlq, .dry_run = true};
+  auto listed = dlq::ReplayDeadLetters(replay);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 4u);
+  for (const dlq::ReplayEntry& entry : *listed) {
+    EXPECT_FALSE(entry.replayed);
+    EXPECT_EQ(entry.original_topic, kIn);
+  }
+  EXPECT_EQ(ReadToEnd(bootstrap(), kIn).size(), 6u);
+
+  // The cause is fixed; replaying the rejected record applies it.
+  accept_rejected_.store(true);
+  replay.dry_run = false;
+  replay.select = [](const KafkaRecord& r) { return r.Header(dlq::kErrorKind) == "rejected"; };
+  auto replayed = dlq::ReplayDeadLetters(replay);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  ASSERT_EQ(replayed->size(), 1u);
+  EXPECT_TRUE((*replayed)[0].replayed);
+  EXPECT_EQ((*replayed)[0].event_id, "p-refused");
+  ASSERT_TRUE(WaitUntil([&] { return StateOf("a").balance() == 10; }, kWait));
+  EXPECT_EQ(ReadToEnd(bootstrap(), kIn).size(), 7u);
+}
+
+TEST_F(SagaRuntimeTest, PerKeyOrderHoldsUnderParallelWorkers) {
+  constexpr int kAccounts = 12, kPerAccount = 25;
+  for (int seq = 1; seq <= kPerAccount; ++seq) {
+    for (int a = 0; a < kAccounts; ++a) {
+      Produce(Event(absl::StrCat("o-", a, "-", seq), absl::StrCat("k", a), seq, seq));
+    }
+  }
+  CountingObserver observer;
+  SagaRuntimeOptions options = Options(&observer);
+  options.workers = 6;
+  SagaRuntime& runtime = Start(std::move(options));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == kAccounts * kPerAccount; }, kWait));
+  // The lag hook: librdkafka's statistics show every partition caught up once offsets commit.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        std::vector<kafka::PartitionLag> lag = runtime.ConsumerLag();
+        int caught_up = 0;
+        for (const kafka::PartitionLag& p : lag) caught_up += p.topic == kIn && p.lag == 0;
+        return caught_up == 4;
+      },
+      kWait));
+  EXPECT_EQ(observer.dead_lettered, 0);  // an out-of-order seq would have been dead-lettered
+  for (int a = 0; a < kAccounts; ++a) {
+    const Account state = StateOf(absl::StrCat("k", a));
+    EXPECT_EQ(state.last_seq(), kPerAccount);
+    EXPECT_EQ(state.balance(), kPerAccount * (kPerAccount + 1) / 2);
+  }
+  // The emitted events keep each key's order too.
+  std::map<std::string, int64_t> last;
+  for (const KafkaRecord& record : ReadToEnd(bootstrap(), kOut)) {
+    AmountApplied applied;
+    ASSERT_TRUE(applied.ParseFromString(record.value));
+    EXPECT_EQ(applied.seq(), last[applied.account()] + 1) << applied.account();
+    last[applied.account()] = applied.seq();
+  }
+}
+
+TEST_F(SagaRuntimeTest, StopUnderLoadCommitsAllAcknowledgedWork) {
+  constexpr int kTotal = 300;
+  auto produce = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      Produce(Event(absl::StrCat("s-", i), absl::StrCat("s", i % 30), 1, i / 30 + 1));
+    }
+  };
+  produce(0, kTotal / 2);
+  CountingObserver first_observer;
+  SagaRuntime& first = Start(Options(&first_observer));
+  // Stop while records are queued and in flight: they are drained and their offsets committed.
+  ASSERT_TRUE(WaitUntil([&] { return first_observer.done() >= 60; }, kWait));
+  first.Stop();
+  const int first_done = first_observer.done();
+  EXPECT_GE(first_done, 60);
+  EXPECT_LE(first_done, kTotal / 2);
+  produce(kTotal / 2, kTotal);
+
+  CountingObserver second_observer;
+  Start(Options(&second_observer));
+  ASSERT_TRUE(WaitUntil([&] { return first_done + second_observer.done() == kTotal; }, kWait))
+      << first_done << " + " << second_observer.done();
+  EXPECT_EQ(second_observer.duplicates, 0);  // nothing the first run finished came back
+  EXPECT_EQ(first_observer.dead_lettered + second_observer.dead_lettered, 0);
+  for (int a = 0; a < 30; ++a) EXPECT_EQ(StateOf(absl::StrCat("s", a)).applied(), 10);
+  std::vector<KafkaRecord> out = ReadToEnd(bootstrap(), kOut);
+  EXPECT_EQ(out.size(), size_t{kTotal});
+  EXPECT_EQ(DistinctIds(out).size(), size_t{kTotal});
+}
+
+TEST_F(SagaRuntimeTest, StopPastTheDrainTimeoutAbandonsWithoutCommittingPastIt) {
+  // Redis is away, so nothing can finish; the stop gives up after drain_timeout.
+  for (int seq = 1; seq <= 5; ++seq) Produce(Event(absl::StrCat("t-", seq), "t", 1, seq));
+  ASSERT_TRUE(redis_->Stop().ok());
+  CountingObserver first_observer;
+  SagaRuntimeOptions options = Options(&first_observer);
+  options.drain_timeout = absl::Milliseconds(200);
+  SagaRuntime& first = Start(std::move(options));
+  ASSERT_TRUE(WaitUntil([&] { return first_observer.retries >= 1; }, kWait));
+  const absl::Time before = absl::Now();
+  first.Stop();
+  EXPECT_LT(absl::Now() - before, absl::Seconds(10));
+  EXPECT_EQ(first_observer.done(), 0);
+
+  ASSERT_TRUE(redis_->Restart().ok());
+  CountingObserver second_observer;
+  Start(Options(&second_observer));
+  ASSERT_TRUE(WaitUntil([&] { return second_observer.done() == 5; }, kWait));
+  EXPECT_EQ(StateOf("t").applied(), 5);
+}
+
+TEST_F(SagaRuntimeTest, ARebalanceBetweenTwoInstancesKeepsEffectsExactlyOnce) {
+  constexpr int kTotal = 200;
+  for (int i = 0; i < kTotal; ++i) {
+    Produce(Event(absl::StrCat("rb-", i), absl::StrCat("rb", i % 20), 1, i / 20 + 1));
+  }
+  CountingObserver a_observer, b_observer;
+  SagaRuntime& a = Start(Options(&a_observer));
+  ASSERT_TRUE(WaitUntil([&] { return a_observer.done() >= 30; }, kWait));
+  Start(Options(&b_observer));  // joins the group: partitions move
+  ASSERT_TRUE(WaitUntil([&] { return b_observer.done() >= 1 || a_observer.done() >= kTotal; },
+                        kWait));
+  a.Stop();  // leaves: everything moves to b
+  ASSERT_TRUE(WaitUntil(
+      [&] { return a_observer.handled + b_observer.handled == kTotal; }, kWait))
+      << a_observer.handled << " + " << b_observer.handled;
+  for (int k = 0; k < 20; ++k) EXPECT_EQ(StateOf(absl::StrCat("rb", k)).applied(), 10);
+  EXPECT_EQ(a_observer.dead_lettered + b_observer.dead_lettered, 0);
+  EXPECT_EQ(DistinctIds(ReadToEnd(bootstrap(), kOut)).size(), size_t{kTotal});
+}
+
+TEST(SagaRuntimeOptionsTest, BadOptionsAreNamed) {
+  HandlerRegistry registry;
+  SagaRuntimeOptions options;
+  options.service = "ledger";
+  options.kafka_brokers = "127.0.0.1:1";
+  options.topics = {"t"};
+  options.redis_address = "nowhere";
+  ASSERT_TRUE((registry.On<AmountAdded, Account>(
+                   "account", [](const AmountAdded& e) { return e.account(); },
+                   [](const Account&, const AmountAdded&,
+                      const EventContext&) -> absl::StatusOr<Reaction<Account>> { return Reaction<Account>{}; }))
+                  .ok());
+  auto runtime = SagaRuntime::Create(options, std::move(registry));
+  ASSERT_FALSE(runtime.ok());
+  EXPECT_THAT(std::string(runtime.status().message()), ::testing::HasSubstr("'nowhere'"));
+  EXPECT_FALSE(SagaRuntime::Create(options, HandlerRegistry()).ok());
+}
+
+}  // namespace
+}  // namespace choreo::saga
