@@ -22,6 +22,7 @@
 #include "saga/kafka_mock/embedded_kafka_cluster.h"
 #include "saga/redis/redis_connection.h"
 #include "saga/runtime/saga_runtime.h"
+#include "saga/store/redis_aggregate_store.h"
 #include "saga/testing/redis_server.h"
 #include "saga/testing/topic_reader.h"
 #include "saga/testing/wait.h"
@@ -532,6 +533,61 @@ TEST_F(SagaRuntimeTest, ARebalanceBetweenTwoInstancesKeepsEffectsExactlyOnce) {
   for (int k = 0; k < 20; ++k) EXPECT_EQ(StateOf(absl::StrCat("rb", k)).applied(), 10);
   EXPECT_EQ(a_observer.dead_lettered + b_observer.dead_lettered, 0);
   EXPECT_EQ(DistinctIds(ReadToEnd(bootstrap(), kOut)).size(), size_t{kTotal});
+}
+
+// A store that lets a rival write the aggregate between the runtime's load and its commit, once
+// per aggregate: the runtime must see the conflict, reload and decide again.
+class RacingStore : public store::AggregateStore {
+ public:
+  RacingStore(redis::RedisConnection::Options options, std::atomic<int>* races)
+      : real_(options), rival_(options), races_(races) {}
+  absl::StatusOr<store::AggregateSnapshot> Load(const store::AggregateRef& aggregate,
+                                                absl::string_view event_id) override {
+    return real_.Load(aggregate, event_id);
+  }
+  absl::StatusOr<store::CommitResult> Commit(const store::AggregateRef& aggregate,
+                                             absl::string_view event_id, int64_t expected_version,
+                                             const std::optional<std::string>& new_state,
+                                             const std::string& outcome,
+                                             absl::Duration retention) override {
+    if (raced_.insert(aggregate.id).second) {
+      // The rival adds 1000 to the balance under its own event id.
+      Account rival;
+      auto current = real_.Load(aggregate, "rival");
+      if (!current.ok()) return current.status();
+      rival.ParseFromString(current->state);
+      rival.set_balance(rival.balance() + 1000);
+      auto won = rival_.Commit(aggregate, absl::StrCat("rival-", aggregate.id), current->version,
+                               rival.SerializeAsString(), "", retention);
+      if (!won.ok()) return won.status();
+      ++*races_;
+    }
+    return real_.Commit(aggregate, event_id, expected_version, new_state, outcome, retention);
+  }
+
+ private:
+  store::RedisAggregateStore real_;
+  store::RedisAggregateStore rival_;
+  std::set<std::string> raced_;
+  std::atomic<int>* races_;
+};
+
+TEST_F(SagaRuntimeTest, AVersionConflictReloadsAndDecidesAgain) {
+  for (int a = 0; a < 4; ++a) Produce(Event(absl::StrCat("vc-", a), absl::StrCat("v", a), 5, 1));
+  std::atomic<int> races{0};
+  CountingObserver observer;
+  SagaRuntimeOptions options = Options(&observer);
+  options.workers = 1;  // one store, so each aggregate races exactly once
+  const redis::RedisConnection::Options connection{.address = {redis_->host(), redis_->port()}};
+  options.store_factory = [&] { return std::make_unique<RacingStore>(connection, &races); };
+  Start(std::move(options));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 4; }, kWait));
+  EXPECT_EQ(races, 4);
+  for (int a = 0; a < 4; ++a) {
+    const Account state = StateOf(absl::StrCat("v", a));
+    EXPECT_EQ(state.balance(), 1005);  // the rival's write survived and ours was applied on top
+    EXPECT_EQ(state.applied(), 1);
+  }
 }
 
 TEST(SagaRuntimeOptionsTest, BadOptionsAreNamed) {
