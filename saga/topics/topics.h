@@ -16,6 +16,7 @@ inline constexpr absl::string_view kOrdersRequests = "orders.requests";    // Or
 inline constexpr absl::string_view kOrdersCreated = "orders.created";      // OrderCreated [username]
 inline constexpr absl::string_view kOrdersStatus = "orders.status";        // OrderStatusUpdated [order id]
 inline constexpr absl::string_view kOrdersRefunds = "orders.refunds";      // PaymentRefundRequested [username]
+inline constexpr absl::string_view kOrdersDeadlines = "orders.deadlines";  // OrderDeadlinePassed [order id]
 inline constexpr absl::string_view kBillingPayments = "billing.payments";  // PaymentProcessed, PaymentRefunded [order id]
 inline constexpr absl::string_view kBillingDeposits = "billing.deposits";  // DepositRequested [username]
 inline constexpr absl::string_view kBillingAccounts = "billing.accounts";  // AccountOpened, FundsDeposited [username]
@@ -34,8 +35,8 @@ inline std::string DeadLetterTopic(absl::string_view service) {
   return absl::StrCat("dlq.", service);
 }
 
-inline constexpr std::array<absl::string_view, 12> kEventTopics = {
-    kOrdersRequests,   kOrdersCreated,    kOrdersStatus,    kOrdersRefunds,
+inline constexpr std::array<absl::string_view, 13> kEventTopics = {
+    kOrdersRequests,   kOrdersCreated,    kOrdersStatus,    kOrdersRefunds,   kOrdersDeadlines,
     kBillingPayments,  kBillingDeposits,  kBillingAccounts, kUsersRegistered,
     kUsersProfile,     kUsersProfileResponse, kNotificationsRequested, kNotificationsSent};
 

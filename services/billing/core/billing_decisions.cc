@@ -1,0 +1,141 @@
+#include "services/billing/core/billing_decisions.h"
+
+#include "absl/strings/str_cat.h"
+#include "saga/topics/topics.h"
+
+namespace choreo::billing {
+namespace {
+
+using billing::v1::Account;
+
+google::protobuf::Timestamp ToProto(absl::Time time) {
+  google::protobuf::Timestamp ts;
+  const int64_t seconds = absl::ToUnixSeconds(time);
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<int32_t>((time - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
+  return ts;
+}
+
+common::v1::Money Usd(int64_t cents) {
+  common::v1::Money money;
+  money.set_minor_units(cents);
+  money.set_currency("USD");
+  return money;
+}
+
+}  // namespace
+
+BillingPolicy DefaultPolicy() { return BillingPolicy{Usd(0)}; }
+
+AccountReaction OnUserRegistered(const Account& account, const users::v1::UserRegistered& registered,
+                                 const BillingPolicy& policy, absl::Time now) {
+  AccountReaction reaction;
+  if (account.open()) return reaction;
+  Account opened;
+  opened.set_username(registered.username());
+  opened.set_open(true);
+  *opened.mutable_balance() = policy.starting_balance;
+  billing::v1::AccountOpened event;
+  event.set_username(registered.username());
+  *event.mutable_initial_balance() = policy.starting_balance;
+  *event.mutable_opened_at() = ToProto(now);
+  reaction.events.push_back(
+      saga::OutgoingEvent::Of(topics::kBillingAccounts, registered.username(), std::move(event)));
+  reaction.state = std::move(opened);
+  return reaction;
+}
+
+AccountReaction OnOrderCreated(const Account& account, const orders::v1::OrderCreated& order,
+                               absl::Time now) {
+  AccountReaction reaction;
+  billing::v1::PaymentProcessed payment;
+  payment.set_order_id(order.order_id());
+  payment.set_username(order.username());
+  *payment.mutable_amount() = order.total();
+  *payment.mutable_processed_at() = ToProto(now);
+  *payment.mutable_balance_after() = account.balance();
+  if (!account.open()) {
+    payment.set_success(false);
+    payment.set_failure_reason(absl::StrCat("no account for user '", order.username(), "'"));
+  } else if (order.total().currency() != account.balance().currency()) {
+    payment.set_success(false);
+    payment.set_failure_reason(absl::StrCat("order in ", order.total().currency(),
+                                            ", account in ", account.balance().currency()));
+  } else if (order.total().minor_units() < 0) {
+    payment.set_success(false);
+    payment.set_failure_reason("negative order total");
+  } else if (account.balance().minor_units() < order.total().minor_units()) {
+    payment.set_success(false);
+    payment.set_failure_reason(absl::StrCat("insufficient funds: balance ",
+                                            account.balance().minor_units(), " < total ",
+                                            order.total().minor_units()));
+  } else {
+    Account debited = account;
+    debited.mutable_balance()->set_minor_units(account.balance().minor_units() -
+                                               order.total().minor_units());
+    debited.set_debits(account.debits() + 1);
+    payment.set_success(true);
+    *payment.mutable_balance_after() = debited.balance();
+    reaction.state = std::move(debited);
+  }
+  reaction.events.push_back(
+      saga::OutgoingEvent::Of(topics::kBillingPayments, order.order_id(), std::move(payment)));
+  return reaction;
+}
+
+AccountReaction OnDepositRequested(const Account& account,
+                                   const billing::v1::DepositRequested& deposit, absl::Time now) {
+  AccountReaction reaction;
+  billing::v1::FundsDeposited result;
+  result.set_request_id(deposit.request_id());
+  result.set_username(deposit.username());
+  *result.mutable_amount() = deposit.amount();
+  *result.mutable_deposited_at() = ToProto(now);
+  *result.mutable_balance_after() = account.balance();
+  if (!account.open()) {
+    result.set_failure_reason(absl::StrCat("no account for user '", deposit.username(), "'"));
+  } else if (deposit.amount().minor_units() <= 0) {
+    result.set_failure_reason("amount must be positive");
+  } else if (deposit.amount().currency() != account.balance().currency()) {
+    result.set_failure_reason(absl::StrCat("deposit in ", deposit.amount().currency(),
+                                           ", account in ", account.balance().currency()));
+  } else {
+    Account credited = account;
+    credited.mutable_balance()->set_minor_units(account.balance().minor_units() +
+                                                deposit.amount().minor_units());
+    credited.set_deposits(account.deposits() + 1);
+    result.set_success(true);
+    *result.mutable_balance_after() = credited.balance();
+    reaction.state = std::move(credited);
+  }
+  reaction.events.push_back(
+      saga::OutgoingEvent::Of(topics::kBillingAccounts, deposit.username(), std::move(result)));
+  return reaction;
+}
+
+absl::StatusOr<AccountReaction> OnRefundRequested(const Account& account,
+                                                  const orders::v1::PaymentRefundRequested& refund,
+                                                  absl::Time now) {
+  if (!account.open()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refund of order ", refund.order_id(), " for unknown account '",
+                     refund.username(), "'"));
+  }
+  AccountReaction reaction;
+  Account credited = account;
+  credited.mutable_balance()->set_minor_units(account.balance().minor_units() +
+                                              refund.amount().minor_units());
+  credited.set_refunds(account.refunds() + 1);
+  billing::v1::PaymentRefunded refunded;
+  refunded.set_order_id(refund.order_id());
+  refunded.set_username(refund.username());
+  *refunded.mutable_amount() = refund.amount();
+  *refunded.mutable_balance_after() = credited.balance();
+  *refunded.mutable_refunded_at() = ToProto(now);
+  reaction.events.push_back(
+      saga::OutgoingEvent::Of(topics::kBillingPayments, refund.order_id(), std::move(refunded)));
+  reaction.state = std::move(credited);
+  return reaction;
+}
+
+}  // namespace choreo::billing

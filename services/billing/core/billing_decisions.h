@@ -1,0 +1,47 @@
+#pragma once
+
+// The billing service's decisions on the account aggregate: pure functions
+// (account, event, now) -> (new account, events). No I/O.
+//
+// - UserRegistered opens the account once, with the configured starting balance.
+// - OrderCreated debits the order's total exactly once (the runtime dedupes by event id and the
+//   order service emits one OrderCreated per order), or reports why it could not:
+//   PaymentProcessed either way.
+// - DepositRequested credits a positive amount (FundsDeposited, success or not).
+// - PaymentRefundRequested credits a late payment back (PaymentRefunded).
+// Balances never go below zero.
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "choreo/billing/v1/admin.pb.h"
+#include "choreo/billing/v1/events.pb.h"
+#include "choreo/common/v1/event.pb.h"
+#include "choreo/orders/v1/events.pb.h"
+#include "choreo/users/v1/events.pb.h"
+#include "saga/reaction/reaction.h"
+
+namespace choreo::billing {
+
+struct BillingPolicy {
+  common::v1::Money starting_balance;  // default: 0 USD (see DefaultPolicy)
+};
+BillingPolicy DefaultPolicy();
+
+using AccountReaction = saga::Reaction<billing::v1::Account>;
+
+AccountReaction OnUserRegistered(const billing::v1::Account& account,
+                                 const users::v1::UserRegistered& registered,
+                                 const BillingPolicy& policy, absl::Time now);
+
+AccountReaction OnOrderCreated(const billing::v1::Account& account,
+                               const orders::v1::OrderCreated& order, absl::Time now);
+
+AccountReaction OnDepositRequested(const billing::v1::Account& account,
+                                   const billing::v1::DepositRequested& deposit, absl::Time now);
+
+// FAILED_PRECONDITION if the account does not exist (dead-lettered: an operator must look).
+absl::StatusOr<AccountReaction> OnRefundRequested(const billing::v1::Account& account,
+                                                  const orders::v1::PaymentRefundRequested& refund,
+                                                  absl::Time now);
+
+}  // namespace choreo::billing

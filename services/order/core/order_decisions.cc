@@ -1,0 +1,239 @@
+#include "services/order/core/order_decisions.h"
+
+#include "absl/strings/str_cat.h"
+#include "saga/ids/stable_id.h"
+#include "saga/topics/topics.h"
+
+namespace choreo::order {
+namespace {
+
+using orders::v1::Order;
+using orders::v1::OrderStatus;
+
+google::protobuf::Timestamp ToProto(absl::Time time) {
+  google::protobuf::Timestamp ts;
+  const int64_t seconds = absl::ToUnixSeconds(time);
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<int32_t>((time - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
+  return ts;
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+bool Blank(const std::string& text) {
+  return text.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+// Moves `order` to `status` and returns the OrderStatusUpdated that announces it.
+orders::v1::OrderStatusUpdated ChangeStatus(Order& order, OrderStatus status,
+                                            const std::string& reason, absl::Time now) {
+  const OrderStatus previous = order.status();
+  orders::v1::StatusChange* change = order.add_history();
+  change->set_status(status);
+  change->set_previous_status(previous);
+  change->set_reason(reason);
+  *change->mutable_changed_at() = ToProto(now);
+  order.set_status(status);
+  order.set_reason(reason);
+  *order.mutable_updated_at() = ToProto(now);
+
+  orders::v1::OrderStatusUpdated updated;
+  updated.set_order_id(order.order_id());
+  updated.set_username(order.username());
+  updated.set_status(status);
+  updated.set_previous_status(previous);
+  updated.set_reason(reason);
+  *updated.mutable_updated_at() = ToProto(now);
+  updated.set_request_id(order.request_id());
+  *updated.mutable_total() = order.total();
+  return updated;
+}
+
+}  // namespace
+
+std::string OrderIdFor(absl::string_view username, absl::string_view request_id) {
+  return "ord-" + ids::StableId("order", {username, request_id});
+}
+
+bool IsTerminal(OrderStatus status) {
+  return status == orders::v1::ORDER_STATUS_PAID ||
+         status == orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS ||
+         status == orders::v1::ORDER_STATUS_REJECTED || status == orders::v1::ORDER_STATUS_EXPIRED;
+}
+
+bool IsValidTransition(OrderStatus from, OrderStatus to) {
+  switch (from) {
+    case orders::v1::ORDER_STATUS_UNSPECIFIED:
+      return to == orders::v1::ORDER_STATUS_PENDING_VALIDATION ||
+             to == orders::v1::ORDER_STATUS_REJECTED;
+    case orders::v1::ORDER_STATUS_PENDING_VALIDATION:
+      return to == orders::v1::ORDER_STATUS_PAID ||
+             to == orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS ||
+             to == orders::v1::ORDER_STATUS_EXPIRED;
+    default:
+      return false;
+  }
+}
+
+std::optional<std::string> RejectionReason(const orders::v1::OrderCreationRequested& request,
+                                           const Catalog& catalog, const OrderPolicy& policy) {
+  if (request.items().empty()) return "items: at least one item is required";
+  if (request.items_size() > policy.max_lines) {
+    return absl::StrCat("items: at most ", policy.max_lines, " lines");
+  }
+  std::string currency;
+  for (int i = 0; i < request.items_size(); ++i) {
+    const orders::v1::OrderItem& item = request.items(i);
+    const orders::v1::CatalogItem* product = catalog.Find(item.sku());
+    if (product == nullptr) return absl::StrCat("items[", i, "].sku: unknown SKU '", item.sku(), "'");
+    if (item.quantity() <= 0 || item.quantity() > policy.max_quantity) {
+      return absl::StrCat("items[", i, "].quantity: must be 1..", policy.max_quantity, ", got ",
+                          item.quantity());
+    }
+    if (currency.empty()) currency = product->unit_price().currency();
+    if (product->unit_price().currency() != currency) {
+      return absl::StrCat("items[", i, "].sku: priced in ", product->unit_price().currency(),
+                          ", the order in ", currency);
+    }
+  }
+  const orders::v1::DeliveryAddress& address = request.delivery_address();
+  if (Blank(address.recipient())) return "delivery_address.recipient: required";
+  if (Blank(address.line1())) return "delivery_address.line1: required";
+  if (Blank(address.city())) return "delivery_address.city: required";
+  if (Blank(address.country())) return "delivery_address.country: required";
+  if (request.payment_method() != orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE) {
+    return "payment_method: unknown payment method";
+  }
+  return std::nullopt;
+}
+
+OrderReaction OnOrderRequested(const Order& state, const orders::v1::OrderCreationRequested& request,
+                               const Catalog& catalog, const OrderPolicy& policy, absl::Time now) {
+  OrderReaction reaction;
+  if (!state.order_id().empty()) return reaction;  // this request already made its order
+
+  Order order;
+  order.set_order_id(OrderIdFor(request.username(), request.request_id()));
+  order.set_request_id(request.request_id());
+  order.set_username(request.username());
+  *order.mutable_delivery_address() = request.delivery_address();
+  order.set_payment_method(request.payment_method());
+  order.set_correlation_id(request.meta().correlation_id());
+  *order.mutable_created_at() = ToProto(now);
+
+  if (std::optional<std::string> reason = RejectionReason(request, catalog, policy)) {
+    orders::v1::OrderStatusUpdated rejected =
+        ChangeStatus(order, orders::v1::ORDER_STATUS_REJECTED, *reason, now);
+    reaction.events.push_back(
+        saga::OutgoingEvent::Of(topics::kOrdersStatus, order.order_id(), std::move(rejected)));
+    reaction.state = std::move(order);
+    return reaction;
+  }
+
+  int64_t total = 0;
+  std::string currency;
+  for (const orders::v1::OrderItem& item : request.items()) {
+    const orders::v1::CatalogItem& product = *catalog.Find(item.sku());
+    orders::v1::PricedItem* priced = order.add_items();
+    priced->set_sku(item.sku());
+    priced->set_name(product.name());
+    priced->set_quantity(item.quantity());
+    *priced->mutable_unit_price() = product.unit_price();
+    priced->mutable_line_total()->set_currency(product.unit_price().currency());
+    priced->mutable_line_total()->set_minor_units(product.unit_price().minor_units() *
+                                                  item.quantity());
+    total += priced->line_total().minor_units();
+    currency = product.unit_price().currency();
+  }
+  order.mutable_total()->set_minor_units(total);
+  order.mutable_total()->set_currency(currency);
+  *order.mutable_deadline() = ToProto(now + policy.expiry);
+  orders::v1::OrderStatusUpdated pending =
+      ChangeStatus(order, orders::v1::ORDER_STATUS_PENDING_VALIDATION, "", now);
+
+  orders::v1::OrderCreated created;
+  created.set_order_id(order.order_id());
+  created.set_request_id(order.request_id());
+  created.set_username(order.username());
+  *created.mutable_items() = order.items();
+  *created.mutable_total() = order.total();
+  *created.mutable_created_at() = order.created_at();
+  created.set_payment_method(order.payment_method());
+  reaction.events.push_back(
+      saga::OutgoingEvent::Of(topics::kOrdersCreated, order.username(), std::move(created)));
+  reaction.events.push_back(
+      saga::OutgoingEvent::Of(topics::kOrdersStatus, order.order_id(), std::move(pending)));
+  reaction.state = std::move(order);
+  return reaction;
+}
+
+absl::StatusOr<OrderReaction> OnPaymentProcessed(const Order& state,
+                                                 const billing::v1::PaymentProcessed& payment,
+                                                 absl::Time now) {
+  if (state.order_id().empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("payment for unknown order ", payment.order_id()));
+  }
+  OrderReaction reaction;
+  if (state.status() == orders::v1::ORDER_STATUS_PENDING_VALIDATION) {
+    Order order = state;
+    orders::v1::OrderStatusUpdated updated =
+        payment.success()
+            ? ChangeStatus(order, orders::v1::ORDER_STATUS_PAID, "", now)
+            : ChangeStatus(order, orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS,
+                           payment.failure_reason(), now);
+    reaction.events.push_back(
+        saga::OutgoingEvent::Of(topics::kOrdersStatus, order.order_id(), std::move(updated)));
+    reaction.state = std::move(order);
+    return reaction;
+  }
+  if (state.status() == orders::v1::ORDER_STATUS_EXPIRED && payment.success() &&
+      !state.refunded()) {
+    // Money moved for an order the client was told had expired: hand it back.
+    orders::v1::PaymentRefundRequested refund;
+    refund.set_order_id(state.order_id());
+    refund.set_username(state.username());
+    *refund.mutable_amount() = payment.amount();
+    refund.set_reason("payment arrived after the order expired");
+    *refund.mutable_requested_at() = ToProto(now);
+    reaction.events.push_back(
+        saga::OutgoingEvent::Of(topics::kOrdersRefunds, state.username(), std::move(refund)));
+  }
+  return reaction;  // terminal already: a late or repeated outcome changes nothing
+}
+
+absl::StatusOr<OrderReaction> OnPaymentRefunded(const Order& state,
+                                                const billing::v1::PaymentRefunded& refund,
+                                                absl::Time now) {
+  if (state.order_id().empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refund for unknown order ", refund.order_id()));
+  }
+  OrderReaction reaction;
+  if (state.refunded()) return reaction;
+  Order order = state;
+  order.set_refunded(true);
+  (*order.mutable_updated_at()) = ToProto(now);
+  reaction.state = std::move(order);
+  return reaction;
+}
+
+OrderReaction OnDeadlinePassed(const Order& state, const orders::v1::OrderDeadlinePassed&,
+                               absl::Time now) {
+  OrderReaction reaction;
+  if (state.status() != orders::v1::ORDER_STATUS_PENDING_VALIDATION ||
+      now < FromProto(state.deadline())) {
+    return reaction;
+  }
+  Order order = state;
+  orders::v1::OrderStatusUpdated expired = ChangeStatus(
+      order, orders::v1::ORDER_STATUS_EXPIRED, "no payment outcome before the deadline", now);
+  reaction.events.push_back(
+      saga::OutgoingEvent::Of(topics::kOrdersStatus, order.order_id(), std::move(expired)));
+  reaction.state = std::move(order);
+  return reaction;
+}
+
+}  // namespace choreo::order

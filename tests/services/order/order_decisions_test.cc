@@ -1,0 +1,240 @@
+// The order service's decisions, every transition, with plain values.
+
+#include "services/order/core/order_decisions.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "saga/topics/topics.h"
+
+namespace choreo::order {
+namespace {
+
+using orders::v1::Order;
+using ::testing::HasSubstr;
+
+const absl::Time kNow = absl::FromUnixSeconds(1795348800);
+
+orders::v1::OrderCreationRequested Request(const std::string& user = "alice",
+                                           const std::string& request_id = "r1") {
+  orders::v1::OrderCreationRequested request;
+  request.mutable_meta()->set_correlation_id("corr-1");
+  request.set_request_id(request_id);
+  request.set_username(user);
+  auto* item = request.add_items();
+  item->set_sku("MUG-002");
+  item->set_quantity(2);
+  item = request.add_items();
+  item->set_sku("PEN-004");
+  item->set_quantity(1);
+  auto* address = request.mutable_delivery_address();
+  address->set_recipient("Alice");
+  address->set_line1("1 Main St");
+  address->set_city("Springfield");
+  address->set_country("US");
+  request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
+  return request;
+}
+
+template <typename Event>
+const Event& Emitted(const OrderReaction& reaction, size_t index) {
+  return static_cast<const Event&>(*reaction.events.at(index).event);
+}
+
+Order Pending() {
+  OrderReaction created = OnOrderRequested(Order(), Request(), Catalog::Default(), {}, kNow);
+  return *created.state;
+}
+
+TEST(OrderDecisionsTest, AValidRequestIsPricedAndPending) {
+  OrderReaction reaction = OnOrderRequested(Order(), Request(), Catalog::Default(), {}, kNow);
+  ASSERT_TRUE(reaction.state.has_value());
+  const Order& order = *reaction.state;
+  EXPECT_EQ(order.order_id(), OrderIdFor("alice", "r1"));
+  EXPECT_EQ(order.status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  EXPECT_EQ(order.total().minor_units(), 2 * 1250 + 199);
+  EXPECT_EQ(order.total().currency(), "USD");
+  EXPECT_EQ(order.items(0).line_total().minor_units(), 2500);
+  EXPECT_EQ(order.correlation_id(), "corr-1");
+  EXPECT_EQ(order.deadline().seconds(), absl::ToUnixSeconds(kNow + absl::Seconds(30)));
+  ASSERT_EQ(reaction.events.size(), 2u);
+  EXPECT_EQ(reaction.events[0].topic, topics::kOrdersCreated);
+  EXPECT_EQ(reaction.events[0].key, "alice");
+  const auto& created = Emitted<orders::v1::OrderCreated>(reaction, 0);
+  EXPECT_EQ(created.order_id(), order.order_id());
+  EXPECT_EQ(created.total().minor_units(), 2699);
+  EXPECT_EQ(reaction.events[1].topic, topics::kOrdersStatus);
+  EXPECT_EQ(reaction.events[1].key, order.order_id());
+  const auto& status = Emitted<orders::v1::OrderStatusUpdated>(reaction, 1);
+  EXPECT_EQ(status.status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  EXPECT_EQ(status.previous_status(), orders::v1::ORDER_STATUS_UNSPECIFIED);
+  EXPECT_EQ(status.request_id(), "r1");
+}
+
+TEST(OrderDecisionsTest, OrderIdsAreStablePerUserAndRequest) {
+  EXPECT_EQ(OrderIdFor("alice", "r1"), OrderIdFor("alice", "r1"));
+  EXPECT_NE(OrderIdFor("alice", "r1"), OrderIdFor("bob", "r1"));
+  EXPECT_NE(OrderIdFor("alice", "r1"), OrderIdFor("alice", "r2"));
+  EXPECT_NE(OrderIdFor("ab", "c"), OrderIdFor("a", "bc"));
+  EXPECT_THAT(OrderIdFor("alice", "r1"), ::testing::MatchesRegex("ord-[0-9a-f]{32}"));
+}
+
+TEST(OrderDecisionsTest, InvalidRequestsAreRejectedWithTheReason) {
+  struct Case {
+    const char* want;
+    void (*breaks)(orders::v1::OrderCreationRequested&);
+  } cases[] = {
+      {"items: at least one item", [](auto& r) { r.clear_items(); }},
+      {"items[0].sku: unknown SKU 'NOPE'", [](auto& r) { r.mutable_items(0)->set_sku("NOPE"); }},
+      {"items[1].quantity: must be 1..100, got 0", [](auto& r) { r.mutable_items(1)->set_quantity(0); }},
+      {"items[0].quantity: must be 1..100, got 101", [](auto& r) { r.mutable_items(0)->set_quantity(101); }},
+      {"items[0].quantity", [](auto& r) { r.mutable_items(0)->set_quantity(-3); }},
+      {"delivery_address.recipient: required", [](auto& r) { r.clear_delivery_address(); }},
+      {"delivery_address.city: required", [](auto& r) { r.mutable_delivery_address()->set_city("  "); }},
+      {"payment_method: unknown", [](auto& r) { r.set_payment_method(orders::v1::PAYMENT_METHOD_UNSPECIFIED); }},
+  };
+  for (const Case& c : cases) {
+    orders::v1::OrderCreationRequested request = Request();
+    c.breaks(request);
+    OrderReaction reaction = OnOrderRequested(Order(), request, Catalog::Default(), {}, kNow);
+    ASSERT_TRUE(reaction.state.has_value()) << c.want;
+    EXPECT_EQ(reaction.state->status(), orders::v1::ORDER_STATUS_REJECTED) << c.want;
+    EXPECT_THAT(reaction.state->reason(), HasSubstr(c.want));
+    ASSERT_EQ(reaction.events.size(), 1u);  // no OrderCreated: billing never hears of it
+    EXPECT_EQ(reaction.events[0].topic, topics::kOrdersStatus);
+    const auto& status = Emitted<orders::v1::OrderStatusUpdated>(reaction, 0);
+    EXPECT_EQ(status.status(), orders::v1::ORDER_STATUS_REJECTED);
+    EXPECT_THAT(status.reason(), HasSubstr(c.want));
+  }
+  OrderPolicy strict;
+  strict.max_lines = 1;
+  EXPECT_THAT(*RejectionReason(Request(), Catalog::Default(), strict), HasSubstr("at most 1 lines"));
+}
+
+TEST(OrderDecisionsTest, ARequestForAnExistingOrderChangesNothing) {
+  const Order pending = Pending();
+  OrderReaction again = OnOrderRequested(pending, Request(), Catalog::Default(), {}, kNow);
+  EXPECT_FALSE(again.state.has_value());
+  EXPECT_TRUE(again.events.empty());
+}
+
+TEST(OrderDecisionsTest, PaymentOutcomesEndThePendingOrder) {
+  billing::v1::PaymentProcessed payment;
+  payment.set_order_id(Pending().order_id());
+  payment.set_success(true);
+  auto paid = OnPaymentProcessed(Pending(), payment, kNow + absl::Seconds(1));
+  ASSERT_TRUE(paid.ok());
+  EXPECT_EQ(paid->state->status(), orders::v1::ORDER_STATUS_PAID);
+  ASSERT_EQ(paid->events.size(), 1u);
+  const auto& status = Emitted<orders::v1::OrderStatusUpdated>(*paid, 0);
+  EXPECT_EQ(status.status(), orders::v1::ORDER_STATUS_PAID);
+  EXPECT_EQ(status.previous_status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  ASSERT_EQ(paid->state->history_size(), 2);
+  EXPECT_TRUE(IsValidTransition(paid->state->history(0).previous_status(),
+                                paid->state->history(0).status()));
+  EXPECT_TRUE(IsValidTransition(paid->state->history(1).previous_status(),
+                                paid->state->history(1).status()));
+
+  payment.set_success(false);
+  payment.set_failure_reason("insufficient funds: balance 1 < total 2699");
+  auto refused = OnPaymentProcessed(Pending(), payment, kNow);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->state->status(), orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS);
+  EXPECT_EQ(refused->state->reason(), "insufficient funds: balance 1 < total 2699");
+}
+
+TEST(OrderDecisionsTest, TerminalOrdersIgnoreFurtherOutcomes) {
+  billing::v1::PaymentProcessed payment;
+  payment.set_success(true);
+  Order paid = *OnPaymentProcessed(Pending(), payment, kNow)->state;
+  payment.set_success(false);  // an out-of-order or repeated outcome
+  auto again = OnPaymentProcessed(paid, payment, kNow);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->state.has_value());
+  EXPECT_TRUE(again->events.empty());
+  EXPECT_TRUE(OnDeadlinePassed(paid, {}, kNow + absl::Hours(1)).events.empty());
+}
+
+TEST(OrderDecisionsTest, PaymentForAnUnknownOrderIsAPreconditionFailure) {
+  billing::v1::PaymentProcessed payment;
+  payment.set_order_id("ord-unknown");
+  auto result = OnPaymentProcessed(Order(), payment, kNow);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(OrderDecisionsTest, APendingOrderExpiresOnlyAfterItsDeadline) {
+  const Order pending = Pending();
+  EXPECT_TRUE(OnDeadlinePassed(pending, {}, kNow + absl::Seconds(29)).events.empty());
+  OrderReaction expired = OnDeadlinePassed(pending, {}, kNow + absl::Seconds(30));
+  ASSERT_TRUE(expired.state.has_value());
+  EXPECT_EQ(expired.state->status(), orders::v1::ORDER_STATUS_EXPIRED);
+  const auto& status = Emitted<orders::v1::OrderStatusUpdated>(expired, 0);
+  EXPECT_EQ(status.previous_status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  EXPECT_TRUE(OnDeadlinePassed(*expired.state, {}, kNow + absl::Hours(1)).events.empty());
+  OrderPolicy quick;
+  quick.expiry = absl::Seconds(2);
+  Order soon = *OnOrderRequested(Order(), Request(), Catalog::Default(), quick, kNow).state;
+  EXPECT_FALSE(OnDeadlinePassed(soon, {}, kNow + absl::Seconds(2)).events.empty());
+}
+
+TEST(OrderDecisionsTest, APaymentAfterExpiryIsRefundedOnce) {
+  Order expired = *OnDeadlinePassed(Pending(), {}, kNow + absl::Minutes(1)).state;
+  billing::v1::PaymentProcessed late;
+  late.set_order_id(expired.order_id());
+  late.set_success(true);
+  late.mutable_amount()->set_minor_units(2699);
+  late.mutable_amount()->set_currency("USD");
+  auto refund = OnPaymentProcessed(expired, late, kNow + absl::Minutes(2));
+  ASSERT_TRUE(refund.ok());
+  EXPECT_FALSE(refund->state.has_value());  // stays EXPIRED
+  ASSERT_EQ(refund->events.size(), 1u);
+  EXPECT_EQ(refund->events[0].topic, topics::kOrdersRefunds);
+  EXPECT_EQ(refund->events[0].key, "alice");
+  const auto& request = Emitted<orders::v1::PaymentRefundRequested>(*refund, 0);
+  EXPECT_EQ(request.amount().minor_units(), 2699);
+  EXPECT_EQ(request.order_id(), expired.order_id());
+
+  // A failed late payment moved no money: nothing to refund.
+  late.set_success(false);
+  EXPECT_TRUE(OnPaymentProcessed(expired, late, kNow)->events.empty());
+
+  // Billing confirms; the order remembers, and a repeated late payment asks for nothing more.
+  billing::v1::PaymentRefunded refunded;
+  auto recorded = OnPaymentRefunded(expired, refunded, kNow + absl::Minutes(3));
+  ASSERT_TRUE(recorded.ok());
+  ASSERT_TRUE(recorded->state.has_value());
+  EXPECT_TRUE(recorded->state->refunded());
+  EXPECT_EQ(recorded->state->status(), orders::v1::ORDER_STATUS_EXPIRED);
+  late.set_success(true);
+  EXPECT_TRUE(OnPaymentProcessed(*recorded->state, late, kNow)->events.empty());
+}
+
+TEST(OrderDecisionsTest, TheStateMachineAllowsOnlyItsTransitions) {
+  using orders::v1::OrderStatus;
+  const OrderStatus all[] = {
+      orders::v1::ORDER_STATUS_UNSPECIFIED, orders::v1::ORDER_STATUS_PENDING_VALIDATION,
+      orders::v1::ORDER_STATUS_PAID, orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS,
+      orders::v1::ORDER_STATUS_REJECTED, orders::v1::ORDER_STATUS_EXPIRED};
+  int allowed = 0;
+  for (OrderStatus from : all) {
+    for (OrderStatus to : all) allowed += IsValidTransition(from, to);
+  }
+  EXPECT_EQ(allowed, 5);
+  EXPECT_FALSE(IsValidTransition(orders::v1::ORDER_STATUS_PAID, orders::v1::ORDER_STATUS_EXPIRED));
+  EXPECT_FALSE(IsTerminal(orders::v1::ORDER_STATUS_PENDING_VALIDATION));
+  EXPECT_TRUE(IsTerminal(orders::v1::ORDER_STATUS_EXPIRED));
+}
+
+TEST(CatalogTest, ParsesAndRejectsBadLines) {
+  auto catalog = Catalog::Parse("# sku,name,price\nA-1,Apple,120\nB-2,Box,5,EUR\n");
+  ASSERT_TRUE(catalog.ok()) << catalog.status();
+  ASSERT_NE(catalog->Find("B-2"), nullptr);
+  EXPECT_EQ(catalog->Find("B-2")->unit_price().currency(), "EUR");
+  EXPECT_EQ(catalog->Find("A-1")->unit_price().minor_units(), 120);
+  EXPECT_EQ(catalog->Find("C-3"), nullptr);
+  EXPECT_FALSE(Catalog::Parse("A-1,Apple,-1").ok());
+  EXPECT_FALSE(Catalog::Parse("A-1,Apple").ok());
+  EXPECT_FALSE(Catalog::Parse("# nothing").ok());
+}
+
+}  // namespace
+}  // namespace choreo::order
