@@ -33,6 +33,7 @@ struct ErasedReaction {
 };
 
 struct Route {
+  bool ignore = false;  // a type this service reads on its topics but does not act on
   std::string aggregate_type;
   std::function<std::string(const google::protobuf::Message&)> aggregate_id;
   std::function<absl::StatusOr<ErasedReaction>(const std::string& state,
@@ -70,6 +71,15 @@ class HandlerRegistry {
       erased.events = std::move(reaction->events);
       return erased;
     };
+    return Add(*Event::descriptor(), std::move(route));
+  }
+
+  // Accepts `Event` on a subscribed topic and does nothing with it (its offset just moves on),
+  // instead of dead-lettering it as an unknown type.
+  template <typename Event>
+  absl::Status Ignore() {
+    Route route;
+    route.ignore = true;
     return Add(*Event::descriptor(), std::move(route));
   }
 

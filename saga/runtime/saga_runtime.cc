@@ -4,12 +4,11 @@
 #include <utility>
 
 #include "absl/hash/hash.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "choreo/saga/v1/outcome.pb.h"
 #include "saga/dlq/dead_letter.h"
+#include "saga/ids/trace_context.h"
 #include "saga/redis/redis_connection.h"
 #include "saga/store/redis_aggregate_store.h"
 
@@ -38,32 +37,6 @@ struct SagaRuntime::Lane {
 };
 
 namespace {
-
-std::string RandomHex(absl::BitGen& random, int bytes) {
-  std::string raw(bytes, '\0');
-  for (char& c : raw) c = static_cast<char>(absl::Uniform<uint8_t>(random));
-  return absl::BytesToHexString(raw);
-}
-
-bool IsHex(absl::string_view text, size_t length) {
-  if (text.size() != length) return false;
-  for (char c : text) {
-    if (!absl::ascii_isxdigit(c) || absl::ascii_isupper(c)) return false;
-  }
-  return true;
-}
-
-// W3C trace context: the child of `parent` (same trace id and flags, a new span id), or the
-// start of a new trace when `parent` is missing or malformed.
-std::string ChildTraceparent(absl::string_view parent, absl::BitGen& random) {
-  if (parent.size() == 55 && parent.substr(0, 3) == "00-" && IsHex(parent.substr(3, 32), 32) &&
-      parent[35] == '-' && IsHex(parent.substr(36, 16), 16) && parent[52] == '-' &&
-      IsHex(parent.substr(53, 2), 2)) {
-    return absl::StrCat("00-", parent.substr(3, 32), "-", RandomHex(random, 8), "-",
-                        parent.substr(53, 2));
-  }
-  return absl::StrCat("00-", RandomHex(random, 16), "-", RandomHex(random, 8), "-01");
-}
 
 std::string JsonEscape(absl::string_view text) {
   std::string out;
@@ -421,6 +394,10 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
   const google::protobuf::Message& event = *dispatch->event.message;
   const common::v1::EventMeta& meta = dispatch->event.meta();
   const Route& route = *dispatch->route;
+  if (route.ignore) {
+    outcome = SagaObserver::Outcome::kIgnored;
+    return absl::OkStatus();
+  }
   const store::AggregateRef aggregate{absl::StrCat(options_.service, ".", route.aggregate_type),
                                       route.aggregate_id(event)};
   if (aggregate.id.empty()) {
@@ -484,11 +461,11 @@ absl::StatusOr<KafkaRecord> SagaRuntime::StampAndEncode(Lane& lane, OutgoingEven
                                                         const common::v1::EventMeta& cause) {
   if (outgoing.event == nullptr) return absl::InternalError("outgoing event is null");
   common::v1::EventMeta* meta = codec::MutableMetaOf(outgoing.event.get());
-  meta->set_event_id(RandomHex(lane.random, 16));
+  meta->set_event_id(ids::RandomHex(lane.random, 16));
   meta->set_schema_version(codec::CurrentSchemaVersion(*outgoing.event->GetDescriptor()));
   meta->set_correlation_id(cause.correlation_id());
   meta->set_causation_id(cause.event_id());
-  meta->set_traceparent(ChildTraceparent(cause.traceparent(), lane.random));
+  meta->set_traceparent(ids::ChildTraceparent(cause.traceparent(), lane.random));
   meta->set_tracestate(cause.tracestate());
   const absl::Time now = options_.clock();
   meta->mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(now));

@@ -57,6 +57,7 @@ class SagaObserver {
     kHandled,       // decided, committed, published
     kDuplicate,     // already handled: stored events re-published
     kDeadLettered,  // copied to dlq.<service>
+    kIgnored,       // a type the service registered as ignored
   };
   virtual ~SagaObserver() = default;
   // `handling` runs from the worker taking the record to its offset being stored (decode, Redis,

@@ -55,12 +55,13 @@ class CountingObserver : public SagaObserver {
       case Outcome::kHandled: ++handled; break;
       case Outcome::kDuplicate: ++duplicates; break;
       case Outcome::kDeadLettered: ++dead_lettered; break;
+      case Outcome::kIgnored: ++ignored; break;
     }
   }
   void OnRetry(const KafkaRecord&, const absl::Status&, int) override { ++retries; }
-  int done() const { return handled + duplicates + dead_lettered; }
+  int done() const { return handled + duplicates + dead_lettered + ignored; }
 
-  std::atomic<int> handled{0}, duplicates{0}, dead_lettered{0}, retries{0};
+  std::atomic<int> handled{0}, duplicates{0}, dead_lettered{0}, ignored{0}, retries{0};
 };
 
 std::vector<KafkaRecord> ReadToEnd(const std::string& bootstrap, const std::string& topic) {

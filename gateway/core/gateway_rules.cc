@@ -1,0 +1,140 @@
+#include "gateway/core/gateway_rules.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "saga/ids/stable_id.h"
+#include "services/order/core/order_decisions.h"
+
+namespace choreo::gateway {
+namespace {
+
+bool Blank(const std::string& text) {
+  return text.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+bool AllowedIdChar(char c) {
+  return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
+}
+
+}  // namespace
+
+absl::Status ValidateUsername(absl::string_view username) {
+  if (username.empty() || username.size() > 64) {
+    return absl::UnauthenticatedError("caller: a username of 1-64 characters is required");
+  }
+  for (char c : username) {
+    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_' || c == '.' || c == '-')) {
+      return absl::UnauthenticatedError("caller: username may hold only a-z, 0-9, '_', '.', '-'");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRequestId(absl::string_view request_id) {
+  if (request_id.empty()) return absl::InvalidArgumentError("request_id: required");
+  if (request_id.size() > 128) return absl::InvalidArgumentError("request_id: at most 128 characters");
+  for (char c : request_id) {
+    if (!AllowedIdChar(c)) {
+      return absl::InvalidArgumentError("request_id: only A-Z, a-z, 0-9 and . _ : - are allowed");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCreateOrder(const gateway::v1::CreateOrderRequest& request) {
+  if (absl::Status id = ValidateRequestId(request.request_id()); !id.ok()) return id;
+  if (request.items().empty()) return absl::InvalidArgumentError("items: at least one is required");
+  for (int i = 0; i < request.items_size(); ++i) {
+    if (Blank(request.items(i).sku())) {
+      return absl::InvalidArgumentError(absl::StrCat("items[", i, "].sku: required"));
+    }
+    if (request.items(i).quantity() <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("items[", i, "].quantity: must be positive"));
+    }
+  }
+  const orders::v1::DeliveryAddress& address = request.delivery_address();
+  if (!request.has_delivery_address()) return absl::InvalidArgumentError("delivery_address: required");
+  if (Blank(address.recipient())) return absl::InvalidArgumentError("delivery_address.recipient: required");
+  if (Blank(address.line1())) return absl::InvalidArgumentError("delivery_address.line1: required");
+  if (Blank(address.city())) return absl::InvalidArgumentError("delivery_address.city: required");
+  if (Blank(address.country())) return absl::InvalidArgumentError("delivery_address.country: required");
+  if (request.payment_method() == orders::v1::PAYMENT_METHOD_UNSPECIFIED) {
+    return absl::InvalidArgumentError("payment_method: required");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDeposit(const gateway::v1::DepositRequest& request) {
+  if (absl::Status id = ValidateRequestId(request.request_id()); !id.ok()) return id;
+  if (request.amount().minor_units() <= 0) {
+    return absl::InvalidArgumentError("amount.minor_units: must be positive");
+  }
+  if (request.amount().currency().size() != 3) {
+    return absl::InvalidArgumentError("amount.currency: an ISO 4217 code is required");
+  }
+  return absl::OkStatus();
+}
+
+SagaIds OrderSagaIds(absl::string_view username, const gateway::v1::CreateOrderRequest& request) {
+  gateway::v1::CreateOrderRequest body = request;
+  body.clear_request_id();
+  std::string bytes;
+  body.SerializePartialToString(&bytes);  // proto3 without maps: deterministic enough here
+  return SagaIds{order::OrderIdFor(username, request.request_id()),
+                 ids::StableId("saga/order", {username, request.request_id()}),
+                 ids::StableId("event/order-request", {username, request.request_id()}),
+                 ids::StableId("body/order", {bytes})};
+}
+
+SagaIds DepositSagaIds(absl::string_view username, const gateway::v1::DepositRequest& request) {
+  return SagaIds{std::string(username),
+                 ids::StableId("saga/deposit", {username, request.request_id()}),
+                 ids::StableId("event/deposit", {username, request.request_id()}),
+                 ids::StableId("body/deposit", {request.amount().SerializeAsString()})};
+}
+
+SagaIds RegistrationSagaIds(absl::string_view username) {
+  return SagaIds{std::string(username), ids::StableId("saga/register", {username}),
+                 ids::StableId("event/register", {username}), ""};
+}
+
+bool IsTerminal(orders::v1::OrderStatus status) { return order::IsTerminal(status); }
+
+bool ApplyStatus(const orders::v1::OrderStatusUpdated& update, absl::string_view correlation_id,
+                 gateway::v1::Order& view) {
+  for (const orders::v1::StatusChange& seen : view.history()) {
+    if (seen.status() == update.status()) return false;  // each status happens at most once
+  }
+  if (IsTerminal(view.status())) return false;
+  view.set_order_id(update.order_id());
+  if (!update.request_id().empty()) view.set_request_id(update.request_id());
+  view.set_status(update.status());
+  view.set_reason(update.reason());
+  if (update.has_total()) *view.mutable_total() = update.total();
+  if (!correlation_id.empty()) view.set_correlation_id(std::string(correlation_id));
+  *view.mutable_updated_at() = update.updated_at();
+  if (!view.has_created_at()) *view.mutable_created_at() = update.updated_at();
+  orders::v1::StatusChange* change = view.add_history();
+  change->set_status(update.status());
+  change->set_previous_status(update.previous_status());
+  change->set_reason(update.reason());
+  *change->mutable_changed_at() = update.updated_at();
+  return true;
+}
+
+gateway::v1::OrderStatusChange LatestChange(const gateway::v1::Order& view) {
+  gateway::v1::OrderStatusChange change;
+  change.set_order_id(view.order_id());
+  change.set_status(view.status());
+  change.set_reason(view.reason());
+  change.set_correlation_id(view.correlation_id());
+  *change.mutable_changed_at() = view.updated_at();
+  if (!view.history().empty()) {
+    change.set_previous_status(view.history(view.history_size() - 1).previous_status());
+  }
+  change.set_terminal(IsTerminal(view.status()));
+  return change;
+}
+
+}  // namespace choreo::gateway

@@ -1,0 +1,45 @@
+#pragma once
+
+// The gateway's pure rules: what a well-formed request is, which ids a request maps to, and how
+// an order's cached view follows its status events. No I/O.
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "choreo/gateway/v1/gateway.pb.h"
+#include "choreo/orders/v1/events.pb.h"
+
+namespace choreo::gateway {
+
+// INVALID_ARGUMENT naming the first malformed field, or OK. Business rules (known SKUs, prices,
+// limits) belong to the order service, which REJECTs such orders with a reason.
+absl::Status ValidateUsername(absl::string_view username);
+absl::Status ValidateRequestId(absl::string_view request_id);
+absl::Status ValidateCreateOrder(const gateway::v1::CreateOrderRequest& request);
+absl::Status ValidateDeposit(const gateway::v1::DepositRequest& request);
+
+// The ids one client request maps to. Every retry of the same (user, request id) maps to the same
+// ids, so a re-published command is deduplicated downstream and joins the same saga.
+struct SagaIds {
+  std::string aggregate_id;    // the order id (orders) or the username (deposits)
+  std::string correlation_id;  // the saga's id
+  std::string event_id;        // the command event's id
+  std::string fingerprint;     // of the request body, to refuse a reused id with another body
+};
+SagaIds OrderSagaIds(absl::string_view username, const gateway::v1::CreateOrderRequest& request);
+SagaIds DepositSagaIds(absl::string_view username, const gateway::v1::DepositRequest& request);
+SagaIds RegistrationSagaIds(absl::string_view username);
+
+// The cached view of an order after `update` (its history gains the change). Returns false if
+// the update is not newer than what the view holds (a re-delivered or stale event).
+bool ApplyStatus(const orders::v1::OrderStatusUpdated& update, absl::string_view correlation_id,
+                 gateway::v1::Order& view);
+
+bool IsTerminal(orders::v1::OrderStatus status);
+
+// The change a WatchOrder stream sends for the view's latest status.
+gateway::v1::OrderStatusChange LatestChange(const gateway::v1::Order& view);
+
+}  // namespace choreo::gateway

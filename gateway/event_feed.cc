@@ -1,0 +1,91 @@
+#include "gateway/event_feed.h"
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "choreo/billing/v1/events.pb.h"
+#include "choreo/orders/v1/events.pb.h"
+#include "gateway/core/gateway_rules.h"
+#include "saga/topics/topics.h"
+
+namespace choreo::gateway {
+
+std::string OrderWaitKey(const std::string& order_id) { return "order:" + order_id; }
+std::string DepositWaitKey(const std::string& correlation_id) { return "deposit:" + correlation_id; }
+std::string RegistrationWaitKey(const std::string& correlation_id) {
+  return "register:" + correlation_id;
+}
+
+EventFeed::EventFeed(Options options, OrderCache& cache, Waiters& waiters)
+    : options_(std::move(options)), cache_(cache), waiters_(waiters) {
+  static_cast<void>(codec_.Register<orders::v1::OrderStatusUpdated>());
+  static_cast<void>(codec_.Register<billing::v1::FundsDeposited>());
+  static_cast<void>(codec_.Register<billing::v1::AccountOpened>());
+}
+
+EventFeed::~EventFeed() { Stop(); }
+
+absl::Status EventFeed::Start(absl::Duration timeout) {
+  kafka::KafkaConfig config = kafka::ConsumerDefaults(
+      options_.kafka_brokers, absl::StrCat("choreo-gateway-", options_.instance_id));
+  config.emplace_back("auto.offset.reset", "latest");
+  config.emplace_back("fetch.wait.max.ms", absl::StrCat(options_.fetch_wait_max_ms));
+  absl::StatusOr<std::unique_ptr<kafka::KafkaConsumer>> consumer =
+      kafka::KafkaConsumer::Create(config, this);
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = *std::move(consumer);
+  if (absl::Status subscribed = consumer_->Subscribe(
+          {std::string(topics::kOrdersStatus), std::string(topics::kBillingAccounts)});
+      !subscribed.ok()) {
+    return subscribed;
+  }
+  thread_ = std::thread([this] { Loop(); });
+  if (!assigned_.WaitForNotificationWithTimeout(timeout)) {
+    return absl::UnavailableError("the gateway's event feed got no partitions in time");
+  }
+  return absl::OkStatus();
+}
+
+void EventFeed::Stop() noexcept {
+  stopping_.store(true);
+  if (thread_.joinable()) thread_.join();
+  if (consumer_ != nullptr) consumer_->Close();
+}
+
+void EventFeed::OnAssigned(const std::vector<kafka::TopicPartition>&) {
+  if (!assigned_.HasBeenNotified()) assigned_.Notify();
+}
+
+void EventFeed::OnRevoked(const std::vector<kafka::TopicPartition>&) {}
+
+void EventFeed::Loop() {
+  while (!stopping_.load()) {
+    absl::StatusOr<std::optional<KafkaRecord>> polled = consumer_->Poll(absl::Milliseconds(100));
+    if (polled.ok() && polled->has_value()) Handle(**polled);
+  }
+}
+
+void EventFeed::Handle(const KafkaRecord& record) {
+  absl::StatusOr<codec::DecodedEvent> decoded = codec_.Decode(record);
+  if (!decoded.ok()) return;  // not ours to judge: the services dead-letter bad records
+  const std::string& correlation = decoded->meta().correlation_id();
+  if (const auto* update = dynamic_cast<const orders::v1::OrderStatusUpdated*>(decoded->message.get())) {
+    absl::StatusOr<std::pair<gateway::v1::Order, bool>> applied = cache_.ApplyStatus(*update, correlation);
+    gateway::v1::Order view;
+    if (applied.ok()) {
+      view = std::move(applied->first);
+    } else {
+      // Redis is away: the waiters still get the news, from the event alone.
+      std::fprintf(stderr, R"({"level":"warn","service":"gateway","msg":"status cache: %s"})" "\n",
+                   std::string(applied.status().message()).c_str());
+      ApplyStatus(*update, correlation, view);
+    }
+    waiters_.Notify(OrderWaitKey(update->order_id()), view.SerializeAsString());
+  } else if (dynamic_cast<const billing::v1::FundsDeposited*>(decoded->message.get()) != nullptr) {
+    waiters_.Notify(DepositWaitKey(correlation), record.value);
+  } else if (dynamic_cast<const billing::v1::AccountOpened*>(decoded->message.get()) != nullptr) {
+    waiters_.Notify(RegistrationWaitKey(correlation), record.value);
+  }
+}
+
+}  // namespace choreo::gateway

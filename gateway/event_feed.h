@@ -1,0 +1,60 @@
+#pragma once
+
+// EventFeed: this gateway instance's own reading of orders.status and billing.accounts. Each
+// instance is its own consumer group (choreo-gateway-<instance id>) starting at the latest
+// offsets, so every instance sees every status and answers its own waiters; it commits nothing
+// that matters. Each OrderStatusUpdated is applied to the Redis cache, then handed to the
+// waiters of "order:<order id>" (payload: the order's view); FundsDeposited and AccountOpened
+// go to the waiters of "deposit:<correlation id>" / "register:<correlation id>" (payload: the
+// event's bytes).
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "gateway/order_cache.h"
+#include "gateway/waiters.h"
+#include "saga/codec/event_codec.h"
+#include "saga/kafka/kafka_consumer.h"
+
+namespace choreo::gateway {
+
+std::string OrderWaitKey(const std::string& order_id);
+std::string DepositWaitKey(const std::string& correlation_id);
+std::string RegistrationWaitKey(const std::string& correlation_id);
+
+class EventFeed final : private kafka::RebalanceListener {
+ public:
+  struct Options {
+    std::string kafka_brokers;
+    std::string instance_id;
+    int fetch_wait_max_ms = 100;
+  };
+  EventFeed(Options options, OrderCache& cache, Waiters& waiters);
+  ~EventFeed() override;
+
+  // Subscribes and returns once partitions are assigned (so no status produced after this is
+  // missed), or UNAVAILABLE after `timeout`.
+  absl::Status Start(absl::Duration timeout);
+  void Stop() noexcept;
+
+ private:
+  void OnAssigned(const std::vector<kafka::TopicPartition>& partitions) override;
+  void OnRevoked(const std::vector<kafka::TopicPartition>& partitions) override;
+  void Loop();
+  void Handle(const KafkaRecord& record);
+
+  const Options options_;
+  OrderCache& cache_;
+  Waiters& waiters_;
+  codec::EventCodec codec_;
+  std::unique_ptr<kafka::KafkaConsumer> consumer_;
+  absl::Notification assigned_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace choreo::gateway

@@ -1,0 +1,102 @@
+#pragma once
+
+// The gateway's public gRPC API (proto/choreo/gateway/v1/gateway.proto) on the callback API.
+// Reactors never block: Redis work runs on a WorkPool, waits are Waiters completed by the
+// EventFeed or by their deadline, calls to the services use async stubs.
+//
+// Caller identity: until the users issue adds JWT, the caller's username comes from the
+// `x-username` metadata entry (CallerOf: the one seam to replace).
+
+#include <memory>
+#include <string>
+
+#include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "choreo/billing/v1/admin.grpc.pb.h"
+#include "choreo/gateway/v1/gateway.grpc.pb.h"
+#include "choreo/orders/v1/admin.grpc.pb.h"
+#include "gateway/order_cache.h"
+#include "gateway/waiters.h"
+#include "gateway/work_pool.h"
+#include "saga/codec/event_codec.h"
+#include "saga/kafka/kafka_producer.h"
+
+namespace choreo::gateway {
+
+// The caller's username, or UNAUTHENTICATED.
+absl::StatusOr<std::string> CallerOf(const grpc::CallbackServerContext& context);
+
+grpc::Status ToGrpc(const absl::Status& status);
+
+struct GatewayDeps {
+  OrderCache* cache;
+  Waiters* waiters;
+  WorkPool* pool;
+  kafka::KafkaProducer* producer;
+  orders::v1::OrderAdmin::Stub* order_admin;
+  billing::v1::BillingAdmin::Stub* billing_admin;
+  absl::Duration max_wait = absl::Seconds(30);  // CreateOrder's server-side limit
+};
+
+// Publishes `event` (meta filled in here) and reports delivery failures to `on_error`.
+class CommandPublisher {
+ public:
+  explicit CommandPublisher(kafka::KafkaProducer* producer) : producer_(producer) {}
+  void Publish(google::protobuf::Message& event, absl::string_view topic, std::string key,
+               const std::string& event_id, const std::string& correlation_id,
+               absl::string_view client_traceparent, std::function<void(absl::Status)> on_error);
+
+ private:
+  kafka::KafkaProducer* producer_;
+  codec::EventCodec codec_;
+  absl::Mutex random_mu_;
+  absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
+};
+
+class OrderServiceImpl final : public gateway::v1::OrderService::CallbackService {
+ public:
+  explicit OrderServiceImpl(GatewayDeps deps) : deps_(deps), publisher_(deps.producer) {}
+
+  grpc::ServerUnaryReactor* CreateOrder(grpc::CallbackServerContext* context,
+                                        const gateway::v1::CreateOrderRequest* request,
+                                        gateway::v1::Order* response) override;
+  grpc::ServerUnaryReactor* GetOrder(grpc::CallbackServerContext* context,
+                                     const gateway::v1::GetOrderRequest* request,
+                                     gateway::v1::Order* response) override;
+  grpc::ServerUnaryReactor* ListOrders(grpc::CallbackServerContext* context,
+                                       const gateway::v1::ListOrdersRequest* request,
+                                       gateway::v1::ListOrdersResponse* response) override;
+  grpc::ServerWriteReactor<gateway::v1::OrderStatusChange>* WatchOrder(
+      grpc::CallbackServerContext* context,
+      const gateway::v1::WatchOrderRequest* request) override;
+  grpc::ServerUnaryReactor* ListCatalog(grpc::CallbackServerContext* context,
+                                        const gateway::v1::ListCatalogRequest* request,
+                                        gateway::v1::ListCatalogResponse* response) override;
+
+ private:
+  GatewayDeps deps_;
+  CommandPublisher publisher_;
+};
+
+class AccountServiceImpl final : public gateway::v1::AccountService::CallbackService {
+ public:
+  explicit AccountServiceImpl(GatewayDeps deps) : deps_(deps), publisher_(deps.producer) {}
+
+  grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* context,
+                                     const gateway::v1::RegisterRequest* request,
+                                     users::v1::Profile* response) override;
+  grpc::ServerUnaryReactor* GetBalance(grpc::CallbackServerContext* context,
+                                       const gateway::v1::GetBalanceRequest* request,
+                                       gateway::v1::Balance* response) override;
+  grpc::ServerUnaryReactor* Deposit(grpc::CallbackServerContext* context,
+                                    const gateway::v1::DepositRequest* request,
+                                    gateway::v1::DepositResponse* response) override;
+
+ private:
+  GatewayDeps deps_;
+  CommandPublisher publisher_;
+};
+
+}  // namespace choreo::gateway

@@ -1,0 +1,135 @@
+// choreo-gateway: the public gRPC API of choreo. Turns each call into a saga's first event and
+// answers when the saga's outcome arrives.
+
+#include <fstream>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/event_feed.h"
+#include "gateway/gateway_service.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "saga/config/flag_set.h"
+#include "saga/ids/trace_context.h"
+#include "saga/process/stop_signals.h"
+#include "saga/redis/redis_connection.h"
+
+namespace {
+
+struct GatewayConfig {
+  std::string kafka_brokers = "127.0.0.1:9092";
+  std::string redis = "127.0.0.1:6379";
+  std::string grpc_listen = "127.0.0.1:0";
+  std::string port_file;
+  std::string order_address = "127.0.0.1:50051";
+  std::string billing_address = "127.0.0.1:50052";
+  std::string instance_id;  // default: random
+  int fetch_wait_max_ms = 100;
+  int max_waiting = 20000;
+  int work_threads = 8;
+  int redis_connections = 8;
+  absl::Duration max_wait = absl::Seconds(30);
+
+  absl::Status Validate() const {
+    if (absl::Status address = choreo::redis::ParseRedisAddress(redis).status(); !address.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--redis: ", address.message()));
+    }
+    if (max_waiting < 1) return absl::InvalidArgumentError("--max-waiting must be >= 1");
+    if (work_threads < 1 || redis_connections < 1) {
+      return absl::InvalidArgumentError("--work-threads and --redis-connections must be >= 1");
+    }
+    if (max_wait <= absl::ZeroDuration()) return absl::InvalidArgumentError("--max-wait must be > 0");
+    return absl::OkStatus();
+  }
+};
+
+void Log(const std::string& message) {
+  std::fprintf(stderr, R"({"level":"info","service":"gateway","msg":"%s"})" "\n", message.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  choreo::process::StopSignals signals;  // before any thread starts
+  GatewayConfig config;
+  choreo::config::FlagSet flags("choreo-gateway",
+                                "The public gRPC API of choreo (orders, accounts).");
+  flags.Add("kafka-brokers", &config.kafka_brokers, "Kafka bootstrap servers")
+      .Add("redis", &config.redis, "Redis host:port")
+      .Add("grpc-listen", &config.grpc_listen, "gRPC listen address (port 0: any free port)")
+      .Add("port-file", &config.port_file, "write the bound gRPC port to this file")
+      .Add("order-address", &config.order_address, "the order service's gRPC address")
+      .Add("billing-address", &config.billing_address, "the billing service's gRPC address")
+      .Add("instance-id", &config.instance_id, "this instance's id (its consumer group); random if empty")
+      .Add("fetch-wait-max-ms", &config.fetch_wait_max_ms, "consumer fetch.wait.max.ms")
+      .Add("max-waiting", &config.max_waiting, "calls that may wait for a saga at once")
+      .Add("work-threads", &config.work_threads, "threads for blocking work (Redis)")
+      .Add("redis-connections", &config.redis_connections, "Redis connections")
+      .Add("max-wait", &config.max_wait, "the longest CreateOrder waits for its saga");
+  choreo::config::ParseOrExit(flags, argc, argv, [&] { return config.Validate(); });
+  if (config.instance_id.empty()) {
+    absl::BitGen random;
+    config.instance_id = choreo::ids::RandomHex(random, 6);
+  }
+
+  choreo::gateway::OrderCache cache({.address = *choreo::redis::ParseRedisAddress(config.redis)},
+                                    config.redis_connections);
+  choreo::gateway::Waiters waiters(static_cast<size_t>(config.max_waiting));
+  choreo::kafka::KafkaConfig producer_config = choreo::kafka::ProducerDefaults(config.kafka_brokers);
+  producer_config.emplace_back("message.timeout.ms", "5000");  // a dead broker: UNAVAILABLE in 5 s
+  auto producer = choreo::kafka::KafkaProducer::Create(producer_config);
+  if (!producer.ok()) {
+    Log(std::string(producer.status().message()));
+    return 1;
+  }
+  choreo::gateway::EventFeed feed({.kafka_brokers = config.kafka_brokers,
+                                   .instance_id = config.instance_id,
+                                   .fetch_wait_max_ms = config.fetch_wait_max_ms},
+                                  cache, waiters);
+  if (absl::Status started = feed.Start(absl::Seconds(60)); !started.ok()) {
+    Log(std::string(started.message()));
+    return 1;
+  }
+  auto order_admin = choreo::orders::v1::OrderAdmin::NewStub(
+      grpc::CreateChannel(config.order_address, grpc::InsecureChannelCredentials()));
+  auto billing_admin = choreo::billing::v1::BillingAdmin::NewStub(
+      grpc::CreateChannel(config.billing_address, grpc::InsecureChannelCredentials()));
+  {
+    choreo::gateway::WorkPool pool(config.work_threads, static_cast<size_t>(config.max_waiting));
+    choreo::gateway::GatewayDeps deps{&cache,          &waiters,           &pool,
+                                      producer->get(), order_admin.get(), billing_admin.get(),
+                                      config.max_wait};
+    choreo::gateway::OrderServiceImpl orders(deps);
+    choreo::gateway::AccountServiceImpl accounts(deps);
+    choreo::gateway::v1::TimelineService::CallbackService timeline;  // the observability issue
+
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&orders);
+    builder.RegisterService(&accounts);
+    builder.RegisterService(&timeline);
+    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+    if (server == nullptr || port == 0) {
+      Log("cannot listen on " + config.grpc_listen);
+      return 1;
+    }
+    if (!config.port_file.empty()) {
+      const std::string temporary = config.port_file + ".tmp";
+      std::ofstream(temporary) << port << "\n";
+      std::rename(temporary.c_str(), config.port_file.c_str());
+    }
+    Log(absl::StrCat("serving gRPC on port ", port, " (instance ", config.instance_id, ")"));
+    const int signal_number = signals.Wait();
+    Log(absl::StrCat(strsignal(signal_number), ": stopping"));
+    server->GetHealthCheckService()->SetServingStatus(false);
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    waiters.Shutdown();
+  }
+  feed.Stop();
+  Log("stopped");
+  return 0;
+}

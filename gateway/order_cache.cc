@@ -1,0 +1,134 @@
+#include "gateway/order_cache.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/core/gateway_rules.h"
+
+namespace choreo::gateway {
+namespace {
+
+using redis::RedisReply;
+constexpr char kViewTtlSeconds[] = "2592000";     // 30 days
+constexpr char kRequestTtlSeconds[] = "604800";   // 7 days
+
+std::string ViewKey(const std::string& user, const std::string& order_id) {
+  return absl::StrCat("gw:order:{", user, "}:", order_id);
+}
+std::string IndexKey(const std::string& user) { return absl::StrCat("gw:orders:{", user, "}"); }
+
+int64_t Millis(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1000 + ts.nanos() / 1000000;
+}
+
+absl::Status ErrorReply(const RedisReply& reply) {
+  return reply.is_error() ? absl::UnavailableError(absl::StrCat("redis: ", reply.str))
+                          : absl::OkStatus();
+}
+
+}  // namespace
+
+OrderCache::OrderCache(redis::RedisConnection::Options options, int connections) {
+  for (int i = 0; i < std::max(1, connections); ++i) {
+    auto slot = std::make_unique<Slot>();
+    absl::MutexLock lock(&slot->mu);
+    slot->connection = std::make_unique<redis::RedisConnection>(options);
+    slots_.push_back(std::move(slot));
+  }
+}
+
+absl::StatusOr<std::vector<RedisReply>> OrderCache::Run(
+    const std::vector<std::vector<std::string>>& commands) {
+  Slot& slot = *slots_[next_.fetch_add(1, std::memory_order_relaxed) % slots_.size()];
+  absl::MutexLock lock(&slot.mu);
+  absl::StatusOr<std::vector<RedisReply>> replies = slot.connection->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (absl::Status error = ErrorReply(reply); !error.ok()) return error;
+  }
+  return replies;
+}
+
+absl::StatusOr<std::optional<gateway::v1::Order>> OrderCache::Get(const std::string& username,
+                                                                  const std::string& order_id) {
+  absl::StatusOr<std::vector<RedisReply>> reply = Run({{"GET", ViewKey(username, order_id)}});
+  if (!reply.ok()) return reply.status();
+  if ((*reply)[0].type != RedisReply::Type::kString) return std::nullopt;
+  gateway::v1::Order view;
+  if (!view.ParseFromString((*reply)[0].str)) return absl::DataLossError("cached order view is corrupt");
+  return view;
+}
+
+absl::Status OrderCache::ClaimRequest(const std::string& username, const std::string& kind,
+                                      const std::string& request_id,
+                                      const std::string& fingerprint) {
+  const std::string key = absl::StrCat("gw:request:{", username, "}:", kind, ":", request_id);
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      Run({{"SET", key, fingerprint, "NX", "EX", kRequestTtlSeconds}, {"GET", key}});
+  if (!replies.ok()) return replies.status();
+  if ((*replies)[1].str != fingerprint) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request_id: '", request_id, "' was already used with a different request body"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OrderCache::AddOrder(const std::string& username, const gateway::v1::Order& view) {
+  return Run({{"SET", ViewKey(username, view.order_id()), view.SerializeAsString(), "NX", "EX",
+               kViewTtlSeconds},
+              {"ZADD", IndexKey(username), "NX", absl::StrCat(Millis(view.created_at())),
+               view.order_id()}})
+      .status();
+}
+
+absl::StatusOr<std::pair<gateway::v1::Order, bool>> OrderCache::ApplyStatus(
+    const orders::v1::OrderStatusUpdated& update, const std::string& correlation_id) {
+  // Every gateway instance applies the same events in the same (partition) order, so a plain
+  // read-modify-write converges; ApplyStatus ignores what the view already holds.
+  absl::StatusOr<std::optional<gateway::v1::Order>> current = Get(update.username(), update.order_id());
+  if (!current.ok()) return current.status();
+  gateway::v1::Order view = current->value_or(gateway::v1::Order());
+  const bool created = !current->has_value();
+  const bool changed = gateway::ApplyStatus(update, correlation_id, view);
+  if (!changed) return std::make_pair(std::move(view), false);
+  std::vector<std::vector<std::string>> commands = {
+      {"SET", ViewKey(update.username(), update.order_id()), view.SerializeAsString(), "EX",
+       kViewTtlSeconds}};
+  if (created) {
+    commands.push_back({"ZADD", IndexKey(update.username()), "NX",
+                        absl::StrCat(Millis(view.created_at())), view.order_id()});
+  }
+  absl::StatusOr<std::vector<RedisReply>> written = Run(commands);
+  if (!written.ok()) return written.status();
+  return std::make_pair(std::move(view), true);
+}
+
+absl::StatusOr<std::vector<std::pair<gateway::v1::Order, int64_t>>> OrderCache::List(
+    const std::string& username, int64_t before_ms, int limit) {
+  const std::string max = before_ms > 0 ? absl::StrCat("(", before_ms) : "+inf";
+  absl::StatusOr<std::vector<RedisReply>> ids =
+      Run({{"ZREVRANGEBYSCORE", IndexKey(username), max, "-inf", "WITHSCORES", "LIMIT", "0",
+            absl::StrCat(limit)}});
+  if (!ids.ok()) return ids.status();
+  const std::vector<RedisReply>& members = (*ids)[0].elements;
+  std::vector<std::vector<std::string>> gets;
+  std::vector<int64_t> scores;
+  for (size_t i = 0; i + 1 < members.size(); i += 2) {
+    gets.push_back({"GET", ViewKey(username, members[i].str)});
+    int64_t score = 0;
+    absl::SimpleAtoi(members[i + 1].str, &score);
+    scores.push_back(score);
+  }
+  std::vector<std::pair<gateway::v1::Order, int64_t>> views;
+  if (gets.empty()) return views;
+  absl::StatusOr<std::vector<RedisReply>> found = Run(gets);
+  if (!found.ok()) return found.status();
+  for (size_t i = 0; i < found->size(); ++i) {
+    gateway::v1::Order view;
+    if ((*found)[i].type == RedisReply::Type::kString && view.ParseFromString((*found)[i].str)) {
+      views.emplace_back(std::move(view), scores[i]);
+    }
+  }
+  return views;
+}
+
+}  // namespace choreo::gateway

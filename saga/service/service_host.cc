@@ -1,0 +1,104 @@
+#include "saga/service/service_host.h"
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "saga/redis/redis_connection.h"
+
+namespace choreo::service {
+
+void ServiceConfig::AddFlags(config::FlagSet& flags) {
+  flags.Add("kafka-brokers", &kafka_brokers, "Kafka bootstrap servers")
+      .Add("redis", &redis, "Redis host:port")
+      .Add("grpc-listen", &grpc_listen, "gRPC listen address (port 0: any free port)")
+      .Add("port-file", &port_file, "write the bound gRPC port to this file")
+      .Add("workers", &workers, "parallel workers (records of one key stay in order)")
+      .Add("fetch-wait-max-ms", &fetch_wait_max_ms,
+           "consumer fetch.wait.max.ms (1 for the dev broker, larger for Kafka)")
+      .Add("drain-timeout", &drain_timeout, "how long a stop may take to finish in-flight work")
+      .Add("marker-retention", &marker_retention, "how long handled-event markers are kept");
+}
+
+absl::Status ServiceConfig::Validate() const {
+  if (kafka_brokers.empty()) return absl::InvalidArgumentError("--kafka-brokers is empty");
+  if (absl::Status redis_ok = redis::ParseRedisAddress(redis).status(); !redis_ok.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--redis: ", redis_ok.message()));
+  }
+  if (workers < 1 || workers > 256) {
+    return absl::InvalidArgumentError(absl::StrCat("--workers must be 1..256, got ", workers));
+  }
+  if (fetch_wait_max_ms < 0 || fetch_wait_max_ms > 10000) {
+    return absl::InvalidArgumentError("--fetch-wait-max-ms must be 0..10000");
+  }
+  return absl::OkStatus();
+}
+
+saga::SagaRuntimeOptions ServiceConfig::RuntimeOptions(const std::string& service,
+                                                       std::vector<std::string> topics) const {
+  saga::SagaRuntimeOptions options;
+  options.service = service;
+  options.kafka_brokers = kafka_brokers;
+  options.topics = std::move(topics);
+  options.redis_address = redis;
+  options.workers = workers;
+  options.drain_timeout = drain_timeout;
+  options.marker_retention = marker_retention;
+  options.consumer_overrides = {{"fetch.wait.max.ms", absl::StrCat(fetch_wait_max_ms)}};
+  return options;
+}
+
+int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSignals& signals) {
+  auto log = [&](const std::string& message) {
+    std::fprintf(stderr, R"({"level":"info","service":"%s","msg":"%s"})" "\n", parts.name.c_str(),
+                 message.c_str());
+  };
+  saga::SagaRuntimeOptions options = config.RuntimeOptions(parts.name, parts.topics);
+  options.observer = parts.observer;
+  absl::StatusOr<std::unique_ptr<saga::SagaRuntime>> runtime =
+      saga::SagaRuntime::Create(std::move(options), std::move(parts.registry));
+  if (!runtime.ok()) {
+    log(std::string(runtime.status().message()));
+    return 2;
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &port);
+  for (grpc::Service* service : parts.grpc_services) builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    log("cannot listen on " + config.grpc_listen);
+    return 1;
+  }
+  if (absl::Status started = (*runtime)->Start(); !started.ok()) {
+    log(std::string(started.message()));
+    server->Shutdown();
+    return 1;
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  if (!config.port_file.empty()) {
+    const std::string temporary = config.port_file + ".tmp";
+    std::ofstream(temporary) << port << "\n";
+    std::rename(temporary.c_str(), config.port_file.c_str());
+  }
+  std::function<void()> stop_background;
+  if (parts.on_started) stop_background = parts.on_started();
+  log(absl::StrCat("serving gRPC on port ", port, ", consuming ", parts.topics.size(), " topics"));
+
+  const int signal_number = signals.Wait();
+  log(absl::StrCat(strsignal(signal_number), ": stopping"));
+  server->GetHealthCheckService()->SetServingStatus(false);
+  if (stop_background) stop_background();
+  (*runtime)->Stop();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  log("stopped");
+  return 0;
+}
+
+}  // namespace choreo::service

@@ -1,0 +1,57 @@
+#pragma once
+
+// ServiceHost: what every choreo service process runs besides its decisions: the saga runtime,
+// a gRPC server (grpc.health.v1 + reflection + the service's own APIs), and a clean stop on
+// SIGTERM/SIGINT (stop serving, drain and commit the runtime, leave the group).
+//
+// A service main: declare ServiceConfig flags next to its own, build its HandlerRegistry and
+// gRPC services, then return RunService(...).
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "saga/config/flag_set.h"
+#include "saga/process/stop_signals.h"
+#include "saga/runtime/saga_runtime.h"
+
+namespace choreo::service {
+
+// Flags every service shares (each also CHOREO_<NAME> in the environment).
+struct ServiceConfig {
+  std::string kafka_brokers = "127.0.0.1:9092";
+  std::string redis = "127.0.0.1:6379";
+  std::string grpc_listen = "127.0.0.1:0";  // port 0: any free port (see --port-file)
+  std::string port_file;                    // the bound gRPC port is written here
+  int workers = 4;
+  // Kafka long-polls, so a large wait is free there; the dev broker (librdkafka's mock) holds
+  // empty fetches for the whole value, so the local stack passes 1.
+  int fetch_wait_max_ms = 100;
+  absl::Duration drain_timeout = absl::Seconds(10);
+  absl::Duration marker_retention = absl::Hours(24 * 7);
+
+  void AddFlags(config::FlagSet& flags);
+  absl::Status Validate() const;
+  saga::SagaRuntimeOptions RuntimeOptions(const std::string& service,
+                                          std::vector<std::string> topics) const;
+};
+
+struct ServiceParts {
+  std::string name;  // "order"
+  std::vector<std::string> topics;
+  saga::HandlerRegistry registry;
+  std::vector<grpc::Service*> grpc_services;  // not owned; must outlive RunService
+  saga::SagaObserver* observer = nullptr;
+  // Runs once the runtime and server are up, and returns a function run at stop, before the
+  // runtime stops (for a service's own background work). Optional.
+  std::function<std::function<void()>()> on_started;
+};
+
+// Runs until a stop signal. Returns the process exit code (0 after a clean stop).
+int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSignals& signals);
+
+}  // namespace choreo::service
