@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Runs choreo locally on one machine: installs what is missing, builds, starts redis-server and
-# the embedded dev broker (librdkafka's in-memory mock cluster: development only) on free
-# loopback ports, prints the endpoints and shows them working. Ctrl-C stops everything.
+# Runs choreo locally on one machine: installs what is missing, builds, starts redis-server, the
+# embedded dev broker (librdkafka's in-memory mock cluster: development only), the order and
+# billing services and the gateway on free loopback ports, prints the endpoints and runs a demo
+# with choreoctl. Ctrl-C stops everything.
 #
 #   ./deploy/local/up.sh            run until Ctrl-C
-#   ./deploy/local/up.sh --check    start, show, stop (exit status tells whether it worked)
+#   ./deploy/local/up.sh --check    start, demo, stop (exit status tells whether it worked)
 #
-# Endpoints are also written to .run/ (kafka.address, redis.address) for other tools; logs go
-# to .run/logs/. Environment: BUILD_DIR (default build), CHOREO_PARTITIONS (default 4).
+# Endpoints are also written to .run/ (*.address) for other tools; logs go to .run/logs/.
+# Environment: BUILD_DIR (default build), CHOREO_PARTITIONS (default 4).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -18,11 +19,11 @@ check_only=false
 ./deploy/install-deps.sh
 build_dir=${BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir" --target choreo-devbroker
+cmake --build "$build_dir" --target choreo-devbroker choreo-order choreo-billing choreo-gateway choreoctl choreo-dlq
 
 run_dir=$root/.run
 # The dev broker keeps nothing across runs, so neither does Redis: every run starts empty.
-rm -rf "$run_dir/redis" "$run_dir"/*.address
+rm -rf "$run_dir/redis" "$run_dir"/*.address "$run_dir"/*.port
 mkdir -p "$run_dir/logs" "$run_dir/redis"
 
 pids=()
@@ -33,7 +34,7 @@ stop_all() {
     kill -TERM "${pids[@]}" 2>/dev/null || true
     wait "${pids[@]}" 2>/dev/null || true
   fi
-  rm -f "$run_dir"/*.address
+  rm -f "$run_dir"/*.address "$run_dir"/*.port
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
@@ -76,22 +77,69 @@ pids+=($!)
 wait_for test -s "$run_dir/kafka.address"
 kafka=$(cat "$run_dir/kafka.address")
 
+# Services: Kafka-protocol clients tuned for the dev broker (fetch.wait.max.ms=1).
+common=(--kafka-brokers "$kafka" --redis "127.0.0.1:$redis_port" --fetch-wait-max-ms 1)
+service_flags=(--session-timeout-ms 6000)
+start_service() {  # name binary args...
+  local name=$1 binary=$2
+  shift 2
+  "$build_dir/$binary" "$@" --port-file "$run_dir/$name.port" >"$run_dir/logs/$name.log" 2>&1 &
+  pids+=($!)
+}
+start_service order services/order/choreo-order "${common[@]}" "${service_flags[@]}"
+start_service billing services/billing/choreo-billing "${common[@]}" "${service_flags[@]}"
+wait_for test -s "$run_dir/order.port"
+wait_for test -s "$run_dir/billing.port"
+order=127.0.0.1:$(cat "$run_dir/order.port")
+billing=127.0.0.1:$(cat "$run_dir/billing.port")
+start_service gateway gateway/choreo-gateway "${common[@]}" --order-address "$order" \
+  --billing-address "$billing"
+wait_for test -s "$run_dir/gateway.port"
+gateway=127.0.0.1:$(cat "$run_dir/gateway.port")
+echo "$gateway" >"$run_dir/gateway.address"
+echo "$order" >"$run_dir/order.address"
+echo "$billing" >"$run_dir/billing.address"
+
 cat <<EOT
 
 choreo is running locally
-  Kafka (dev broker)  $kafka        --kafka-brokers $kafka
-  Redis               127.0.0.1:$redis_port   --redis 127.0.0.1:$redis_port
-  logs                $run_dir/logs/
+  gateway (gRPC, public API)  $gateway
+  order service (gRPC)        $order
+  billing service (gRPC)      $billing
+  Kafka (dev broker)          $kafka
+  Redis                       127.0.0.1:$redis_port
+  logs                        $run_dir/logs/
 
 Topics on the dev broker (kcat -L -b $kafka):
 EOT
-kcat -L -b "$kafka" | grep -E '^  topic ' | sed 's/^  /  /'
+kcat -L -b "$kafka" | grep -E '^  topic ' | tr -s ' ' | cut -d' ' -f3 | tr -d '"' | paste -sd' ' | fold -s -w 96 | sed 's/^/  /'
+
+ctl() { "$build_dir/gateway/choreoctl/choreoctl" "$1" --gateway "$gateway" "${@:2}"; }
 echo
-echo "Redis: $(redis-cli -p "$redis_port" ping), appendonly $(redis-cli -p "$redis_port" config get appendonly | tail -1)"
+echo "Demo (choreoctl --gateway $gateway ...):"
+echo "\$ choreoctl catalog"
+ctl catalog | sed 's/^/  /'
+echo "\$ choreoctl register --user alice"
+ctl register --user alice | sed 's/^/  /'
+echo "\$ choreoctl deposit --user alice --amount 5000"
+ctl deposit --user alice --amount 5000 | sed 's/^/  /'
+echo "\$ choreoctl order --user alice --items BOOK-001:1,MUG-002:1     (32.49 USD: paid)"
+paid=$(ctl order --user alice --items BOOK-001:1,MUG-002:1)
+echo "  $paid"
+echo "\$ choreoctl order --user alice --items CHAIR-006:1              (149.00 USD: more than is left)"
+refused=$(ctl order --user alice --items CHAIR-006:1)
+echo "  $refused"
+echo "\$ choreoctl balance --user alice"
+ctl balance --user alice | sed 's/^/  /'
+[[ "$paid" == *" PAID "* && "$refused" == *" INSUFFICIENT_FUNDS "* ]] || {
+  echo "demo: unexpected outcome (logs in $run_dir/logs/)" >&2
+  exit 1
+}
 
 if $check_only; then
   exit 0
 fi
 echo
+echo "Try: $build_dir/gateway/choreoctl/choreoctl --gateway $gateway --user bob register"
 echo "Press Ctrl-C to stop."
 wait "${pids[@]}"

@@ -19,6 +19,8 @@ void ServiceConfig::AddFlags(config::FlagSet& flags) {
       .Add("workers", &workers, "parallel workers (records of one key stay in order)")
       .Add("fetch-wait-max-ms", &fetch_wait_max_ms,
            "consumer fetch.wait.max.ms (1 for the dev broker, larger for Kafka)")
+      .Add("session-timeout-ms", &session_timeout_ms,
+           "consumer session.timeout.ms: how soon a dead member's partitions move")
       .Add("drain-timeout", &drain_timeout, "how long a stop may take to finish in-flight work")
       .Add("marker-retention", &marker_retention, "how long handled-event markers are kept");
 }
@@ -30,6 +32,9 @@ absl::Status ServiceConfig::Validate() const {
   }
   if (workers < 1 || workers > 256) {
     return absl::InvalidArgumentError(absl::StrCat("--workers must be 1..256, got ", workers));
+  }
+  if (session_timeout_ms < 1000 || session_timeout_ms > 300000) {
+    return absl::InvalidArgumentError("--session-timeout-ms must be 1000..300000");
   }
   if (fetch_wait_max_ms < 0 || fetch_wait_max_ms > 10000) {
     return absl::InvalidArgumentError("--fetch-wait-max-ms must be 0..10000");
@@ -47,7 +52,10 @@ saga::SagaRuntimeOptions ServiceConfig::RuntimeOptions(const std::string& servic
   options.workers = workers;
   options.drain_timeout = drain_timeout;
   options.marker_retention = marker_retention;
-  options.consumer_overrides = {{"fetch.wait.max.ms", absl::StrCat(fetch_wait_max_ms)}};
+  options.consumer_overrides = {
+      {"fetch.wait.max.ms", absl::StrCat(fetch_wait_max_ms)},
+      {"session.timeout.ms", absl::StrCat(session_timeout_ms)},
+      {"heartbeat.interval.ms", absl::StrCat(std::max(100, session_timeout_ms / 10))}};
   return options;
 }
 

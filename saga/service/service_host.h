@@ -31,6 +31,8 @@ struct ServiceConfig {
   // Kafka long-polls, so a large wait is free there; the dev broker (librdkafka's mock) holds
   // empty fetches for the whole value, so the local stack passes 1.
   int fetch_wait_max_ms = 100;
+  // How soon the group notices a member that died without leaving (SIGKILL, a lost node).
+  int session_timeout_ms = 45000;
   absl::Duration drain_timeout = absl::Seconds(10);
   absl::Duration marker_retention = absl::Hours(24 * 7);
 
