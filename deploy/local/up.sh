@@ -79,7 +79,7 @@ kafka=$(cat "$run_dir/kafka.address")
 
 # Services: Kafka-protocol clients tuned for the dev broker (fetch.wait.max.ms=1).
 common=(--kafka-brokers "$kafka" --redis "127.0.0.1:$redis_port" --fetch-wait-max-ms 1)
-service_flags=(--session-timeout-ms 6000)
+service_flags=(--session-timeout-ms 6000 --max-poll-interval-ms 10000)
 start_service() {  # name binary args...
   local name=$1 binary=$2
   shift 2

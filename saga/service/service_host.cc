@@ -21,6 +21,8 @@ void ServiceConfig::AddFlags(config::FlagSet& flags) {
            "consumer fetch.wait.max.ms (1 for the dev broker, larger for Kafka)")
       .Add("session-timeout-ms", &session_timeout_ms,
            "consumer session.timeout.ms: how soon a dead member's partitions move")
+      .Add("max-poll-interval-ms", &max_poll_interval_ms,
+           "consumer max.poll.interval.ms: also how long a rebalance waits for members")
       .Add("drain-timeout", &drain_timeout, "how long a stop may take to finish in-flight work")
       .Add("marker-retention", &marker_retention, "how long handled-event markers are kept");
 }
@@ -35,6 +37,9 @@ absl::Status ServiceConfig::Validate() const {
   }
   if (session_timeout_ms < 1000 || session_timeout_ms > 300000) {
     return absl::InvalidArgumentError("--session-timeout-ms must be 1000..300000");
+  }
+  if (max_poll_interval_ms < session_timeout_ms) {
+    return absl::InvalidArgumentError("--max-poll-interval-ms must be >= --session-timeout-ms");
   }
   if (fetch_wait_max_ms < 0 || fetch_wait_max_ms > 10000) {
     return absl::InvalidArgumentError("--fetch-wait-max-ms must be 0..10000");
@@ -55,7 +60,8 @@ saga::SagaRuntimeOptions ServiceConfig::RuntimeOptions(const std::string& servic
   options.consumer_overrides = {
       {"fetch.wait.max.ms", absl::StrCat(fetch_wait_max_ms)},
       {"session.timeout.ms", absl::StrCat(session_timeout_ms)},
-      {"heartbeat.interval.ms", absl::StrCat(std::max(100, session_timeout_ms / 10))}};
+      {"heartbeat.interval.ms", absl::StrCat(std::max(100, session_timeout_ms / 10))},
+      {"max.poll.interval.ms", absl::StrCat(max_poll_interval_ms)}};
   return options;
 }
 

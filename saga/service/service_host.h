@@ -33,6 +33,9 @@ struct ServiceConfig {
   int fetch_wait_max_ms = 100;
   // How soon the group notices a member that died without leaving (SIGKILL, a lost node).
   int session_timeout_ms = 45000;
+  // max.poll.interval.ms, which is also how long a rebalance waits for members to rejoin. The
+  // runtime's poll thread polls every 100 ms whatever the workers do, so this can be short.
+  int max_poll_interval_ms = 300000;
   absl::Duration drain_timeout = absl::Seconds(10);
   absl::Duration marker_retention = absl::Hours(24 * 7);
 

@@ -1,0 +1,291 @@
+// The whole system as processes: 1,000 orders from 20 concurrent clients across 50 users with
+// known balances, some of whom run out of money; then the saga's invariants. The same again
+// while the order and billing services are SIGKILLed and restarted during the run.
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "choreo/billing/v1/admin.pb.h"
+#include "choreo/billing/v1/events.pb.h"
+#include "choreo/gateway/v1/gateway.grpc.pb.h"
+#include "choreo/orders/v1/events.pb.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "saga/codec/event_codec.h"
+#include "saga/redis/redis_connection.h"
+#include "saga/testing/topic_reader.h"
+#include "saga/testing/wait.h"
+#include "saga/topics/topics.h"
+#include "services/order/core/catalog.h"
+#include "services/order/core/order_decisions.h"
+#include "tests/e2e/system.h"
+
+namespace choreo::e2e {
+namespace {
+
+using gateway::v1::Order;
+
+constexpr int kUsers = 50;
+constexpr int kClients = 20;
+constexpr int kOrders = 1000;
+
+Binaries TheBinaries() {
+  return {CHOREO_DEVBROKER, CHOREO_ORDER, CHOREO_BILLING, CHOREO_GATEWAY};
+}
+
+std::string User(int i) { return absl::StrCat("user", i); }
+
+struct Placed {
+  std::string user;
+  std::string request_id;
+  Order order;  // the final answer
+  int attempts = 0;
+};
+
+class Client {
+ public:
+  explicit Client(const std::string& gateway)
+      : channel_(grpc::CreateChannel(gateway, grpc::InsecureChannelCredentials())),
+        orders_(gateway::v1::OrderService::NewStub(channel_)),
+        accounts_(gateway::v1::AccountService::NewStub(channel_)) {}
+
+  // Calls until the call succeeds or fails with something other than UNAVAILABLE or
+  // DEADLINE_EXCEEDED (which the API says to retry with the same request id).
+  template <typename Call>
+  grpc::Status Retrying(const std::string& user, Call call, int* attempts = nullptr,
+                        absl::Duration total = absl::Seconds(240)) {
+    const absl::Time give_up = absl::Now() + total;
+    grpc::Status status;
+    do {
+      grpc::ClientContext context;
+      context.AddMetadata("x-username", user);
+      context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(15)));
+      status = call(context);
+      if (attempts != nullptr) ++*attempts;
+    } while ((status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+              status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) &&
+             absl::Now() < give_up);
+    return status;
+  }
+
+  gateway::v1::OrderService::Stub& orders() { return *orders_; }
+  gateway::v1::AccountService::Stub& accounts() { return *accounts_; }
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<gateway::v1::OrderService::Stub> orders_;
+  std::unique_ptr<gateway::v1::AccountService::Stub> accounts_;
+};
+
+// Places the orders (while `chaos`, if given, runs on this thread beside the client threads,
+// seeing how many orders have completed: processes it restarts must be started by a thread that
+// lives as long as they do) and checks every invariant. Failures are reported through gtest.
+void RunSagaAndCheckInvariants(LocalSystem& system,
+                               const std::function<void(const std::atomic<int>&)>& chaos) {
+  const order::Catalog catalog = order::Catalog::Default();
+  Client setup(system.gateway());
+
+  // 50 users with known deposits, 100.00 to 3,040.00 USD; each places ~20 orders of ~130 USD
+  // on average, so the poorer half runs out of money part way.
+  std::map<std::string, int64_t> deposited;
+  for (int u = 0; u < kUsers; ++u) {
+    const std::string user = User(u);
+    gateway::v1::RegisterRequest registration;
+    registration.set_username(user);
+    users::v1::Profile profile;
+    ASSERT_TRUE(setup.Retrying(user, [&](grpc::ClientContext& c) {
+                       return setup.accounts().Register(&c, registration, &profile);
+                     }).ok()) << user;
+    gateway::v1::DepositRequest deposit;
+    deposit.set_request_id(absl::StrCat("deposit-", user));
+    deposit.mutable_amount()->set_minor_units(10000 + 6000 * u);
+    deposit.mutable_amount()->set_currency("USD");
+    gateway::v1::DepositResponse response;
+    grpc::Status status = setup.Retrying(user, [&](grpc::ClientContext& c) {
+      return setup.accounts().Deposit(&c, deposit, &response);
+    });
+    ASSERT_TRUE(status.ok()) << user << ": " << status.error_message();
+    deposited[user] = deposit.amount().minor_units();
+  }
+
+  std::atomic<int> completed{0};
+  std::vector<Placed> placed(kOrders);
+  std::atomic<int> next{0};
+  std::atomic<int> failures{0};
+  const absl::Time started = absl::Now();
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      Client client(system.gateway());
+      std::mt19937 random(1000 + c);
+      for (int i = next++; i < kOrders; i = next++) {
+        Placed& p = placed[i];
+        p.user = User(random() % kUsers);
+        p.request_id = absl::StrCat("order-", i);
+        gateway::v1::CreateOrderRequest request;
+        request.set_request_id(p.request_id);
+        const int lines = 1 + random() % 3;
+        for (int l = 0; l < lines; ++l) {
+          const auto& product = catalog.items()[random() % catalog.items().size()];
+          orders::v1::OrderItem* item = request.add_items();
+          item->set_sku(product.sku());
+          item->set_quantity(1 + random() % 2);
+        }
+        auto* address = request.mutable_delivery_address();
+        address->set_recipient("E2E");
+        address->set_line1("1 Test Way");
+        address->set_city("Testville");
+        address->set_country("US");
+        request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
+        grpc::Status status = client.Retrying(
+            p.user,
+            [&](grpc::ClientContext& context) {
+              return client.orders().CreateOrder(&context, request, &p.order);
+            },
+            &p.attempts);
+        ++completed;
+        if (!status.ok()) {
+          ++failures;
+          ADD_FAILURE() << p.request_id << ": " << status.error_code() << " "
+                        << status.error_message();
+        }
+      }
+    });
+  }
+  if (chaos) chaos(completed);
+  for (std::thread& t : clients) t.join();
+  const absl::Duration elapsed = absl::Now() - started;
+  ASSERT_EQ(failures, 0);
+
+  // Every order reached a terminal status, and GetOrder agrees; its history is a valid path.
+  std::map<std::string, int64_t> paid_total;
+  int paid = 0, refused = 0, retried = 0;
+  std::map<std::string, std::string> correlation_of;  // order id -> correlation id
+  for (const Placed& p : placed) {
+    const Order& order = p.order;
+    retried += p.attempts > 1;
+    ASSERT_TRUE(order::IsTerminal(order.status())) << p.request_id;
+    EXPECT_EQ(order.order_id(), order::OrderIdFor(p.user, p.request_id));
+    EXPECT_NE(order.status(), orders::v1::ORDER_STATUS_REJECTED) << order.reason();
+    if (order.status() == orders::v1::ORDER_STATUS_PAID) {
+      ++paid;
+      paid_total[p.user] += order.total().minor_units();
+    } else {
+      EXPECT_EQ(order.status(), orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS) << order.reason();
+      ++refused;
+    }
+    correlation_of[order.order_id()] = order.correlation_id();
+    Order fetched;
+    ASSERT_TRUE(setup.Retrying(p.user, [&](grpc::ClientContext& c) {
+                       gateway::v1::GetOrderRequest get;
+                       get.set_order_id(order.order_id());
+                       return setup.orders().GetOrder(&c, get, &fetched);
+                     }).ok());
+    EXPECT_EQ(fetched.status(), order.status()) << order.order_id();
+    orders::v1::OrderStatus at = orders::v1::ORDER_STATUS_UNSPECIFIED;
+    for (const orders::v1::StatusChange& change : fetched.history()) {
+      EXPECT_EQ(change.previous_status(), at) << order.order_id();
+      EXPECT_TRUE(order::IsValidTransition(at, change.status())) << order.order_id();
+      at = change.status();
+    }
+    EXPECT_EQ(at, order.status());
+  }
+  EXPECT_GT(paid, 0);
+  EXPECT_GT(refused, 0);  // some users ran out of money
+
+  // Each balance = deposits - PAID orders; debits = PAID orders.
+  redis::RedisConnection redis({.address = *redis::ParseRedisAddress(system.redis())});
+  int64_t debits = 0;
+  for (const auto& [user, amount] : deposited) {
+    gateway::v1::Balance balance;
+    ASSERT_TRUE(setup.Retrying(user, [&](grpc::ClientContext& c) {
+                       return setup.accounts().GetBalance(&c, {}, &balance);
+                     }).ok());
+    EXPECT_EQ(balance.balance().minor_units(), amount - paid_total[user]) << user;
+    auto state = redis.Command({"HGET", "state:{billing.account:" + user + "}", "s"});
+    ASSERT_TRUE(state.ok());
+    billing::v1::Account account;
+    ASSERT_TRUE(account.ParseFromString(state->str));
+    debits += account.debits();
+  }
+  EXPECT_EQ(debits, paid);
+
+  // Every event of one order carries the order's correlation id, and exactly one successful
+  // payment exists per PAID order.
+  std::map<std::string, std::set<std::string>> seen;  // order id -> correlation ids
+  std::set<std::string> charged;
+  codec::EventCodec codec;
+  ASSERT_TRUE(codec.Register<orders::v1::OrderCreationRequested>().ok());
+  ASSERT_TRUE(codec.Register<orders::v1::OrderCreated>().ok());
+  ASSERT_TRUE(codec.Register<orders::v1::OrderStatusUpdated>().ok());
+  ASSERT_TRUE(codec.Register<billing::v1::PaymentProcessed>().ok());
+  for (absl::string_view topic : {topics::kOrdersRequests, topics::kOrdersCreated,
+                                  topics::kBillingPayments, topics::kOrdersStatus}) {
+    auto records = testing::ReadTopicToEnd(system.kafka(), std::string(topic), absl::Seconds(60));
+    ASSERT_TRUE(records.ok()) << records.status();
+    for (const KafkaRecord& record : *records) {
+      auto decoded = codec.Decode(record);
+      ASSERT_TRUE(decoded.ok()) << decoded.status();
+      std::string order_id;
+      if (auto* e = dynamic_cast<orders::v1::OrderCreationRequested*>(decoded->message.get())) {
+        order_id = order::OrderIdFor(e->username(), e->request_id());
+      } else if (auto* e = dynamic_cast<orders::v1::OrderCreated*>(decoded->message.get())) {
+        order_id = e->order_id();
+      } else if (auto* e = dynamic_cast<orders::v1::OrderStatusUpdated*>(decoded->message.get())) {
+        order_id = e->order_id();
+      } else if (auto* e = dynamic_cast<billing::v1::PaymentProcessed*>(decoded->message.get())) {
+        order_id = e->order_id();
+        if (e->success()) charged.insert(order_id);
+      }
+      seen[order_id].insert(decoded->meta().correlation_id());
+    }
+  }
+  EXPECT_EQ(charged.size(), static_cast<size_t>(paid));
+  for (const auto& [order_id, correlation] : correlation_of) {
+    EXPECT_THAT(seen[order_id], ::testing::ElementsAre(correlation)) << order_id;
+  }
+  std::printf("e2e: %d orders from %d clients over %d users in %.1f s (%.0f orders/s): "
+              "%d PAID, %d INSUFFICIENT_FUNDS, %d needed a retry, failures: %d\n",
+              kOrders, kClients, kUsers, absl::ToDoubleSeconds(elapsed),
+              kOrders / absl::ToDoubleSeconds(elapsed), paid, refused, retried, failures.load());
+}
+
+TEST(SagaEndToEndTest, ThousandOrdersKeepEveryInvariant) {
+  LocalSystem system(TheBinaries(), {});
+  ASSERT_TRUE(system.Start().ok());
+  RunSagaAndCheckInvariants(system, nullptr);
+}
+
+TEST(SagaEndToEndTest, InvariantsHoldWhileOrderAndBillingAreKilledAndRestarted) {
+  LocalSystem system(TheBinaries(), {});
+  ASSERT_TRUE(system.Start().ok());
+  int kills = 0;
+  RunSagaAndCheckInvariants(system, [&](const std::atomic<int>& completed) {
+    // SIGKILL and restart order, billing, order, billing as 15%, 35%, 55% and 75% of the orders
+    // complete: each time with requests, payments and offsets in flight.
+    const int at[] = {kOrders * 15 / 100, kOrders * 35 / 100, kOrders * 55 / 100,
+                      kOrders * 75 / 100};
+    for (int round = 0; round < 4; ++round) {
+      if (!testing::WaitUntil([&] { return completed.load() >= at[round]; },
+                              absl::Seconds(600))) {
+        ADD_FAILURE() << "no progress to " << at[round] << " orders";
+        return;
+      }
+      const std::string victim = round % 2 == 0 ? "order" : "billing";
+      ASSERT_TRUE(system.Kill(victim).ok()) << victim;
+      ASSERT_TRUE(system.Restart(victim).ok()) << victim;
+      ++kills;
+    }
+  });
+  std::printf("e2e chaos: %d SIGKILL + restart cycles\n", kills);
+  EXPECT_EQ(kills, 4);
+}
+
+}  // namespace
+}  // namespace choreo::e2e

@@ -1,0 +1,134 @@
+#include "tests/e2e/system.h"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "saga/testing/wait.h"
+
+namespace choreo::e2e {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::stringstream text;
+  text << std::ifstream(path).rdbuf();
+  return std::string(absl::StripAsciiWhitespace(text.str()));
+}
+
+}  // namespace
+
+LocalSystem::LocalSystem(Binaries binaries, Options options)
+    : binaries_(std::move(binaries)), options_(std::move(options)) {}
+
+LocalSystem::~LocalSystem() {
+  // Reverse order of start: the gateway first, the broker last.
+  for (const char* name : {"gateway", "order", "billing", "devbroker"}) {
+    if (auto it = processes_.find(name); it != processes_.end()) {
+      static_cast<void>(it->second->Stop(absl::Seconds(15)));
+    }
+  }
+}
+
+std::string LocalSystem::LogOf(const std::string& service) const {
+  return dir_ == nullptr ? "" : dir_->File(service + ".log");
+}
+
+std::vector<pid_t> LocalSystem::Pids() const {
+  std::vector<pid_t> pids;
+  for (const auto& [name, process] : processes_) pids.push_back(process->pid());
+  return pids;
+}
+
+absl::StatusOr<std::string> LocalSystem::StartProcess(const std::string& name,
+                                                      std::vector<std::string> argv) {
+  const std::string port_file = dir_->File(name + ".port");
+  std::filesystem::remove(port_file);
+  argv.push_back("--port-file");
+  argv.push_back(port_file);
+  argv_[name] = argv;
+  absl::StatusOr<testing::ChildProcess> process =
+      testing::ChildProcess::Start({.argv = argv, .log_path = LogOf(name)});
+  if (!process.ok()) return process.status();
+  processes_[name] = std::make_unique<testing::ChildProcess>(*std::move(process));
+  testing::ChildProcess& child = *processes_[name];
+  if (!testing::WaitUntil(
+          [&] { return std::filesystem::exists(port_file) || !child.running(); },
+          absl::Seconds(90)) ||
+      !child.running()) {
+    return absl::UnavailableError(absl::StrCat(name, " did not start; see ", LogOf(name)));
+  }
+  return absl::StrCat("127.0.0.1:", ReadFile(port_file));
+}
+
+absl::Status LocalSystem::Start() {
+  absl::StatusOr<testing::TempDir> dir = testing::TempDir::Create("choreo-e2e-");
+  if (!dir.ok()) return dir.status();
+  dir_ = std::make_unique<testing::TempDir>(*std::move(dir));
+  absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis =
+      testing::RedisServer::Start({.appendfsync = "everysec"});
+  if (!redis.ok()) return redis.status();
+  redis_ = *std::move(redis);
+
+  const std::string address_file = dir_->File("kafka.address");
+  absl::StatusOr<testing::ChildProcess> broker = testing::ChildProcess::Start(
+      {.argv = {binaries_.devbroker, "--partitions", absl::StrCat(options_.partitions),
+                "--address-file", address_file},
+       .log_path = LogOf("devbroker")});
+  if (!broker.ok()) return broker.status();
+  processes_["devbroker"] = std::make_unique<testing::ChildProcess>(*std::move(broker));
+  if (!testing::WaitUntil([&] { return std::filesystem::exists(address_file); },
+                          absl::Seconds(30))) {
+    return absl::UnavailableError("the dev broker did not start");
+  }
+  kafka_ = ReadFile(address_file);
+
+  const std::vector<std::string> common = {
+      "--kafka-brokers", kafka_, "--redis", redis_->address(), "--fetch-wait-max-ms", "1"};
+  for (const std::string name : {"order", "billing"}) {
+    std::vector<std::string> argv = {name == "order" ? binaries_.order : binaries_.billing};
+    argv.insert(argv.end(), common.begin(), common.end());
+    argv.push_back("--session-timeout-ms");
+    argv.push_back(absl::StrCat(options_.session_timeout_ms));
+    argv.push_back("--max-poll-interval-ms");
+    argv.push_back(absl::StrCat(std::max(10000, options_.session_timeout_ms)));
+    const auto& extra = name == "order" ? options_.order_flags : options_.billing_flags;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    absl::StatusOr<std::string> address = StartProcess(name, argv);
+    if (!address.ok()) return address.status();
+    addresses_[name] = *address;
+  }
+  std::vector<std::string> gateway = {binaries_.gateway, "--order-address", addresses_["order"],
+                                      "--billing-address", addresses_["billing"]};
+  gateway.insert(gateway.end(), common.begin(), common.end());
+  absl::StatusOr<std::string> address = StartProcess("gateway", gateway);
+  if (!address.ok()) return address.status();
+  gateway_ = *address;
+  return absl::OkStatus();
+}
+
+absl::Status LocalSystem::Kill(const std::string& service) {
+  auto it = processes_.find(service);
+  if (it == processes_.end()) return absl::NotFoundError(service);
+  it->second->Signal(SIGKILL);
+  return it->second->Wait(absl::Seconds(10)).status();
+}
+
+absl::Status LocalSystem::Restart(const std::string& service) {
+  std::vector<std::string> argv = argv_.at(service);
+  argv.resize(argv.size() - 2);  // StartProcess adds --port-file again
+  // Back on the same port, so that the gateway's channel to it reconnects.
+  argv.push_back("--grpc-listen");
+  argv.push_back(addresses_.at(service));
+  absl::StatusOr<std::string> address = StartProcess(service, argv);
+  if (!address.ok()) return address.status();
+  argv_[service].resize(argv_[service].size() - 4);  // keep the original flags
+  argv_[service].push_back("--port-file");
+  argv_[service].push_back(dir_->File(service + ".port"));
+  return address.ok() ? absl::OkStatus() : address.status();
+}
+
+}  // namespace choreo::e2e
