@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libgrpc-dev
   librdkafka-dev libhiredis-dev libabsl-dev libgtest-dev libgmock-dev
-  redis-server kcat
+  redis-server kcat grpc-proto
 )
 
 missing=()

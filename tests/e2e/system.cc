@@ -104,6 +104,7 @@ absl::Status LocalSystem::Start() {
   std::vector<std::string> gateway = {binaries_.gateway, "--order-address", addresses_["order"],
                                       "--billing-address", addresses_["billing"]};
   gateway.insert(gateway.end(), common.begin(), common.end());
+  gateway.insert(gateway.end(), options_.gateway_flags.begin(), options_.gateway_flags.end());
   absl::StatusOr<std::string> address = StartProcess("gateway", gateway);
   if (!address.ok()) return address.status();
   gateway_ = *address;
@@ -115,6 +116,11 @@ absl::Status LocalSystem::Kill(const std::string& service) {
   if (it == processes_.end()) return absl::NotFoundError(service);
   it->second->Signal(SIGKILL);
   return it->second->Wait(absl::Seconds(10)).status();
+}
+
+absl::Status LocalSystem::KillBroker() {
+  processes_.at("devbroker")->Signal(SIGKILL);
+  return processes_.at("devbroker")->Wait(absl::Seconds(10)).status();
 }
 
 absl::Status LocalSystem::Restart(const std::string& service) {

@@ -28,6 +28,7 @@ class LocalSystem {
     int session_timeout_ms = 6000;
     std::vector<std::string> order_flags;    // extra flags of choreo-order
     std::vector<std::string> billing_flags;  // extra flags of choreo-billing
+    std::vector<std::string> gateway_flags;  // extra flags of choreo-gateway
   };
   LocalSystem(Binaries binaries, Options options);
   ~LocalSystem();
@@ -43,6 +44,9 @@ class LocalSystem {
   const std::string& order() const { return addresses_.at("order"); }
   const std::string& billing() const { return addresses_.at("billing"); }
   std::string LogOf(const std::string& service) const;
+  testing::RedisServer& redis_server() { return *redis_; }
+  // Stops the dev broker for good (SIGKILL).
+  absl::Status KillBroker();
   std::vector<pid_t> Pids() const;
 
  private:

@@ -1,0 +1,288 @@
+// The gateway's contract against the whole system as processes: errors name the field, users
+// see only their own orders, request ids make retries safe, paging, streaming, back-pressure,
+// dead dependencies, and the refund of a payment that arrives after its order expired.
+
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "choreo/gateway/v1/gateway.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "saga/testing/topic_reader.h"
+#include "saga/testing/wait.h"
+#include "saga/topics/topics.h"
+#include "services/order/core/order_decisions.h"
+#include "tests/e2e/system.h"
+
+namespace choreo::e2e {
+namespace {
+
+using gateway::v1::Order;
+using ::testing::HasSubstr;
+
+Binaries TheBinaries() { return {CHOREO_DEVBROKER, CHOREO_ORDER, CHOREO_BILLING, CHOREO_GATEWAY}; }
+
+class Api {
+ public:
+  explicit Api(const std::string& gateway)
+      : channel_(grpc::CreateChannel(gateway, grpc::InsecureChannelCredentials())),
+        orders_(gateway::v1::OrderService::NewStub(channel_)),
+        accounts_(gateway::v1::AccountService::NewStub(channel_)) {}
+
+  std::unique_ptr<grpc::ClientContext> Context(const std::string& user,
+                                               absl::Duration timeout = absl::Seconds(20)) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    if (!user.empty()) context->AddMetadata("x-username", user);
+    context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    return context;
+  }
+  grpc::Status Register(const std::string& user) {
+    gateway::v1::RegisterRequest request;
+    request.set_username(user);
+    users::v1::Profile profile;
+    return accounts_->Register(Context(user).get(), request, &profile);
+  }
+  grpc::Status Deposit(const std::string& user, int64_t cents, const std::string& id,
+                       const std::string& currency = "USD") {
+    gateway::v1::DepositRequest request;
+    request.set_request_id(id);
+    request.mutable_amount()->set_minor_units(cents);
+    request.mutable_amount()->set_currency(currency);
+    gateway::v1::DepositResponse response;
+    return accounts_->Deposit(Context(user).get(), request, &response);
+  }
+  int64_t Balance(const std::string& user) {
+    gateway::v1::Balance balance;
+    grpc::Status status = accounts_->GetBalance(Context(user).get(), {}, &balance);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return balance.balance().minor_units();
+  }
+  static gateway::v1::CreateOrderRequest Request(const std::string& id,
+                                                 const std::string& sku = "PEN-004", int qty = 1) {
+    gateway::v1::CreateOrderRequest request;
+    request.set_request_id(id);
+    auto* item = request.add_items();
+    item->set_sku(sku);
+    item->set_quantity(qty);
+    auto* address = request.mutable_delivery_address();
+    address->set_recipient("A");
+    address->set_line1("1 Way");
+    address->set_city("Town");
+    address->set_country("US");
+    request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
+    return request;
+  }
+  grpc::Status Create(const std::string& user, const gateway::v1::CreateOrderRequest& request,
+                      Order* order, absl::Duration timeout = absl::Seconds(20)) {
+    return orders_->CreateOrder(Context(user, timeout).get(), request, order);
+  }
+  grpc::Status Get(const std::string& user, const std::string& order_id, Order* order) {
+    gateway::v1::GetOrderRequest request;
+    request.set_order_id(order_id);
+    return orders_->GetOrder(Context(user).get(), request, order);
+  }
+  gateway::v1::OrderService::Stub& orders() { return *orders_; }
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<gateway::v1::OrderService::Stub> orders_;
+  std::unique_ptr<gateway::v1::AccountService::Stub> accounts_;
+};
+
+class GatewayApiTest : public ::testing::Test {
+ protected:
+  void StartSystem(LocalSystem::Options options = {}) {
+    system_ = std::make_unique<LocalSystem>(TheBinaries(), std::move(options));
+    ASSERT_TRUE(system_->Start().ok());
+    api_ = std::make_unique<Api>(system_->gateway());
+  }
+  std::unique_ptr<LocalSystem> system_;
+  std::unique_ptr<Api> api_;
+};
+
+TEST_F(GatewayApiTest, OrdersFollowTheContract) {
+  StartSystem();
+  ASSERT_TRUE(api_->Register("ann").ok());
+  ASSERT_TRUE(api_->Register("bob").ok());
+  ASSERT_TRUE(api_->Deposit("ann", 10000, "d1").ok());
+
+  // Malformed requests name the field; a missing caller is UNAUTHENTICATED.
+  Order order;
+  gateway::v1::CreateOrderRequest bad = Api::Request("r-bad");
+  bad.mutable_items(0)->set_quantity(0);
+  grpc::Status status = api_->Create("ann", bad, &order);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("items[0].quantity"));
+  bad = Api::Request("");
+  EXPECT_THAT(api_->Create("ann", bad, &order).error_message(), HasSubstr("request_id"));
+  bad = Api::Request("r-bad2");
+  bad.mutable_delivery_address()->clear_city();
+  EXPECT_THAT(api_->Create("ann", bad, &order).error_message(), HasSubstr("delivery_address.city"));
+  EXPECT_EQ(api_->Create("", Api::Request("r0"), &order).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // A well-formed order of an unknown SKU is the saga's REJECTED, with the reason.
+  ASSERT_TRUE(api_->Create("ann", Api::Request("r-unknown", "NOPE-1"), &order).ok());
+  EXPECT_EQ(order.status(), orders::v1::ORDER_STATUS_REJECTED);
+  EXPECT_THAT(order.reason(), HasSubstr("unknown SKU 'NOPE-1'"));
+
+  // A retry with the same request id is the same order and the same saga.
+  Order first, again;
+  ASSERT_TRUE(api_->Create("ann", Api::Request("r1", "MUG-002", 2), &first).ok());
+  EXPECT_EQ(first.status(), orders::v1::ORDER_STATUS_PAID);
+  EXPECT_EQ(first.total().minor_units(), 2500);
+  ASSERT_TRUE(api_->Create("ann", Api::Request("r1", "MUG-002", 2), &again).ok());
+  EXPECT_EQ(again.order_id(), first.order_id());
+  EXPECT_EQ(again.correlation_id(), first.correlation_id());
+  EXPECT_EQ(api_->Balance("ann"), 10000 - 2500);  // charged once
+  status = api_->Create("ann", Api::Request("r1", "MUG-002", 3), &again);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("different request body"));
+  auto created = testing::ReadTopicToEnd(system_->kafka(), std::string(topics::kOrdersCreated));
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(created->size(), 1u);  // one saga for r1 (r-unknown never reached billing)
+
+  // Users see only their own orders.
+  Order fetched;
+  ASSERT_TRUE(api_->Get("ann", first.order_id(), &fetched).ok());
+  EXPECT_EQ(fetched.status(), orders::v1::ORDER_STATUS_PAID);
+  EXPECT_EQ(fetched.items(0).sku(), "MUG-002");
+  EXPECT_EQ(api_->Get("bob", first.order_id(), &fetched).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(api_->Get("ann", "ord-nope", &fetched).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // ListOrders: newest first, paged.
+  for (int i = 2; i <= 5; ++i) {
+    ASSERT_TRUE(api_->Create("ann", Api::Request(absl::StrCat("r", i)), &order).ok());
+  }
+  std::vector<std::string> listed;
+  std::string token;
+  do {
+    gateway::v1::ListOrdersRequest list;
+    list.set_page_size(2);
+    list.set_page_token(token);
+    gateway::v1::ListOrdersResponse page;
+    ASSERT_TRUE(api_->orders().ListOrders(api_->Context("ann").get(), list, &page).ok());
+    EXPECT_LE(page.orders_size(), 2);
+    for (const Order& o : page.orders()) listed.push_back(o.request_id());
+    token = page.next_page_token();
+  } while (!token.empty());
+  EXPECT_THAT(listed, ::testing::ElementsAre("r5", "r4", "r3", "r2", "r1", "r-unknown"));
+  gateway::v1::ListOrdersRequest too_big;
+  too_big.set_page_size(1000);
+  gateway::v1::ListOrdersResponse page;
+  EXPECT_EQ(api_->orders().ListOrders(api_->Context("ann").get(), too_big, &page).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  // WatchOrder of a finished order: its status, then the end of the stream.
+  gateway::v1::WatchOrderRequest watch;
+  watch.set_order_id(first.order_id());
+  auto context = api_->Context("ann");
+  auto reader = api_->orders().WatchOrder(context.get(), watch);
+  gateway::v1::OrderStatusChange change;
+  std::vector<orders::v1::OrderStatus> seen;
+  while (reader->Read(&change)) seen.push_back(change.status());
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_THAT(seen, ::testing::ElementsAre(orders::v1::ORDER_STATUS_PAID));
+
+  // A deposit billing refuses is FAILED_PRECONDITION with billing's reason.
+  status = api_->Deposit("ann", 100, "d-eur", "EUR");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("deposit in EUR"));
+  EXPECT_EQ(api_->Deposit("ann", -5, "d-neg").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(GatewayApiTest, TooManyWaitersIsResourceExhaustedAndWatchSeesTheOutcome) {
+  StartSystem({.gateway_flags = {"--max-waiting", "3"}});
+  ASSERT_TRUE(api_->Register("cat").ok());
+  ASSERT_TRUE(api_->Deposit("cat", 5000, "d1").ok());
+  ASSERT_TRUE(system_->Kill("order").ok());  // sagas now wait
+
+  // Two CreateOrders and one WatchOrder wait: the gateway's three places.
+  auto place = [&](const std::string& id) {
+    Order order;
+    grpc::Status status = api_->Create("cat", Api::Request(id), &order, absl::Seconds(90));
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(order.status(), orders::v1::ORDER_STATUS_PAID);
+  };
+  std::thread w1(place, "w1");
+  std::thread w2(place, "w2");
+  const std::string w1_order = order::OrderIdFor("cat", "w1");
+  Order view;
+  ASSERT_TRUE(testing::WaitUntil([&] { return api_->Get("cat", w1_order, &view).ok(); },
+                                 absl::Seconds(30)));
+  std::vector<orders::v1::OrderStatus> watched;
+  std::thread watcher([&] {
+    gateway::v1::WatchOrderRequest watch;
+    watch.set_order_id(w1_order);
+    auto context = api_->Context("cat", absl::Seconds(90));
+    auto reader = api_->orders().WatchOrder(context.get(), watch);
+    gateway::v1::OrderStatusChange change;
+    while (reader->Read(&change)) watched.push_back(change.status());
+    EXPECT_TRUE(reader->Finish().ok());
+  });
+
+  // The fourth waiter is refused at once instead of queueing without bound.
+  Order refused;
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        return api_->Create("cat", Api::Request("w4"), &refused, absl::Seconds(5)).error_code() ==
+               grpc::StatusCode::RESOURCE_EXHAUSTED;
+      },
+      absl::Seconds(30)));
+
+  ASSERT_TRUE(system_->Restart("order").ok());
+  w1.join();
+  w2.join();
+  watcher.join();
+  ASSERT_FALSE(watched.empty());
+  EXPECT_EQ(watched.back(), orders::v1::ORDER_STATUS_PAID);
+  EXPECT_THAT(watched, ::testing::Contains(orders::v1::ORDER_STATUS_PENDING_VALIDATION));
+}
+
+TEST_F(GatewayApiTest, RedisOrBrokerDownIsUnavailableNotAHang) {
+  StartSystem();
+  ASSERT_TRUE(api_->Register("dan").ok());
+  ASSERT_TRUE(system_->redis_server().Stop().ok());
+  Order order;
+  absl::Time start = absl::Now();
+  grpc::Status status = api_->Create("dan", Api::Request("x1"), &order, absl::Seconds(20));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  ASSERT_TRUE(system_->redis_server().Restart().ok());
+
+  ASSERT_TRUE(system_->KillBroker().ok());
+  start = absl::Now();
+  status = api_->Create("dan", Api::Request("x2"), &order, absl::Seconds(20));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(15));
+}
+
+TEST_F(GatewayApiTest, APaymentAfterExpiryIsRefunded) {
+  StartSystem({.order_flags = {"--order-expiry", "2s", "--deadline-scan-interval", "100ms"}});
+  ASSERT_TRUE(api_->Register("eve").ok());
+  ASSERT_TRUE(api_->Deposit("eve", 5000, "d1").ok());
+  ASSERT_TRUE(system_->Kill("billing").ok());  // no payment before the deadline
+  Order order;
+  ASSERT_TRUE(api_->Create("eve", Api::Request("late", "BOOK-001", 1), &order).ok());
+  EXPECT_EQ(order.status(), orders::v1::ORDER_STATUS_EXPIRED);
+  EXPECT_THAT(order.reason(), HasSubstr("deadline"));
+  // Billing comes back and debits the order it was told about; the order service refunds it.
+  ASSERT_TRUE(system_->Restart("billing").ok());
+  auto refunded = [&] {
+    auto records = testing::ReadTopicToEnd(system_->kafka(), std::string(topics::kBillingPayments));
+    int refunds = 0;
+    for (const KafkaRecord& record : records.value_or(std::vector<KafkaRecord>{})) {
+      refunds += record.Header("ce_type") == "choreo.billing.v1.PaymentRefunded";
+    }
+    return refunds == 1;
+  };
+  ASSERT_TRUE(testing::WaitUntil(refunded, absl::Seconds(60)));
+  EXPECT_EQ(api_->Balance("eve"), 5000);  // debited 19.99, then given back
+  Order fetched;
+  ASSERT_TRUE(api_->Get("eve", order.order_id(), &fetched).ok());
+  EXPECT_EQ(fetched.status(), orders::v1::ORDER_STATUS_EXPIRED);  // the client's answer stands
+}
+
+}  // namespace
+}  // namespace choreo::e2e

@@ -1,0 +1,113 @@
+#include "gateway/core/gateway_rules.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/order/core/order_decisions.h"
+
+namespace choreo::gateway {
+namespace {
+
+using ::testing::HasSubstr;
+
+gateway::v1::CreateOrderRequest Valid() {
+  gateway::v1::CreateOrderRequest request;
+  request.set_request_id("req-1");
+  auto* item = request.add_items();
+  item->set_sku("MUG-002");
+  item->set_quantity(1);
+  auto* address = request.mutable_delivery_address();
+  address->set_recipient("A");
+  address->set_line1("1 Way");
+  address->set_city("Town");
+  address->set_country("US");
+  request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
+  return request;
+}
+
+TEST(GatewayRulesTest, MalformedRequestsNameTheField) {
+  EXPECT_TRUE(ValidateCreateOrder(Valid()).ok());
+  struct Case {
+    const char* field;
+    void (*breaks)(gateway::v1::CreateOrderRequest&);
+  } cases[] = {
+      {"request_id: required", [](auto& r) { r.clear_request_id(); }},
+      {"request_id: only", [](auto& r) { r.set_request_id("has space"); }},
+      {"request_id: at most 128", [](auto& r) { r.set_request_id(std::string(129, 'a')); }},
+      {"items: at least one", [](auto& r) { r.clear_items(); }},
+      {"items[0].sku: required", [](auto& r) { r.mutable_items(0)->set_sku(" "); }},
+      {"items[0].quantity: must be positive", [](auto& r) { r.mutable_items(0)->set_quantity(-1); }},
+      {"delivery_address: required", [](auto& r) { r.clear_delivery_address(); }},
+      {"delivery_address.country: required", [](auto& r) { r.mutable_delivery_address()->clear_country(); }},
+      {"payment_method: required", [](auto& r) { r.clear_payment_method(); }},
+  };
+  for (const Case& c : cases) {
+    gateway::v1::CreateOrderRequest request = Valid();
+    c.breaks(request);
+    absl::Status status = ValidateCreateOrder(request);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.field;
+    EXPECT_THAT(std::string(status.message()), HasSubstr(c.field));
+  }
+  gateway::v1::DepositRequest deposit;
+  deposit.set_request_id("d");
+  deposit.mutable_amount()->set_currency("USD");
+  EXPECT_THAT(std::string(ValidateDeposit(deposit).message()), HasSubstr("amount.minor_units"));
+  deposit.mutable_amount()->set_minor_units(5);
+  EXPECT_TRUE(ValidateDeposit(deposit).ok());
+  deposit.mutable_amount()->set_currency("dollars");
+  EXPECT_THAT(std::string(ValidateDeposit(deposit).message()), HasSubstr("amount.currency"));
+}
+
+TEST(GatewayRulesTest, CallersAreCheckedUsernames) {
+  EXPECT_TRUE(ValidateUsername("alice_1.b-c").ok());
+  for (const char* bad : {"", "Alice", "a b", "a/b"}) {
+    EXPECT_EQ(ValidateUsername(bad).code(), absl::StatusCode::kUnauthenticated) << bad;
+  }
+  EXPECT_FALSE(ValidateUsername(std::string(65, 'a')).ok());
+}
+
+TEST(GatewayRulesTest, RetriesMapToTheSameSagaAndOtherBodiesDiffer) {
+  const SagaIds first = OrderSagaIds("alice", Valid());
+  const SagaIds retry = OrderSagaIds("alice", Valid());
+  EXPECT_EQ(first.aggregate_id, order::OrderIdFor("alice", "req-1"));
+  EXPECT_EQ(retry.aggregate_id, first.aggregate_id);
+  EXPECT_EQ(retry.correlation_id, first.correlation_id);
+  EXPECT_EQ(retry.event_id, first.event_id);
+  EXPECT_EQ(retry.fingerprint, first.fingerprint);
+  gateway::v1::CreateOrderRequest more = Valid();
+  more.mutable_items(0)->set_quantity(2);
+  EXPECT_NE(OrderSagaIds("alice", more).fingerprint, first.fingerprint);
+  EXPECT_EQ(OrderSagaIds("alice", more).aggregate_id, first.aggregate_id);
+  EXPECT_NE(OrderSagaIds("bob", Valid()).correlation_id, first.correlation_id);
+  EXPECT_NE(first.correlation_id, first.event_id);
+}
+
+TEST(GatewayRulesTest, TheViewFollowsStatusEventsOnceAndStopsAtATerminalOne) {
+  gateway::v1::Order view;
+  orders::v1::OrderStatusUpdated pending;
+  pending.set_order_id("ord-1");
+  pending.set_request_id("req-1");
+  pending.set_status(orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  pending.mutable_total()->set_minor_units(1250);
+  pending.mutable_updated_at()->set_seconds(100);
+  EXPECT_TRUE(ApplyStatus(pending, "corr", view));
+  EXPECT_FALSE(ApplyStatus(pending, "corr", view));  // re-delivered
+  orders::v1::OrderStatusUpdated paid = pending;
+  paid.set_status(orders::v1::ORDER_STATUS_PAID);
+  paid.set_previous_status(orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  paid.mutable_updated_at()->set_seconds(101);
+  EXPECT_TRUE(ApplyStatus(paid, "corr", view));
+  orders::v1::OrderStatusUpdated expired = paid;
+  expired.set_status(orders::v1::ORDER_STATUS_EXPIRED);
+  EXPECT_FALSE(ApplyStatus(expired, "corr", view));  // terminal stays terminal
+  EXPECT_EQ(view.status(), orders::v1::ORDER_STATUS_PAID);
+  EXPECT_EQ(view.correlation_id(), "corr");
+  EXPECT_EQ(view.total().minor_units(), 1250);
+  ASSERT_EQ(view.history_size(), 2);
+  EXPECT_EQ(view.history(1).previous_status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  gateway::v1::OrderStatusChange change = LatestChange(view);
+  EXPECT_TRUE(change.terminal());
+  EXPECT_EQ(change.previous_status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+}
+
+}  // namespace
+}  // namespace choreo::gateway
