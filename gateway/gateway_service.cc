@@ -11,6 +11,7 @@
 #include "gateway/core/gateway_rules.h"
 #include "gateway/event_feed.h"
 #include "saga/ids/trace_context.h"
+#include "saga/proto_time/proto_time.h"
 #include "saga/topics/topics.h"
 
 namespace choreo::gateway {
@@ -37,13 +38,7 @@ class Once {
   std::atomic<bool> done_{false};
 };
 
-google::protobuf::Timestamp Now() {
-  const absl::Time now = absl::Now();
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(now));
-  ts.set_nanos(static_cast<int32_t>((now - absl::FromUnixSeconds(ts.seconds())) / absl::Nanoseconds(1)));
-  return ts;
-}
+google::protobuf::Timestamp Now() { return ToProtoTime(absl::Now()); }
 
 std::string MetadataValue(const grpc::CallbackServerContext& context, absl::string_view key) {
   auto it = context.client_metadata().find(grpc::string_ref(key.data(), key.size()));

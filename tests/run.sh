@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 ./deploy/install-deps.sh
 build_dir=${BUILD_DIR:-build}
+# Paths relative to the checkout, so that ccache hits across clones of the repository.
+export CCACHE_BASEDIR="$PWD"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir"
 ctest --test-dir "$build_dir" --output-on-failure -j "${CTEST_PARALLEL_LEVEL:-$(nproc)}" \

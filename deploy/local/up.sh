@@ -18,6 +18,8 @@ check_only=false
 
 ./deploy/install-deps.sh
 build_dir=${BUILD_DIR:-build}
+# Paths relative to the checkout, so that ccache hits across clones of the repository.
+export CCACHE_BASEDIR="$PWD"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir" --target choreo-devbroker choreo-order choreo-billing choreo-gateway choreoctl choreo-dlq
 

@@ -9,6 +9,7 @@
 #include "choreo/saga/v1/outcome.pb.h"
 #include "saga/dlq/dead_letter.h"
 #include "saga/ids/trace_context.h"
+#include "saga/proto_time/proto_time.h"
 #include "saga/redis/redis_connection.h"
 #include "saga/store/redis_aggregate_store.h"
 
@@ -467,11 +468,7 @@ absl::StatusOr<KafkaRecord> SagaRuntime::StampAndEncode(Lane& lane, OutgoingEven
   meta->set_causation_id(cause.event_id());
   meta->set_traceparent(ids::ChildTraceparent(cause.traceparent(), lane.random));
   meta->set_tracestate(cause.tracestate());
-  const absl::Time now = options_.clock();
-  meta->mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(now));
-  meta->mutable_occurred_at()->set_nanos(
-      static_cast<int32_t>((now - absl::FromUnixSeconds(absl::ToUnixSeconds(now))) /
-                           absl::Nanoseconds(1)));
+  *meta->mutable_occurred_at() = ToProtoTime(options_.clock());
   meta->set_producer(options_.service);
   return registry_.codec().Encode(*outgoing.event, outgoing.topic, outgoing.key);
 }

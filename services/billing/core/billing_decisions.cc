@@ -1,20 +1,13 @@
 #include "services/billing/core/billing_decisions.h"
 
 #include "absl/strings/str_cat.h"
+#include "saga/proto_time/proto_time.h"
 #include "saga/topics/topics.h"
 
 namespace choreo::billing {
 namespace {
 
 using billing::v1::Account;
-
-google::protobuf::Timestamp ToProto(absl::Time time) {
-  google::protobuf::Timestamp ts;
-  const int64_t seconds = absl::ToUnixSeconds(time);
-  ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>((time - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
-  return ts;
-}
 
 common::v1::Money Usd(int64_t cents) {
   common::v1::Money money;
@@ -38,7 +31,7 @@ AccountReaction OnUserRegistered(const Account& account, const users::v1::UserRe
   billing::v1::AccountOpened event;
   event.set_username(registered.username());
   *event.mutable_initial_balance() = policy.starting_balance;
-  *event.mutable_opened_at() = ToProto(now);
+  *event.mutable_opened_at() = ToProtoTime(now);
   reaction.events.push_back(
       saga::OutgoingEvent::Of(topics::kBillingAccounts, registered.username(), std::move(event)));
   reaction.state = std::move(opened);
@@ -52,7 +45,7 @@ AccountReaction OnOrderCreated(const Account& account, const orders::v1::OrderCr
   payment.set_order_id(order.order_id());
   payment.set_username(order.username());
   *payment.mutable_amount() = order.total();
-  *payment.mutable_processed_at() = ToProto(now);
+  *payment.mutable_processed_at() = ToProtoTime(now);
   *payment.mutable_balance_after() = account.balance();
   if (!account.open()) {
     payment.set_success(false);
@@ -90,7 +83,7 @@ AccountReaction OnDepositRequested(const Account& account,
   result.set_request_id(deposit.request_id());
   result.set_username(deposit.username());
   *result.mutable_amount() = deposit.amount();
-  *result.mutable_deposited_at() = ToProto(now);
+  *result.mutable_deposited_at() = ToProtoTime(now);
   *result.mutable_balance_after() = account.balance();
   if (!account.open()) {
     result.set_failure_reason(absl::StrCat("no account for user '", deposit.username(), "'"));
@@ -131,7 +124,7 @@ absl::StatusOr<AccountReaction> OnRefundRequested(const Account& account,
   refunded.set_username(refund.username());
   *refunded.mutable_amount() = refund.amount();
   *refunded.mutable_balance_after() = credited.balance();
-  *refunded.mutable_refunded_at() = ToProto(now);
+  *refunded.mutable_refunded_at() = ToProtoTime(now);
   reaction.events.push_back(
       saga::OutgoingEvent::Of(topics::kBillingPayments, refund.order_id(), std::move(refunded)));
   reaction.state = std::move(credited);

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "saga/ids/stable_id.h"
+#include "saga/proto_time/proto_time.h"
 #include "saga/topics/topics.h"
 
 namespace choreo::order {
@@ -9,18 +10,6 @@ namespace {
 
 using orders::v1::Order;
 using orders::v1::OrderStatus;
-
-google::protobuf::Timestamp ToProto(absl::Time time) {
-  google::protobuf::Timestamp ts;
-  const int64_t seconds = absl::ToUnixSeconds(time);
-  ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>((time - absl::FromUnixSeconds(seconds)) / absl::Nanoseconds(1)));
-  return ts;
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
 
 bool Blank(const std::string& text) {
   return text.find_first_not_of(" \t\r\n") == std::string::npos;
@@ -34,10 +23,10 @@ orders::v1::OrderStatusUpdated ChangeStatus(Order& order, OrderStatus status,
   change->set_status(status);
   change->set_previous_status(previous);
   change->set_reason(reason);
-  *change->mutable_changed_at() = ToProto(now);
+  *change->mutable_changed_at() = ToProtoTime(now);
   order.set_status(status);
   order.set_reason(reason);
-  *order.mutable_updated_at() = ToProto(now);
+  *order.mutable_updated_at() = ToProtoTime(now);
 
   orders::v1::OrderStatusUpdated updated;
   updated.set_order_id(order.order_id());
@@ -45,7 +34,7 @@ orders::v1::OrderStatusUpdated ChangeStatus(Order& order, OrderStatus status,
   updated.set_status(status);
   updated.set_previous_status(previous);
   updated.set_reason(reason);
-  *updated.mutable_updated_at() = ToProto(now);
+  *updated.mutable_updated_at() = ToProtoTime(now);
   updated.set_request_id(order.request_id());
   *updated.mutable_total() = order.total();
   return updated;
@@ -121,7 +110,7 @@ OrderReaction OnOrderRequested(const Order& state, const orders::v1::OrderCreati
   *order.mutable_delivery_address() = request.delivery_address();
   order.set_payment_method(request.payment_method());
   order.set_correlation_id(request.meta().correlation_id());
-  *order.mutable_created_at() = ToProto(now);
+  *order.mutable_created_at() = ToProtoTime(now);
 
   if (std::optional<std::string> reason = RejectionReason(request, catalog, policy)) {
     orders::v1::OrderStatusUpdated rejected =
@@ -149,7 +138,7 @@ OrderReaction OnOrderRequested(const Order& state, const orders::v1::OrderCreati
   }
   order.mutable_total()->set_minor_units(total);
   order.mutable_total()->set_currency(currency);
-  *order.mutable_deadline() = ToProto(now + policy.expiry);
+  *order.mutable_deadline() = ToProtoTime(now + policy.expiry);
   orders::v1::OrderStatusUpdated pending =
       ChangeStatus(order, orders::v1::ORDER_STATUS_PENDING_VALIDATION, "", now);
 
@@ -197,7 +186,7 @@ absl::StatusOr<OrderReaction> OnPaymentProcessed(const Order& state,
     refund.set_username(state.username());
     *refund.mutable_amount() = payment.amount();
     refund.set_reason("payment arrived after the order expired");
-    *refund.mutable_requested_at() = ToProto(now);
+    *refund.mutable_requested_at() = ToProtoTime(now);
     reaction.events.push_back(
         saga::OutgoingEvent::Of(topics::kOrdersRefunds, state.username(), std::move(refund)));
   }
@@ -215,7 +204,7 @@ absl::StatusOr<OrderReaction> OnPaymentRefunded(const Order& state,
   if (state.refunded()) return reaction;
   Order order = state;
   order.set_refunded(true);
-  (*order.mutable_updated_at()) = ToProto(now);
+  (*order.mutable_updated_at()) = ToProtoTime(now);
   reaction.state = std::move(order);
   return reaction;
 }
@@ -224,7 +213,7 @@ OrderReaction OnDeadlinePassed(const Order& state, const orders::v1::OrderDeadli
                                absl::Time now) {
   OrderReaction reaction;
   if (state.status() != orders::v1::ORDER_STATUS_PENDING_VALIDATION ||
-      now < FromProto(state.deadline())) {
+      now < FromProtoTime(state.deadline())) {
     return reaction;
   }
   Order order = state;
