@@ -153,8 +153,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<gateway::v1::OrderSta
     if (!cached->has_value()) {
       return state->Close(grpc::Status(grpc::StatusCode::NOT_FOUND, "no order " + order_id));
     }
-    state->Send(LatestChange(**cached));
-    if (IsTerminal((*cached)->status())) return;
+    if (IsTerminal((*cached)->status())) return state->Send(LatestChange(**cached));
+    // Listen first, then send the current status: once a client has the first message, no
+    // later change can be missed.
     absl::StatusOr<uint64_t> waiter = deps_.waiters->Add(
         OrderWaitKey(order_id), deadline,
         [state](const std::string& payload) {
@@ -168,11 +169,11 @@ class WatchReactor final : public grpc::ServerWriteReactor<gateway::v1::OrderSta
         });
     if (!waiter.ok()) return state->Close(ToGrpc(waiter.status()));
     state->waiter.store(*waiter);
-    // A change that landed between the read above and the waiter: read again.
-    absl::StatusOr<std::optional<Order>> again = deps_.cache->Get(user, order_id);
-    if (again.ok() && again->has_value() && (*again)->history_size() > (*cached)->history_size()) {
-      state->Send(LatestChange(**again));
-    }
+    // The latest view: a change may have landed between the read above and the waiter.
+    absl::StatusOr<std::optional<Order>> latest = deps_.cache->Get(user, order_id);
+    const Order& view = latest.ok() && latest->has_value() ? **latest : **cached;
+    state->Send(LatestChange(view));
+    if (IsTerminal(view.status()) && deps_.waiters->Remove(*waiter)) state->waiter.store(0);
   }
 
   const GatewayDeps deps_;

@@ -2,6 +2,7 @@
 // see only their own orders, request ids make retries safe, paging, streaming, back-pressure,
 // dead dependencies, and the refund of a payment that arrives after its order expired.
 
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -207,20 +208,32 @@ TEST_F(GatewayApiTest, TooManyWaitersIsResourceExhaustedAndWatchSeesTheOutcome) 
   };
   std::thread w1(place, "w1");
   std::thread w2(place, "w2");
+  // Both wait once their orders are cached (the gateway registers the waiter first).
   const std::string w1_order = order::OrderIdFor("cat", "w1");
   Order view;
-  ASSERT_TRUE(testing::WaitUntil([&] { return api_->Get("cat", w1_order, &view).ok(); },
-                                 absl::Seconds(30)));
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        return api_->Get("cat", w1_order, &view).ok() &&
+               api_->Get("cat", order::OrderIdFor("cat", "w2"), &view).ok();
+      },
+      absl::Seconds(30)));
   std::vector<orders::v1::OrderStatus> watched;
+  std::atomic<int> received{0};
   std::thread watcher([&] {
     gateway::v1::WatchOrderRequest watch;
     watch.set_order_id(w1_order);
     auto context = api_->Context("cat", absl::Seconds(90));
     auto reader = api_->orders().WatchOrder(context.get(), watch);
     gateway::v1::OrderStatusChange change;
-    while (reader->Read(&change)) watched.push_back(change.status());
-    EXPECT_TRUE(reader->Finish().ok());
+    while (reader->Read(&change)) {
+      watched.push_back(change.status());
+      ++received;
+    }
+    grpc::Status status = reader->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
   });
+  // The first message means the watch is listening: the third place is taken.
+  ASSERT_TRUE(testing::WaitUntil([&] { return received.load() >= 1; }, absl::Seconds(30)));
 
   // The fourth waiter is refused at once instead of queueing without bound.
   Order refused;
