@@ -253,6 +253,35 @@ TEST_F(GatewayApiTest, TooManyWaitersIsResourceExhaustedAndWatchSeesTheOutcome) 
   EXPECT_THAT(watched, ::testing::Contains(orders::v1::ORDER_STATUS_PENDING_VALIDATION));
 }
 
+TEST_F(GatewayApiTest, SeveralGatewaysEachAnswerTheirOwnCallersAndShareTheCache) {
+  StartSystem();
+  absl::StatusOr<std::string> second = system_->StartGateway("gateway-2");
+  ASSERT_TRUE(second.ok()) << second.status();
+  Api other(*second);
+  ASSERT_TRUE(api_->Register("fay").ok());
+  ASSERT_TRUE(other.Deposit("fay", 10000, "d1").ok());
+  std::vector<std::thread> callers;
+  std::atomic<int> paid{0};
+  for (int i = 0; i < 10; ++i) {
+    callers.emplace_back([&, i] {
+      Api& through = i % 2 == 0 ? *api_ : other;
+      Order order;
+      grpc::Status status = through.Create("fay", Api::Request(absl::StrCat("m", i)), &order);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      paid += order.status() == orders::v1::ORDER_STATUS_PAID;
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_EQ(paid, 10);
+  // Either instance serves any order from the shared cache.
+  Order seen;
+  ASSERT_TRUE(other.Get("fay", order::OrderIdFor("fay", "m0"), &seen).ok());
+  EXPECT_EQ(seen.status(), orders::v1::ORDER_STATUS_PAID);
+  ASSERT_TRUE(api_->Get("fay", order::OrderIdFor("fay", "m1"), &seen).ok());
+  EXPECT_EQ(seen.status(), orders::v1::ORDER_STATUS_PAID);
+  EXPECT_EQ(api_->Balance("fay"), 10000 - 10 * 199);
+}
+
 TEST_F(GatewayApiTest, RedisOrBrokerDownIsUnavailableNotAHang) {
   StartSystem();
   ASSERT_TRUE(api_->Register("dan").ok());

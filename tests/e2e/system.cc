@@ -26,7 +26,10 @@ LocalSystem::LocalSystem(Binaries binaries, Options options)
 
 LocalSystem::~LocalSystem() {
   // Reverse order of start: the gateway first, the broker last.
-  for (const char* name : {"gateway", "order", "billing", "devbroker"}) {
+  for (auto& [name, process] : processes_) {
+    if (name.rfind("gateway", 0) == 0) static_cast<void>(process->Stop(absl::Seconds(15)));
+  }
+  for (const char* name : {"order", "billing", "devbroker"}) {
     if (auto it = processes_.find(name); it != processes_.end()) {
       static_cast<void>(it->second->Stop(absl::Seconds(15)));
     }
@@ -116,6 +119,12 @@ absl::Status LocalSystem::Kill(const std::string& service) {
   if (it == processes_.end()) return absl::NotFoundError(service);
   it->second->Signal(SIGKILL);
   return it->second->Wait(absl::Seconds(10)).status();
+}
+
+absl::StatusOr<std::string> LocalSystem::StartGateway(const std::string& name) {
+  std::vector<std::string> argv = argv_.at("gateway");
+  argv.resize(argv.size() - 2);  // StartProcess adds its own --port-file
+  return StartProcess(name, argv);
 }
 
 absl::Status LocalSystem::KillBroker() {

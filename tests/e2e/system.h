@@ -45,6 +45,8 @@ class LocalSystem {
   const std::string& billing() const { return addresses_.at("billing"); }
   std::string LogOf(const std::string& service) const;
   testing::RedisServer& redis_server() { return *redis_; }
+  // Starts another gateway instance (its own consumer group) and returns its address.
+  absl::StatusOr<std::string> StartGateway(const std::string& name);
   // Stops the dev broker for good (SIGKILL).
   absl::Status KillBroker();
   std::vector<pid_t> Pids() const;
