@@ -125,9 +125,12 @@ int main(int argc, char** argv) {
     Log(absl::StrCat("serving gRPC on port ", port, " (instance ", config.instance_id, ")"));
     const int signal_number = signals.Wait();
     Log(absl::StrCat(strsignal(signal_number), ": stopping"));
+    // Stop in reverse: no new waiters and every waiting call answered, then the server, then
+    // the producer's pending deliveries (their callbacks reach the services, still alive here).
     server->GetHealthCheckService()->SetServingStatus(false);
-    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     waiters.Shutdown();
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    static_cast<void>((*producer)->Flush(absl::Seconds(5)));
   }
   feed.Stop();
   Log("stopped");
