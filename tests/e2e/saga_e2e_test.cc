@@ -2,6 +2,7 @@
 // known balances, some of whom run out of money; then the saga's invariants. The same again
 // while the order and billing services are SIGKILLed and restarted during the run.
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -46,6 +47,7 @@ struct Placed {
   std::string request_id;
   Order order;  // the final answer
   int attempts = 0;
+  absl::Duration latency;  // from the first attempt to the answer
 };
 
 class Client {
@@ -143,12 +145,14 @@ void RunSagaAndCheckInvariants(LocalSystem& system,
         address->set_city("Testville");
         address->set_country("US");
         request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
+        const absl::Time sent = absl::Now();
         grpc::Status status = client.Retrying(
             p.user,
             [&](grpc::ClientContext& context) {
               return client.orders().CreateOrder(&context, request, &p.order);
             },
             &p.attempts);
+        p.latency = absl::Now() - sent;
         ++completed;
         if (!status.ok()) {
           ++failures;
@@ -250,10 +254,16 @@ void RunSagaAndCheckInvariants(LocalSystem& system,
   for (const auto& [order_id, correlation] : correlation_of) {
     EXPECT_THAT(seen[order_id], ::testing::ElementsAre(correlation)) << order_id;
   }
+  std::vector<double> latencies;
+  for (const Placed& p : placed) latencies.push_back(absl::ToDoubleMilliseconds(p.latency));
+  std::sort(latencies.begin(), latencies.end());
+  auto at = [&](double q) { return latencies[static_cast<size_t>(q * (latencies.size() - 1))]; };
   std::printf("e2e: %d orders from %d clients over %d users in %.1f s (%.0f orders/s): "
-              "%d PAID, %d INSUFFICIENT_FUNDS, %d needed a retry, failures: %d\n",
+              "%d PAID, %d INSUFFICIENT_FUNDS, %d needed a retry, failures: %d; "
+              "CreateOrder latency ms p50 %.1f p90 %.1f p99 %.1f max %.1f\n",
               kOrders, kClients, kUsers, absl::ToDoubleSeconds(elapsed),
-              kOrders / absl::ToDoubleSeconds(elapsed), paid, refused, retried, failures.load());
+              kOrders / absl::ToDoubleSeconds(elapsed), paid, refused, retried, failures.load(),
+              at(0.5), at(0.9), at(0.99), latencies.back());
 }
 
 TEST(SagaEndToEndTest, ThousandOrdersKeepEveryInvariant) {
