@@ -1,19 +1,16 @@
 // choreo-gateway: the public gRPC API of choreo. Turns each call into a saga's first event and
 // answers when the saga's outcome arrives.
 
-#include <fstream>
-
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/event_feed.h"
 #include "gateway/gateway_service.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "saga/config/flag_set.h"
 #include "saga/ids/trace_context.h"
 #include "saga/process/stop_signals.h"
 #include "saga/redis/redis_connection.h"
+#include "saga/service/grpc_server.h"
 
 namespace {
 
@@ -104,32 +101,20 @@ int main(int argc, char** argv) {
     choreo::gateway::AccountServiceImpl accounts(deps);
     choreo::gateway::v1::TimelineService::CallbackService timeline;  // the observability issue
 
-    grpc::EnableDefaultHealthCheckService(true);
-    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&orders);
-    builder.RegisterService(&accounts);
-    builder.RegisterService(&timeline);
-    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-    if (server == nullptr || port == 0) {
-      Log("cannot listen on " + config.grpc_listen);
+    absl::StatusOr<choreo::service::RunningServer> server = choreo::service::StartGrpcServer(
+        config.grpc_listen, {&orders, &accounts, &timeline}, config.port_file);
+    if (!server.ok()) {
+      Log(std::string(server.status().message()));
       return 1;
     }
-    if (!config.port_file.empty()) {
-      const std::string temporary = config.port_file + ".tmp";
-      std::ofstream(temporary) << port << "\n";
-      std::rename(temporary.c_str(), config.port_file.c_str());
-    }
-    Log(absl::StrCat("serving gRPC on port ", port, " (instance ", config.instance_id, ")"));
+    Log(absl::StrCat("serving gRPC on port ", server->port, " (instance ", config.instance_id, ")"));
     const int signal_number = signals.Wait();
     Log(absl::StrCat(strsignal(signal_number), ": stopping"));
     // Stop in reverse: no new waiters and every waiting call answered, then the server, then
     // the producer's pending deliveries (their callbacks reach the services, still alive here).
-    server->GetHealthCheckService()->SetServingStatus(false);
+    server->server->GetHealthCheckService()->SetServingStatus(false);
     waiters.Shutdown();
-    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     static_cast<void>((*producer)->Flush(absl::Seconds(5)));
   }
   feed.Stop();

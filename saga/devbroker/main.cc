@@ -10,12 +10,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "saga/config/flag_set.h"
 #include "saga/kafka_mock/embedded_kafka_cluster.h"
+#include "saga/process/files.h"
 #include "saga/process/stop_signals.h"
 #include "saga/topics/topics.h"
 
@@ -37,20 +37,6 @@ struct DevBrokerConfig {
     return absl::OkStatus();
   }
 };
-
-// Writes `text` to `path` through a temporary file and a rename, so readers never see half.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out.flush()) return absl::UnavailableError(absl::StrCat("cannot write ", temporary));
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) return absl::UnavailableError(absl::StrCat("cannot rename to ", path, ": ", error.message()));
-  return absl::OkStatus();
-}
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "choreo-devbroker: %s\n", std::string(status.message()).c_str());
@@ -81,7 +67,8 @@ int main(int argc, char** argv) {
   }
   const std::string& address = (*cluster)->bootstrap_servers();
   if (!config.address_file.empty()) {
-    if (absl::Status written = WriteFileAtomically(config.address_file, address + "\n");
+    if (absl::Status written =
+            choreo::process::WriteFileAtomically(config.address_file, address + "\n");
         !written.ok()) {
       return Fail(written);
     }

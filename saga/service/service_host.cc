@@ -2,12 +2,10 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "saga/redis/redis_connection.h"
+#include "saga/service/grpc_server.h"
 
 namespace choreo::service {
 
@@ -79,38 +77,27 @@ int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSig
     return 2;
   }
 
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &port);
-  for (grpc::Service* service : parts.grpc_services) builder.RegisterService(service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    log("cannot listen on " + config.grpc_listen);
-    return 1;
-  }
   if (absl::Status started = (*runtime)->Start(); !started.ok()) {
     log(std::string(started.message()));
-    server->Shutdown();
     return 1;
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
-  if (!config.port_file.empty()) {
-    const std::string temporary = config.port_file + ".tmp";
-    std::ofstream(temporary) << port << "\n";
-    std::rename(temporary.c_str(), config.port_file.c_str());
+  absl::StatusOr<RunningServer> server =
+      StartGrpcServer(config.grpc_listen, parts.grpc_services, config.port_file);
+  if (!server.ok()) {
+    log(std::string(server.status().message()));
+    (*runtime)->Stop();
+    return 1;
   }
   std::function<void()> stop_background;
   if (parts.on_started) stop_background = parts.on_started();
-  log(absl::StrCat("serving gRPC on port ", port, ", consuming ", parts.topics.size(), " topics"));
+  log(absl::StrCat("serving gRPC on port ", server->port, ", consuming ", parts.topics.size(), " topics"));
 
   const int signal_number = signals.Wait();
   log(absl::StrCat(strsignal(signal_number), ": stopping"));
-  server->GetHealthCheckService()->SetServingStatus(false);
+  server->server->GetHealthCheckService()->SetServingStatus(false);
   if (stop_background) stop_background();
   (*runtime)->Stop();
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   log("stopped");
   return 0;
 }
