@@ -54,15 +54,12 @@ absl::StatusOr<KafkaRecord> ReplayRecord(const KafkaRecord& dead_letter) {
 }
 
 absl::StatusOr<std::vector<ReplayEntry>> ReplayDeadLetters(const ReplayOptions& options) {
-  kafka::KafkaConfig config = {{"bootstrap.servers", options.kafka_brokers}};
-  config.insert(config.end(), options.overrides.begin(), options.overrides.end());
+  const kafka::KafkaConfig config =
+      kafka::Merged({{"bootstrap.servers", options.kafka_brokers}}, options.overrides);
   std::unique_ptr<kafka::KafkaProducer> producer;
   if (!options.dry_run) {
-    kafka::KafkaConfig producer_config = kafka::ProducerDefaults(options.kafka_brokers);
-    producer_config.insert(producer_config.end(), options.overrides.begin(),
-                           options.overrides.end());
-    absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> created =
-        kafka::KafkaProducer::Create(producer_config);
+    absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> created = kafka::KafkaProducer::Create(
+        kafka::Merged(kafka::ProducerDefaults(options.kafka_brokers), options.overrides));
     if (!created.ok()) return created.status();
     producer = *std::move(created);
   }

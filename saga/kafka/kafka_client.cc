@@ -4,6 +4,11 @@
 
 namespace choreo::kafka {
 
+KafkaConfig Merged(KafkaConfig base, const KafkaConfig& overrides) {
+  base.insert(base.end(), overrides.begin(), overrides.end());
+  return base;
+}
+
 KafkaConfig ProducerDefaults(absl::string_view bootstrap_servers) {
   return {
       {"bootstrap.servers", std::string(bootstrap_servers)},

@@ -21,6 +21,9 @@ namespace choreo::kafka {
 // librdkafka properties in the order they are applied (later entries override earlier ones).
 using KafkaConfig = std::vector<std::pair<std::string, std::string>>;
 
+// `base` with `overrides` applied over it (librdkafka takes the last value of a property).
+KafkaConfig Merged(KafkaConfig base, const KafkaConfig& overrides);
+
 // Producer settings chosen for safety and latency instead of librdkafka 2.0's defaults:
 // idempotent (acks=all, no reordering or duplicates on retry), linger.ms=1,
 // socket.nagle.disable, statistics every second for metrics.

@@ -9,11 +9,10 @@ namespace choreo::kafka {
 absl::Status ReadTopicToEnd(const KafkaConfig& config, const std::string& topic,
                             absl::Duration timeout,
                             const std::function<absl::Status(const KafkaRecord&)>& visit) {
-  KafkaConfig reader = {{"group.id", "choreo-topic-reader"},
-                        {"enable.auto.commit", "false"},
-                        {"fetch.wait.max.ms", "10"}};
-  reader.insert(reader.end(), config.begin(), config.end());
-  absl::StatusOr<ConfPtr> conf = MakeConf(reader);
+  absl::StatusOr<ConfPtr> conf = MakeConf(Merged({{"group.id", "choreo-topic-reader"},
+                                                  {"enable.auto.commit", "false"},
+                                                  {"fetch.wait.max.ms", "10"}},
+                                                 config));
   if (!conf.ok()) return conf.status();
   absl::StatusOr<HandlePtr> consumer = MakeHandle(RD_KAFKA_CONSUMER, *std::move(conf));
   if (!consumer.ok()) return consumer.status();

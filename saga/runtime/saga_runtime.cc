@@ -134,20 +134,15 @@ SagaRuntime::~SagaRuntime() { Stop(); }
 
 absl::Status SagaRuntime::Start() {
   if (started_.exchange(true)) return absl::FailedPreconditionError("saga runtime already started");
-  kafka::KafkaConfig producer_config = kafka::ProducerDefaults(options_.kafka_brokers);
-  producer_config.insert(producer_config.end(), options_.producer_overrides.begin(),
-                         options_.producer_overrides.end());
-  absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> producer =
-      kafka::KafkaProducer::Create(producer_config);
+  absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> producer = kafka::KafkaProducer::Create(
+      kafka::Merged(kafka::ProducerDefaults(options_.kafka_brokers), options_.producer_overrides));
   if (!producer.ok()) return producer.status();
   producer_ = *std::move(producer);
 
-  kafka::KafkaConfig consumer_config =
-      kafka::ConsumerDefaults(options_.kafka_brokers, options_.group_id);
-  consumer_config.insert(consumer_config.end(), options_.consumer_overrides.begin(),
-                         options_.consumer_overrides.end());
-  absl::StatusOr<std::unique_ptr<kafka::KafkaConsumer>> consumer =
-      kafka::KafkaConsumer::Create(consumer_config, this);
+  absl::StatusOr<std::unique_ptr<kafka::KafkaConsumer>> consumer = kafka::KafkaConsumer::Create(
+      kafka::Merged(kafka::ConsumerDefaults(options_.kafka_brokers, options_.group_id),
+                    options_.consumer_overrides),
+      this);
   if (!consumer.ok()) return consumer.status();
   consumer_ = *std::move(consumer);
   if (absl::Status subscribed = consumer_->Subscribe(options_.topics); !subscribed.ok()) {
@@ -290,12 +285,6 @@ void SagaRuntime::WorkerLoop(Lane& lane) {
     absl::MutexLock lock(&lane.mu);
     lane.busy = false;
   }
-}
-
-bool SagaRuntime::MustAbandon(PartitionState& partition) {
-  if (crashed_.load() || hard_stop_.load()) return true;
-  absl::MutexLock lock(&partition.mu);
-  return partition.revoked && partition.abandoned;
 }
 
 void SagaRuntime::Process(Lane& lane, WorkItem& item) {

@@ -140,7 +140,6 @@ class SagaRuntime final : private kafka::RebalanceListener {
                                              const common::v1::EventMeta& cause);
   // Waits `delay` unless the record must be abandoned meanwhile (revoked, crashed, hard stop).
   bool BackOff(PartitionState& partition, absl::Duration delay);
-  bool MustAbandon(PartitionState& partition);
   void UpdatePause(PartitionState& partition);
   void Crash();
   void WakeAll();

@@ -52,7 +52,6 @@ absl::StatusOr<std::string> LocalSystem::StartProcess(const std::string& name,
   std::filesystem::remove(port_file);
   argv.push_back("--port-file");
   argv.push_back(port_file);
-  argv_[name] = argv;
   absl::StatusOr<testing::ChildProcess> process =
       testing::ChildProcess::Start({.argv = argv, .log_path = LogOf(name)});
   if (!process.ok()) return process.status();
@@ -100,6 +99,7 @@ absl::Status LocalSystem::Start() {
     argv.push_back(absl::StrCat(std::max(10000, options_.session_timeout_ms)));
     const auto& extra = name == "order" ? options_.order_flags : options_.billing_flags;
     argv.insert(argv.end(), extra.begin(), extra.end());
+    argv_[name] = argv;
     absl::StatusOr<std::string> address = StartProcess(name, argv);
     if (!address.ok()) return address.status();
     addresses_[name] = *address;
@@ -108,6 +108,7 @@ absl::Status LocalSystem::Start() {
                                       "--billing-address", addresses_["billing"]};
   gateway.insert(gateway.end(), common.begin(), common.end());
   gateway.insert(gateway.end(), options_.gateway_flags.begin(), options_.gateway_flags.end());
+  argv_["gateway"] = gateway;
   absl::StatusOr<std::string> address = StartProcess("gateway", gateway);
   if (!address.ok()) return address.status();
   gateway_ = *address;
@@ -122,9 +123,7 @@ absl::Status LocalSystem::Kill(const std::string& service) {
 }
 
 absl::StatusOr<std::string> LocalSystem::StartGateway(const std::string& name) {
-  std::vector<std::string> argv = argv_.at("gateway");
-  argv.resize(argv.size() - 2);  // StartProcess adds its own --port-file
-  return StartProcess(name, argv);
+  return StartProcess(name, argv_.at("gateway"));
 }
 
 absl::Status LocalSystem::KillBroker() {
@@ -134,16 +133,10 @@ absl::Status LocalSystem::KillBroker() {
 
 absl::Status LocalSystem::Restart(const std::string& service) {
   std::vector<std::string> argv = argv_.at(service);
-  argv.resize(argv.size() - 2);  // StartProcess adds --port-file again
   // Back on the same port, so that the gateway's channel to it reconnects.
   argv.push_back("--grpc-listen");
   argv.push_back(addresses_.at(service));
-  absl::StatusOr<std::string> address = StartProcess(service, argv);
-  if (!address.ok()) return address.status();
-  argv_[service].resize(argv_[service].size() - 4);  // keep the original flags
-  argv_[service].push_back("--port-file");
-  argv_[service].push_back(dir_->File(service + ".port"));
-  return address.ok() ? absl::OkStatus() : address.status();
+  return StartProcess(service, argv).status();
 }
 
 }  // namespace choreo::e2e

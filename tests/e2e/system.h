@@ -60,7 +60,7 @@ class LocalSystem {
   std::unique_ptr<testing::TempDir> dir_;
   std::unique_ptr<testing::RedisServer> redis_;
   std::string kafka_, gateway_;
-  std::map<std::string, std::vector<std::string>> argv_;
+  std::map<std::string, std::vector<std::string>> argv_;  // each process's flags, but --port-file
   std::map<std::string, std::string> addresses_;
   std::map<std::string, std::unique_ptr<testing::ChildProcess>> processes_;
 };
