@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libgrpc-dev
   librdkafka-dev libhiredis-dev libabsl-dev libgtest-dev libgmock-dev
+  libsodium-dev libcurl4-openssl-dev
   redis-server kcat grpc-proto
 )
 

@@ -11,6 +11,7 @@
 #include "gateway/core/gateway_rules.h"
 #include "gateway/event_feed.h"
 #include "saga/ids/trace_context.h"
+#include "saga/service/grpc_metadata.h"
 #include "saga/proto_time/proto_time.h"
 #include "saga/topics/topics.h"
 
@@ -40,10 +41,33 @@ class Once {
 
 google::protobuf::Timestamp Now() { return ToProtoTime(absl::Now()); }
 
-std::string MetadataValue(const grpc::CallbackServerContext& context, absl::string_view key) {
-  auto it = context.client_metadata().find(grpc::string_ref(key.data(), key.size()));
-  if (it == context.client_metadata().end()) return "";
-  return std::string(it->second.data(), it->second.size());
+using service::MetadataValue;
+
+// Calls one unary method of a service for the client: the client's deadline (at most 10 s), the
+// caller's identity when there is one, the client's trace context. `fill` copies the service's
+// answer into the client's response; the service's status goes back as it is.
+template <typename Request, typename Response>
+struct ServiceCall {
+  grpc::ClientContext context;
+  Request request;
+  Response response;
+};
+template <typename Response, typename Request, typename Invoke, typename Fill>
+void CallService(const grpc::CallbackServerContext& client, grpc::ServerUnaryReactor* reactor,
+                 const Caller* caller, Request request, Invoke invoke, Fill fill) {
+  auto call = std::make_shared<ServiceCall<Request, Response>>();
+  call->request = std::move(request);
+  call->context.set_deadline(
+      std::min(client.deadline(), std::chrono::system_clock::now() + std::chrono::seconds(10)));
+  if (caller != nullptr) ForwardCaller(*caller, call->context);
+  if (std::string traceparent = MetadataValue(client, "traceparent"); !traceparent.empty()) {
+    call->context.AddMetadata("traceparent", traceparent);
+  }
+  invoke(&call->context, &call->request, &call->response,
+         [call, reactor, fill = std::move(fill)](grpc::Status status) {
+           if (status.ok()) fill(call->response);
+           reactor->Finish(status);
+         });
 }
 
 // When a wait must end: the client's deadline or the server's limit, whichever comes first.
@@ -182,12 +206,6 @@ class WatchReactor final : public grpc::ServerWriteReactor<gateway::v1::OrderSta
 
 }  // namespace
 
-absl::StatusOr<std::string> CallerOf(const grpc::CallbackServerContext& context) {
-  std::string username = MetadataValue(context, "x-username");
-  if (absl::Status valid = ValidateUsername(username); !valid.ok()) return valid;
-  return username;
-}
-
 grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
@@ -197,16 +215,16 @@ void CommandPublisher::Publish(google::protobuf::Message& event, absl::string_vi
                                const std::string& correlation_id,
                                absl::string_view client_traceparent,
                                std::function<void(absl::Status)> on_error) {
-  common::v1::EventMeta* meta = codec::MutableMetaOf(&event);
-  meta->set_event_id(event_id);
-  meta->set_schema_version(codec::CurrentSchemaVersion(*event.GetDescriptor()));
-  meta->set_correlation_id(correlation_id);
   {
     absl::MutexLock lock(&random_mu_);
-    meta->set_traceparent(ids::ChildTraceparent(client_traceparent, random_));
+    codec::StampMeta(event,
+                     {.event_id = event_id,
+                      .correlation_id = correlation_id,
+                      .parent_traceparent = std::string(client_traceparent),
+                      .producer = "gateway",
+                      .occurred_at = absl::Now()},
+                     random_);
   }
-  *meta->mutable_occurred_at() = Now();
-  meta->set_producer("gateway");
   absl::StatusOr<KafkaRecord> record = codec_.Encode(event, topic, std::move(key));
   if (!record.ok()) return on_error(record.status());
   absl::Status queued = producer_->Produce(
@@ -224,15 +242,16 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
     Order* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto once = std::make_shared<Once>(reactor);
-  absl::StatusOr<std::string> caller = CallerOf(*context);
+  absl::StatusOr<Caller> caller = deps_.auth->Authenticate(*context);
   if (!caller.ok()) return once->Finish(ToGrpc(caller.status())), reactor;
   if (absl::Status valid = ValidateCreateOrder(*request); !valid.ok()) {
     return once->Finish(ToGrpc(valid)), reactor;
   }
   const absl::Time deadline = WaitDeadline(*context, deps_.max_wait);
   const std::string traceparent = MetadataValue(*context, "traceparent");
-  const bool queued = deps_.pool->Submit([this, once, request, response, user = *caller, deadline,
-                                          traceparent] {
+  const bool queued = deps_.pool->Submit([this, once, request, response, caller = *caller,
+                                          deadline, traceparent] {
+    const std::string& user = caller.username;
     const SagaIds ids = OrderSagaIds(user, *request);
     if (absl::Status claimed =
             deps_.cache->ClaimRequest(user, "order", request->request_id(), ids.fingerprint);
@@ -268,6 +287,7 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
     orders::v1::OrderCreationRequested event;
     event.set_request_id(request->request_id());
     event.set_username(user);
+    *event.mutable_roles() = {caller.roles.begin(), caller.roles.end()};
     *event.mutable_items() = request->items();
     *event.mutable_delivery_address() = request->delivery_address();
     event.set_payment_method(request->payment_method());
@@ -293,13 +313,13 @@ grpc::ServerUnaryReactor* OrderServiceImpl::GetOrder(grpc::CallbackServerContext
                                                      Order* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto once = std::make_shared<Once>(reactor);
-  absl::StatusOr<std::string> caller = CallerOf(*context);
+  absl::StatusOr<Caller> caller = deps_.auth->Authenticate(*context);
   if (!caller.ok()) return once->Finish(ToGrpc(caller.status())), reactor;
   if (request->order_id().empty()) {
     return once->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "order_id: required")),
            reactor;
   }
-  if (!deps_.pool->Submit([this, once, request, response, user = *caller] {
+  if (!deps_.pool->Submit([this, once, request, response, user = caller->username] {
         absl::StatusOr<std::optional<Order>> cached = deps_.cache->Get(user, request->order_id());
         if (!cached.ok()) return once->Finish(Unavailable(cached.status()));
         if (!cached->has_value()) {
@@ -319,7 +339,7 @@ grpc::ServerUnaryReactor* OrderServiceImpl::ListOrders(
     gateway::v1::ListOrdersResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto once = std::make_shared<Once>(reactor);
-  absl::StatusOr<std::string> caller = CallerOf(*context);
+  absl::StatusOr<Caller> caller = deps_.auth->Authenticate(*context);
   if (!caller.ok()) return once->Finish(ToGrpc(caller.status())), reactor;
   if (request->page_size() < 0 || request->page_size() > 100) {
     return once->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -334,7 +354,8 @@ grpc::ServerUnaryReactor* OrderServiceImpl::ListOrders(
            reactor;
   }
   const int page_size = request->page_size() == 0 ? 20 : request->page_size();
-  if (!deps_.pool->Submit([this, once, request, response, user = *caller, before, page_size] {
+  if (!deps_.pool->Submit([this, once, request, response, user = caller->username, before,
+                           page_size] {
         absl::StatusOr<std::vector<std::pair<Order, int64_t>>> views =
             deps_.cache->List(user, before, page_size + 1);
         if (!views.ok()) return once->Finish(Unavailable(views.status()));
@@ -357,7 +378,7 @@ grpc::ServerUnaryReactor* OrderServiceImpl::ListOrders(
 
 grpc::ServerWriteReactor<gateway::v1::OrderStatusChange>* OrderServiceImpl::WatchOrder(
     grpc::CallbackServerContext* context, const gateway::v1::WatchOrderRequest* request) {
-  absl::StatusOr<std::string> caller = CallerOf(*context);
+  absl::StatusOr<Caller> caller = deps_.auth->Authenticate(*context);
   if (!caller.ok() || request->order_id().empty()) {
     class Refuse final : public grpc::ServerWriteReactor<gateway::v1::OrderStatusChange> {
      public:
@@ -370,26 +391,20 @@ grpc::ServerWriteReactor<gateway::v1::OrderStatusChange>* OrderServiceImpl::Watc
   }
   // A watch may outlive CreateOrder's limit: it ends at the client's deadline or after an hour.
   const absl::Time deadline = WaitDeadline(*context, absl::Hours(1));
-  return new WatchReactor(deps_, *caller, request->order_id(), deadline);
+  return new WatchReactor(deps_, caller->username, request->order_id(), deadline);
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::ListCatalog(
     grpc::CallbackServerContext* context, const gateway::v1::ListCatalogRequest*,
     gateway::v1::ListCatalogResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  struct Call {
-    grpc::ClientContext context;
-    orders::v1::ListCatalogRequest request;
-    orders::v1::ListCatalogResponse response;
-  };
-  auto call = std::make_shared<Call>();
-  call->context.set_deadline(std::min(context->deadline(),
-                                      std::chrono::system_clock::now() + std::chrono::seconds(10)));
-  deps_.order_admin->async()->ListCatalog(
-      &call->context, &call->request, &call->response,
-      [call, reactor, response](grpc::Status status) {
-        if (status.ok()) *response->mutable_items() = call->response.items();
-        reactor->Finish(status);
+  CallService<orders::v1::ListCatalogResponse>(
+      *context, reactor, nullptr, orders::v1::ListCatalogRequest(),
+      [this](auto* call, auto* request, auto* answer, auto done) {
+        deps_.order_admin->async()->ListCatalog(call, request, answer, std::move(done));
+      },
+      [response](orders::v1::ListCatalogResponse& answer) {
+        *response->mutable_items() = std::move(*answer.mutable_items());
       });
   return reactor;
 }
@@ -397,40 +412,153 @@ grpc::ServerUnaryReactor* OrderServiceImpl::ListCatalog(
 grpc::ServerUnaryReactor* AccountServiceImpl::Register(grpc::CallbackServerContext* context,
                                                        const gateway::v1::RegisterRequest* request,
                                                        users::v1::Profile* response) {
+  // The user service creates the user; the call ends once billing has opened the account
+  // (AccountOpened carries the registration's correlation id), so that a Deposit right after
+  // Register finds it.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto once = std::make_shared<Once>(reactor);
-  if (absl::Status valid = ValidateUsername(request->username()); !valid.ok()) {
-    return once->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                     absl::StrCat("username: ", valid.message()))),
-           reactor;
-  }
   const SagaIds ids = RegistrationSagaIds(request->username());
+  auto profile = std::make_shared<users::v1::Profile>();
+  struct Progress {
+    std::atomic<int> left{2};  // the user service's answer and the account opening
+  };
+  auto progress = std::make_shared<Progress>();
+  auto step_done = [once, progress, profile, response] {
+    if (progress->left.fetch_sub(1) == 1) once->FinishWith([&] { *response = *profile; });
+  };
   absl::StatusOr<uint64_t> waiter = deps_.waiters->Add(
       RegistrationWaitKey(ids.correlation_id), WaitDeadline(*context, deps_.max_wait),
-      [once, request, response](const std::string&) {
-        once->FinishWith([&] {
-          response->set_username(request->username());
-          response->set_email(request->email());
-          response->set_display_name(request->display_name());
-        });
+      [step_done](const std::string&) {
+        step_done();
         return true;
       },
       [once] {
         once->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                  "the account is not open yet; retry Register"));
+                                  "the user exists but their account is not open yet; Login "
+                                  "works, and the account opens shortly"));
       });
   if (!waiter.ok()) return once->Finish(ToGrpc(waiter.status())), reactor;
-  users::v1::UserRegistered event;
-  event.set_username(request->username());
-  event.mutable_profile()->set_username(request->username());
-  event.mutable_profile()->set_email(request->email());
-  event.mutable_profile()->set_display_name(request->display_name());
-  *event.mutable_registered_at() = Now();
-  publisher_.Publish(event, topics::kUsersRegistered, request->username(), ids.event_id,
-                     ids.correlation_id, MetadataValue(*context, "traceparent"),
-                     [this, once, id = *waiter](absl::Status error) {
-                       if (deps_.waiters->Remove(id)) once->Finish(ToGrpc(error));
-                     });
+
+  auto call = std::make_shared<ServiceCall<users::v1::RegisterRequest, users::v1::RegisterResponse>>();
+  call->request.set_username(request->username());
+  call->request.set_password(request->password());
+  call->request.set_email(request->email());
+  call->request.set_display_name(request->display_name());
+  call->context.set_deadline(
+      std::min(context->deadline(), std::chrono::system_clock::now() + std::chrono::seconds(10)));
+  call->context.AddMetadata("x-correlation-id", ids.correlation_id);
+  if (std::string traceparent = MetadataValue(*context, "traceparent"); !traceparent.empty()) {
+    call->context.AddMetadata("traceparent", traceparent);
+  }
+  deps_.users->async()->Register(
+      &call->context, &call->request, &call->response,
+      [this, call, once, profile, step_done, id = *waiter](grpc::Status status) {
+        if (!status.ok()) {
+          if (deps_.waiters->Remove(id)) once->Finish(status);
+          return;
+        }
+        *profile = call->response.profile();
+        step_done();
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AccountServiceImpl::Login(grpc::CallbackServerContext* context,
+                                                    const gateway::v1::LoginRequest* request,
+                                                    gateway::v1::LoginResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  users::v1::LoginRequest login;
+  login.set_username(request->username());
+  login.set_password(request->password());
+  CallService<users::v1::LoginResponse>(
+      *context, reactor, nullptr, std::move(login),
+      [this](auto* call, auto* request, auto* answer, auto done) {
+        deps_.users->async()->Login(call, request, answer, std::move(done));
+      },
+      [response](users::v1::LoginResponse& answer) {
+        response->set_access_token(std::move(*answer.mutable_access_token()));
+        response->set_token_type(answer.token_type());
+        *response->mutable_expires_at() = answer.expires_at();
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AccountServiceImpl::GetProfile(grpc::CallbackServerContext* context,
+                                                         const gateway::v1::GetProfileRequest*,
+                                                         users::v1::Profile* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller = deps_.auth->Authenticate(*context);
+  if (!caller.ok()) return reactor->Finish(ToGrpc(caller.status())), reactor;
+  users::v1::GetProfileRequest get;
+  get.set_username(caller->username);
+  CallService<users::v1::Profile>(
+      *context, reactor, &*caller, std::move(get),
+      [this](auto* call, auto* request, auto* answer, auto done) {
+        deps_.users->async()->GetProfile(call, request, answer, std::move(done));
+      },
+      [response](users::v1::Profile& answer) { *response = std::move(answer); });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AccountServiceImpl::UpdateProfile(
+    grpc::CallbackServerContext* context, const gateway::v1::UpdateProfileRequest* request,
+    users::v1::Profile* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller = deps_.auth->Authenticate(*context);
+  if (!caller.ok()) return reactor->Finish(ToGrpc(caller.status())), reactor;
+  if (!request->profile().username().empty() && request->profile().username() != caller->username) {
+    // Naming someone else is refused outright: a profile has no id to guess, so there is
+    // nothing to hide by pretending it does not exist.
+    return reactor->Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                        "a user may change only their own profile")),
+           reactor;
+  }
+  users::v1::UpdateProfileRequest update;
+  *update.mutable_profile() = request->profile();
+  update.mutable_profile()->set_username(caller->username);
+  *update.mutable_update_mask() = request->update_mask();
+  CallService<users::v1::Profile>(
+      *context, reactor, &*caller, std::move(update),
+      [this](auto* call, auto* request, auto* answer, auto done) {
+        deps_.users->async()->UpdateProfile(call, request, answer, std::move(done));
+      },
+      [response](users::v1::Profile& answer) { *response = std::move(answer); });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AccountServiceImpl::ListNotifications(
+    grpc::CallbackServerContext* context, const gateway::v1::ListNotificationsRequest* request,
+    gateway::v1::ListNotificationsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller = deps_.auth->Authenticate(*context);
+  if (!caller.ok()) return reactor->Finish(ToGrpc(caller.status())), reactor;
+  notifications::v1::ListNotificationsRequest list;
+  list.set_username(caller->username);
+  list.set_page_size(request->page_size());
+  list.set_page_token(request->page_token());
+  CallService<notifications::v1::ListNotificationsResponse>(
+      *context, reactor, &*caller, std::move(list),
+      [this](auto* call, auto* request, auto* answer, auto done) {
+        deps_.notifications->async()->ListNotifications(call, request, answer, std::move(done));
+      },
+      [response](notifications::v1::ListNotificationsResponse& answer) {
+        for (const notifications::v1::NotificationRecord& record : answer.notifications()) {
+          gateway::v1::Notification* out = response->add_notifications();
+          out->set_notification_id(record.notification_id());
+          out->set_order_id(record.order_id());
+          out->set_type(record.type());
+          out->set_channel(record.channel());
+          out->set_subject(record.subject());
+          out->set_body(record.body());
+          out->set_delivered(record.delivered());
+          out->set_attempts(record.attempts());
+          out->set_failure_reason(record.failure_reason());
+          *out->mutable_requested_at() = record.requested_at();
+          *out->mutable_sent_at() = record.sent_at();
+          out->set_correlation_id(record.correlation_id());
+        }
+        response->set_next_page_token(answer.next_page_token());
+      });
   return reactor;
 }
 
@@ -438,25 +566,18 @@ grpc::ServerUnaryReactor* AccountServiceImpl::GetBalance(grpc::CallbackServerCon
                                                          const gateway::v1::GetBalanceRequest*,
                                                          gateway::v1::Balance* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<std::string> caller = CallerOf(*context);
+  absl::StatusOr<Caller> caller = deps_.auth->Authenticate(*context);
   if (!caller.ok()) return reactor->Finish(ToGrpc(caller.status())), reactor;
-  struct Call {
-    grpc::ClientContext context;
-    billing::v1::GetBalanceRequest request;
-    billing::v1::Balance response;
-  };
-  auto call = std::make_shared<Call>();
-  call->request.set_username(*caller);
-  call->context.set_deadline(std::min(context->deadline(),
-                                      std::chrono::system_clock::now() + std::chrono::seconds(10)));
-  deps_.billing_admin->async()->GetBalance(
-      &call->context, &call->request, &call->response,
-      [call, reactor, response](grpc::Status status) {
-        if (status.ok()) {
-          response->set_username(call->response.username());
-          *response->mutable_balance() = call->response.balance();
-        }
-        reactor->Finish(status);
+  billing::v1::GetBalanceRequest get;
+  get.set_username(caller->username);
+  CallService<billing::v1::Balance>(
+      *context, reactor, &*caller, std::move(get),
+      [this](auto* call, auto* request, auto* answer, auto done) {
+        deps_.billing_admin->async()->GetBalance(call, request, answer, std::move(done));
+      },
+      [response](billing::v1::Balance& answer) {
+        response->set_username(answer.username());
+        *response->mutable_balance() = answer.balance();
       });
   return reactor;
 }
@@ -466,14 +587,15 @@ grpc::ServerUnaryReactor* AccountServiceImpl::Deposit(grpc::CallbackServerContex
                                                       gateway::v1::DepositResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto once = std::make_shared<Once>(reactor);
-  absl::StatusOr<std::string> caller = CallerOf(*context);
+  absl::StatusOr<Caller> caller = deps_.auth->Authenticate(*context);
   if (!caller.ok()) return once->Finish(ToGrpc(caller.status())), reactor;
   if (absl::Status valid = ValidateDeposit(*request); !valid.ok()) {
     return once->Finish(ToGrpc(valid)), reactor;
   }
   const absl::Time deadline = WaitDeadline(*context, deps_.max_wait);
   const std::string traceparent = MetadataValue(*context, "traceparent");
-  if (!deps_.pool->Submit([this, once, request, response, user = *caller, deadline, traceparent] {
+  if (!deps_.pool->Submit([this, once, request, response, user = caller->username, deadline,
+                           traceparent] {
         const SagaIds ids = DepositSagaIds(user, *request);
         if (absl::Status claimed = deps_.cache->ClaimRequest(user, "deposit", request->request_id(),
                                                              ids.fingerprint);

@@ -4,8 +4,9 @@
 // Reactors never block: Redis work runs on a WorkPool, waits are Waiters completed by the
 // EventFeed or by their deadline, calls to the services use async stubs.
 //
-// Caller identity: until the users issue adds JWT, the caller's username comes from the
-// `x-username` metadata entry (CallerOf: the one seam to replace).
+// Caller identity: every call but Register and Login needs a valid bearer token (auth.h). A
+// user reaches only their own orders, balance, profile and notifications: the requests name no
+// user, and another user's order id is NOT_FOUND (as if it did not exist, so ids leak nothing).
 
 #include <memory>
 #include <string>
@@ -16,7 +17,10 @@
 #include "absl/time/time.h"
 #include "choreo/billing/v1/admin.grpc.pb.h"
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
+#include "choreo/notifications/v1/admin.grpc.pb.h"
 #include "choreo/orders/v1/admin.grpc.pb.h"
+#include "choreo/users/v1/user_service.grpc.pb.h"
+#include "gateway/auth.h"
 #include "gateway/order_cache.h"
 #include "gateway/waiters.h"
 #include "gateway/work_pool.h"
@@ -24,9 +28,6 @@
 #include "saga/kafka/kafka_producer.h"
 
 namespace choreo::gateway {
-
-// The caller's username, or UNAUTHENTICATED.
-absl::StatusOr<std::string> CallerOf(const grpc::CallbackServerContext& context);
 
 grpc::Status ToGrpc(const absl::Status& status);
 
@@ -37,6 +38,9 @@ struct GatewayDeps {
   kafka::KafkaProducer* producer;
   orders::v1::OrderAdmin::Stub* order_admin;
   billing::v1::BillingAdmin::Stub* billing_admin;
+  users::v1::UserService::Stub* users;
+  notifications::v1::NotificationAdmin::Stub* notifications;
+  const Authenticator* auth;
   absl::Duration max_wait = absl::Seconds(30);  // CreateOrder's server-side limit
 };
 
@@ -87,6 +91,18 @@ class AccountServiceImpl final : public gateway::v1::AccountService::CallbackSer
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* context,
                                      const gateway::v1::RegisterRequest* request,
                                      users::v1::Profile* response) override;
+  grpc::ServerUnaryReactor* Login(grpc::CallbackServerContext* context,
+                                  const gateway::v1::LoginRequest* request,
+                                  gateway::v1::LoginResponse* response) override;
+  grpc::ServerUnaryReactor* GetProfile(grpc::CallbackServerContext* context,
+                                       const gateway::v1::GetProfileRequest* request,
+                                       users::v1::Profile* response) override;
+  grpc::ServerUnaryReactor* UpdateProfile(grpc::CallbackServerContext* context,
+                                          const gateway::v1::UpdateProfileRequest* request,
+                                          users::v1::Profile* response) override;
+  grpc::ServerUnaryReactor* ListNotifications(
+      grpc::CallbackServerContext* context, const gateway::v1::ListNotificationsRequest* request,
+      gateway::v1::ListNotificationsResponse* response) override;
   grpc::ServerUnaryReactor* GetBalance(grpc::CallbackServerContext* context,
                                        const gateway::v1::GetBalanceRequest* request,
                                        gateway::v1::Balance* response) override;

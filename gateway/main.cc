@@ -11,6 +11,7 @@
 #include "saga/process/stop_signals.h"
 #include "saga/redis/redis_connection.h"
 #include "saga/service/grpc_server.h"
+#include "services/users/credentials/signing_keys.h"
 
 namespace {
 
@@ -21,6 +22,10 @@ struct GatewayConfig {
   std::string port_file;
   std::string order_address = "127.0.0.1:50051";
   std::string billing_address = "127.0.0.1:50052";
+  std::string users_address = "127.0.0.1:50053";
+  std::string notification_address = "127.0.0.1:50054";
+  std::string jwt_public_key = "users-signing-key.pub.pem";
+  std::string jwt_issuer = "choreo-users";
   std::string instance_id;  // default: random
   int fetch_wait_max_ms = 100;
   int max_waiting = 20000;
@@ -58,6 +63,12 @@ int main(int argc, char** argv) {
       .Add("port-file", &config.port_file, "write the bound gRPC port to this file")
       .Add("order-address", &config.order_address, "the order service's gRPC address")
       .Add("billing-address", &config.billing_address, "the billing service's gRPC address")
+      .Add("users-address", &config.users_address, "the user service's gRPC address")
+      .Add("notification-address", &config.notification_address,
+           "the notification service's gRPC address")
+      .Add("jwt-public-key", &config.jwt_public_key,
+           "the user service's token verifying key (Ed25519 SPKI PEM)")
+      .Add("jwt-issuer", &config.jwt_issuer, "the iss claim tokens must carry")
       .Add("instance-id", &config.instance_id, "this instance's id (its consumer group); random if empty")
       .Add("fetch-wait-max-ms", &config.fetch_wait_max_ms, "consumer fetch.wait.max.ms")
       .Add("max-waiting", &config.max_waiting, "calls that may wait for a saga at once")
@@ -69,6 +80,15 @@ int main(int argc, char** argv) {
     absl::BitGen random;
     config.instance_id = choreo::ids::RandomHex(random, 6);
   }
+
+  absl::StatusOr<choreo::users::VerifyingKey> key =
+      choreo::users::LoadVerifyingKey(config.jwt_public_key);
+  if (!key.ok()) {
+    Log(absl::StrCat("--jwt-public-key: ", key.status().message()));
+    return 2;
+  }
+  const choreo::gateway::Authenticator auth(
+      choreo::users::TokenVerifier(*std::move(key), config.jwt_issuer));
 
   choreo::gateway::OrderCache cache({.address = *choreo::redis::ParseRedisAddress(config.redis)},
                                     config.redis_connections);
@@ -92,11 +112,22 @@ int main(int argc, char** argv) {
       grpc::CreateChannel(config.order_address, grpc::InsecureChannelCredentials()));
   auto billing_admin = choreo::billing::v1::BillingAdmin::NewStub(
       grpc::CreateChannel(config.billing_address, grpc::InsecureChannelCredentials()));
+  auto users = choreo::users::v1::UserService::NewStub(
+      grpc::CreateChannel(config.users_address, grpc::InsecureChannelCredentials()));
+  auto notifications = choreo::notifications::v1::NotificationAdmin::NewStub(
+      grpc::CreateChannel(config.notification_address, grpc::InsecureChannelCredentials()));
   {
     choreo::gateway::WorkPool pool(config.work_threads, static_cast<size_t>(config.max_waiting));
-    choreo::gateway::GatewayDeps deps{&cache,          &waiters,           &pool,
-                                      producer->get(), order_admin.get(), billing_admin.get(),
-                                      config.max_wait};
+    const choreo::gateway::GatewayDeps deps{.cache = &cache,
+                                            .waiters = &waiters,
+                                            .pool = &pool,
+                                            .producer = producer->get(),
+                                            .order_admin = order_admin.get(),
+                                            .billing_admin = billing_admin.get(),
+                                            .users = users.get(),
+                                            .notifications = notifications.get(),
+                                            .auth = &auth,
+                                            .max_wait = config.max_wait};
     choreo::gateway::OrderServiceImpl orders(deps);
     choreo::gateway::AccountServiceImpl accounts(deps);
     choreo::gateway::v1::TimelineService::CallbackService timeline;  // the observability issue

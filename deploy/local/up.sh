@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs choreo locally on one machine: installs what is missing, builds, starts redis-server, the
-# embedded dev broker (librdkafka's in-memory mock cluster: development only), the order and
-# billing services and the gateway on free loopback ports, prints the endpoints and runs a demo
-# with choreoctl. Ctrl-C stops everything.
+# embedded dev broker (librdkafka's in-memory mock cluster: development only), the user, order,
+# billing and notification services and the gateway on free loopback ports, prints the endpoints
+# and runs a demo with choreoctl. Ctrl-C stops everything.
 #
 #   ./deploy/local/up.sh            run until Ctrl-C
 #   ./deploy/local/up.sh --check    start, demo, stop (exit status tells whether it worked)
 #
-# Endpoints are also written to .run/ (*.address) for other tools; logs go to .run/logs/.
+# Endpoints are also written to .run/ (*.address) for other tools; logs go to .run/logs/. The
+# token signing key pair is made on the first run and kept in .run/keys/ (the user service signs
+# with the private key, the gateway verifies with the public one); notifications sent through the
+# file channel are appended to .run/notifications.jsonl.
 # Environment: BUILD_DIR (default build), CHOREO_PARTITIONS (default 4).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,12 +24,13 @@ build_dir=${BUILD_DIR:-build}
 # Paths relative to the checkout, so that ccache hits across clones of the repository.
 export CCACHE_BASEDIR="$PWD"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir" --target choreo-devbroker choreo-order choreo-billing choreo-gateway choreoctl choreo-dlq
+cmake --build "$build_dir" --target choreo-devbroker choreo-order choreo-billing choreo-users \
+  choreo-notification choreo-gateway choreoctl choreo-dlq
 
 run_dir=$root/.run
 # The dev broker keeps nothing across runs, so neither does Redis: every run starts empty.
-rm -rf "$run_dir/redis" "$run_dir"/*.address "$run_dir"/*.port
-mkdir -p "$run_dir/logs" "$run_dir/redis"
+rm -rf "$run_dir/redis" "$run_dir"/*.address "$run_dir"/*.port "$run_dir/notifications.jsonl"
+mkdir -p "$run_dir/logs" "$run_dir/redis" "$run_dir/keys"
 
 pids=()
 stop_all() {
@@ -88,26 +92,34 @@ start_service() {  # name binary args...
   "$build_dir/$binary" "$@" --port-file "$run_dir/$name.port" >"$run_dir/logs/$name.log" 2>&1 &
   pids+=($!)
 }
+keys=(--jwt-public-key "$run_dir/keys/users-signing-key.pub.pem")
+start_service users services/users/choreo-users "${common[@]}" "${service_flags[@]}" "${keys[@]}" \
+  --jwt-private-key "$run_dir/keys/users-signing-key.pem"
 start_service order services/order/choreo-order "${common[@]}" "${service_flags[@]}"
 start_service billing services/billing/choreo-billing "${common[@]}" "${service_flags[@]}"
-wait_for test -s "$run_dir/order.port"
-wait_for test -s "$run_dir/billing.port"
-order=127.0.0.1:$(cat "$run_dir/order.port")
-billing=127.0.0.1:$(cat "$run_dir/billing.port")
-start_service gateway gateway/choreo-gateway "${common[@]}" --order-address "$order" \
-  --billing-address "$billing"
+start_service notification services/notification/choreo-notification "${common[@]}" \
+  "${service_flags[@]}" --notification-file "$run_dir/notifications.jsonl"
+for name in users order billing notification; do
+  wait_for test -s "$run_dir/$name.port"
+  echo "127.0.0.1:$(cat "$run_dir/$name.port")" >"$run_dir/$name.address"
+done
+start_service gateway gateway/choreo-gateway "${common[@]}" "${keys[@]}" \
+  --order-address "$(cat "$run_dir/order.address")" \
+  --billing-address "$(cat "$run_dir/billing.address")" \
+  --users-address "$(cat "$run_dir/users.address")" \
+  --notification-address "$(cat "$run_dir/notification.address")"
 wait_for test -s "$run_dir/gateway.port"
 gateway=127.0.0.1:$(cat "$run_dir/gateway.port")
 echo "$gateway" >"$run_dir/gateway.address"
-echo "$order" >"$run_dir/order.address"
-echo "$billing" >"$run_dir/billing.address"
 
 cat <<EOT
 
 choreo is running locally
   gateway (gRPC, public API)  $gateway
-  order service (gRPC)        $order
-  billing service (gRPC)      $billing
+  user service (gRPC)         $(cat "$run_dir/users.address")
+  order service (gRPC)        $(cat "$run_dir/order.address")
+  billing service (gRPC)      $(cat "$run_dir/billing.address")
+  notification service (gRPC) $(cat "$run_dir/notification.address")
   Kafka (dev broker)          $kafka
   Redis                       127.0.0.1:$redis_port
   logs                        $run_dir/logs/
@@ -121,19 +133,31 @@ echo
 echo "Demo (choreoctl --gateway $gateway ...):"
 echo "\$ choreoctl catalog"
 ctl catalog | sed 's/^/  /'
-echo "\$ choreoctl register --user alice"
-ctl register --user alice | sed 's/^/  /'
-echo "\$ choreoctl deposit --user alice --amount 5000"
-ctl deposit --user alice --amount 5000 | sed 's/^/  /'
-echo "\$ choreoctl order --user alice --items BOOK-001:1,MUG-002:1     (32.49 USD: paid)"
-paid=$(ctl order --user alice --items BOOK-001:1,MUG-002:1)
+# A fresh user per run: the user service keeps users in Redis, which every run empties anyway.
+who=(--user alice --password "correct horse battery")
+echo "\$ choreoctl register --user alice --password '...'"
+ctl register "${who[@]}" --email alice@example.com | sed 's/^/  /'
+echo "\$ choreoctl login --user alice --password '...'"
+token=$(ctl login "${who[@]}")
+echo "  ${token:0:40}...   (an EdDSA-signed JWT; pass it as --token or CHOREO_TOKEN)"
+echo "\$ choreoctl deposit --token \$token --amount 5000"
+ctl deposit --token "$token" --amount 5000 | sed 's/^/  /'
+echo "\$ choreoctl order --token \$token --items BOOK-001:1,MUG-002:1     (32.49 USD: paid)"
+paid=$(ctl order --token "$token" --items BOOK-001:1,MUG-002:1)
 echo "  $paid"
-echo "\$ choreoctl order --user alice --items CHAIR-006:1              (149.00 USD: more than is left)"
-refused=$(ctl order --user alice --items CHAIR-006:1)
+echo "\$ choreoctl order --token \$token --items CHAIR-006:1              (149.00 USD: more than is left)"
+refused=$(ctl order --token "$token" --items CHAIR-006:1)
 echo "  $refused"
-echo "\$ choreoctl balance --user alice"
-ctl balance --user alice | sed 's/^/  /'
-[[ "$paid" == *" PAID "* && "$refused" == *" INSUFFICIENT_FUNDS "* ]] || {
+echo "\$ choreoctl balance --token \$token"
+ctl balance --token "$token" | sed 's/^/  /'
+echo "\$ choreoctl notifications --token \$token      (one per order, through the file channel)"
+notified() { [[ $(ctl notifications --token "$token" | wc -l) -ge 2 ]]; }
+wait_for notified || true
+ctl notifications --token "$token" | sed 's/^/  /'
+echo "  (and as JSON lines in $run_dir/notifications.jsonl)"
+echo "\$ choreoctl balance     (no token)"
+ctl balance 2>&1 | sed 's/^/  /' || true
+[[ "$paid" == *" PAID "* && "$refused" == *" INSUFFICIENT_FUNDS "* ]] && notified || {
   echo "demo: unexpected outcome (logs in $run_dir/logs/)" >&2
   exit 1
 }
@@ -142,6 +166,6 @@ if $check_only; then
   exit 0
 fi
 echo
-echo "Try: $build_dir/gateway/choreoctl/choreoctl --gateway $gateway --user bob register"
+echo "Try: $build_dir/gateway/choreoctl/choreoctl register --gateway $gateway --user bob --password 'a long passphrase'"
 echo "Press Ctrl-C to stop."
 wait "${pids[@]}"

@@ -1,7 +1,8 @@
 // choreoctl: a command-line client of the choreo gateway, for people and scripts.
 //
 //   choreoctl COMMAND [flags]
-//     register                     open an account (--user; --email, --display-name)
+//     register                     open an account (--user, --password; --email, --display-name)
+//     login                        print a bearer token for --user/--password
 //     deposit --amount CENTS       add money (--request-id makes a retry safe)
 //     balance                      the account's balance
 //     order --items SKU:QTY,...    place an order and wait for its outcome
@@ -9,7 +10,12 @@
 //     list                         your orders, newest first (--page-size, --page-token)
 //     watch --order-id ID          stream an order's status changes
 //     catalog                      what can be ordered
-//   Common: --gateway HOST:PORT (CHOREO_GATEWAY), --user NAME (CHOREO_USER), --timeout, --json.
+//     profile                      your profile
+//     set-profile                  change it (--email, --display-name, --webhook-url: "" turns
+//                                  the webhook off; only the flags given change)
+//     notifications                your notifications, newest first
+//   Common: --gateway HOST:PORT (CHOREO_GATEWAY), --timeout, --json, and who you are: --token
+//   (CHOREO_TOKEN), or --user and --password (CHOREO_USER, CHOREO_PASSWORD) to log in first.
 // Exit status: 0 on success, 1 on a gRPC error (printed as CODE: message), 2 on bad usage.
 
 #include <cstdio>
@@ -34,6 +40,9 @@ using namespace choreo;  // NOLINT: a small program
 struct CtlConfig {
   std::string gateway = "127.0.0.1:50050";
   std::string user;
+  std::string password;
+  std::string token;
+  std::string webhook_url = "-";  // "-": not given
   absl::Duration timeout = absl::Seconds(35);
   bool json = false;
   std::string request_id;
@@ -92,7 +101,8 @@ std::string NewRequestId() {
 
 int main(int argc, char** argv) {
   const std::string usage =
-      "commands: register, deposit, balance, order, get, list, watch, catalog (--help for flags)";
+      "commands: register, login, deposit, balance, order, get, list, watch, catalog, profile, "
+      "set-profile, notifications (--help for flags)";
   if (argc < 2 || argv[1][0] == '-') {
     if (argc >= 2 && std::string(argv[1]) == "--help") {
       std::printf("usage: choreoctl COMMAND [flags]\n%s\n", usage.c_str());
@@ -105,7 +115,10 @@ int main(int argc, char** argv) {
   CtlConfig config;
   config::FlagSet flags("choreoctl " + command, "A client of the choreo gateway. " + usage);
   flags.Add("gateway", &config.gateway, "the gateway's gRPC address")
-      .Add("user", &config.user, "who you are (until login lands: the x-username metadata)")
+      .Add("user", &config.user, "your username (register, login, or to log in first)")
+      .Add("password", &config.password, "your password (register, login, or to log in first)")
+      .Add("token", &config.token, "a bearer token from `choreoctl login`")
+      .Add("webhook-url", &config.webhook_url, "set-profile: notify by POSTing here (\"\": off)")
       .Add("timeout", &config.timeout, "the call's deadline")
       .Add("json", &config.json, "print the response as proto3 JSON")
       .Add("request-id", &config.request_id, "idempotency key (order, deposit); random if empty")
@@ -129,7 +142,23 @@ int main(int argc, char** argv) {
   auto accounts = gateway::v1::AccountService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + config.timeout));
-  if (!config.user.empty()) context.AddMetadata("x-username", config.user);
+  auto deadline = [&config](grpc::ClientContext& call) {
+    call.set_deadline(absl::ToChronoTime(absl::Now() + config.timeout));
+  };
+  if (config.token.empty() && command != "register" && command != "login" &&
+      !config.user.empty() && !config.password.empty()) {
+    grpc::ClientContext login_context;
+    deadline(login_context);
+    gateway::v1::LoginRequest login;
+    login.set_username(config.user);
+    login.set_password(config.password);
+    gateway::v1::LoginResponse token;
+    if (grpc::Status logged_in = accounts->Login(&login_context, login, &token); !logged_in.ok()) {
+      return Fail(logged_in);
+    }
+    config.token = token.access_token();
+  }
+  if (!config.token.empty()) context.AddMetadata("authorization", "Bearer " + config.token);
 
   auto print = [&](const google::protobuf::Message& message, const std::function<void()>& text) {
     if (config.json) {
@@ -142,11 +171,63 @@ int main(int argc, char** argv) {
   if (command == "register") {
     gateway::v1::RegisterRequest request;
     request.set_username(config.user);
+    request.set_password(config.password);
     request.set_email(config.email);
     request.set_display_name(config.display_name);
     users::v1::Profile profile;
     status = accounts->Register(&context, request, &profile);
     if (status.ok()) print(profile, [&] { std::printf("account %s is open\n", profile.username().c_str()); });
+  } else if (command == "login") {
+    gateway::v1::LoginRequest request;
+    request.set_username(config.user);
+    request.set_password(config.password);
+    gateway::v1::LoginResponse response;
+    status = accounts->Login(&context, request, &response);
+    if (status.ok()) print(response, [&] { std::printf("%s\n", response.access_token().c_str()); });
+  } else if (command == "profile") {
+    users::v1::Profile profile;
+    status = accounts->GetProfile(&context, {}, &profile);
+    if (status.ok()) print(profile, [&] { std::printf("%s\n", Json(profile).c_str()); });
+  } else if (command == "set-profile") {
+    gateway::v1::UpdateProfileRequest request;
+    if (!config.email.empty()) {
+      request.mutable_profile()->set_email(config.email);
+      request.mutable_update_mask()->add_paths("email");
+    }
+    if (!config.display_name.empty()) {
+      request.mutable_profile()->set_display_name(config.display_name);
+      request.mutable_update_mask()->add_paths("display_name");
+    }
+    if (config.webhook_url != "-") {
+      auto* preferences = request.mutable_profile()->mutable_notification_preferences();
+      preferences->set_webhook_url(config.webhook_url);
+      preferences->set_webhook_enabled(!config.webhook_url.empty());
+      request.mutable_update_mask()->add_paths("notification_preferences.webhook_url");
+      request.mutable_update_mask()->add_paths("notification_preferences.webhook_enabled");
+    }
+    if (request.update_mask().paths().empty()) {
+      std::fprintf(stderr, "choreoctl: set-profile: give --email, --display-name or --webhook-url\n");
+      return 2;
+    }
+    users::v1::Profile profile;
+    status = accounts->UpdateProfile(&context, request, &profile);
+    if (status.ok()) print(profile, [&] { std::printf("%s\n", Json(profile).c_str()); });
+  } else if (command == "notifications") {
+    gateway::v1::ListNotificationsRequest request;
+    request.set_page_size(config.page_size);
+    request.set_page_token(config.page_token);
+    gateway::v1::ListNotificationsResponse response;
+    status = accounts->ListNotifications(&context, request, &response);
+    if (status.ok()) {
+      print(response, [&] {
+        for (const auto& n : response.notifications()) {
+          std::printf("%s  %s  %s  %s\n", n.order_id().c_str(),
+                      notifications::v1::Channel_Name(n.channel()).c_str(),
+                      n.delivered() ? "delivered" : ("FAILED: " + n.failure_reason()).c_str(),
+                      n.subject().c_str());
+        }
+      });
+    }
   } else if (command == "deposit") {
     gateway::v1::DepositRequest request;
     request.set_request_id(config.request_id);

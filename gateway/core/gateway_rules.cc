@@ -1,6 +1,7 @@
 #include "gateway/core/gateway_rules.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "saga/ids/stable_id.h"
 #include "services/order/core/order_decisions.h"
@@ -18,16 +19,18 @@ bool AllowedIdChar(char c) {
 
 }  // namespace
 
-absl::Status ValidateUsername(absl::string_view username) {
-  if (username.empty() || username.size() > 64) {
-    return absl::UnauthenticatedError("caller: a username of 1-64 characters is required");
+absl::StatusOr<absl::string_view> BearerToken(absl::string_view authorization) {
+  if (authorization.empty()) {
+    return absl::UnauthenticatedError("a bearer token is required (authorization: Bearer <token>)");
   }
-  for (char c : username) {
-    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_' || c == '.' || c == '-')) {
-      return absl::UnauthenticatedError("caller: username may hold only a-z, 0-9, '_', '.', '-'");
-    }
+  constexpr absl::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size() ||
+      !absl::EqualsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) {
+    return absl::UnauthenticatedError("authorization: only the Bearer scheme is accepted");
   }
-  return absl::OkStatus();
+  absl::string_view token = absl::StripAsciiWhitespace(authorization.substr(kScheme.size()));
+  if (token.empty()) return absl::UnauthenticatedError("authorization: the bearer token is empty");
+  return token;
 }
 
 absl::Status ValidateRequestId(absl::string_view request_id) {

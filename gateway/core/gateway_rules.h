@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "choreo/gateway/v1/gateway.pb.h"
 #include "choreo/orders/v1/events.pb.h"
@@ -15,10 +16,13 @@ namespace choreo::gateway {
 
 // INVALID_ARGUMENT naming the first malformed field, or OK. Business rules (known SKUs, prices,
 // limits) belong to the order service, which REJECTs such orders with a reason.
-absl::Status ValidateUsername(absl::string_view username);
 absl::Status ValidateRequestId(absl::string_view request_id);
 absl::Status ValidateCreateOrder(const gateway::v1::CreateOrderRequest& request);
 absl::Status ValidateDeposit(const gateway::v1::DepositRequest& request);
+
+// The token of an `authorization` metadata value "Bearer <token>" (scheme case-insensitive, RFC
+// 6750), or UNAUTHENTICATED saying what is missing.
+absl::StatusOr<absl::string_view> BearerToken(absl::string_view authorization);
 
 // The ids one client request maps to. Every retry of the same (user, request id) maps to the same
 // ids, so a re-published command is deduplicated downstream and joins the same saga.

@@ -9,6 +9,8 @@
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "saga/ids/trace_context.h"
+#include "saga/proto_time/proto_time.h"
 
 namespace choreo::codec {
 namespace {
@@ -108,6 +110,19 @@ absl::Status ValidateEventType(const Descriptor& type) {
 
 uint32_t CurrentSchemaVersion(const Descriptor& type) {
   return type.options().GetExtension(common::v1::schema_version);
+}
+
+void StampMeta(google::protobuf::Message& event, const Provenance& provenance,
+               absl::BitGen& random) {
+  common::v1::EventMeta* meta = MutableMetaOf(&event);
+  meta->set_event_id(provenance.event_id);
+  meta->set_schema_version(CurrentSchemaVersion(*event.GetDescriptor()));
+  meta->set_correlation_id(provenance.correlation_id);
+  meta->set_causation_id(provenance.causation_id);
+  meta->set_traceparent(ids::ChildTraceparent(provenance.parent_traceparent, random));
+  meta->set_tracestate(provenance.tracestate);
+  *meta->mutable_occurred_at() = ToProtoTime(provenance.occurred_at);
+  meta->set_producer(provenance.producer);
 }
 
 const common::v1::EventMeta& MetaOf(const Message& event) {

@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "choreo/common/v1/event.pb.h"
@@ -73,6 +74,23 @@ uint32_t CurrentSchemaVersion(const google::protobuf::Descriptor& type);
 // The EventMeta of a generated event message (field 1). The event must be a valid event type.
 const common::v1::EventMeta& MetaOf(const google::protobuf::Message& event);
 common::v1::EventMeta* MutableMetaOf(google::protobuf::Message* event);
+
+// Where an outgoing event comes from: what StampMeta writes into its EventMeta.
+struct Provenance {
+  std::string event_id;
+  std::string correlation_id;
+  std::string causation_id;        // the event that caused this one; empty for a client command
+  std::string parent_traceparent;  // the cause's (or client's) W3C traceparent; may be empty
+  std::string tracestate;
+  std::string producer;            // service name
+  absl::Time occurred_at;
+};
+
+// Fills the EventMeta of a generated event message: ids, the type's current schema version, a
+// child of the parent's trace context (a new trace when the parent is empty or invalid), time
+// and producer.
+void StampMeta(google::protobuf::Message& event, const Provenance& provenance,
+               absl::BitGen& random);
 
 // Reads the EventMeta of any event's bytes without knowing its type (see EventEnvelope).
 absl::StatusOr<common::v1::EventMeta> DecodeMeta(absl::string_view value);

@@ -6,11 +6,11 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "choreo/saga/v1/outcome.pb.h"
 #include "saga/dlq/dead_letter.h"
 #include "saga/ids/trace_context.h"
 #include "saga/proto_time/proto_time.h"
 #include "saga/redis/redis_connection.h"
+#include "saga/store/handled_outcome.h"
 #include "saga/store/redis_aggregate_store.h"
 
 namespace choreo::saga {
@@ -65,41 +65,6 @@ void LogRecord(absl::string_view level, absl::string_view service, absl::string_
       record.offset, JsonEscape(record.Header("ce_id").value_or("")),
       JsonEscape(record.Header("ce_correlationid").value_or("")));
   std::fprintf(stderr, "%s\n", line.c_str());
-}
-
-std::string SerializeOutcome(const std::vector<KafkaRecord>& records) {
-  v1::HandledOutcome outcome;
-  for (const KafkaRecord& record : records) {
-    v1::StoredRecord* stored = outcome.add_records();
-    stored->set_topic(record.topic);
-    stored->set_key(record.key);
-    stored->set_value(record.value);
-    for (const RecordHeader& header : record.headers) {
-      v1::StoredHeader* h = stored->add_headers();
-      h->set_key(header.key);
-      h->set_value(header.value);
-    }
-  }
-  return outcome.SerializeAsString();
-}
-
-absl::StatusOr<std::vector<KafkaRecord>> ParseOutcome(const std::string& bytes) {
-  v1::HandledOutcome outcome;
-  if (!outcome.ParseFromString(bytes)) {
-    return absl::DataLossError("stored handled marker is not a HandledOutcome");
-  }
-  std::vector<KafkaRecord> records;
-  for (const v1::StoredRecord& stored : outcome.records()) {
-    KafkaRecord record;
-    record.topic = stored.topic();
-    record.key = stored.key();
-    record.value = stored.value();
-    for (const v1::StoredHeader& header : stored.headers()) {
-      record.AddHeader(header.key(), header.value());
-    }
-    records.push_back(std::move(record));
-  }
-  return records;
 }
 
 }  // namespace
@@ -400,7 +365,7 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
     absl::StatusOr<store::AggregateSnapshot> snapshot = lane.store->Load(aggregate, meta.event_id());
     if (!snapshot.ok()) return snapshot.status();
     if (snapshot->handled_outcome) {
-      absl::StatusOr<std::vector<KafkaRecord>> stored = ParseOutcome(*snapshot->handled_outcome);
+      absl::StatusOr<std::vector<KafkaRecord>> stored = store::DecodeHandledOutcome(*snapshot->handled_outcome);
       if (!stored.ok()) return stored.status();
       publish = *std::move(stored);
       outcome = SagaObserver::Outcome::kDuplicate;
@@ -417,7 +382,7 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
     }
     absl::StatusOr<store::CommitResult> committed =
         lane.store->Commit(aggregate, meta.event_id(), snapshot->version, reaction->state,
-                           SerializeOutcome(publish), options_.marker_retention);
+                           store::EncodeHandledOutcome(publish), options_.marker_retention);
     if (!committed.ok()) return committed.status();
     if (committed->outcome == store::CommitOutcome::kVersionConflict) {
       if (conflicts >= 100) {
@@ -427,7 +392,7 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
       continue;  // someone else changed the aggregate: reload and decide again
     }
     if (committed->outcome == store::CommitOutcome::kAlreadyHandled) {
-      absl::StatusOr<std::vector<KafkaRecord>> stored = ParseOutcome(committed->handled_outcome);
+      absl::StatusOr<std::vector<KafkaRecord>> stored = store::DecodeHandledOutcome(committed->handled_outcome);
       if (!stored.ok()) return stored.status();
       publish = *std::move(stored);
       outcome = SagaObserver::Outcome::kDuplicate;
@@ -450,15 +415,15 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
 absl::StatusOr<KafkaRecord> SagaRuntime::StampAndEncode(Lane& lane, OutgoingEvent& outgoing,
                                                         const common::v1::EventMeta& cause) {
   if (outgoing.event == nullptr) return absl::InternalError("outgoing event is null");
-  common::v1::EventMeta* meta = codec::MutableMetaOf(outgoing.event.get());
-  meta->set_event_id(ids::RandomHex(lane.random, 16));
-  meta->set_schema_version(codec::CurrentSchemaVersion(*outgoing.event->GetDescriptor()));
-  meta->set_correlation_id(cause.correlation_id());
-  meta->set_causation_id(cause.event_id());
-  meta->set_traceparent(ids::ChildTraceparent(cause.traceparent(), lane.random));
-  meta->set_tracestate(cause.tracestate());
-  *meta->mutable_occurred_at() = ToProtoTime(options_.clock());
-  meta->set_producer(options_.service);
+  codec::StampMeta(*outgoing.event,
+                   {.event_id = ids::RandomHex(lane.random, 16),
+                    .correlation_id = cause.correlation_id(),
+                    .causation_id = cause.event_id(),
+                    .parent_traceparent = cause.traceparent(),
+                    .tracestate = cause.tracestate(),
+                    .producer = options_.service,
+                    .occurred_at = options_.clock()},
+                   lane.random);
   return registry_.codec().Encode(*outgoing.event, outgoing.topic, outgoing.key);
 }
 

@@ -68,35 +68,51 @@ int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSig
     std::fprintf(stderr, R"({"level":"info","service":"%s","msg":"%s"})" "\n", parts.name.c_str(),
                  message.c_str());
   };
-  saga::SagaRuntimeOptions options = config.RuntimeOptions(parts.name, parts.topics);
-  options.observer = parts.observer;
-  absl::StatusOr<std::unique_ptr<saga::SagaRuntime>> runtime =
-      saga::SagaRuntime::Create(std::move(options), std::move(parts.registry));
-  if (!runtime.ok()) {
-    log(std::string(runtime.status().message()));
-    return 2;
-  }
-
-  if (absl::Status started = (*runtime)->Start(); !started.ok()) {
-    log(std::string(started.message()));
-    return 1;
+  std::vector<std::unique_ptr<saga::SagaRuntime>> runtimes;
+  auto stop_runtimes = [&runtimes] {
+    for (auto it = runtimes.rbegin(); it != runtimes.rend(); ++it) (*it)->Stop();
+  };
+  size_t topics = 0;
+  for (Subscription& subscription : parts.subscriptions) {
+    topics += subscription.topics.size();
+    saga::SagaRuntimeOptions options = config.RuntimeOptions(parts.name, subscription.topics);
+    options.observer = parts.observer;
+    if (!subscription.group_suffix.empty()) {
+      options.group_id = absl::StrCat("choreo-", parts.name, "-", subscription.group_suffix);
+    }
+    options.consumer_overrides =
+        kafka::Merged(options.consumer_overrides, subscription.consumer_overrides);
+    absl::StatusOr<std::unique_ptr<saga::SagaRuntime>> runtime =
+        saga::SagaRuntime::Create(std::move(options), std::move(subscription.registry));
+    if (!runtime.ok()) {
+      log(std::string(runtime.status().message()));
+      stop_runtimes();
+      return 2;
+    }
+    if (absl::Status started = (*runtime)->Start(); !started.ok()) {
+      log(std::string(started.message()));
+      stop_runtimes();
+      return 1;
+    }
+    runtimes.push_back(*std::move(runtime));
   }
   absl::StatusOr<RunningServer> server =
       StartGrpcServer(config.grpc_listen, parts.grpc_services, config.port_file);
   if (!server.ok()) {
     log(std::string(server.status().message()));
-    (*runtime)->Stop();
+    stop_runtimes();
     return 1;
   }
   std::function<void()> stop_background;
   if (parts.on_started) stop_background = parts.on_started();
-  log(absl::StrCat("serving gRPC on port ", server->port, ", consuming ", parts.topics.size(), " topics"));
+  log(absl::StrCat("serving gRPC on port ", server->port, ", consuming ", topics, " topics in ",
+                   runtimes.size(), " group(s)"));
 
   const int signal_number = signals.Wait();
   log(absl::StrCat(strsignal(signal_number), ": stopping"));
   server->server->GetHealthCheckService()->SetServingStatus(false);
   if (stop_background) stop_background();
-  (*runtime)->Stop();
+  stop_runtimes();
   server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   log("stopped");
   return 0;

@@ -45,18 +45,29 @@ struct ServiceConfig {
                                           std::vector<std::string> topics) const;
 };
 
-struct ServiceParts {
-  std::string name;  // "order"
+// One consumer group of a service: the topics it reads and the handlers for them. Most services
+// have one; a service with parts that must progress independently (or start from a different
+// offset) has several.
+struct Subscription {
+  // Empty: the group is choreo-<service>; else choreo-<service>-<group_suffix>.
+  std::string group_suffix;
   std::vector<std::string> topics;
   saga::HandlerRegistry registry;
+  kafka::KafkaConfig consumer_overrides;  // over the service's own (e.g. auto.offset.reset)
+};
+
+struct ServiceParts {
+  std::string name;  // "order": dlq.<name>, meta.producer, aggregates "<name>.<type>"
+  std::vector<Subscription> subscriptions;
   std::vector<grpc::Service*> grpc_services;  // not owned; must outlive RunService
   saga::SagaObserver* observer = nullptr;
-  // Runs once the runtime and server are up, and returns a function run at stop, before the
+  // Runs once the runtimes and server are up, and returns a function run at stop, before the
   // runtime stops (for a service's own background work). Optional.
   std::function<std::function<void()>()> on_started;
 };
 
-// Runs until a stop signal. Returns the process exit code (0 after a clean stop).
+// Starts one saga runtime per subscription, then the gRPC server; runs until a stop signal, then
+// stops in reverse order. Returns the process exit code (0 after a clean stop).
 int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSignals& signals);
 
 }  // namespace choreo::service

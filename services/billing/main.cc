@@ -34,8 +34,7 @@ int main(int argc, char** argv) {
       {.address = *choreo::redis::ParseRedisAddress(config.redis)});
   choreo::service::ServiceParts parts;
   parts.name = choreo::billing::kService;
-  parts.topics = choreo::billing::BillingTopics();
-  parts.registry = *std::move(registry);
+  parts.subscriptions.push_back({.topics = choreo::billing::BillingTopics(), .registry = *std::move(registry)});
   parts.grpc_services = {&admin};
   return choreo::service::RunService(config, std::move(parts), signals);
 }

@@ -55,8 +55,7 @@ int main(int argc, char** argv) {
 
   choreo::service::ServiceParts parts;
   parts.name = choreo::order::kService;
-  parts.topics = choreo::order::OrderTopics();
-  parts.registry = *std::move(registry);
+  parts.subscriptions.push_back({.topics = choreo::order::OrderTopics(), .registry = *std::move(registry)});
   parts.grpc_services = {&admin};
   parts.observer = &scanner;
   parts.on_started = [&scanner]() -> std::function<void()> {

@@ -12,11 +12,14 @@
 #include "choreo/billing/v1/admin.pb.h"
 #include "choreo/billing/v1/events.pb.h"
 #include "choreo/gateway/v1/gateway.pb.h"
+#include "choreo/notifications/v1/admin.pb.h"
 #include "choreo/notifications/v1/events.pb.h"
+#include "choreo/notifications/v1/state.pb.h"
 #include "choreo/orders/v1/admin.pb.h"
 #include "choreo/orders/v1/events.pb.h"
 #include "choreo/saga/v1/outcome.pb.h"
 #include "choreo/users/v1/events.pb.h"
+#include "choreo/users/v1/state.pb.h"
 #include "choreo/users/v1/user_service.pb.h"
 #include "google/api/annotations.pb.h"
 #include "google/protobuf/descriptor.h"
@@ -46,7 +49,8 @@ const google::protobuf::Descriptor* const kLinkedFiles[] = {
     billing::v1::PaymentProcessed::descriptor(),  billing::v1::GetBalanceRequest::descriptor(),
     users::v1::UserRegistered::descriptor(),      users::v1::LoginRequest::descriptor(),
     notifications::v1::NotificationSent::descriptor(), gateway::v1::Order::descriptor(),
-    saga::v1::HandledOutcome::descriptor(),
+    saga::v1::HandledOutcome::descriptor(),       users::v1::UserRecord::descriptor(),
+    notifications::v1::Inbox::descriptor(),       notifications::v1::ListNotificationsRequest::descriptor(),
 };
 
 bool IsEventsFile(const FileDescriptor& file) {
@@ -115,7 +119,7 @@ TEST(ContractTest, EveryChoreoFileIsLinkedAndKeepsTheContract) {
       for (int s = 0; s < file->service_count(); ++s) api_methods += file->service(s)->method_count();
     }
   }
-  EXPECT_EQ(std::size(kLinkedFiles), 9u);
+  EXPECT_EQ(std::size(kLinkedFiles), 12u);
   EXPECT_GE(choreo_files, 10);
   EXPECT_EQ(events_files, 4);  // orders, billing, users, notifications
   EXPECT_GE(events, 14);

@@ -1,0 +1,31 @@
+#pragma once
+
+// NotificationChannel: one way of delivering a NotificationRequested to its recipient (a file,
+// a webhook), and the JSON form every channel sends.
+//
+// Promises of every channel:
+// - Deliver() is thread-safe: several threads may deliver through one channel at once.
+// - Deliver() never throws; every failure is reported in the DeliveryResult.
+// - Deliver() returns within a bound of the channel's own (its retries and timeouts included);
+//   each channel documents its bound.
+
+#include <string>
+
+#include "choreo/notifications/v1/events.pb.h"
+#include "services/notification/core/notification_decisions.h"  // DeliveryResult
+
+namespace choreo::notification {
+
+class NotificationChannel {
+ public:
+  virtual ~NotificationChannel();
+  virtual DeliveryResult Deliver(const notifications::v1::NotificationRequested& n) = 0;
+};
+
+// The proto3 JSON mapping of `n` on one line: lowerCamelCase field names, enums as names,
+// fields holding their default value left out. What every channel writes or sends.
+// Empty if `n` cannot be encoded (a string field holding invalid UTF-8); channels then refuse
+// the notification without an attempt.
+std::string NotificationJson(const notifications::v1::NotificationRequested& n);
+
+}  // namespace choreo::notification

@@ -1,0 +1,226 @@
+#include "services/notification/channels/webhook_channel.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace choreo::notification {
+namespace {
+
+// Durations outside [kMinTimeout, kMaxDuration] are configuration mistakes (curl reads a zero
+// timeout as "none", and an infinite pause would break the bound on Deliver()).
+constexpr absl::Duration kMinTimeout = absl::Milliseconds(1);
+constexpr absl::Duration kMaxDuration = absl::Hours(1);
+
+// curl_global_init is not thread-safe; a function-local static runs it exactly once.
+CURLcode CurlGlobalInit() {
+  static const CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
+  return code;
+}
+
+struct CurlEasyCleanup {
+  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
+};
+struct CurlSlistFree {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using CurlHandle = std::unique_ptr<CURL, CurlEasyCleanup>;
+using CurlHeaders = std::unique_ptr<curl_slist, CurlSlistFree>;
+
+// The response body is not needed (the status says it all); without a write function curl
+// would print it on stdout.
+size_t DiscardBody(char* /*data*/, size_t size, size_t count, void* /*user*/) {
+  return size * count;
+}
+
+bool IsHttpUrl(absl::string_view url) {
+  return absl::StartsWithIgnoreCase(url, "http://") || absl::StartsWithIgnoreCase(url, "https://");
+}
+
+// A value with CR, LF or NUL would end the header line early and smuggle in another.
+bool IsSafeHeaderValue(absl::string_view value) {
+  return value.find_first_of(absl::string_view("\r\n\0", 3)) == absl::string_view::npos;
+}
+
+bool IsRetryableStatus(long status) {
+  return status == 408 || status == 429 || (status >= 500 && status <= 599);
+}
+
+// Connection errors and timeouts: the receiver may answer a later attempt. Anything else (a bad
+// URL, a certificate the peer cannot prove, a protocol curl lacks) will not change.
+bool IsRetryableCurlError(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The Retry-After header of the last response, when given in seconds (the HTTP-date form is
+// ignored: the computed backoff applies).
+std::optional<absl::Duration> RetryAfter(CURL* curl) {
+  curl_header* header = nullptr;
+  if (curl_easy_header(curl, "Retry-After", 0, CURLH_HEADER, -1, &header) != CURLHE_OK ||
+      header == nullptr || header->value == nullptr) {
+    return std::nullopt;
+  }
+  const absl::string_view text = absl::StripAsciiWhitespace(header->value);
+  int64_t seconds = 0;
+  if (text.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(text.front())) ||
+      !absl::SimpleAtoi(text, &seconds)) {
+    return std::nullopt;
+  }
+  return absl::Seconds(seconds);
+}
+
+WebhookOptions Clamped(WebhookOptions options) {
+  options.timeout = std::clamp(options.timeout, kMinTimeout, kMaxDuration);
+  options.max_attempts = std::max(options.max_attempts, 1);
+  options.max_backoff = std::clamp(options.max_backoff, absl::ZeroDuration(), kMaxDuration);
+  options.initial_backoff =
+      std::clamp(options.initial_backoff, absl::ZeroDuration(), options.max_backoff);
+  if (!options.sleep) options.sleep = [](absl::Duration d) { absl::SleepFor(d); };
+  return options;
+}
+
+DeliveryResult Refused(std::string reason) {
+  DeliveryResult result;
+  result.failure_reason = std::move(reason);
+  return result;
+}
+
+}  // namespace
+
+absl::Status ValidateWebhookOptions(const WebhookOptions& options) {
+  if (options.timeout < kMinTimeout || options.timeout > kMaxDuration) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "webhook timeout must be between 1ms and 1h, got ", absl::FormatDuration(options.timeout)));
+  }
+  if (options.max_attempts < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("webhook max_attempts must be at least 1, got ", options.max_attempts));
+  }
+  if (options.max_backoff < absl::ZeroDuration() || options.max_backoff > kMaxDuration) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("webhook max_backoff must be between 0 and 1h, got ",
+                     absl::FormatDuration(options.max_backoff)));
+  }
+  if (options.initial_backoff < absl::ZeroDuration() ||
+      options.initial_backoff > options.max_backoff) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("webhook initial_backoff must be between 0 and max_backoff, got ",
+                     absl::FormatDuration(options.initial_backoff)));
+  }
+  if (!options.sleep) return absl::InvalidArgumentError("webhook sleep function is not set");
+  return absl::OkStatus();
+}
+
+WebhookChannel::WebhookChannel(WebhookOptions options) : options_(Clamped(std::move(options))) {
+  static_cast<void>(CurlGlobalInit());
+}
+
+DeliveryResult WebhookChannel::Deliver(const notifications::v1::NotificationRequested& n) {
+  const std::string& url = n.destination();
+  if (!IsHttpUrl(url)) return Refused("destination is not an http(s) URL");
+  if (!IsSafeHeaderValue(url)) return Refused("destination contains a line break");
+
+  const std::pair<absl::string_view, const std::string*> header_values[] = {
+      {"Idempotency-Key", &n.notification_id()},
+      {"X-Correlation-Id", &n.meta().correlation_id()},
+      {"traceparent", &n.meta().traceparent()},
+  };
+  std::string body = NotificationJson(n);
+  if (body.empty()) return Refused("notification cannot be encoded as JSON");
+  if (const CURLcode init = CurlGlobalInit(); init != CURLE_OK) {
+    return Refused(absl::StrCat("curl_global_init: ", curl_easy_strerror(init)));
+  }
+
+  // "Expect:" turns off curl's "Expect: 100-continue" handshake for larger bodies.
+  CurlHeaders headers(curl_slist_append(nullptr, "Content-Type: application/json"));
+  bool headers_ok = headers != nullptr && curl_slist_append(headers.get(), "Expect:") != nullptr;
+  for (const auto& [name, value] : header_values) {
+    if (value->empty()) continue;
+    if (!IsSafeHeaderValue(*value)) {
+      return Refused(absl::StrCat(name, " value contains a line break"));
+    }
+    const std::string line = absl::StrCat(name, ": ", *value);
+    headers_ok = headers_ok && curl_slist_append(headers.get(), line.c_str()) != nullptr;
+  }
+  CurlHandle curl(curl_easy_init());
+  if (!headers_ok || curl == nullptr) return Refused("curl: out of memory");
+
+  char error[CURL_ERROR_SIZE] = {};
+  CURLcode setup = CURLE_OK;
+  const auto set = [&](CURLoption option, auto value) {
+    if (setup == CURLE_OK) setup = curl_easy_setopt(curl.get(), option, value);
+  };
+  set(CURLOPT_ERRORBUFFER, error);
+  set(CURLOPT_URL, url.c_str());
+  set(CURLOPT_PROTOCOLS_STR, "http,https");
+  set(CURLOPT_FOLLOWLOCATION, 0L);
+  set(CURLOPT_NOSIGNAL, 1L);
+  set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(options_.timeout)));
+  set(CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(options_.timeout)));
+  set(CURLOPT_POST, 1L);
+  set(CURLOPT_POSTFIELDS, body.data());
+  set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  set(CURLOPT_HTTPHEADER, headers.get());
+  set(CURLOPT_WRITEFUNCTION, &DiscardBody);
+  if (setup != CURLE_OK) {
+    return Refused(
+        absl::StrCat("curl setup: ", error[0] != '\0' ? error : curl_easy_strerror(setup)));
+  }
+
+  DeliveryResult result;
+  absl::Duration backoff = options_.initial_backoff;
+  for (int attempt = 1;; ++attempt) {
+    result.attempts = attempt;
+    error[0] = '\0';
+    const CURLcode performed = curl_easy_perform(curl.get());
+    bool retryable = false;
+    std::optional<absl::Duration> retry_after;
+    if (performed != CURLE_OK) {
+      result.failure_reason = error[0] != '\0' ? error : curl_easy_strerror(performed);
+      retryable = IsRetryableCurlError(performed);
+    } else {
+      long status = 0;
+      curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+      if (status >= 200 && status <= 299) {
+        result.delivered = true;
+        result.failure_reason.clear();
+        return result;
+      }
+      result.failure_reason = absl::StrCat("HTTP ", status);
+      retryable = IsRetryableStatus(status);
+      if (retryable) retry_after = RetryAfter(curl.get());
+    }
+    if (!retryable || attempt >= options_.max_attempts) return result;
+    options_.sleep(retry_after.has_value() ? std::min(*retry_after, options_.max_backoff)
+                                           : backoff);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+}  // namespace choreo::notification

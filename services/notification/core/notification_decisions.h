@@ -1,0 +1,62 @@
+#pragma once
+
+// The notification service's pure decisions. No Kafka, Redis, HTTP or clock of their own.
+//
+// - Status -> notification: each terminal order status (PAID, INSUFFICIENT_FUNDS, REJECTED,
+//   EXPIRED) gets exactly one NotificationRequested, whose id derives from (order, status), on the
+//   recipient's preferred channel: the webhook when enabled, else the file channel when enabled.
+//   A muted type, or a user with every channel off, gets none (the status still counts as done).
+// - Profile view: the newest profile (by updated_at) wins, whichever path brought it.
+// - Delivery -> record: the sender's outcome becomes NotificationSent and an inbox entry; a
+//   notification id already in the inbox is not delivered again.
+
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "choreo/notifications/v1/events.pb.h"
+#include "choreo/notifications/v1/state.pb.h"
+#include "choreo/orders/v1/events.pb.h"
+#include "choreo/users/v1/events.pb.h"
+#include "saga/reaction/reaction.h"
+
+namespace choreo::notification {
+
+// How a delivery went: what a channel reports (channels/) and what NotificationSent records.
+struct DeliveryResult {
+  bool delivered = false;
+  // Attempts made to hand the notification over (0 if it was refused before any attempt).
+  int attempts = 0;
+  // Why the last attempt failed; empty when delivered.
+  std::string failure_reason;
+};
+
+// The notification a status calls for; nullopt for statuses that are not notified.
+std::optional<notifications::v1::NotificationType> NotificationTypeFor(
+    orders::v1::OrderStatus status);
+
+// Stable: the same (order, status) always gives the same id.
+std::string NotificationIdFor(absl::string_view order_id, orders::v1::OrderStatus status);
+
+// The reaction of aggregate notification.order:<order id> to one of its status changes.
+saga::Reaction<notifications::v1::NotifiedOrder> DecideNotification(
+    const notifications::v1::NotifiedOrder& order, const orders::v1::OrderStatusUpdated& status,
+    const users::v1::Profile& recipient, absl::Time now);
+
+// Local profile view (aggregate notification.profile:<username>).
+saga::Reaction<notifications::v1::ProfileView> ApplyProfile(
+    const notifications::v1::ProfileView& view, const users::v1::Profile& incoming);
+saga::Reaction<notifications::v1::ProfileView> ApplyProfileResponse(
+    const notifications::v1::ProfileView& view, const users::v1::ProfileResponse& response,
+    absl::Time now);
+
+// Sender (aggregate notification.inbox:<username>).
+bool AlreadyRecorded(const notifications::v1::Inbox& inbox, absl::string_view notification_id);
+// Records the outcome (newest first, at most `keep` entries) and emits NotificationSent on
+// notifications.sent (key username).
+saga::Reaction<notifications::v1::Inbox> RecordDelivery(
+    const notifications::v1::Inbox& inbox, const notifications::v1::NotificationRequested& sent,
+    const DeliveryResult& result, absl::Time now, int keep = 100);
+
+}  // namespace choreo::notification

@@ -1,0 +1,101 @@
+#pragma once
+
+// The notification service's wiring. Three consumer groups, each its own saga runtime:
+//
+//   choreo-notification-profiles  users.registered, users.profile.response -> the local profile
+//                                 view (notification.profile:<username>). Starts from the latest
+//                                 offset: users already registered are learnt on demand.
+//   choreo-notification           orders.status -> one NotificationRequested per terminal status
+//                                 (notification.order:<order id>), using the local view; on a miss
+//                                 it asks on users.profile and waits, bounded, for the view.
+//   choreo-notification-sender    notifications.requested -> delivery through a channel, the
+//                                 user's inbox (notification.inbox:<username>), NotificationSent.
+//
+// Plus NotificationAdmin.ListNotifications over the inbox (the gateway's ListNotifications).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "choreo/notifications/v1/admin.grpc.pb.h"
+#include "choreo/users/v1/user.pb.h"
+#include "saga/codec/event_codec.h"
+#include "saga/kafka/kafka_producer.h"
+#include "saga/redis/redis_connection.h"
+#include "saga/runtime/handler_registry.h"
+#include "saga/runtime/saga_runtime.h"
+#include "saga/store/redis_aggregate_store.h"
+#include "services/notification/channels/notification_channel.h"
+
+namespace choreo::notification {
+
+inline constexpr char kService[] = "notification";
+
+// ProfileLookup: a user's profile from the local view, asking the user service on a miss.
+// Get() blocks its caller (a runtime worker) for at most `wait`; it returns UNAVAILABLE when no
+// answer came in time (the runtime retries the record with backoff, asking again), NOT_FOUND when
+// the user service answered that no such user exists (the record is dead-lettered with that
+// reason). It is also the saga observer that wakes waiters when the view changes in this process;
+// changes made by another instance are seen by re-reading every `recheck`.
+// Thread-safe.
+class ProfileLookup final : public saga::SagaObserver {
+ public:
+  struct Options {
+    redis::RedisConnection::Options redis;
+    kafka::KafkaProducer* producer = nullptr;  // not owned
+    absl::Duration wait = absl::Seconds(2);
+    absl::Duration recheck = absl::Milliseconds(100);
+  };
+  explicit ProfileLookup(Options options);
+
+  // `cause` is the event that needs the profile: the request joins its saga (correlation id,
+  // trace).
+  absl::StatusOr<users::v1::Profile> Get(const std::string& username,
+                                         const common::v1::EventMeta& cause);
+
+  void OnRecordDone(const KafkaRecord& record, absl::string_view event_type, Outcome outcome,
+                    absl::Duration handling, absl::Duration queued) override;
+
+ private:
+  struct Seen {
+    std::optional<users::v1::Profile> profile;
+    absl::Time not_found_at = absl::InfinitePast();
+  };
+  absl::StatusOr<Seen> Read(const std::string& username);
+  absl::Status Ask(const std::string& username, const common::v1::EventMeta& cause);
+
+  const Options options_;
+  codec::EventCodec codec_;
+  absl::Mutex store_mu_;
+  store::RedisAggregateStore store_ ABSL_GUARDED_BY(store_mu_);
+  absl::Mutex mu_;
+  uint64_t view_changes_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::BitGen random_ ABSL_GUARDED_BY(mu_);
+};
+
+// The three groups' topics and handlers (see the file comment).
+std::vector<std::string> ProfileViewTopics();
+absl::StatusOr<saga::HandlerRegistry> ProfileViewRegistry();
+std::vector<std::string> StatusTopics();
+absl::StatusOr<saga::HandlerRegistry> StatusRegistry(ProfileLookup* lookup);
+std::vector<std::string> SenderTopics();
+absl::StatusOr<saga::HandlerRegistry> SenderRegistry(NotificationChannel* channel);
+
+// NotificationAdmin over the inbox in Redis. Sync API; one guarded connection.
+class NotificationAdminService final : public notifications::v1::NotificationAdmin::Service {
+ public:
+  explicit NotificationAdminService(redis::RedisConnection::Options redis);
+  grpc::Status ListNotifications(grpc::ServerContext* context,
+                                 const notifications::v1::ListNotificationsRequest* request,
+                                 notifications::v1::ListNotificationsResponse* response) override;
+
+ private:
+  absl::Mutex mu_;
+  store::RedisAggregateStore store_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace choreo::notification

@@ -1,0 +1,192 @@
+#include "services/users/user_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "saga/ids/trace_context.h"
+#include "saga/proto_time/proto_time.h"
+#include "saga/service/grpc_metadata.h"
+#include "saga/topics/topics.h"
+#include "services/users/core/user_decisions.h"
+
+namespace choreo::users {
+namespace {
+
+using service::MetadataValue;
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+// The user a profile call acts for: the gateway's verified x-username, which a request that
+// names a user must match.
+absl::StatusOr<std::string> ActingUser(const grpc::ServerContext& context,
+                                       absl::string_view requested) {
+  const std::string caller = MetadataValue(context, "x-username");
+  if (caller.empty()) return absl::UnauthenticatedError("no caller (x-username) on the call");
+  if (!requested.empty() && requested != caller) {
+    return absl::PermissionDeniedError("a user may read and change only their own profile");
+  }
+  return caller;
+}
+
+constexpr int kUpdateAttempts = 5;
+
+}  // namespace
+
+std::vector<std::string> UserTopics() { return {std::string(topics::kUsersProfile)}; }
+
+absl::StatusOr<saga::HandlerRegistry> UserRegistry() {
+  saga::HandlerRegistry registry;
+  absl::Status added = registry.On<v1::ProfileRequested, v1::UserRecord>(
+      kUserAggregate, [](const v1::ProfileRequested& request) { return request.username(); },
+      [](const v1::UserRecord& user, const v1::ProfileRequested& request,
+         const saga::EventContext&) -> absl::StatusOr<saga::Reaction<v1::UserRecord>> {
+        return AnswerProfileRequest(user, request);
+      });
+  if (!added.ok()) return added;
+  return registry;
+}
+
+UserServiceImpl::UserServiceImpl(UserStore* store, Outbox* outbox, const TokenIssuer* issuer,
+                                 UserServiceOptions options)
+    : store_(store), outbox_(outbox), issuer_(issuer), options_(options) {
+  absl::BitGen random;
+  decoy_hash_ = HashPassword(ids::RandomHex(random, 16), options_.password_hash).value_or("");
+}
+
+absl::Status UserServiceImpl::CommitAndPublish(const grpc::ServerContext& context,
+                                               const std::string& username,
+                                               int64_t expected_version,
+                                               saga::Reaction<v1::UserRecord> change) {
+  std::string correlation_id = MetadataValue(context, "x-correlation-id");
+  std::vector<KafkaRecord> records;
+  std::string change_id;
+  {
+    absl::MutexLock lock(&random_mu_);
+    if (correlation_id.empty()) correlation_id = ids::RandomHex(random_, 16);
+    for (saga::OutgoingEvent& outgoing : change.events) {
+      codec::StampMeta(*outgoing.event,
+                       {.event_id = ids::RandomHex(random_, 16),
+                        .correlation_id = correlation_id,
+                        .parent_traceparent = MetadataValue(context, "traceparent"),
+                        .producer = kService,
+                        .occurred_at = absl::Now()},
+                       random_);
+      if (change_id.empty()) change_id = codec::MetaOf(*outgoing.event).event_id();
+      absl::StatusOr<KafkaRecord> record =
+          codec_.Encode(*outgoing.event, outgoing.topic, outgoing.key);
+      if (!record.ok()) return record.status();
+      records.push_back(*std::move(record));
+    }
+  }
+  if (absl::Status committed = store_->Commit(username, expected_version, *change.state,
+                                              change_id, records, absl::Now());
+      !committed.ok()) {
+    return committed;
+  }
+  // Committed: the change stands even if publishing fails now (the outbox relays it).
+  if (absl::Status published = outbox_->Publish({username, change_id}, records); !published.ok()) {
+    std::fprintf(stderr,
+                 R"({"level":"warn","service":"users","msg":"publish deferred to the outbox relay","username":"%s"})"
+                 "\n",
+                 username.c_str());
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status UserServiceImpl::Register(grpc::ServerContext* context,
+                                       const v1::RegisterRequest* request,
+                                       v1::RegisterResponse* response) {
+  if (absl::Status valid = ValidateUsername(request->username()); !valid.ok()) return ToGrpc(valid);
+  if (absl::Status valid = ValidatePassword(request->password(), request->username());
+      !valid.ok()) {
+    return ToGrpc(valid);
+  }
+  absl::StatusOr<std::optional<StoredUser>> existing = store_->Get(request->username());
+  if (!existing.ok()) return ToGrpc(existing.status());
+  if (existing->has_value()) {
+    return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                        absl::StrCat("username: ", request->username(), " is taken"));
+  }
+  absl::StatusOr<std::string> hash = HashPassword(request->password(), options_.password_hash);
+  if (!hash.ok()) return ToGrpc(hash.status());
+  absl::StatusOr<saga::Reaction<v1::UserRecord>> registered =
+      users::Register({.username = request->username(),
+                       .email = request->email(),
+                       .display_name = request->display_name(),
+                       .password_hash = *std::move(hash)},
+                      absl::Now());
+  if (!registered.ok()) return ToGrpc(registered.status());
+  const v1::Profile profile = registered->state->profile();
+  if (absl::Status done = CommitAndPublish(*context, request->username(), 0, *std::move(registered));
+      !done.ok()) {
+    return ToGrpc(done);
+  }
+  *response->mutable_profile() = profile;
+  return grpc::Status::OK;
+}
+
+grpc::Status UserServiceImpl::Login(grpc::ServerContext* /*context*/,
+                                    const v1::LoginRequest* request,
+                                    v1::LoginResponse* response) {
+  const grpc::Status refused(grpc::StatusCode::UNAUTHENTICATED, "wrong username or password");
+  if (!ValidateUsername(request->username()).ok()) return refused;
+  absl::StatusOr<int64_t> attempt =
+      store_->CountLoginAttempt(request->username(), options_.login_limit.window);
+  if (!attempt.ok()) return ToGrpc(attempt.status());
+  if (!LoginAllowed(*attempt, options_.login_limit)) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("too many login attempts for ", request->username(),
+                                     "; try again within ",
+                                     absl::FormatDuration(options_.login_limit.window)));
+  }
+  absl::StatusOr<std::optional<StoredUser>> user = store_->Get(request->username());
+  if (!user.ok()) return ToGrpc(user.status());
+  if (!user->has_value()) {
+    static_cast<void>(VerifyPassword(decoy_hash_, request->password()));
+    return refused;
+  }
+  if (!VerifyPassword((*user)->record.password_hash(), request->password())) return refused;
+  const v1::UserRecord& record = (*user)->record;
+  TokenIssuer::Issued issued =
+      issuer_->Issue(request->username(), {record.roles().begin(), record.roles().end()},
+                     absl::Now());
+  response->set_access_token(std::move(issued.token));
+  response->set_token_type("Bearer");
+  *response->mutable_expires_at() = ToProtoTime(issued.expires_at);
+  return grpc::Status::OK;
+}
+
+grpc::Status UserServiceImpl::GetProfile(grpc::ServerContext* context,
+                                         const v1::GetProfileRequest* request,
+                                         v1::Profile* response) {
+  absl::StatusOr<std::string> caller = ActingUser(*context, request->username());
+  if (!caller.ok()) return ToGrpc(caller.status());
+  absl::StatusOr<std::optional<StoredUser>> user = store_->Get(*caller);
+  if (!user.ok()) return ToGrpc(user.status());
+  if (!user->has_value()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such user");
+  *response = (*user)->record.profile();
+  return grpc::Status::OK;
+}
+
+grpc::Status UserServiceImpl::UpdateProfile(grpc::ServerContext* context,
+                                            const v1::UpdateProfileRequest* request,
+                                            v1::Profile* response) {
+  absl::StatusOr<std::string> caller = ActingUser(*context, request->profile().username());
+  if (!caller.ok()) return ToGrpc(caller.status());
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<std::optional<StoredUser>> user = store_->Get(*caller);
+    if (!user.ok()) return ToGrpc(user.status());
+    if (!user->has_value()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such user");
+    absl::StatusOr<saga::Reaction<v1::UserRecord>> change = users::UpdateProfile(
+        (*user)->record, request->profile(), request->update_mask(), absl::Now());
+    if (!change.ok()) return ToGrpc(change.status());
+    const v1::Profile profile = change->state->profile();
+    absl::Status done = CommitAndPublish(*context, *caller, (*user)->version, *std::move(change));
+    if (absl::IsAborted(done) && attempt < kUpdateAttempts) continue;  // raced another change
+    if (!done.ok()) return ToGrpc(done);
+    *response = profile;
+    return grpc::Status::OK;
+  }
+}
+
+}  // namespace choreo::users

@@ -1,0 +1,72 @@
+#pragma once
+
+// The user service's wiring: its gRPC API (Register, Login, GetProfile, UpdateProfile) over the
+// UserStore, and its saga handlers (ProfileRequested on users.profile -> ProfileResponse).
+//
+// UserService runs on gRPC's sync API: password hashing is deliberately slow CPU work, and the
+// sync server's thread pool bounds how much of it runs at once.
+//
+// Caller identity: GetProfile and UpdateProfile act for the user in the `x-username` metadata,
+// which only the gateway sets (after verifying the caller's token); a request naming another
+// user is PERMISSION_DENIED. The service must not be exposed to clients directly.
+
+#include <string>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "choreo/users/v1/user_service.grpc.pb.h"
+#include "saga/codec/event_codec.h"
+#include "saga/runtime/handler_registry.h"
+#include "services/users/core/user_rules.h"
+#include "services/users/credentials/jwt.h"
+#include "services/users/credentials/password_hash.h"
+#include "services/users/user_store.h"
+
+namespace choreo::users {
+
+// users.profile.
+std::vector<std::string> UserTopics();
+
+absl::StatusOr<saga::HandlerRegistry> UserRegistry();
+
+struct UserServiceOptions {
+  PasswordHashParams password_hash;
+  LoginLimit login_limit;
+};
+
+class UserServiceImpl final : public v1::UserService::Service {
+ public:
+  UserServiceImpl(UserStore* store, Outbox* outbox, const TokenIssuer* issuer,
+                  UserServiceOptions options);
+
+  grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
+                        v1::RegisterResponse* response) override;
+  grpc::Status Login(grpc::ServerContext* context, const v1::LoginRequest* request,
+                     v1::LoginResponse* response) override;
+  grpc::Status GetProfile(grpc::ServerContext* context, const v1::GetProfileRequest* request,
+                          v1::Profile* response) override;
+  grpc::Status UpdateProfile(grpc::ServerContext* context,
+                             const v1::UpdateProfileRequest* request,
+                             v1::Profile* response) override;
+
+ private:
+  // Encodes the reaction's events (stamped as caused by the call), commits the record with them
+  // and publishes them.
+  absl::Status CommitAndPublish(const grpc::ServerContext& context, const std::string& username,
+                                int64_t expected_version, saga::Reaction<v1::UserRecord> change);
+
+  UserStore* store_;
+  Outbox* outbox_;
+  const TokenIssuer* issuer_;
+  const UserServiceOptions options_;
+  codec::EventCodec codec_;
+  absl::Mutex random_mu_;
+  absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
+  // A hash of a random password, verified when the username is unknown so that a login for an
+  // unknown user costs the same time as one with a wrong password.
+  std::string decoy_hash_;
+};
+
+}  // namespace choreo::users

@@ -1,0 +1,180 @@
+#include "services/users/user_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "saga/store/handled_outcome.h"
+
+namespace choreo::users {
+namespace {
+
+constexpr char kOutboxIndex[] = "users:outbox";
+constexpr char kSeparator = '|';  // usernames and change ids never contain it
+
+store::AggregateRef UserRef(const std::string& username) {
+  return {absl::StrCat(kService, ".", kUserAggregate), username};
+}
+
+std::string Member(const PendingChange& change) {
+  return absl::StrCat(change.username, std::string(1, kSeparator), change.change_id);
+}
+
+absl::Status ReplyStatus(absl::string_view what, const absl::StatusOr<redis::RedisReply>& reply) {
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return absl::UnavailableError(absl::StrCat("redis ", what, ": ", reply->str));
+  return absl::OkStatus();
+}
+
+// KEYS[1] the attempts counter. ARGV[1] window in ms. One round trip, and the window's expiry
+// is set exactly once, by its first attempt.
+constexpr char kCountAttemptScript[] = R"lua(
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+)lua";
+
+}  // namespace
+
+UserStore::UserStore(redis::RedisConnection::Options redis, absl::Duration marker_retention)
+    : store_(redis), redis_(redis), marker_retention_(marker_retention) {}
+
+absl::StatusOr<std::optional<StoredUser>> UserStore::Get(const std::string& username) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<store::AggregateSnapshot> snapshot = store_.Load(UserRef(username), "");
+  if (!snapshot.ok()) return snapshot.status();
+  if (snapshot->version == 0) return std::nullopt;
+  StoredUser user;
+  if (!user.record.ParseFromString(snapshot->state)) {
+    return absl::DataLossError(absl::StrCat("stored user ", username, " is not a UserRecord"));
+  }
+  user.version = snapshot->version;
+  return user;
+}
+
+absl::Status UserStore::Commit(const std::string& username, int64_t expected_version,
+                               const v1::UserRecord& record, const std::string& change_id,
+                               const std::vector<KafkaRecord>& events, absl::Time now) {
+  const PendingChange change{username, change_id};
+  absl::MutexLock lock(&mu_);
+  // Index first: a crash after the commit leaves an index entry the relay resolves; a crash
+  // before it leaves one that points at no marker, which the relay drops.
+  if (absl::Status indexed = ReplyStatus(
+          "ZADD", redis_.Command({"ZADD", kOutboxIndex, absl::StrCat(absl::ToUnixMillis(now)),
+                                  Member(change)}));
+      !indexed.ok()) {
+    return indexed;
+  }
+  absl::StatusOr<store::CommitResult> committed =
+      store_.Commit(UserRef(username), change_id, expected_version, record.SerializeAsString(),
+                    store::EncodeHandledOutcome(events), marker_retention_);
+  if (!committed.ok()) return committed.status();
+  if (committed->outcome == store::CommitOutcome::kVersionConflict) {
+    static_cast<void>(redis_.Command({"ZREM", kOutboxIndex, Member(change)}));
+    if (expected_version == 0) {
+      return absl::AlreadyExistsError(absl::StrCat("username: ", username, " is taken"));
+    }
+    return absl::AbortedError(absl::StrCat("user ", username, " changed meanwhile"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<KafkaRecord>> UserStore::ChangeEvents(const PendingChange& change) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<store::AggregateSnapshot> snapshot =
+      store_.Load(UserRef(change.username), change.change_id);
+  if (!snapshot.ok()) return snapshot.status();
+  if (!snapshot->handled_outcome) {
+    return absl::NotFoundError(absl::StrCat("no change ", change.change_id, " of ", change.username));
+  }
+  return store::DecodeHandledOutcome(*snapshot->handled_outcome);
+}
+
+absl::Status UserStore::MarkPublished(const PendingChange& change) {
+  absl::MutexLock lock(&mu_);
+  return ReplyStatus("ZREM", redis_.Command({"ZREM", kOutboxIndex, Member(change)}));
+}
+
+absl::StatusOr<std::vector<PendingChange>> UserStore::PendingSince(absl::Time cutoff, int limit) {
+  absl::StatusOr<redis::RedisReply> reply;
+  {
+    absl::MutexLock lock(&mu_);
+    reply = redis_.Command({"ZRANGEBYSCORE", kOutboxIndex, "-inf",
+                            absl::StrCat(absl::ToUnixMillis(cutoff)), "LIMIT", "0",
+                            absl::StrCat(limit)});
+  }
+  if (absl::Status ok = ReplyStatus("ZRANGEBYSCORE", reply); !ok.ok()) return ok;
+  std::vector<PendingChange> changes;
+  for (const redis::RedisReply& member : reply->elements) {
+    std::pair<std::string, std::string> parts = absl::StrSplit(member.str, absl::MaxSplits(kSeparator, 1));
+    changes.push_back({std::move(parts.first), std::move(parts.second)});
+  }
+  return changes;
+}
+
+absl::StatusOr<int64_t> UserStore::CountLoginAttempt(const std::string& username,
+                                                     absl::Duration window) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<redis::RedisReply> reply =
+      redis_.Eval(kCountAttemptScript, {absl::StrCat("login:{users.user:", username, "}")},
+                  {absl::StrCat(absl::ToInt64Milliseconds(window))});
+  if (absl::Status ok = ReplyStatus("login attempts", reply); !ok.ok()) return ok;
+  return reply->integer;
+}
+
+Outbox::Outbox(UserStore* store, kafka::KafkaProducer* producer, Options options)
+    : store_(store), producer_(producer), options_(options) {}
+
+Outbox::~Outbox() { Stop(); }
+
+absl::Status Outbox::Publish(const PendingChange& change, const std::vector<KafkaRecord>& events) {
+  for (const KafkaRecord& event : events) {
+    absl::StatusOr<kafka::Delivery> delivered =
+        producer_->ProduceAndWait(event, options_.publish_timeout);
+    if (!delivered.ok()) return delivered.status();
+  }
+  return store_->MarkPublished(change);
+}
+
+absl::StatusOr<int> Outbox::RelayOnce(absl::Time now) {
+  absl::StatusOr<std::vector<PendingChange>> pending =
+      store_->PendingSince(now - options_.grace, 100);
+  if (!pending.ok()) return pending.status();
+  int published = 0;
+  for (const PendingChange& change : *pending) {
+    absl::StatusOr<std::vector<KafkaRecord>> events = store_->ChangeEvents(change);
+    if (absl::IsNotFound(events.status())) {  // never committed (a lost race or a crash)
+      if (absl::Status dropped = store_->MarkPublished(change); !dropped.ok()) return dropped;
+      continue;
+    }
+    if (!events.ok()) return events.status();
+    if (absl::Status sent = Publish(change, *events); !sent.ok()) return sent;
+    ++published;
+  }
+  return published;
+}
+
+void Outbox::Start() {
+  relay_ = std::thread([this] {
+    absl::MutexLock lock(&mu_);
+    while (!mu_.AwaitWithTimeout(absl::Condition(&stop_), options_.relay_every)) {
+      mu_.Unlock();
+      absl::StatusOr<int> relayed = RelayOnce(absl::Now());
+      if (!relayed.ok() || *relayed > 0) {
+        std::fprintf(stderr, R"({"level":"%s","service":"users","msg":"outbox relay: %s"})" "\n",
+                     relayed.ok() ? "info" : "warn",
+                     relayed.ok() ? absl::StrCat("published ", *relayed, " change(s)").c_str()
+                                  : std::string(relayed.status().message()).c_str());
+      }
+      mu_.Lock();
+    }
+  });
+}
+
+void Outbox::Stop() noexcept {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  if (relay_.joinable()) relay_.join();
+}
+
+}  // namespace choreo::users

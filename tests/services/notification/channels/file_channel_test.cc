@@ -1,0 +1,128 @@
+#include "services/notification/channels/file_channel.h"
+
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "saga/testing/temp_dir.h"
+#include "tests/services/notification/channels/test_notifications.h"
+
+namespace choreo::notification {
+namespace {
+
+using notifications::v1::NotificationRequested;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+NotificationRequested ParseJson(const std::string& json) {
+  NotificationRequested parsed;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok()) << json;
+  return parsed;
+}
+
+bool SameMessage(const NotificationRequested& a, const NotificationRequested& b) {
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
+}
+
+TEST(NotificationJsonTest, IsOneLineOfProto3JsonWithCamelCaseNamesAndEnumNames) {
+  NotificationRequested n = SampleNotification("1");
+  n.set_channel(notifications::v1::CHANNEL_WEBHOOK);
+  const std::string json = NotificationJson(n);
+  EXPECT_EQ(json.find('\n'), std::string::npos);
+  EXPECT_THAT(json, HasSubstr(R"("notificationId":"notification-1")"));
+  EXPECT_THAT(json, HasSubstr(R"("correlationId":"saga-1")"));
+  EXPECT_THAT(json, HasSubstr(R"("type":"NOTIFICATION_TYPE_ORDER_PAID")"));
+  EXPECT_THAT(json, HasSubstr(R"("channel":"CHANNEL_WEBHOOK")"));
+  EXPECT_THAT(json, HasSubstr(R"("requestedAt":"2023-11-14T22:13:20.005Z")"));
+  EXPECT_TRUE(SameMessage(ParseJson(json), n));
+}
+
+TEST(FileChannelTest, AppendsOneJsonLinePerNotificationToTheDefaultPath) {
+  absl::StatusOr<testing::TempDir> dir = testing::TempDir::Create("choreo-file-channel-");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const std::string path = dir->File("notifications.jsonl");
+  FileChannel channel(path);
+  const NotificationRequested first = SampleNotification("1");
+  const NotificationRequested second = SampleNotification("2");
+
+  const DeliveryResult one = channel.Deliver(first);
+  const DeliveryResult two = channel.Deliver(second);
+
+  EXPECT_TRUE(one.delivered);
+  EXPECT_EQ(one.attempts, 1);
+  EXPECT_THAT(one.failure_reason, IsEmpty());
+  EXPECT_TRUE(two.delivered);
+  const std::vector<std::string> lines = ReadLines(path);
+  ASSERT_THAT(lines, SizeIs(2));
+  EXPECT_EQ(lines[0], NotificationJson(first));
+  EXPECT_TRUE(SameMessage(ParseJson(lines[0]), first));
+  EXPECT_TRUE(SameMessage(ParseJson(lines[1]), second));
+}
+
+TEST(FileChannelTest, WritesToTheDestinationWhenOneIsSet) {
+  absl::StatusOr<testing::TempDir> dir = testing::TempDir::Create("choreo-file-channel-");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  FileChannel channel(dir->File("default.jsonl"));
+  NotificationRequested n = SampleNotification("1");
+  n.set_destination(dir->File("alice.jsonl"));
+
+  const DeliveryResult result = channel.Deliver(n);
+
+  EXPECT_TRUE(result.delivered);
+  const std::vector<std::string> lines = ReadLines(dir->File("alice.jsonl"));
+  ASSERT_THAT(lines, SizeIs(1));
+  EXPECT_TRUE(SameMessage(ParseJson(lines[0]), n));
+  EXPECT_FALSE(std::ifstream(dir->File("default.jsonl")).good());
+}
+
+TEST(FileChannelTest, ConcurrentDeliveriesGiveWholeLines) {
+  absl::StatusOr<testing::TempDir> dir = testing::TempDir::Create("choreo-file-channel-");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const std::string path = dir->File("notifications.jsonl");
+  FileChannel channel(path);
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&channel, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        EXPECT_TRUE(channel.Deliver(SampleNotification(std::to_string(t * 1000 + i))).delivered);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  const std::vector<std::string> lines = ReadLines(path);
+  ASSERT_THAT(lines, SizeIs(kThreads * kPerThread));
+  for (const std::string& line : lines) {
+    EXPECT_THAT(ParseJson(line).notification_id(), HasSubstr("notification-"));
+  }
+}
+
+TEST(FileChannelTest, AnUnwritablePathFailsAfterOneAttemptWithTheErrorText) {
+  absl::StatusOr<testing::TempDir> dir = testing::TempDir::Create("choreo-file-channel-");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  FileChannel channel(dir->File("missing-dir/notifications.jsonl"));
+
+  const DeliveryResult result = channel.Deliver(SampleNotification("1"));
+
+  EXPECT_FALSE(result.delivered);
+  EXPECT_EQ(result.attempts, 1);
+  EXPECT_THAT(result.failure_reason, HasSubstr("No such file or directory"));
+}
+
+}  // namespace
+}  // namespace choreo::notification
