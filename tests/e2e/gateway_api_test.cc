@@ -23,28 +23,22 @@ namespace {
 using gateway::v1::Order;
 using ::testing::HasSubstr;
 
-Binaries TheBinaries() { return {CHOREO_DEVBROKER, CHOREO_ORDER, CHOREO_BILLING, CHOREO_GATEWAY}; }
-
 class Api {
  public:
   explicit Api(const std::string& gateway)
-      : channel_(grpc::CreateChannel(gateway, grpc::InsecureChannelCredentials())),
+      : users_(gateway),
+        channel_(grpc::CreateChannel(gateway, grpc::InsecureChannelCredentials())),
         orders_(gateway::v1::OrderService::NewStub(channel_)),
         accounts_(gateway::v1::AccountService::NewStub(channel_)) {}
 
   std::unique_ptr<grpc::ClientContext> Context(const std::string& user,
                                                absl::Duration timeout = absl::Seconds(20)) {
     auto context = std::make_unique<grpc::ClientContext>();
-    if (!user.empty()) context->AddMetadata("x-username", user);
+    users_.Authorize(user, *context);
     context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
     return context;
   }
-  grpc::Status Register(const std::string& user) {
-    gateway::v1::RegisterRequest request;
-    request.set_username(user);
-    users::v1::Profile profile;
-    return accounts_->Register(Context(user).get(), request, &profile);
-  }
+  grpc::Status Register(const std::string& user) { return users_.SignUp(user); }
   grpc::Status Deposit(const std::string& user, int64_t cents, const std::string& id,
                        const std::string& currency = "USD") {
     gateway::v1::DepositRequest request;
@@ -85,8 +79,11 @@ class Api {
     return orders_->GetOrder(Context(user).get(), request, order);
   }
   gateway::v1::OrderService::Stub& orders() { return *orders_; }
+  gateway::v1::AccountService::Stub& accounts() { return *accounts_; }
+  TestUsers& users() { return users_; }
 
  private:
+  TestUsers users_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<gateway::v1::OrderService::Stub> orders_;
   std::unique_ptr<gateway::v1::AccountService::Stub> accounts_;
@@ -95,7 +92,7 @@ class Api {
 class GatewayApiTest : public ::testing::Test {
  protected:
   void StartSystem(LocalSystem::Options options = {}) {
-    system_ = std::make_unique<LocalSystem>(TheBinaries(), std::move(options));
+    system_ = std::make_unique<LocalSystem>(Binaries::Built(), std::move(options));
     ASSERT_TRUE(system_->Start().ok());
     api_ = std::make_unique<Api>(system_->gateway());
   }
@@ -259,6 +256,7 @@ TEST_F(GatewayApiTest, SeveralGatewaysEachAnswerTheirOwnCallersAndShareTheCache)
   ASSERT_TRUE(second.ok()) << second.status();
   Api other(*second);
   ASSERT_TRUE(api_->Register("fay").ok());
+  ASSERT_TRUE(other.Register("fay").ok()) << "an existing user: logs in through the other";
   ASSERT_TRUE(other.Deposit("fay", 10000, "d1").ok());
   std::vector<std::thread> callers;
   std::atomic<int> paid{0};

@@ -56,7 +56,7 @@ grpc::health::v1::HealthCheckResponse::ServingStatus Health(const std::string& a
 }
 
 TEST(ReflectionTest, EveryProcessListsDescribesAndReportsHealth) {
-  LocalSystem system({CHOREO_DEVBROKER, CHOREO_ORDER, CHOREO_BILLING, CHOREO_GATEWAY}, {});
+  LocalSystem system(Binaries::Built(), {});
   ASSERT_TRUE(system.Start().ok());
   struct Expect {
     std::string address;
@@ -67,6 +67,9 @@ TEST(ReflectionTest, EveryProcessListsDescribesAndReportsHealth) {
         "choreo.gateway.v1.TimelineService", "grpc.health.v1.Health"}},
       {system.order(), {"choreo.orders.v1.OrderAdmin", "grpc.health.v1.Health"}},
       {system.billing(), {"choreo.billing.v1.BillingAdmin", "grpc.health.v1.Health"}},
+      {system.users(), {"choreo.users.v1.UserService", "grpc.health.v1.Health"}},
+      {system.notification(),
+       {"choreo.notifications.v1.NotificationAdmin", "grpc.health.v1.Health"}},
   };
   for (const Expect& process : processes) {
     auto [services, described] = ListAndDescribe(process.address, process.services[0]);

@@ -36,10 +36,6 @@ constexpr int kUsers = 50;
 constexpr int kClients = 20;
 constexpr int kOrders = 1000;
 
-Binaries TheBinaries() {
-  return {CHOREO_DEVBROKER, CHOREO_ORDER, CHOREO_BILLING, CHOREO_GATEWAY};
-}
-
 std::string User(int i) { return absl::StrCat("user", i); }
 
 struct Placed {
@@ -52,8 +48,9 @@ struct Placed {
 
 class Client {
  public:
-  explicit Client(const std::string& gateway)
-      : channel_(grpc::CreateChannel(gateway, grpc::InsecureChannelCredentials())),
+  Client(const std::string& gateway, const TestUsers* users)
+      : users_(users),
+        channel_(grpc::CreateChannel(gateway, grpc::InsecureChannelCredentials())),
         orders_(gateway::v1::OrderService::NewStub(channel_)),
         accounts_(gateway::v1::AccountService::NewStub(channel_)) {}
 
@@ -66,7 +63,7 @@ class Client {
     grpc::Status status;
     do {
       grpc::ClientContext context;
-      context.AddMetadata("x-username", user);
+      users_->Authorize(user, context);
       context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(15)));
       status = call(context);
       if (attempts != nullptr) ++*attempts;
@@ -80,6 +77,7 @@ class Client {
   gateway::v1::AccountService::Stub& accounts() { return *accounts_; }
 
  private:
+  const TestUsers* users_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<gateway::v1::OrderService::Stub> orders_;
   std::unique_ptr<gateway::v1::AccountService::Stub> accounts_;
@@ -91,19 +89,16 @@ class Client {
 void RunSagaAndCheckInvariants(LocalSystem& system,
                                const std::function<void(const std::atomic<int>&)>& chaos) {
   const order::Catalog catalog = order::Catalog::Default();
-  Client setup(system.gateway());
+  TestUsers users(system.gateway());
+  Client setup(system.gateway(), &users);
 
   // 50 users with known deposits, 100.00 to 3,040.00 USD; each places ~20 orders of ~130 USD
   // on average, so the poorer half runs out of money part way.
   std::map<std::string, int64_t> deposited;
   for (int u = 0; u < kUsers; ++u) {
     const std::string user = User(u);
-    gateway::v1::RegisterRequest registration;
-    registration.set_username(user);
-    users::v1::Profile profile;
-    ASSERT_TRUE(setup.Retrying(user, [&](grpc::ClientContext& c) {
-                       return setup.accounts().Register(&c, registration, &profile);
-                     }).ok()) << user;
+    const grpc::Status signed_up = users.SignUp(user);
+    ASSERT_TRUE(signed_up.ok()) << user << ": " << signed_up.error_message();
     gateway::v1::DepositRequest deposit;
     deposit.set_request_id(absl::StrCat("deposit-", user));
     deposit.mutable_amount()->set_minor_units(10000 + 6000 * u);
@@ -124,7 +119,7 @@ void RunSagaAndCheckInvariants(LocalSystem& system,
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
-      Client client(system.gateway());
+      Client client(system.gateway(), &users);
       std::mt19937 random(1000 + c);
       for (int i = next++; i < kOrders; i = next++) {
         Placed& p = placed[i];
@@ -267,13 +262,13 @@ void RunSagaAndCheckInvariants(LocalSystem& system,
 }
 
 TEST(SagaEndToEndTest, ThousandOrdersKeepEveryInvariant) {
-  LocalSystem system(TheBinaries(), {});
+  LocalSystem system(Binaries::Built(), {});
   ASSERT_TRUE(system.Start().ok());
   RunSagaAndCheckInvariants(system, nullptr);
 }
 
 TEST(SagaEndToEndTest, InvariantsHoldWhileOrderAndBillingAreKilledAndRestarted) {
-  LocalSystem system(TheBinaries(), {});
+  LocalSystem system(Binaries::Built(), {});
   ASSERT_TRUE(system.Start().ok());
   int kills = 0;
   RunSagaAndCheckInvariants(system, [&](const std::atomic<int>& completed) {

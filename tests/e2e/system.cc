@@ -21,6 +21,15 @@ std::string ReadFile(const std::string& path) {
 
 }  // namespace
 
+Binaries Binaries::Built() {
+  return {.devbroker = CHOREO_DEVBROKER,
+          .order = CHOREO_ORDER,
+          .billing = CHOREO_BILLING,
+          .users = CHOREO_USERS,
+          .notification = CHOREO_NOTIFICATION,
+          .gateway = CHOREO_GATEWAY};
+}
+
 LocalSystem::LocalSystem(Binaries binaries, Options options)
     : binaries_(std::move(binaries)), options_(std::move(options)) {}
 
@@ -29,11 +38,15 @@ LocalSystem::~LocalSystem() {
   for (auto& [name, process] : processes_) {
     if (name.rfind("gateway", 0) == 0) static_cast<void>(process->Stop(absl::Seconds(15)));
   }
-  for (const char* name : {"order", "billing", "devbroker"}) {
+  for (const char* name : {"notification", "order", "billing", "users", "devbroker"}) {
     if (auto it = processes_.find(name); it != processes_.end()) {
       static_cast<void>(it->second->Stop(absl::Seconds(15)));
     }
   }
+}
+
+std::string LocalSystem::notification_file() const {
+  return dir_ == nullptr ? "" : dir_->File("notifications.jsonl");
 }
 
 std::string LocalSystem::LogOf(const std::string& service) const {
@@ -90,28 +103,68 @@ absl::Status LocalSystem::Start() {
 
   const std::vector<std::string> common = {
       "--kafka-brokers", kafka_, "--redis", redis_->address(), "--fetch-wait-max-ms", "1"};
-  for (const std::string name : {"order", "billing"}) {
-    std::vector<std::string> argv = {name == "order" ? binaries_.order : binaries_.billing};
+  const std::vector<std::string> public_key = {"--jwt-public-key", dir_->File("jwt.pub.pem")};
+  struct Service {
+    std::string name, binary;
+    std::vector<std::string> flags;
+  };
+  // Cheaper password hashing than production's: tests sign up hundreds of users.
+  std::vector<std::string> users_flags = {"--jwt-private-key", dir_->File("jwt.pem"),
+                                          public_key[0], public_key[1], "--password-hash-ops",
+                                          "1", "--password-hash-mib", "8"};
+  users_flags.insert(users_flags.end(), options_.users_flags.begin(), options_.users_flags.end());
+  const std::vector<Service> services = {
+      {"users", binaries_.users, users_flags},
+      {"order", binaries_.order, options_.order_flags},
+      {"billing", binaries_.billing, options_.billing_flags},
+      {"notification", binaries_.notification, options_.notification_flags}};
+  for (const Service& service : services) {
+
+    std::vector<std::string> argv = {service.binary};
     argv.insert(argv.end(), common.begin(), common.end());
     argv.push_back("--session-timeout-ms");
     argv.push_back(absl::StrCat(options_.session_timeout_ms));
     argv.push_back("--max-poll-interval-ms");
     argv.push_back(absl::StrCat(std::max(10000, options_.session_timeout_ms)));
-    const auto& extra = name == "order" ? options_.order_flags : options_.billing_flags;
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv_[name] = argv;
-    absl::StatusOr<std::string> address = StartProcess(name, argv);
-    if (!address.ok()) return address.status();
-    addresses_[name] = *address;
+    if (service.name == "notification") {
+      argv.push_back("--notification-file");
+      argv.push_back(notification_file());
+    }
+    argv.insert(argv.end(), service.flags.begin(), service.flags.end());
+    argv_[service.name] = argv;
+    if (std::find(options_.deferred.begin(), options_.deferred.end(), service.name) !=
+        options_.deferred.end()) {
+      continue;
+    }
+    if (absl::Status started = StartService(service.name); !started.ok()) return started;
   }
-  std::vector<std::string> gateway = {binaries_.gateway, "--order-address", addresses_["order"],
-                                      "--billing-address", addresses_["billing"]};
+  // The gateway reaches services by address; a deferred service gets its port now.
+  for (const std::string& name : options_.deferred) {
+    absl::StatusOr<int> port = testing::PickFreeTcpPort();
+    if (!port.ok()) return port.status();
+    addresses_[name] = absl::StrCat("127.0.0.1:", *port);
+    argv_[name].push_back("--grpc-listen");
+    argv_[name].push_back(addresses_[name]);
+  }
+  std::vector<std::string> gateway = {binaries_.gateway,
+                                      "--order-address", addresses_["order"],
+                                      "--billing-address", addresses_["billing"],
+                                      "--users-address", addresses_["users"],
+                                      "--notification-address", addresses_["notification"],
+                                      public_key[0], public_key[1]};
   gateway.insert(gateway.end(), common.begin(), common.end());
   gateway.insert(gateway.end(), options_.gateway_flags.begin(), options_.gateway_flags.end());
   argv_["gateway"] = gateway;
   absl::StatusOr<std::string> address = StartProcess("gateway", gateway);
   if (!address.ok()) return address.status();
   gateway_ = *address;
+  return absl::OkStatus();
+}
+
+absl::Status LocalSystem::StartService(const std::string& service) {
+  absl::StatusOr<std::string> address = StartProcess(service, argv_.at(service));
+  if (!address.ok()) return address.status();
+  addresses_[service] = *address;
   return absl::OkStatus();
 }
 
@@ -137,6 +190,51 @@ absl::Status LocalSystem::Restart(const std::string& service) {
   argv.push_back("--grpc-listen");
   argv.push_back(addresses_.at(service));
   return StartProcess(service, argv).status();
+}
+
+}  // namespace choreo::e2e
+
+namespace choreo::e2e {
+
+TestUsers::TestUsers(const std::string& gateway)
+    : accounts_(gateway::v1::AccountService::NewStub(
+          grpc::CreateChannel(gateway, grpc::InsecureChannelCredentials()))) {}
+
+grpc::Status TestUsers::SignUp(const std::string& user, const std::string& email) {
+  auto context = [] {
+    auto call = std::make_unique<grpc::ClientContext>();
+    call->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    return call;
+  };
+  gateway::v1::RegisterRequest registration;
+  registration.set_username(user);
+  registration.set_password(kPassword);
+  registration.set_email(email);
+  users::v1::Profile profile;
+  grpc::Status registered = accounts_->Register(context().get(), registration, &profile);
+  if (!registered.ok() && registered.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+    return registered;
+  }
+  gateway::v1::LoginRequest login;
+  login.set_username(user);
+  login.set_password(kPassword);
+  gateway::v1::LoginResponse token;
+  grpc::Status logged_in = accounts_->Login(context().get(), login, &token);
+  if (!logged_in.ok()) return logged_in;
+  absl::MutexLock lock(&mu_);
+  tokens_[user] = token.access_token();
+  return grpc::Status::OK;
+}
+
+void TestUsers::Authorize(const std::string& user, grpc::ClientContext& context) const {
+  const std::string token = Token(user);
+  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+}
+
+std::string TestUsers::Token(const std::string& user) const {
+  absl::MutexLock lock(&mu_);
+  auto it = tokens_.find(user);
+  return it == tokens_.end() ? "" : it->second;
 }
 
 }  // namespace choreo::e2e

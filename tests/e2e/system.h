@@ -1,8 +1,11 @@
 #pragma once
 
 // LocalSystem: the whole of choreo as processes, for end-to-end tests and benchmarks: the dev
-// broker, a redis-server, the order and billing services and the gateway, each on a free
-// loopback port, each killed with the test. Services can be SIGKILLed and restarted.
+// broker, a redis-server, the user, order, billing and notification services and the gateway,
+// each on a free loopback port, each killed with the test. Services can be SIGKILLed and
+// restarted, or started late.
+//
+// TestUsers: a test's users, registered through the gateway, with their bearer tokens.
 
 #include <map>
 #include <memory>
@@ -10,7 +13,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "choreo/gateway/v1/gateway.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
 #include "saga/testing/child_process.h"
 #include "saga/testing/redis_server.h"
 #include "saga/testing/temp_dir.h"
@@ -18,7 +24,9 @@
 namespace choreo::e2e {
 
 struct Binaries {
-  std::string devbroker, order, billing, gateway;
+  std::string devbroker, order, billing, users, notification, gateway;
+  // The ones this build made (their paths are compiled in).
+  static Binaries Built();
 };
 
 class LocalSystem {
@@ -29,20 +37,30 @@ class LocalSystem {
     std::vector<std::string> order_flags;    // extra flags of choreo-order
     std::vector<std::string> billing_flags;  // extra flags of choreo-billing
     std::vector<std::string> gateway_flags;  // extra flags of choreo-gateway
+    std::vector<std::string> notification_flags;
+    std::vector<std::string> users_flags;
+    // Services Start() leaves out, for the test to start with StartService.
+    std::vector<std::string> deferred;
   };
   LocalSystem(Binaries binaries, Options options);
   ~LocalSystem();
 
   absl::Status Start();
-  // SIGKILL, then start again with the same flags ("order" or "billing").
+  // SIGKILL, then start again with the same flags ("order", "billing", "users", ...).
   absl::Status Kill(const std::string& service);
   absl::Status Restart(const std::string& service);
+  // Starts a deferred service.
+  absl::Status StartService(const std::string& service);
 
   const std::string& kafka() const { return kafka_; }
   std::string redis() const { return redis_->address(); }
   const std::string& gateway() const { return gateway_; }
   const std::string& order() const { return addresses_.at("order"); }
   const std::string& billing() const { return addresses_.at("billing"); }
+  const std::string& users() const { return addresses_.at("users"); }
+  const std::string& notification() const { return addresses_.at("notification"); }
+  // Where the notification service's file channel writes.
+  std::string notification_file() const;
   std::string LogOf(const std::string& service) const;
   testing::RedisServer& redis_server() { return *redis_; }
   // Starts another gateway instance (its own consumer group) and returns its address.
@@ -63,6 +81,24 @@ class LocalSystem {
   std::map<std::string, std::vector<std::string>> argv_;  // each process's flags, but --port-file
   std::map<std::string, std::string> addresses_;
   std::map<std::string, std::unique_ptr<testing::ChildProcess>> processes_;
+};
+
+class TestUsers {
+ public:
+  static constexpr char kPassword[] = "a long test passphrase";
+  explicit TestUsers(const std::string& gateway);
+
+  // Registers `user` (with kPassword) and logs in; the token is kept for Authorize. A user that
+  // already exists is only logged in.
+  grpc::Status SignUp(const std::string& user, const std::string& email = "");
+  // Puts `user`'s bearer token on `context` (none for a user never signed up). Thread-safe.
+  void Authorize(const std::string& user, grpc::ClientContext& context) const;
+  std::string Token(const std::string& user) const;
+
+ private:
+  std::unique_ptr<gateway::v1::AccountService::Stub> accounts_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::string> tokens_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace choreo::e2e

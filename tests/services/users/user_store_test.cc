@@ -1,0 +1,127 @@
+// The user service's store and outbox against a real redis-server and a Kafka-protocol broker:
+// a committed change is published even when the request that made it died before publishing,
+// with the same bytes; a taken username and a lost race are told apart; login attempts count
+// per username within a window.
+
+#include "absl/time/clock.h"
+#include "choreo/users/v1/events.pb.h"
+#include "gtest/gtest.h"
+#include "saga/codec/event_codec.h"
+#include "saga/kafka/kafka_client.h"
+#include "saga/kafka/kafka_producer.h"
+#include "saga/kafka_mock/embedded_kafka_cluster.h"
+#include "saga/testing/redis_server.h"
+#include "saga/testing/topic_reader.h"
+#include "saga/topics/topics.h"
+#include "services/users/user_store.h"
+
+namespace choreo::users {
+namespace {
+
+class UserStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto redis = testing::RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    auto kafka = kafka::EmbeddedKafkaCluster::Start();
+    ASSERT_TRUE(kafka.ok()) << kafka.status();
+    kafka_ = *std::move(kafka);
+    ASSERT_TRUE(kafka_->CreateMissionTopics(1).ok());
+    auto producer = kafka::KafkaProducer::Create(kafka::ProducerDefaults(kafka_->bootstrap_servers()));
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    producer_ = *std::move(producer);
+    store_ = std::make_unique<UserStore>(
+        redis::RedisConnection::Options{.address = *redis::ParseRedisAddress(redis_->address())});
+  }
+
+  // A UserRegistered record for `username`, as the service would encode it.
+  KafkaRecord Registered(const std::string& username, const std::string& event_id) {
+    v1::UserRegistered event;
+    event.set_username(username);
+    auto* meta = event.mutable_meta();
+    meta->set_event_id(event_id);
+    meta->set_schema_version(1);
+    meta->set_correlation_id("corr-" + username);
+    meta->set_producer("users");
+    meta->mutable_occurred_at()->set_seconds(1);
+    absl::StatusOr<KafkaRecord> record =
+        codec::EventCodec().Encode(event, topics::kUsersRegistered, username);
+    EXPECT_TRUE(record.ok()) << record.status();
+    return *record;
+  }
+
+  std::vector<KafkaRecord> Published() {
+    absl::StatusOr<std::vector<KafkaRecord>> records = testing::ReadTopicToEnd(
+        kafka_->bootstrap_servers(), std::string(topics::kUsersRegistered));
+    EXPECT_TRUE(records.ok()) << records.status();
+    return records.value_or(std::vector<KafkaRecord>{});
+  }
+
+  std::unique_ptr<testing::RedisServer> redis_;
+  std::unique_ptr<kafka::EmbeddedKafkaCluster> kafka_;
+  std::unique_ptr<kafka::KafkaProducer> producer_;
+  std::unique_ptr<UserStore> store_;
+};
+
+TEST_F(UserStoreTest, ACommittedChangeIsRelayedWhenItsRequestDiedBeforePublishing) {
+  v1::UserRecord record;
+  record.mutable_profile()->set_username("bob");
+  const KafkaRecord event = Registered("bob", "e1");
+  const absl::Time now = absl::Now();
+  ASSERT_TRUE(store_->Commit("bob", 0, record, "e1", {event}, now).ok());
+  // The request "crashed" here: nothing was published.
+  Outbox outbox(store_.get(), producer_.get(), {.grace = absl::Seconds(5)});
+  absl::StatusOr<int> early = outbox.RelayOnce(now + absl::Seconds(1));
+  ASSERT_TRUE(early.ok()) << early.status();
+  EXPECT_EQ(*early, 0) << "a young change is left to its request";
+  EXPECT_TRUE(Published().empty());
+
+  absl::StatusOr<int> relayed = outbox.RelayOnce(now + absl::Seconds(6));
+  ASSERT_TRUE(relayed.ok()) << relayed.status();
+  EXPECT_EQ(*relayed, 1);
+  std::vector<KafkaRecord> published = Published();
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].value, event.value) << "the stored bytes, same event id";
+  EXPECT_EQ(published[0].key, "bob");
+  // Published once: the index entry is gone.
+  EXPECT_EQ(*outbox.RelayOnce(now + absl::Seconds(60)), 0);
+  EXPECT_EQ(Published().size(), 1u);
+}
+
+TEST_F(UserStoreTest, PublishMarksTheChangeAndAnEntryWithoutACommitIsDropped) {
+  v1::UserRecord record;
+  record.mutable_profile()->set_username("ann");
+  const KafkaRecord event = Registered("ann", "e1");
+  const absl::Time now = absl::Now();
+  ASSERT_TRUE(store_->Commit("ann", 0, record, "e1", {event}, now).ok());
+  Outbox outbox(store_.get(), producer_.get(), {});
+  ASSERT_TRUE(outbox.Publish({"ann", "e1"}, {event}).ok());
+  EXPECT_TRUE(store_->PendingSince(now + absl::Hours(1), 10)->empty());
+
+  // A second registration of "ann" loses: ALREADY_EXISTS, and its index entry is withdrawn.
+  EXPECT_EQ(store_->Commit("ann", 0, record, "e2", {Registered("ann", "e2")}, now).code(),
+            absl::StatusCode::kAlreadyExists);
+  // An update that raced another one: ABORTED (reload and retry).
+  EXPECT_EQ(store_->Commit("ann", 7, record, "e3", {Registered("ann", "e3")}, now).code(),
+            absl::StatusCode::kAborted);
+  EXPECT_TRUE(store_->PendingSince(now + absl::Hours(1), 10)->empty());
+  EXPECT_EQ(Published().size(), 1u);
+}
+
+TEST_F(UserStoreTest, LoginAttemptsCountPerUsernameWithinTheWindow) {
+  for (int i = 1; i <= 3; ++i) EXPECT_EQ(*store_->CountLoginAttempt("bob", absl::Minutes(1)), i);
+  EXPECT_EQ(*store_->CountLoginAttempt("ann", absl::Minutes(1)), 1) << "per username";
+  // A short window ends by itself (Redis expiry); wait for it on a condition, not a sleep.
+  EXPECT_EQ(*store_->CountLoginAttempt("cat", absl::Milliseconds(50)), 1);
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  int64_t attempt = 2;
+  while (absl::Now() < give_up) {
+    attempt = *store_->CountLoginAttempt("cat", absl::Milliseconds(50));
+    if (attempt == 1) break;
+  }
+  EXPECT_EQ(attempt, 1) << "a new window starts counting again";
+}
+
+}  // namespace
+}  // namespace choreo::users
