@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "saga/config/flag_set.h"
 #include "saga/kafka_mock/embedded_kafka_cluster.h"
 #include "saga/process/files.h"
@@ -25,6 +26,7 @@ struct DevBrokerConfig {
   int brokers = 1;
   int partitions = 4;
   std::string address_file;
+  std::string extra_topics;  // comma-separated
 
   absl::Status Validate() const {
     if (brokers < 1 || brokers > 9) {
@@ -54,6 +56,8 @@ int main(int argc, char** argv) {
       "SIGTERM or SIGINT.");
   flags.Add("brokers", &config.brokers, "number of mock brokers")
       .Add("partitions", &config.partitions, "partitions of every mission topic")
+      .Add("extra-topics", &config.extra_topics,
+           "more topics to create (comma-separated), e.g. a benchmark's own")
       .Add("address-file", &config.address_file,
            "also write the bootstrap address to this file (removed at exit)");
   choreo::config::ParseOrExit(flags, argc, argv, [&] { return config.Validate(); });
@@ -64,6 +68,11 @@ int main(int argc, char** argv) {
   if (!cluster.ok()) return Fail(cluster.status());
   if (absl::Status created = (*cluster)->CreateMissionTopics(config.partitions); !created.ok()) {
     return Fail(created);
+  }
+  for (absl::string_view topic : absl::StrSplit(config.extra_topics, ',', absl::SkipEmpty())) {
+    if (absl::Status created = (*cluster)->CreateTopic(topic, config.partitions); !created.ok()) {
+      return Fail(created);
+    }
   }
   const std::string& address = (*cluster)->bootstrap_servers();
   if (!config.address_file.empty()) {

@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "saga/testing/wait.h"
 
 namespace choreo::e2e {
@@ -53,6 +54,12 @@ std::string LocalSystem::LogOf(const std::string& service) const {
   return dir_ == nullptr ? "" : dir_->File(service + ".log");
 }
 
+std::map<std::string, pid_t> LocalSystem::NamedPids() const {
+  std::map<std::string, pid_t> pids;
+  for (const auto& [name, process] : processes_) pids[name] = process->pid();
+  return pids;
+}
+
 std::vector<pid_t> LocalSystem::Pids() const {
   std::vector<pid_t> pids;
   for (const auto& [name, process] : processes_) pids.push_back(process->pid());
@@ -84,25 +91,32 @@ absl::Status LocalSystem::Start() {
   if (!dir.ok()) return dir.status();
   dir_ = std::make_unique<testing::TempDir>(*std::move(dir));
   absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis =
-      testing::RedisServer::Start({.appendfsync = "everysec"});
+      testing::RedisServer::Start({.appendfsync = options_.redis_appendfsync});
   if (!redis.ok()) return redis.status();
   redis_ = *std::move(redis);
 
-  const std::string address_file = dir_->File("kafka.address");
-  absl::StatusOr<testing::ChildProcess> broker = testing::ChildProcess::Start(
-      {.argv = {binaries_.devbroker, "--partitions", absl::StrCat(options_.partitions),
-                "--address-file", address_file},
-       .log_path = LogOf("devbroker")});
-  if (!broker.ok()) return broker.status();
-  processes_["devbroker"] = std::make_unique<testing::ChildProcess>(*std::move(broker));
-  if (!testing::WaitUntil([&] { return std::filesystem::exists(address_file); },
-                          absl::Seconds(30))) {
-    return absl::UnavailableError("the dev broker did not start");
+  if (!options_.kafka_brokers.empty()) {
+    kafka_ = options_.kafka_brokers;
+  } else {
+    const std::string address_file = dir_->File("kafka.address");
+    absl::StatusOr<testing::ChildProcess> broker = testing::ChildProcess::Start(
+        {.argv = {binaries_.devbroker, "--partitions", absl::StrCat(options_.partitions),
+                  "--address-file", address_file, "--extra-topics",
+                  absl::StrJoin(options_.extra_topics, ",")},
+         .log_path = LogOf("devbroker")});
+    if (!broker.ok()) return broker.status();
+    processes_["devbroker"] = std::make_unique<testing::ChildProcess>(*std::move(broker));
+    if (!testing::WaitUntil([&] { return std::filesystem::exists(address_file); },
+                            absl::Seconds(30))) {
+      return absl::UnavailableError("the dev broker did not start");
+    }
+    kafka_ = ReadFile(address_file);
   }
-  kafka_ = ReadFile(address_file);
 
+  // The dev broker holds empty fetches for the whole fetch.wait.max.ms; Kafka answers at once.
   const std::vector<std::string> common = {
-      "--kafka-brokers", kafka_, "--redis", redis_->address(), "--fetch-wait-max-ms", "1"};
+      "--kafka-brokers", kafka_, "--redis", redis_->address(), "--fetch-wait-max-ms",
+      options_.kafka_brokers.empty() ? "1" : "100"};
   const std::vector<std::string> public_key = {"--jwt-public-key", dir_->File("jwt.pub.pem")};
   struct Service {
     std::string name, binary;

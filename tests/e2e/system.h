@@ -32,7 +32,12 @@ struct Binaries {
 class LocalSystem {
  public:
   struct Options {
+    // Empty: start the dev broker. Else every process uses this Kafka (its topics must exist).
+    std::string kafka_brokers;
     int partitions = 4;
+    std::vector<std::string> extra_topics;  // the dev broker creates these too
+    // Redis durability: tests favour speed; benchmarks pass "always", as production runs.
+    std::string redis_appendfsync = "everysec";
     int session_timeout_ms = 6000;
     std::vector<std::string> order_flags;    // extra flags of choreo-order
     std::vector<std::string> billing_flags;  // extra flags of choreo-billing
@@ -68,6 +73,7 @@ class LocalSystem {
   // Stops the dev broker for good (SIGKILL).
   absl::Status KillBroker();
   std::vector<pid_t> Pids() const;
+  std::map<std::string, pid_t> NamedPids() const;
 
  private:
   absl::StatusOr<std::string> StartProcess(const std::string& name,

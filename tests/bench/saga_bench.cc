@@ -1,0 +1,528 @@
+// choreo-bench: saga latency and throughput through the gateway's gRPC API, against the floor of
+// a trivial four-hop relay chain on the same broker, in the same run.
+//
+//   choreo-bench [--mode fixed|search] [--rate N] [--duration 10s] [--kafka-brokers B] ...
+//
+// It starts the whole system as processes (LocalSystem: dev broker unless --kafka-brokers,
+// redis-server with appendfsync always, users, order, billing, notification, gateway), signs up
+// --users users with plenty of money, then drives CreateOrder open-loop: request i is due at
+// start + i/rate whatever happened to earlier ones, and its latency counts from when it was due
+// (so a slow answer cannot hide the queueing it causes). Then the same schedule through the
+// relay chain. Prints text (and JSON with --json-out) with percentiles from an HDR-style
+// histogram, outcomes, errors, and CPU and peak RSS of every process.
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "choreo/gateway/v1/gateway.grpc.pb.h"
+#include "choreo/orders/v1/events.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "saga/codec/event_codec.h"
+#include "saga/config/flag_set.h"
+#include "saga/ids/trace_context.h"
+#include "saga/proto_time/proto_time.h"
+#include "saga/service/service_host.h"
+#include "saga/testing/wait.h"
+#include "saga/topics/topics.h"
+#include "tests/bench/latency_histogram.h"
+#include "tests/bench/process_usage.h"
+#include "tests/bench/relay_chain.h"
+#include "tests/e2e/system.h"
+
+namespace choreo::bench {
+namespace {
+
+// The saga's hops: orders.requests, orders.created, billing.payments, orders.status.
+constexpr int kHops = 4;
+
+struct BenchConfig {
+  std::string kafka_brokers;  // empty: the embedded dev broker
+  std::string mode = "fixed";
+  int rate = 200;
+  absl::Duration duration = absl::Seconds(10);
+  absl::Duration warmup = absl::Seconds(2);
+  absl::Duration p99_bound = absl::Milliseconds(100);
+  int start_rate = 100;
+  int step_percent = 40;  // each search step offers this much more
+  int max_rate = 20000;
+  absl::Duration step_duration = absl::Seconds(5);
+  int users = 100;
+  int partitions = 4;
+  bool floor = true;
+  bool saga = true;
+  std::string json_out;
+};
+
+// One open-loop run's numbers.
+struct Phase {
+  std::string name;
+  int offered_rate = 0;
+  absl::Duration duration;
+  int64_t sent = 0;
+  int64_t ok = 0;
+  absl::Duration span;  // from the first due time to the last answer
+  LatencyHistogram latency;
+  std::map<std::string, int64_t> outcomes;
+  std::map<std::string, int64_t> errors;
+  std::map<std::string, ProcessUsage> usage;  // CPU: during the phase; RSS: peak so far
+  double achieved() const {
+    return span > absl::ZeroDuration() ? static_cast<double>(ok) / absl::ToDoubleSeconds(span) : 0;
+  }
+  int64_t error_count() const {
+    int64_t n = 0;
+    for (const auto& [code, count] : errors) n += count;
+    return n;
+  }
+};
+
+double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
+
+// Collects completions from any thread.
+class Recorder {
+ public:
+  void Done(absl::Time due, const std::string& outcome, bool ok) {
+    const absl::Time now = absl::Now();
+    absl::MutexLock lock(&mu_);
+    if (ok) {
+      latency_.Record(now - due);
+      ++outcomes_[outcome];
+      ++ok_;
+    } else {
+      ++errors_[outcome];
+    }
+    ++completed_;
+    last_ = std::max(last_, now);
+  }
+  int64_t completed() const {
+    absl::MutexLock lock(&mu_);
+    return completed_;
+  }
+  absl::Duration p99() const {
+    absl::MutexLock lock(&mu_);
+    return latency_.Percentile(99);
+  }
+  void Into(Phase& phase, absl::Time start) const {
+    absl::MutexLock lock(&mu_);
+    phase.latency = latency_;
+    phase.outcomes = outcomes_;
+    phase.errors = errors_;
+    phase.ok = ok_;
+    phase.span = last_ - start;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  LatencyHistogram latency_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> outcomes_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> errors_ ABSL_GUARDED_BY(mu_);
+  int64_t ok_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t completed_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time last_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+std::map<std::string, ProcessUsage> Usage(const std::map<std::string, pid_t>& pids) {
+  std::map<std::string, ProcessUsage> usage;
+  for (const auto& [name, pid] : pids) {
+    if (absl::StatusOr<ProcessUsage> u = ReadProcessUsage(pid); u.ok()) usage[name] = *u;
+  }
+  return usage;
+}
+
+// Issues `rate` requests per second for `duration` on this thread's schedule; issue(i, due, rec)
+// must not block. Waits (bounded) for the answers, printing progress every second.
+template <typename Issue>
+Phase RunOpenLoop(const std::string& name, int rate, absl::Duration duration,
+                  const std::map<std::string, pid_t>& pids, Issue issue) {
+  Phase phase;
+  phase.name = name;
+  phase.offered_rate = rate;
+  phase.duration = duration;
+  Recorder recorder;
+  const std::map<std::string, ProcessUsage> before = Usage(pids);
+  const int64_t total = static_cast<int64_t>(rate * absl::ToDoubleSeconds(duration));
+  const absl::Duration interval = absl::Seconds(1) / rate;
+  const absl::Time start = absl::Now() + absl::Milliseconds(20);
+  absl::Time next_progress = start + absl::Seconds(1);
+  auto progress = [&](int64_t sent) {
+    std::fprintf(stderr, "  [%s %d/s] %5.1fs sent %lld answered %lld p99 %.1f ms\n", name.c_str(),
+                 rate, absl::ToDoubleSeconds(absl::Now() - start), static_cast<long long>(sent),
+                 static_cast<long long>(recorder.completed()), Ms(recorder.p99()));
+  };
+  for (int64_t i = 0; i < total; ++i) {
+    const absl::Time due = start + interval * i;
+    const absl::Time now = absl::Now();
+    if (due > now) absl::SleepFor(due - now);  // pacing the schedule, not waiting for a result
+    issue(i, due, recorder);
+    if (absl::Now() >= next_progress) {
+      progress(i + 1);
+      next_progress += absl::Seconds(1);
+    }
+  }
+  phase.sent = total;
+  const absl::Time give_up = absl::Now() + absl::Seconds(40);
+  while (recorder.completed() < total && absl::Now() < give_up) {
+    testing::WaitUntil([&] { return recorder.completed() >= total; }, absl::Seconds(1));
+    progress(total);
+  }
+  recorder.Into(phase, start);
+  phase.errors["NO_ANSWER"] += total - recorder.completed();
+  if (phase.errors["NO_ANSWER"] == 0) phase.errors.erase("NO_ANSWER");
+  const std::map<std::string, ProcessUsage> after = Usage(pids);
+  for (const auto& [process, usage] : after) {
+    ProcessUsage delta = usage;
+    if (auto it = before.find(process); it != before.end()) delta.cpu -= it->second.cpu;
+    phase.usage[process] = delta;
+  }
+  return phase;
+}
+
+// The saga through the gateway: one CreateOrder per request, users taking turns.
+class SagaDriver {
+ public:
+  SagaDriver(const std::string& gateway, e2e::TestUsers* users, int user_count)
+      : channel_(grpc::CreateChannel(gateway, grpc::InsecureChannelCredentials())),
+        orders_(gateway::v1::OrderService::NewStub(channel_)),
+        users_(users),
+        user_count_(user_count) {
+    absl::BitGen random;
+    run_ = ids::RandomHex(random, 4);
+  }
+
+  void Issue(int64_t i, absl::Time due, Recorder& recorder, const std::string& phase) {
+    struct Call {
+      grpc::ClientContext context;
+      gateway::v1::CreateOrderRequest request;
+      gateway::v1::Order response;
+    };
+    auto call = std::make_shared<Call>();
+    const std::string user = absl::StrCat("bench", i % user_count_);
+    users_->Authorize(user, call->context);
+    call->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    call->request.set_request_id(absl::StrCat(run_, "-", phase, "-", i));
+    auto* item = call->request.add_items();
+    item->set_sku("PEN-004");
+    item->set_quantity(1);
+    auto* address = call->request.mutable_delivery_address();
+    address->set_recipient("Bench");
+    address->set_line1("1 Load Street");
+    address->set_city("Throughput");
+    address->set_country("US");
+    call->request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
+    orders_->async()->CreateOrder(
+        &call->context, &call->request, &call->response,
+        [call, due, &recorder](grpc::Status status) {
+          if (status.ok()) {
+            std::string outcome = orders::v1::OrderStatus_Name(call->response.status());
+            recorder.Done(due, outcome.substr(outcome.find("STATUS_") + 7), true);
+          } else {
+            recorder.Done(due, absl::StatusCodeToString(
+                                   static_cast<absl::StatusCode>(status.error_code())),
+                          false);
+          }
+        });
+  }
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<gateway::v1::OrderService::Stub> orders_;
+  e2e::TestUsers* users_;
+  const int user_count_;
+  std::string run_;
+};
+
+// A real OrderCreationRequested record, so the floor moves the saga's record sizes.
+KafkaRecord SampleRecord() {
+  orders::v1::OrderCreationRequested event;
+  event.set_request_id("0123456789abcdef-fixed-0000001");
+  event.set_username("bench42");
+  event.add_roles("user");
+  auto* item = event.add_items();
+  item->set_sku("PEN-004");
+  item->set_quantity(1);
+  auto* address = event.mutable_delivery_address();
+  address->set_recipient("Bench");
+  address->set_line1("1 Load Street");
+  address->set_city("Throughput");
+  address->set_country("US");
+  event.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
+  *event.mutable_created_at() = ToProtoTime(absl::Now());
+  absl::BitGen random;
+  codec::StampMeta(event,
+                   {.event_id = ids::RandomHex(random, 16),
+                    .correlation_id = ids::RandomHex(random, 16),
+                    .producer = "gateway",
+                    .occurred_at = absl::Now()},
+                   random);
+  return *codec::EventCodec().Encode(event, topics::kOrdersRequests, "key");
+}
+
+void PrintPhase(const Phase& phase) {
+  std::printf("%-6s offered %6d/s  achieved %8.1f/s  n=%-7lld p50 %7.1f  p90 %7.1f  p99 %7.1f  "
+              "p99.9 %7.1f  max %7.1f ms  errors %lld\n",
+              phase.name.c_str(), phase.offered_rate, phase.achieved(),
+              static_cast<long long>(phase.latency.count()), Ms(phase.latency.Percentile(50)),
+              Ms(phase.latency.Percentile(90)), Ms(phase.latency.Percentile(99)),
+              Ms(phase.latency.Percentile(99.9)), Ms(phase.latency.max()),
+              static_cast<long long>(phase.error_count()));
+  std::vector<std::string> outcomes;
+  for (const auto& [outcome, count] : phase.outcomes) outcomes.push_back(absl::StrCat(outcome, " ", count));
+  for (const auto& [error, count] : phase.errors) outcomes.push_back(absl::StrCat("error ", error, " ", count));
+  std::printf("       outcomes: %s\n", absl::StrJoin(outcomes, ", ").c_str());
+}
+
+void PrintUsage(const Phase& phase) {
+  std::printf("       %-14s %10s %12s %12s\n", "process", "cpu s", "cpu us/req", "peak RSS MB");
+  for (const auto& [process, usage] : phase.usage) {
+    std::printf("       %-14s %10.2f %12.0f %12.1f\n", process.c_str(),
+                absl::ToDoubleSeconds(usage.cpu),
+                phase.sent > 0 ? absl::ToDoubleMicroseconds(usage.cpu) / phase.sent : 0.0,
+                usage.peak_rss_kib / 1024.0);
+  }
+}
+
+std::string PhaseJson(const Phase& phase) {
+  std::vector<std::string> outcomes, errors, usage;
+  for (const auto& [k, v] : phase.outcomes) outcomes.push_back(absl::StrFormat(R"("%s":%d)", k, v));
+  for (const auto& [k, v] : phase.errors) errors.push_back(absl::StrFormat(R"("%s":%d)", k, v));
+  for (const auto& [k, v] : phase.usage) {
+    usage.push_back(absl::StrFormat(R"("%s":{"cpu_seconds":%.3f,"peak_rss_kib":%d})", k,
+                                    absl::ToDoubleSeconds(v.cpu), v.peak_rss_kib));
+  }
+  return absl::StrFormat(
+      R"({"name":"%s","offered_rate":%d,"achieved_rate":%.1f,"duration_s":%.1f,"sent":%d,)"
+      R"("ok":%d,"latency_ms":{"p50":%.3f,"p90":%.3f,"p99":%.3f,"p99_9":%.3f,"max":%.3f,)"
+      R"("mean":%.3f},"outcomes":{%s},"errors":{%s},"processes":{%s}})",
+      phase.name, phase.offered_rate, phase.achieved(), absl::ToDoubleSeconds(phase.duration),
+      phase.sent, phase.ok, Ms(phase.latency.Percentile(50)), Ms(phase.latency.Percentile(90)),
+      Ms(phase.latency.Percentile(99)), Ms(phase.latency.Percentile(99.9)),
+      Ms(phase.latency.max()), Ms(phase.latency.mean()), absl::StrJoin(outcomes, ","),
+      absl::StrJoin(errors, ","), absl::StrJoin(usage, ","));
+}
+
+bool Passes(const Phase& phase, const BenchConfig& config) {
+  return phase.error_count() == 0 && phase.latency.Percentile(99) <= config.p99_bound &&
+         phase.achieved() >= 0.95 * phase.offered_rate;
+}
+
+int Main(int argc, char** argv) {
+  BenchConfig config;
+  config::FlagSet flags("choreo-bench",
+                        "Saga latency and throughput against a four-hop relay floor.");
+  flags.Add("kafka-brokers", &config.kafka_brokers, "Kafka to use (default: the embedded dev broker)")
+      .Add("mode", &config.mode, "fixed: --rate for --duration; search: the highest passing rate")
+      .Add("rate", &config.rate, "fixed mode: requests per second")
+      .Add("duration", &config.duration, "fixed mode: how long to offer load")
+      .Add("warmup", &config.warmup, "unmeasured load at --start-rate before measuring")
+      .Add("p99-bound", &config.p99_bound, "search mode: the p99 a passing step must keep")
+      .Add("start-rate", &config.start_rate, "search mode: the first step's rate (and warm-up's)")
+      .Add("step-percent", &config.step_percent, "search mode: how much each step adds")
+      .Add("max-rate", &config.max_rate, "search mode: stop here")
+      .Add("step-duration", &config.step_duration, "search mode: each step's length")
+      .Add("users", &config.users, "users placing orders")
+      .Add("partitions", &config.partitions, "partitions per topic (dev broker and floor)")
+      .Add("floor", &config.floor, "measure the relay-chain floor")
+      .Add("saga", &config.saga, "measure the saga")
+      .Add("json-out", &config.json_out, "also write the results as JSON here");
+  config::ParseOrExit(flags, argc, argv, [&]() -> absl::Status {
+    if (config.mode != "fixed" && config.mode != "search") {
+      return absl::InvalidArgumentError("--mode must be fixed or search");
+    }
+    if (config.rate < 1 || config.start_rate < 1 || config.users < 1 || config.step_percent < 1) {
+      return absl::InvalidArgumentError("--rate, --start-rate, --users, --step-percent must be >= 1");
+    }
+    return absl::OkStatus();
+  });
+
+  const absl::Time began = absl::Now();
+  std::fprintf(stderr, "choreo-bench: starting the system...\n");
+  e2e::LocalSystem system(e2e::Binaries::Built(),
+                          {.kafka_brokers = config.kafka_brokers,
+                           .partitions = config.partitions,
+                           .extra_topics = RelayChain::Topics(kHops),
+                           .redis_appendfsync = "always"});
+  if (absl::Status started = system.Start(); !started.ok()) {
+    std::fprintf(stderr, "choreo-bench: %s\n", std::string(started.message()).c_str());
+    return 1;
+  }
+  std::map<std::string, pid_t> pids = system.NamedPids();
+  pids["bench"] = getpid();
+  const std::string broker = config.kafka_brokers.empty()
+                                 ? "embedded dev broker (librdkafka mock cluster)"
+                                 : "Kafka at " + config.kafka_brokers;
+
+  e2e::TestUsers users(system.gateway());
+  std::fprintf(stderr, "choreo-bench: signing up %d users...\n", config.users);
+  {
+    grpc::Status signed_up;
+    auto accounts = gateway::v1::AccountService::NewStub(
+        grpc::CreateChannel(system.gateway(), grpc::InsecureChannelCredentials()));
+    for (int u = 0; u < config.users && signed_up.ok(); ++u) {
+      const std::string user = absl::StrCat("bench", u);
+      signed_up = users.SignUp(user);
+      if (!signed_up.ok()) break;
+      grpc::ClientContext context;
+      users.Authorize(user, context);
+      gateway::v1::DepositRequest deposit;
+      deposit.set_request_id("bench-deposit");
+      deposit.mutable_amount()->set_minor_units(1'000'000'000);  // 10 million USD
+      deposit.mutable_amount()->set_currency("USD");
+      gateway::v1::DepositResponse response;
+      signed_up = accounts->Deposit(&context, deposit, &response);
+    }
+    if (!signed_up.ok()) {
+      std::fprintf(stderr, "choreo-bench: sign-up failed: %s\n", signed_up.error_message().c_str());
+      return 1;
+    }
+  }
+  SagaDriver saga(system.gateway(), &users, config.users);
+  Recorder* floor_recorder = nullptr;
+  absl::Mutex floor_mu;
+  service::ServiceConfig services;  // the services' client settings, as LocalSystem runs them
+  services.fetch_wait_max_ms = config.kafka_brokers.empty() ? 1 : 100;
+  services.session_timeout_ms = 6000;
+  services.max_poll_interval_ms = 10000;
+  RelayChain chain({.kafka_brokers = system.kafka(),
+                    .hops = kHops,
+                    .partitions = config.partitions,
+                    .create_topics = !config.kafka_brokers.empty(),
+                    .consumer_overrides = services.RuntimeOptions("bench", {}).consumer_overrides,
+                    .sample = SampleRecord()},
+                   [&](absl::Time due) {
+                     absl::MutexLock lock(&floor_mu);
+                     if (floor_recorder != nullptr) floor_recorder->Done(due, "RELAYED", true);
+                   });
+  if (config.floor) {
+    std::fprintf(stderr, "choreo-bench: starting the relay chain...\n");
+    if (absl::Status started = chain.Start(absl::Seconds(60)); !started.ok()) {
+      std::fprintf(stderr, "choreo-bench: %s\n", std::string(started.message()).c_str());
+      return 1;
+    }
+  }
+  int64_t sequence = 0;
+  auto run_saga = [&](int rate, absl::Duration duration, const std::string& name) {
+    return RunOpenLoop(name, rate, duration, pids, [&](int64_t i, absl::Time due, Recorder& r) {
+      saga.Issue(sequence + i, due, r, name);
+    });
+  };
+  auto run_floor = [&](int rate, absl::Duration duration, const std::string& name) {
+    return RunOpenLoop(name, rate, duration, pids, [&](int64_t i, absl::Time due, Recorder& r) {
+      {
+        absl::MutexLock lock(&floor_mu);
+        floor_recorder = &r;
+      }
+      if (!chain.Send(absl::StrCat("ord-", sequence + i), due).ok()) r.Done(due, "PRODUCE", false);
+    });
+  };
+  auto detach_floor = [&] {
+    absl::MutexLock lock(&floor_mu);
+    floor_recorder = nullptr;
+  };
+
+  if (config.warmup > absl::ZeroDuration()) {
+    std::fprintf(stderr, "choreo-bench: warming up for %s...\n",
+                 absl::FormatDuration(config.warmup).c_str());
+    if (config.saga) run_saga(config.start_rate, config.warmup, "warmup");
+    if (config.floor) run_floor(config.start_rate, config.warmup, "warmup");
+    detach_floor();
+  }
+
+  std::vector<Phase> saga_phases, floor_phases;
+  if (config.mode == "fixed") {
+    if (config.saga) saga_phases.push_back(run_saga(config.rate, config.duration, "saga"));
+    sequence += 1'000'000;
+    if (config.floor) floor_phases.push_back(run_floor(config.rate, config.duration, "floor"));
+    detach_floor();
+  } else {
+    for (auto [phases, name] : {std::pair{&saga_phases, "saga"}, std::pair{&floor_phases, "floor"}}) {
+      if ((std::string(name) == "saga" && !config.saga) ||
+          (std::string(name) == "floor" && !config.floor)) {
+        continue;
+      }
+      for (double rate = config.start_rate; rate <= config.max_rate;
+           rate *= 1.0 + config.step_percent / 100.0) {
+        sequence += 1'000'000;
+        Phase step = std::string(name) == "saga"
+                         ? run_saga(static_cast<int>(rate), config.step_duration, name)
+                         : run_floor(static_cast<int>(rate), config.step_duration, name);
+        detach_floor();
+        const bool passed = Passes(step, config);
+        std::fprintf(stderr, "choreo-bench: %s at %d/s: p99 %.1f ms, %lld errors: %s\n", name,
+                     step.offered_rate, Ms(step.latency.Percentile(99)),
+                     static_cast<long long>(step.error_count()), passed ? "pass" : "FAIL");
+        phases->push_back(std::move(step));
+        if (!passed) break;
+      }
+    }
+  }
+  chain.Stop();
+
+  auto best = [&](const std::vector<Phase>& phases) -> const Phase* {
+    const Phase* found = nullptr;
+    for (const Phase& phase : phases) {
+      if (Passes(phase, config)) found = &phase;
+    }
+    return found;
+  };
+  std::printf("\nchoreo-bench: %s mode on %s, %d partitions, %d users, %d hardware threads\n",
+              config.mode.c_str(), broker.c_str(), config.partitions, config.users,
+              static_cast<int>(std::thread::hardware_concurrency()));
+  for (const auto* phases : {&saga_phases, &floor_phases}) {
+    for (const Phase& phase : *phases) PrintPhase(phase);
+  }
+  const Phase* saga_result = config.mode == "fixed" ? (saga_phases.empty() ? nullptr : &saga_phases[0]) : best(saga_phases);
+  const Phase* floor_result = config.mode == "fixed" ? (floor_phases.empty() ? nullptr : &floor_phases[0]) : best(floor_phases);
+  if (saga_result != nullptr) {
+    std::printf("\nprocesses during the saga phase at %d/s:\n", saga_result->offered_rate);
+    PrintUsage(*saga_result);
+  }
+  std::string ratios;
+  if (saga_result != nullptr && floor_result != nullptr) {
+    const double p50 = Ms(saga_result->latency.Percentile(50)) / Ms(floor_result->latency.Percentile(50));
+    const double p99 = Ms(saga_result->latency.Percentile(99)) / Ms(floor_result->latency.Percentile(99));
+    if (config.mode == "fixed") {
+      std::printf("\nsaga/floor at %d/s: p50 %.2fx, p99 %.2fx\n", config.rate, p50, p99);
+      ratios = absl::StrFormat(R"({"p50":%.3f,"p99":%.3f})", p50, p99);
+    } else {
+      const double throughput = saga_result->achieved() / floor_result->achieved();
+      std::printf("\nhighest passing rate (p99 <= %.0f ms, no errors): saga %d/s, floor %d/s; "
+                  "saga/floor throughput %.2fx (p50 %.2fx, p99 %.2fx at those rates)\n",
+                  Ms(config.p99_bound), saga_result->offered_rate, floor_result->offered_rate,
+                  throughput, p50, p99);
+      ratios = absl::StrFormat(R"({"p50":%.3f,"p99":%.3f,"max_throughput":%.3f})", p50, p99,
+                               throughput);
+    }
+  }
+  std::printf("total run time %.1f s\n", absl::ToDoubleSeconds(absl::Now() - began));
+  if (!config.json_out.empty()) {
+    std::vector<std::string> saga_json, floor_json;
+    for (const Phase& phase : saga_phases) saga_json.push_back(PhaseJson(phase));
+    for (const Phase& phase : floor_phases) floor_json.push_back(PhaseJson(phase));
+    std::ofstream(config.json_out) << absl::StrFormat(
+        R"({"mode":"%s","broker":"%s","partitions":%d,"users":%d,"saga":[%s],"floor":[%s],"ratios":%s})"
+        "\n",
+        config.mode, broker, config.partitions, config.users, absl::StrJoin(saga_json, ","),
+        absl::StrJoin(floor_json, ","), ratios.empty() ? "null" : ratios);
+  }
+  const bool any_errors = [&] {
+    for (const auto* phases : {&saga_phases, &floor_phases}) {
+      for (const Phase& phase : *phases) {
+        if (config.mode == "fixed" && phase.error_count() > 0) return true;
+      }
+    }
+    return false;
+  }();
+  return any_errors ? 3 : 0;
+}
+
+}  // namespace
+}  // namespace choreo::bench
+
+int main(int argc, char** argv) { return choreo::bench::Main(argc, argv); }
