@@ -253,16 +253,8 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
                                           deadline, traceparent] {
     const std::string& user = caller.username;
     const SagaIds ids = OrderSagaIds(user, *request);
-    if (absl::Status claimed =
-            deps_.cache->ClaimRequest(user, "order", request->request_id(), ids.fingerprint);
-        !claimed.ok()) {
-      return once->Finish(ToGrpc(claimed));
-    }
-    absl::StatusOr<std::optional<Order>> cached = deps_.cache->Get(user, ids.aggregate_id);
-    if (!cached.ok()) return once->Finish(Unavailable(cached.status()));
-    if (cached->has_value() && IsTerminal((*cached)->status())) {
-      return once->FinishWith([&] { *response = **cached; });  // a retry after the saga ended
-    }
+    // Listen first, then read: a status applied before the read is in it, one applied after
+    // reaches the waiter. Two round trips to Redis in all (claim + read, then the new view).
     absl::StatusOr<uint64_t> waiter = deps_.waiters->Add(
         OrderWaitKey(ids.aggregate_id), deadline,
         [once, response](const std::string& payload) {
@@ -278,6 +270,18 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
                                                  "request_id, or GetOrder, to learn its outcome")));
         });
     if (!waiter.ok()) return once->Finish(ToGrpc(waiter.status()));
+    absl::StatusOr<std::optional<Order>> cached =
+        deps_.cache->ClaimOrder(user, request->request_id(), ids.fingerprint, ids.aggregate_id);
+    if (!cached.ok()) {
+      deps_.waiters->Remove(*waiter);
+      return once->Finish(absl::IsInvalidArgument(cached.status()) ? ToGrpc(cached.status())
+                                                                   : Unavailable(cached.status()));
+    }
+    if (cached->has_value() && IsTerminal((*cached)->status())) {
+      // A retry after the saga ended.
+      if (deps_.waiters->Remove(*waiter)) once->FinishWith([&] { *response = **cached; });
+      return;
+    }
     if (!cached->has_value()) {
       if (absl::Status added = deps_.cache->AddOrder(user, InitialView(*request, ids)); !added.ok()) {
         deps_.waiters->Remove(*waiter);
@@ -297,12 +301,6 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
                        [this, once, id = *waiter](absl::Status error) {
                          if (deps_.waiters->Remove(id)) once->Finish(ToGrpc(error));
                        });
-    // A status that arrived before the waiter existed is in the cache by now.
-    absl::StatusOr<std::optional<Order>> again = deps_.cache->Get(user, ids.aggregate_id);
-    if (again.ok() && again->has_value() && IsTerminal((*again)->status()) &&
-        deps_.waiters->Remove(*waiter)) {
-      once->FinishWith([&] { *response = **again; });
-    }
   });
   if (!queued) once->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "gateway busy"));
   return reactor;

@@ -48,28 +48,61 @@ absl::StatusOr<std::vector<RedisReply>> OrderCache::Run(
   return replies;
 }
 
+namespace {
+
+absl::StatusOr<std::optional<gateway::v1::Order>> ParseView(const RedisReply& reply) {
+  if (reply.type != RedisReply::Type::kString) return std::nullopt;
+  gateway::v1::Order view;
+  if (!view.ParseFromString(reply.str)) return absl::DataLossError("cached order view is corrupt");
+  return view;
+}
+
+std::string RequestKey(const std::string& username, absl::string_view kind,
+                       const std::string& request_id) {
+  return absl::StrCat("gw:request:{", username, "}:", kind, ":", request_id);
+}
+
+absl::Status CheckClaim(const RedisReply& stored, const std::string& fingerprint,
+                        const std::string& request_id) {
+  if (stored.str != fingerprint) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request_id: '", request_id, "' was already used with a different request body"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::optional<gateway::v1::Order>> OrderCache::Get(const std::string& username,
                                                                   const std::string& order_id) {
   absl::StatusOr<std::vector<RedisReply>> reply = Run({{"GET", ViewKey(username, order_id)}});
   if (!reply.ok()) return reply.status();
-  if ((*reply)[0].type != RedisReply::Type::kString) return std::nullopt;
-  gateway::v1::Order view;
-  if (!view.ParseFromString((*reply)[0].str)) return absl::DataLossError("cached order view is corrupt");
-  return view;
+  return ParseView((*reply)[0]);
 }
 
 absl::Status OrderCache::ClaimRequest(const std::string& username, const std::string& kind,
                                       const std::string& request_id,
                                       const std::string& fingerprint) {
-  const std::string key = absl::StrCat("gw:request:{", username, "}:", kind, ":", request_id);
+  const std::string key = RequestKey(username, kind, request_id);
   absl::StatusOr<std::vector<RedisReply>> replies =
       Run({{"SET", key, fingerprint, "NX", "EX", kRequestTtlSeconds}, {"GET", key}});
   if (!replies.ok()) return replies.status();
-  if ((*replies)[1].str != fingerprint) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "request_id: '", request_id, "' was already used with a different request body"));
+  return CheckClaim((*replies)[1], fingerprint, request_id);
+}
+
+absl::StatusOr<std::optional<gateway::v1::Order>> OrderCache::ClaimOrder(
+    const std::string& username, const std::string& request_id, const std::string& fingerprint,
+    const std::string& order_id) {
+  const std::string key = RequestKey(username, "order", request_id);
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      Run({{"SET", key, fingerprint, "NX", "EX", kRequestTtlSeconds},
+           {"GET", key},
+           {"GET", ViewKey(username, order_id)}});
+  if (!replies.ok()) return replies.status();
+  if (absl::Status claimed = CheckClaim((*replies)[1], fingerprint, request_id); !claimed.ok()) {
+    return claimed;
   }
-  return absl::OkStatus();
+  return ParseView((*replies)[2]);
 }
 
 absl::Status OrderCache::AddOrder(const std::string& username, const gateway::v1::Order& view) {

@@ -34,6 +34,12 @@ class OrderCache {
   absl::Status ClaimRequest(const std::string& username, const std::string& kind,
                             const std::string& request_id, const std::string& fingerprint);
 
+  // ClaimRequest for an order and Get of its view, in one round trip.
+  absl::StatusOr<std::optional<gateway::v1::Order>> ClaimOrder(const std::string& username,
+                                                               const std::string& request_id,
+                                                               const std::string& fingerprint,
+                                                               const std::string& order_id);
+
   // Writes the view of a new order (unless one exists) and indexes it for ListOrders.
   absl::Status AddOrder(const std::string& username, const gateway::v1::Order& view);
 

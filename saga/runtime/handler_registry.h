@@ -34,6 +34,8 @@ struct ErasedReaction {
 
 struct Route {
   bool ignore = false;  // a type this service reads on its topics but does not act on
+  // When set, events it returns false for are ignored like `ignore` (no Redis, no marker).
+  std::function<bool(const google::protobuf::Message&)> acts_on;
   std::string aggregate_type;
   std::function<std::string(const google::protobuf::Message&)> aggregate_id;
   std::function<absl::StatusOr<ErasedReaction>(const std::string& state,
@@ -72,6 +74,23 @@ class HandlerRegistry {
       return erased;
     };
     return Add(*Event::descriptor(), std::move(route));
+  }
+
+  // Like On, but only for the events `acts_on` (const Event& -> bool) selects; the others are
+  // ignored as if by Ignore: nothing is loaded, decided or stored for them. For a decision that
+  // is a no-op for a whole class of events (statuses a service does not care about), this saves
+  // the store's round trips. `acts_on` must be pure (the same event, the same answer).
+  template <typename Event, typename State, typename IdFn, typename DecideFn, typename ActsOnFn>
+  absl::Status OnlyFor(ActsOnFn acts_on, std::string aggregate_type, IdFn aggregate_id,
+                       DecideFn decide) {
+    absl::Status added = On<Event, State>(std::move(aggregate_type), std::move(aggregate_id),
+                                          std::move(decide));
+    if (!added.ok()) return added;
+    routes_[Event::descriptor()->full_name()].acts_on =
+        [acts_on](const google::protobuf::Message& event) {
+          return acts_on(static_cast<const Event&>(event));
+        };
+    return absl::OkStatus();
   }
 
   // Accepts `Event` on a subscribed topic and does nothing with it (its offset just moves on),

@@ -349,7 +349,7 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
   const google::protobuf::Message& event = *dispatch->event.message;
   const common::v1::EventMeta& meta = dispatch->event.meta();
   const Route& route = *dispatch->route;
-  if (route.ignore) {
+  if (route.ignore || (route.acts_on && !route.acts_on(event))) {
     outcome = SagaObserver::Outcome::kIgnored;
     return absl::OkStatus();
   }

@@ -36,6 +36,7 @@ class RedisServer {
   const std::string& host() const { return host_; }
   int port() const { return port_; }
   std::string address() const;  // "127.0.0.1:port"
+  pid_t pid() const { return process_ == nullptr ? 0 : process_->pid(); }  // 0 when stopped
   const std::string& dir() const { return dir_.path(); }
 
   // One PING over a fresh connection: OK on PONG, UNAVAILABLE otherwise.

@@ -21,6 +21,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
 #include "choreo/orders/v1/events.pb.h"
@@ -29,7 +32,9 @@
 #include "saga/config/flag_set.h"
 #include "saga/ids/trace_context.h"
 #include "saga/proto_time/proto_time.h"
+#include "saga/redis/redis_connection.h"
 #include "saga/service/service_host.h"
+#include "saga/testing/topic_reader.h"
 #include "saga/testing/wait.h"
 #include "saga/topics/topics.h"
 #include "tests/bench/latency_histogram.h"
@@ -56,6 +61,9 @@ struct BenchConfig {
   absl::Duration step_duration = absl::Seconds(5);
   int users = 100;
   int partitions = 4;
+  int fetch_wait_max_ms = 0;  // 0: 1 on the dev broker, 100 on Kafka
+  int workers = 0;            // 0: the services' default
+  std::string redis_appendfsync = "always";
   bool floor = true;
   bool saga = true;
   std::string json_out;
@@ -307,6 +315,67 @@ std::string PhaseJson(const Phase& phase) {
       absl::StrJoin(errors, ","), absl::StrJoin(usage, ","));
 }
 
+// Redis commands by name (INFO commandstats), to see the round trips an order costs.
+std::map<std::string, int64_t> RedisCommandCounts(const std::string& address) {
+  std::map<std::string, int64_t> counts;
+  absl::StatusOr<redis::RedisAddress> parsed = redis::ParseRedisAddress(address);
+  if (!parsed.ok()) return counts;
+  redis::RedisConnection redis({.address = *parsed});
+  absl::StatusOr<redis::RedisReply> info = redis.Command({"INFO", "commandstats"});
+  if (!info.ok()) return counts;
+  for (absl::string_view line : absl::StrSplit(info->str, '\n')) {
+    // cmdstat_get:calls=12,usec=...
+    if (!absl::ConsumePrefix(&line, "cmdstat_")) continue;
+    const size_t colon = line.find(':');
+    const size_t calls = line.find("calls=");
+    if (colon == absl::string_view::npos || calls == absl::string_view::npos) continue;
+    int64_t n = 0;
+    absl::string_view number = line.substr(calls + 6);
+    number = number.substr(0, number.find(','));
+    if (absl::SimpleAtoi(number, &n)) counts[std::string(line.substr(0, colon))] = n;
+  }
+  return counts;
+}
+
+// Where a saga's time goes: for every saga that started at or after `since`, the time between
+// consecutive hops' events (each event's occurred_at is stamped when its service decided).
+std::string HopBreakdown(const std::string& kafka, absl::Time since) {
+  // hops[h].first names the step from the event on hops[h-1] to the one on hops[h]: who
+  // consumed the former and decided the latter (with the producer's publish before it).
+  const std::vector<std::pair<std::string, absl::string_view>> hops = {
+      {"", topics::kOrdersRequests},
+      {"order: request->created", topics::kOrdersCreated},
+      {"billing: created->payment", topics::kBillingPayments},
+      {"order: payment->status", topics::kOrdersStatus}};
+  // correlation id -> the latest occurred_at on each hop's topic
+  std::map<std::string, std::vector<absl::Time>> sagas;
+  for (size_t h = 0; h < hops.size(); ++h) {
+    absl::StatusOr<std::vector<KafkaRecord>> records =
+        testing::ReadTopicToEnd(kafka, std::string(hops[h].second), absl::Seconds(60));
+    if (!records.ok()) return std::string(records.status().message());
+    for (const KafkaRecord& record : *records) {
+      absl::StatusOr<common::v1::EventMeta> meta = codec::DecodeMeta(record.value);
+      if (!meta.ok()) continue;
+      std::vector<absl::Time>& times = sagas[meta->correlation_id()];
+      times.resize(hops.size(), absl::InfinitePast());
+      times[h] = std::max(times[h], FromProtoTime(meta->occurred_at()));
+    }
+  }
+  std::vector<LatencyHistogram> per_hop(hops.size());
+  for (const auto& [correlation, times] : sagas) {
+    if (times[0] < since || times.back() == absl::InfinitePast()) continue;
+    for (size_t h = 1; h < hops.size(); ++h) per_hop[h].Record(times[h] - times[h - 1]);
+  }
+  std::string out;
+  for (size_t h = 1; h < hops.size(); ++h) {
+    absl::StrAppendFormat(&out, "       %-26s p50 %6.1f  p90 %6.1f  p99 %6.1f  max %6.1f ms (%d sagas)\n",
+                          hops[h].first, Ms(per_hop[h].Percentile(50)),
+                          Ms(per_hop[h].Percentile(90)), Ms(per_hop[h].Percentile(99)),
+                          Ms(per_hop[h].max()), per_hop[h].count());
+  }
+  return out;
+}
+
 bool Passes(const Phase& phase, const BenchConfig& config) {
   return phase.error_count() == 0 && phase.latency.Percentile(99) <= config.p99_bound &&
          phase.achieved() >= 0.95 * phase.offered_rate;
@@ -328,6 +397,11 @@ int Main(int argc, char** argv) {
       .Add("step-duration", &config.step_duration, "search mode: each step's length")
       .Add("users", &config.users, "users placing orders")
       .Add("partitions", &config.partitions, "partitions per topic (dev broker and floor)")
+      .Add("fetch-wait-max-ms", &config.fetch_wait_max_ms,
+           "every consumer's fetch.wait.max.ms, saga and floor alike (0: 1 on the dev broker, "
+           "100 on Kafka)")
+      .Add("workers", &config.workers, "the services' --workers (0: their default)")
+      .Add("redis-appendfsync", &config.redis_appendfsync, "Redis appendfsync: always, everysec")
       .Add("floor", &config.floor, "measure the relay-chain floor")
       .Add("saga", &config.saga, "measure the saga")
       .Add("json-out", &config.json_out, "also write the results as JSON here");
@@ -343,11 +417,17 @@ int Main(int argc, char** argv) {
 
   const absl::Time began = absl::Now();
   std::fprintf(stderr, "choreo-bench: starting the system...\n");
+  std::vector<std::string> worker_flags;
+  if (config.workers > 0) worker_flags = {"--workers", absl::StrCat(config.workers)};
   e2e::LocalSystem system(e2e::Binaries::Built(),
                           {.kafka_brokers = config.kafka_brokers,
                            .partitions = config.partitions,
                            .extra_topics = RelayChain::Topics(kHops),
-                           .redis_appendfsync = "always"});
+                           .fetch_wait_max_ms = config.fetch_wait_max_ms,
+                           .redis_appendfsync = config.redis_appendfsync,
+                           .order_flags = worker_flags,
+                           .billing_flags = worker_flags,
+                           .notification_flags = worker_flags});
   if (absl::Status started = system.Start(); !started.ok()) {
     std::fprintf(stderr, "choreo-bench: %s\n", std::string(started.message()).c_str());
     return 1;
@@ -386,7 +466,9 @@ int Main(int argc, char** argv) {
   Recorder* floor_recorder = nullptr;
   absl::Mutex floor_mu;
   service::ServiceConfig services;  // the services' client settings, as LocalSystem runs them
-  services.fetch_wait_max_ms = config.kafka_brokers.empty() ? 1 : 100;
+  services.fetch_wait_max_ms = config.fetch_wait_max_ms > 0 ? config.fetch_wait_max_ms
+                               : config.kafka_brokers.empty() ? 1
+                                                              : 100;
   services.session_timeout_ms = 6000;
   services.max_poll_interval_ms = 10000;
   RelayChain chain({.kafka_brokers = system.kafka(),
@@ -435,8 +517,24 @@ int Main(int argc, char** argv) {
   }
 
   std::vector<Phase> saga_phases, floor_phases;
+  std::string redis_per_order;
+  absl::Time saga_started = absl::InfiniteFuture();
   if (config.mode == "fixed") {
-    if (config.saga) saga_phases.push_back(run_saga(config.rate, config.duration, "saga"));
+    if (config.saga) {
+      const std::map<std::string, int64_t> before = RedisCommandCounts(system.redis());
+      saga_started = absl::Now();
+      saga_phases.push_back(run_saga(config.rate, config.duration, "saga"));
+      std::vector<std::string> parts;
+      double total = 0;
+      for (const auto& [command, calls] : RedisCommandCounts(system.redis())) {
+        const double per_order =
+            static_cast<double>(calls - (before.contains(command) ? before.at(command) : 0)) /
+            static_cast<double>(saga_phases.back().sent);
+        total += per_order;
+        if (per_order >= 0.05) parts.push_back(absl::StrFormat("%s %.1f", command, per_order));
+      }
+      redis_per_order = absl::StrFormat("%.1f (%s)", total, absl::StrJoin(parts, ", "));
+    }
     sequence += 1'000'000;
     if (config.floor) floor_phases.push_back(run_floor(config.rate, config.duration, "floor"));
     detach_floor();
@@ -471,9 +569,11 @@ int Main(int argc, char** argv) {
     }
     return found;
   };
-  std::printf("\nchoreo-bench: %s mode on %s, %d partitions, %d users, %d hardware threads\n",
+  std::printf("\nchoreo-bench: %s mode on %s, %d partitions, %d users, %d hardware threads, "
+              "fetch.wait.max.ms %d, redis appendfsync %s\n",
               config.mode.c_str(), broker.c_str(), config.partitions, config.users,
-              static_cast<int>(std::thread::hardware_concurrency()));
+              static_cast<int>(std::thread::hardware_concurrency()), services.fetch_wait_max_ms,
+              config.redis_appendfsync.c_str());
   for (const auto* phases : {&saga_phases, &floor_phases}) {
     for (const Phase& phase : *phases) PrintPhase(phase);
   }
@@ -482,6 +582,13 @@ int Main(int argc, char** argv) {
   if (saga_result != nullptr) {
     std::printf("\nprocesses during the saga phase at %d/s:\n", saga_result->offered_rate);
     PrintUsage(*saga_result);
+  }
+  if (!redis_per_order.empty()) {
+    std::printf("\nRedis commands per order (all services): %s\n", redis_per_order.c_str());
+  }
+  if (config.mode == "fixed" && config.saga) {
+    std::printf("\ntime between the saga's events (from their occurred_at), saga phase:\n%s",
+                HopBreakdown(system.kafka(), saga_started).c_str());
   }
   std::string ratios;
   if (saga_result != nullptr && floor_result != nullptr) {
@@ -500,6 +607,21 @@ int Main(int argc, char** argv) {
                                throughput);
     }
   }
+  // Transient failures the services retried (each costs at least one backoff, 50 ms first).
+  std::vector<std::string> retries;
+  for (const char* service : {"gateway", "users", "order", "billing", "notification"}) {
+    std::ifstream log(system.LogOf(service));
+    std::string line, example;
+    int count = 0;
+    while (std::getline(log, line)) {
+      if (line.find("retrying") != std::string::npos) {
+        ++count;
+        if (example.empty()) example = line.substr(0, 300);
+      }
+    }
+    if (count > 0) retries.push_back(absl::StrCat(service, " ", count, " (e.g. ", example, ")"));
+  }
+  std::printf("retried records: %s\n", retries.empty() ? "none" : absl::StrJoin(retries, "; ").c_str());
   std::printf("total run time %.1f s\n", absl::ToDoubleSeconds(absl::Now() - began));
   if (!config.json_out.empty()) {
     std::vector<std::string> saga_json, floor_json;

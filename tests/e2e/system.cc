@@ -57,6 +57,7 @@ std::string LocalSystem::LogOf(const std::string& service) const {
 std::map<std::string, pid_t> LocalSystem::NamedPids() const {
   std::map<std::string, pid_t> pids;
   for (const auto& [name, process] : processes_) pids[name] = process->pid();
+  if (redis_ != nullptr && redis_->pid() != 0) pids["redis"] = redis_->pid();
   return pids;
 }
 
@@ -116,7 +117,9 @@ absl::Status LocalSystem::Start() {
   // The dev broker holds empty fetches for the whole fetch.wait.max.ms; Kafka answers at once.
   const std::vector<std::string> common = {
       "--kafka-brokers", kafka_, "--redis", redis_->address(), "--fetch-wait-max-ms",
-      options_.kafka_brokers.empty() ? "1" : "100"};
+      absl::StrCat(options_.fetch_wait_max_ms > 0      ? options_.fetch_wait_max_ms
+                   : options_.kafka_brokers.empty() ? 1
+                                                    : 100)};
   const std::vector<std::string> public_key = {"--jwt-public-key", dir_->File("jwt.pub.pem")};
   struct Service {
     std::string name, binary;

@@ -36,6 +36,8 @@ class LocalSystem {
     std::string kafka_brokers;
     int partitions = 4;
     std::vector<std::string> extra_topics;  // the dev broker creates these too
+    // Every consumer's fetch.wait.max.ms; 0: 1 on the dev broker, 100 on Kafka.
+    int fetch_wait_max_ms = 0;
     // Redis durability: tests favour speed; benchmarks pass "always", as production runs.
     std::string redis_appendfsync = "everysec";
     int session_timeout_ms = 6000;

@@ -113,6 +113,35 @@ TEST_F(HandlerRegistryTest, RoutesARegisteredTypeToItsDecision) {
   EXPECT_EQ(after.balance().minor_units(), 7500);
 }
 
+TEST(HandlerRegistryOnlyForTest, SelectsWhichEventsOfATypeTheRouteActsOn) {
+  HandlerRegistry registry;
+  ASSERT_TRUE((registry.OnlyFor<orders::v1::OrderCreated, billing::v1::Balance>(
+                   [](const orders::v1::OrderCreated& e) { return e.username() != "skip"; },
+                   "account", [](const orders::v1::OrderCreated& e) { return e.username(); },
+                   [](const billing::v1::Balance&, const orders::v1::OrderCreated&,
+                      const EventContext&) -> absl::StatusOr<Reaction<billing::v1::Balance>> {
+                     return Reaction<billing::v1::Balance>();
+                   }))
+                  .ok());
+  codec::EventCodec codec;
+  for (const auto& [user, acts] : {std::pair{"alice", true}, std::pair{"skip", false}}) {
+    KafkaRecord record = *codec.Encode(testing::SampleOrderCreated("e1", user), "t", "k");
+    absl::StatusOr<HandlerRegistry::Dispatch> dispatch = registry.Decode(record);
+    ASSERT_TRUE(dispatch.ok()) << dispatch.status();
+    ASSERT_TRUE(dispatch->route->acts_on);
+    EXPECT_EQ(dispatch->route->acts_on(*dispatch->event.message), acts) << user;
+  }
+  EXPECT_FALSE((registry.OnlyFor<orders::v1::OrderCreated, billing::v1::Balance>(
+                    [](const orders::v1::OrderCreated&) { return true; }, "account",
+                    [](const orders::v1::OrderCreated& e) { return e.username(); },
+                    [](const billing::v1::Balance&, const orders::v1::OrderCreated&,
+                       const EventContext&) -> absl::StatusOr<Reaction<billing::v1::Balance>> {
+                      return Reaction<billing::v1::Balance>();
+                    }))
+                   .ok())
+      << "one route per type";
+}
+
 TEST_F(HandlerRegistryTest, CorruptStateIsDataLoss) {
   KafkaRecord record = Encode(testing::SampleOrderCreated("e1"));
   auto dispatch = registry_.Decode(record);
