@@ -1,6 +1,9 @@
 #include "tests/bench/relay_chain.h"
 
+#include <algorithm>
+
 #include "absl/random/random.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "saga/ids/trace_context.h"
@@ -25,13 +28,25 @@ struct RelayChain::Stage final : kafka::RebalanceListener {
   std::unique_ptr<kafka::KafkaConsumer> consumer;
   std::unique_ptr<kafka::KafkaProducer> producer;
   std::atomic<int> assigned{0};
+  absl::Mutex mu;
+  std::vector<kafka::TopicPartition> partitions ABSL_GUARDED_BY(mu);
   std::thread thread;
 
-  void OnAssigned(const std::vector<kafka::TopicPartition>& partitions) override {
-    assigned += static_cast<int>(partitions.size());
+  void OnAssigned(const std::vector<kafka::TopicPartition>& added) override {
+    absl::MutexLock lock(&mu);
+    partitions.insert(partitions.end(), added.begin(), added.end());
+    assigned += static_cast<int>(added.size());
   }
-  void OnRevoked(const std::vector<kafka::TopicPartition>& partitions) override {
-    assigned -= static_cast<int>(partitions.size());
+  void OnRevoked(const std::vector<kafka::TopicPartition>& removed) override {
+    absl::MutexLock lock(&mu);
+    std::erase_if(partitions, [&](const kafka::TopicPartition& tp) {
+      return std::find(removed.begin(), removed.end(), tp) != removed.end();
+    });
+    assigned -= static_cast<int>(removed.size());
+  }
+  void ForEachPartition(const std::function<void(const kafka::TopicPartition&)>& action) {
+    absl::MutexLock lock(&mu);
+    for (const kafka::TopicPartition& tp : partitions) action(tp);
   }
 };
 
@@ -90,8 +105,13 @@ absl::Status RelayChain::Start(absl::Duration timeout) {
       },
       timeout);
   if (!ready) return absl::DeadlineExceededError("relay chain: consumers not assigned in time");
-  // Probes through the whole chain (first produce per topic, metadata) before measuring; the
-  // sink counts them apart (their key), so late ones never reach on_arrival.
+  return Probe(timeout);
+}
+
+absl::Status RelayChain::Probe(absl::Duration timeout) {
+  // Probe records through the whole chain until one arrives; the sink counts them apart (their
+  // key), so late ones never reach on_arrival.
+  probe_arrived_ = false;
   const absl::Time give_up = absl::Now() + timeout;
   while (!probe_arrived_.load() && absl::Now() < give_up) {
     if (absl::Status sent = Send(kProbeKey, absl::Now()); !sent.ok()) return sent;
@@ -131,6 +151,21 @@ void RelayChain::Run(Stage& stage) {
     }
     static_cast<void>(stage.consumer->StoreOffset({record.topic, record.partition}, record.offset + 1));
   }
+}
+
+void RelayChain::Pause() {
+  for (auto& stage : stages_) {
+    stage->ForEachPartition(
+        [&](const kafka::TopicPartition& tp) { static_cast<void>(stage->consumer->Pause(tp)); });
+  }
+}
+
+absl::Status RelayChain::Resume(absl::Duration timeout) {
+  for (auto& stage : stages_) {
+    stage->ForEachPartition(
+        [&](const kafka::TopicPartition& tp) { static_cast<void>(stage->consumer->Resume(tp)); });
+  }
+  return Probe(timeout);
 }
 
 void RelayChain::Stop() noexcept {

@@ -489,12 +489,17 @@ int Main(int argc, char** argv) {
     }
   }
   int64_t sequence = 0;
+  // Each phase runs alone: the chain's relays do not fetch while the saga is measured.
   auto run_saga = [&](int rate, absl::Duration duration, const std::string& name) {
+    if (config.floor) chain.Pause();
     return RunOpenLoop(name, rate, duration, pids, [&](int64_t i, absl::Time due, Recorder& r) {
       saga.Issue(sequence + i, due, r, name);
     });
   };
   auto run_floor = [&](int rate, absl::Duration duration, const std::string& name) {
+    if (absl::Status resumed = chain.Resume(); !resumed.ok()) {
+      std::fprintf(stderr, "choreo-bench: %s\n", std::string(resumed.message()).c_str());
+    }
     return RunOpenLoop(name, rate, duration, pids, [&](int64_t i, absl::Time due, Recorder& r) {
       {
         absl::MutexLock lock(&floor_mu);
