@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "choreo/billing/v1/events.pb.h"
 #include "choreo/orders/v1/events.pb.h"
@@ -39,6 +40,11 @@ absl::Status EventFeed::Start(absl::Duration timeout) {
       !subscribed.ok()) {
     return subscribed;
   }
+  for (int i = 0; i < std::max(1, options_.lanes); ++i) {
+    lanes_.push_back(std::make_unique<Lane>());
+    Lane* lane = lanes_.back().get();
+    lane->thread = std::thread([this, lane] { Work(*lane); });
+  }
   thread_ = std::thread([this] { Loop(); });
   if (!assigned_.WaitForNotificationWithTimeout(timeout)) {
     return absl::UnavailableError("the gateway's event feed got no partitions in time");
@@ -49,6 +55,14 @@ absl::Status EventFeed::Start(absl::Duration timeout) {
 void EventFeed::Stop() noexcept {
   stopping_.store(true);
   if (thread_.joinable()) thread_.join();
+  for (auto& lane : lanes_) {
+    {
+      absl::MutexLock lock(&lane->mu);
+      lane->stop = true;
+    }
+    if (lane->thread.joinable()) lane->thread.join();
+  }
+  lanes_.clear();
   if (consumer_ != nullptr) consumer_->Close();
 }
 
@@ -61,7 +75,27 @@ void EventFeed::OnRevoked(const std::vector<kafka::TopicPartition>&) {}
 void EventFeed::Loop() {
   while (!stopping_.load()) {
     absl::StatusOr<std::optional<KafkaRecord>> polled = consumer_->Poll(absl::Milliseconds(100));
-    if (polled.ok() && polled->has_value()) Handle(**polled);
+    if (!polled.ok() || !polled->has_value()) continue;
+    Lane& lane = *lanes_[absl::HashOf((*polled)->key) % lanes_.size()];
+    absl::MutexLock lock(&lane.mu);
+    lane.queue.push_back(**std::move(polled));
+  }
+}
+
+void EventFeed::Work(Lane& lane) {
+  while (true) {
+    KafkaRecord record;
+    {
+      absl::MutexLock lock(&lane.mu);
+      auto ready = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane.mu) {
+        return !lane.queue.empty() || lane.stop;
+      };
+      lane.mu.Await(absl::Condition(&ready));
+      if (lane.queue.empty()) return;
+      record = std::move(lane.queue.front());
+      lane.queue.pop_front();
+    }
+    Handle(record);
   }
 }
 

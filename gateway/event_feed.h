@@ -1,5 +1,9 @@
 #pragma once
 
+#include <deque>
+#include <memory>
+#include <vector>
+
 // EventFeed: this gateway instance's own reading of orders.status and billing.accounts. Each
 // instance is its own consumer group (choreo-gateway-<instance id>) starting at the latest
 // offsets, so every instance sees every status and answers its own waiters; it commits nothing
@@ -7,6 +11,10 @@
 // waiters of "order:<order id>" (payload: the order's view); FundsDeposited and AccountOpened
 // go to the waiters of "deposit:<correlation id>" / "register:<correlation id>" (payload: the
 // event's bytes).
+//
+// Records are handled on `lanes` threads, chosen by record key (the order id for statuses), so
+// one order's statuses apply in order while different orders' Redis round trips overlap: the
+// poll thread alone would queue every status behind the previous one's read and write.
 
 #include <atomic>
 #include <memory>
@@ -14,6 +22,7 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gateway/order_cache.h"
 #include "gateway/waiters.h"
@@ -32,6 +41,7 @@ class EventFeed final : private kafka::RebalanceListener {
     std::string kafka_brokers;
     std::string instance_id;
     int fetch_wait_max_ms = 100;
+    int lanes = 8;
   };
   EventFeed(Options options, OrderCache& cache, Waiters& waiters);
   ~EventFeed() override;
@@ -46,6 +56,13 @@ class EventFeed final : private kafka::RebalanceListener {
   void OnRevoked(const std::vector<kafka::TopicPartition>& partitions) override;
   void Loop();
   void Handle(const KafkaRecord& record);
+  struct Lane {
+    absl::Mutex mu;
+    std::deque<KafkaRecord> queue ABSL_GUARDED_BY(mu);
+    bool stop ABSL_GUARDED_BY(mu) = false;
+    std::thread thread;
+  };
+  void Work(Lane& lane);
 
   const Options options_;
   OrderCache& cache_;
@@ -54,6 +71,7 @@ class EventFeed final : private kafka::RebalanceListener {
   std::unique_ptr<kafka::KafkaConsumer> consumer_;
   absl::Notification assigned_;
   std::atomic<bool> stopping_{false};
+  std::vector<std::unique_ptr<Lane>> lanes_;
   std::thread thread_;
 };
 

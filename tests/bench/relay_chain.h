@@ -49,11 +49,6 @@ class RelayChain {
   // Produces one record stamped with `intended` (the open-loop schedule's send time); `key`
   // spreads records over partitions like order ids do.
   absl::Status Send(const std::string& key, absl::Time intended);
-  // Stops (and restarts) fetching on every relay, so that an idle chain costs the broker and
-  // this process nothing while the saga is measured. Resume returns once a probe went through
-  // (fetching restarts with a transient that must not be measured).
-  void Pause();
-  absl::Status Resume(absl::Duration timeout = absl::Seconds(30));
   void Stop() noexcept;
 
  private:
