@@ -23,6 +23,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
@@ -612,6 +613,28 @@ int Main(int argc, char** argv) {
       ratios = absl::StrFormat(R"({"p50":%.3f,"p99":%.3f,"max_throughput":%.3f})", p50, p99,
                                throughput);
     }
+  }
+  // Redis background work that can stall a run (AOF rewrites fork and compete for the disk).
+  {
+    std::map<std::string, int64_t> persistence;
+    if (absl::StatusOr<redis::RedisAddress> address = redis::ParseRedisAddress(system.redis());
+        address.ok()) {
+      redis::RedisConnection redis({.address = *address});
+      if (absl::StatusOr<redis::RedisReply> info = redis.Command({"INFO", "persistence"});
+          info.ok()) {
+        for (absl::string_view line : absl::StrSplit(info->str, '\n')) {
+          for (const char* field : {"aof_rewrites", "aof_current_size", "aof_delayed_fsync"}) {
+            if (absl::ConsumePrefix(&line, absl::StrCat(field, ":"))) {
+              static_cast<void>(absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &persistence[field]));
+            }
+          }
+        }
+      }
+    }
+    std::printf("redis: %lld AOF rewrite(s), AOF %.1f MB, %lld delayed fsync(s)\n",
+                static_cast<long long>(persistence["aof_rewrites"]),
+                persistence["aof_current_size"] / 1e6,
+                static_cast<long long>(persistence["aof_delayed_fsync"]));
   }
   // Transient failures the services retried (each costs at least one backoff, 50 ms first).
   std::vector<std::string> retries;
