@@ -98,7 +98,7 @@ start_service users services/users/choreo-users "${common[@]}" "${service_flags[
 start_service order services/order/choreo-order "${common[@]}" "${service_flags[@]}"
 start_service billing services/billing/choreo-billing "${common[@]}" "${service_flags[@]}"
 start_service notification services/notification/choreo-notification "${common[@]}" \
-  "${service_flags[@]}" --notification-file "$run_dir/notifications.jsonl"
+  "${service_flags[@]}" --notification-file "$run_dir/notifications.jsonl" --webhook-allow-private
 for name in users order billing notification; do
   wait_for test -s "$run_dir/$name.port"
   echo "127.0.0.1:$(cat "$run_dir/$name.port")" >"$run_dir/$name.address"

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
       .Add("webhook-attempts", &webhook.max_attempts, "webhook attempts before it counts as failed")
       .Add("webhook-backoff", &webhook.initial_backoff, "the first pause between webhook attempts")
       .Add("webhook-max-backoff", &webhook.max_backoff, "the longest pause between attempts")
+      .Add("webhook-allow-private", &webhook.allow_private_destinations,
+           "let webhooks reach loopback, private and link-local addresses (development only)")
       .Add("profile-wait", &profile_wait,
            "how long a notification waits for a profile it asked the user service for");
   choreo::config::ParseOrExit(flags, argc, argv, [&]() -> absl::Status {

@@ -143,9 +143,9 @@ absl::Status LocalSystem::Start() {
     argv.push_back(absl::StrCat(options_.session_timeout_ms));
     argv.push_back("--max-poll-interval-ms");
     argv.push_back(absl::StrCat(std::max(10000, options_.session_timeout_ms)));
-    if (service.name == "notification") {
-      argv.push_back("--notification-file");
-      argv.push_back(notification_file());
+    if (service.name == "notification") {  // test webhook receivers listen on 127.0.0.1
+      argv.insert(argv.end(),
+                  {"--notification-file", notification_file(), "--webhook-allow-private"});
     }
     argv.insert(argv.end(), service.flags.begin(), service.flags.end());
     argv_[service.name] = argv;

@@ -1,6 +1,9 @@
 #include "services/notification/channels/webhook_channel.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -141,6 +144,73 @@ WebhookChannel::WebhookChannel(WebhookOptions options) : options_(Clamped(std::m
   static_cast<void>(CurlGlobalInit());
 }
 
+namespace {
+
+bool IsNonPublicV4(uint32_t host_order) {
+  const auto in = [host_order](uint32_t network, int bits) {
+    const uint32_t mask = bits == 0 ? 0 : ~uint32_t{0} << (32 - bits);
+    return (host_order & mask) == network;
+  };
+  return in(0x00000000, 8) ||   // 0.0.0.0/8 "this network"
+         in(0x0A000000, 8) ||   // 10/8
+         in(0x64400000, 10) ||  // 100.64/10 CGNAT
+         in(0x7F000000, 8) ||   // 127/8 loopback
+         in(0xA9FE0000, 16) ||  // 169.254/16 link-local (cloud metadata)
+         in(0xAC100000, 12) ||  // 172.16/12
+         in(0xC0000000, 24) ||  // 192.0.0/24 IETF protocol assignments
+         in(0xC0A80000, 16) ||  // 192.168/16
+         in(0xC6120000, 15) ||  // 198.18/15 benchmarking
+         in(0xE0000000, 4) ||   // 224/4 multicast
+         in(0xF0000000, 4);     // 240/4 reserved, broadcast
+}
+
+bool IsNonPublicV6(const in6_addr& address) {
+  const uint8_t* b = address.s6_addr;
+  static constexpr uint8_t kZero[16] = {};
+  if (std::equal(b, b + 15, kZero) && (b[15] == 0 || b[15] == 1)) return true;  // :: and ::1
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::equal(b, b + 12, kMapped)) {  // ::ffff:a.b.c.d
+    return IsNonPublicV4(uint32_t{b[12]} << 24 | uint32_t{b[13]} << 16 | uint32_t{b[14]} << 8 |
+                         uint32_t{b[15]});
+  }
+  return (b[0] & 0xfe) == 0xfc ||                 // fc00::/7 unique local
+         (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||  // fe80::/10 link-local
+         b[0] == 0xff;                            // ff00::/8 multicast
+}
+
+// Refuses, at connect time, sockets to non-public addresses (see the header).
+struct ConnectGuard {
+  bool allow_private = false;
+  bool refused = false;
+};
+
+curl_socket_t OpenSocket(void* clientp, curlsocktype /*purpose*/, curl_sockaddr* address) {
+  auto* guard = static_cast<ConnectGuard*>(clientp);
+  bool non_public = true;
+  if (address->family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&address->addr);
+    non_public = IsNonPublicV4(ntohl(in->sin_addr.s_addr));
+  } else if (address->family == AF_INET6) {
+    non_public = IsNonPublicV6(reinterpret_cast<const sockaddr_in6*>(&address->addr)->sin6_addr);
+  }
+  if (non_public && !guard->allow_private) {
+    guard->refused = true;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype, address->protocol);
+}
+
+}  // namespace
+
+bool IsNonPublicAddress(absl::string_view ip) {
+  const std::string text(ip);
+  in_addr v4;
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return IsNonPublicV4(ntohl(v4.s_addr));
+  in6_addr v6;
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) return IsNonPublicV6(v6);
+  return true;
+}
+
 DeliveryResult WebhookChannel::Deliver(const notifications::v1::NotificationRequested& n) {
   const std::string& url = n.destination();
   if (!IsHttpUrl(url)) return Refused("destination is not an http(s) URL");
@@ -188,6 +258,9 @@ DeliveryResult WebhookChannel::Deliver(const notifications::v1::NotificationRequ
   set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   set(CURLOPT_HTTPHEADER, headers.get());
   set(CURLOPT_WRITEFUNCTION, &DiscardBody);
+  ConnectGuard guard{.allow_private = options_.allow_private_destinations};
+  set(CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
+  set(CURLOPT_OPENSOCKETDATA, &guard);
   if (setup != CURLE_OK) {
     return Refused(
         absl::StrCat("curl setup: ", error[0] != '\0' ? error : curl_easy_strerror(setup)));
@@ -201,7 +274,11 @@ DeliveryResult WebhookChannel::Deliver(const notifications::v1::NotificationRequ
     const CURLcode performed = curl_easy_perform(curl.get());
     bool retryable = false;
     std::optional<absl::Duration> retry_after;
-    if (performed != CURLE_OK) {
+    if (performed != CURLE_OK && guard.refused) {
+      result.failure_reason =
+          "destination address not allowed (loopback, private or link-local)";
+      return result;  // permanent: the address will not change by retrying
+    } else if (performed != CURLE_OK) {
       result.failure_reason = error[0] != '\0' ? error : curl_easy_strerror(performed);
       retryable = IsRetryableCurlError(performed);
     } else {

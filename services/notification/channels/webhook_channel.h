@@ -25,6 +25,15 @@
 // (10 s with the defaults). Thread-safe: each Deliver() uses its own curl handle; the channel's
 // own state is immutable (the injected `sleep` may run on several threads at once).
 // curl's proxy environment variables (http_proxy, https_proxy, no_proxy) apply.
+//
+// Server-side request forgery: destinations are chosen by users, so by default the channel
+// refuses to connect to addresses that are not public (loopback, RFC 1918 and other private
+// ranges, link-local such as the cloud metadata address 169.254.169.254, CGNAT, unspecified,
+// multicast; their IPv6 counterparts and IPv4-mapped forms). The check runs on the address curl
+// actually connects to, after DNS, so a name that resolves to a private address is refused too.
+// Such a notification fails after one attempt, not retried. Development set-ups that post to
+// local receivers set allow_private_destinations (and so must a set-up that reaches the internet
+// through a proxy on a private address).
 
 #include <functional>
 
@@ -47,7 +56,13 @@ struct WebhookOptions {
   // How the channel pauses between attempts; tests inject one that records and returns.
   // Called from the delivering thread, possibly from several at once.
   std::function<void(absl::Duration)> sleep = [](absl::Duration d) { absl::SleepFor(d); };
+  // Allow loopback, private and link-local destinations (development and tests only).
+  bool allow_private_destinations = false;
 };
+
+// Whether `ip` (a numeric IPv4 or IPv6 address) is one a webhook may not reach by default: not
+// a public unicast address. Unparseable text counts as not public.
+bool IsNonPublicAddress(absl::string_view ip);
 
 // OK if `options` make sense (timeout > 0, max_attempts >= 1, backoffs >= 0,
 // initial_backoff <= max_backoff, sleep set); INVALID_ARGUMENT naming the bad field otherwise.

@@ -53,6 +53,7 @@ class WebhookChannelTest : public ::testing::Test {
   WebhookOptions Options() {
     WebhookOptions options;
     options.sleep = sleeps_.Sleeper();
+    options.allow_private_destinations = true;  // the receiver is on 127.0.0.1
     return options;
   }
 
@@ -197,6 +198,7 @@ TEST(WebhookChannelNoReceiverTest, NothingListeningIsARetriedConnectionError) {
   RecordedSleeps sleeps;
   WebhookOptions options;
   options.sleep = sleeps.Sleeper();
+  options.allow_private_destinations = true;
   WebhookChannel channel(options);
   NotificationRequested n = SampleNotification("1");
   n.set_destination(absl::StrCat("http://127.0.0.1:", *port, "/hook"));
@@ -225,6 +227,7 @@ TEST(WebhookChannelNoReceiverTest, ASilentReceiverTimesOutAndIsRetried) {
   options.timeout = absl::Milliseconds(200);
   options.max_attempts = 2;
   options.sleep = sleeps.Sleeper();
+  options.allow_private_destinations = true;
   WebhookChannel channel(options);
   NotificationRequested n = SampleNotification("1");
   n.set_destination(absl::StrCat("http://127.0.0.1:", ntohs(address.sin_port), "/hook"));
@@ -239,6 +242,36 @@ TEST(WebhookChannelNoReceiverTest, ASilentReceiverTimesOutAndIsRetried) {
   EXPECT_THAT(result.failure_reason, HasSubstr("timed out"));
   EXPECT_THAT(sleeps.sleeps(), SizeIs(1));
   EXPECT_LT(took, absl::Seconds(5));
+}
+
+TEST_F(WebhookChannelTest, NonPublicDestinationsAreRefusedByDefaultAndNotRetried) {
+  WebhookOptions options = Options();
+  options.allow_private_destinations = false;
+  WebhookChannel channel(options);
+  // "localhost" resolves to a loopback address: the check is on the address, after DNS.
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    NotificationRequested n = ToReceiver("1");
+    n.set_destination(absl::StrCat("http://", host, ":", receiver_.port(), "/hook"));
+    const DeliveryResult result = channel.Deliver(n);
+    EXPECT_FALSE(result.delivered) << host;
+    EXPECT_EQ(result.attempts, 1) << host;
+    EXPECT_THAT(result.failure_reason, HasSubstr("not allowed")) << host;
+  }
+  EXPECT_THAT(receiver_.requests(), IsEmpty());
+  EXPECT_THAT(sleeps_.sleeps(), IsEmpty()) << "not retried";
+}
+
+TEST(WebhookAddressTest, OnlyPublicUnicastAddressesArePublic) {
+  for (const char* ip : {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
+                         "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1",
+                         "255.255.255.255", "::1", "::", "fd00::1", "fe80::1", "ff02::1",
+                         "::ffff:10.0.0.1", "::ffff:127.0.0.1", "not an address"}) {
+    EXPECT_TRUE(IsNonPublicAddress(ip)) << ip;
+  }
+  for (const char* ip : {"8.8.8.8", "93.184.216.34", "172.32.0.1", "100.128.0.1",
+                         "2606:4700::1111", "::ffff:8.8.8.8"}) {
+    EXPECT_FALSE(IsNonPublicAddress(ip)) << ip;
+  }
 }
 
 TEST(WebhookChannelNoReceiverTest, ANonHttpDestinationIsRefusedWithoutAnAttempt) {
