@@ -3,6 +3,7 @@
 // file or webhook channel, records the outcome (NotificationSent), and serves
 // NotificationAdmin.ListNotifications.
 
+#include "absl/strings/str_cat.h"
 #include "saga/config/flag_set.h"
 #include "saga/kafka/kafka_client.h"
 #include "saga/process/stop_signals.h"
@@ -71,18 +72,26 @@ int main(int argc, char** argv) {
   if (!sender.ok()) return fail(sender.status());
   choreo::notification::NotificationAdminService admin(redis);
 
+  // Notifications are not on the order's critical path: idle fetches may wait longer (Kafka
+  // long-polls anyway; the dev broker then serves far fewer empty fetches). A notification
+  // goes out at most about 0.2 s later on the dev broker.
+  const choreo::kafka::KafkaConfig relaxed = {
+      {"fetch.wait.max.ms", absl::StrCat(std::max(config.fetch_wait_max_ms, 100))}};
   choreo::service::ServiceParts parts;
   parts.name = choreo::notification::kService;
   // Users registered before this group first started are learnt on demand (users.profile).
   parts.subscriptions.push_back({.group_suffix = "profiles",
                                  .topics = choreo::notification::ProfileViewTopics(),
                                  .registry = *std::move(view),
-                                 .consumer_overrides = {{"auto.offset.reset", "latest"}}});
-  parts.subscriptions.push_back(
-      {.topics = choreo::notification::StatusTopics(), .registry = *std::move(statuses)});
+                                 .consumer_overrides = choreo::kafka::Merged(
+                                     relaxed, {{"auto.offset.reset", "latest"}})});
+  parts.subscriptions.push_back({.topics = choreo::notification::StatusTopics(),
+                                 .registry = *std::move(statuses),
+                                 .consumer_overrides = relaxed});
   parts.subscriptions.push_back({.group_suffix = "sender",
                                  .topics = choreo::notification::SenderTopics(),
-                                 .registry = *std::move(sender)});
+                                 .registry = *std::move(sender),
+                                 .consumer_overrides = relaxed});
   parts.grpc_services = {&admin};
   parts.observer = &lookup;
   const int code = choreo::service::RunService(config, std::move(parts), signals);

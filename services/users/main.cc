@@ -70,8 +70,13 @@ int main(int argc, char** argv) {
 
   choreo::service::ServiceParts parts;
   parts.name = choreo::users::kService;
+  // Profile requests are a bounded, off-critical-path wait (the notification service's): idle
+  // fetches may wait longer (Kafka long-polls anyway; the dev broker serves fewer empty ones).
   parts.subscriptions.push_back(
-      {.topics = choreo::users::UserTopics(), .registry = *std::move(registry)});
+      {.topics = choreo::users::UserTopics(),
+       .registry = *std::move(registry),
+       .consumer_overrides = {{"fetch.wait.max.ms",
+                               absl::StrCat(std::max(config.fetch_wait_max_ms, 100))}}});
   parts.grpc_services = {&users};
   parts.on_started = [&outbox] {
     outbox.Start();
