@@ -221,16 +221,7 @@ class SagaDriver {
     const std::string user = absl::StrCat("bench", i % user_count_);
     users_->Authorize(user, call->context);
     call->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-    call->request.set_request_id(absl::StrCat(run_, "-", phase, "-", i));
-    auto* item = call->request.add_items();
-    item->set_sku("PEN-004");
-    item->set_quantity(1);
-    auto* address = call->request.mutable_delivery_address();
-    address->set_recipient("Bench");
-    address->set_line1("1 Load Street");
-    address->set_city("Throughput");
-    address->set_country("US");
-    call->request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
+    call->request = e2e::OrderRequest(absl::StrCat(run_, "-", phase, "-", i));
     orders_->async()->CreateOrder(
         &call->context, &call->request, &call->response,
         [call, due, &recorder](grpc::Status status) {

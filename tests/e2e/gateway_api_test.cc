@@ -56,18 +56,7 @@ class Api {
   }
   static gateway::v1::CreateOrderRequest Request(const std::string& id,
                                                  const std::string& sku = "PEN-004", int qty = 1) {
-    gateway::v1::CreateOrderRequest request;
-    request.set_request_id(id);
-    auto* item = request.add_items();
-    item->set_sku(sku);
-    item->set_quantity(qty);
-    auto* address = request.mutable_delivery_address();
-    address->set_recipient("A");
-    address->set_line1("1 Way");
-    address->set_city("Town");
-    address->set_country("US");
-    request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
-    return request;
+    return OrderRequest(id, sku, qty);
   }
   grpc::Status Create(const std::string& user, const gateway::v1::CreateOrderRequest& request,
                       Order* order, absl::Duration timeout = absl::Seconds(20)) {

@@ -125,8 +125,7 @@ void RunSagaAndCheckInvariants(LocalSystem& system,
         Placed& p = placed[i];
         p.user = User(random() % kUsers);
         p.request_id = absl::StrCat("order-", i);
-        gateway::v1::CreateOrderRequest request;
-        request.set_request_id(p.request_id);
+        gateway::v1::CreateOrderRequest request = OrderRequest(p.request_id, "");
         const int lines = 1 + random() % 3;
         for (int l = 0; l < lines; ++l) {
           const auto& product = catalog.items()[random() % catalog.items().size()];
@@ -134,12 +133,6 @@ void RunSagaAndCheckInvariants(LocalSystem& system,
           item->set_sku(product.sku());
           item->set_quantity(1 + random() % 2);
         }
-        auto* address = request.mutable_delivery_address();
-        address->set_recipient("E2E");
-        address->set_line1("1 Test Way");
-        address->set_city("Testville");
-        address->set_country("US");
-        request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
         const absl::Time sent = absl::Now();
         grpc::Status status = client.Retrying(
             p.user,

@@ -213,6 +213,24 @@ absl::Status LocalSystem::Restart(const std::string& service) {
 
 namespace choreo::e2e {
 
+gateway::v1::CreateOrderRequest OrderRequest(const std::string& request_id,
+                                             const std::string& sku, int quantity) {
+  gateway::v1::CreateOrderRequest request;
+  request.set_request_id(request_id);
+  if (!sku.empty()) {
+    orders::v1::OrderItem* item = request.add_items();
+    item->set_sku(sku);
+    item->set_quantity(quantity);
+  }
+  orders::v1::DeliveryAddress* address = request.mutable_delivery_address();
+  address->set_recipient("Test Buyer");
+  address->set_line1("1 Test Way");
+  address->set_city("Testville");
+  address->set_country("US");
+  request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
+  return request;
+}
+
 TestUsers::TestUsers(const std::string& gateway)
     : accounts_(gateway::v1::AccountService::NewStub(
           grpc::CreateChannel(gateway, grpc::InsecureChannelCredentials()))) {}

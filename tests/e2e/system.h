@@ -91,6 +91,11 @@ class LocalSystem {
   std::map<std::string, std::unique_ptr<testing::ChildProcess>> processes_;
 };
 
+// A well-formed CreateOrder request: `quantity` of `sku` (none when sku is empty), a delivery
+// address, paid from the account balance.
+gateway::v1::CreateOrderRequest OrderRequest(const std::string& request_id,
+                                             const std::string& sku = "PEN-004", int quantity = 1);
+
 class TestUsers {
  public:
   static constexpr char kPassword[] = "a long test passphrase";

@@ -68,17 +68,7 @@ class Client {
   }
   grpc::Status Order(const std::string& user, const std::string& request_id,
                      gateway::v1::Order* order, const std::string& authorization = "") {
-    gateway::v1::CreateOrderRequest request;
-    request.set_request_id(request_id);
-    auto* item = request.add_items();
-    item->set_sku("PEN-004");
-    item->set_quantity(1);
-    auto* address = request.mutable_delivery_address();
-    address->set_recipient("A");
-    address->set_line1("1 Way");
-    address->set_city("Town");
-    address->set_country("US");
-    request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
+    const gateway::v1::CreateOrderRequest request = OrderRequest(request_id);
     return orders_->CreateOrder(As(user, authorization).get(), request, order);
   }
   std::vector<gateway::v1::Notification> Notifications(const std::string& user) {
