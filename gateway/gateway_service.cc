@@ -253,8 +253,19 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
                                           deadline, traceparent] {
     const std::string& user = caller.username;
     const SagaIds ids = OrderSagaIds(user, *request);
-    // Listen first, then read: a status applied before the read is in it, one applied after
-    // reaches the waiter. Two round trips to Redis in all (claim + read, then the new view).
+    // Claim the request id (and read the order's view) first, so that a reused id with another
+    // body is refused before anything can answer it. Then listen, then read again (for a new
+    // order: in the same round trip that writes its view): a status applied before that read
+    // is in it, one applied after reaches the waiter. Two round trips to Redis in all.
+    absl::StatusOr<std::optional<Order>> cached =
+        deps_.cache->ClaimOrder(user, request->request_id(), ids.fingerprint, ids.aggregate_id);
+    if (!cached.ok()) {
+      return once->Finish(absl::IsInvalidArgument(cached.status()) ? ToGrpc(cached.status())
+                                                                   : Unavailable(cached.status()));
+    }
+    if (cached->has_value() && IsTerminal((*cached)->status())) {
+      return once->FinishWith([&] { *response = **cached; });  // a retry after the saga ended
+    }
     absl::StatusOr<uint64_t> waiter = deps_.waiters->Add(
         OrderWaitKey(ids.aggregate_id), deadline,
         [once, response](const std::string& payload) {
@@ -270,23 +281,24 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
                                                  "request_id, or GetOrder, to learn its outcome")));
         });
     if (!waiter.ok()) return once->Finish(ToGrpc(waiter.status()));
-    absl::StatusOr<std::optional<Order>> cached =
-        deps_.cache->ClaimOrder(user, request->request_id(), ids.fingerprint, ids.aggregate_id);
-    if (!cached.ok()) {
-      deps_.waiters->Remove(*waiter);
-      return once->Finish(absl::IsInvalidArgument(cached.status()) ? ToGrpc(cached.status())
-                                                                   : Unavailable(cached.status()));
-    }
-    if (cached->has_value() && IsTerminal((*cached)->status())) {
-      // A retry after the saga ended.
-      if (deps_.waiters->Remove(*waiter)) once->FinishWith([&] { *response = **cached; });
-      return;
-    }
-    if (!cached->has_value()) {
-      if (absl::Status added = deps_.cache->AddOrder(user, InitialView(*request, ids)); !added.ok()) {
-        deps_.waiters->Remove(*waiter);
-        return once->Finish(Unavailable(added));
+    absl::StatusOr<Order> latest;
+    if (cached->has_value()) {
+      absl::StatusOr<std::optional<Order>> again = deps_.cache->Get(user, ids.aggregate_id);
+      if (!again.ok()) {
+        latest = again.status();
+      } else {
+        latest = again->value_or(**cached);
       }
+    } else {
+      latest = deps_.cache->AddOrder(user, InitialView(*request, ids));
+    }
+    if (!latest.ok()) {
+      deps_.waiters->Remove(*waiter);
+      return once->Finish(Unavailable(latest.status()));
+    }
+    if (IsTerminal(latest->status())) {
+      if (deps_.waiters->Remove(*waiter)) once->FinishWith([&] { *response = *latest; });
+      return;
     }
     orders::v1::OrderCreationRequested event;
     event.set_request_id(request->request_id());

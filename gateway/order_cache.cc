@@ -105,12 +105,18 @@ absl::StatusOr<std::optional<gateway::v1::Order>> OrderCache::ClaimOrder(
   return ParseView((*replies)[2]);
 }
 
-absl::Status OrderCache::AddOrder(const std::string& username, const gateway::v1::Order& view) {
-  return Run({{"SET", ViewKey(username, view.order_id()), view.SerializeAsString(), "NX", "EX",
-               kViewTtlSeconds},
-              {"ZADD", IndexKey(username), "NX", absl::StrCat(Millis(view.created_at())),
-               view.order_id()}})
-      .status();
+absl::StatusOr<gateway::v1::Order> OrderCache::AddOrder(const std::string& username,
+                                                       const gateway::v1::Order& view) {
+  const std::string key = ViewKey(username, view.order_id());
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      Run({{"SET", key, view.SerializeAsString(), "NX", "EX", kViewTtlSeconds},
+           {"ZADD", IndexKey(username), "NX", absl::StrCat(Millis(view.created_at())),
+            view.order_id()},
+           {"GET", key}});
+  if (!replies.ok()) return replies.status();
+  absl::StatusOr<std::optional<gateway::v1::Order>> now = ParseView((*replies)[2]);
+  if (!now.ok()) return now.status();
+  return now->value_or(view);
 }
 
 absl::StatusOr<std::pair<gateway::v1::Order, bool>> OrderCache::ApplyStatus(

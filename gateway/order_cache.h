@@ -40,8 +40,10 @@ class OrderCache {
                                                                const std::string& fingerprint,
                                                                const std::string& order_id);
 
-  // Writes the view of a new order (unless one exists) and indexes it for ListOrders.
-  absl::Status AddOrder(const std::string& username, const gateway::v1::Order& view);
+  // Writes the view of a new order (unless one exists) and indexes it for ListOrders; returns
+  // the view as it is after that (a status may already have been applied to it).
+  absl::StatusOr<gateway::v1::Order> AddOrder(const std::string& username,
+                                              const gateway::v1::Order& view);
 
   // Applies a status event to the user's view of the order; returns the view after it, and
   // whether it changed.
