@@ -8,6 +8,7 @@
 #include "choreo/users/v1/events.pb.h"
 #include "saga/ids/trace_context.h"
 #include "saga/proto_time/proto_time.h"
+#include "saga/store/load_state.h"
 #include "saga/topics/topics.h"
 #include "services/notification/core/notification_decisions.h"
 
@@ -22,17 +23,6 @@ store::AggregateRef Ref(absl::string_view aggregate, const std::string& id) {
   return {absl::StrCat(kService, ".", aggregate), id};
 }
 
-template <typename State>
-absl::StatusOr<State> LoadState(store::RedisAggregateStore& store, const store::AggregateRef& ref) {
-  absl::StatusOr<store::AggregateSnapshot> snapshot = store.Load(ref, "");
-  if (!snapshot.ok()) return snapshot.status();
-  State state;
-  if (!state.ParseFromString(snapshot->state)) {
-    return absl::DataLossError(absl::StrCat("stored ", ref.type, " ", ref.id, " is unreadable"));
-  }
-  return state;
-}
-
 }  // namespace
 
 ProfileLookup::ProfileLookup(Options options) : options_(options), store_(options.redis) {
@@ -40,15 +30,17 @@ ProfileLookup::ProfileLookup(Options options) : options_(options), store_(option
 }
 
 absl::StatusOr<ProfileLookup::Seen> ProfileLookup::Read(const std::string& username) {
-  absl::StatusOr<notifications::v1::ProfileView> view;
+  absl::StatusOr<store::VersionedState<notifications::v1::ProfileView>> loaded;
   {
     absl::MutexLock lock(&store_mu_);
-    view = LoadState<notifications::v1::ProfileView>(store_, Ref(kProfileAggregate, username));
+    loaded = store::LoadState<notifications::v1::ProfileView>(store_,
+                                                               Ref(kProfileAggregate, username));
   }
-  if (!view.ok()) return view.status();
+  if (!loaded.ok()) return loaded.status();
+  const notifications::v1::ProfileView& view = loaded->state;
   Seen seen;
-  if (view->known()) seen.profile = view->profile();
-  if (view->has_not_found_at()) seen.not_found_at = FromProtoTime(view->not_found_at());
+  if (view.known()) seen.profile = view.profile();
+  if (view.has_not_found_at()) seen.not_found_at = FromProtoTime(view.not_found_at());
   return seen;
 }
 
@@ -211,18 +203,20 @@ grpc::Status NotificationAdminService::ListNotifications(
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "page_token: not a token from a previous page");
   }
-  absl::StatusOr<notifications::v1::Inbox> inbox;
+  absl::StatusOr<store::VersionedState<notifications::v1::Inbox>> loaded;
   {
     absl::MutexLock lock(&mu_);
-    inbox = LoadState<notifications::v1::Inbox>(store_, Ref(kInboxAggregate, request->username()));
+    loaded = store::LoadState<notifications::v1::Inbox>(store_,
+                                                         Ref(kInboxAggregate, request->username()));
   }
-  if (!inbox.ok()) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(inbox.status().message()));
+  if (!loaded.ok()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(loaded.status().message()));
   }
+  const notifications::v1::Inbox& inbox = loaded->state;
   const int page_size = request->page_size() == 0 ? 20 : request->page_size();
-  const int end = std::min(inbox->records_size(), start + page_size);
-  for (int i = start; i < end; ++i) *response->add_notifications() = inbox->records(i);
-  if (end < inbox->records_size()) response->set_next_page_token(absl::StrCat(end));
+  const int end = std::min(inbox.records_size(), start + page_size);
+  for (int i = start; i < end; ++i) *response->add_notifications() = inbox.records(i);
+  if (end < inbox.records_size()) response->set_next_page_token(absl::StrCat(end));
   return grpc::Status::OK;
 }
 

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "saga/store/handled_outcome.h"
+#include "saga/store/load_state.h"
 
 namespace choreo::users {
 namespace {
@@ -39,15 +40,11 @@ UserStore::UserStore(redis::RedisConnection::Options redis, absl::Duration marke
 
 absl::StatusOr<std::optional<StoredUser>> UserStore::Get(const std::string& username) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<store::AggregateSnapshot> snapshot = store_.Load(UserRef(username), "");
-  if (!snapshot.ok()) return snapshot.status();
-  if (snapshot->version == 0) return std::nullopt;
-  StoredUser user;
-  if (!user.record.ParseFromString(snapshot->state)) {
-    return absl::DataLossError(absl::StrCat("stored user ", username, " is not a UserRecord"));
-  }
-  user.version = snapshot->version;
-  return user;
+  absl::StatusOr<store::VersionedState<v1::UserRecord>> loaded =
+      store::LoadState<v1::UserRecord>(store_, UserRef(username));
+  if (!loaded.ok()) return loaded.status();
+  if (loaded->version == 0) return std::nullopt;
+  return StoredUser{.record = std::move(loaded->state), .version = loaded->version};
 }
 
 absl::Status UserStore::Commit(const std::string& username, int64_t expected_version,
