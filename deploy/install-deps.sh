@@ -8,27 +8,35 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libgrpc-dev
   librdkafka-dev libhiredis-dev libabsl-dev libgtest-dev libgmock-dev
-  libsodium-dev libcurl4-openssl-dev
+  libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev
   redis-server kcat grpc-proto
 )
+
+# Node.js runs the OpenAPI validator the tests use; an installed node + npm will do, else Debian's.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$package")
 done
-if [[ ${#missing[@]} -eq 0 ]]; then
-  exit 0
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The test fixtures start their own redis-server; the distribution's service is not needed.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
+    "${sudo[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
+  fi
+  echo "install-deps: done" >&2
 fi
 
-echo "install-deps: installing ${missing[*]}" >&2
-sudo=()
-[[ $(id -u) -eq 0 ]] || sudo=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The test fixtures start their own redis-server; the distribution's service is not needed.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
-  "${sudo[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
+# The OpenAPI validator of the tests (tests/tools/openapi), from npm, pinned by its lock file.
+validator="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/tools/openapi"
+if [[ ! -f "$validator/node_modules/@apidevtools/swagger-parser/package.json" ]]; then
+  echo "install-deps: npm ci in tests/tools/openapi" >&2
+  npm ci --prefix "$validator" --no-audit --no-fund --loglevel=error >&2
 fi
-echo "install-deps: done" >&2

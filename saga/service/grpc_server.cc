@@ -3,9 +3,48 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/impl/server_builder_plugin.h"
+#include "grpcpp/impl/server_initializer.h"
 #include "saga/process/files.h"
 
 namespace choreo::service {
+namespace {
+
+// A plugin whose only work is to copy the service list the builder hands every plugin.
+class ServiceNamesPlugin final : public grpc::ServerBuilderPlugin {
+ public:
+  explicit ServiceNamesPlugin(std::vector<std::string>* names) : names_(names) {}
+  std::string name() override { return "choreo_service_names"; }
+  void InitServer(grpc::ServerInitializer* initializer) override {
+    if (const std::vector<std::string>* services = initializer->GetServiceList(); services != nullptr) {
+      *names_ = *services;
+    }
+  }
+  void Finish(grpc::ServerInitializer* /*initializer*/) override {}
+  void ChangeArguments(const std::string& /*name*/, void* /*value*/) override {}
+
+ private:
+  std::vector<std::string>* names_;
+};
+
+class ServiceNamesOption final : public grpc::ServerBuilderOption {
+ public:
+  explicit ServiceNamesOption(std::vector<std::string>* names) : names_(names) {}
+  void UpdateArguments(grpc::ChannelArguments* /*args*/) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->push_back(std::make_unique<ServiceNamesPlugin>(names_));
+  }
+
+ private:
+  std::vector<std::string>* names_;
+};
+
+}  // namespace
+
+void RecordServiceNames(grpc::ServerBuilder& builder, std::vector<std::string>* names) {
+  builder.SetOption(std::make_unique<ServiceNamesOption>(names));
+}
 
 absl::StatusOr<RunningServer> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
@@ -16,6 +55,7 @@ absl::StatusOr<RunningServer> StartGrpcServer(const std::string& listen,
   RunningServer running;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &running.port);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  RecordServiceNames(builder, &running.service_names);
   running.server = builder.BuildAndStart();
   if (running.server == nullptr || running.port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));

@@ -16,7 +16,14 @@ namespace choreo::service {
 struct RunningServer {
   std::unique_ptr<grpc::Server> server;
   int port = 0;
+  // The full names of the services it serves (health and reflection included), as the HTTP
+  // transcoding needs them.
+  std::vector<std::string> service_names;
 };
+
+// Makes `builder` record, when it builds its server, the full names of the services it
+// registered into `*names` (which must outlive the BuildAndStart call).
+void RecordServiceNames(grpc::ServerBuilder& builder, std::vector<std::string>* names);
 
 absl::StatusOr<RunningServer> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,

@@ -1,0 +1,197 @@
+#include "transcoding/core/message_fields.h"
+
+#include "absl/strings/escaping.h"
+#include "transcoding/core/json_text.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace choreo::transcoding {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+bool IsStringFormWellKnownType(const Descriptor* message) {
+  static const char* const kNames[] = {
+      "google.protobuf.Timestamp",   "google.protobuf.Duration",    "google.protobuf.FieldMask",
+      "google.protobuf.StringValue", "google.protobuf.BytesValue",  "google.protobuf.BoolValue",
+      "google.protobuf.Int32Value",  "google.protobuf.Int64Value",  "google.protobuf.UInt32Value",
+      "google.protobuf.UInt64Value", "google.protobuf.FloatValue",  "google.protobuf.DoubleValue"};
+  for (const char* name : kNames) {
+    if (message->full_name() == name) return true;
+  }
+  return false;
+}
+
+absl::Status BadValue(const FieldDescriptor* field, absl::string_view text, absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("field ", field->name(), ": \"", text, "\" is not ", why));
+}
+
+template <typename Int>
+absl::StatusOr<Int> ParseInt(const FieldDescriptor* field, absl::string_view text) {
+  Int value;
+  if (!absl::SimpleAtoi(text, &value)) return BadValue(field, text, "an integer in range");
+  return value;
+}
+
+absl::Status SetWellKnownType(Message& message, const FieldDescriptor* field, absl::string_view text) {
+  const std::string& name = message.GetDescriptor()->full_name();
+  const bool textual = name == "google.protobuf.Timestamp" || name == "google.protobuf.Duration" ||
+                       name == "google.protobuf.FieldMask" || name == "google.protobuf.StringValue" ||
+                       name == "google.protobuf.BytesValue";
+  // Numbers and booleans in wrappers take their JSON literal; the rest a JSON string.
+  const std::string json = textual ? JsonQuote(text) : std::string(text);
+  if (!google::protobuf::util::JsonStringToMessage(json, &message).ok()) {
+    return BadValue(field, text, absl::StrCat("a valid ", name));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const FieldDescriptor* FindFieldByAnyName(const Descriptor* message, absl::string_view name) {
+  const std::string key(name);
+  if (const FieldDescriptor* field = message->FindFieldByName(key); field != nullptr) return field;
+  for (int i = 0; i < message->field_count(); ++i) {
+    if (message->field(i)->json_name() == key) return message->field(i);
+  }
+  return nullptr;
+}
+
+bool IsTextSettable(const FieldDescriptor* field) {
+  if (field->is_map()) return false;
+  if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) return true;
+  return IsStringFormWellKnownType(field->message_type());
+}
+
+std::string FieldPathName(const FieldPath& path) {
+  std::vector<std::string> names;
+  for (const FieldDescriptor* field : path) names.push_back(field->name());
+  return absl::StrJoin(names, ".");
+}
+
+absl::StatusOr<FieldPath> ResolveFieldPath(const Descriptor* message,
+                                           const std::vector<std::string>& names) {
+  FieldPath path;
+  const Descriptor* current = message;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const FieldDescriptor* field = current == nullptr ? nullptr : FindFieldByAnyName(current, names[i]);
+    if (field == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no field \"", absl::StrJoin(names, "."), "\" in ",
+                                              message->full_name()));
+    }
+    path.push_back(field);
+    const bool last = i + 1 == names.size();
+    if (!last && (field->is_repeated() || field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE ||
+                  IsStringFormWellKnownType(field->message_type()))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "field \"", absl::StrJoin(names, "."), "\": ", field->name(), " is not a message"));
+    }
+    if (last && !IsTextSettable(field)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "field \"", absl::StrJoin(names, "."), "\" is a ",
+          field->is_map() ? "map" : "message", "; set its fields one by one"));
+    }
+    current = field->message_type();
+  }
+  if (path.empty()) return absl::InvalidArgumentError("empty field path");
+  return path;
+}
+
+absl::Status SetFieldFromText(Message& message, const FieldPath& path, absl::string_view text) {
+  Message* target = &message;
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    target = target->GetReflection()->MutableMessage(target, path[i]);
+  }
+  const FieldDescriptor* field = path.back();
+  const Reflection* reflection = target->GetReflection();
+  const bool repeated = field->is_repeated();
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING: {
+      std::string value(text);
+      if (field->type() == FieldDescriptor::TYPE_BYTES) {
+        // Standard or URL-safe base64, padded or not (the proto3 JSON rule).
+        if (!absl::Base64Unescape(text, &value) && !absl::WebSafeBase64Unescape(text, &value)) {
+          return BadValue(field, text, "base64");
+        }
+      }
+      repeated ? reflection->AddString(target, field, std::move(value))
+               : reflection->SetString(target, field, std::move(value));
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_INT32: {
+      absl::StatusOr<int32_t> value = ParseInt<int32_t>(field, text);
+      if (!value.ok()) return value.status();
+      repeated ? reflection->AddInt32(target, field, *value) : reflection->SetInt32(target, field, *value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_INT64: {
+      absl::StatusOr<int64_t> value = ParseInt<int64_t>(field, text);
+      if (!value.ok()) return value.status();
+      repeated ? reflection->AddInt64(target, field, *value) : reflection->SetInt64(target, field, *value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      absl::StatusOr<uint32_t> value = ParseInt<uint32_t>(field, text);
+      if (!value.ok()) return value.status();
+      repeated ? reflection->AddUInt32(target, field, *value) : reflection->SetUInt32(target, field, *value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      absl::StatusOr<uint64_t> value = ParseInt<uint64_t>(field, text);
+      if (!value.ok()) return value.status();
+      repeated ? reflection->AddUInt64(target, field, *value) : reflection->SetUInt64(target, field, *value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      double value;
+      if (!absl::SimpleAtod(text, &value)) return BadValue(field, text, "a number");
+      if (field->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
+        repeated ? reflection->AddDouble(target, field, value) : reflection->SetDouble(target, field, value);
+      } else {
+        const auto narrow = static_cast<float>(value);
+        repeated ? reflection->AddFloat(target, field, narrow) : reflection->SetFloat(target, field, narrow);
+      }
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_BOOL: {
+      bool value;
+      if (text == "true") {
+        value = true;
+      } else if (text == "false") {
+        value = false;
+      } else {
+        return BadValue(field, text, "true or false");
+      }
+      repeated ? reflection->AddBool(target, field, value) : reflection->SetBool(target, field, value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const google::protobuf::EnumValueDescriptor* value =
+          field->enum_type()->FindValueByName(std::string(text));
+      int number;
+      if (value == nullptr && absl::SimpleAtoi(text, &number)) {
+        value = field->enum_type()->FindValueByNumber(number);
+      }
+      if (value == nullptr) {
+        return BadValue(field, text, absl::StrCat("a value of ", field->enum_type()->full_name()));
+      }
+      repeated ? reflection->AddEnum(target, field, value) : reflection->SetEnum(target, field, value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      Message* value = repeated ? reflection->AddMessage(target, field)
+                                : reflection->MutableMessage(target, field);
+      return SetWellKnownType(*value, field, text);
+    }
+  }
+  return absl::InternalError("unknown field type");
+}
+
+}  // namespace choreo::transcoding

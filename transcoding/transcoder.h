@@ -1,0 +1,73 @@
+#pragma once
+
+// HTTP/1.1 + JSON for gRPC services, driven by their google.api.http annotations and generic:
+// every annotated method of every service the gRPC server registered is served, with no code
+// per method. Each HTTP request becomes a call on the gRPC server's in-process channel, so the
+// server's interceptors, authentication, deadlines and metrics apply exactly as to native
+// calls. Nothing waits on a thread: calls use gRPC's callback API and the HTTP connection is
+// suspended until the answer comes.
+//
+// - Unary: one JSON body, HTTP status from the gRPC status (json_mapping.h), errors as
+//   {code, message, details}.
+// - Server streaming: newline-delimited JSON ({"result": ...} per message, {"error": ...} if the
+//   call fails midway), or server-sent events when the client accepts text/event-stream. The
+//   HTTP status is sent with the first message, so an error before it gets its own status.
+// - GET /openapi.json: the OpenAPI 3 document of the same routes.
+// - Headers: see core/http_headers.h. X-Request-Id is echoed back (one is made when absent).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "transcoding/core/http_routes.h"
+#include "transcoding/core/openapi.h"
+#include "transcoding/http_server.h"
+
+namespace choreo::transcoding {
+
+// The routes of the named services (full names, as grpc::Server registered them), looked up in
+// the generated descriptor pool; names it does not know, and unannotated methods, get none.
+absl::StatusOr<RouteTable> RoutesOfServices(const std::vector<std::string>& service_names);
+
+// Turns HTTP exchanges into gRPC calls on `channel`. Thread-safe; Handle never blocks.
+class HttpTranscoder {
+ public:
+  HttpTranscoder(RouteTable routes, std::shared_ptr<grpc::Channel> channel,
+                 const OpenApiInfo& openapi);
+  ~HttpTranscoder();
+
+  void Handle(std::shared_ptr<HttpExchange> exchange);
+
+  const RouteTable& routes() const { return routes_; }
+
+ private:
+  class Calls;
+
+  const RouteTable routes_;
+  const std::string openapi_json_;
+  std::unique_ptr<Calls> calls_;
+};
+
+// An HttpServer serving an HttpTranscoder for a running grpc::Server.
+class TranscodingServer {
+ public:
+  // `server` must outlive this; `service_names` are the services it registered.
+  static absl::StatusOr<std::unique_ptr<TranscodingServer>> Start(
+      grpc::Server& server, const std::vector<std::string>& service_names,
+      const HttpServerOptions& options, const OpenApiInfo& openapi);
+
+  int port() const { return http_->port(); }
+  const RouteTable& routes() const { return transcoder_->routes(); }
+  // Graceful: see HttpServer::Shutdown. Call before shutting the gRPC server down.
+  void Shutdown(absl::Duration grace) { http_->Shutdown(grace); }
+
+ private:
+  TranscodingServer() = default;
+  std::unique_ptr<HttpTranscoder> transcoder_;
+  std::unique_ptr<HttpServer> http_;
+};
+
+}  // namespace choreo::transcoding
