@@ -212,9 +212,10 @@ absl::StatusOr<RouteTable> RoutesOfServices(const std::vector<std::string>& serv
 }
 
 HttpTranscoder::HttpTranscoder(RouteTable routes, std::shared_ptr<grpc::Channel> channel,
-                               const OpenApiInfo& openapi)
+                               const TranscoderOptions& options)
     : routes_(std::move(routes)),
-      openapi_json_(OpenApiDocument(routes_, openapi)),
+      options_(options),
+      openapi_json_(OpenApiDocument(routes_, options.openapi)),
       calls_(std::make_unique<Calls>(std::move(channel))) {}
 
 HttpTranscoder::~HttpTranscoder() = default;
@@ -305,6 +306,9 @@ void HttpTranscoder::Handle(std::shared_ptr<HttpExchange> exchange) {
   }
   auto call = std::make_shared<UnaryCall>();
   prepare(*call);
+  if (!timeout.has_value()) {
+    call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.unary_timeout));
+  }
   exchange->OnAbort([weak = std::weak_ptr<UnaryCall>(call)] {
     if (std::shared_ptr<UnaryCall> live = weak.lock()) live->context.TryCancel();
   });
@@ -314,15 +318,15 @@ void HttpTranscoder::Handle(std::shared_ptr<HttpExchange> exchange) {
 
 absl::StatusOr<std::unique_ptr<TranscodingServer>> TranscodingServer::Start(
     grpc::Server& server, const std::vector<std::string>& service_names,
-    const HttpServerOptions& options, const OpenApiInfo& openapi) {
+    const HttpServerOptions& http_options, const TranscoderOptions& options) {
   absl::StatusOr<RouteTable> routes = RoutesOfServices(service_names);
   if (!routes.ok()) return routes.status();
   std::unique_ptr<TranscodingServer> running(new TranscodingServer());
   running->transcoder_ = std::make_unique<HttpTranscoder>(
-      *std::move(routes), server.InProcessChannel(grpc::ChannelArguments()), openapi);
+      *std::move(routes), server.InProcessChannel(grpc::ChannelArguments()), options);
   HttpTranscoder* transcoder = running->transcoder_.get();
   absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(
-      options, [transcoder](std::shared_ptr<HttpExchange> exchange) {
+      http_options, [transcoder](std::shared_ptr<HttpExchange> exchange) {
         transcoder->Handle(std::move(exchange));
       });
   if (!http.ok()) return http.status();

@@ -32,11 +32,19 @@ namespace choreo::transcoding {
 // the generated descriptor pool; names it does not know, and unannotated methods, get none.
 absl::StatusOr<RouteTable> RoutesOfServices(const std::vector<std::string>& service_names);
 
+struct TranscoderOptions {
+  OpenApiInfo openapi;
+  // The deadline of a unary call whose request has no Grpc-Timeout. It bounds a call whose
+  // client went away while it waited (a waiting connection's disconnect is not noticed).
+  // Streams have none: their disconnect is noticed at the next message.
+  absl::Duration unary_timeout = absl::Seconds(60);
+};
+
 // Turns HTTP exchanges into gRPC calls on `channel`. Thread-safe; Handle never blocks.
 class HttpTranscoder {
  public:
   HttpTranscoder(RouteTable routes, std::shared_ptr<grpc::Channel> channel,
-                 const OpenApiInfo& openapi);
+                 const TranscoderOptions& options);
   ~HttpTranscoder();
 
   void Handle(std::shared_ptr<HttpExchange> exchange);
@@ -47,6 +55,7 @@ class HttpTranscoder {
   class Calls;
 
   const RouteTable routes_;
+  const TranscoderOptions options_;
   const std::string openapi_json_;
   std::unique_ptr<Calls> calls_;
 };
@@ -57,7 +66,7 @@ class TranscodingServer {
   // `server` must outlive this; `service_names` are the services it registered.
   static absl::StatusOr<std::unique_ptr<TranscodingServer>> Start(
       grpc::Server& server, const std::vector<std::string>& service_names,
-      const HttpServerOptions& options, const OpenApiInfo& openapi);
+      const HttpServerOptions& http_options, const TranscoderOptions& options);
 
   int port() const { return http_->port(); }
   const RouteTable& routes() const { return transcoder_->routes(); }
