@@ -249,8 +249,9 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
   }
   const absl::Time deadline = WaitDeadline(*context, deps_.max_wait);
   const std::string traceparent = MetadataValue(*context, "traceparent");
-  const bool queued = deps_.pool->Submit([this, once, request, response, caller = *caller,
-                                          deadline, traceparent] {
+  // The work owns a copy of the request: the call can end (its deadline) while the work runs.
+  const bool queued = deps_.pool->Submit([this, once, request = std::make_shared<const gateway::v1::CreateOrderRequest>(*request),
+                                          response, caller = *caller, deadline, traceparent] {
     const std::string& user = caller.username;
     const SagaIds ids = OrderSagaIds(user, *request);
     // Claim the request id (and read the order's view) first, so that a reused id with another
@@ -604,8 +605,9 @@ grpc::ServerUnaryReactor* AccountServiceImpl::Deposit(grpc::CallbackServerContex
   }
   const absl::Time deadline = WaitDeadline(*context, deps_.max_wait);
   const std::string traceparent = MetadataValue(*context, "traceparent");
-  if (!deps_.pool->Submit([this, once, request, response, user = caller->username, deadline,
-                           traceparent] {
+  // The work owns a copy of the request: the call can end (its deadline) while the work runs.
+  if (!deps_.pool->Submit([this, once, request = std::make_shared<const gateway::v1::DepositRequest>(*request),
+                           response, user = caller->username, deadline, traceparent] {
         const SagaIds ids = DepositSagaIds(user, *request);
         if (absl::Status claimed = deps_.cache->ClaimRequest(user, "deposit", request->request_id(),
                                                              ids.fingerprint);

@@ -10,8 +10,10 @@
 #include "saga/ids/trace_context.h"
 #include "saga/process/stop_signals.h"
 #include "saga/redis/redis_connection.h"
+#include "saga/process/files.h"
 #include "saga/service/grpc_server.h"
 #include "services/users/credentials/signing_keys.h"
+#include "transcoding/transcoder.h"
 
 namespace {
 
@@ -20,6 +22,11 @@ struct GatewayConfig {
   std::string redis = "127.0.0.1:6379";
   std::string grpc_listen = "127.0.0.1:0";
   std::string port_file;
+  std::string http_listen = "127.0.0.1:0";
+  std::string http_port_file;
+  int http_max_connections = 1024;
+  absl::Duration http_idle_timeout = absl::Seconds(30);
+  int http_max_body_bytes = 1 << 20;
   std::string order_address = "127.0.0.1:50051";
   std::string billing_address = "127.0.0.1:50052";
   std::string users_address = "127.0.0.1:50053";
@@ -42,6 +49,10 @@ struct GatewayConfig {
       return absl::InvalidArgumentError("--work-threads and --redis-connections must be >= 1");
     }
     if (max_wait <= absl::ZeroDuration()) return absl::InvalidArgumentError("--max-wait must be > 0");
+    if (http_max_connections < 1 || http_max_body_bytes < 1 || http_idle_timeout < absl::Seconds(1)) {
+      return absl::InvalidArgumentError(
+          "--http-max-connections and --http-max-body-bytes must be >= 1, --http-idle-timeout >= 1s");
+    }
     return absl::OkStatus();
   }
 };
@@ -56,11 +67,18 @@ int main(int argc, char** argv) {
   choreo::process::StopSignals signals;  // before any thread starts
   GatewayConfig config;
   choreo::config::FlagSet flags("choreo-gateway",
-                                "The public gRPC API of choreo (orders, accounts).");
+                                "The public API of choreo (orders, accounts) over gRPC and HTTP/JSON.");
   flags.Add("kafka-brokers", &config.kafka_brokers, "Kafka bootstrap servers")
       .Add("redis", &config.redis, "Redis host:port")
       .Add("grpc-listen", &config.grpc_listen, "gRPC listen address (port 0: any free port)")
       .Add("port-file", &config.port_file, "write the bound gRPC port to this file")
+      .Add("http-listen", &config.http_listen,
+           "HTTP/JSON listen address, IPv4 host:port (port 0: any free port)")
+      .Add("http-port-file", &config.http_port_file, "write the bound HTTP port to this file")
+      .Add("http-max-connections", &config.http_max_connections, "HTTP connections at once")
+      .Add("http-idle-timeout", &config.http_idle_timeout,
+           "close an HTTP connection idle (or sending slower than this) for this long")
+      .Add("http-max-body-bytes", &config.http_max_body_bytes, "larger HTTP bodies get 413")
       .Add("order-address", &config.order_address, "the order service's gRPC address")
       .Add("billing-address", &config.billing_address, "the billing service's gRPC address")
       .Add("users-address", &config.users_address, "the user service's gRPC address")
@@ -138,13 +156,41 @@ int main(int argc, char** argv) {
       Log(std::string(server.status().message()));
       return 1;
     }
-    Log(absl::StrCat("serving gRPC on port ", server->port, " (instance ", config.instance_id, ")"));
+    // HTTP/JSON: the same services through the server's in-process channel.
+    absl::StatusOr<std::unique_ptr<choreo::transcoding::TranscodingServer>> http =
+        choreo::transcoding::TranscodingServer::Start(
+            *server->server, server->service_names,
+            {.listen = config.http_listen,
+             .max_connections = static_cast<unsigned>(config.http_max_connections),
+             .idle_timeout = config.http_idle_timeout,
+             .max_body_bytes = static_cast<size_t>(config.http_max_body_bytes)},
+            {.openapi = {.title = "choreo",
+                         .version = "v1",
+                         .description = "The order-processing API of choreo (HTTP/JSON transcoding of its gRPC API).",
+                         .bearer_auth = true},
+             .unary_timeout = config.max_wait + absl::Seconds(10)});
+    if (!http.ok()) {
+      Log(std::string(http.status().message()));
+      return 1;
+    }
+    if (!config.http_port_file.empty()) {
+      if (absl::Status written = choreo::process::WriteFileAtomically(
+              config.http_port_file, absl::StrCat((*http)->port(), "\n"));
+          !written.ok()) {
+        Log(std::string(written.message()));
+        return 1;
+      }
+    }
+    Log(absl::StrCat("serving gRPC on port ", server->port, ", HTTP/JSON on port ", (*http)->port(),
+                     " (instance ", config.instance_id, ")"));
     const int signal_number = signals.Wait();
     Log(absl::StrCat(strsignal(signal_number), ": stopping"));
-    // Stop in reverse: no new waiters and every waiting call answered, then the server, then
+    // Stop in reverse: no new waiters and every waiting call answered, then HTTP (its calls in
+    // flight finish), then the gRPC server, then
     // the producer's pending deliveries (their callbacks reach the services, still alive here).
     server->server->GetHealthCheckService()->SetServingStatus(false);
     waiters.Shutdown();
+    (*http)->Shutdown(absl::Seconds(5));
     server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     static_cast<void>((*producer)->Flush(absl::Seconds(5)));
   }

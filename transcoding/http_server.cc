@@ -390,12 +390,12 @@ absl::Status HttpServer::Impl::Start() {
   daemon_ = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
       0, nullptr, nullptr, &Impl::OnAccess, this,
+      MHD_OPTION_EXTERNAL_LOGGER, &Impl::OnLog, this,
       MHD_OPTION_SOCK_ADDR, &*address,
       MHD_OPTION_CONNECTION_LIMIT, options_.max_connections,
       MHD_OPTION_CONNECTION_TIMEOUT, timeout_seconds,
       MHD_OPTION_NOTIFY_COMPLETED, &Impl::OnCompleted, this,
       MHD_OPTION_URI_LOG_CALLBACK, &Impl::OnUri, this,
-      MHD_OPTION_EXTERNAL_LOGGER, &Impl::OnLog, this,
       MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
       MHD_OPTION_END);
   if (daemon_ == nullptr) {

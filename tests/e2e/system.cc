@@ -171,10 +171,18 @@ absl::Status LocalSystem::Start() {
                                       public_key[0], public_key[1]};
   gateway.insert(gateway.end(), common.begin(), common.end());
   gateway.insert(gateway.end(), options_.gateway_flags.begin(), options_.gateway_flags.end());
+  const std::string http_port_file = dir_->File("gateway.http.port");
+  std::filesystem::remove(http_port_file);
+  gateway.insert(gateway.end(), {"--http-port-file", http_port_file});
   argv_["gateway"] = gateway;
   absl::StatusOr<std::string> address = StartProcess("gateway", gateway);
   if (!address.ok()) return address.status();
   gateway_ = *address;
+  // The HTTP port is written just after the gRPC one.
+  if (!testing::WaitUntil([&] { return std::filesystem::exists(http_port_file); }, absl::Seconds(10))) {
+    return absl::UnavailableError("the gateway serves no HTTP; see " + LogOf("gateway"));
+  }
+  gateway_http_ = absl::StrCat("http://127.0.0.1:", ReadFile(http_port_file));
   return absl::OkStatus();
 }
 

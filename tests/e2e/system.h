@@ -62,6 +62,8 @@ class LocalSystem {
   const std::string& kafka() const { return kafka_; }
   std::string redis() const { return redis_->address(); }
   const std::string& gateway() const { return gateway_; }
+  // The gateway's HTTP/JSON base URL, "http://127.0.0.1:<port>".
+  const std::string& gateway_http() const { return gateway_http_; }
   const std::string& order() const { return addresses_.at("order"); }
   const std::string& billing() const { return addresses_.at("billing"); }
   const std::string& users() const { return addresses_.at("users"); }
@@ -85,7 +87,7 @@ class LocalSystem {
   const Options options_;
   std::unique_ptr<testing::TempDir> dir_;
   std::unique_ptr<testing::RedisServer> redis_;
-  std::string kafka_, gateway_;
+  std::string kafka_, gateway_, gateway_http_;
   std::map<std::string, std::vector<std::string>> argv_;  // each process's flags, but --port-file
   std::map<std::string, std::string> addresses_;
   std::map<std::string, std::unique_ptr<testing::ChildProcess>> processes_;
