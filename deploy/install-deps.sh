@@ -9,7 +9,7 @@ packages=(
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libgrpc-dev
   librdkafka-dev libhiredis-dev libabsl-dev libgtest-dev libgmock-dev
   libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev
-  redis-server kcat grpc-proto
+  redis-server kcat grpc-proto curl
 )
 
 # Node.js runs the OpenAPI validator the tests use; an installed node + npm will do, else Debian's.

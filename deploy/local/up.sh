@@ -107,15 +107,20 @@ start_service gateway gateway/choreo-gateway "${common[@]}" "${keys[@]}" \
   --order-address "$(cat "$run_dir/order.address")" \
   --billing-address "$(cat "$run_dir/billing.address")" \
   --users-address "$(cat "$run_dir/users.address")" \
-  --notification-address "$(cat "$run_dir/notification.address")"
+  --notification-address "$(cat "$run_dir/notification.address")" \
+  --http-port-file "$run_dir/gateway.http.port"
 wait_for test -s "$run_dir/gateway.port"
 gateway=127.0.0.1:$(cat "$run_dir/gateway.port")
 echo "$gateway" >"$run_dir/gateway.address"
+wait_for test -s "$run_dir/gateway.http.port"
+http=http://127.0.0.1:$(cat "$run_dir/gateway.http.port")
+echo "$http" >"$run_dir/gateway.http.address"
 
 cat <<EOT
 
 choreo is running locally
   gateway (gRPC, public API)  $gateway
+  gateway (HTTP/JSON)         $http   (OpenAPI: $http/openapi.json)
   user service (gRPC)         $(cat "$run_dir/users.address")
   order service (gRPC)        $(cat "$run_dir/order.address")
   billing service (gRPC)      $(cat "$run_dir/billing.address")
@@ -157,6 +162,25 @@ ctl notifications --token "$token" | sed 's/^/  /'
 echo "  (and as JSON lines in $run_dir/notifications.jsonl)"
 echo "\$ choreoctl balance     (no token)"
 ctl balance 2>&1 | sed 's/^/  /' || true
+
+# The same API over HTTP/JSON (the google.api.http annotations of gateway.proto).
+echo
+echo "The same API over HTTP/JSON:"
+echo "\$ curl -s -X POST $http/v1/orders -H \"Authorization: Bearer \$token\" -d '{\"requestId\": \"curl-1\", \"items\": [{\"sku\": \"PEN-004\", \"quantity\": 2}], ...}'"
+order_json='{"requestId": "curl-1", "items": [{"sku": "PEN-004", "quantity": 2}],
+  "deliveryAddress": {"recipient": "Alice", "line1": "1 Main St", "city": "Springfield", "country": "US"},
+  "paymentMethod": "PAYMENT_METHOD_ACCOUNT_BALANCE"}'
+http_order=$(curl -sS -X POST "$http/v1/orders" -H "Authorization: Bearer $token" -d "$order_json")
+echo "  ${http_order:0:160}..."
+http_order_id=$(sed -E 's/.*"orderId":"([^"]+)".*/\1/' <<<"$http_order")
+echo "\$ curl -s $http/v1/orders/$http_order_id:watch -H \"Authorization: Bearer \$token\"     (newline-delimited JSON)"
+curl -sS "$http/v1/orders/$http_order_id:watch" -H "Authorization: Bearer $token" | cut -c1-160 | sed 's/^/  /'
+echo "\$ curl -s $http/v1/account/balance     (no token: 401)"
+curl -sS -w '  (HTTP %{http_code})\n' "$http/v1/account/balance" | sed 's/^/  /'
+[[ "$http_order" == *'"status":"ORDER_STATUS_PAID"'* ]] || {
+  echo "demo: the HTTP order did not end PAID: $http_order" >&2
+  exit 1
+}
 [[ "$paid" == *" PAID "* && "$refused" == *" INSUFFICIENT_FUNDS "* ]] && notified || {
   echo "demo: unexpected outcome (logs in $run_dir/logs/)" >&2
   exit 1
@@ -167,5 +191,6 @@ if $check_only; then
 fi
 echo
 echo "Try: $build_dir/gateway/choreoctl/choreoctl register --gateway $gateway --user bob --password 'a long passphrase'"
+echo "  or: curl -s -X POST $http/v1/accounts -d '{\"username\": \"bob\", \"password\": \"a long passphrase\"}'"
 echo "Press Ctrl-C to stop."
 wait "${pids[@]}"

@@ -39,6 +39,7 @@
 #include "saga/testing/wait.h"
 #include "saga/topics/topics.h"
 #include "tests/bench/latency_histogram.h"
+#include "tests/bench/open_loop.h"
 #include "tests/bench/process_usage.h"
 #include "tests/bench/relay_chain.h"
 #include "tests/e2e/system.h"
@@ -69,135 +70,6 @@ struct BenchConfig {
   bool saga = true;
   std::string json_out;
 };
-
-// One open-loop run's numbers.
-struct Phase {
-  std::string name;
-  int offered_rate = 0;
-  absl::Duration duration;
-  int64_t sent = 0;
-  int64_t ok = 0;
-  absl::Duration span;  // from the first due time to the last answer
-  LatencyHistogram latency;
-  std::map<std::string, int64_t> outcomes;
-  std::map<std::string, int64_t> errors;
-  std::map<std::string, ProcessUsage> usage;  // CPU: during the phase; RSS: peak so far
-  double achieved() const {
-    return span > absl::ZeroDuration() ? static_cast<double>(ok) / absl::ToDoubleSeconds(span) : 0;
-  }
-  int64_t error_count() const {
-    int64_t n = 0;
-    for (const auto& [code, count] : errors) n += count;
-    return n;
-  }
-};
-
-double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
-
-// Collects completions from any thread.
-class Recorder {
- public:
-  explicit Recorder(absl::Time start) : start_(start) {}
-  void Done(absl::Time due, const std::string& outcome, bool ok) {
-    if (due < start_) return;  // a late arrival of an earlier phase (the floor's sink outlives it)
-    const absl::Time now = absl::Now();
-    absl::MutexLock lock(&mu_);
-    if (ok) {
-      latency_.Record(now - due);
-      ++outcomes_[outcome];
-      ++ok_;
-    } else {
-      ++errors_[outcome];
-    }
-    ++completed_;
-    last_ = std::max(last_, now);
-  }
-  int64_t completed() const {
-    absl::MutexLock lock(&mu_);
-    return completed_;
-  }
-  absl::Duration p99() const {
-    absl::MutexLock lock(&mu_);
-    return latency_.Percentile(99);
-  }
-  void Into(Phase& phase, absl::Time start) const {
-    absl::MutexLock lock(&mu_);
-    phase.latency = latency_;
-    phase.outcomes = outcomes_;
-    phase.errors = errors_;
-    phase.ok = ok_;
-    phase.span = last_ - start;
-  }
-
- private:
-  const absl::Time start_;
-  mutable absl::Mutex mu_;
-  LatencyHistogram latency_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, int64_t> outcomes_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, int64_t> errors_ ABSL_GUARDED_BY(mu_);
-  int64_t ok_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t completed_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Time last_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-};
-
-std::map<std::string, ProcessUsage> Usage(const std::map<std::string, pid_t>& pids) {
-  std::map<std::string, ProcessUsage> usage;
-  for (const auto& [name, pid] : pids) {
-    if (absl::StatusOr<ProcessUsage> u = ReadProcessUsage(pid); u.ok()) usage[name] = *u;
-  }
-  return usage;
-}
-
-// Issues `rate` requests per second for `duration` on this thread's schedule; issue(i, due, rec)
-// must not block. Waits (bounded) for the answers, printing progress every second.
-template <typename Issue>
-Phase RunOpenLoop(const std::string& name, int rate, absl::Duration duration,
-                  const std::map<std::string, pid_t>& pids, Issue issue) {
-  Phase phase;
-  phase.name = name;
-  phase.offered_rate = rate;
-  phase.duration = duration;
-  const std::map<std::string, ProcessUsage> before = Usage(pids);
-  const int64_t total = static_cast<int64_t>(rate * absl::ToDoubleSeconds(duration));
-  const absl::Duration interval = absl::Seconds(1) / rate;
-  // Whole microseconds: the floor carries due times through Kafka as microseconds.
-  const absl::Time start =
-      absl::FromUnixMicros(absl::ToUnixMicros(absl::Now() + absl::Milliseconds(20)));
-  Recorder recorder(start);
-  absl::Time next_progress = start + absl::Seconds(1);
-  auto progress = [&](int64_t sent) {
-    std::fprintf(stderr, "  [%s %d/s] %5.1fs sent %lld answered %lld p99 %.1f ms\n", name.c_str(),
-                 rate, absl::ToDoubleSeconds(absl::Now() - start), static_cast<long long>(sent),
-                 static_cast<long long>(recorder.completed()), Ms(recorder.p99()));
-  };
-  for (int64_t i = 0; i < total; ++i) {
-    const absl::Time due = start + interval * i;
-    const absl::Time now = absl::Now();
-    if (due > now) absl::SleepFor(due - now);  // pacing the schedule, not waiting for a result
-    issue(i, due, recorder);
-    if (absl::Now() >= next_progress) {
-      progress(i + 1);
-      next_progress += absl::Seconds(1);
-    }
-  }
-  phase.sent = total;
-  const absl::Time give_up = absl::Now() + absl::Seconds(40);
-  while (recorder.completed() < total && absl::Now() < give_up) {
-    testing::WaitUntil([&] { return recorder.completed() >= total; }, absl::Seconds(1));
-    progress(total);
-  }
-  recorder.Into(phase, start);
-  if (const int64_t missing = total - recorder.completed(); missing > 0) {
-    phase.errors["NO_ANSWER"] = missing;
-  }
-  const std::map<std::string, ProcessUsage> after = Usage(pids);
-  for (const auto& [process, usage] : after) {
-    ProcessUsage delta = usage;
-    if (auto it = before.find(process); it != before.end()) delta.cpu -= it->second.cpu;
-    phase.usage[process] = delta;
-  }
-  return phase;
-}
 
 // The saga through the gateway: one CreateOrder per request, users taking turns.
 class SagaDriver {
@@ -440,20 +312,8 @@ int Main(int argc, char** argv) {
   std::fprintf(stderr, "choreo-bench: signing up %d users...\n", config.users);
   {
     grpc::Status signed_up;
-    auto accounts = gateway::v1::AccountService::NewStub(
-        grpc::CreateChannel(system.gateway(), grpc::InsecureChannelCredentials()));
     for (int u = 0; u < config.users && signed_up.ok(); ++u) {
-      const std::string user = absl::StrCat("bench", u);
-      signed_up = users.SignUp(user);
-      if (!signed_up.ok()) break;
-      grpc::ClientContext context;
-      users.Authorize(user, context);
-      gateway::v1::DepositRequest deposit;
-      deposit.set_request_id("bench-deposit");
-      deposit.mutable_amount()->set_minor_units(1'000'000'000);  // 10 million USD
-      deposit.mutable_amount()->set_currency("USD");
-      gateway::v1::DepositResponse response;
-      signed_up = accounts->Deposit(&context, deposit, &response);
+      signed_up = users.SignUpFunded(absl::StrCat("bench", u), 1'000'000'000);  // 10 million USD
     }
     if (!signed_up.ok()) {
       std::fprintf(stderr, "choreo-bench: sign-up failed: %s\n", signed_up.error_message().c_str());

@@ -243,6 +243,19 @@ TestUsers::TestUsers(const std::string& gateway)
     : accounts_(gateway::v1::AccountService::NewStub(
           grpc::CreateChannel(gateway, grpc::InsecureChannelCredentials()))) {}
 
+grpc::Status TestUsers::SignUpFunded(const std::string& user, int64_t minor_units) {
+  if (grpc::Status signed_up = SignUp(user); !signed_up.ok()) return signed_up;
+  grpc::ClientContext context;
+  Authorize(user, context);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  gateway::v1::DepositRequest deposit;
+  deposit.set_request_id("funding");
+  deposit.mutable_amount()->set_minor_units(minor_units);
+  deposit.mutable_amount()->set_currency("USD");
+  gateway::v1::DepositResponse response;
+  return accounts_->Deposit(&context, deposit, &response);
+}
+
 grpc::Status TestUsers::SignUp(const std::string& user, const std::string& email) {
   auto context = [] {
     auto call = std::make_unique<grpc::ClientContext>();

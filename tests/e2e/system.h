@@ -106,6 +106,8 @@ class TestUsers {
   // Registers `user` (with kPassword) and logs in; the token is kept for Authorize. A user that
   // already exists is only logged in.
   grpc::Status SignUp(const std::string& user, const std::string& email = "");
+  // SignUp, then a deposit of `minor_units` USD (once per user: a fixed request id).
+  grpc::Status SignUpFunded(const std::string& user, int64_t minor_units);
   // Puts `user`'s bearer token on `context` (none for a user never signed up). Thread-safe.
   void Authorize(const std::string& user, grpc::ClientContext& context) const;
   std::string Token(const std::string& user) const;
