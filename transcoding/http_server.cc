@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "transcoding/core/json_mapping.h"
 
 namespace choreo::transcoding {
 
@@ -280,8 +281,7 @@ struct ExchangeSlot {
 HttpResponse ErrorResponse(int http_status, int grpc_code, absl::string_view message) {
   return {.status = http_status,
           .headers = {{.name = "Content-Type", .value = "application/json"}},
-          .body = absl::StrCat(R"({"code":)", grpc_code, R"(,"message":")", message,
-                               R"(","details":[]})")};
+          .body = StatusJson(grpc_code, message)};
 }
 
 HttpResponse TooLarge(size_t limit) {

@@ -13,6 +13,8 @@
 #include "gtest/gtest.h"
 #include "saga/testing/http_client.h"
 #include "saga/testing/temp_dir.h"
+#include "saga/testing/topic_reader.h"
+#include "saga/topics/topics.h"
 #include "saga/testing/wait.h"
 #include "tests/e2e/system.h"
 
@@ -128,10 +130,25 @@ TEST_F(HttpApiTest, OrdersEndToEndWithStreaming) {
   ASSERT_EQ(catalog.status, 200);
   EXPECT_GT(Parse<gateway::v1::ListCatalogResponse>(catalog).items_size(), 0);
 
+  constexpr char kTraceId[] = "4bf92f3577b34da6a3ce929d0e0e4736";
   const HttpResult created = Call("POST", "/v1/orders", OrderBody("http-o1", "PEN-004", 1),
-                                  {"X-Request-Id: trace-me"}, token);
+                                  {"X-Request-Id: trace-me", absl::StrCat("traceparent: 00-", kTraceId, "-00f067aa0ba902b7-01")},
+                                  token);
   ASSERT_EQ(created.status, 200) << created.body;
   EXPECT_EQ(created.Header("x-request-id"), "trace-me");
+  // The client's trace continues on the saga's first event.
+  absl::StatusOr<std::vector<KafkaRecord>> requests =
+      testing::ReadTopicToEnd(system_->kafka(), std::string(topics::kOrdersRequests));
+  ASSERT_TRUE(requests.ok()) << requests.status();
+  int traced = 0;
+  for (const KafkaRecord& record : *requests) {
+    if (record.key == "http-o1") {
+      ASSERT_TRUE(record.Header("traceparent").has_value());
+      EXPECT_THAT(std::string(*record.Header("traceparent")), HasSubstr(kTraceId));
+      ++traced;
+    }
+  }
+  EXPECT_EQ(traced, 1);
   const gateway::v1::Order order = Parse<gateway::v1::Order>(created);
   EXPECT_EQ(order.status(), orders::v1::ORDER_STATUS_PAID);
   EXPECT_THAT(created.body, HasSubstr(R"("status":"ORDER_STATUS_PAID")"));
