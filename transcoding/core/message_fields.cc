@@ -39,6 +39,46 @@ absl::StatusOr<Int> ParseInt(const FieldDescriptor* field, absl::string_view tex
   return value;
 }
 
+// Stores one value into a field of a message: appends when the field is repeated, sets it
+// otherwise.
+struct FieldWriter {
+  Message* target;
+  const FieldDescriptor* field;
+
+  void Put(int32_t v) const { Pick(&Reflection::AddInt32, &Reflection::SetInt32, v); }
+  void Put(int64_t v) const { Pick(&Reflection::AddInt64, &Reflection::SetInt64, v); }
+  void Put(uint32_t v) const { Pick(&Reflection::AddUInt32, &Reflection::SetUInt32, v); }
+  void Put(uint64_t v) const { Pick(&Reflection::AddUInt64, &Reflection::SetUInt64, v); }
+  void Put(double v) const { Pick(&Reflection::AddDouble, &Reflection::SetDouble, v); }
+  void Put(float v) const { Pick(&Reflection::AddFloat, &Reflection::SetFloat, v); }
+  void Put(bool v) const { Pick(&Reflection::AddBool, &Reflection::SetBool, v); }
+  void Put(std::string v) const {
+    Pick(&Reflection::AddString, &Reflection::SetString, std::move(v));
+  }
+  void Put(const google::protobuf::EnumValueDescriptor* v) const {
+    Pick(&Reflection::AddEnum, &Reflection::SetEnum, v);
+  }
+
+ private:
+  template <typename Add, typename Set, typename Value>
+  void Pick(Add add, Set set, Value value) const {
+    const Reflection* reflection = target->GetReflection();
+    if (field->is_repeated()) {
+      (reflection->*add)(target, field, std::move(value));
+    } else {
+      (reflection->*set)(target, field, std::move(value));
+    }
+  }
+};
+
+template <typename Int>
+absl::Status PutInt(const FieldWriter& writer, absl::string_view text) {
+  absl::StatusOr<Int> value = ParseInt<Int>(writer.field, text);
+  if (!value.ok()) return value.status();
+  writer.Put(*value);
+  return absl::OkStatus();
+}
+
 absl::Status SetWellKnownType(Message& message, const FieldDescriptor* field, absl::string_view text) {
   const std::string& name = message.GetDescriptor()->full_name();
   const bool textual = name == "google.protobuf.Timestamp" || name == "google.protobuf.Duration" ||
@@ -109,8 +149,7 @@ absl::Status SetFieldFromText(Message& message, const FieldPath& path, absl::str
     target = target->GetReflection()->MutableMessage(target, path[i]);
   }
   const FieldDescriptor* field = path.back();
-  const Reflection* reflection = target->GetReflection();
-  const bool repeated = field->is_repeated();
+  const FieldWriter writer{.target = target, .field = field};
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string value(text);
@@ -120,56 +159,27 @@ absl::Status SetFieldFromText(Message& message, const FieldPath& path, absl::str
           return BadValue(field, text, "base64");
         }
       }
-      repeated ? reflection->AddString(target, field, std::move(value))
-               : reflection->SetString(target, field, std::move(value));
+      writer.Put(std::move(value));
       return absl::OkStatus();
     }
-    case FieldDescriptor::CPPTYPE_INT32: {
-      absl::StatusOr<int32_t> value = ParseInt<int32_t>(field, text);
-      if (!value.ok()) return value.status();
-      repeated ? reflection->AddInt32(target, field, *value) : reflection->SetInt32(target, field, *value);
-      return absl::OkStatus();
-    }
-    case FieldDescriptor::CPPTYPE_INT64: {
-      absl::StatusOr<int64_t> value = ParseInt<int64_t>(field, text);
-      if (!value.ok()) return value.status();
-      repeated ? reflection->AddInt64(target, field, *value) : reflection->SetInt64(target, field, *value);
-      return absl::OkStatus();
-    }
-    case FieldDescriptor::CPPTYPE_UINT32: {
-      absl::StatusOr<uint32_t> value = ParseInt<uint32_t>(field, text);
-      if (!value.ok()) return value.status();
-      repeated ? reflection->AddUInt32(target, field, *value) : reflection->SetUInt32(target, field, *value);
-      return absl::OkStatus();
-    }
-    case FieldDescriptor::CPPTYPE_UINT64: {
-      absl::StatusOr<uint64_t> value = ParseInt<uint64_t>(field, text);
-      if (!value.ok()) return value.status();
-      repeated ? reflection->AddUInt64(target, field, *value) : reflection->SetUInt64(target, field, *value);
-      return absl::OkStatus();
-    }
+    case FieldDescriptor::CPPTYPE_INT32: return PutInt<int32_t>(writer, text);
+    case FieldDescriptor::CPPTYPE_INT64: return PutInt<int64_t>(writer, text);
+    case FieldDescriptor::CPPTYPE_UINT32: return PutInt<uint32_t>(writer, text);
+    case FieldDescriptor::CPPTYPE_UINT64: return PutInt<uint64_t>(writer, text);
     case FieldDescriptor::CPPTYPE_DOUBLE:
     case FieldDescriptor::CPPTYPE_FLOAT: {
       double value;
       if (!absl::SimpleAtod(text, &value)) return BadValue(field, text, "a number");
       if (field->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
-        repeated ? reflection->AddDouble(target, field, value) : reflection->SetDouble(target, field, value);
+        writer.Put(value);
       } else {
-        const auto narrow = static_cast<float>(value);
-        repeated ? reflection->AddFloat(target, field, narrow) : reflection->SetFloat(target, field, narrow);
+        writer.Put(static_cast<float>(value));
       }
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_BOOL: {
-      bool value;
-      if (text == "true") {
-        value = true;
-      } else if (text == "false") {
-        value = false;
-      } else {
-        return BadValue(field, text, "true or false");
-      }
-      repeated ? reflection->AddBool(target, field, value) : reflection->SetBool(target, field, value);
+      if (text != "true" && text != "false") return BadValue(field, text, "true or false");
+      writer.Put(text == "true");
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_ENUM: {
@@ -182,12 +192,13 @@ absl::Status SetFieldFromText(Message& message, const FieldPath& path, absl::str
       if (value == nullptr) {
         return BadValue(field, text, absl::StrCat("a value of ", field->enum_type()->full_name()));
       }
-      repeated ? reflection->AddEnum(target, field, value) : reflection->SetEnum(target, field, value);
+      writer.Put(value);
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_MESSAGE: {
-      Message* value = repeated ? reflection->AddMessage(target, field)
-                                : reflection->MutableMessage(target, field);
+      const Reflection* reflection = target->GetReflection();
+      Message* value = field->is_repeated() ? reflection->AddMessage(target, field)
+                                            : reflection->MutableMessage(target, field);
       return SetWellKnownType(*value, field, text);
     }
   }
