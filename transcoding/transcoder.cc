@@ -126,10 +126,7 @@ class StreamCall : public CallBase, public grpc::ClientBidiReactor<grpc::ByteBuf
     }
     if (!started_) {
       started_ = true;
-      std::vector<HttpHeader> stream_headers = HeadersWithMetadata(false);
-      stream_headers.front().value = event_stream ? "text/event-stream" : "application/x-ndjson";
-      stream_headers.push_back({.name = "Cache-Control", .value = "no-cache"});
-      exchange->StartStream(200, std::move(stream_headers));
+      StartStream(/*trailers=*/false);
     }
     const std::string frame = event_stream ? absl::StrCat("data: ", *json, "\n\n")
                                            : absl::StrCat(R"({"result":)", *json, "}\n");
@@ -151,9 +148,7 @@ class StreamCall : public CallBase, public grpc::ClientBidiReactor<grpc::ByteBuf
     }
     if (!started_) {
       if (code == grpc::StatusCode::OK) {
-        std::vector<HttpHeader> stream_headers = HeadersWithMetadata(true);
-        stream_headers.front().value = event_stream ? "text/event-stream" : "application/x-ndjson";
-        exchange->StartStream(200, std::move(stream_headers));
+        StartStream(/*trailers=*/true);
         exchange->End();
       } else {
         exchange->Respond(ErrorResponse(HeadersWithMetadata(true), code, message, details));
@@ -170,6 +165,14 @@ class StreamCall : public CallBase, public grpc::ClientBidiReactor<grpc::ByteBuf
   }
 
  private:
+  // The stream's 200 and headers: its media type instead of JSON, the call's metadata.
+  void StartStream(bool trailers) {
+    std::vector<HttpHeader> headers = HeadersWithMetadata(trailers);
+    headers.front().value = event_stream ? "text/event-stream" : "application/x-ndjson";
+    headers.push_back({.name = "Cache-Control", .value = "no-cache"});
+    exchange->StartStream(200, std::move(headers));
+  }
+
   grpc::ByteBuffer read_;
   bool started_ = false;
   absl::Status failure_;

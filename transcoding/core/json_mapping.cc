@@ -1,5 +1,7 @@
 #include "transcoding/core/json_mapping.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -7,6 +9,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/status.pb.h"
 #include "transcoding/core/json_text.h"
+#include "transcoding/core/path_template.h"
 
 namespace choreo::transcoding {
 namespace {
@@ -101,30 +104,16 @@ absl::Status FillQuery(const HttpRoute& route, const std::vector<QueryParam>& qu
   return absl::OkStatus();
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
+// Form decoding: '+' is a space, then RFC 3986 percent-decoding (PercentDecode).
 absl::StatusOr<std::string> FormDecode(absl::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out.push_back(' ');
-    } else if (text[i] == '%') {
-      if (i + 2 >= text.size() || HexDigit(text[i + 1]) < 0 || HexDigit(text[i + 2]) < 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("bad percent-encoding in the query string at \"", text.substr(i, 3), "\""));
-      }
-      out.push_back(static_cast<char>(HexDigit(text[i + 1]) * 16 + HexDigit(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
+  std::string spaced(text);
+  std::replace(spaced.begin(), spaced.end(), '+', ' ');
+  std::optional<std::string> decoded = PercentDecode(spaced);
+  if (!decoded.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad percent-encoding in the query string in \"", text, "\""));
   }
-  return out;
+  return *std::move(decoded);
 }
 
 }  // namespace
