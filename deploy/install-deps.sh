@@ -8,8 +8,10 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libgrpc-dev
   librdkafka-dev libhiredis-dev libabsl-dev libgtest-dev libgmock-dev
-  libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev
+  libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev prometheus-cpp-dev
   redis-server kcat grpc-proto curl
+  # The timeline page's browser test: headless Chromium, and fonts for its screenshot.
+  chromium fonts-dejavu-core fonts-liberation
 )
 
 # Node.js runs the OpenAPI validator the tests use; an installed node + npm will do, else Debian's.

@@ -1,13 +1,13 @@
 #include "gateway/event_feed.h"
 
-#include <cstdio>
-
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "choreo/billing/v1/events.pb.h"
 #include "choreo/orders/v1/events.pb.h"
 #include "gateway/core/gateway_rules.h"
+#include "saga/logging/logger.h"
 #include "saga/topics/topics.h"
+#include "saga/tracing/messaging.h"
 
 namespace choreo::gateway {
 
@@ -26,9 +26,19 @@ EventFeed::EventFeed(Options options, OrderCache& cache, Waiters& waiters)
 
 EventFeed::~EventFeed() { Stop(); }
 
+std::string EventFeed::group_id() const { return absl::StrCat("choreo-gateway-", options_.instance_id); }
+
+absl::Status EventFeed::Readiness() const {
+  if (consumer_ == nullptr || stopping_.load()) return absl::UnavailableError("event feed: not running");
+  return consumer_->Readiness();
+}
+
+std::vector<kafka::PartitionLag> EventFeed::ConsumerLag() const {
+  return consumer_ != nullptr ? consumer_->Lag() : std::vector<kafka::PartitionLag>{};
+}
+
 absl::Status EventFeed::Start(absl::Duration timeout) {
-  kafka::KafkaConfig config = kafka::ConsumerDefaults(
-      options_.kafka_brokers, absl::StrCat("choreo-gateway-", options_.instance_id));
+  kafka::KafkaConfig config = kafka::ConsumerDefaults(options_.kafka_brokers, group_id());
   config.emplace_back("auto.offset.reset", "latest");
   config.emplace_back("fetch.wait.max.ms", absl::StrCat(options_.fetch_wait_max_ms));
   absl::StatusOr<std::unique_ptr<kafka::KafkaConsumer>> consumer =
@@ -100,6 +110,12 @@ void EventFeed::Work(Lane& lane) {
 }
 
 void EventFeed::Handle(const KafkaRecord& record) {
+  const tracing::Tracer& tracer =
+      options_.tracer != nullptr ? *options_.tracer : tracing::NoopTracer();
+  tracing::Span span = tracer.StartSpan(absl::StrCat("process ", record.topic),
+                                        tracing::SpanKind::kConsumer,
+                                        record.Header("traceparent").value_or(""),
+                                        tracing::ProcessAttributes(record, group_id()));
   absl::StatusOr<codec::DecodedEvent> decoded = codec_.Decode(record);
   if (!decoded.ok()) return;  // not ours to judge: the services dead-letter bad records
   const std::string& correlation = decoded->meta().correlation_id();
@@ -110,8 +126,8 @@ void EventFeed::Handle(const KafkaRecord& record) {
       view = std::move(applied->first);
     } else {
       // Redis is away: the waiters still get the news, from the event alone.
-      std::fprintf(stderr, R"({"level":"warn","service":"gateway","msg":"status cache: %s"})" "\n",
-                   std::string(applied.status().message()).c_str());
+      logging::Fields fields = logging::EventFields(record);
+      logging::Warn(absl::StrCat("status cache: ", applied.status().message()), fields);
       ApplyStatus(*update, correlation, view);
     }
     waiters_.Notify(OrderWaitKey(update->order_id()), view.SerializeAsString());

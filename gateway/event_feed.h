@@ -28,6 +28,8 @@
 #include "gateway/waiters.h"
 #include "saga/codec/event_codec.h"
 #include "saga/kafka/kafka_consumer.h"
+#include "saga/kafka/statistics.h"
+#include "saga/tracing/tracer.h"
 
 namespace choreo::gateway {
 
@@ -42,6 +44,7 @@ class EventFeed final : private kafka::RebalanceListener {
     std::string instance_id;
     int fetch_wait_max_ms = 100;
     int lanes = 8;
+    const tracing::Tracer* tracer = nullptr;  // "process <topic>" spans; null: none
   };
   EventFeed(Options options, OrderCache& cache, Waiters& waiters);
   ~EventFeed() override;
@@ -50,6 +53,11 @@ class EventFeed final : private kafka::RebalanceListener {
   // missed), or UNAVAILABLE after `timeout`.
   absl::Status Start(absl::Duration timeout);
   void Stop() noexcept;
+
+  // OK while the consumer has its assignment and reaches a broker.
+  absl::Status Readiness() const;
+  std::vector<kafka::PartitionLag> ConsumerLag() const;
+  std::string group_id() const;
 
  private:
   void OnAssigned(const std::vector<kafka::TopicPartition>& partitions) override;

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <deque>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "choreo/billing/v1/events.pb.h"
@@ -10,36 +12,26 @@
 #include "choreo/users/v1/events.pb.h"
 #include "gateway/core/gateway_rules.h"
 #include "gateway/event_feed.h"
+#include "gateway/reactor_once.h"
 #include "saga/ids/trace_context.h"
 #include "saga/service/grpc_metadata.h"
 #include "saga/proto_time/proto_time.h"
 #include "saga/topics/topics.h"
+#include "saga/tracing/messaging.h"
 
 namespace choreo::gateway {
 namespace {
 
 using gateway::v1::Order;
 
-// Finishes a unary reactor exactly once; only the winner writes the response.
-class Once {
- public:
-  explicit Once(grpc::ServerUnaryReactor* reactor) : reactor_(reactor) {}
-  void Finish(const grpc::Status& status) {
-    if (!done_.exchange(true)) reactor_->Finish(status);
-  }
-  template <typename Fill>
-  void FinishWith(Fill fill) {
-    if (done_.exchange(true)) return;
-    fill();
-    reactor_->Finish(grpc::Status::OK);
-  }
-
- private:
-  grpc::ServerUnaryReactor* reactor_;
-  std::atomic<bool> done_{false};
-};
-
 google::protobuf::Timestamp Now() { return ToProtoTime(absl::Now()); }
+
+// "paid", "insufficient_funds", ...: the status's name without its prefix, lowercase.
+std::string SagaOutcomeName(orders::v1::OrderStatus status) {
+  std::string name = absl::AsciiStrToLower(orders::v1::OrderStatus_Name(status));
+  absl::string_view prefix = "order_status_";
+  return absl::StartsWith(name, prefix) ? name.substr(prefix.size()) : name;
+}
 
 using service::MetadataValue;
 
@@ -210,31 +202,54 @@ grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
+SagaOutcomeMetrics::SagaOutcomeMetrics(metrics::Metrics& metrics)
+    : completed_(metrics.Counter("choreo_sagas_completed_total",
+                                 "Order sagas a CreateOrder waited for, by outcome.")),
+      duration_(metrics.Histogram("choreo_saga_duration_seconds",
+                                  "From CreateOrder's arrival to the saga's terminal status.")) {}
+
+void SagaOutcomeMetrics::Record(absl::string_view outcome, absl::Duration took) {
+  completed_.Add({{"outcome", std::string(outcome)}}).Increment();
+  duration_.Add({{"outcome", std::string(outcome)}}, metrics::SagaBuckets())
+      .Observe(metrics::Seconds(took));
+}
+
 void CommandPublisher::Publish(google::protobuf::Message& event, absl::string_view topic,
                                std::string key, const std::string& event_id,
                                const std::string& correlation_id,
                                absl::string_view client_traceparent,
                                std::function<void(absl::Status)> on_error) {
+  auto span = std::make_shared<tracing::Span>(
+      tracing::StartSendSpan(tracer_, topic, client_traceparent));
   {
     absl::MutexLock lock(&random_mu_);
     codec::StampMeta(event,
                      {.event_id = event_id,
                       .correlation_id = correlation_id,
-                      .parent_traceparent = std::string(client_traceparent),
+                      .traceparent = span->traceparent(),
                       .producer = "gateway",
                       .occurred_at = absl::Now()},
                      random_);
   }
   absl::StatusOr<KafkaRecord> record = codec_.Encode(event, topic, std::move(key));
-  if (!record.ok()) return on_error(record.status());
+  if (!record.ok()) {
+    span->SetError(record.status().ToString());
+    return on_error(record.status());
+  }
+  tracing::SetSendAttributes(*span, *record);
   absl::Status queued = producer_->Produce(
-      *record, [on_error](absl::StatusOr<kafka::Delivery> delivery) {
+      *record, [on_error, span](absl::StatusOr<kafka::Delivery> delivery) {
         if (!delivery.ok()) {
+          span->SetError(delivery.status().ToString());
           on_error(absl::UnavailableError(
               absl::StrCat("cannot publish the request: ", delivery.status().message())));
         }
+        span->End();
       });
-  if (!queued.ok()) on_error(absl::UnavailableError(queued.message()));
+  if (!queued.ok()) {
+    span->SetError(queued.ToString());
+    on_error(absl::UnavailableError(queued.message()));
+  }
 }
 
 grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
@@ -247,11 +262,12 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
   if (absl::Status valid = ValidateCreateOrder(*request); !valid.ok()) {
     return once->Finish(ToGrpc(valid)), reactor;
   }
+  const absl::Time arrived = absl::Now();
   const absl::Time deadline = WaitDeadline(*context, deps_.max_wait);
   const std::string traceparent = MetadataValue(*context, "traceparent");
   // The work owns a copy of the request: the call can end (its deadline) while the work runs.
   const bool queued = deps_.pool->Submit([this, once, request = std::make_shared<const gateway::v1::CreateOrderRequest>(*request),
-                                          response, caller = *caller, deadline, traceparent] {
+                                          response, caller = *caller, deadline, traceparent, arrived] {
     const std::string& user = caller.username;
     const SagaIds ids = OrderSagaIds(user, *request);
     // Claim the request id (and read the order's view) first, so that a reused id with another
@@ -267,15 +283,20 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
     if (cached->has_value() && IsTerminal((*cached)->status())) {
       return once->FinishWith([&] { *response = **cached; });  // a retry after the saga ended
     }
+    SagaOutcomeMetrics* saga_metrics = deps_.saga_metrics;
     absl::StatusOr<uint64_t> waiter = deps_.waiters->Add(
         OrderWaitKey(ids.aggregate_id), deadline,
-        [once, response](const std::string& payload) {
+        [once, response, saga_metrics, arrived](const std::string& payload) {
           Order view;
           if (!view.ParseFromString(payload) || !IsTerminal(view.status())) return false;
+          if (saga_metrics != nullptr) {
+            saga_metrics->Record(SagaOutcomeName(view.status()), absl::Now() - arrived);
+          }
           once->FinishWith([&] { *response = std::move(view); });
           return true;
         },
-        [once, order_id = ids.aggregate_id] {
+        [once, order_id = ids.aggregate_id, saga_metrics, arrived] {
+          if (saga_metrics != nullptr) saga_metrics->Record("timeout", absl::Now() - arrived);
           once->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                                     absl::StrCat("order ", order_id,
                                                  " is still in progress; retry with the same "

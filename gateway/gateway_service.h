@@ -26,10 +26,27 @@
 #include "gateway/work_pool.h"
 #include "saga/codec/event_codec.h"
 #include "saga/kafka/kafka_producer.h"
+#include "saga/metrics/metrics.h"
+#include "saga/tracing/tracer.h"
 
 namespace choreo::gateway {
 
 grpc::Status ToGrpc(const absl::Status& status);
+
+// The gateway's view of whole sagas, from CreateOrder's side (each saga counted once, by the
+// instance its client called):
+//   choreo_sagas_completed_total{outcome}   outcome: the terminal status (paid,
+//                                           insufficient_funds, rejected, expired) or timeout
+//   choreo_saga_duration_seconds{outcome}   from CreateOrder's arrival to the terminal status
+class SagaOutcomeMetrics {
+ public:
+  explicit SagaOutcomeMetrics(metrics::Metrics& metrics);
+  void Record(absl::string_view outcome, absl::Duration took);
+
+ private:
+  prometheus::Family<prometheus::Counter>& completed_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+};
 
 struct GatewayDeps {
   OrderCache* cache;
@@ -42,18 +59,24 @@ struct GatewayDeps {
   notifications::v1::NotificationAdmin::Stub* notifications;
   const Authenticator* auth;
   absl::Duration max_wait = absl::Seconds(30);  // CreateOrder's server-side limit
+  const tracing::Tracer* tracer = nullptr;       // the "send" spans of published commands
+  SagaOutcomeMetrics* saga_metrics = nullptr;    // CreateOrder's end-to-end outcomes
 };
 
-// Publishes `event` (meta filled in here) and reports delivery failures to `on_error`.
+// Publishes `event` (meta filled in here) and reports delivery failures to `on_error`. Each
+// publication is a "send <topic>" PRODUCER span, a child of `client_traceparent` (the call's
+// server span), whose context the event carries.
 class CommandPublisher {
  public:
-  explicit CommandPublisher(kafka::KafkaProducer* producer) : producer_(producer) {}
+  CommandPublisher(kafka::KafkaProducer* producer, const tracing::Tracer* tracer)
+      : producer_(producer), tracer_(tracer != nullptr ? *tracer : tracing::NoopTracer()) {}
   void Publish(google::protobuf::Message& event, absl::string_view topic, std::string key,
                const std::string& event_id, const std::string& correlation_id,
                absl::string_view client_traceparent, std::function<void(absl::Status)> on_error);
 
  private:
   kafka::KafkaProducer* producer_;
+  const tracing::Tracer& tracer_;
   codec::EventCodec codec_;
   absl::Mutex random_mu_;
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
@@ -61,7 +84,7 @@ class CommandPublisher {
 
 class OrderServiceImpl final : public gateway::v1::OrderService::CallbackService {
  public:
-  explicit OrderServiceImpl(GatewayDeps deps) : deps_(deps), publisher_(deps.producer) {}
+  explicit OrderServiceImpl(GatewayDeps deps) : deps_(deps), publisher_(deps.producer, deps.tracer) {}
 
   grpc::ServerUnaryReactor* CreateOrder(grpc::CallbackServerContext* context,
                                         const gateway::v1::CreateOrderRequest* request,
@@ -86,7 +109,7 @@ class OrderServiceImpl final : public gateway::v1::OrderService::CallbackService
 
 class AccountServiceImpl final : public gateway::v1::AccountService::CallbackService {
  public:
-  explicit AccountServiceImpl(GatewayDeps deps) : deps_(deps), publisher_(deps.producer) {}
+  explicit AccountServiceImpl(GatewayDeps deps) : deps_(deps), publisher_(deps.producer, deps.tracer) {}
 
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* context,
                                      const gateway::v1::RegisterRequest* request,

@@ -5,13 +5,20 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/event_feed.h"
 #include "gateway/gateway_service.h"
+#include "gateway/timeline/timeline_indexer.h"
+#include "gateway/timeline/timeline_page.h"
+#include "gateway/timeline/timeline_service.h"
 #include "grpcpp/grpcpp.h"
 #include "saga/config/flag_set.h"
 #include "saga/ids/trace_context.h"
 #include "saga/process/stop_signals.h"
 #include "saga/redis/redis_connection.h"
 #include "saga/process/files.h"
+#include "saga/logging/logger.h"
 #include "saga/service/grpc_server.h"
+#include "saga/telemetry/grpc_telemetry.h"
+#include "saga/telemetry/saga_metrics.h"
+#include "saga/telemetry/telemetry.h"
 #include "services/users/credentials/signing_keys.h"
 #include "transcoding/transcoder.h"
 
@@ -39,8 +46,16 @@ struct GatewayConfig {
   int work_threads = 8;
   int redis_connections = 8;
   absl::Duration max_wait = absl::Seconds(30);
+  bool timeline_indexer = true;
+  absl::Duration timeline_retention = absl::Hours(24 * 7);
+  int timeline_max_sagas_per_user = 200;
+  choreo::telemetry::TelemetryConfig telemetry;
 
   absl::Status Validate() const {
+    if (timeline_retention < absl::Minutes(1) || timeline_max_sagas_per_user < 1) {
+      return absl::InvalidArgumentError(
+          "--timeline-retention must be >= 1m and --timeline-max-sagas-per-user >= 1");
+    }
     if (absl::Status address = choreo::redis::ParseRedisAddress(redis).status(); !address.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("--redis: ", address.message()));
     }
@@ -53,13 +68,11 @@ struct GatewayConfig {
       return absl::InvalidArgumentError(
           "--http-max-connections and --http-max-body-bytes must be >= 1, --http-idle-timeout >= 1s");
     }
-    return absl::OkStatus();
+    return telemetry.Validate();
   }
 };
 
-void Log(const std::string& message) {
-  std::fprintf(stderr, R"({"level":"info","service":"gateway","msg":"%s"})" "\n", message.c_str());
-}
+void Log(const std::string& message) { choreo::logging::Info(message); }
 
 }  // namespace
 
@@ -92,12 +105,29 @@ int main(int argc, char** argv) {
       .Add("max-waiting", &config.max_waiting, "calls that may wait for a saga at once")
       .Add("work-threads", &config.work_threads, "threads for blocking work (Redis)")
       .Add("redis-connections", &config.redis_connections, "Redis connections")
-      .Add("max-wait", &config.max_wait, "the longest CreateOrder waits for its saga");
+      .Add("max-wait", &config.max_wait, "the longest CreateOrder waits for its saga")
+      .Add("timeline-indexer", &config.timeline_indexer,
+           "index every mission topic for the saga timeline (group choreo-timeline)")
+      .Add("timeline-retention", &config.timeline_retention,
+           "how long a saga's timeline is kept after its last event")
+      .Add("timeline-max-sagas-per-user", &config.timeline_max_sagas_per_user,
+           "how many of a user's recent sagas are listed");
+  config.telemetry.AddFlags(flags);
   choreo::config::ParseOrExit(flags, argc, argv, [&] { return config.Validate(); });
   if (config.instance_id.empty()) {
     absl::BitGen random;
     config.instance_id = choreo::ids::RandomHex(random, 6);
   }
+
+  absl::StatusOr<std::unique_ptr<choreo::telemetry::Telemetry>> started_telemetry =
+      choreo::telemetry::Telemetry::Start("gateway", config.telemetry);
+  if (!started_telemetry.ok()) {
+    std::fprintf(stderr, "choreo-gateway: %s\n",
+                 std::string(started_telemetry.status().message()).c_str());
+    return 2;
+  }
+  choreo::telemetry::Telemetry& telemetry = **started_telemetry;
+  choreo::gateway::SagaOutcomeMetrics saga_metrics(telemetry.metrics());
 
   absl::StatusOr<choreo::users::VerifyingKey> key =
       choreo::users::LoadVerifyingKey(config.jwt_public_key);
@@ -120,12 +150,38 @@ int main(int argc, char** argv) {
   }
   choreo::gateway::EventFeed feed({.kafka_brokers = config.kafka_brokers,
                                    .instance_id = config.instance_id,
-                                   .fetch_wait_max_ms = config.fetch_wait_max_ms},
+                                   .fetch_wait_max_ms = config.fetch_wait_max_ms,
+                                   .tracer = &telemetry.tracer()},
                                   cache, waiters);
   if (absl::Status started = feed.Start(absl::Seconds(60)); !started.ok()) {
     Log(std::string(started.message()));
     return 1;
   }
+  // The saga timeline: indexed from every mission topic, read by TimelineService.
+  choreo::redis::RedisPool timeline_redis({.address = *choreo::redis::ParseRedisAddress(config.redis)}, 2);
+  choreo::gateway::timeline::TimelineStore timeline_store(
+      timeline_redis, {.retention = config.timeline_retention,
+                       .max_sagas_per_user = config.timeline_max_sagas_per_user});
+  choreo::gateway::timeline::TimelineIndexer indexer(
+      {.kafka_brokers = config.kafka_brokers, .fetch_wait_max_ms = config.fetch_wait_max_ms},
+      timeline_store, telemetry.metrics());
+  std::vector<choreo::telemetry::ConsumerLagSource> lag_sources = {
+      {.group = feed.group_id(), .read = [&feed] { return feed.ConsumerLag(); }}};
+  telemetry.readiness().AddCheck("consumer " + feed.group_id(), [&feed] { return feed.Readiness(); });
+  if (config.timeline_indexer) {
+    if (absl::Status started = indexer.Start(); !started.ok()) {
+      Log(std::string(started.message()));
+      return 1;
+    }
+    lag_sources.push_back({.group = indexer.group_id(), .read = [&indexer] { return indexer.ConsumerLag(); }});
+    telemetry.readiness().AddCheck("consumer " + indexer.group_id(),
+                                   [&indexer] { return indexer.Readiness(); });
+  }
+  choreo::telemetry::AddConsumerLag(telemetry.metrics(), std::move(lag_sources));
+  telemetry.readiness().AddCheck("producer", [producer = producer->get()] {
+    return choreo::kafka::CheckBrokersReachable(producer->LatestStatistics());
+  });
+  telemetry.AddRedisCheck(config.redis);
   auto order_admin = choreo::orders::v1::OrderAdmin::NewStub(
       grpc::CreateChannel(config.order_address, grpc::InsecureChannelCredentials()));
   auto billing_admin = choreo::billing::v1::BillingAdmin::NewStub(
@@ -145,17 +201,25 @@ int main(int argc, char** argv) {
                                             .users = users.get(),
                                             .notifications = notifications.get(),
                                             .auth = &auth,
-                                            .max_wait = config.max_wait};
+                                            .max_wait = config.max_wait,
+                                            .tracer = &telemetry.tracer(),
+                                            .saga_metrics = &saga_metrics};
     choreo::gateway::OrderServiceImpl orders(deps);
     choreo::gateway::AccountServiceImpl accounts(deps);
-    choreo::gateway::v1::TimelineService::CallbackService timeline;  // the observability issue
+    choreo::gateway::timeline::TimelineServiceImpl timeline(timeline_store, pool, auth);
 
+    choreo::service::InterceptorFactories interceptors;
+    interceptors.push_back(
+        choreo::telemetry::GrpcServerTelemetry(telemetry.metrics(), telemetry.tracer()));
     absl::StatusOr<choreo::service::RunningServer> server = choreo::service::StartGrpcServer(
-        config.grpc_listen, {&orders, &accounts, &timeline}, config.port_file);
+        config.grpc_listen, {&orders, &accounts, &timeline}, config.port_file,
+        std::move(interceptors));
     if (!server.ok()) {
       Log(std::string(server.status().message()));
       return 1;
     }
+    grpc::HealthCheckServiceInterface* health = server->server->GetHealthCheckService();
+    telemetry.readiness().OnChange([health](bool ready) { health->SetServingStatus(ready); });
     // HTTP/JSON: the same services through the server's in-process channel.
     absl::StatusOr<std::unique_ptr<choreo::transcoding::TranscodingServer>> http =
         choreo::transcoding::TranscodingServer::Start(
@@ -168,6 +232,9 @@ int main(int argc, char** argv) {
                          .version = "v1",
                          .description = "The order-processing API of choreo (HTTP/JSON transcoding of its gRPC API).",
                          .bearer_auth = true},
+             .static_resources = {{.path = "/timeline",
+                                   .content_type = "text/html; charset=utf-8",
+                                   .body = choreo::gateway::timeline::TimelinePageHtml()}},
              .unary_timeout = config.max_wait + absl::Seconds(10)});
     if (!http.ok()) {
       Log(std::string(http.status().message()));
@@ -182,19 +249,22 @@ int main(int argc, char** argv) {
       }
     }
     Log(absl::StrCat("serving gRPC on port ", server->port, ", HTTP/JSON on port ", (*http)->port(),
-                     " (instance ", config.instance_id, ")"));
+                     ", admin HTTP on port ", telemetry.admin_port(), " (instance ",
+                     config.instance_id, ")"));
     const int signal_number = signals.Wait();
     Log(absl::StrCat(strsignal(signal_number), ": stopping"));
     // Stop in reverse: no new waiters and every waiting call answered, then HTTP (its calls in
     // flight finish), then the gRPC server, then
     // the producer's pending deliveries (their callbacks reach the services, still alive here).
-    server->server->GetHealthCheckService()->SetServingStatus(false);
+    telemetry.readiness().Stop();  // NOT_SERVING, /readyz 503
     waiters.Shutdown();
     (*http)->Shutdown(absl::Seconds(5));
     server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     static_cast<void>((*producer)->Flush(absl::Seconds(5)));
   }
+  indexer.Stop();
   feed.Stop();
   Log("stopped");
+  telemetry.Stop();
   return 0;
 }

@@ -20,33 +20,11 @@ int64_t Millis(const google::protobuf::Timestamp& ts) {
   return ts.seconds() * 1000 + ts.nanos() / 1000000;
 }
 
-absl::Status ErrorReply(const RedisReply& reply) {
-  return reply.is_error() ? absl::UnavailableError(absl::StrCat("redis: ", reply.str))
-                          : absl::OkStatus();
-}
 
 }  // namespace
 
-OrderCache::OrderCache(redis::RedisConnection::Options options, int connections) {
-  for (int i = 0; i < std::max(1, connections); ++i) {
-    auto slot = std::make_unique<Slot>();
-    absl::MutexLock lock(&slot->mu);
-    slot->connection = std::make_unique<redis::RedisConnection>(options);
-    slots_.push_back(std::move(slot));
-  }
-}
-
-absl::StatusOr<std::vector<RedisReply>> OrderCache::Run(
-    const std::vector<std::vector<std::string>>& commands) {
-  Slot& slot = *slots_[next_.fetch_add(1, std::memory_order_relaxed) % slots_.size()];
-  absl::MutexLock lock(&slot.mu);
-  absl::StatusOr<std::vector<RedisReply>> replies = slot.connection->Pipeline(commands);
-  if (!replies.ok()) return replies.status();
-  for (const RedisReply& reply : *replies) {
-    if (absl::Status error = ErrorReply(reply); !error.ok()) return error;
-  }
-  return replies;
-}
+OrderCache::OrderCache(redis::RedisConnection::Options options, int connections)
+    : pool_(std::move(options), connections) {}
 
 namespace {
 
@@ -75,7 +53,7 @@ absl::Status CheckClaim(const RedisReply& stored, const std::string& fingerprint
 
 absl::StatusOr<std::optional<gateway::v1::Order>> OrderCache::Get(const std::string& username,
                                                                   const std::string& order_id) {
-  absl::StatusOr<std::vector<RedisReply>> reply = Run({{"GET", ViewKey(username, order_id)}});
+  absl::StatusOr<std::vector<RedisReply>> reply = pool_.Run({{"GET", ViewKey(username, order_id)}});
   if (!reply.ok()) return reply.status();
   return ParseView((*reply)[0]);
 }
@@ -85,7 +63,7 @@ absl::Status OrderCache::ClaimRequest(const std::string& username, const std::st
                                       const std::string& fingerprint) {
   const std::string key = RequestKey(username, kind, request_id);
   absl::StatusOr<std::vector<RedisReply>> replies =
-      Run({{"SET", key, fingerprint, "NX", "EX", kRequestTtlSeconds}, {"GET", key}});
+      pool_.Run({{"SET", key, fingerprint, "NX", "EX", kRequestTtlSeconds}, {"GET", key}});
   if (!replies.ok()) return replies.status();
   return CheckClaim((*replies)[1], fingerprint, request_id);
 }
@@ -95,7 +73,7 @@ absl::StatusOr<std::optional<gateway::v1::Order>> OrderCache::ClaimOrder(
     const std::string& order_id) {
   const std::string key = RequestKey(username, "order", request_id);
   absl::StatusOr<std::vector<RedisReply>> replies =
-      Run({{"SET", key, fingerprint, "NX", "EX", kRequestTtlSeconds},
+      pool_.Run({{"SET", key, fingerprint, "NX", "EX", kRequestTtlSeconds},
            {"GET", key},
            {"GET", ViewKey(username, order_id)}});
   if (!replies.ok()) return replies.status();
@@ -109,7 +87,7 @@ absl::StatusOr<gateway::v1::Order> OrderCache::AddOrder(const std::string& usern
                                                        const gateway::v1::Order& view) {
   const std::string key = ViewKey(username, view.order_id());
   absl::StatusOr<std::vector<RedisReply>> replies =
-      Run({{"SET", key, view.SerializeAsString(), "NX", "EX", kViewTtlSeconds},
+      pool_.Run({{"SET", key, view.SerializeAsString(), "NX", "EX", kViewTtlSeconds},
            {"ZADD", IndexKey(username), "NX", absl::StrCat(Millis(view.created_at())),
             view.order_id()},
            {"GET", key}});
@@ -136,7 +114,7 @@ absl::StatusOr<std::pair<gateway::v1::Order, bool>> OrderCache::ApplyStatus(
     commands.push_back({"ZADD", IndexKey(update.username()), "NX",
                         absl::StrCat(Millis(view.created_at())), view.order_id()});
   }
-  absl::StatusOr<std::vector<RedisReply>> written = Run(commands);
+  absl::StatusOr<std::vector<RedisReply>> written = pool_.Run(commands);
   if (!written.ok()) return written.status();
   return std::make_pair(std::move(view), true);
 }
@@ -145,7 +123,7 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, int64_t>>> OrderCache::
     const std::string& username, int64_t before_ms, int limit) {
   const std::string max = before_ms > 0 ? absl::StrCat("(", before_ms) : "+inf";
   absl::StatusOr<std::vector<RedisReply>> ids =
-      Run({{"ZREVRANGEBYSCORE", IndexKey(username), max, "-inf", "WITHSCORES", "LIMIT", "0",
+      pool_.Run({{"ZREVRANGEBYSCORE", IndexKey(username), max, "-inf", "WITHSCORES", "LIMIT", "0",
             absl::StrCat(limit)}});
   if (!ids.ok()) return ids.status();
   const std::vector<RedisReply>& members = (*ids)[0].elements;
@@ -159,7 +137,7 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, int64_t>>> OrderCache::
   }
   std::vector<std::pair<gateway::v1::Order, int64_t>> views;
   if (gets.empty()) return views;
-  absl::StatusOr<std::vector<RedisReply>> found = Run(gets);
+  absl::StatusOr<std::vector<RedisReply>> found = pool_.Run(gets);
   if (!found.ok()) return found.status();
   for (size_t i = 0; i < found->size(); ++i) {
     gateway::v1::Order view;

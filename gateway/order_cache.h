@@ -17,7 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "choreo/gateway/v1/gateway.pb.h"
 #include "choreo/orders/v1/events.pb.h"
-#include "saga/redis/redis_connection.h"
+#include "saga/redis/redis_pool.h"
 
 namespace choreo::gateway {
 
@@ -56,16 +56,7 @@ class OrderCache {
       const std::string& username, int64_t before_ms, int limit);
 
  private:
-  struct Slot {
-    absl::Mutex mu;
-    std::unique_ptr<redis::RedisConnection> connection ABSL_GUARDED_BY(mu);
-  };
-  // Runs `commands` (pipelined) on one pooled connection.
-  absl::StatusOr<std::vector<redis::RedisReply>> Run(
-      const std::vector<std::vector<std::string>>& commands);
-
-  std::vector<std::unique_ptr<Slot>> slots_;
-  std::atomic<size_t> next_{0};
+  redis::RedisPool pool_;
 };
 
 }  // namespace choreo::gateway

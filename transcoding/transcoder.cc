@@ -225,9 +225,18 @@ void HttpTranscoder::Handle(std::shared_ptr<HttpExchange> exchange) {
                                                                            : calls_->NewRequestId();
   std::vector<HttpHeader> headers = {{.name = "Content-Type", .value = "application/json"},
                                      {.name = "X-Request-Id", .value = request_id}};
-  if ((request.method == "GET" || request.method == "HEAD") && request.path == "/openapi.json") {
-    exchange->Respond({.status = 200, .headers = std::move(headers), .body = openapi_json_});
-    return;
+  if (request.method == "GET" || request.method == "HEAD") {
+    if (request.path == "/openapi.json") {
+      exchange->Respond({.status = 200, .headers = std::move(headers), .body = openapi_json_});
+      return;
+    }
+    for (const StaticResource& resource : options_.static_resources) {
+      if (request.path != resource.path) continue;
+      headers.front().value = resource.content_type;
+      headers.push_back({.name = "Cache-Control", .value = "no-cache"});
+      exchange->Respond({.status = 200, .headers = std::move(headers), .body = resource.body});
+      return;
+    }
   }
   RouteLookup found = routes_.Find(request.method, request.path);
   if (found.route == nullptr) {

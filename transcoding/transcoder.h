@@ -12,7 +12,8 @@
 // - Server streaming: newline-delimited JSON ({"result": ...} per message, {"error": ...} if the
 //   call fails midway), or server-sent events when the client accepts text/event-stream. The
 //   HTTP status is sent with the first message, so an error before it gets its own status.
-// - GET /openapi.json: the OpenAPI 3 document of the same routes.
+// - GET /openapi.json: the OpenAPI 3 document of the same routes; GET of a static resource's
+//   path: that resource.
 // - Headers: see core/http_headers.h. X-Request-Id is echoed back (one is made when absent).
 
 #include <memory>
@@ -24,16 +25,31 @@
 #include "grpcpp/grpcpp.h"
 #include "transcoding/core/http_routes.h"
 #include "transcoding/core/openapi.h"
-#include "transcoding/http_server.h"
+#include "http/http_server.h"
 
 namespace choreo::transcoding {
+
+using http::HttpExchange;
+using http::HttpHeader;
+using http::HttpRequest;
+using http::HttpResponse;
+using http::HttpServer;
+using http::HttpServerOptions;
 
 // The routes of the named services (full names, as grpc::Server registered them), looked up in
 // the generated descriptor pool; names it does not know, and unannotated methods, get none.
 absl::StatusOr<RouteTable> RoutesOfServices(const std::vector<std::string>& service_names);
 
+// A fixed document served for GET (and HEAD) of its exact path, before any route (a web page).
+struct StaticResource {
+  std::string path;
+  std::string content_type;
+  std::string body;
+};
+
 struct TranscoderOptions {
   OpenApiInfo openapi;
+  std::vector<StaticResource> static_resources;
   // The deadline of a unary call whose request has no Grpc-Timeout. It bounds a call whose
   // client went away while it waited (a waiting connection's disconnect is not noticed).
   // Streams have none: their disconnect is noticed at the next message.

@@ -11,7 +11,10 @@
 # token signing key pair is made on the first run and kept in .run/keys/ (the user service signs
 # with the private key, the gateway verifies with the public one); notifications sent through the
 # file channel are appended to .run/notifications.jsonl.
-# Environment: BUILD_DIR (default build), CHOREO_PARTITIONS (default 4).
+# Every process also serves /metrics, /healthz and /readyz on its own admin port (.run/*.admin.address).
+# Environment: BUILD_DIR (default build), CHOREO_PARTITIONS (default 4), CHOREO_OTLP_ENDPOINT (an
+# OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces of a local Jaeger: every process
+# exports its spans there), CHOREO_LOG_LEVEL (default info).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -84,12 +87,15 @@ wait_for test -s "$run_dir/kafka.address"
 kafka=$(cat "$run_dir/kafka.address")
 
 # Services: Kafka-protocol clients tuned for the dev broker (fetch.wait.max.ms=1).
-common=(--kafka-brokers "$kafka" --redis "127.0.0.1:$redis_port" --fetch-wait-max-ms 1)
+common=(--kafka-brokers "$kafka" --redis "127.0.0.1:$redis_port" --fetch-wait-max-ms 1
+        --log-level "${CHOREO_LOG_LEVEL:-info}")
+[[ -n "${CHOREO_OTLP_ENDPOINT:-}" ]] && common+=(--otlp-endpoint "$CHOREO_OTLP_ENDPOINT")
 service_flags=(--session-timeout-ms 6000 --max-poll-interval-ms 10000)
 start_service() {  # name binary args...
   local name=$1 binary=$2
   shift 2
-  "$build_dir/$binary" "$@" --port-file "$run_dir/$name.port" >"$run_dir/logs/$name.log" 2>&1 &
+  "$build_dir/$binary" "$@" --port-file "$run_dir/$name.port" \
+    --admin-port-file "$run_dir/$name.admin.port" >"$run_dir/logs/$name.log" 2>&1 &
   pids+=($!)
 }
 keys=(--jwt-public-key "$run_dir/keys/users-signing-key.pub.pem")
@@ -115,6 +121,15 @@ echo "$gateway" >"$run_dir/gateway.address"
 wait_for test -s "$run_dir/gateway.http.port"
 http=http://127.0.0.1:$(cat "$run_dir/gateway.http.port")
 echo "$http" >"$run_dir/gateway.http.address"
+processes=(gateway users order billing notification)
+for name in "${processes[@]}"; do
+  echo "http://127.0.0.1:$(cat "$run_dir/$name.admin.port")" >"$run_dir/$name.admin.address"
+done
+admin() { cat "$run_dir/$1.admin.address"; }
+# Ready: every consumer assigned, Kafka and Redis reachable (grpc.health.v1 says SERVING too).
+for name in "${processes[@]}"; do
+  wait_for curl -sf "$(admin "$name")/readyz"
+done
 
 cat <<EOT
 
@@ -127,7 +142,11 @@ choreo is running locally
   notification service (gRPC) $(cat "$run_dir/notification.address")
   Kafka (dev broker)          $kafka
   Redis                       127.0.0.1:$redis_port
-  logs                        $run_dir/logs/
+  saga timeline (web page)    $http/timeline   (JSON: $http/v1/sagas, .../v1/orders/<id>/timeline)
+  metrics, health, readiness  $(for name in "${processes[@]}"; do printf '%s %s/metrics  ' "$name" "$(admin "$name")"; done | fold -s -w 72 | sed '2,$s/^/                              /')
+                              (and /healthz, /readyz on each)
+  Grafana dashboard           deploy/grafana/choreo-dashboard.json
+  logs (JSON lines)           $run_dir/logs/
 
 Topics on the dev broker (kcat -L -b $kafka):
 EOT
@@ -177,6 +196,34 @@ echo "\$ curl -s $http/v1/orders/$http_order_id:watch -H \"Authorization: Bearer
 curl -sS "$http/v1/orders/$http_order_id:watch" -H "Authorization: Bearer $token" | cut -c1-160 | sed 's/^/  /'
 echo "\$ curl -s $http/v1/account/balance     (no token: 401)"
 curl -sS -w '  (HTTP %{http_code})\n' "$http/v1/account/balance" | sed 's/^/  /'
+
+# Following the order: its saga timeline (JSON and the live web page) and every process's metrics.
+echo
+echo "Observability:"
+timeline_complete() {
+  curl -sf "$http/v1/orders/$http_order_id/timeline" -H "Authorization: Bearer $token" |
+    grep -q NotificationSent
+}
+wait_for timeline_complete || true
+echo "\$ curl -s $http/v1/orders/$http_order_id/timeline -H \"Authorization: Bearer \$token\"     (one line per hop here)"
+timeline=$(curl -sS "$http/v1/orders/$http_order_id/timeline" -H "Authorization: Bearer $token")
+grep -oE '"eventType":"[^"]+","service":"[^"]+","topic":"[^"]+"|"sinceCause":"[^"]+"' <<<"$timeline" |
+  paste -d' ' - - | sed -E 's/"eventType":"choreo\.[a-z]+\.v1\.//; s/","service":"/ /; s/","topic":"/ /; s/" "sinceCause":"/ +/; s/"$//' |
+  awk '{ printf "  %-24s %-13s %-24s %s\n", $1, $2, $3, $4 }'
+echo "  the same as a live waterfall: $http/timeline?order_id=$http_order_id#token=\$token"
+for name in "${processes[@]}"; do
+  echo "\$ curl -s $(admin "$name")/metrics | grep -E '^(choreo_events_consumed_total|choreo_sagas_completed_total|grpc_server_handled_total)' | head -3"
+  curl -sS "$(admin "$name")/metrics" |
+    grep -E '^(choreo_events_consumed_total|choreo_sagas_completed_total|grpc_server_handled_total)' |
+    head -3 | cut -c1-150 | sed 's/^/  /'
+done
+echo "\$ curl -s $(admin order)/readyz"
+curl -sS "$(admin order)/readyz" | sed 's/^/  /'
+[[ "$timeline" == *NotificationSent* ]] || {
+  echo "demo: the order's timeline is incomplete: ${timeline:0:300}" >&2
+  exit 1
+}
+
 [[ "$http_order" == *'"status":"ORDER_STATUS_PAID"'* ]] || {
   echo "demo: the HTTP order did not end PAID: $http_order" >&2
   exit 1

@@ -119,7 +119,9 @@ void StampMeta(google::protobuf::Message& event, const Provenance& provenance,
   meta->set_schema_version(CurrentSchemaVersion(*event.GetDescriptor()));
   meta->set_correlation_id(provenance.correlation_id);
   meta->set_causation_id(provenance.causation_id);
-  meta->set_traceparent(ids::ChildTraceparent(provenance.parent_traceparent, random));
+  meta->set_traceparent(ids::IsValidTraceparent(provenance.traceparent)
+                            ? provenance.traceparent
+                            : ids::ChildTraceparent(provenance.parent_traceparent, random));
   meta->set_tracestate(provenance.tracestate);
   *meta->mutable_occurred_at() = ToProtoTime(provenance.occurred_at);
   meta->set_producer(provenance.producer);

@@ -81,6 +81,9 @@ struct Provenance {
   std::string correlation_id;
   std::string causation_id;        // the event that caused this one; empty for a client command
   std::string parent_traceparent;  // the cause's (or client's) W3C traceparent; may be empty
+  // The context of the span that sends this event, carried as is (wins over
+  // parent_traceparent, of which the event otherwise gets a child).
+  std::string traceparent;
   std::string tracestate;
   std::string producer;            // service name
   absl::Time occurred_at;

@@ -38,4 +38,20 @@ std::string ChildTraceparent(absl::string_view parent, absl::BitGen& random) {
   return absl::StrCat("00-", RandomHex(random, 16), "-", RandomHex(random, 8), "-01");
 }
 
+absl::string_view TraceIdOf(absl::string_view traceparent) {
+  return IsValidTraceparent(traceparent) ? traceparent.substr(3, 32) : absl::string_view();
+}
+
+absl::string_view SpanIdOf(absl::string_view traceparent) {
+  return IsValidTraceparent(traceparent) ? traceparent.substr(36, 16) : absl::string_view();
+}
+
+bool IsSampled(absl::string_view traceparent) {
+  if (!IsValidTraceparent(traceparent)) return false;
+  int flags = 0;
+  absl::string_view hex = traceparent.substr(53, 2);
+  for (char c : hex) flags = flags * 16 + (absl::ascii_isdigit(c) ? c - '0' : c - 'a' + 10);
+  return (flags & 1) != 0;
+}
+
 }  // namespace choreo::ids

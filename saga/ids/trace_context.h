@@ -18,4 +18,9 @@ bool IsValidTraceparent(absl::string_view traceparent);
 // sampled trace when `parent` is missing or malformed.
 std::string ChildTraceparent(absl::string_view parent, absl::BitGen& random);
 
+// The parts of a valid traceparent; empty (false for IsSampled) when it is not valid.
+absl::string_view TraceIdOf(absl::string_view traceparent);
+absl::string_view SpanIdOf(absl::string_view traceparent);
+bool IsSampled(absl::string_view traceparent);
+
 }  // namespace choreo::ids

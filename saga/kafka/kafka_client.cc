@@ -1,6 +1,7 @@
 #include "saga/kafka/kafka_client.h"
 
 #include "absl/strings/str_cat.h"
+#include "saga/logging/logger.h"
 
 namespace choreo::kafka {
 
@@ -35,8 +36,24 @@ KafkaConfig ConsumerDefaults(absl::string_view bootstrap_servers, absl::string_v
   };
 }
 
+namespace {
+
+// librdkafka's own log lines (syslog levels) as the process's JSON lines.
+void LogToProcessLog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  const logging::Level ours = level <= 3   ? logging::Level::kError
+                              : level == 4 ? logging::Level::kWarn
+                              : level <= 6 ? logging::Level::kInfo
+                                           : logging::Level::kDebug;
+  if (!logging::Enabled(ours)) return;
+  logging::Log(ours, message, {{"component", "librdkafka"}, {"client", rd_kafka_name(rk)},
+                               {"facility", facility}});
+}
+
+}  // namespace
+
 absl::StatusOr<ConfPtr> MakeConf(const KafkaConfig& config) {
   ConfPtr conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), &LogToProcessLog);
   char error[512];
   for (const auto& [name, value] : config) {
     if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), error, sizeof error) !=

@@ -1,5 +1,7 @@
 #include "saga/kafka/kafka_consumer.h"
 
+#include "saga/kafka/statistics.h"
+
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -40,7 +42,22 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Kafka
   if (!handle.ok()) return handle.status();
   consumer->handle_ = *std::move(handle);
   rd_kafka_poll_set_consumer(consumer->handle_.get());
+  for (const auto& [name, value] : config) {
+    if (name == "group.id") consumer->group_id_ = value;
+  }
   return consumer;
+}
+
+absl::Status KafkaConsumer::Readiness() const {
+  if (!HasAssignment()) {
+    return absl::UnavailableError(absl::StrCat(group_id_, ": waiting for a partition assignment"));
+  }
+  return CheckBrokersReachable(LatestStatistics());
+}
+
+std::vector<PartitionLag> KafkaConsumer::Lag() const {
+  absl::StatusOr<std::vector<PartitionLag>> lag = ConsumerLagFromStatistics(LatestStatistics());
+  return lag.ok() ? *std::move(lag) : std::vector<PartitionLag>{};
 }
 
 KafkaConsumer::~KafkaConsumer() { Close(); }
@@ -114,6 +131,7 @@ void KafkaConsumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     self->listener_->OnAssigned(ToVector(partitions));
+    self->has_assignment_.store(true);
     if (cooperative) {
       if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, partitions)) {
         rd_kafka_error_destroy(error);
@@ -125,6 +143,8 @@ void KafkaConsumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   }
   // Revoked (or lost): let the listener finish and store, commit, then let go.
   self->listener_->OnRevoked(ToVector(partitions));
+  // Eager: everything is revoked and a new assignment follows. Cooperative: only these.
+  if (!cooperative || rd_kafka_assignment_lost(rk) != 0) self->has_assignment_.store(false);
   if (rd_kafka_assignment_lost(rk) == 0) rd_kafka_commit(rk, nullptr, /*async=*/0);
   if (cooperative) {
     if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions)) {

@@ -11,6 +11,7 @@
 // Thread-safety: Subscribe, Poll, CommitSync and Close on one thread (the poll thread);
 // StoreOffset, Pause, Resume and LatestStatistics from any thread.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "saga/kafka/statistics.h"
 #include "saga/kafka/kafka_client.h"
 #include "saga/record/record.h"
 
@@ -72,6 +74,15 @@ class KafkaConsumer {
   void Close();
 
   std::string LatestStatistics() const;
+  // True once the group gave this member an assignment (possibly empty: more members than
+  // partitions), false again while it has none (after a revocation, before the next one).
+  bool HasAssignment() const { return has_assignment_.load(); }
+  // OK when it has its assignment and reaches a broker (librdkafka's statistics); UNAVAILABLE
+  // saying which is missing otherwise.
+  absl::Status Readiness() const;
+  // The consumer lag of each assigned partition, from the latest statistics.
+  std::vector<PartitionLag> Lag() const;
+  const std::string& group_id() const { return group_id_; }
   rd_kafka_t* handle() const { return handle_.get(); }
 
  private:
@@ -84,6 +95,8 @@ class KafkaConsumer {
   RebalanceListener* const listener_;
   HandlePtr handle_;
   bool closed_ = false;
+  std::atomic<bool> has_assignment_{false};
+  std::string group_id_;
   mutable absl::Mutex statistics_mu_;
   std::string statistics_ ABSL_GUARDED_BY(statistics_mu_);
 };

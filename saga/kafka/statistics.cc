@@ -7,13 +7,46 @@
 
 namespace choreo::kafka {
 
-absl::StatusOr<std::vector<PartitionLag>> ConsumerLagFromStatistics(absl::string_view json) {
+namespace {
+
+absl::StatusOr<google::protobuf::Struct> ParseStatistics(absl::string_view json) {
   google::protobuf::Struct root;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   if (!google::protobuf::util::JsonStringToMessage(std::string(json), &root, options).ok()) {
     return absl::InvalidArgumentError("librdkafka statistics are not valid JSON");
   }
+  return root;
+}
+
+}  // namespace
+
+absl::StatusOr<int> BrokersUpInStatistics(absl::string_view json) {
+  absl::StatusOr<google::protobuf::Struct> root = ParseStatistics(json);
+  if (!root.ok()) return root.status();
+  int up = 0;
+  auto brokers = root->fields().find("brokers");
+  if (brokers == root->fields().end()) return up;
+  for (const auto& [name, broker] : brokers->second.struct_value().fields()) {
+    const auto& fields = broker.struct_value().fields();
+    auto state = fields.find("state");
+    if (state != fields.end() && state->second.string_value() == "UP") ++up;
+  }
+  return up;
+}
+
+absl::Status CheckBrokersReachable(absl::string_view json) {
+  if (json.empty()) return absl::UnavailableError("Kafka: no client statistics yet");
+  absl::StatusOr<int> up = BrokersUpInStatistics(json);
+  if (!up.ok()) return absl::UnavailableError(up.status().message());
+  if (*up == 0) return absl::UnavailableError("Kafka: no broker reachable");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<PartitionLag>> ConsumerLagFromStatistics(absl::string_view json) {
+  absl::StatusOr<google::protobuf::Struct> parsed = ParseStatistics(json);
+  if (!parsed.ok()) return parsed.status();
+  const google::protobuf::Struct& root = *parsed;
   std::vector<PartitionLag> lags;
   auto topics = root.fields().find("topics");
   if (topics == root.fields().end()) return lags;

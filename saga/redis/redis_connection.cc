@@ -3,7 +3,9 @@
 #include <hiredis/hiredis.h>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace choreo::redis {
 namespace {
@@ -88,7 +90,27 @@ absl::Status RedisConnection::EnsureConnected() {
   return absl::OkStatus();
 }
 
+RoundTripObserver& ProcessObserver() {
+  static RoundTripObserver* observer = new RoundTripObserver();
+  return *observer;
+}
+
+void SetRoundTripObserver(RoundTripObserver observer) { ProcessObserver() = std::move(observer); }
+
 absl::StatusOr<std::vector<RedisReply>> RedisConnection::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  const RoundTripObserver& observer = ProcessObserver();
+  if (!observer) return RoundTrip(commands);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::vector<RedisReply>> replies = RoundTrip(commands);
+  std::string name = commands.size() == 1 && !commands[0].empty()
+                         ? absl::AsciiStrToLower(commands[0][0])
+                         : std::string("pipeline");
+  observer(name, absl::Now() - start);
+  return replies;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisConnection::RoundTrip(
     const std::vector<std::vector<std::string>>& commands) {
   if (absl::Status connected = EnsureConnected(); !connected.ok()) return connected;
   for (const auto& argv : commands) AppendArgv(context_, argv);

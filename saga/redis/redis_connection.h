@@ -8,6 +8,7 @@
 // Not thread-safe: one connection per thread (the saga runtime gives each worker its own).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,12 @@ struct RedisAddress {
 // "host:port" -> RedisAddress; INVALID_ARGUMENT naming the problem.
 absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view address);
 
+// Called after every round trip of every connection in the process with the command's name
+// (lowercase; "pipeline" for several) and the time it took, failures included. Set once at
+// start-up, before connections are used (metrics); must be thread-safe and must not block.
+using RoundTripObserver = std::function<void(absl::string_view command, absl::Duration took)>;
+void SetRoundTripObserver(RoundTripObserver observer);
+
 class RedisConnection {
  public:
   struct Options {
@@ -64,6 +71,8 @@ class RedisConnection {
                                   const std::vector<std::string>& args);
 
  private:
+  absl::StatusOr<std::vector<RedisReply>> RoundTrip(
+      const std::vector<std::vector<std::string>>& commands);
   absl::Status EnsureConnected();
   void Drop();
 

@@ -8,6 +8,9 @@
 #include "absl/strings/str_format.h"
 #include "saga/dlq/dead_letter.h"
 #include "saga/ids/trace_context.h"
+#include "saga/kafka/statistics.h"
+#include "saga/logging/logger.h"
+#include "saga/tracing/messaging.h"
 #include "saga/proto_time/proto_time.h"
 #include "saga/redis/redis_connection.h"
 #include "saga/store/handled_outcome.h"
@@ -39,32 +42,22 @@ struct SagaRuntime::Lane {
 
 namespace {
 
-std::string JsonEscape(absl::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      absl::StrAppendFormat(&out, "\\u%04x", static_cast<int>(c));
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+const tracing::Tracer& TracerOf(const SagaRuntimeOptions& options) {
+  return options.tracer != nullptr ? *options.tracer : tracing::NoopTracer();
 }
 
-// One JSON line on stderr about `record` (the observability issue replaces this with the
-// project's logger).
-void LogRecord(absl::string_view level, absl::string_view service, absl::string_view message,
-               const KafkaRecord& record) {
-  std::string line = absl::StrFormat(
-      R"({"level":"%s","service":"%s","msg":"%s","topic":"%s","partition":%d,"offset":%d,)"
-      R"("event_id":"%s","correlation_id":"%s"})",
-      level, service, JsonEscape(message), JsonEscape(record.topic), record.partition,
-      record.offset, JsonEscape(record.Header("ce_id").value_or("")),
-      JsonEscape(record.Header("ce_correlationid").value_or("")));
-  std::fprintf(stderr, "%s\n", line.c_str());
+absl::string_view OutcomeName(SagaObserver::Outcome outcome) {
+  switch (outcome) {
+    case SagaObserver::Outcome::kHandled: return "handled";
+    case SagaObserver::Outcome::kDuplicate: return "duplicate";
+    case SagaObserver::Outcome::kDeadLettered: return "dead_lettered";
+    case SagaObserver::Outcome::kIgnored: return "ignored";
+  }
+  return "handled";
+}
+
+void LogRecord(logging::Level level, absl::string_view message, const KafkaRecord& record) {
+  if (logging::Enabled(level)) logging::Log(level, message, logging::EventFields(record));
 }
 
 }  // namespace
@@ -162,10 +155,15 @@ std::string SagaRuntime::ConsumerStatistics() const {
   return consumer_ != nullptr ? consumer_->LatestStatistics() : std::string();
 }
 
+absl::Status SagaRuntime::Readiness() const {
+  if (!started_.load() || stopping_.load() || crashed_.load() || consumer_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat(options_.group_id, ": not running"));
+  }
+  return consumer_->Readiness();
+}
+
 std::vector<kafka::PartitionLag> SagaRuntime::ConsumerLag() const {
-  absl::StatusOr<std::vector<kafka::PartitionLag>> lag =
-      kafka::ConsumerLagFromStatistics(ConsumerStatistics());
-  return lag.ok() ? *std::move(lag) : std::vector<kafka::PartitionLag>{};
+  return consumer_ != nullptr ? consumer_->Lag() : std::vector<kafka::PartitionLag>{};
 }
 
 void SagaRuntime::OnAssigned(const std::vector<kafka::TopicPartition>& partitions) {
@@ -205,8 +203,8 @@ void SagaRuntime::PollLoop() {
     absl::StatusOr<std::optional<KafkaRecord>> polled = consumer_->Poll(absl::Milliseconds(100));
     if (!polled.ok()) {
       if (consecutive_errors++ % 50 == 0) {
-        std::fprintf(stderr, R"({"level":"warn","service":"%s","msg":"%s"})" "\n",
-                     options_.service.c_str(), JsonEscape(polled.status().ToString()).c_str());
+        logging::Warn(absl::StrCat("poll: ", polled.status().ToString()),
+                      {{"group", options_.group_id}});
       }
       continue;
     }
@@ -265,7 +263,7 @@ void SagaRuntime::Process(Lane& lane, WorkItem& item) {
   if (finish == Finish::kDone && !partition.abandoned && !crashed_.load()) {
     if (std::optional<int64_t> next = partition.offsets.Finished(item.record.offset)) {
       if (absl::Status stored = consumer_->StoreOffset(partition.partition, *next); !stored.ok()) {
-        LogRecord("warn", options_.service, stored.ToString(), item.record);
+        LogRecord(logging::Level::kWarn, stored.ToString(), item.record);
       }
     }
     UpdatePause(partition);
@@ -276,10 +274,23 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
   const KafkaRecord& record = item.record;
   PartitionState& partition = *item.partition;
   const absl::Time started = absl::Now();
+  // One span for the record's whole handling, retries included; its outgoing events continue it.
+  tracing::Span span = TracerOf(options_).StartSpan(
+      absl::StrCat("process ", record.topic), tracing::SpanKind::kConsumer,
+      record.Header("traceparent").value_or(""),
+      tracing::ProcessAttributes(record, options_.group_id));
   auto done = [&](SagaObserver::Outcome outcome, absl::string_view event_type) {
+    const absl::Duration handling = absl::Now() - started;
     if (options_.observer != nullptr) {
-      options_.observer->OnRecordDone(record, event_type, outcome, absl::Now() - started,
+      options_.observer->OnRecordDone(record, event_type, outcome, handling,
                                       started - item.received);
+    }
+    if (logging::Enabled(logging::Level::kDebug)) {
+      logging::Fields fields = logging::EventFields(record);
+      fields.emplace_back("event_type", std::string(event_type));
+      fields.emplace_back("outcome", std::string(OutcomeName(outcome)));
+      fields.emplace_back("handling_ms", absl::StrCat(absl::ToDoubleMilliseconds(handling)));
+      logging::Debug("record done", fields);
     }
   };
   bool counted_as_retrying = false;
@@ -292,7 +303,7 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
   for (int attempt = 1;; ++attempt) {
     SagaObserver::Outcome outcome = SagaObserver::Outcome::kHandled;
     std::string event_type(record.Header("ce_type").value_or(""));
-    absl::Status status = HandleOnce(lane, record, outcome, event_type);
+    absl::Status status = HandleOnce(lane, record, span, outcome, event_type);
     if (crashed_.load()) {
       stop_retrying();
       return Finish::kAbandon;
@@ -308,8 +319,8 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
       for (int dlq_attempt = 1;; ++dlq_attempt) {
         absl::Status sent = DeadLetter(record, status, attempt);
         if (sent.ok()) break;
-        LogRecord("warn", options_.service, absl::StrCat("dead-lettering failed: ", sent.ToString()),
-                  record);
+        LogRecord(logging::Level::kWarn,
+                  absl::StrCat("dead-lettering failed: ", sent.ToString()), record);
         if (!BackOff(partition, BackoffDelay(options_.backoff, dlq_attempt,
                                              absl::Uniform(lane.random, 0.0, 1.0)))) {
           stop_retrying();
@@ -317,16 +328,19 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
         }
       }
       stop_retrying();
-      LogRecord("error", options_.service, absl::StrCat("dead-lettered: ", status.ToString()),
+      LogRecord(logging::Level::kError, absl::StrCat("dead-lettered: ", status.ToString()),
                 record);
+      span.SetAttribute("choreo.dead_lettered", true);
+      span.SetError(status.ToString());
       done(SagaObserver::Outcome::kDeadLettered, event_type);
       return Finish::kDone;
     }
     if (attempt == 1 || attempt % 10 == 0) {
-      LogRecord("warn", options_.service,
+      LogRecord(logging::Level::kWarn,
                 absl::StrCat("attempt ", attempt, " failed, retrying: ", status.ToString()), record);
     }
     if (options_.observer != nullptr) options_.observer->OnRetry(record, status, attempt);
+    span.SetAttribute("choreo.retry", absl::StrCat("attempt ", attempt, ": ", status.ToString()));
     if (!counted_as_retrying) {
       counted_as_retrying = true;
       absl::MutexLock lock(&partition.mu);
@@ -342,7 +356,8 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
 }
 
 absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
-                                     SagaObserver::Outcome& outcome, std::string& event_type) {
+                                     const tracing::Span& process, SagaObserver::Outcome& outcome,
+                                     std::string& event_type) {
   absl::StatusOr<HandlerRegistry::Dispatch> dispatch = registry_.Decode(record);
   if (!dispatch.ok()) return dispatch.status();
   event_type = dispatch->event.type();
@@ -361,6 +376,7 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
   }
 
   std::vector<KafkaRecord> publish;
+  std::vector<tracing::Span> sends;  // one per decided outgoing event
   for (int conflicts = 0;; ++conflicts) {
     absl::StatusOr<store::AggregateSnapshot> snapshot = lane.store->Load(aggregate, meta.event_id());
     if (!snapshot.ok()) return snapshot.status();
@@ -371,12 +387,14 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
       outcome = SagaObserver::Outcome::kDuplicate;
       break;
     }
+    for (tracing::Span& send : sends) send.Discard();
+    sends.clear();
     const EventContext context{record, meta, options_.clock()};
     absl::StatusOr<ErasedReaction> reaction = route.decide(snapshot->state, event, context);
     if (!reaction.ok()) return reaction.status();
     publish.clear();
     for (OutgoingEvent& outgoing : reaction->events) {
-      absl::StatusOr<KafkaRecord> encoded = StampAndEncode(lane, outgoing, meta);
+      absl::StatusOr<KafkaRecord> encoded = StampAndEncode(lane, outgoing, meta, process, sends);
       if (!encoded.ok()) return encoded.status();
       publish.push_back(*std::move(encoded));
     }
@@ -396,6 +414,8 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
       if (!stored.ok()) return stored.status();
       publish = *std::move(stored);
       outcome = SagaObserver::Outcome::kDuplicate;
+      for (tracing::Span& send : sends) send.Discard();  // the first handling's events go out
+      sends.clear();
     }
     break;
   }
@@ -403,7 +423,11 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
     Crash();
     return absl::AbortedError("injected crash after commit");
   }
-  if (absl::Status published = PublishAll(publish); !published.ok()) return published;
+  if (absl::Status published = PublishAll(publish); !published.ok()) {
+    for (tracing::Span& send : sends) send.SetError(published.ToString());
+    return published;
+  }
+  sends.clear();  // ends them: acknowledged
   if (options_.crash_hook &&
       options_.crash_hook(CrashPoint::kAfterPublishBeforeOffsetStore, record)) {
     Crash();
@@ -413,18 +437,30 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
 }
 
 absl::StatusOr<KafkaRecord> SagaRuntime::StampAndEncode(Lane& lane, OutgoingEvent& outgoing,
-                                                        const common::v1::EventMeta& cause) {
+                                                        const common::v1::EventMeta& cause,
+                                                        const tracing::Span& process,
+                                                        std::vector<tracing::Span>& sends) {
   if (outgoing.event == nullptr) return absl::InternalError("outgoing event is null");
+  tracing::Span send =
+      tracing::StartSendSpan(TracerOf(options_), outgoing.topic, process.traceparent());
   codec::StampMeta(*outgoing.event,
                    {.event_id = ids::RandomHex(lane.random, 16),
                     .correlation_id = cause.correlation_id(),
                     .causation_id = cause.event_id(),
-                    .parent_traceparent = cause.traceparent(),
+                    .traceparent = send.traceparent(),
                     .tracestate = cause.tracestate(),
                     .producer = options_.service,
                     .occurred_at = options_.clock()},
                    lane.random);
-  return registry_.codec().Encode(*outgoing.event, outgoing.topic, outgoing.key);
+  absl::StatusOr<KafkaRecord> record =
+      registry_.codec().Encode(*outgoing.event, outgoing.topic, outgoing.key);
+  if (!record.ok()) {
+    send.Discard();
+    return record.status();
+  }
+  tracing::SetSendAttributes(send, *record);
+  sends.push_back(std::move(send));
+  return record;
 }
 
 absl::Status SagaRuntime::PublishAll(const std::vector<KafkaRecord>& records) {

@@ -46,6 +46,7 @@
 #include "saga/runtime/partition_offsets.h"
 #include "saga/runtime/retry_policy.h"
 #include "saga/store/aggregate_store.h"
+#include "saga/tracing/tracer.h"
 
 namespace choreo::saga {
 
@@ -91,6 +92,9 @@ struct SagaRuntimeOptions {
   absl::Duration publish_timeout = absl::Seconds(30);
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   SagaObserver* observer = nullptr;  // not owned; must outlive the runtime
+  // Spans "process <topic>" per record and "send <topic>" per outgoing event (whose context
+  // the event carries). Not owned; null: no spans (trace context still propagates).
+  const tracing::Tracer* tracer = nullptr;
   // Tests only.
   std::function<bool(CrashPoint, const KafkaRecord&)> crash_hook;
   std::function<std::unique_ptr<store::AggregateStore>()> store_factory;  // default: Redis
@@ -112,6 +116,11 @@ class SagaRuntime final : private kafka::RebalanceListener {
   // it (empty until librdkafka's first statistics, statistics.interval.ms after Start).
   std::string ConsumerStatistics() const;
   std::vector<kafka::PartitionLag> ConsumerLag() const;
+  // OK when the runtime can do its work: started and not stopping, its consumer has an
+  // assignment from the group, and a Kafka broker is reachable (librdkafka's statistics).
+  // UNAVAILABLE saying which is missing otherwise.
+  absl::Status Readiness() const;
+  const std::string& group_id() const { return options_.group_id; }
 
  private:
   struct PartitionState;
@@ -132,12 +141,14 @@ class SagaRuntime final : private kafka::RebalanceListener {
   void WorkerLoop(Lane& lane);
   void Process(Lane& lane, WorkItem& item);
   Finish Handle(Lane& lane, WorkItem& item);
-  absl::Status HandleOnce(Lane& lane, const KafkaRecord& record, SagaObserver::Outcome& outcome,
-                          std::string& event_type);
+  absl::Status HandleOnce(Lane& lane, const KafkaRecord& record, const tracing::Span& process,
+                          SagaObserver::Outcome& outcome, std::string& event_type);
   absl::Status DeadLetter(const KafkaRecord& record, const absl::Status& error, int attempts);
   absl::Status PublishAll(const std::vector<KafkaRecord>& records);
   absl::StatusOr<KafkaRecord> StampAndEncode(Lane& lane, OutgoingEvent& outgoing,
-                                             const common::v1::EventMeta& cause);
+                                             const common::v1::EventMeta& cause,
+                                             const tracing::Span& process,
+                                             std::vector<tracing::Span>& sends);
   // Waits `delay` unless the record must be abandoned meanwhile (revoked, crashed, hard stop).
   bool BackOff(PartitionState& partition, absl::Duration delay);
   void UpdatePause(PartitionState& partition);

@@ -48,7 +48,8 @@ void RecordServiceNames(grpc::ServerBuilder& builder, std::vector<std::string>* 
 
 absl::StatusOr<RunningServer> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
-                                              const std::string& port_file) {
+                                              const std::string& port_file,
+                                              InterceptorFactories interceptors) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -56,11 +57,12 @@ absl::StatusOr<RunningServer> StartGrpcServer(const std::string& listen,
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &running.port);
   for (grpc::Service* service : services) builder.RegisterService(service);
   RecordServiceNames(builder, &running.service_names);
+  if (!interceptors.empty()) builder.experimental().SetInterceptorCreators(std::move(interceptors));
   running.server = builder.BuildAndStart();
   if (running.server == nullptr || running.port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
   }
-  running.server->GetHealthCheckService()->SetServingStatus(true);
+  running.server->GetHealthCheckService()->SetServingStatus(false);
   if (!port_file.empty()) {
     if (absl::Status written = process::WriteFileAtomically(port_file, absl::StrCat(running.port, "\n"));
         !written.ok()) {

@@ -1,7 +1,7 @@
 #pragma once
 
 // StartGrpcServer: how every choreo process serves gRPC: its services beside grpc.health.v1
-// (SERVING once started) and server reflection (so grpcurl works), on `listen` (port 0: any free
+// (NOT_SERVING until the caller's readiness says otherwise) and server reflection (so grpcurl works), on `listen` (port 0: any free
 // port), with the bound port written to `port_file` when one is given.
 
 #include <memory>
@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/support/server_interceptor.h"
 
 namespace choreo::service {
 
@@ -25,8 +26,12 @@ struct RunningServer {
 // registered into `*names` (which must outlive the BuildAndStart call).
 void RecordServiceNames(grpc::ServerBuilder& builder, std::vector<std::string>* names);
 
+using InterceptorFactories =
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>;
+
 absl::StatusOr<RunningServer> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
-                                              const std::string& port_file);
+                                              const std::string& port_file,
+                                              InterceptorFactories interceptors = {});
 
 }  // namespace choreo::service

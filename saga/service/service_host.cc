@@ -5,7 +5,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "saga/redis/redis_connection.h"
+#include "saga/logging/logger.h"
 #include "saga/service/grpc_server.h"
+#include "saga/telemetry/grpc_telemetry.h"
+#include "saga/telemetry/saga_metrics.h"
 
 namespace choreo::service {
 
@@ -23,6 +26,7 @@ void ServiceConfig::AddFlags(config::FlagSet& flags) {
            "consumer max.poll.interval.ms: also how long a rebalance waits for members")
       .Add("drain-timeout", &drain_timeout, "how long a stop may take to finish in-flight work")
       .Add("marker-retention", &marker_retention, "how long handled-event markers are kept");
+  telemetry.AddFlags(flags);
 }
 
 absl::Status ServiceConfig::Validate() const {
@@ -42,7 +46,7 @@ absl::Status ServiceConfig::Validate() const {
   if (fetch_wait_max_ms < 0 || fetch_wait_max_ms > 10000) {
     return absl::InvalidArgumentError("--fetch-wait-max-ms must be 0..10000");
   }
-  return absl::OkStatus();
+  return telemetry.Validate();
 }
 
 saga::SagaRuntimeOptions ServiceConfig::RuntimeOptions(const std::string& service,
@@ -63,11 +67,50 @@ saga::SagaRuntimeOptions ServiceConfig::RuntimeOptions(const std::string& servic
   return options;
 }
 
+namespace {
+
+// Hands every runtime event to several observers (metrics, and the service's own, if any).
+class FanOutObserver final : public saga::SagaObserver {
+ public:
+  explicit FanOutObserver(std::vector<saga::SagaObserver*> observers) {
+    for (saga::SagaObserver* observer : observers) {
+      if (observer != nullptr) observers_.push_back(observer);
+    }
+  }
+  void OnRecordDone(const KafkaRecord& record, absl::string_view event_type, Outcome outcome,
+                    absl::Duration handling, absl::Duration queued) override {
+    for (auto* observer : observers_) {
+      observer->OnRecordDone(record, event_type, outcome, handling, queued);
+    }
+  }
+  void OnRetry(const KafkaRecord& record, const absl::Status& error, int attempt) override {
+    for (auto* observer : observers_) observer->OnRetry(record, error, attempt);
+  }
+  void OnPublished(const KafkaRecord& record) override {
+    for (auto* observer : observers_) observer->OnPublished(record);
+  }
+
+ private:
+  std::vector<saga::SagaObserver*> observers_;
+};
+
+}  // namespace
+
 int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSignals& signals) {
-  auto log = [&](const std::string& message) {
-    std::fprintf(stderr, R"({"level":"info","service":"%s","msg":"%s"})" "\n", parts.name.c_str(),
-                 message.c_str());
-  };
+  std::unique_ptr<telemetry::Telemetry> own_telemetry;
+  if (parts.telemetry == nullptr) {
+    absl::StatusOr<std::unique_ptr<telemetry::Telemetry>> started =
+        telemetry::Telemetry::Start(parts.name, config.telemetry);
+    if (!started.ok()) {
+      std::fprintf(stderr, "choreo-%s: %s\n", parts.name.c_str(),
+                   std::string(started.status().message()).c_str());
+      return 2;
+    }
+    own_telemetry = *std::move(started);
+  }
+  telemetry::Telemetry& telemetry = parts.telemetry != nullptr ? *parts.telemetry : *own_telemetry;
+  FanOutObserver observer({&telemetry.saga_metrics(), parts.observer});
+  auto log = [](const std::string& message) { logging::Info(message); };
   std::vector<std::unique_ptr<saga::SagaRuntime>> runtimes;
   auto stop_runtimes = [&runtimes] {
     for (auto it = runtimes.rbegin(); it != runtimes.rend(); ++it) (*it)->Stop();
@@ -76,7 +119,8 @@ int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSig
   for (Subscription& subscription : parts.subscriptions) {
     topics += subscription.topics.size();
     saga::SagaRuntimeOptions options = config.RuntimeOptions(parts.name, subscription.topics);
-    options.observer = parts.observer;
+    options.observer = &observer;
+    options.tracer = &telemetry.tracer();
     if (!subscription.group_suffix.empty()) {
       options.group_id = absl::StrCat("choreo-", parts.name, "-", subscription.group_suffix);
     }
@@ -96,25 +140,40 @@ int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSig
     }
     runtimes.push_back(*std::move(runtime));
   }
-  absl::StatusOr<RunningServer> server =
-      StartGrpcServer(config.grpc_listen, parts.grpc_services, config.port_file);
+  std::vector<telemetry::ConsumerLagSource> lag_sources;
+  for (const auto& runtime : runtimes) {
+    lag_sources.push_back(telemetry::LagOf(*runtime));
+    telemetry.readiness().AddCheck(
+        absl::StrCat("consumer ", runtime->group_id()),
+        [runtime = runtime.get()] { return runtime->Readiness(); });
+  }
+  telemetry::AddConsumerLag(telemetry.metrics(), std::move(lag_sources));
+  telemetry.AddRedisCheck(config.redis);
+  InterceptorFactories interceptors;
+  interceptors.push_back(telemetry::GrpcServerTelemetry(telemetry.metrics(), telemetry.tracer()));
+  absl::StatusOr<RunningServer> server = StartGrpcServer(config.grpc_listen, parts.grpc_services,
+                                                         config.port_file, std::move(interceptors));
   if (!server.ok()) {
     log(std::string(server.status().message()));
     stop_runtimes();
     return 1;
   }
+  grpc::HealthCheckServiceInterface* health = server->server->GetHealthCheckService();
+  telemetry.readiness().OnChange([health](bool ready) { health->SetServingStatus(ready); });
   std::function<void()> stop_background;
   if (parts.on_started) stop_background = parts.on_started();
-  log(absl::StrCat("serving gRPC on port ", server->port, ", consuming ", topics, " topics in ",
-                   runtimes.size(), " group(s)"));
+  log(absl::StrCat("serving gRPC on port ", server->port, ", admin HTTP on port ",
+                   telemetry.admin_port(), ", consuming ", topics, " topics in ", runtimes.size(),
+                   " group(s)"));
 
   const int signal_number = signals.Wait();
   log(absl::StrCat(strsignal(signal_number), ": stopping"));
-  server->server->GetHealthCheckService()->SetServingStatus(false);
+  telemetry.readiness().Stop();  // NOT_SERVING, /readyz 503
   if (stop_background) stop_background();
   stop_runtimes();
   server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   log("stopped");
+  telemetry.Stop();
   return 0;
 }
 

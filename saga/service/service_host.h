@@ -1,8 +1,10 @@
 #pragma once
 
 // ServiceHost: what every choreo service process runs besides its decisions: the saga runtime,
-// a gRPC server (grpc.health.v1 + reflection + the service's own APIs), and a clean stop on
-// SIGTERM/SIGINT (stop serving, drain and commit the runtime, leave the group).
+// a gRPC server (grpc.health.v1 + reflection + the service's own APIs), telemetry (JSON logs,
+// /metrics, spans, /healthz and /readyz; grpc.health.v1 SERVING exactly while ready: every
+// consumer assigned, Kafka reachable, Redis answering), and a clean stop on SIGTERM/SIGINT
+// (not ready, stop serving, drain and commit the runtime, leave the group).
 //
 // A service main: declare ServiceConfig flags next to its own, build its HandlerRegistry and
 // gRPC services, then return RunService(...).
@@ -18,6 +20,7 @@
 #include "saga/config/flag_set.h"
 #include "saga/process/stop_signals.h"
 #include "saga/runtime/saga_runtime.h"
+#include "saga/telemetry/telemetry.h"
 
 namespace choreo::service {
 
@@ -42,6 +45,7 @@ struct ServiceConfig {
   int max_poll_interval_ms = 300000;
   absl::Duration drain_timeout = absl::Seconds(10);
   absl::Duration marker_retention = absl::Hours(24 * 7);
+  telemetry::TelemetryConfig telemetry;
 
   void AddFlags(config::FlagSet& flags);
   absl::Status Validate() const;
@@ -68,6 +72,9 @@ struct ServiceParts {
   // Runs once the runtimes and server are up, and returns a function run at stop, before the
   // runtime stops (for a service's own background work). Optional.
   std::function<std::function<void()>()> on_started;
+  // The process's telemetry, when main started it itself (to hand its tracer or metrics to its
+  // own parts); else RunService starts it from the config. Not owned.
+  telemetry::Telemetry* telemetry = nullptr;
 };
 
 // Starts one saga runtime per subscription, then the gRPC server; runs until a stop signal, then

@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "choreo-notification: %s\n", std::string(status.message()).c_str());
     return 2;
   };
+  absl::StatusOr<std::unique_ptr<choreo::telemetry::Telemetry>> telemetry =
+      choreo::telemetry::Telemetry::Start(choreo::notification::kService, config.telemetry);
+  if (!telemetry.ok()) return fail(telemetry.status());
   auto producer = choreo::kafka::KafkaProducer::Create(
       choreo::kafka::ProducerDefaults(config.kafka_brokers));
   if (!producer.ok()) return fail(producer.status());
@@ -53,7 +56,8 @@ int main(int argc, char** argv) {
       .address = *choreo::redis::ParseRedisAddress(config.redis)};
 
   choreo::notification::ProfileLookup lookup(
-      {.redis = redis, .producer = producer->get(), .wait = profile_wait});
+      {.redis = redis, .producer = producer->get(), .wait = profile_wait,
+       .tracer = &(*telemetry)->tracer()});
   choreo::notification::ChannelRouter::Channels channels;
   channels[choreo::notifications::v1::CHANNEL_FILE] =
       std::make_unique<choreo::notification::FileChannel>(notification_file);
@@ -94,6 +98,7 @@ int main(int argc, char** argv) {
                                  .consumer_overrides = relaxed});
   parts.grpc_services = {&admin};
   parts.observer = &lookup;
+  parts.telemetry = telemetry->get();
   const int code = choreo::service::RunService(config, std::move(parts), signals);
   static_cast<void>((*producer)->Flush(absl::Seconds(5)));
   return code;

@@ -10,6 +10,7 @@
 #include "saga/proto_time/proto_time.h"
 #include "saga/store/load_state.h"
 #include "saga/topics/topics.h"
+#include "saga/tracing/messaging.h"
 #include "services/notification/core/notification_decisions.h"
 
 namespace choreo::notification {
@@ -48,6 +49,10 @@ absl::Status ProfileLookup::Ask(const std::string& username, const common::v1::E
   users::v1::ProfileRequested request;
   request.set_username(username);
   request.set_requester(kService);
+  // A child of the context of the event that needs the profile.
+  tracing::Span send = tracing::StartSendSpan(
+      options_.tracer != nullptr ? *options_.tracer : tracing::NoopTracer(), topics::kUsersProfile,
+      cause.traceparent());
   {
     absl::MutexLock lock(&mu_);
     request.set_request_id(ids::RandomHex(random_, 16));
@@ -55,7 +60,7 @@ absl::Status ProfileLookup::Ask(const std::string& username, const common::v1::E
                      {.event_id = request.request_id(),
                       .correlation_id = cause.correlation_id(),
                       .causation_id = cause.event_id(),
-                      .parent_traceparent = cause.traceparent(),
+                      .traceparent = send.traceparent(),
                       .tracestate = cause.tracestate(),
                       .producer = kService,
                       .occurred_at = absl::Now()},
@@ -63,6 +68,7 @@ absl::Status ProfileLookup::Ask(const std::string& username, const common::v1::E
   }
   absl::StatusOr<KafkaRecord> record = codec_.Encode(request, topics::kUsersProfile, username);
   if (!record.ok()) return record.status();
+  tracing::SetSendAttributes(send, *record);
   return options_.producer->ProduceAndWait(*record, options_.wait).status();
 }
 

@@ -29,6 +29,7 @@
 #include "saga/runtime/handler_registry.h"
 #include "saga/runtime/saga_runtime.h"
 #include "saga/store/redis_aggregate_store.h"
+#include "saga/tracing/tracer.h"
 #include "services/notification/channels/notification_channel.h"
 
 namespace choreo::notification {
@@ -49,6 +50,7 @@ class ProfileLookup final : public saga::SagaObserver {
     kafka::KafkaProducer* producer = nullptr;  // not owned
     absl::Duration wait = absl::Seconds(2);
     absl::Duration recheck = absl::Milliseconds(100);
+    const tracing::Tracer* tracer = nullptr;  // "send users.profile" spans; null: none
   };
   explicit ProfileLookup(Options options);
 

@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "choreo-users: %s\n", std::string(status.message()).c_str());
     return 2;
   };
+  absl::StatusOr<std::unique_ptr<choreo::telemetry::Telemetry>> telemetry =
+      choreo::telemetry::Telemetry::Start(choreo::users::kService, config.telemetry);
+  if (!telemetry.ok()) return fail(telemetry.status());
+  options.tracer = &(*telemetry)->tracer();
   absl::StatusOr<choreo::users::SigningKey> key =
       choreo::users::LoadOrCreateSigningKey(private_key, public_key);
   if (!key.ok()) return fail(key.status());
@@ -65,7 +69,8 @@ int main(int argc, char** argv) {
 
   choreo::users::UserStore store({.address = *choreo::redis::ParseRedisAddress(config.redis)},
                                  config.marker_retention);
-  choreo::users::Outbox outbox(&store, producer->get(), {});
+  choreo::users::Outbox outbox(&store, producer->get(),
+                               {.observer = &(*telemetry)->saga_metrics()});
   choreo::users::UserServiceImpl users(&store, &outbox, &token_issuer, options);
 
   choreo::service::ServiceParts parts;
@@ -78,6 +83,7 @@ int main(int argc, char** argv) {
        .consumer_overrides = {{"fetch.wait.max.ms",
                                absl::StrCat(std::max(config.fetch_wait_max_ms, 100))}}});
   parts.grpc_services = {&users};
+  parts.telemetry = telemetry->get();
   parts.on_started = [&outbox] {
     outbox.Start();
     return std::function<void()>([&outbox] { outbox.Stop(); });

@@ -5,6 +5,7 @@
 #include "saga/proto_time/proto_time.h"
 #include "saga/service/grpc_metadata.h"
 #include "saga/topics/topics.h"
+#include "saga/tracing/messaging.h"
 #include "services/users/core/user_decisions.h"
 
 namespace choreo::users {
@@ -64,10 +65,14 @@ absl::Status UserServiceImpl::CommitAndPublish(const grpc::ServerContext& contex
     absl::MutexLock lock(&random_mu_);
     if (correlation_id.empty()) correlation_id = ids::RandomHex(random_, 16);
     for (saga::OutgoingEvent& outgoing : change.events) {
+      // The call's server span is the parent (the interceptor put it in the metadata).
+      tracing::Span send = tracing::StartSendSpan(
+          options_.tracer != nullptr ? *options_.tracer : tracing::NoopTracer(), outgoing.topic,
+          MetadataValue(context, "traceparent"));
       codec::StampMeta(*outgoing.event,
                        {.event_id = ids::RandomHex(random_, 16),
                         .correlation_id = correlation_id,
-                        .parent_traceparent = MetadataValue(context, "traceparent"),
+                        .traceparent = send.traceparent(),
                         .producer = kService,
                         .occurred_at = absl::Now()},
                        random_);
@@ -75,6 +80,7 @@ absl::Status UserServiceImpl::CommitAndPublish(const grpc::ServerContext& contex
       absl::StatusOr<KafkaRecord> record =
           codec_.Encode(*outgoing.event, outgoing.topic, outgoing.key);
       if (!record.ok()) return record.status();
+      tracing::SetSendAttributes(send, *record);
       records.push_back(*std::move(record));
     }
   }

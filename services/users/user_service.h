@@ -19,6 +19,7 @@
 #include "choreo/users/v1/user_service.grpc.pb.h"
 #include "saga/codec/event_codec.h"
 #include "saga/runtime/handler_registry.h"
+#include "saga/tracing/tracer.h"
 #include "services/users/core/user_rules.h"
 #include "services/users/credentials/jwt.h"
 #include "services/users/credentials/password_hash.h"
@@ -34,6 +35,8 @@ absl::StatusOr<saga::HandlerRegistry> UserRegistry();
 struct UserServiceOptions {
   PasswordHashParams password_hash;
   LoginLimit login_limit;
+  // The "send" spans of the events a call publishes. Not owned; null: none.
+  const tracing::Tracer* tracer = nullptr;
 };
 
 class UserServiceImpl final : public v1::UserService::Service {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "saga/logging/logger.h"
 #include "saga/store/handled_outcome.h"
 #include "saga/store/load_state.h"
 
@@ -127,6 +128,7 @@ absl::Status Outbox::Publish(const PendingChange& change, const std::vector<Kafk
     absl::StatusOr<kafka::Delivery> delivered =
         producer_->ProduceAndWait(event, options_.publish_timeout);
     if (!delivered.ok()) return delivered.status();
+    if (options_.observer != nullptr) options_.observer->OnPublished(event);
   }
   return store_->MarkPublished(change);
 }
@@ -155,11 +157,10 @@ void Outbox::Start() {
     while (!mu_.AwaitWithTimeout(absl::Condition(&stop_), options_.relay_every)) {
       mu_.Unlock();
       absl::StatusOr<int> relayed = RelayOnce(absl::Now());
-      if (!relayed.ok() || *relayed > 0) {
-        std::fprintf(stderr, R"({"level":"%s","service":"users","msg":"outbox relay: %s"})" "\n",
-                     relayed.ok() ? "info" : "warn",
-                     relayed.ok() ? absl::StrCat("published ", *relayed, " change(s)").c_str()
-                                  : std::string(relayed.status().message()).c_str());
+      if (!relayed.ok()) {
+        logging::Warn(absl::StrCat("outbox relay: ", relayed.status().message()));
+      } else if (*relayed > 0) {
+        logging::Info(absl::StrCat("outbox relay: published ", *relayed, " change(s)"));
       }
       mu_.Lock();
     }

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "choreo/users/v1/state.pb.h"
 #include "saga/kafka/kafka_producer.h"
+#include "saga/runtime/saga_runtime.h"
 #include "saga/record/record.h"
 #include "saga/redis/redis_connection.h"
 #include "saga/store/redis_aggregate_store.h"
@@ -83,6 +84,8 @@ class Outbox {
     // Changes younger than this are left to the request that made them.
     absl::Duration grace = absl::Seconds(5);
     absl::Duration publish_timeout = absl::Seconds(10);
+    // Told of every record the broker acknowledged (metrics). Not owned; may be null.
+    saga::SagaObserver* observer = nullptr;
   };
   Outbox(UserStore* store, kafka::KafkaProducer* producer, Options options);
   ~Outbox();

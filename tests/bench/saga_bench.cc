@@ -35,6 +35,7 @@
 #include "saga/proto_time/proto_time.h"
 #include "saga/redis/redis_connection.h"
 #include "saga/service/service_host.h"
+#include "saga/testing/http_receiver.h"
 #include "saga/testing/topic_reader.h"
 #include "saga/testing/wait.h"
 #include "saga/topics/topics.h"
@@ -68,6 +69,7 @@ struct BenchConfig {
   std::string redis_appendfsync = "always";
   bool floor = true;
   bool saga = true;
+  bool trace = false;
   std::string json_out;
 };
 
@@ -274,6 +276,8 @@ int Main(int argc, char** argv) {
       .Add("redis-appendfsync", &config.redis_appendfsync, "Redis appendfsync: always, everysec")
       .Add("floor", &config.floor, "measure the relay-chain floor")
       .Add("saga", &config.saga, "measure the saga")
+      .Add("trace", &config.trace,
+           "every process exports its spans (OTLP/HTTP JSON) to a receiver in the bench")
       .Add("json-out", &config.json_out, "also write the results as JSON here");
   config::ParseOrExit(flags, argc, argv, [&]() -> absl::Status {
     if (config.mode != "fixed" && config.mode != "search") {
@@ -289,6 +293,17 @@ int Main(int argc, char** argv) {
   std::fprintf(stderr, "choreo-bench: starting the system...\n");
   std::vector<std::string> worker_flags;
   if (config.workers > 0) worker_flags = {"--workers", absl::StrCat(config.workers)};
+  // --trace: a receiver stands in for an OpenTelemetry collector, so the run pays for spans.
+  testing::HttpReceiver collector;
+  std::vector<std::string> trace_flags;
+  if (config.trace) {
+    if (absl::Status listening = collector.Start(); !listening.ok()) {
+      std::fprintf(stderr, "choreo-bench: %s\n", std::string(listening.message()).c_str());
+      return 1;
+    }
+    trace_flags = {"--otlp-endpoint", collector.url("/v1/traces")};
+    worker_flags.insert(worker_flags.end(), trace_flags.begin(), trace_flags.end());
+  }
   e2e::LocalSystem system(e2e::Binaries::Built(),
                           {.kafka_brokers = config.kafka_brokers,
                            .partitions = config.partitions,
@@ -297,7 +312,9 @@ int Main(int argc, char** argv) {
                            .redis_appendfsync = config.redis_appendfsync,
                            .order_flags = worker_flags,
                            .billing_flags = worker_flags,
-                           .notification_flags = worker_flags});
+                           .gateway_flags = trace_flags,
+                           .notification_flags = worker_flags,
+                           .users_flags = trace_flags});
   if (absl::Status started = system.Start(); !started.ok()) {
     std::fprintf(stderr, "choreo-bench: %s\n", std::string(started.message()).c_str());
     return 1;
@@ -502,6 +519,13 @@ int Main(int argc, char** argv) {
     if (count > 0) retries.push_back(absl::StrCat(service, " ", count, " (e.g. ", example, ")"));
   }
   std::printf("retried records: %s\n", retries.empty() ? "none" : absl::StrJoin(retries, "; ").c_str());
+  if (config.trace) {
+    size_t bytes = 0;
+    const std::vector<testing::HttpReceiver::Request> exports = collector.requests();
+    for (const auto& request : exports) bytes += request.body.size();
+    std::printf("tracing: %zu OTLP export requests, %.1f MB of span JSON\n", exports.size(),
+                static_cast<double>(bytes) / 1e6);
+  }
   std::printf("total run time %.1f s\n", absl::ToDoubleSeconds(absl::Now() - began));
   if (!config.json_out.empty()) {
     std::vector<std::string> saga_json, floor_json;

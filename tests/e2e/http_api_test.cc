@@ -224,9 +224,10 @@ TEST_F(HttpApiTest, EveryErrorClassHasItsHttpStatus) {
     ASSERT_EQ(deadline.status, 504) << deadline.body << deadline.error;
     EXPECT_THAT(deadline.body, HasSubstr(R"("code":4)"));
   }
-  const HttpResult timeline = Call("GET", "/v1/sagas/c-1", "", {}, token);
-  EXPECT_EQ(timeline.status, 501);
-  EXPECT_THAT(timeline.body, HasSubstr(R"("code":12)"));
+  const HttpResult timeline = Call("GET", "/v1/sagas/no-such-saga", "", {}, token);
+  EXPECT_EQ(timeline.status, 404);
+  EXPECT_THAT(timeline.body, HasSubstr(R"("code":5)"));
+  EXPECT_EQ(Call("GET", "/v1/sagas?pageSize=51", "", {}, token).status, 400);
   // The login limit (5 a minute here): the 6th attempt is RESOURCE_EXHAUSTED.
   long last = 0;
   for (int i = 0; i < 6; ++i) last = Call("POST", "/v1/accounts:login", R"({"username":"erin","password":"wrong guess!"})").status;

@@ -6,6 +6,7 @@
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "saga/testing/wait.h"
 #include "tests/e2e/system.h"
 
 namespace choreo::e2e {
@@ -75,7 +76,10 @@ TEST(ReflectionTest, EveryProcessListsDescribesAndReportsHealth) {
     auto [services, described] = ListAndDescribe(process.address, process.services[0]);
     EXPECT_THAT(services, IsSupersetOf(process.services)) << process.address;
     EXPECT_TRUE(described) << process.services[0];
-    EXPECT_EQ(Health(process.address), grpc::health::v1::HealthCheckResponse::SERVING)
+    // SERVING once ready (consumers assigned, Kafka and Redis reachable).
+    EXPECT_TRUE(testing::WaitUntil(
+        [&] { return Health(process.address) == grpc::health::v1::HealthCheckResponse::SERVING; },
+        absl::Seconds(60)))
         << process.address;
   }
 }

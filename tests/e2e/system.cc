@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "saga/testing/http_client.h"
 #include "saga/testing/wait.h"
 
 namespace choreo::e2e {
@@ -70,9 +71,13 @@ std::vector<pid_t> LocalSystem::Pids() const {
 absl::StatusOr<std::string> LocalSystem::StartProcess(const std::string& name,
                                                       std::vector<std::string> argv) {
   const std::string port_file = dir_->File(name + ".port");
+  const std::string admin_port_file = dir_->File(name + ".admin.port");
   std::filesystem::remove(port_file);
+  std::filesystem::remove(admin_port_file);
   argv.push_back("--port-file");
   argv.push_back(port_file);
+  argv.push_back("--admin-port-file");
+  argv.push_back(admin_port_file);
   absl::StatusOr<testing::ChildProcess> process =
       testing::ChildProcess::Start({.argv = argv, .log_path = LogOf(name)});
   if (!process.ok()) return process.status();
@@ -84,6 +89,8 @@ absl::StatusOr<std::string> LocalSystem::StartProcess(const std::string& name,
       !child.running()) {
     return absl::UnavailableError(absl::StrCat(name, " did not start; see ", LogOf(name)));
   }
+  // The admin port is bound before the gRPC one.
+  admin_[name] = absl::StrCat("http://127.0.0.1:", ReadFile(admin_port_file));
   return absl::StrCat("127.0.0.1:", ReadFile(port_file));
 }
 
@@ -198,6 +205,25 @@ absl::Status LocalSystem::Kill(const std::string& service) {
   if (it == processes_.end()) return absl::NotFoundError(service);
   it->second->Signal(SIGKILL);
   return it->second->Wait(absl::Seconds(10)).status();
+}
+
+std::string LocalSystem::admin(const std::string& process) const {
+  auto it = admin_.find(process);
+  return it == admin_.end() ? "" : it->second;
+}
+
+absl::Status LocalSystem::WaitReady(const std::string& process, absl::Duration timeout) const {
+  const std::string url = admin(process) + "/readyz";
+  testing::HttpResult last;
+  if (testing::WaitUntil(
+          [&] {
+            last = testing::HttpCall("GET", url);
+            return last.status == 200;
+          },
+          timeout)) {
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(absl::StrCat(process, " not ready: ", last.status, " ", last.body));
 }
 
 absl::StatusOr<std::string> LocalSystem::StartGateway(const std::string& name) {

@@ -71,6 +71,11 @@ class LocalSystem {
   // Where the notification service's file channel writes.
   std::string notification_file() const;
   std::string LogOf(const std::string& service) const;
+  // A process's admin HTTP base URL ("http://127.0.0.1:<port>": /metrics, /healthz, /readyz),
+  // as of its latest start; "" for one never started (or the dev broker).
+  std::string admin(const std::string& process) const;
+  // Waits until the process's /readyz answers 200.
+  absl::Status WaitReady(const std::string& process, absl::Duration timeout) const;
   testing::RedisServer& redis_server() { return *redis_; }
   // Starts another gateway instance (its own consumer group) and returns its address.
   absl::StatusOr<std::string> StartGateway(const std::string& name);
@@ -90,6 +95,7 @@ class LocalSystem {
   std::string kafka_, gateway_, gateway_http_;
   std::map<std::string, std::vector<std::string>> argv_;  // each process's flags, but --port-file
   std::map<std::string, std::string> addresses_;
+  std::map<std::string, std::string> admin_;
   std::map<std::string, std::unique_ptr<testing::ChildProcess>> processes_;
 };
 

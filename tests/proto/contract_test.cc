@@ -12,6 +12,7 @@
 #include "choreo/billing/v1/admin.pb.h"
 #include "choreo/billing/v1/events.pb.h"
 #include "choreo/gateway/v1/gateway.pb.h"
+#include "choreo/gateway/v1/timeline_index.pb.h"
 #include "choreo/notifications/v1/admin.pb.h"
 #include "choreo/notifications/v1/events.pb.h"
 #include "choreo/notifications/v1/state.pb.h"
@@ -51,6 +52,7 @@ const google::protobuf::Descriptor* const kLinkedFiles[] = {
     notifications::v1::NotificationSent::descriptor(), gateway::v1::Order::descriptor(),
     saga::v1::HandledOutcome::descriptor(),       users::v1::UserRecord::descriptor(),
     notifications::v1::Inbox::descriptor(),       notifications::v1::ListNotificationsRequest::descriptor(),
+    gateway::v1::IndexedHop::descriptor(),
 };
 
 bool IsEventsFile(const FileDescriptor& file) {
@@ -119,7 +121,7 @@ TEST(ContractTest, EveryChoreoFileIsLinkedAndKeepsTheContract) {
       for (int s = 0; s < file->service_count(); ++s) api_methods += file->service(s)->method_count();
     }
   }
-  EXPECT_EQ(std::size(kLinkedFiles), 12u);
+  EXPECT_EQ(std::size(kLinkedFiles), 13u);
   EXPECT_GE(choreo_files, 10);
   EXPECT_EQ(events_files, 4);  // orders, billing, users, notifications
   EXPECT_GE(events, 14);

@@ -1,4 +1,4 @@
-#include "transcoding/http_server.h"
+#include "http/http_server.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -17,7 +17,9 @@
 #include "absl/synchronization/mutex.h"
 #include "transcoding/core/json_mapping.h"
 
-namespace choreo::transcoding {
+namespace choreo::http {
+
+using transcoding::StatusJson;
 
 const std::string* HttpRequest::Header(absl::string_view lowercase_name) const {
   for (const HttpHeader& header : headers) {
@@ -450,4 +452,4 @@ int HttpServer::port() const { return impl_->port(); }
 
 void HttpServer::Shutdown(absl::Duration grace) { impl_->Shutdown(grace); }
 
-}  // namespace choreo::transcoding
+}  // namespace choreo::http

@@ -24,7 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace choreo::transcoding {
+namespace choreo::http {
 
 struct HttpHeader {
   std::string name;  // lowercase in requests
@@ -94,4 +94,4 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace choreo::transcoding
+}  // namespace choreo::http

@@ -1,0 +1,60 @@
+#pragma once
+
+// TimelineIndexer: reads every mission topic (dead-letter topics included) in the consumer group
+// choreo-timeline, shared by all gateway instances so that each record is indexed once, and
+// writes each record's hop (timeline_rules.h) to the TimelineStore.
+//
+// Promises: at-least-once: a record's offset is stored only after its hop is in Redis; a Redis
+// failure retries the same batch with capped backoff (nothing is skipped); re-indexing is
+// harmless. A record with no correlation id is not part of a saga and is skipped (counted).
+// A new group starts from the earliest offsets, so history already on the topics is indexed.
+// Start/Stop from one thread; the rest is internal.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gateway/timeline/timeline_store.h"
+#include "saga/kafka/kafka_consumer.h"
+#include "saga/kafka/statistics.h"
+#include "saga/metrics/metrics.h"
+
+namespace choreo::gateway::timeline {
+
+class TimelineIndexer final : private kafka::RebalanceListener {
+ public:
+  struct Options {
+    std::string kafka_brokers;
+    std::string group_id = "choreo-timeline";
+    int fetch_wait_max_ms = 100;
+    int max_batch = 500;
+  };
+  TimelineIndexer(Options options, TimelineStore& store, metrics::Metrics& metrics);
+  ~TimelineIndexer() override;
+
+  absl::Status Start();
+  void Stop() noexcept;
+
+  // OK once the group assigned this member and a broker is reachable.
+  absl::Status Readiness() const;
+  std::vector<kafka::PartitionLag> ConsumerLag() const;
+  const std::string& group_id() const { return options_.group_id; }
+
+ private:
+  void OnAssigned(const std::vector<kafka::TopicPartition>&) override {}
+  void OnRevoked(const std::vector<kafka::TopicPartition>&) override {}
+  void Loop();
+  void IndexBatch(std::vector<KafkaRecord>& batch);
+
+  const Options options_;
+  TimelineStore& store_;
+  prometheus::Family<prometheus::Counter>& indexed_;
+  std::unique_ptr<kafka::KafkaConsumer> consumer_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace choreo::gateway::timeline

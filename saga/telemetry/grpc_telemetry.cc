@@ -1,0 +1,140 @@
+#include "saga/telemetry/grpc_telemetry.h"
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "saga/tracing/messaging.h"
+
+namespace choreo::telemetry {
+namespace {
+
+using grpc::experimental::InterceptionHookPoints;
+using grpc::experimental::ServerRpcInfo;
+
+constexpr char kTraceparent[] = "traceparent";
+
+const char* TypeLabel(ServerRpcInfo::Type type) {
+  switch (type) {
+    case ServerRpcInfo::Type::UNARY: return "unary";
+    case ServerRpcInfo::Type::CLIENT_STREAMING: return "client_stream";
+    case ServerRpcInfo::Type::SERVER_STREAMING: return "server_stream";
+    case ServerRpcInfo::Type::BIDI_STREAMING: return "bidi_stream";
+  }
+  return "unary";
+}
+
+// The standard upper-case code names of grpc_code ("OK", "NOT_FOUND", ...).
+const char* CodeLabel(grpc::StatusCode code) {
+  static const char* const kNames[] = {
+      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  const int index = static_cast<int>(code);
+  return index >= 0 && index <= 16 ? kNames[index] : "UNKNOWN";
+}
+
+struct Families {
+  prometheus::Family<prometheus::Counter>& started;
+  prometheus::Family<prometheus::Counter>& handled;
+  prometheus::Family<prometheus::Histogram>& handling;
+};
+
+class TelemetryInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  TelemetryInterceptor(const Families& families, const tracing::Tracer& tracer, ServerRpcInfo* info)
+      : families_(families), tracer_(tracer), method_(info->method()), type_(TypeLabel(info->type())) {
+    absl::string_view name = method_;
+    if (!name.empty() && name.front() == '/') name.remove_prefix(1);
+    const size_t slash = name.find('/');
+    service_ = std::string(name.substr(0, slash));
+    method_name_ = slash == absl::string_view::npos ? "" : std::string(name.substr(slash + 1));
+    traced_ = !absl::StartsWith(service_, "grpc.health.") && !absl::StartsWith(service_, "grpc.reflection.");
+  }
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+      start_ = absl::Now();
+      families_.started
+          .Add({{"grpc_type", type_}, {"grpc_service", service_}, {"grpc_method", method_name_}})
+          .Increment();
+      if (traced_) StartSpan(*methods->GetRecvInitialMetadata());
+    }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status status = methods->GetSendStatus();
+      const char* code = CodeLabel(status.error_code());
+      families_.handled
+          .Add({{"grpc_type", type_},
+                {"grpc_service", service_},
+                {"grpc_method", method_name_},
+                {"grpc_code", code}})
+          .Increment();
+      families_.handling
+          .Add({{"grpc_type", type_}, {"grpc_service", service_}, {"grpc_method", method_name_}},
+               metrics::LatencyBuckets())
+          .Observe(metrics::Seconds(absl::Now() - start_));
+      span_.SetAttribute("rpc.grpc.status_code", static_cast<int64_t>(status.error_code()));
+      if (!status.ok()) span_.SetError(absl::StrCat(code, ": ", status.error_message()));
+      span_.End();
+    }
+    methods->Proceed();
+  }
+
+ private:
+  void StartSpan(std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+    std::string parent;
+    if (auto it = metadata.find(kTraceparent); it != metadata.end()) {
+      parent.assign(it->second.data(), it->second.size());
+    }
+    span_ = tracer_.StartSpan(absl::StrCat(service_, "/", method_name_), tracing::SpanKind::kServer,
+                              parent, tracing::RpcAttributes(method_));
+    // The handler continues this span: its traceparent replaces the caller's. The strings
+    // live as long as the call (this interceptor).
+    traceparent_ = span_.traceparent();
+    metadata.erase(kTraceparent);
+    metadata.emplace(grpc::string_ref(kTraceparent), grpc::string_ref(traceparent_));
+  }
+
+  const Families& families_;
+  const tracing::Tracer& tracer_;
+  const std::string method_;
+  const char* const type_;
+  std::string service_;
+  std::string method_name_;
+  bool traced_ = false;
+  absl::Time start_ = absl::Now();
+  tracing::Span span_;
+  std::string traceparent_;
+};
+
+class Factory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  Factory(metrics::Metrics& metrics, const tracing::Tracer& tracer)
+      : families_{.started = metrics.Counter("grpc_server_started_total",
+                                             "RPCs started on the server."),
+                  .handled = metrics.Counter("grpc_server_handled_total",
+                                             "RPCs completed on the server, regardless of success or failure."),
+                  .handling = metrics.Histogram("grpc_server_handling_seconds",
+                                                "Response latency of RPCs handled by the server.")},
+        tracer_(tracer) {}
+
+  grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {
+    return new TelemetryInterceptor(families_, tracer_, info);
+  }
+
+ private:
+  const Families families_;
+  const tracing::Tracer& tracer_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> GrpcServerTelemetry(
+    metrics::Metrics& metrics, const tracing::Tracer& tracer) {
+  return std::make_unique<Factory>(metrics, tracer);
+}
+
+}  // namespace choreo::telemetry

@@ -1,0 +1,148 @@
+#include "saga/telemetry/telemetry.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "saga/logging/logger.h"
+#include "saga/process/files.h"
+#include "saga/redis/redis_connection.h"
+
+namespace choreo::telemetry {
+namespace {
+
+http::HttpResponse TextResponse(int status, std::string content_type, std::string body) {
+  return {.status = status,
+          .headers = {{"Content-Type", std::move(content_type)}, {"Cache-Control", "no-store"}},
+          .body = std::move(body)};
+}
+
+}  // namespace
+
+void TelemetryConfig::AddFlags(config::FlagSet& flags) {
+  flags.Add("log-level", &log_level, "lowest log level written: debug, info, warn or error")
+      .Add("otlp-endpoint", &otlp_endpoint,
+           "OTLP/HTTP JSON traces URL, e.g. http://127.0.0.1:4318/v1/traces (empty: no export)")
+      .Add("otlp-max-queue", &otlp_max_queue,
+           "spans waiting for export at most; more are dropped (and counted)")
+      .Add("admin-listen", &admin_listen,
+           "/metrics, /healthz and /readyz listen address, IPv4 host:port (port 0: any free port)")
+      .Add("admin-port-file", &admin_port_file, "write the bound admin HTTP port to this file");
+}
+
+absl::Status TelemetryConfig::Validate() const {
+  if (absl::Status level = logging::ParseLevel(log_level).status(); !level.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--log-level: ", level.message()));
+  }
+  if (!otlp_endpoint.empty() && !absl::StartsWith(otlp_endpoint, "http://") &&
+      !absl::StartsWith(otlp_endpoint, "https://")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--otlp-endpoint must be an http(s):// URL, got '", otlp_endpoint, "'"));
+  }
+  if (otlp_max_queue < 1) return absl::InvalidArgumentError("--otlp-max-queue must be >= 1");
+  return absl::OkStatus();
+}
+
+Telemetry::Telemetry(const std::string& service, const TelemetryConfig& config)
+    : exporter_(config.otlp_endpoint.empty()
+                    ? nullptr
+                    : std::make_unique<tracing::OtlpHttpExporter>(tracing::OtlpExporterOptions{
+                          .endpoint = config.otlp_endpoint,
+                          .service = service,
+                          .max_queue = static_cast<size_t>(config.otlp_max_queue)})),
+      tracer_(exporter_.get()) {}
+
+absl::StatusOr<std::unique_ptr<Telemetry>> Telemetry::Start(const std::string& service,
+                                                            const TelemetryConfig& config) {
+  if (absl::Status valid = config.Validate(); !valid.ok()) return valid;
+  logging::Configure(service, *logging::ParseLevel(config.log_level));
+  std::unique_ptr<Telemetry> telemetry(new Telemetry(service, config));
+  Telemetry* self = telemetry.get();
+
+  auto& redis_latency = self->metrics_.Histogram(
+      "choreo_redis_command_duration_seconds",
+      "Redis round trips (one command or a pipeline), failures included.");
+  redis::SetRoundTripObserver([&redis_latency](absl::string_view command, absl::Duration took) {
+    redis_latency.Add({{"command", std::string(command)}}, metrics::FastLatencyBuckets())
+        .Observe(metrics::Seconds(took));
+  });
+  tracing::OtlpHttpExporter* exporter = self->exporter_.get();
+  auto exporter_count = [exporter](uint64_t (tracing::OtlpHttpExporter::*count)() const) {
+    return [exporter, count] {
+      return std::vector<metrics::Sample>{
+          {.labels = {}, .value = exporter == nullptr ? 0.0 : static_cast<double>((exporter->*count)())}};
+    };
+  };
+  self->metrics_.CounterCallback("choreo_trace_spans_exported_total",
+                                 "Spans the collector accepted.",
+                                 exporter_count(&tracing::OtlpHttpExporter::exported));
+  self->metrics_.CounterCallback("choreo_trace_spans_dropped_total",
+                                 "Spans dropped because the export queue was full.",
+                                 exporter_count(&tracing::OtlpHttpExporter::dropped));
+  self->metrics_.CounterCallback("choreo_trace_spans_failed_total",
+                                 "Spans in batches the collector did not accept.",
+                                 exporter_count(&tracing::OtlpHttpExporter::failed));
+
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> admin = http::HttpServer::Start(
+      {.listen = config.admin_listen, .max_connections = 64, .max_body_bytes = 4096},
+      [self](std::shared_ptr<http::HttpExchange> exchange) {
+        const http::HttpRequest& request = exchange->request();
+        if (request.method != "GET" && request.method != "HEAD") {
+          exchange->Respond(TextResponse(405, "text/plain", "GET only\n"));
+        } else if (request.path == "/metrics") {
+          exchange->Respond(TextResponse(200, "text/plain; version=0.0.4; charset=utf-8",
+                                         self->metrics_.Scrape()));
+        } else if (request.path == "/healthz") {
+          exchange->Respond(TextResponse(200, "application/json", "{\"status\":\"ok\"}\n"));
+        } else if (request.path == "/readyz") {
+          const std::vector<CheckResult> results = self->readiness_.Latest();
+          exchange->Respond(TextResponse(AllReady(results) ? 200 : 503, "application/json",
+                                         ReadinessJson(results) + "\n"));
+        } else {
+          exchange->Respond(TextResponse(404, "text/plain", "try /metrics, /healthz or /readyz\n"));
+        }
+      });
+  if (!admin.ok()) {
+    return absl::Status(admin.status().code(),
+                        absl::StrCat("--admin-listen ", config.admin_listen, ": ", admin.status().message()));
+  }
+  self->admin_ = *std::move(admin);
+  if (!config.admin_port_file.empty()) {
+    if (absl::Status written = process::WriteFileAtomically(
+            config.admin_port_file, absl::StrCat(self->admin_->port(), "\n"));
+        !written.ok()) {
+      return written;
+    }
+  }
+  self->readiness_.Start();
+  return telemetry;
+}
+
+Telemetry::~Telemetry() { Stop(); }
+
+void Telemetry::Stop() noexcept {
+  readiness_.Stop();
+  if (admin_ != nullptr) admin_->Shutdown(absl::Seconds(1));
+  redis::SetRoundTripObserver(nullptr);
+  if (exporter_ != nullptr) exporter_->Stop();
+}
+
+void Telemetry::AddRedisCheck(const std::string& address) {
+  absl::StatusOr<redis::RedisAddress> parsed = redis::ParseRedisAddress(address);
+  if (!parsed.ok()) {
+    readiness_.AddCheck("redis", [status = parsed.status()] { return status; });
+    return;
+  }
+  // The checks run on one thread; the mutex only makes that visible.
+  auto connection = std::make_shared<redis::RedisConnection>(redis::RedisConnection::Options{
+      .address = *parsed, .connect_timeout = absl::Seconds(1), .command_timeout = absl::Seconds(1)});
+  auto mu = std::make_shared<absl::Mutex>();
+  readiness_.AddCheck("redis", [connection, mu]() -> absl::Status {
+    absl::MutexLock lock(mu.get());
+    absl::StatusOr<redis::RedisReply> pong = connection->Command({"PING"});
+    if (!pong.ok()) return pong.status();
+    if (pong->is_error()) return absl::UnavailableError(absl::StrCat("redis: ", pong->str));
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace choreo::telemetry
