@@ -9,7 +9,7 @@ packages=(
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libgrpc-dev
   librdkafka-dev libhiredis-dev libabsl-dev libgtest-dev libgmock-dev
   libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev prometheus-cpp-dev
-  redis-server kcat grpc-proto curl
+  redis-server kcat grpc-proto curl jq
   # The timeline page's browser test: headless Chromium, and fonts for its screenshot.
   chromium fonts-dejavu-core fonts-liberation
 )

@@ -143,8 +143,8 @@ choreo is running locally
   Kafka (dev broker)          $kafka
   Redis                       127.0.0.1:$redis_port
   saga timeline (web page)    $http/timeline   (JSON: $http/v1/sagas, .../v1/orders/<id>/timeline)
-  metrics, health, readiness  $(for name in "${processes[@]}"; do printf '%s %s/metrics  ' "$name" "$(admin "$name")"; done | fold -s -w 72 | sed '2,$s/^/                              /')
-                              (and /healthz, /readyz on each)
+  admin: /metrics /healthz /readyz
+$(for name in "${processes[@]}"; do printf '    %-24s  %s\n' "$name" "$(admin "$name")"; done)
   Grafana dashboard           deploy/grafana/choreo-dashboard.json
   logs (JSON lines)           $run_dir/logs/
 
@@ -205,11 +205,11 @@ timeline_complete() {
     grep -q NotificationSent
 }
 wait_for timeline_complete || true
-echo "\$ curl -s $http/v1/orders/$http_order_id/timeline -H \"Authorization: Bearer \$token\"     (one line per hop here)"
+echo "\$ curl -s $http/v1/orders/$http_order_id/timeline -H \"Authorization: Bearer \$token\" | jq ...     (a line per hop)"
 timeline=$(curl -sS "$http/v1/orders/$http_order_id/timeline" -H "Authorization: Bearer $token")
-grep -oE '"eventType":"[^"]+","service":"[^"]+","topic":"[^"]+"|"sinceCause":"[^"]+"' <<<"$timeline" |
-  paste -d' ' - - | sed -E 's/"eventType":"choreo\.[a-z]+\.v1\.//; s/","service":"/ /; s/","topic":"/ /; s/" "sinceCause":"/ +/; s/"$//' |
-  awk '{ printf "  %-24s %-13s %-24s %s\n", $1, $2, $3, $4 }'
+jq -r '.hops[] | [.service, (.eventType | split(".") | last), "\(.topic)[\(.partition)]@\(.offset)",
+                  "+\(.sinceCause)", .status] | @tsv' <<<"$timeline" |
+  awk -F'\t' '{ printf "  %-13s %-23s %-30s %-14s %s\n", $1, $2, $3, $4, $5 }'
 echo "  the same as a live waterfall: $http/timeline?order_id=$http_order_id#token=\$token"
 for name in "${processes[@]}"; do
   echo "\$ curl -s $(admin "$name")/metrics | grep -E '^(choreo_events_consumed_total|choreo_sagas_completed_total|grpc_server_handled_total)' | head -3"

@@ -160,9 +160,11 @@ v1::SagaTimeline BuildTimeline(absl::string_view correlation_id, std::vector<v1:
     const absl::Time at = TimeOf(hop.occurred_at());
     const std::string& cause =
         hop.status() == "dead_lettered" ? hop.event_id() : hop.causation_id();
+    absl::Duration since_cause = absl::ZeroDuration();
     if (auto it = occurred.find(cause); !cause.empty() && it != occurred.end()) {
-      *hop.mutable_since_cause() = ToProtoDuration(std::max(absl::ZeroDuration(), at - it->second));
+      since_cause = std::max(absl::ZeroDuration(), at - it->second);
     }
+    *hop.mutable_since_cause() = ToProtoDuration(since_cause);  // set even when zero: one shape
     if (timeline.order_id().empty()) timeline.set_order_id(indexed.order_id());
     if (timeline.username().empty()) timeline.set_username(indexed.username());
     if (indexed.order_status() != orders::v1::ORDER_STATUS_UNSPECIFIED) {
