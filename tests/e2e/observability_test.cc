@@ -9,6 +9,7 @@
 #include <set>
 
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -338,6 +339,7 @@ TEST_F(ObservabilityTest, EveryProcessServesMetricsHealthAndReadiness) {
       {"notification",
        {R"(choreo_events_consumed_total{outcome="handled",topic="orders.status",type="choreo.orders.v1.OrderStatusUpdated"})",
         R"(choreo_events_produced_total{topic="notifications.sent",type="choreo.notifications.v1.NotificationSent"})"}}};
+  std::string every_text;
   for (const std::string& process : kServices) {
     std::string text;
     const bool complete = testing::WaitUntil(
@@ -359,11 +361,38 @@ TEST_F(ObservabilityTest, EveryProcessServesMetricsHealthAndReadiness) {
       }
     }
     EXPECT_TRUE(complete) << process;
+    every_text += text;
     EXPECT_EQ(testing::HttpCall("GET", system_->admin(process) + "/healthz").status, 200) << process;
     const HttpResult ready = testing::HttpCall("GET", system_->admin(process) + "/readyz");
     EXPECT_EQ(ready.status, 200) << process << ready.body;
     EXPECT_THAT(ready.body, HasSubstr(R"("name":"redis","ok":true)")) << process;
     EXPECT_THAT(ready.body, HasSubstr(R"("name":"consumer choreo-)")) << process;
+  }
+  // The Grafana dashboard asks only for metrics some process serves.
+  std::ifstream dashboard_file(CHOREO_DASHBOARD);
+  const std::string dashboard((std::istreambuf_iterator<char>(dashboard_file)),
+                              std::istreambuf_iterator<char>());
+  std::set<std::string> asked;
+  for (absl::string_view rest = dashboard; !rest.empty();) {
+    size_t at = std::min(rest.find("choreo_"), rest.find("grpc_server_"));
+    if (at == absl::string_view::npos) break;
+    size_t end = at;
+    while (end < rest.size() && (absl::ascii_isalnum(rest[end]) || rest[end] == '_')) ++end;
+    std::string name(rest.substr(at, end - at));
+    for (absl::string_view suffix : {"_bucket", "_count", "_sum"}) {
+      if (absl::EndsWith(name, suffix)) name.resize(name.size() - suffix.size());
+    }
+    asked.insert(name);
+    rest.remove_prefix(end);
+  }
+  EXPECT_GE(asked.size(), 12u);
+  // prometheus-cpp shows a family once it has a child: nothing has failed or been dead-lettered
+  // in this test (MetricsTest checks those families' names).
+  asked.erase("choreo_events_failed_total");
+  asked.erase("choreo_events_dead_lettered_total");
+  for (const std::string& name : asked) {
+    EXPECT_TRUE(absl::StrContains(every_text, "# TYPE " + name + " "))
+        << "the dashboard asks for " << name << ", which no process serves";
   }
 }
 
