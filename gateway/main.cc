@@ -162,8 +162,12 @@ int main(int argc, char** argv) {
   choreo::gateway::timeline::TimelineStore timeline_store(
       timeline_redis, {.retention = config.timeline_retention,
                        .max_sagas_per_user = config.timeline_max_sagas_per_user});
+  // The timeline is not on any saga's path: its fetches may idle longer (on the dev broker a
+  // 1 ms wait over every partition of every mission topic keeps the gateway and the broker busy
+  // fetching nothing; Kafka answers as soon as data arrives anyway).
   choreo::gateway::timeline::TimelineIndexer indexer(
-      {.kafka_brokers = config.kafka_brokers, .fetch_wait_max_ms = config.fetch_wait_max_ms},
+      {.kafka_brokers = config.kafka_brokers,
+       .fetch_wait_max_ms = std::max(config.fetch_wait_max_ms, 100)},
       timeline_store, telemetry.metrics());
   std::vector<choreo::telemetry::ConsumerLagSource> lag_sources = {
       {.group = feed.group_id(), .read = [&feed] { return feed.ConsumerLag(); }}};

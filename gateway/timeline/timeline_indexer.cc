@@ -1,6 +1,7 @@
 #include "gateway/timeline/timeline_indexer.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gateway/timeline/core/timeline_rules.h"
 #include "saga/logging/logger.h"
 #include "saga/topics/topics.h"
@@ -50,18 +51,23 @@ std::vector<kafka::PartitionLag> TimelineIndexer::ConsumerLag() const {
 
 void TimelineIndexer::Loop() {
   std::vector<KafkaRecord> batch;
+  absl::Time batch_ends;
   int errors = 0;
   while (!stopping_.load()) {
-    // Block for the first record, then take what is already there.
-    absl::StatusOr<std::optional<KafkaRecord>> polled =
-        consumer_->Poll(batch.empty() ? absl::Milliseconds(100) : absl::ZeroDuration());
+    // Wait for a first record, then gather until the window closes or the batch is full.
+    const absl::Duration wait = batch.empty() ? absl::Milliseconds(100)
+                                              : std::max(absl::ZeroDuration(), batch_ends - absl::Now());
+    absl::StatusOr<std::optional<KafkaRecord>> polled = consumer_->Poll(wait);
     if (polled.ok() && polled->has_value()) {
+      if (batch.empty()) batch_ends = absl::Now() + options_.batch_window;
       batch.push_back(**std::move(polled));
-      if (static_cast<int>(batch.size()) < options_.max_batch) continue;
+      if (static_cast<int>(batch.size()) < options_.max_batch && absl::Now() < batch_ends) continue;
     } else if (!polled.ok() && errors++ % 50 == 0) {
       logging::Warn(absl::StrCat("timeline poll: ", polled.status().ToString()));
     }
-    if (!batch.empty()) IndexBatch(batch);
+    if (!batch.empty() && (absl::Now() >= batch_ends || static_cast<int>(batch.size()) >= options_.max_batch)) {
+      IndexBatch(batch);
+    }
   }
 }
 

@@ -1,5 +1,8 @@
 #include "gateway/timeline/timeline_store.h"
 
+#include <algorithm>
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "gateway/timeline/core/timeline_rules.h"
 #include "saga/proto_time/proto_time.h"
@@ -17,29 +20,52 @@ std::string UserKey(const std::string& username) { return absl::StrCat("tl:user:
 
 absl::Status TimelineStore::Add(const std::vector<v1::IndexedHop>& hops) {
   if (hops.empty()) return absl::OkStatus();
-  const std::string ttl = absl::StrCat(absl::ToInt64Seconds(options_.retention));
-  std::vector<std::vector<std::string>> commands;
-  for (const v1::IndexedHop& hop : hops) AppendAdd(hop, ttl, commands);
-  return pool_.Run(commands).status();
+  return pool_.Run(AddCommands(hops)).status();
 }
 
-void TimelineStore::AppendAdd(const v1::IndexedHop& hop, const std::string& ttl,
-                              std::vector<std::vector<std::string>>& commands) const {
-  const std::string hops = HopsKey(hop.correlation_id());
-  commands.push_back({"HSET", hops, HopField(hop.hop()), hop.SerializeAsString()});
-  commands.push_back({"EXPIRE", hops, ttl});
-  if (!hop.order_id().empty()) {
-    commands.push_back({"SET", OrderKey(hop.order_id()), hop.correlation_id(), "EX", ttl});
+std::vector<std::vector<std::string>> TimelineStore::AddCommands(
+    const std::vector<v1::IndexedHop>& hops) const {
+  // One write per key for the whole batch: a saga's hops arrive close together, so a batch
+  // holds several hops of one saga, one order and one user.
+  std::map<std::string, std::vector<std::string>> saga_fields;   // hops key -> field, value...
+  std::map<std::string, std::string> order_sagas;                 // order key -> correlation id
+  std::map<std::string, std::map<std::string, int64_t>> user_sagas;  // user key -> id -> ms
+  for (const v1::IndexedHop& hop : hops) {
+    std::vector<std::string>& fields = saga_fields[HopsKey(hop.correlation_id())];
+    fields.push_back(HopField(hop.hop()));
+    fields.push_back(hop.SerializeAsString());
+    if (!hop.order_id().empty()) order_sagas[OrderKey(hop.order_id())] = hop.correlation_id();
+    // A saga is listed under the user its first event names (the root: no cause), once.
+    if (!hop.username().empty() && hop.hop().causation_id().empty()) {
+      const int64_t at_ms = absl::ToUnixMillis(FromProtoTime(hop.hop().occurred_at()));
+      auto [it, added] = user_sagas[UserKey(hop.username())].try_emplace(hop.correlation_id(), at_ms);
+      if (!added) it->second = std::min(it->second, at_ms);
+    }
   }
-  if (!hop.username().empty()) {
-    const std::string user = UserKey(hop.username());
-    const int64_t at_ms = absl::ToUnixMillis(FromProtoTime(hop.hop().occurred_at()));
+  const std::string ttl = absl::StrCat(absl::ToInt64Seconds(options_.retention));
+  std::vector<std::vector<std::string>> commands;
+  for (auto& [key, fields] : saga_fields) {
+    std::vector<std::string> hset = {"HSET", key};
+    hset.insert(hset.end(), std::make_move_iterator(fields.begin()),
+                std::make_move_iterator(fields.end()));
+    commands.push_back(std::move(hset));
+    commands.push_back({"EXPIRE", key, ttl});
+  }
+  for (const auto& [key, correlation_id] : order_sagas) {
+    commands.push_back({"SET", key, correlation_id, "EX", ttl});
+  }
+  for (const auto& [key, sagas] : user_sagas) {
     // LT: a saga's score is the earliest of its events seen, whatever order they arrive in.
-    commands.push_back({"ZADD", user, "LT", absl::StrCat(at_ms), hop.correlation_id()});
-    commands.push_back(
-        {"ZREMRANGEBYRANK", user, "0", absl::StrCat(-options_.max_sagas_per_user - 1)});
-    commands.push_back({"EXPIRE", user, ttl});
+    std::vector<std::string> zadd = {"ZADD", key, "LT"};
+    for (const auto& [correlation_id, at_ms] : sagas) {
+      zadd.push_back(absl::StrCat(at_ms));
+      zadd.push_back(correlation_id);
+    }
+    commands.push_back(std::move(zadd));
+    commands.push_back({"ZREMRANGEBYRANK", key, "0", absl::StrCat(-options_.max_sagas_per_user - 1)});
+    commands.push_back({"EXPIRE", key, ttl});
   }
+  return commands;
 }
 
 absl::StatusOr<std::vector<v1::IndexedHop>> TimelineStore::Hops(const std::string& correlation_id) {

@@ -4,8 +4,9 @@
 // so it runs on Redis Cluster unchanged):
 //   tl:hops:{<correlation id>}   hash "<topic>/<partition>/<offset>" -> IndexedHop bytes
 //   tl:order:{<order id>}        the correlation id of the saga that created the order
-//   tl:user:{<username>}         sorted set of the user's correlation ids, score = first seen
-//                                event time (ms); only the newest `max_sagas_per_user` kept
+//   tl:user:{<username>}         sorted set of the user's correlation ids, score = the saga's
+//                                first event's time (ms), written from that event (the hop
+//                                with no cause); only the newest `max_sagas_per_user` kept
 // Every key expires `retention` after its last write: that is the timeline's retention limit.
 // Writes are idempotent (a record indexed twice changes nothing). Thread-safe.
 
@@ -29,8 +30,10 @@ class TimelineStore {
   TimelineStore(redis::RedisPool& pool, TimelineStoreOptions options)
       : pool_(pool), options_(options) {}
 
-  // Indexes the hops in one round trip.
+  // Indexes the hops in one round trip, one write per key touched.
   absl::Status Add(const std::vector<v1::IndexedHop>& hops);
+  // The commands Add sends (for tests).
+  std::vector<std::vector<std::string>> AddCommands(const std::vector<v1::IndexedHop>& hops) const;
 
   // The indexed hops of one saga (empty when it is unknown or expired).
   absl::StatusOr<std::vector<v1::IndexedHop>> Hops(const std::string& correlation_id);
@@ -41,9 +44,6 @@ class TimelineStore {
                                                        int limit);
 
  private:
-  void AppendAdd(const v1::IndexedHop& hop, const std::string& ttl,
-                 std::vector<std::vector<std::string>>& commands) const;
-
   redis::RedisPool& pool_;
   const TimelineStoreOptions options_;
 };

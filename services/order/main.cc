@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "saga/config/flag_set.h"
+#include "saga/logging/logger.h"
 #include "saga/process/stop_signals.h"
 #include "saga/service/service_host.h"
 #include "services/order/order_service.h"
@@ -60,8 +61,7 @@ int main(int argc, char** argv) {
   parts.observer = &scanner;
   parts.on_started = [&scanner]() -> std::function<void()> {
     if (absl::Status started = scanner.Start(); !started.ok()) {
-      std::fprintf(stderr, "choreo-order: deadline scanner: %s\n",
-                   std::string(started.message()).c_str());
+      choreo::logging::Error(absl::StrCat("deadline scanner: ", started.message()));
     }
     return [&scanner] { scanner.Stop(); };
   };

@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "saga/codec/event_codec.h"
 #include "saga/ids/stable_id.h"
+#include "saga/logging/logger.h"
 #include "saga/topics/topics.h"
 
 namespace choreo::order {
@@ -117,8 +118,7 @@ absl::Status DeadlineScanner::Start() {
       }
       absl::StatusOr<int> scanned = ScanOnce(absl::Now());
       if (!scanned.ok()) {
-        std::fprintf(stderr, R"({"level":"warn","service":"order","msg":"deadline scan: %s"})" "\n",
-                     std::string(scanned.status().message()).c_str());
+        logging::Warn(absl::StrCat("deadline scan: ", scanned.status().message()));
       }
     }
   });
@@ -153,8 +153,8 @@ void DeadlineScanner::OnPublished(const KafkaRecord& record) {
   absl::MutexLock lock(&index_mu_);
   absl::StatusOr<redis::RedisReply> reply = index_.Command(command);
   if (!reply.ok() || reply->is_error()) {
-    std::fprintf(stderr, R"({"level":"warn","service":"order","msg":"deadline index: %s"})" "\n",
-                 reply.ok() ? reply->str.c_str() : std::string(reply.status().message()).c_str());
+    logging::Warn(absl::StrCat("deadline index: ", reply.ok() ? absl::string_view(reply->str)
+                                                              : reply.status().message()));
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "saga/ids/trace_context.h"
+#include "saga/logging/logger.h"
 #include "saga/proto_time/proto_time.h"
 #include "saga/service/grpc_metadata.h"
 #include "saga/topics/topics.h"
@@ -91,10 +92,8 @@ absl::Status UserServiceImpl::CommitAndPublish(const grpc::ServerContext& contex
   }
   // Committed: the change stands even if publishing fails now (the outbox relays it).
   if (absl::Status published = outbox_->Publish({username, change_id}, records); !published.ok()) {
-    std::fprintf(stderr,
-                 R"({"level":"warn","service":"users","msg":"publish deferred to the outbox relay","username":"%s"})"
-                 "\n",
-                 username.c_str());
+    logging::Warn(absl::StrCat("publish deferred to the outbox relay: ", published.message()),
+                  {{"username", username}});
   }
   return absl::OkStatus();
 }

@@ -1,0 +1,82 @@
+// The timeline's Redis store against a real redis-server: what a batch writes (one write per
+// key), reading a saga, an order's saga and a user's newest sagas back, the per-user cap,
+// retention and idempotence.
+
+#include "gateway/timeline/timeline_store.h"
+
+#include "gtest/gtest.h"
+#include "saga/proto_time/proto_time.h"
+#include "saga/redis/redis_connection.h"
+#include "saga/testing/redis_server.h"
+
+namespace choreo::gateway::timeline {
+namespace {
+
+v1::IndexedHop Hop(const std::string& correlation_id, int64_t offset, int64_t at_ms,
+                   const std::string& order_id = "", const std::string& user = "") {
+  v1::IndexedHop hop;
+  hop.set_correlation_id(correlation_id);
+  hop.set_order_id(order_id);
+  hop.set_username(user);
+  hop.mutable_hop()->set_topic("orders.created");
+  hop.mutable_hop()->set_partition(0);
+  hop.mutable_hop()->set_offset(offset);
+  *hop.mutable_hop()->mutable_occurred_at() = ToProtoTime(absl::FromUnixMillis(at_ms));
+  return hop;
+}
+
+class TimelineStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    pool_ = std::make_unique<redis::RedisPool>(
+        redis::RedisConnection::Options{.address = *redis::ParseRedisAddress(redis_->address())}, 2);
+  }
+
+  std::unique_ptr<testing::RedisServer> redis_;
+  std::unique_ptr<redis::RedisPool> pool_;
+};
+
+TEST_F(TimelineStoreTest, ABatchWritesEachKeyOnceAndReadsBack) {
+  TimelineStore store(*pool_, {.retention = absl::Hours(1), .max_sagas_per_user = 2});
+  std::vector<v1::IndexedHop> saga;
+  for (int i = 0; i < 7; ++i) saga.push_back(Hop("c1", i, 1000 + i, i > 0 ? "ord-1" : "", "ann"));
+  // Seven hops of one saga: one HSET and one EXPIRE, one SET, ZADD + trim + EXPIRE.
+  EXPECT_EQ(store.AddCommands(saga).size(), 6u);
+  ASSERT_TRUE(store.Add(saga).ok());
+  ASSERT_TRUE(store.Add(saga).ok()) << "indexing twice is harmless";
+  absl::StatusOr<std::vector<v1::IndexedHop>> hops = store.Hops("c1");
+  ASSERT_TRUE(hops.ok());
+  EXPECT_EQ(hops->size(), 7u);
+  EXPECT_EQ(*store.SagaOfOrder("ord-1"), "c1");
+  EXPECT_EQ(*store.SagaOfOrder("ord-unknown"), "");
+  EXPECT_TRUE(store.Hops("nope")->empty());
+
+  // Newest first by each saga's earliest event, whatever order hops arrive in; at most 2 kept.
+  ASSERT_TRUE(store.Add({Hop("c3", 0, 3000, "", "ann")}).ok());
+  ASSERT_TRUE(store.Add({Hop("c2", 1, 2500, "", "ann"), Hop("c2", 0, 2000, "", "ann")}).ok());
+  EXPECT_EQ(*store.SagasOfUser("ann", 0, 10), std::vector<std::string>({"c3", "c2"}));
+  EXPECT_EQ(*store.SagasOfUser("ann", 1, 10), std::vector<std::string>({"c2"}));
+  EXPECT_TRUE(store.SagasOfUser("bob", 0, 10)->empty());
+
+  // Every key expires after the retention.
+  redis::RedisConnection connection({.address = *redis::ParseRedisAddress(redis_->address())});
+  for (const char* key : {"tl:hops:{c1}", "tl:order:{ord-1}", "tl:user:{ann}"}) {
+    absl::StatusOr<redis::RedisReply> ttl = connection.Command({"TTL", key});
+    ASSERT_TRUE(ttl.ok());
+    EXPECT_GT(ttl->integer, 3500) << key;
+    EXPECT_LE(ttl->integer, 3600) << key;
+  }
+}
+
+TEST_F(TimelineStoreTest, RedisAwayIsUnavailable) {
+  TimelineStore store(*pool_, {});
+  ASSERT_TRUE(redis_->Stop().ok());
+  EXPECT_TRUE(absl::IsUnavailable(store.Add({Hop("c1", 0, 1)})));
+  EXPECT_TRUE(absl::IsUnavailable(store.Hops("c1").status()));
+}
+
+}  // namespace
+}  // namespace choreo::gateway::timeline
