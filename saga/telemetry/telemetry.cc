@@ -3,12 +3,23 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "grpc/support/log.h"
 #include "saga/logging/logger.h"
 #include "saga/process/files.h"
 #include "saga/redis/redis_connection.h"
 
 namespace choreo::telemetry {
 namespace {
+
+// gRPC's own log lines as the process's JSON lines.
+void GrpcLogToProcessLog(gpr_log_func_args* args) {
+  const logging::Level level = args->severity == GPR_LOG_SEVERITY_ERROR ? logging::Level::kError
+                               : args->severity == GPR_LOG_SEVERITY_INFO ? logging::Level::kInfo
+                                                                         : logging::Level::kDebug;
+  if (!logging::Enabled(level)) return;
+  logging::Log(level, args->message,
+               {{"component", "grpc"}, {"source", absl::StrCat(args->file, ":", args->line)}});
+}
 
 http::HttpResponse TextResponse(int status, std::string content_type, std::string body) {
   return {.status = status,
@@ -55,6 +66,7 @@ absl::StatusOr<std::unique_ptr<Telemetry>> Telemetry::Start(const std::string& s
                                                             const TelemetryConfig& config) {
   if (absl::Status valid = config.Validate(); !valid.ok()) return valid;
   logging::Configure(service, *logging::ParseLevel(config.log_level));
+  gpr_set_log_function(&GrpcLogToProcessLog);
   std::unique_ptr<Telemetry> telemetry(new Telemetry(service, config));
   Telemetry* self = telemetry.get();
 

@@ -70,6 +70,7 @@ struct BenchConfig {
   bool floor = true;
   bool saga = true;
   bool trace = false;
+  std::string gateway_flags;
   std::string json_out;
 };
 
@@ -278,6 +279,8 @@ int Main(int argc, char** argv) {
       .Add("saga", &config.saga, "measure the saga")
       .Add("trace", &config.trace,
            "every process exports its spans (OTLP/HTTP JSON) to a receiver in the bench")
+      .Add("gateway-flags", &config.gateway_flags,
+           "extra flags of the gateway, comma-separated (e.g. --timeline-indexer=false)")
       .Add("json-out", &config.json_out, "also write the results as JSON here");
   config::ParseOrExit(flags, argc, argv, [&]() -> absl::Status {
     if (config.mode != "fixed" && config.mode != "search") {
@@ -304,6 +307,10 @@ int Main(int argc, char** argv) {
     trace_flags = {"--otlp-endpoint", collector.url("/v1/traces")};
     worker_flags.insert(worker_flags.end(), trace_flags.begin(), trace_flags.end());
   }
+  std::vector<std::string> gateway_flags = trace_flags;
+  for (absl::string_view flag : absl::StrSplit(config.gateway_flags, ',', absl::SkipEmpty())) {
+    gateway_flags.emplace_back(flag);
+  }
   e2e::LocalSystem system(e2e::Binaries::Built(),
                           {.kafka_brokers = config.kafka_brokers,
                            .partitions = config.partitions,
@@ -312,7 +319,7 @@ int Main(int argc, char** argv) {
                            .redis_appendfsync = config.redis_appendfsync,
                            .order_flags = worker_flags,
                            .billing_flags = worker_flags,
-                           .gateway_flags = trace_flags,
+                           .gateway_flags = gateway_flags,
                            .notification_flags = worker_flags,
                            .users_flags = trace_flags});
   if (absl::Status started = system.Start(); !started.ok()) {
