@@ -114,8 +114,8 @@ void EventFeed::Handle(const KafkaRecord& record) {
       options_.tracer != nullptr ? *options_.tracer : tracing::NoopTracer();
   tracing::Span span = tracer.StartSpan(absl::StrCat("process ", record.topic),
                                         tracing::SpanKind::kConsumer,
-                                        record.Header("traceparent").value_or(""),
-                                        tracing::ProcessAttributes(record, group_id()));
+                                        record.Header("traceparent").value_or(""));
+  if (span.recording()) span.SetAttributes(tracing::ProcessAttributes(record, group_id()));
   absl::StatusOr<codec::DecodedEvent> decoded = codec_.Decode(record);
   if (!decoded.ok()) return;  // not ours to judge: the services dead-letter bad records
   const std::string& correlation = decoded->meta().correlation_id();

@@ -295,8 +295,11 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
           once->FinishWith([&] { *response = std::move(view); });
           return true;
         },
-        [once, order_id = ids.aggregate_id, saga_metrics, arrived] {
-          if (saga_metrics != nullptr) saga_metrics->Record("timeout", absl::Now() - arrived);
+        [once, order_id = ids.aggregate_id, saga_metrics, arrived, deadline] {
+          // Also called when the gateway shuts down: only a passed deadline is a timeout.
+          if (saga_metrics != nullptr && absl::Now() >= deadline) {
+            saga_metrics->Record("timeout", absl::Now() - arrived);
+          }
           once->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                                     absl::StrCat("order ", order_id,
                                                  " is still in progress; retry with the same "
@@ -319,7 +322,12 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
       return once->Finish(Unavailable(latest.status()));
     }
     if (IsTerminal(latest->status())) {
-      if (deps_.waiters->Remove(*waiter)) once->FinishWith([&] { *response = *latest; });
+      if (deps_.waiters->Remove(*waiter)) {
+        if (saga_metrics != nullptr) {
+          saga_metrics->Record(SagaOutcomeName(latest->status()), absl::Now() - arrived);
+        }
+        once->FinishWith([&] { *response = *latest; });
+      }
       return;
     }
     orders::v1::OrderCreationRequested event;

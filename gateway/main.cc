@@ -1,6 +1,7 @@
 // choreo-gateway: the public gRPC API of choreo. Turns each call into a saga's first event and
 // answers when the saga's outcome arrives.
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/event_feed.h"
@@ -169,6 +170,9 @@ int main(int argc, char** argv) {
       {.kafka_brokers = config.kafka_brokers,
        .fetch_wait_max_ms = std::max(config.fetch_wait_max_ms, 100)},
       timeline_store, telemetry.metrics());
+  // Whatever way main returns, telemetry stops (readiness checks, /metrics) before what its
+  // checks and callbacks read (the feed, the indexer, the producer) goes.
+  absl::Cleanup stop_telemetry = [&telemetry] { telemetry.Stop(); };
   std::vector<choreo::telemetry::ConsumerLagSource> lag_sources = {
       {.group = feed.group_id(), .read = [&feed] { return feed.ConsumerLag(); }}};
   telemetry.readiness().AddCheck("consumer " + feed.group_id(), [&feed] { return feed.Readiness(); });
@@ -224,6 +228,7 @@ int main(int argc, char** argv) {
     }
     grpc::HealthCheckServiceInterface* health = server->server->GetHealthCheckService();
     telemetry.readiness().OnChange([health](bool ready) { health->SetServingStatus(ready); });
+    absl::Cleanup stop_readiness = [&telemetry] { telemetry.readiness().Stop(); };  // before the server goes
     // HTTP/JSON: the same services through the server's in-process channel.
     absl::StatusOr<std::unique_ptr<choreo::transcoding::TranscodingServer>> http =
         choreo::transcoding::TranscodingServer::Start(

@@ -1,5 +1,6 @@
 #include "gateway/timeline/timeline_indexer.h"
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gateway/timeline/core/timeline_rules.h"
@@ -93,9 +94,14 @@ void TimelineIndexer::IndexBatch(std::vector<KafkaRecord>& batch) {
     backoff = std::min(backoff * 2, absl::Seconds(2));
   }
   if (!done) return;  // stopping: unwritten records stay uncommitted; the group reads them again
+  // One store per partition: the offset after its last record in the batch.
+  absl::flat_hash_map<kafka::TopicPartition, int64_t> next;
   for (const KafkaRecord& record : batch) {
-    static_cast<void>(
-        consumer_->StoreOffset(kafka::TopicPartition{record.topic, record.partition}, record.offset + 1));
+    int64_t& offset = next[kafka::TopicPartition{record.topic, record.partition}];
+    offset = std::max(offset, record.offset + 1);
+  }
+  for (const auto& [partition, offset] : next) {
+    static_cast<void>(consumer_->StoreOffset(partition, offset));
   }
   batch.clear();
 }

@@ -45,7 +45,13 @@ absl::StatusOr<v1::SagaTimeline> TimelineServiceImpl::Load(const Caller& caller,
                                                            const std::string& correlation_id) {
   absl::StatusOr<std::vector<v1::IndexedHop>> hops = store_.Hops(correlation_id);
   if (!hops.ok()) return absl::UnavailableError(hops.status().message());
-  v1::SagaTimeline timeline = BuildTimeline(correlation_id, *std::move(hops));
+  return Visible(caller, correlation_id, *std::move(hops));
+}
+
+absl::StatusOr<v1::SagaTimeline> TimelineServiceImpl::Visible(const Caller& caller,
+                                                              const std::string& correlation_id,
+                                                              std::vector<v1::IndexedHop> hops) {
+  v1::SagaTimeline timeline = BuildTimeline(correlation_id, std::move(hops));
   if (timeline.hops().empty() || !MaySee(caller.username, caller.roles, timeline)) {
     return absl::NotFoundError(absl::StrCat("no saga ", correlation_id));
   }
@@ -110,16 +116,18 @@ grpc::ServerUnaryReactor* TimelineServiceImpl::ListSagas(grpc::CallbackServerCon
                      absl::StatusOr<std::vector<std::string>> ids =
                          store_.SagasOfUser(caller.username, offset, page_size + 1);
                      if (!ids.ok()) return absl::UnavailableError(ids.status().message());
+                     const bool more = ids->size() > static_cast<size_t>(page_size);
+                     if (more) ids->resize(page_size);
+                     absl::StatusOr<std::vector<std::vector<v1::IndexedHop>>> sagas =
+                         store_.HopsOfMany(*ids);  // one round trip for the page
+                     if (!sagas.ok()) return absl::UnavailableError(sagas.status().message());
                      v1::ListSagasResponse page;
-                     for (size_t i = 0; i < ids->size() && i < static_cast<size_t>(page_size); ++i) {
-                       absl::StatusOr<v1::SagaTimeline> timeline = Load(caller, (*ids)[i]);
-                       if (absl::IsNotFound(timeline.status())) continue;  // expired meanwhile
-                       if (!timeline.ok()) return timeline.status();
-                       *page.add_sagas() = *std::move(timeline);
+                     for (size_t i = 0; i < ids->size(); ++i) {
+                       absl::StatusOr<v1::SagaTimeline> timeline =
+                           Visible(caller, (*ids)[i], std::move((*sagas)[i]));
+                       if (timeline.ok()) *page.add_sagas() = *std::move(timeline);  // else expired
                      }
-                     if (ids->size() > static_cast<size_t>(page_size)) {
-                       page.set_next_page_token(absl::StrCat(offset + page_size));
-                     }
+                     if (more) page.set_next_page_token(absl::StrCat(offset + page_size));
                      return page;
                    });
 }

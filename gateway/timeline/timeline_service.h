@@ -31,6 +31,10 @@ class TimelineServiceImpl final : public v1::TimelineService::CallbackService {
  private:
   // The timeline of `correlation_id` if `caller` may see it; NOT_FOUND otherwise.
   absl::StatusOr<v1::SagaTimeline> Load(const Caller& caller, const std::string& correlation_id);
+  // The same from hops already read.
+  static absl::StatusOr<v1::SagaTimeline> Visible(const Caller& caller,
+                                                  const std::string& correlation_id,
+                                                  std::vector<v1::IndexedHop> hops);
 
   TimelineStore& store_;
   WorkPool& pool_;

@@ -69,19 +69,31 @@ std::vector<std::vector<std::string>> TimelineStore::AddCommands(
 }
 
 absl::StatusOr<std::vector<v1::IndexedHop>> TimelineStore::Hops(const std::string& correlation_id) {
-  absl::StatusOr<std::vector<redis::RedisReply>> replies =
-      pool_.Run({{"HGETALL", HopsKey(correlation_id)}});
+  absl::StatusOr<std::vector<std::vector<v1::IndexedHop>>> hops = HopsOfMany({correlation_id});
+  if (!hops.ok()) return hops.status();
+  return std::move(hops->front());
+}
+
+absl::StatusOr<std::vector<std::vector<v1::IndexedHop>>> TimelineStore::HopsOfMany(
+    const std::vector<std::string>& correlation_ids) {
+  if (correlation_ids.empty()) return std::vector<std::vector<v1::IndexedHop>>{};
+  std::vector<std::vector<std::string>> commands;
+  for (const std::string& id : correlation_ids) commands.push_back({"HGETALL", HopsKey(id)});
+  absl::StatusOr<std::vector<redis::RedisReply>> replies = pool_.Run(commands);
   if (!replies.ok()) return replies.status();
-  std::vector<v1::IndexedHop> hops;
-  const std::vector<redis::RedisReply>& fields = replies->front().elements;
-  for (size_t i = 1; i < fields.size(); i += 2) {
-    v1::IndexedHop hop;
-    if (!hop.ParseFromString(fields[i].str)) {
-      return absl::DataLossError(absl::StrCat("timeline hop ", fields[i - 1].str, " is corrupt"));
+  std::vector<std::vector<v1::IndexedHop>> sagas;
+  for (const redis::RedisReply& reply : *replies) {
+    std::vector<v1::IndexedHop>& hops = sagas.emplace_back();
+    for (size_t i = 1; i < reply.elements.size(); i += 2) {
+      v1::IndexedHop hop;
+      if (!hop.ParseFromString(reply.elements[i].str)) {
+        return absl::DataLossError(
+            absl::StrCat("timeline hop ", reply.elements[i - 1].str, " is corrupt"));
+      }
+      hops.push_back(std::move(hop));
     }
-    hops.push_back(std::move(hop));
   }
-  return hops;
+  return sagas;
 }
 
 absl::StatusOr<std::string> TimelineStore::SagaOfOrder(const std::string& order_id) {

@@ -37,6 +37,9 @@ class TimelineStore {
 
   // The indexed hops of one saga (empty when it is unknown or expired).
   absl::StatusOr<std::vector<v1::IndexedHop>> Hops(const std::string& correlation_id);
+  // The same for several sagas, in one round trip; one list per id, in order.
+  absl::StatusOr<std::vector<std::vector<v1::IndexedHop>>> HopsOfMany(
+      const std::vector<std::string>& correlation_ids);
   // The correlation id of the saga that created `order_id`; empty when unknown.
   absl::StatusOr<std::string> SagaOfOrder(const std::string& order_id);
   // Up to `limit` of the user's correlation ids, newest first, skipping `offset`.

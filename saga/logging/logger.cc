@@ -7,42 +7,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "saga/ids/trace_context.h"
+#include "transcoding/core/json_text.h"
 
 namespace choreo::logging {
 namespace {
 
 std::atomic<int> min_level{static_cast<int>(Level::kInfo)};
 
-absl::Mutex& ServiceMutex() {
-  static absl::Mutex mu(absl::kConstInit);
-  return mu;
-}
-std::string& ServiceName() {
-  static std::string* name = new std::string("choreo");
-  return *name;
-}
+// Set by Configure (at start-up); the previous name is kept alive, as a line being written may
+// still read it.
+std::atomic<const std::string*> service_name{new std::string("choreo")};
 
-void AppendQuoted(std::string& out, absl::string_view text) {
-  out.push_back('"');
-  for (char c : text) {
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", static_cast<int>(c));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
+void AppendQuoted(std::string& out, absl::string_view text) { out.append(transcoding::JsonQuote(text)); }
 
 }  // namespace
 
@@ -104,10 +81,7 @@ Fields EventFields(const KafkaRecord& record) {
 }
 
 void Configure(std::string service, Level level) {
-  {
-    absl::MutexLock lock(&ServiceMutex());
-    ServiceName() = std::move(service);
-  }
+  service_name.store(new std::string(std::move(service)));  // the old one is left: see above
   min_level.store(static_cast<int>(level));
 }
 
@@ -115,11 +89,7 @@ bool Enabled(Level level) { return static_cast<int>(level) >= min_level.load(); 
 
 void Log(Level level, absl::string_view message, const Fields& fields) {
   if (!Enabled(level)) return;
-  std::string line;
-  {
-    absl::MutexLock lock(&ServiceMutex());
-    line = FormatLine(absl::Now(), level, ServiceName(), message, fields);
-  }
+  const std::string line = FormatLine(absl::Now(), level, *service_name.load(), message, fields);
   // One write per line: lines of concurrent threads never interleave.
   static_cast<void>(::write(STDERR_FILENO, line.data(), line.size()));
 }

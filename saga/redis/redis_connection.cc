@@ -2,6 +2,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include <atomic>
+#include <memory>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -90,23 +93,28 @@ absl::Status RedisConnection::EnsureConnected() {
   return absl::OkStatus();
 }
 
-RoundTripObserver& ProcessObserver() {
-  static RoundTripObserver* observer = new RoundTripObserver();
+// Read on every round trip of every thread, replaced rarely: an atomic shared_ptr, so a round
+// trip in flight keeps the observer it loaded.
+std::atomic<std::shared_ptr<const RoundTripObserver>>& ProcessObserver() {
+  static auto* observer = new std::atomic<std::shared_ptr<const RoundTripObserver>>();
   return *observer;
 }
 
-void SetRoundTripObserver(RoundTripObserver observer) { ProcessObserver() = std::move(observer); }
+void SetRoundTripObserver(RoundTripObserver observer) {
+  ProcessObserver().store(
+      observer ? std::make_shared<const RoundTripObserver>(std::move(observer)) : nullptr);
+}
 
 absl::StatusOr<std::vector<RedisReply>> RedisConnection::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
-  const RoundTripObserver& observer = ProcessObserver();
-  if (!observer) return RoundTrip(commands);
+  const std::shared_ptr<const RoundTripObserver> observer = ProcessObserver().load();
+  if (observer == nullptr) return RoundTrip(commands);
   const absl::Time start = absl::Now();
   absl::StatusOr<std::vector<RedisReply>> replies = RoundTrip(commands);
-  std::string name = commands.size() == 1 && !commands[0].empty()
-                         ? absl::AsciiStrToLower(commands[0][0])
-                         : std::string("pipeline");
-  observer(name, absl::Now() - start);
+  const std::string name = commands.size() == 1 && !commands[0].empty()
+                               ? absl::AsciiStrToLower(commands[0][0])
+                               : std::string("pipeline");
+  (*observer)(name, absl::Now() - start);
   return replies;
 }
 

@@ -46,21 +46,22 @@ const tracing::Tracer& TracerOf(const SagaRuntimeOptions& options) {
   return options.tracer != nullptr ? *options.tracer : tracing::NoopTracer();
 }
 
-absl::string_view OutcomeName(SagaObserver::Outcome outcome) {
-  switch (outcome) {
-    case SagaObserver::Outcome::kHandled: return "handled";
-    case SagaObserver::Outcome::kDuplicate: return "duplicate";
-    case SagaObserver::Outcome::kDeadLettered: return "dead_lettered";
-    case SagaObserver::Outcome::kIgnored: return "ignored";
-  }
-  return "handled";
-}
 
 void LogRecord(logging::Level level, absl::string_view message, const KafkaRecord& record) {
   if (logging::Enabled(level)) logging::Log(level, message, logging::EventFields(record));
 }
 
 }  // namespace
+
+absl::string_view SagaObserver::OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kHandled: return "handled";
+    case Outcome::kDuplicate: return "duplicate";
+    case Outcome::kDeadLettered: return "dead_lettered";
+    case Outcome::kIgnored: return "ignored";
+  }
+  return "handled";
+}
 
 absl::StatusOr<std::unique_ptr<SagaRuntime>> SagaRuntime::Create(SagaRuntimeOptions options,
                                                                  HandlerRegistry registry) {
@@ -277,8 +278,8 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
   // One span for the record's whole handling, retries included; its outgoing events continue it.
   tracing::Span span = TracerOf(options_).StartSpan(
       absl::StrCat("process ", record.topic), tracing::SpanKind::kConsumer,
-      record.Header("traceparent").value_or(""),
-      tracing::ProcessAttributes(record, options_.group_id));
+      record.Header("traceparent").value_or(""));
+  if (span.recording()) span.SetAttributes(tracing::ProcessAttributes(record, options_.group_id));
   auto done = [&](SagaObserver::Outcome outcome, absl::string_view event_type) {
     const absl::Duration handling = absl::Now() - started;
     if (options_.observer != nullptr) {
@@ -288,7 +289,7 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
     if (logging::Enabled(logging::Level::kDebug)) {
       logging::Fields fields = logging::EventFields(record);
       fields.emplace_back("event_type", std::string(event_type));
-      fields.emplace_back("outcome", std::string(OutcomeName(outcome)));
+      fields.emplace_back("outcome", std::string(SagaObserver::OutcomeName(outcome)));
       fields.emplace_back("handling_ms", absl::StrCat(absl::ToDoubleMilliseconds(handling)));
       logging::Debug("record done", fields);
     }
@@ -340,7 +341,9 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
                 absl::StrCat("attempt ", attempt, " failed, retrying: ", status.ToString()), record);
     }
     if (options_.observer != nullptr) options_.observer->OnRetry(record, status, attempt);
-    span.SetAttribute("choreo.retry", absl::StrCat("attempt ", attempt, ": ", status.ToString()));
+    if (span.recording()) {
+      span.SetAttribute("choreo.retry", absl::StrCat("attempt ", attempt, ": ", status.ToString()));
+    }
     if (!counted_as_retrying) {
       counted_as_retrying = true;
       absl::MutexLock lock(&partition.mu);

@@ -60,6 +60,8 @@ class SagaObserver {
     kDeadLettered,  // copied to dlq.<service>
     kIgnored,       // a type the service registered as ignored
   };
+  // "handled", "duplicate", "dead_lettered", "ignored".
+  static absl::string_view OutcomeName(Outcome outcome);
   virtual ~SagaObserver() = default;
   // `handling` runs from the worker taking the record to its offset being stored (decode, Redis,
   // decision, publish and acknowledgement, retries included); `queued` is the wait before that.

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "saga/redis/redis_connection.h"
 #include "saga/logging/logger.h"
@@ -112,6 +113,9 @@ int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSig
   FanOutObserver observer({&telemetry.saga_metrics(), parts.observer});
   auto log = [](const std::string& message) { logging::Info(message); };
   std::vector<std::unique_ptr<saga::SagaRuntime>> runtimes;
+  // Whatever way this returns, telemetry stops (readiness checks, /metrics) before what its
+  // checks and callbacks read (the runtimes) goes.
+  absl::Cleanup stop_telemetry = [&telemetry] { telemetry.Stop(); };
   auto stop_runtimes = [&runtimes] {
     for (auto it = runtimes.rbegin(); it != runtimes.rend(); ++it) (*it)->Stop();
   };

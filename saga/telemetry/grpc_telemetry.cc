@@ -2,10 +2,12 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/descriptor.h"
 #include "saga/tracing/messaging.h"
 
 namespace choreo::telemetry {
@@ -26,15 +28,14 @@ const char* TypeLabel(ServerRpcInfo::Type type) {
   return "unary";
 }
 
-// The standard upper-case code names of grpc_code ("OK", "NOT_FOUND", ...).
-const char* CodeLabel(grpc::StatusCode code) {
-  static const char* const kNames[] = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-      "UNAUTHENTICATED"};
-  const int index = static_cast<int>(code);
-  return index >= 0 && index <= 16 ? kNames[index] : "UNKNOWN";
+
+// A method of a service compiled into this process (grpc.health.v1 is built in without a
+// generated descriptor).
+bool IsKnownMethod(const std::string& service, const std::string& method) {
+  if (service == "grpc.health.v1.Health") return true;
+  const google::protobuf::ServiceDescriptor* descriptor =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
+  return descriptor != nullptr && descriptor->FindMethodByName(method) != nullptr;
 }
 
 struct Families {
@@ -46,12 +47,19 @@ struct Families {
 class TelemetryInterceptor final : public grpc::experimental::Interceptor {
  public:
   TelemetryInterceptor(const Families& families, const tracing::Tracer& tracer, ServerRpcInfo* info)
-      : families_(families), tracer_(tracer), method_(info->method()), type_(TypeLabel(info->type())) {
-    absl::string_view name = method_;
+      : families_(families), tracer_(tracer), type_(TypeLabel(info->type())) {
+    const absl::string_view method = info->method();
+    absl::string_view name = method;
     if (!name.empty() && name.front() == '/') name.remove_prefix(1);
     const size_t slash = name.find('/');
     service_ = std::string(name.substr(0, slash));
     method_name_ = slash == absl::string_view::npos ? "" : std::string(name.substr(slash + 1));
+    if (!IsKnownMethod(service_, method_name_)) {
+      // A path a client made up: one label value for all of them, so clients cannot grow the
+      // metrics without bound.
+      service_ = method_name_ = "unknown";
+      return;
+    }
     traced_ = !absl::StartsWith(service_, "grpc.health.") && !absl::StartsWith(service_, "grpc.reflection.");
   }
 
@@ -65,7 +73,9 @@ class TelemetryInterceptor final : public grpc::experimental::Interceptor {
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::Status status = methods->GetSendStatus();
-      const char* code = CodeLabel(status.error_code());
+      // absl's names are the standard upper-case code names ("OK", "NOT_FOUND", ...).
+      const std::string code =
+          absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
       families_.handled
           .Add({{"grpc_type", type_},
                 {"grpc_service", service_},
@@ -90,7 +100,8 @@ class TelemetryInterceptor final : public grpc::experimental::Interceptor {
       parent.assign(it->second.data(), it->second.size());
     }
     span_ = tracer_.StartSpan(absl::StrCat(service_, "/", method_name_), tracing::SpanKind::kServer,
-                              parent, tracing::RpcAttributes(method_));
+                              parent);
+    if (span_.recording()) span_.SetAttributes(tracing::RpcAttributes(service_, method_name_));
     // The handler continues this span: its traceparent replaces the caller's. The strings
     // live as long as the call (this interceptor).
     traceparent_ = span_.traceparent();
@@ -100,7 +111,6 @@ class TelemetryInterceptor final : public grpc::experimental::Interceptor {
 
   const Families& families_;
   const tracing::Tracer& tracer_;
-  const std::string method_;
   const char* const type_;
   std::string service_;
   std::string method_name_;

@@ -39,6 +39,8 @@ void Readiness::AddCheck(std::string name, Check check) {
 }
 
 void Readiness::OnChange(std::function<void(bool)> on_change) {
+  // Between rounds, so that no round's report can overtake this first one.
+  absl::MutexLock round(&check_mu_);
   bool ready = false;
   {
     absl::MutexLock lock(&mu_);
@@ -64,6 +66,7 @@ void Readiness::Stop() noexcept {
     absl::MutexLock lock(&mu_);
     if (ready_ && on_change_) on_change = on_change_;
     ready_ = false;
+    latest_ = {{"process", absl::UnavailableError("shutting down")}};
   }
   if (on_change) on_change(false);
 }

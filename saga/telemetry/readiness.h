@@ -8,7 +8,8 @@
 // - `on_change(ready)` runs on the checking thread when readiness flips (the gRPC health
 //   status follows it).
 // - A check must return within a few seconds (its own timeouts) and may block that long.
-// Thread-safe. Stop() is idempotent; after it the process reports not ready.
+// Thread-safe. Stop() is idempotent; after it the process reports not ready ("process":
+// shutting down).
 
 #include <functional>
 #include <string>

@@ -11,15 +11,6 @@ std::string TypeOf(const KafkaRecord& record) {
   return std::string(record.Header("ce_type").value_or("unknown"));
 }
 
-std::string OutcomeLabel(saga::SagaObserver::Outcome outcome) {
-  switch (outcome) {
-    case saga::SagaObserver::Outcome::kHandled: return "handled";
-    case saga::SagaObserver::Outcome::kDuplicate: return "duplicate";
-    case saga::SagaObserver::Outcome::kDeadLettered: return "dead_lettered";
-    case saga::SagaObserver::Outcome::kIgnored: return "ignored";
-  }
-  return "handled";
-}
 
 }  // namespace
 
@@ -41,7 +32,7 @@ SagaMetrics::SagaMetrics(metrics::Metrics& metrics)
 void SagaMetrics::OnRecordDone(const KafkaRecord& record, absl::string_view event_type,
                                Outcome outcome, absl::Duration handling, absl::Duration queued) {
   const std::string type = event_type.empty() ? TypeOf(record) : std::string(event_type);
-  consumed_.Add({{"topic", record.topic}, {"type", type}, {"outcome", OutcomeLabel(outcome)}})
+  consumed_.Add({{"topic", record.topic}, {"type", type}, {"outcome", std::string(OutcomeName(outcome))}})
       .Increment();
   handling_.Add({{"topic", record.topic}, {"type", type}}, metrics::LatencyBuckets())
       .Observe(metrics::Seconds(handling));

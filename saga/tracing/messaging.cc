@@ -41,16 +41,10 @@ Span StartSendSpan(const Tracer& tracer, absl::string_view topic, absl::string_v
 }
 
 void SetSendAttributes(Span& span, const KafkaRecord& record) {
-  for (auto& [key, value] : SendAttributes(record)) span.SetAttribute(std::move(key), std::move(value));
+  if (span.recording()) span.SetAttributes(SendAttributes(record));
 }
 
-Attributes RpcAttributes(absl::string_view full_method) {
-  absl::string_view name = full_method;
-  if (!name.empty() && name.front() == '/') name.remove_prefix(1);
-  const size_t slash = name.find('/');
-  const absl::string_view service = slash == absl::string_view::npos ? name : name.substr(0, slash);
-  const absl::string_view method =
-      slash == absl::string_view::npos ? absl::string_view() : name.substr(slash + 1);
+Attributes RpcAttributes(absl::string_view service, absl::string_view method) {
   return {{"rpc.system", std::string("grpc")},
           {"rpc.service", std::string(service)},
           {"rpc.method", std::string(method)}};

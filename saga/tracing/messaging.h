@@ -21,7 +21,7 @@ Span StartSendSpan(const Tracer& tracer, absl::string_view topic, absl::string_v
 // Adds SendAttributes of the encoded record to a send span.
 void SetSendAttributes(Span& span, const KafkaRecord& record);
 
-// rpc.system=grpc, rpc.service, rpc.method of a full gRPC method name "/pkg.Service/Method".
-Attributes RpcAttributes(absl::string_view full_method);
+// rpc.system=grpc, rpc.service ("pkg.Service"), rpc.method ("Method").
+Attributes RpcAttributes(absl::string_view service, absl::string_view method);
 
 }  // namespace choreo::tracing

@@ -39,7 +39,9 @@ void OtlpHttpExporter::Stop() noexcept {
 }
 
 void OtlpHttpExporter::Run() {
+  curl_ = curl_easy_init();  // one handle: its connection is kept alive between batches
   bool stopping = false;
+  absl::Time drain_deadline = absl::InfiniteFuture();
   while (!stopping) {
     std::vector<SpanData> batch;
     {
@@ -54,6 +56,7 @@ void OtlpHttpExporter::Run() {
       };
       mu_.AwaitWithTimeout(absl::Condition(&full), options_.interval);
       stopping = stopping_;
+      if (stopping) drain_deadline = absl::Now() + options_.timeout;  // the whole drain
       const size_t take = stopping ? queue_.size() : std::min(queue_.size(), options_.max_batch);
       batch.assign(std::make_move_iterator(queue_.begin()),
                    std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(take)));
@@ -63,18 +66,21 @@ void OtlpHttpExporter::Run() {
       const size_t end = std::min(batch.size(), start + options_.max_batch);
       std::vector<SpanData> part(std::make_move_iterator(batch.begin() + static_cast<ptrdiff_t>(start)),
                                  std::make_move_iterator(batch.begin() + static_cast<ptrdiff_t>(end)));
-      if (Post(OtlpTracesJson(options_.service, part))) {
+      if (absl::Now() < drain_deadline && Post(OtlpTracesJson(options_.service, part))) {
         exported_.fetch_add(part.size());
       } else {
         failed_.fetch_add(part.size());
       }
     }
   }
+  if (curl_ != nullptr) curl_easy_cleanup(curl_);
+  curl_ = nullptr;
 }
 
 bool OtlpHttpExporter::Post(const std::string& body) {
-  CURL* curl = curl_easy_init();
+  CURL* curl = curl_;
   if (curl == nullptr) return false;
+  curl_easy_reset(curl);
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
   curl_easy_setopt(curl, CURLOPT_URL, options_.endpoint.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -87,7 +93,6 @@ bool OtlpHttpExporter::Post(const std::string& body) {
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
   const bool ok = code == CURLE_OK && status >= 200 && status < 300;
   if (!ok) {
     logging::Warn("span export failed",

@@ -9,7 +9,9 @@
 //   span is dropped and counted (dropped()). Spans are never retried (a failed batch is
 //   counted in failed()): tracing must not hold memory or threads hostage to a collector.
 // - A batch is sent when `max_batch` spans wait or `interval` passed since the first of them.
-// - Stop() sends what is queued (bounded by `timeout`) and joins the thread. Idempotent.
+// - Stop() sends what is queued, within one `timeout` in all (the rest counts as failed), and
+//   joins the thread. Idempotent.
+// - One connection, kept alive between batches.
 // Thread-safe.
 
 #include <atomic>
@@ -30,7 +32,7 @@ struct OtlpExporterOptions {
   size_t max_queue = 8192;
   size_t max_batch = 512;
   absl::Duration interval = absl::Milliseconds(500);
-  absl::Duration timeout = absl::Seconds(5);  // one POST
+  absl::Duration timeout = absl::Seconds(5);  // one POST, and the drain at Stop
 };
 
 class OtlpHttpExporter {
@@ -56,6 +58,7 @@ class OtlpHttpExporter {
   std::atomic<uint64_t> exported_{0};
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> failed_{0};
+  void* curl_ = nullptr;  // CURL*, the export thread's own
   std::thread thread_;
 };
 

@@ -1,25 +1,12 @@
 #include "saga/tracing/otlp_json.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "transcoding/core/json_text.h"
 
 namespace choreo::tracing {
 namespace {
 
-void AppendQuoted(std::string& out, absl::string_view text) {
-  out.push_back('"');
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      absl::StrAppendFormat(&out, "\\u%04x", static_cast<int>(c));
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-}
+void AppendQuoted(std::string& out, absl::string_view text) { out.append(transcoding::JsonQuote(text)); }
 
 void AppendNanos(std::string& out, absl::Time time) {
   absl::StrAppend(&out, "\"", absl::ToUnixNanos(time), "\"");

@@ -30,6 +30,11 @@ void Span::SetAttribute(std::string key, AttributeValue value) {
   data_.attributes.emplace_back(std::move(key), std::move(value));
 }
 
+void Span::SetAttributes(Attributes attributes) {
+  if (exporter_ == nullptr) return;
+  for (auto& attribute : attributes) data_.attributes.push_back(std::move(attribute));
+}
+
 void Span::SetError(absl::string_view message) {
   if (exporter_ == nullptr) return;
   data_.error = true;

@@ -32,7 +32,11 @@ class Span {
   const std::string& traceparent() const { return traceparent_; }
   absl::string_view trace_id() const;
 
+  // False when nothing will be exported (no exporter, or an unsampled trace): callers skip
+  // building attributes.
+  bool recording() const { return exporter_ != nullptr; }
   void SetAttribute(std::string key, AttributeValue value);
+  void SetAttributes(Attributes attributes);
   void SetError(absl::string_view message);
   void End();
   // Ends without recording (a span for work that was thrown away).

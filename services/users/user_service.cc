@@ -61,6 +61,7 @@ absl::Status UserServiceImpl::CommitAndPublish(const grpc::ServerContext& contex
                                                saga::Reaction<v1::UserRecord> change) {
   std::string correlation_id = MetadataValue(context, "x-correlation-id");
   std::vector<KafkaRecord> records;
+  std::vector<tracing::Span> sends;  // end when the events are published (or fail)
   std::string change_id;
   {
     absl::MutexLock lock(&random_mu_);
@@ -83,15 +84,18 @@ absl::Status UserServiceImpl::CommitAndPublish(const grpc::ServerContext& contex
       if (!record.ok()) return record.status();
       tracing::SetSendAttributes(send, *record);
       records.push_back(*std::move(record));
+      sends.push_back(std::move(send));
     }
   }
   if (absl::Status committed = store_->Commit(username, expected_version, *change.state,
                                               change_id, records, absl::Now());
       !committed.ok()) {
+    for (tracing::Span& send : sends) send.Discard();  // these events will never exist
     return committed;
   }
   // Committed: the change stands even if publishing fails now (the outbox relays it).
   if (absl::Status published = outbox_->Publish({username, change_id}, records); !published.ok()) {
+    for (tracing::Span& send : sends) send.SetError(published.ToString());
     logging::Warn(absl::StrCat("publish deferred to the outbox relay: ", published.message()),
                   {{"username", username}});
   }

@@ -122,6 +122,13 @@ TEST(TimelineRulesTest, UndecodableRecordsStillGiveAHopFromTheirHeaders) {
   EXPECT_EQ(hop->hop().event_type(), "choreo.orders.v2.OrderCreated");
   EXPECT_EQ(FromProtoTime(hop->hop().occurred_at()), kStart + absl::Milliseconds(500));
 
+  // A type that is no event (field 1 is not EventMeta) is read from its headers only.
+  record.headers = {{"ce_correlationid", "corr-9"}, {"ce_type", "google.protobuf.Timestamp"}};
+  record.value = std::string("\x08\x01", 2);  // a valid Timestamp
+  absl::StatusOr<v1::IndexedHop> not_an_event = IndexRecord(record);
+  ASSERT_TRUE(not_an_event.ok());
+  EXPECT_EQ(not_an_event->hop().causation_id(), "");
+
   record.headers = {{"ce_type", "something"}};
   record.value = "";
   EXPECT_TRUE(absl::IsNotFound(IndexRecord(record).status())) << "no correlation id: no saga";

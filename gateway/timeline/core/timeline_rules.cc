@@ -29,7 +29,8 @@ std::unique_ptr<Message> DecodeEvent(const KafkaRecord& record) {
   if (!type) return nullptr;
   const google::protobuf::Descriptor* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(std::string(*type));
-  if (descriptor == nullptr) return nullptr;
+  // Only event types (field 1 is EventMeta): a record may name any type, dead letters above all.
+  if (descriptor == nullptr || !codec::ValidateEventType(*descriptor).ok()) return nullptr;
   const Message* prototype =
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor);
   if (prototype == nullptr) return nullptr;

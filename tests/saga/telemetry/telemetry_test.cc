@@ -8,6 +8,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "gtest/gtest.h"
+#include "choreo/orders/v1/admin.pb.h"
 #include "saga/ids/trace_context.h"
 #include "saga/service/grpc_server.h"
 #include "saga/telemetry/grpc_telemetry.h"
@@ -53,6 +54,7 @@ TEST(ReadinessTest, ChangesAreReportedAndStopMeansNotReady) {
   readiness.Stop();
   EXPECT_EQ(changes, std::vector<bool>({false, true, false, true, false}));
   EXPECT_FALSE(readiness.ready());
+  EXPECT_FALSE(AllReady(readiness.Latest())) << "/readyz says 503 while the process drains";
 }
 
 TEST(TelemetryTest, AdminServerServesMetricsHealthAndReadiness) {
@@ -108,7 +110,7 @@ class EchoTraceparent final : public grpc::CallbackGenericService {
         for (const auto& [key, value] : context->client_metadata()) {
           if (key == "traceparent") seen.assign(value.data(), value.size());
         }
-        if (context->method() == "/test.Echo/Fail") {
+        if (context->method() == "/choreo.orders.v1.OrderAdmin/ListCatalog") {
           Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "nothing"));
           return;
         }
@@ -166,25 +168,30 @@ TEST(GrpcTelemetryTest, EveryCallIsCountedTimedAndTracedAsAChildOfTheCaller) {
   grpc::GenericStub stub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
                                              grpc::InsecureChannelCredentials()));
 
+  // The generic echo serves methods of a service compiled in (OrderAdmin's), and a made-up one.
+  ASSERT_NE(orders::v1::GetOrderRequest::descriptor(), nullptr);  // links OrderAdmin's descriptor
   std::string seen;
-  ASSERT_TRUE(CallEcho(stub, "/test.Echo/Call", kParent, &seen).ok());
+  ASSERT_TRUE(CallEcho(stub, "/choreo.orders.v1.OrderAdmin/GetOrder", kParent, &seen).ok());
   // The handler sees the server span's context, not the caller's: its work is a child.
   ASSERT_TRUE(ids::IsValidTraceparent(seen)) << seen;
   EXPECT_EQ(ids::TraceIdOf(seen), ids::TraceIdOf(kParent));
   EXPECT_NE(ids::SpanIdOf(seen), ids::SpanIdOf(kParent));
   std::string ignored;
-  EXPECT_EQ(CallEcho(stub, "/test.Echo/Fail", kParent, &ignored).error_code(),
+  EXPECT_EQ(CallEcho(stub, "/choreo.orders.v1.OrderAdmin/ListCatalog", kParent, &ignored).error_code(),
             grpc::StatusCode::NOT_FOUND);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(CallEcho(stub, absl::StrCat("/made.up.Service", i, "/Method"), kParent, &ignored).ok());
+  }
 
   const std::string text = (*telemetry)->metrics().Scrape();
-  EXPECT_NE(text.find(R"(grpc_server_handled_total{grpc_code="OK",grpc_method="Call",grpc_service="test.Echo",grpc_type="bidi_stream"} 1)"),
-            std::string::npos) << text;
-  EXPECT_NE(text.find(R"(grpc_server_handled_total{grpc_code="NOT_FOUND",grpc_method="Fail",grpc_service="test.Echo",grpc_type="bidi_stream"} 1)"),
-            std::string::npos) << text;
-  EXPECT_NE(text.find(R"(grpc_server_handling_seconds_count{grpc_method="Call",grpc_service="test.Echo",grpc_type="bidi_stream"} 1)"),
-            std::string::npos) << text;
-  EXPECT_NE(text.find(R"(grpc_server_started_total{grpc_method="Call",grpc_service="test.Echo",grpc_type="bidi_stream"} 1)"),
-            std::string::npos) << text;
+  auto has = [&text](const char* line) { return text.find(line) != std::string::npos; };
+  EXPECT_TRUE(has(R"(grpc_server_handled_total{grpc_code="OK",grpc_method="GetOrder",grpc_service="choreo.orders.v1.OrderAdmin",grpc_type="bidi_stream"} 1)")) << text;
+  EXPECT_TRUE(has(R"(grpc_server_handled_total{grpc_code="NOT_FOUND",grpc_method="ListCatalog",grpc_service="choreo.orders.v1.OrderAdmin",grpc_type="bidi_stream"} 1)")) << text;
+  EXPECT_TRUE(has(R"(grpc_server_handling_seconds_count{grpc_method="GetOrder",grpc_service="choreo.orders.v1.OrderAdmin",grpc_type="bidi_stream"} 1)")) << text;
+  EXPECT_TRUE(has(R"(grpc_server_started_total{grpc_method="GetOrder",grpc_service="choreo.orders.v1.OrderAdmin",grpc_type="bidi_stream"} 1)")) << text;
+  // Made-up paths share one label value: clients cannot grow the metrics.
+  EXPECT_TRUE(has(R"(grpc_server_handled_total{grpc_code="OK",grpc_method="unknown",grpc_service="unknown",grpc_type="bidi_stream"} 3)")) << text;
+  EXPECT_FALSE(has("made.up")) << text;
 
   server->Shutdown();
   (*telemetry)->Stop();  // exports what it holds
@@ -194,16 +201,17 @@ TEST(GrpcTelemetryTest, EveryCallIsCountedTimedAndTracedAsAChildOfTheCaller) {
     ASSERT_TRUE(parsed.ok());
     spans.insert(spans.end(), parsed->begin(), parsed->end());
   }
-  ASSERT_EQ(spans.size(), 2u);
-  const testing::ReceivedSpan& call = spans[0].name == "test.Echo/Call" ? spans[0] : spans[1];
-  const testing::ReceivedSpan& fail = spans[0].name == "test.Echo/Call" ? spans[1] : spans[0];
+  ASSERT_EQ(spans.size(), 2u) << "made-up methods get no spans";
+  const bool first = spans[0].name == "choreo.orders.v1.OrderAdmin/GetOrder";
+  const testing::ReceivedSpan& call = first ? spans[0] : spans[1];
+  const testing::ReceivedSpan& fail = first ? spans[1] : spans[0];
   EXPECT_EQ(call.service, "echo");
   EXPECT_EQ(call.kind, 2);
   EXPECT_EQ(call.parent_span_id, ids::SpanIdOf(kParent));
   EXPECT_EQ(call.span_id, ids::SpanIdOf(seen));
   EXPECT_EQ(call.attributes.at("rpc.system"), "grpc");
-  EXPECT_EQ(call.attributes.at("rpc.service"), "test.Echo");
-  EXPECT_EQ(call.attributes.at("rpc.method"), "Call");
+  EXPECT_EQ(call.attributes.at("rpc.service"), "choreo.orders.v1.OrderAdmin");
+  EXPECT_EQ(call.attributes.at("rpc.method"), "GetOrder");
   EXPECT_EQ(call.attributes.at("rpc.grpc.status_code"), "0");
   EXPECT_EQ(fail.status_code, 2);
   EXPECT_EQ(fail.attributes.at("rpc.grpc.status_code"), "5");

@@ -169,7 +169,7 @@ TEST(TracingTest, MessagingAttributesFollowTheConventions) {
   EXPECT_EQ(attributes["messaging.consumer.group.name"], "choreo-billing");
   EXPECT_EQ(attributes["messaging.message.id"], "e-1");
   EXPECT_EQ(attributes["messaging.message.conversation_id"], "c-1");
-  const Attributes rpc = RpcAttributes("/choreo.orders.v1.OrderAdmin/GetOrder");
+  const Attributes rpc = RpcAttributes("choreo.orders.v1.OrderAdmin", "GetOrder");
   EXPECT_EQ(std::get<std::string>(rpc[1].second), "choreo.orders.v1.OrderAdmin");
   EXPECT_EQ(std::get<std::string>(rpc[2].second), "GetOrder");
 }
