@@ -94,10 +94,16 @@ bool OtlpHttpExporter::Post(const std::string& body) {
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(headers);
   const bool ok = code == CURLE_OK && status >= 200 && status < 300;
-  if (!ok) {
+  // A collector that is away fails every batch: say so when it starts failing, every 100th
+  // failure while it lasts, and when it is back.
+  if (!ok && consecutive_failures_++ % 100 == 0) {
     logging::Warn("span export failed",
                   {{"endpoint", options_.endpoint},
-                   {"error", code != CURLE_OK ? curl_easy_strerror(code) : absl::StrCat("HTTP ", status)}});
+                   {"error", code != CURLE_OK ? curl_easy_strerror(code) : absl::StrCat("HTTP ", status)},
+                   {"failed_batches_in_a_row", absl::StrCat(consecutive_failures_)}});
+  } else if (ok && consecutive_failures_ > 0) {
+    logging::Info("span export works again", {{"endpoint", options_.endpoint}});
+    consecutive_failures_ = 0;
   }
   return ok;
 }

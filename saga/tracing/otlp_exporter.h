@@ -58,7 +58,8 @@ class OtlpHttpExporter {
   std::atomic<uint64_t> exported_{0};
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> failed_{0};
-  void* curl_ = nullptr;  // CURL*, the export thread's own
+  void* curl_ = nullptr;           // CURL*, the export thread's own
+  int consecutive_failures_ = 0;  // the export thread's own
   std::thread thread_;
 };
 
