@@ -1,5 +1,7 @@
 #include "gateway/core/gateway_rules.h"
 
+#include "saga/proto_time/proto_time.h"
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -109,7 +111,22 @@ bool ApplyStatus(const orders::v1::OrderStatusUpdated& update, absl::string_view
   for (const orders::v1::StatusChange& seen : view.history()) {
     if (seen.status() == update.status()) return false;  // each status happens at most once
   }
-  if (IsTerminal(view.status())) return false;
+  orders::v1::StatusChange change;
+  change.set_status(update.status());
+  change.set_previous_status(update.previous_status());
+  change.set_reason(update.reason());
+  *change.mutable_changed_at() = update.updated_at();
+  if (IsTerminal(view.status())) {
+    if (IsTerminal(update.status())) return false;  // terminal stays terminal
+    // A step that arrived after the end: its first publication was lost to a crash and the
+    // re-publication came after the saga went on. It belongs in the history, in time order;
+    // the status stays.
+    int at = view.history_size();
+    while (at > 0 && FromProtoTime(view.history(at - 1).changed_at()) > FromProtoTime(change.changed_at())) --at;
+    *view.add_history() = std::move(change);
+    for (int i = view.history_size() - 1; i > at; --i) view.mutable_history()->SwapElements(i, i - 1);
+    return true;
+  }
   view.set_order_id(update.order_id());
   if (!update.request_id().empty()) view.set_request_id(update.request_id());
   view.set_status(update.status());
@@ -118,11 +135,7 @@ bool ApplyStatus(const orders::v1::OrderStatusUpdated& update, absl::string_view
   if (!correlation_id.empty()) view.set_correlation_id(std::string(correlation_id));
   *view.mutable_updated_at() = update.updated_at();
   if (!view.has_created_at()) *view.mutable_created_at() = update.updated_at();
-  orders::v1::StatusChange* change = view.add_history();
-  change->set_status(update.status());
-  change->set_previous_status(update.previous_status());
-  change->set_reason(update.reason());
-  *change->mutable_changed_at() = update.updated_at();
+  *view.add_history() = std::move(change);
   return true;
 }
 

@@ -37,7 +37,9 @@ SagaIds DepositSagaIds(absl::string_view username, const gateway::v1::DepositReq
 SagaIds RegistrationSagaIds(absl::string_view username);
 
 // The cached view of an order after `update` (its history gains the change). Returns false if
-// the update is not newer than what the view holds (a re-delivered or stale event).
+// the update is not newer than what the view holds (a re-delivered or stale event). A
+// non-terminal step arriving after a terminal status (its first publication lost to a crash) is
+// put into the history in time order; the status stays terminal.
 bool ApplyStatus(const orders::v1::OrderStatusUpdated& update, absl::string_view correlation_id,
                  gateway::v1::Order& view);
 

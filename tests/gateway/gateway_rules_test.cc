@@ -109,5 +109,27 @@ TEST(GatewayRulesTest, TheViewFollowsStatusEventsOnceAndStopsAtATerminalOne) {
   EXPECT_EQ(change.previous_status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
 }
 
+TEST(GatewayRulesTest, AStepThatArrivesAfterTheEndJoinsTheHistoryInTimeOrder) {
+  // PENDING's first publication was lost to a crash; its re-publication came after PAID.
+  orders::v1::OrderStatusUpdated pending;
+  pending.set_order_id("ord-1");
+  pending.set_status(orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  pending.mutable_updated_at()->set_seconds(100);
+  orders::v1::OrderStatusUpdated paid = pending;
+  paid.set_status(orders::v1::ORDER_STATUS_PAID);
+  paid.set_previous_status(orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  paid.mutable_updated_at()->set_seconds(101);
+  gateway::v1::Order view;
+  EXPECT_TRUE(ApplyStatus(paid, "corr", view));
+  EXPECT_TRUE(ApplyStatus(pending, "corr", view));
+  EXPECT_FALSE(ApplyStatus(pending, "corr", view));  // once
+  EXPECT_EQ(view.status(), orders::v1::ORDER_STATUS_PAID);
+  ASSERT_EQ(view.history_size(), 2);
+  EXPECT_EQ(view.history(0).status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  EXPECT_EQ(view.history(0).previous_status(), orders::v1::ORDER_STATUS_UNSPECIFIED);
+  EXPECT_EQ(view.history(1).status(), orders::v1::ORDER_STATUS_PAID);
+  EXPECT_EQ(LatestChange(view).status(), orders::v1::ORDER_STATUS_PAID);
+}
+
 }  // namespace
 }  // namespace choreo::gateway
