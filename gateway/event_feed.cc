@@ -110,12 +110,8 @@ void EventFeed::Work(Lane& lane) {
 }
 
 void EventFeed::Handle(const KafkaRecord& record) {
-  const tracing::Tracer& tracer =
-      options_.tracer != nullptr ? *options_.tracer : tracing::NoopTracer();
-  tracing::Span span = tracer.StartSpan(absl::StrCat("process ", record.topic),
-                                        tracing::SpanKind::kConsumer,
-                                        record.Header("traceparent").value_or(""));
-  if (span.recording()) span.SetAttributes(tracing::ProcessAttributes(record, group_id()));
+  tracing::Span span =
+      tracing::StartProcessSpan(tracing::TracerOr(options_.tracer), record, group_id());
   absl::StatusOr<codec::DecodedEvent> decoded = codec_.Decode(record);
   if (!decoded.ok()) return;  // not ours to judge: the services dead-letter bad records
   const std::string& correlation = decoded->meta().correlation_id();

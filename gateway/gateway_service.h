@@ -69,7 +69,7 @@ struct GatewayDeps {
 class CommandPublisher {
  public:
   CommandPublisher(kafka::KafkaProducer* producer, const tracing::Tracer* tracer)
-      : producer_(producer), tracer_(tracer != nullptr ? *tracer : tracing::NoopTracer()) {}
+      : producer_(producer), tracer_(tracing::TracerOr(tracer)) {}
   void Publish(google::protobuf::Message& event, absl::string_view topic, std::string key,
                const std::string& event_id, const std::string& correlation_id,
                absl::string_view client_traceparent, std::function<void(absl::Status)> on_error);

@@ -18,6 +18,13 @@ grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
+// Answers `status` at once (a request refused before any work).
+grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context, const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
 // Runs `work` on the pool, answering RESOURCE_EXHAUSTED when the pool is full.
 template <typename Response, typename Work>
 grpc::ServerUnaryReactor* RunOnPool(grpc::CallbackServerContext* context, WorkPool& pool,
@@ -61,11 +68,7 @@ absl::StatusOr<v1::SagaTimeline> TimelineServiceImpl::Visible(const Caller& call
 grpc::ServerUnaryReactor* TimelineServiceImpl::GetSagaTimeline(
     grpc::CallbackServerContext* context, const v1::GetSagaTimelineRequest* request,
     v1::SagaTimeline* response) {
-  if (request->correlation_id().empty()) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(Invalid("correlation_id: required"));
-    return reactor;
-  }
+  if (request->correlation_id().empty()) return Refuse(context, Invalid("correlation_id: required"));
   return RunOnPool(context, pool_, auth_, response,
                    [this, id = request->correlation_id()](const Caller& caller) {
                      return Load(caller, id);
@@ -75,11 +78,7 @@ grpc::ServerUnaryReactor* TimelineServiceImpl::GetSagaTimeline(
 grpc::ServerUnaryReactor* TimelineServiceImpl::GetOrderTimeline(
     grpc::CallbackServerContext* context, const v1::GetOrderTimelineRequest* request,
     v1::SagaTimeline* response) {
-  if (request->order_id().empty()) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(Invalid("order_id: required"));
-    return reactor;
-  }
+  if (request->order_id().empty()) return Refuse(context, Invalid("order_id: required"));
   return RunOnPool(context, pool_, auth_, response,
                    [this, order_id = request->order_id()](
                        const Caller& caller) -> absl::StatusOr<v1::SagaTimeline> {
@@ -106,11 +105,7 @@ grpc::ServerUnaryReactor* TimelineServiceImpl::ListSagas(grpc::CallbackServerCon
              (!absl::SimpleAtoi(request->page_token(), &offset) || offset < 0)) {
     invalid = Invalid("page_token: not a token this API gave");
   }
-  if (!invalid.ok()) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(invalid);
-    return reactor;
-  }
+  if (!invalid.ok()) return Refuse(context, invalid);
   return RunOnPool(context, pool_, auth_, response,
                    [this, offset, page_size](const Caller& caller) -> absl::StatusOr<v1::ListSagasResponse> {
                      absl::StatusOr<std::vector<std::string>> ids =

@@ -42,10 +42,6 @@ struct SagaRuntime::Lane {
 
 namespace {
 
-const tracing::Tracer& TracerOf(const SagaRuntimeOptions& options) {
-  return options.tracer != nullptr ? *options.tracer : tracing::NoopTracer();
-}
-
 
 void LogRecord(logging::Level level, absl::string_view message, const KafkaRecord& record) {
   if (logging::Enabled(level)) logging::Log(level, message, logging::EventFields(record));
@@ -150,10 +146,6 @@ void SagaRuntime::Stop() noexcept {
     consumer_->Close();  // leaves the group; OnRevoked runs with nothing in flight
   }
   if (producer_ != nullptr) static_cast<void>(producer_->Flush(options_.publish_timeout));
-}
-
-std::string SagaRuntime::ConsumerStatistics() const {
-  return consumer_ != nullptr ? consumer_->LatestStatistics() : std::string();
 }
 
 absl::Status SagaRuntime::Readiness() const {
@@ -276,10 +268,8 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
   PartitionState& partition = *item.partition;
   const absl::Time started = absl::Now();
   // One span for the record's whole handling, retries included; its outgoing events continue it.
-  tracing::Span span = TracerOf(options_).StartSpan(
-      absl::StrCat("process ", record.topic), tracing::SpanKind::kConsumer,
-      record.Header("traceparent").value_or(""));
-  if (span.recording()) span.SetAttributes(tracing::ProcessAttributes(record, options_.group_id));
+  tracing::Span span =
+      tracing::StartProcessSpan(tracing::TracerOr(options_.tracer), record, options_.group_id);
   auto done = [&](SagaObserver::Outcome outcome, absl::string_view event_type) {
     const absl::Duration handling = absl::Now() - started;
     if (options_.observer != nullptr) {
@@ -444,8 +434,8 @@ absl::StatusOr<KafkaRecord> SagaRuntime::StampAndEncode(Lane& lane, OutgoingEven
                                                         const tracing::Span& process,
                                                         std::vector<tracing::Span>& sends) {
   if (outgoing.event == nullptr) return absl::InternalError("outgoing event is null");
-  tracing::Span send =
-      tracing::StartSendSpan(TracerOf(options_), outgoing.topic, process.traceparent());
+  tracing::Span send = tracing::StartSendSpan(tracing::TracerOr(options_.tracer), outgoing.topic,
+                                              process.traceparent());
   codec::StampMeta(*outgoing.event,
                    {.event_id = ids::RandomHex(lane.random, 16),
                     .correlation_id = cause.correlation_id(),

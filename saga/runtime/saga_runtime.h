@@ -114,9 +114,8 @@ class SagaRuntime final : private kafka::RebalanceListener {
   void Stop() noexcept;
 
   bool crashed() const { return crashed_.load(); }
-  // librdkafka's latest consumer statistics JSON, and the consumer lag per partition read from
-  // it (empty until librdkafka's first statistics, statistics.interval.ms after Start).
-  std::string ConsumerStatistics() const;
+  // The consumer lag per partition, from librdkafka's statistics (empty until the first ones,
+  // statistics.interval.ms after Start).
   std::vector<kafka::PartitionLag> ConsumerLag() const;
   // OK when the runtime can do its work: started and not stopping, its consumer has an
   // assignment from the group, and a Kafka broker is reachable (librdkafka's statistics).

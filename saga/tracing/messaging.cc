@@ -44,6 +44,14 @@ void SetSendAttributes(Span& span, const KafkaRecord& record) {
   if (span.recording()) span.SetAttributes(SendAttributes(record));
 }
 
+Span StartProcessSpan(const Tracer& tracer, const KafkaRecord& record,
+                      absl::string_view consumer_group) {
+  Span span = tracer.StartSpan(absl::StrCat("process ", record.topic), SpanKind::kConsumer,
+                               record.Header("traceparent").value_or(""));
+  if (span.recording()) span.SetAttributes(ProcessAttributes(record, consumer_group));
+  return span;
+}
+
 Attributes RpcAttributes(absl::string_view service, absl::string_view method) {
   return {{"rpc.system", std::string("grpc")},
           {"rpc.service", std::string(service)},

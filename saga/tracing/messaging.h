@@ -20,6 +20,10 @@ Attributes SendAttributes(const KafkaRecord& record);
 Span StartSendSpan(const Tracer& tracer, absl::string_view topic, absl::string_view parent);
 // Adds SendAttributes of the encoded record to a send span.
 void SetSendAttributes(Span& span, const KafkaRecord& record);
+// A "process <topic>" CONSUMER span for a consumed record, a child of its traceparent header,
+// with ProcessAttributes when it is recorded.
+Span StartProcessSpan(const Tracer& tracer, const KafkaRecord& record,
+                      absl::string_view consumer_group);
 
 // rpc.system=grpc, rpc.service ("pkg.Service"), rpc.method ("Method").
 Attributes RpcAttributes(absl::string_view service, absl::string_view method);

@@ -66,5 +66,9 @@ class Tracer {
 
 // A tracer that records nothing, for code whose process has none configured.
 const Tracer& NoopTracer();
+// `*tracer`, or NoopTracer() when it is null (parts whose tracer is optional).
+inline const Tracer& TracerOr(const Tracer* tracer) {
+  return tracer != nullptr ? *tracer : NoopTracer();
+}
 
 }  // namespace choreo::tracing

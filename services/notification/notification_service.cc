@@ -51,7 +51,7 @@ absl::Status ProfileLookup::Ask(const std::string& username, const common::v1::E
   request.set_requester(kService);
   // A child of the context of the event that needs the profile.
   tracing::Span send = tracing::StartSendSpan(
-      options_.tracer != nullptr ? *options_.tracer : tracing::NoopTracer(), topics::kUsersProfile,
+      tracing::TracerOr(options_.tracer), topics::kUsersProfile,
       cause.traceparent());
   {
     absl::MutexLock lock(&mu_);

@@ -69,7 +69,7 @@ absl::Status UserServiceImpl::CommitAndPublish(const grpc::ServerContext& contex
     for (saga::OutgoingEvent& outgoing : change.events) {
       // The call's server span is the parent (the interceptor put it in the metadata).
       tracing::Span send = tracing::StartSendSpan(
-          options_.tracer != nullptr ? *options_.tracer : tracing::NoopTracer(), outgoing.topic,
+          tracing::TracerOr(options_.tracer), outgoing.topic,
           MetadataValue(context, "traceparent"));
       codec::StampMeta(*outgoing.event,
                        {.event_id = ids::RandomHex(random_, 16),
