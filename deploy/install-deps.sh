@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything choreo needs to build, test and run on Debian 12, from Debian's packages.
-# Idempotent, and quick when everything is present (one dpkg query, no apt-get call).
+# Installs everything choreo needs to build, test and run on Debian 12: Debian's packages, and the
+# Apache Kafka broker (deploy/kafka/pom.xml) from Maven Central into Maven's local repository.
+# Idempotent, and quick when everything is present (one dpkg query, no apt-get or Maven call).
 # Uses sudo when not run as root.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ packages=(
   librdkafka-dev libhiredis-dev libabsl-dev libgtest-dev libgmock-dev
   libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev prometheus-cpp-dev
   redis-server kcat grpc-proto curl jq
+  # Apache Kafka runs on a JRE; Maven resolves its jars (deploy/kafka/classpath.sh).
+  default-jre-headless maven
   # The timeline page's browser test: headless Chromium, and fonts for its screenshot.
   chromium fonts-dejavu-core fonts-liberation
 )
@@ -42,3 +45,6 @@ if [[ ! -f "$validator/node_modules/@apidevtools/swagger-parser/package.json" ]]
   echo "install-deps: npm ci in tests/tools/openapi" >&2
   npm ci --prefix "$validator" --no-audit --no-fund --loglevel=error >&2
 fi
+
+# The pinned Apache Kafka broker: resolved once, then read from the cache without the network.
+"$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/kafka/classpath.sh" >/dev/null

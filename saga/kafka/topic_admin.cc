@@ -2,61 +2,225 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <map>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace choreo::kafka {
+namespace {
 
-absl::Status EnsureTopics(KafkaProducer& producer, const std::vector<std::string>& topics,
-                          int partitions, absl::Duration timeout) {
-  if (topics.empty()) return absl::OkStatus();
+int Millis(absl::Duration timeout) { return static_cast<int>(absl::ToInt64Milliseconds(timeout)); }
+
+// The broker's view of every topic: partitions and replicas per existing topic.
+absl::StatusOr<std::map<std::string, topics::ObservedTopic>> DescribeTopics(
+    rd_kafka_t* handle, absl::Duration timeout) {
+  const rd_kafka_metadata_t* metadata = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(handle, 1, nullptr, &metadata, Millis(timeout));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("topic metadata: ", rd_kafka_err2str(err)));
+  }
+  std::map<std::string, topics::ObservedTopic> topics;
+  for (int i = 0; i < metadata->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic_t& topic = metadata->topics[i];
+    if (topic.err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    topics[topic.topic] = {.partitions = topic.partition_cnt,
+                           .replication_factor =
+                               topic.partition_cnt > 0 ? topic.partitions[0].replica_cnt : 0};
+  }
+  rd_kafka_metadata_destroy(metadata);
+  return topics;
+}
+
+// One admin request's plumbing: a reply queue and options, freed together.
+class AdminCall {
+ public:
+  AdminCall(rd_kafka_t* handle, rd_kafka_admin_op_t op, absl::Duration timeout)
+      : queue_(rd_kafka_queue_new(handle)),
+        options_(rd_kafka_AdminOptions_new(handle, op)),
+        timeout_(timeout) {
+    char error[256];
+    rd_kafka_AdminOptions_set_request_timeout(options_, Millis(timeout), error, sizeof(error));
+    if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS) {
+      rd_kafka_AdminOptions_set_operation_timeout(options_, Millis(timeout), error, sizeof(error));
+    }
+  }
+  ~AdminCall() {
+    if (event_ != nullptr) rd_kafka_event_destroy(event_);
+    rd_kafka_AdminOptions_destroy(options_);
+    rd_kafka_queue_destroy(queue_);
+  }
+  AdminCall(const AdminCall&) = delete;
+  AdminCall& operator=(const AdminCall&) = delete;
+
+  rd_kafka_queue_t* queue() const { return queue_; }
+  rd_kafka_AdminOptions_t* options() const { return options_; }
+
+  // Waits for the reply; the event stays owned by this call.
+  absl::StatusOr<rd_kafka_event_t*> Wait(absl::string_view what) {
+    event_ = rd_kafka_queue_poll(queue_, Millis(timeout_));
+    if (event_ == nullptr) {
+      return absl::UnavailableError(absl::StrCat(what, ": no answer from the broker in time"));
+    }
+    if (rd_kafka_event_error(event_) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return absl::UnavailableError(absl::StrCat(what, ": ", rd_kafka_event_error_string(event_)));
+    }
+    return event_;
+  }
+
+ private:
+  rd_kafka_queue_t* queue_;
+  rd_kafka_AdminOptions_t* options_;
+  absl::Duration timeout_;
+  rd_kafka_event_t* event_ = nullptr;
+};
+
+absl::Status CreateTopics(rd_kafka_t* handle, const std::vector<topics::TopicSpec>& specs,
+                          absl::Duration timeout) {
+  if (specs.empty()) return absl::OkStatus();
   char error[512];
   std::vector<rd_kafka_NewTopic_t*> requests;
   auto free_requests = [&requests] {
     for (rd_kafka_NewTopic_t* request : requests) rd_kafka_NewTopic_destroy(request);
   };
-  for (const std::string& topic : topics) {
-    rd_kafka_NewTopic_t* request =
-        rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, error, sizeof(error));
+  for (const topics::TopicSpec& spec : specs) {
+    rd_kafka_NewTopic_t* request = rd_kafka_NewTopic_new(
+        spec.name.c_str(), spec.partitions, spec.replication_factor, error, sizeof(error));
     if (request == nullptr) {
       free_requests();
-      return absl::InvalidArgumentError(absl::StrCat("topic ", topic, ": ", error));
+      return absl::InvalidArgumentError(absl::StrCat("topic ", spec.name, ": ", error));
     }
     requests.push_back(request);
-  }
-  rd_kafka_queue_t* queue = rd_kafka_queue_new(producer.handle());
-  rd_kafka_AdminOptions_t* options =
-      rd_kafka_AdminOptions_new(producer.handle(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  rd_kafka_AdminOptions_set_operation_timeout(
-      options, static_cast<int>(absl::ToInt64Milliseconds(timeout)), error, sizeof(error));
-  rd_kafka_CreateTopics(producer.handle(), requests.data(), requests.size(), options, queue);
-  rd_kafka_event_t* event =
-      rd_kafka_queue_poll(queue, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
-  absl::Status status;
-  if (event == nullptr) {
-    status = absl::UnavailableError("CreateTopics: no answer from the broker in time");
-  } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    status = absl::UnavailableError(
-        absl::StrCat("CreateTopics: ", rd_kafka_event_error_string(event)));
-  } else {
-    size_t count = 0;
-    const rd_kafka_topic_result_t** results =
-        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count);
-    for (size_t i = 0; i < count && status.ok(); ++i) {
-      const rd_kafka_resp_err_t code = rd_kafka_topic_result_error(results[i]);
-      if (code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        status = absl::InternalError(absl::StrCat("CreateTopics ",
-                                                  rd_kafka_topic_result_name(results[i]), ": ",
-                                                  rd_kafka_err2str(code)));
-      }
+    if (spec.min_insync_replicas > 0) {
+      rd_kafka_NewTopic_set_config(request, "min.insync.replicas",
+                                   absl::StrCat(spec.min_insync_replicas).c_str());
+    }
+    if (spec.retention_ms != 0) {
+      rd_kafka_NewTopic_set_config(request, "retention.ms",
+                                   absl::StrCat(spec.retention_ms).c_str());
+    }
+    if (!spec.cleanup_policy.empty()) {
+      rd_kafka_NewTopic_set_config(request, "cleanup.policy", spec.cleanup_policy.c_str());
     }
   }
-  if (event != nullptr) rd_kafka_event_destroy(event);
-  rd_kafka_AdminOptions_destroy(options);
-  rd_kafka_queue_destroy(queue);
+  AdminCall call(handle, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
+  rd_kafka_CreateTopics(handle, requests.data(), requests.size(), call.options(), call.queue());
   free_requests();
-  return status;
+  absl::StatusOr<rd_kafka_event_t*> event = call.Wait("CreateTopics");
+  if (!event.ok()) return event.status();
+  size_t count = 0;
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(*event), &count);
+  for (size_t i = 0; i < count; ++i) {
+    const rd_kafka_resp_err_t code = rd_kafka_topic_result_error(results[i]);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      const char* message = rd_kafka_topic_result_error_string(results[i]);
+      return absl::InternalError(absl::StrCat("CreateTopics ", rd_kafka_topic_result_name(results[i]),
+                                              ": ", message != nullptr ? message : rd_kafka_err2str(code)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Fills in the compared configs of every topic in `observed` (DescribeConfigs).
+absl::Status DescribeConfigs(rd_kafka_t* handle,
+                             std::map<std::string, topics::ObservedTopic>& observed,
+                             absl::Duration timeout) {
+  if (observed.empty()) return absl::OkStatus();
+  std::vector<rd_kafka_ConfigResource_t*> resources;
+  for (const auto& [name, topic] : observed) {
+    resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str()));
+  }
+  AdminCall call(handle, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
+  rd_kafka_DescribeConfigs(handle, resources.data(), resources.size(), call.options(),
+                           call.queue());
+  rd_kafka_ConfigResource_destroy_array(resources.data(), resources.size());
+  absl::StatusOr<rd_kafka_event_t*> event = call.Wait("DescribeConfigs");
+  if (!event.ok()) return event.status();
+  size_t count = 0;
+  const rd_kafka_ConfigResource_t** described = rd_kafka_DescribeConfigs_result_resources(
+      rd_kafka_event_DescribeConfigs_result(*event), &count);
+  for (size_t i = 0; i < count; ++i) {
+    if (rd_kafka_ConfigResource_error(described[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    topics::ObservedTopic& topic = observed[rd_kafka_ConfigResource_name(described[i])];
+    size_t entries = 0;
+    const rd_kafka_ConfigEntry_t** configs = rd_kafka_ConfigResource_configs(described[i], &entries);
+    for (size_t e = 0; e < entries; ++e) {
+      const std::string name = rd_kafka_ConfigEntry_name(configs[e]);
+      if (name != "min.insync.replicas" && name != "retention.ms" && name != "cleanup.policy") {
+        continue;
+      }
+      const char* value = rd_kafka_ConfigEntry_value(configs[e]);
+      topic.configs.emplace_back(name, value != nullptr ? value : "");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TopicReport> ApplyTopics(KafkaProducer& connection,
+                                        const std::vector<topics::TopicSpec>& specs,
+                                        bool create_missing, absl::Duration timeout) {
+  absl::StatusOr<std::map<std::string, topics::ObservedTopic>> observed =
+      DescribeTopics(connection.handle(), timeout);
+  if (!observed.ok()) return observed.status();
+  TopicReport report;
+  std::vector<topics::TopicSpec> absent;
+  std::map<std::string, topics::ObservedTopic> present;
+  for (const topics::TopicSpec& spec : specs) {
+    auto it = observed->find(spec.name);
+    if (it == observed->end()) {
+      absent.push_back(spec);
+    } else {
+      present.insert(*it);
+    }
+  }
+  if (create_missing) {
+    if (absl::Status created = CreateTopics(connection.handle(), absent, timeout); !created.ok()) {
+      return created;
+    }
+    for (const topics::TopicSpec& spec : absent) report.created.push_back(spec.name);
+  } else {
+    for (const topics::TopicSpec& spec : absent) report.missing.push_back(spec.name);
+  }
+  if (absl::Status described = DescribeConfigs(connection.handle(), present, timeout);
+      !described.ok()) {
+    return described;
+  }
+  for (const topics::TopicSpec& spec : specs) {
+    auto it = present.find(spec.name);
+    if (it == present.end()) continue;
+    for (const std::string& line : topics::TopicDrift(spec, it->second)) {
+      report.drift.push_back(absl::StrCat(spec.name, " ", line));
+    }
+  }
+  return report;
+}
+
+absl::Status EnsureTopics(KafkaProducer& connection, const std::vector<std::string>& topics,
+                          int partitions, absl::Duration timeout) {
+  std::vector<topics::TopicSpec> specs;
+  for (const std::string& topic : topics) {
+    specs.push_back({.name = topic, .partitions = partitions, .replication_factor = -1});
+  }
+  return CreateTopics(connection.handle(), specs, timeout);
+}
+
+absl::Status RequireTopics(rd_kafka_t* handle, const std::vector<std::string>& topics,
+                           absl::Duration timeout) {
+  absl::StatusOr<std::map<std::string, topics::ObservedTopic>> observed =
+      DescribeTopics(handle, timeout);
+  if (!observed.ok()) return observed.status();
+  std::vector<std::string> missing;
+  for (const std::string& topic : topics) {
+    if (!observed->contains(topic)) missing.push_back(topic);
+  }
+  if (missing.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("missing Kafka topic(s) ", absl::StrJoin(missing, ", "),
+                   ": create them with choreo-topics --kafka-brokers <brokers>"));
 }
 
 }  // namespace choreo::kafka

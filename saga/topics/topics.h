@@ -4,10 +4,13 @@
 // broker and tests name topics only through these constants.
 
 #include <array>
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include <vector>
 
 namespace choreo::topics {
 
@@ -41,11 +44,93 @@ inline constexpr std::array<absl::string_view, 13> kEventTopics = {
     kUsersProfile,     kUsersProfileResponse, kNotificationsRequested, kNotificationsSent};
 
 // Every topic the mission uses: the event topics, then dlq.<service> for each service. The dev
-// broker creates these; production creates them with deploy/'s topic scripts.
+// broker creates these; on Apache Kafka choreo-topics creates them from MissionTopicSpecs.
 inline std::vector<std::string> MissionTopics() {
   std::vector<std::string> all(kEventTopics.begin(), kEventTopics.end());
   for (absl::string_view service : kServices) all.push_back(DeadLetterTopic(service));
   return all;
+}
+
+// How a topic is declared on the broker: what choreo-topics creates and verifies.
+struct TopicSpec {
+  std::string name;
+  int partitions = 0;
+  int replication_factor = 0;
+  int min_insync_replicas = 0;
+  int64_t retention_ms = 0;    // -1: kept for ever
+  std::string cleanup_policy;  // "delete" or "compact"
+};
+
+// The size of a deployment: every mission topic gets `partitions` partitions (the most consumer
+// instances of one group that can share the work) and `replication_factor` copies.
+struct TopicLayout {
+  int partitions = 4;
+  int replication_factor = 1;
+};
+
+inline constexpr int64_t kEventRetentionMs = int64_t{7} * 24 * 3600 * 1000;        // 7 days
+inline constexpr int64_t kDeadLetterRetentionMs = int64_t{30} * 24 * 3600 * 1000;  // 30 days
+inline constexpr int64_t kRequestReplyRetentionMs = int64_t{24} * 3600 * 1000;      // 1 day
+
+// min.insync.replicas for `replication_factor` copies: one copy may be lost without refusing
+// writes (RF 3 -> 2, as production runs), never below 1.
+inline int MinInsyncReplicasFor(int replication_factor) {
+  return replication_factor >= 3 ? 2 : 1;
+}
+
+// The declaration of every mission topic (MissionTopics(), in that order) for `layout`:
+// events are kept 7 days, dead letters 30 days (an operator's time to replay them), the
+// profile request/reply pair 1 day; all are cleanup.policy=delete.
+inline std::vector<TopicSpec> MissionTopicSpecs(const TopicLayout& layout) {
+  std::vector<TopicSpec> specs;
+  for (const std::string& name : MissionTopics()) {
+    int64_t retention_ms = kEventRetentionMs;
+    if (absl::string_view(name).substr(0, 4) == "dlq.") retention_ms = kDeadLetterRetentionMs;
+    if (name == kUsersProfile || name == kUsersProfileResponse) {
+      retention_ms = kRequestReplyRetentionMs;
+    }
+    specs.push_back({.name = name,
+                     .partitions = layout.partitions,
+                     .replication_factor = layout.replication_factor,
+                     .min_insync_replicas = MinInsyncReplicasFor(layout.replication_factor),
+                     .retention_ms = retention_ms,
+                     .cleanup_policy = "delete"});
+  }
+  return specs;
+}
+
+// What a broker reports about one existing topic.
+struct ObservedTopic {
+  int partitions = 0;
+  int replication_factor = 0;
+  // Topic configs as the broker describes them ("min.insync.replicas", "retention.ms",
+  // "cleanup.policy"); a missing entry is not compared.
+  std::vector<std::pair<std::string, std::string>> configs;
+};
+
+// How `observed` differs from `declared`, one line per difference ("partitions: 2, declared
+// 4"); empty when they agree. More partitions than declared is drift too: it changes which
+// partition a key lands on.
+inline std::vector<std::string> TopicDrift(const TopicSpec& declared,
+                                           const ObservedTopic& observed) {
+  std::vector<std::string> drift;
+  auto compare = [&drift](absl::string_view what, const std::string& seen,
+                          const std::string& wanted) {
+    if (seen != wanted) drift.push_back(absl::StrCat(what, ": ", seen, ", declared ", wanted));
+  };
+  compare("partitions", absl::StrCat(observed.partitions), absl::StrCat(declared.partitions));
+  compare("replication factor", absl::StrCat(observed.replication_factor),
+          absl::StrCat(declared.replication_factor));
+  const std::pair<std::string, std::string> wanted[] = {
+      {"min.insync.replicas", absl::StrCat(declared.min_insync_replicas)},
+      {"retention.ms", absl::StrCat(declared.retention_ms)},
+      {"cleanup.policy", declared.cleanup_policy}};
+  for (const auto& [key, value] : wanted) {
+    for (const auto& [seen_key, seen_value] : observed.configs) {
+      if (seen_key == key) compare(key, seen_value, value);
+    }
+  }
+  return drift;
 }
 
 }  // namespace choreo::topics

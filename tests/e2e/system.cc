@@ -103,30 +103,17 @@ absl::Status LocalSystem::Start() {
   if (!redis.ok()) return redis.status();
   redis_ = *std::move(redis);
 
-  if (!options_.kafka_brokers.empty()) {
-    kafka_ = options_.kafka_brokers;
-  } else {
-    const std::string address_file = dir_->File("kafka.address");
-    absl::StatusOr<testing::ChildProcess> broker = testing::ChildProcess::Start(
-        {.argv = {binaries_.devbroker, "--partitions", absl::StrCat(options_.partitions),
-                  "--address-file", address_file, "--extra-topics",
-                  absl::StrJoin(options_.extra_topics, ",")},
-         .log_path = LogOf("devbroker")});
-    if (!broker.ok()) return broker.status();
-    processes_["devbroker"] = std::make_unique<testing::ChildProcess>(*std::move(broker));
-    if (!testing::WaitUntil([&] { return std::filesystem::exists(address_file); },
-                            absl::Seconds(30))) {
-      return absl::UnavailableError("the dev broker did not start");
-    }
-    kafka_ = ReadFile(address_file);
-  }
+  if (absl::Status broker = StartBroker(); !broker.ok()) return broker;
 
-  // The dev broker holds empty fetches for the whole fetch.wait.max.ms; Kafka answers at once.
-  const std::vector<std::string> common = {
-      "--kafka-brokers", kafka_, "--redis", redis_->address(), "--fetch-wait-max-ms",
-      absl::StrCat(options_.fetch_wait_max_ms > 0      ? options_.fetch_wait_max_ms
-                   : options_.kafka_brokers.empty() ? 1
-                                                    : 100)};
+  // The dev broker holds empty fetches for the whole fetch.wait.max.ms; Kafka answers as soon
+  // as data arrives, so the services' default stands there.
+  std::vector<std::string> common = {"--kafka-brokers", kafka_, "--redis", redis_->address()};
+  const bool dev_broker =
+      options_.kafka_brokers.empty() && options_.broker == Broker::kDevBroker;
+  if (options_.fetch_wait_max_ms > 0 || dev_broker) {
+    common.push_back("--fetch-wait-max-ms");
+    common.push_back(absl::StrCat(options_.fetch_wait_max_ms > 0 ? options_.fetch_wait_max_ms : 1));
+  }
   const std::vector<std::string> public_key = {"--jwt-public-key", dir_->File("jwt.pub.pem")};
   struct Service {
     std::string name, binary;
@@ -193,6 +180,37 @@ absl::Status LocalSystem::Start() {
   return absl::OkStatus();
 }
 
+absl::Status LocalSystem::StartBroker() {
+  if (!options_.kafka_brokers.empty()) {
+    kafka_ = options_.kafka_brokers;
+    return absl::OkStatus();
+  }
+  if (options_.broker == Broker::kApacheKafka) {
+    absl::StatusOr<std::unique_ptr<testing::KafkaCluster>> cluster =
+        testing::KafkaCluster::Start({.nodes = options_.kafka_nodes,
+                                      .partitions = options_.partitions,
+                                      .extra_topics = options_.extra_topics});
+    if (!cluster.ok()) return cluster.status();
+    kafka_cluster_ = *std::move(cluster);
+    kafka_ = kafka_cluster_->bootstrap_servers();
+    return absl::OkStatus();
+  }
+  const std::string address_file = dir_->File("kafka.address");
+  absl::StatusOr<testing::ChildProcess> broker = testing::ChildProcess::Start(
+      {.argv = {binaries_.devbroker, "--partitions", absl::StrCat(options_.partitions),
+                "--address-file", address_file, "--extra-topics",
+                absl::StrJoin(options_.extra_topics, ",")},
+       .log_path = LogOf("devbroker")});
+  if (!broker.ok()) return broker.status();
+  processes_["devbroker"] = std::make_unique<testing::ChildProcess>(*std::move(broker));
+  if (!testing::WaitUntil([&] { return std::filesystem::exists(address_file); },
+                          absl::Seconds(30))) {
+    return absl::UnavailableError("the dev broker did not start");
+  }
+  kafka_ = ReadFile(address_file);
+  return absl::OkStatus();
+}
+
 absl::Status LocalSystem::StartService(const std::string& service) {
   absl::StatusOr<std::string> address = StartProcess(service, argv_.at(service));
   if (!address.ok()) return address.status();
@@ -231,8 +249,14 @@ absl::StatusOr<std::string> LocalSystem::StartGateway(const std::string& name) {
 }
 
 absl::Status LocalSystem::KillBroker() {
-  processes_.at("devbroker")->Signal(SIGKILL);
-  return processes_.at("devbroker")->Wait(absl::Seconds(10)).status();
+  if (kafka_cluster_ != nullptr) {
+    kafka_cluster_->KillAll();
+    return absl::OkStatus();
+  }
+  auto it = processes_.find("devbroker");
+  if (it == processes_.end()) return absl::FailedPreconditionError("no broker started here");
+  it->second->Signal(SIGKILL);
+  return it->second->Wait(absl::Seconds(10)).status();
 }
 
 absl::Status LocalSystem::Restart(const std::string& service) {

@@ -1,9 +1,9 @@
 #pragma once
 
-// LocalSystem: the whole of choreo as processes, for end-to-end tests and benchmarks: the dev
-// broker, a redis-server, the user, order, billing and notification services and the gateway,
-// each on a free loopback port, each killed with the test. Services can be SIGKILLed and
-// restarted, or started late.
+// LocalSystem: the whole of choreo as processes, for end-to-end tests and benchmarks: Apache
+// Kafka (or the dev broker), a redis-server, the user, order, billing and notification services
+// and the gateway, each on a free loopback port, each killed with the test. Services can be
+// SIGKILLed and restarted, or started late; Kafka nodes too.
 //
 // TestUsers: a test's users, registered through the gateway, with their bearer tokens.
 
@@ -18,6 +18,7 @@
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "saga/testing/child_process.h"
+#include "saga/testing/kafka_cluster.h"
 #include "saga/testing/redis_server.h"
 #include "saga/testing/temp_dir.h"
 
@@ -31,12 +32,18 @@ struct Binaries {
 
 class LocalSystem {
  public:
+  enum class Broker {
+    kApacheKafka,  // a KafkaCluster of kafka_nodes nodes, started for this system
+    kDevBroker,    // choreo-devbroker (librdkafka's mock cluster, in memory)
+  };
   struct Options {
-    // Empty: start the dev broker. Else every process uses this Kafka (its topics must exist).
+    Broker broker = Broker::kApacheKafka;
+    int kafka_nodes = 1;  // Apache Kafka: 3 gives RF 3, min.insync.replicas 2
+    // Non-empty: use this running Kafka instead (its topics must exist); `broker` is ignored.
     std::string kafka_brokers;
     int partitions = 4;
-    std::vector<std::string> extra_topics;  // the dev broker creates these too
-    // Every consumer's fetch.wait.max.ms; 0: 1 on the dev broker, 100 on Kafka.
+    std::vector<std::string> extra_topics;  // the broker started here creates these too
+    // Every consumer's fetch.wait.max.ms; 0: 1 on the dev broker, the services' default on Kafka.
     int fetch_wait_max_ms = 0;
     // Redis durability: tests favour speed; benchmarks pass "always", as production runs.
     std::string redis_appendfsync = "everysec";
@@ -79,18 +86,23 @@ class LocalSystem {
   testing::RedisServer& redis_server() { return *redis_; }
   // Starts another gateway instance (its own consumer group) and returns its address.
   absl::StatusOr<std::string> StartGateway(const std::string& name);
-  // Stops the dev broker for good (SIGKILL).
+  // Stops the broker for good (SIGKILL; every node of Apache Kafka).
   absl::Status KillBroker();
+  // The Apache Kafka started here (to kill and restart nodes); null on the dev broker or an
+  // external Kafka.
+  testing::KafkaCluster* kafka_cluster() { return kafka_cluster_.get(); }
   std::vector<pid_t> Pids() const;
   std::map<std::string, pid_t> NamedPids() const;
 
  private:
+  absl::Status StartBroker();
   absl::StatusOr<std::string> StartProcess(const std::string& name,
                                            std::vector<std::string> argv);
 
   const Binaries binaries_;
   const Options options_;
   std::unique_ptr<testing::TempDir> dir_;
+  std::unique_ptr<testing::KafkaCluster> kafka_cluster_;
   std::unique_ptr<testing::RedisServer> redis_;
   std::string kafka_, gateway_, gateway_http_;
   std::map<std::string, std::vector<std::string>> argv_;  // each process's flags, but --port-file
