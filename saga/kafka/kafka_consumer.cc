@@ -1,5 +1,7 @@
 #include "saga/kafka/kafka_consumer.h"
 
+#include "saga/kafka/topic_admin.h"
+
 #include "saga/kafka/statistics.h"
 
 #include <cstring>
@@ -63,6 +65,8 @@ std::vector<PartitionLag> KafkaConsumer::Lag() const {
 KafkaConsumer::~KafkaConsumer() { Close(); }
 
 absl::Status KafkaConsumer::Subscribe(const std::vector<std::string>& topics) {
+  // A missing topic would leave the member waiting silently for ever: refuse, naming it.
+  if (absl::Status exist = RequireTopics(handle_.get(), topics); !exist.ok()) return exist;
   ListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
   for (const std::string& topic : topics) {
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);

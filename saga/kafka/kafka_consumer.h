@@ -56,6 +56,8 @@ class KafkaConsumer {
   KafkaConsumer(const KafkaConsumer&) = delete;
   KafkaConsumer& operator=(const KafkaConsumer&) = delete;
 
+  // FAILED_PRECONDITION naming any of `topics` the broker does not have (topics are declared
+  // and created by choreo-topics, never by use); UNAVAILABLE if the broker does not answer.
   absl::Status Subscribe(const std::vector<std::string>& topics);
 
   // The next record, or nullopt when none arrived within `timeout` (or only end-of-partition

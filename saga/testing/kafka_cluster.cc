@@ -121,12 +121,14 @@ std::string KafkaCluster::LogOf(int node) const {
 
 absl::Status KafkaCluster::Launch(int node) {
   Node& n = nodes_.at(node);
-  absl::StatusOr<ChildProcess> process = ChildProcess::Start(
-      {.argv = {options_.launcher, "--dir", dir_.File(absl::StrCat("node-", node + 1)), "--port",
-                absl::StrCat(n.port), "--controller-port", absl::StrCat(n.controller_port),
-                "--node-id", absl::StrCat(node + 1), "--voters", voters_, "--cluster-id",
-                cluster_id_, "--heap", options_.heap, "--fast-start"},
-       .log_path = LogOf(node)});
+  std::vector<std::string> argv = {
+      options_.launcher, "--dir", dir_.File(absl::StrCat("node-", node + 1)), "--port",
+      absl::StrCat(n.port), "--controller-port", absl::StrCat(n.controller_port), "--node-id",
+      absl::StrCat(node + 1), "--voters", voters_, "--cluster-id", cluster_id_, "--heap",
+      options_.heap};
+  if (options_.fast_start) argv.push_back("--fast-start");
+  absl::StatusOr<ChildProcess> process =
+      ChildProcess::Start({.argv = std::move(argv), .log_path = LogOf(node)});
   if (!process.ok()) return process.status();
   n.process = std::make_unique<ChildProcess>(*std::move(process));
   return absl::OkStatus();

@@ -33,12 +33,16 @@ class KafkaCluster {
     bool mission_topics = true;       // create them (else the broker starts empty)
     std::vector<std::string> extra_topics;  // created too, with `partitions` partitions
     std::string heap = "256m";        // each node's JVM heap
+    // A JVM that starts sooner but runs slower (C1 only): tests. Benchmarks turn it off.
+    bool fast_start = true;
     absl::Duration startup_timeout = absl::Seconds(120);
     // The launcher; CHOREO_KAFKA_NODE in the environment, else the checkout's.
     std::string launcher;
   };
 
   static absl::StatusOr<std::unique_ptr<KafkaCluster>> Start(Options options);
+  // The pinned Apache Kafka version (deploy/kafka/pom.xml), e.g. "4.1.1".
+  static std::string Version() { return CHOREO_KAFKA_VERSION; }
   ~KafkaCluster();
 
   // "127.0.0.1:p1,127.0.0.1:p2,..."

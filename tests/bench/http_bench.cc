@@ -35,7 +35,8 @@ struct HttpBenchConfig {
   absl::Duration warmup = absl::Seconds(2);
   int rounds = 2;  // gRPC, HTTP, gRPC, HTTP...: drift of the shared machine hits both alike
   int users = 20;
-  std::string kafka_brokers;
+  std::string broker = "kafka";  // or "dev": the embedded dev broker
+  std::string kafka_brokers;     // a running Kafka instead
   std::string json_out;
 };
 
@@ -305,9 +306,14 @@ int main(int argc, char** argv) {
       .Add("warmup", &config.warmup, "unrecorded load before the phases")
       .Add("rounds", &config.rounds, "gRPC/HTTP phase pairs per method")
       .Add("users", &config.users, "users taking turns")
-      .Add("kafka-brokers", &config.kafka_brokers, "a Kafka to use instead of the dev broker")
+      .Add("broker", &config.broker,
+           "kafka: Apache Kafka (one KRaft node, started here); dev: the embedded dev broker")
+      .Add("kafka-brokers", &config.kafka_brokers, "a running Kafka to use instead")
       .Add("json-out", &config.json_out, "also write the results as JSON here");
   config::ParseOrExit(flags, argc, argv, [&] {
+    if (config.broker != "kafka" && config.broker != "dev") {
+      return absl::InvalidArgumentError("--broker must be kafka or dev");
+    }
     if (config.create_rate < 1 || config.get_rate < 1 || config.rounds < 1 || config.users < 1) {
       return absl::InvalidArgumentError("rates, --rounds and --users must be >= 1");
     }
@@ -316,7 +322,11 @@ int main(int argc, char** argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   e2e::LocalSystem system(e2e::Binaries::Built(),
-                          {.kafka_brokers = config.kafka_brokers, .redis_appendfsync = "always"});
+                          {.broker = config.broker == "dev" ? e2e::LocalSystem::Broker::kDevBroker
+                                                            : e2e::LocalSystem::Broker::kApacheKafka,
+                           .kafka_fast_start = false,
+                           .kafka_brokers = config.kafka_brokers,
+                           .redis_appendfsync = "always"});
   if (absl::Status started = system.Start(); !started.ok()) {
     std::fprintf(stderr, "choreo-http-bench: %s\n", std::string(started.message()).c_str());
     return 1;
@@ -358,7 +368,9 @@ int main(int argc, char** argv) {
   }
 
   std::printf("\nchoreo-http-bench: %s, %d users, %u hardware threads, %d round(s) of %.0f s per phase\n",
-              config.kafka_brokers.empty() ? "embedded dev broker" : config.kafka_brokers.c_str(),
+              !config.kafka_brokers.empty() ? config.kafka_brokers.c_str()
+              : config.broker == "dev"      ? "embedded dev broker"
+                                            : "Apache Kafka (one KRaft node)",
               config.users, std::thread::hardware_concurrency(), config.rounds,
               absl::ToDoubleSeconds(config.duration));
   std::printf("\nPhases (open loop; latency from each request's due time):\n");

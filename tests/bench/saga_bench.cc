@@ -1,9 +1,10 @@
 // choreo-bench: saga latency and throughput through the gateway's gRPC API, against the floor of
 // a trivial four-hop relay chain on the same broker, in the same run.
 //
-//   choreo-bench [--mode fixed|search] [--rate N] [--duration 10s] [--kafka-brokers B] ...
+//   choreo-bench [--mode fixed|search] [--rate N] [--duration 10s] [--broker kafka|dev] ...
 //
-// It starts the whole system as processes (LocalSystem: dev broker unless --kafka-brokers,
+// It starts the whole system as processes (LocalSystem: Apache Kafka, one node, unless --broker
+// dev (the embedded dev broker) or --kafka-brokers (a running Kafka with the topics created),
 // redis-server with appendfsync always, users, order, billing, notification, gateway), signs up
 // --users users with plenty of money, then drives CreateOrder open-loop: request i is due at
 // start + i/rate whatever happened to earlier ones, and its latency counts from when it was due
@@ -52,7 +53,8 @@ namespace {
 constexpr int kHops = 4;
 
 struct BenchConfig {
-  std::string kafka_brokers;  // empty: the embedded dev broker
+  std::string broker = "kafka";  // or "dev": the embedded dev broker
+  std::string kafka_brokers;     // a running Kafka instead
   std::string mode = "fixed";
   int rate = 200;
   absl::Duration duration = absl::Seconds(10);
@@ -64,7 +66,7 @@ struct BenchConfig {
   absl::Duration step_duration = absl::Seconds(5);
   int users = 100;
   int partitions = 4;
-  int fetch_wait_max_ms = 0;  // 0: 1 on the dev broker, 100 on Kafka
+  int fetch_wait_max_ms = 0;  // 0: 1 on the dev broker, the services' default on Kafka
   int workers = 0;            // 0: the services' default
   std::string redis_appendfsync = "always";
   bool floor = true;
@@ -258,7 +260,10 @@ int Main(int argc, char** argv) {
   BenchConfig config;
   config::FlagSet flags("choreo-bench",
                         "Saga latency and throughput against a four-hop relay floor.");
-  flags.Add("kafka-brokers", &config.kafka_brokers, "Kafka to use (default: the embedded dev broker)")
+  flags.Add("broker", &config.broker,
+            "kafka: Apache Kafka (one KRaft node, started here); dev: the embedded dev broker")
+      .Add("kafka-brokers", &config.kafka_brokers,
+           "a running Kafka to use instead (its topics created with choreo-topics)")
       .Add("mode", &config.mode, "fixed: --rate for --duration; search: the highest passing rate")
       .Add("rate", &config.rate, "fixed mode: requests per second")
       .Add("duration", &config.duration, "fixed mode: how long to offer load")
@@ -272,7 +277,7 @@ int Main(int argc, char** argv) {
       .Add("partitions", &config.partitions, "partitions per topic (dev broker and floor)")
       .Add("fetch-wait-max-ms", &config.fetch_wait_max_ms,
            "every consumer's fetch.wait.max.ms, saga and floor alike (0: 1 on the dev broker, "
-           "100 on Kafka)")
+           "the services' default on Kafka)")
       .Add("workers", &config.workers, "the services' --workers (0: their default)")
       .Add("redis-appendfsync", &config.redis_appendfsync, "Redis appendfsync: always, everysec")
       .Add("floor", &config.floor, "measure the relay-chain floor")
@@ -283,6 +288,9 @@ int Main(int argc, char** argv) {
            "extra flags of the gateway, comma-separated (e.g. --timeline-indexer=false)")
       .Add("json-out", &config.json_out, "also write the results as JSON here");
   config::ParseOrExit(flags, argc, argv, [&]() -> absl::Status {
+    if (config.broker != "kafka" && config.broker != "dev") {
+      return absl::InvalidArgumentError("--broker must be kafka or dev");
+    }
     if (config.mode != "fixed" && config.mode != "search") {
       return absl::InvalidArgumentError("--mode must be fixed or search");
     }
@@ -311,8 +319,12 @@ int Main(int argc, char** argv) {
   for (absl::string_view flag : absl::StrSplit(config.gateway_flags, ',', absl::SkipEmpty())) {
     gateway_flags.emplace_back(flag);
   }
+  const bool dev_broker = config.kafka_brokers.empty() && config.broker == "dev";
   e2e::LocalSystem system(e2e::Binaries::Built(),
-                          {.kafka_brokers = config.kafka_brokers,
+                          {.broker = dev_broker ? e2e::LocalSystem::Broker::kDevBroker
+                                                : e2e::LocalSystem::Broker::kApacheKafka,
+                           .kafka_fast_start = false,
+                           .kafka_brokers = config.kafka_brokers,
                            .partitions = config.partitions,
                            .extra_topics = RelayChain::Topics(kHops),
                            .fetch_wait_max_ms = config.fetch_wait_max_ms,
@@ -328,9 +340,11 @@ int Main(int argc, char** argv) {
   }
   std::map<std::string, pid_t> pids = system.NamedPids();
   pids["bench"] = getpid();
-  const std::string broker = config.kafka_brokers.empty()
-                                 ? "embedded dev broker (librdkafka mock cluster)"
-                                 : "Kafka at " + config.kafka_brokers;
+  const std::string broker =
+      !config.kafka_brokers.empty() ? "Kafka at " + config.kafka_brokers
+      : dev_broker                  ? "embedded dev broker (librdkafka mock cluster)"
+                                    : absl::StrCat("Apache Kafka ", testing::KafkaCluster::Version(),
+                                                   " (KRaft, 1 node) at ", system.kafka());
 
   e2e::TestUsers users(system.gateway());
   std::fprintf(stderr, "choreo-bench: signing up %d users...\n", config.users);
@@ -348,9 +362,9 @@ int Main(int argc, char** argv) {
   Recorder* floor_recorder = nullptr;
   absl::Mutex floor_mu;
   service::ServiceConfig services;  // the services' client settings, as LocalSystem runs them
-  services.fetch_wait_max_ms = config.fetch_wait_max_ms > 0 ? config.fetch_wait_max_ms
-                               : config.kafka_brokers.empty() ? 1
-                                                              : 100;
+  if (config.fetch_wait_max_ms > 0 || dev_broker) {
+    services.fetch_wait_max_ms = config.fetch_wait_max_ms > 0 ? config.fetch_wait_max_ms : 1;
+  }
   services.session_timeout_ms = 6000;
   services.max_poll_interval_ms = 10000;
   RelayChain chain({.kafka_brokers = system.kafka(),

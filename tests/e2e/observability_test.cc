@@ -152,11 +152,25 @@ TEST_F(ObservabilityTest, OneOrderIsOneConnectedTraceAcrossTheServices) {
     }
     return nullptr;
   };
+  // The saga's hops, each "process" a child of the "send" that produced its record.
+  const std::vector<std::tuple<std::string, std::string, std::string>> hops = {
+      {"gateway", "order", "orders.requests"},
+      {"order", "billing", "orders.created"},
+      {"billing", "order", "billing.payments"},
+      {"order", "notification", "orders.status"},
+      {"order", "gateway", "orders.status"},
+      {"notification", "notification", "notifications.requested"}};
+  // Each process exports its spans in its own batches: wait for every hop's pair and the last.
   ASSERT_TRUE(testing::WaitUntil(
       [&] {
         spans = TraceSpans();
-        return named("notification", "send notifications.sent") != nullptr &&
-               named("gateway", "process orders.status") != nullptr;
+        for (const auto& [producer, consumer, topic] : hops) {
+          if (named(producer, "send " + topic) == nullptr ||
+              named(consumer, "process " + topic) == nullptr) {
+            return false;
+          }
+        }
+        return named("notification", "send notifications.sent") != nullptr;
       },
       absl::Seconds(30)))
       << spans.size() << " spans so far";
@@ -183,14 +197,6 @@ TEST_F(ObservabilityTest, OneOrderIsOneConnectedTraceAcrossTheServices) {
   EXPECT_EQ(roots, 1);
   EXPECT_THAT(services, ::testing::IsSupersetOf({"gateway", "order", "billing", "notification"}));
 
-  // The saga's hops, each "process" a child of the "send" that produced its record.
-  const std::vector<std::tuple<std::string, std::string, std::string>> hops = {
-      {"gateway", "order", "orders.requests"},
-      {"order", "billing", "orders.created"},
-      {"billing", "order", "billing.payments"},
-      {"order", "notification", "orders.status"},
-      {"order", "gateway", "orders.status"},
-      {"notification", "notification", "notifications.requested"}};
   for (const auto& [producer, consumer, topic] : hops) {
     const ReceivedSpan* send = named(producer, "send " + topic);
     const ReceivedSpan* process = named(consumer, "process " + topic);

@@ -58,6 +58,13 @@ std::string LocalSystem::LogOf(const std::string& service) const {
 std::map<std::string, pid_t> LocalSystem::NamedPids() const {
   std::map<std::string, pid_t> pids;
   for (const auto& [name, process] : processes_) pids[name] = process->pid();
+  if (kafka_cluster_ != nullptr) {
+    for (int node = 0; node < kafka_cluster_->nodes(); ++node) {
+      if (kafka_cluster_->pid(node) == 0) continue;
+      pids[kafka_cluster_->nodes() == 1 ? "kafka (JVM)" : absl::StrCat("kafka-", node + 1, " (JVM)")] =
+          kafka_cluster_->pid(node);
+    }
+  }
   if (redis_ != nullptr && redis_->pid() != 0) pids["redis"] = redis_->pid();
   return pids;
 }
@@ -189,7 +196,9 @@ absl::Status LocalSystem::StartBroker() {
     absl::StatusOr<std::unique_ptr<testing::KafkaCluster>> cluster =
         testing::KafkaCluster::Start({.nodes = options_.kafka_nodes,
                                       .partitions = options_.partitions,
-                                      .extra_topics = options_.extra_topics});
+                                      .extra_topics = options_.extra_topics,
+                                      .heap = options_.kafka_fast_start ? "256m" : "1g",
+                                      .fast_start = options_.kafka_fast_start});
     if (!cluster.ok()) return cluster.status();
     kafka_cluster_ = *std::move(cluster);
     kafka_ = kafka_cluster_->bootstrap_servers();

@@ -39,6 +39,8 @@ class LocalSystem {
   struct Options {
     Broker broker = Broker::kApacheKafka;
     int kafka_nodes = 1;  // Apache Kafka: 3 gives RF 3, min.insync.replicas 2
+    // Apache Kafka's JVM: quick to start (tests) or fully optimising with a bigger heap (benchmarks).
+    bool kafka_fast_start = true;
     // Non-empty: use this running Kafka instead (its topics must exist); `broker` is ignored.
     std::string kafka_brokers;
     int partitions = 4;

@@ -141,7 +141,7 @@ TEST_F(ApacheKafkaTest, TopicsAreCreatedAsDeclaredThenVerifiedAndDriftIsNamed) {
 }
 
 TEST_F(ApacheKafkaTest, AMissingTopicIsNamedAndNotCreatedByUse) {
-  auto producer = Producer();
+  auto producer = Producer({{"message.timeout.ms", "3000"}});
   ASSERT_NE(producer, nullptr);
   absl::Status required =
       RequireTopics(producer->handle(), {"compat.never-declared", "compat.codecs-absent"});
