@@ -47,6 +47,10 @@ struct GatewayConfig {
   int work_threads = 8;
   int redis_connections = 8;
   absl::Duration max_wait = absl::Seconds(30);
+  // How long a request may wait for the broker's acknowledgement before the caller gets
+  // UNAVAILABLE: longer than a leader failover (a dead broker is noticed after Kafka's
+  // broker.session.timeout.ms, 9 s, then leaders move), shorter than --max-wait.
+  absl::Duration publish_timeout = absl::Seconds(20);
   bool timeline_indexer = true;
   absl::Duration timeline_retention = absl::Hours(24 * 7);
   int timeline_max_sagas_per_user = 200;
@@ -65,6 +69,9 @@ struct GatewayConfig {
       return absl::InvalidArgumentError("--work-threads and --redis-connections must be >= 1");
     }
     if (max_wait <= absl::ZeroDuration()) return absl::InvalidArgumentError("--max-wait must be > 0");
+    if (publish_timeout < absl::Seconds(1) || publish_timeout > max_wait) {
+      return absl::InvalidArgumentError("--publish-timeout must be >= 1s and <= --max-wait");
+    }
     if (http_max_connections < 1 || http_max_body_bytes < 1 || http_idle_timeout < absl::Seconds(1)) {
       return absl::InvalidArgumentError(
           "--http-max-connections and --http-max-body-bytes must be >= 1, --http-idle-timeout >= 1s");
@@ -107,6 +114,9 @@ int main(int argc, char** argv) {
       .Add("work-threads", &config.work_threads, "threads for blocking work (Redis)")
       .Add("redis-connections", &config.redis_connections, "Redis connections")
       .Add("max-wait", &config.max_wait, "the longest CreateOrder waits for its saga")
+      .Add("publish-timeout", &config.publish_timeout,
+           "how long a request waits for the broker's acknowledgement before UNAVAILABLE "
+           "(longer than a leader failover)")
       .Add("timeline-indexer", &config.timeline_indexer,
            "index every mission topic for the saga timeline (group choreo-timeline)")
       .Add("timeline-retention", &config.timeline_retention,
@@ -143,7 +153,8 @@ int main(int argc, char** argv) {
                                     config.redis_connections);
   choreo::gateway::Waiters waiters(static_cast<size_t>(config.max_waiting));
   choreo::kafka::KafkaConfig producer_config = choreo::kafka::ProducerDefaults(config.kafka_brokers);
-  producer_config.emplace_back("message.timeout.ms", "5000");  // a dead broker: UNAVAILABLE in 5 s
+  producer_config.emplace_back("message.timeout.ms",
+                               absl::StrCat(absl::ToInt64Milliseconds(config.publish_timeout)));
   auto producer = choreo::kafka::KafkaProducer::Create(producer_config);
   if (!producer.ok()) {
     Log(std::string(producer.status().message()));

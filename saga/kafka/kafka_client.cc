@@ -19,6 +19,7 @@ KafkaConfig ProducerDefaults(absl::string_view bootstrap_servers) {
       {"socket.nagle.disable", "true"},
       {"statistics.interval.ms", "1000"},
       {"message.timeout.ms", "30000"},
+      {"reconnect.backoff.max.ms", "1000"},
   };
 }
 
@@ -33,6 +34,7 @@ KafkaConfig ConsumerDefaults(absl::string_view bootstrap_servers, absl::string_v
       {"isolation.level", "read_committed"},
       {"socket.nagle.disable", "true"},
       {"statistics.interval.ms", "1000"},
+      {"reconnect.backoff.max.ms", "1000"},
   };
 }
 

@@ -254,7 +254,18 @@ absl::Status LocalSystem::WaitReady(const std::string& process, absl::Duration t
 }
 
 absl::StatusOr<std::string> LocalSystem::StartGateway(const std::string& name) {
-  return StartProcess(name, argv_.at("gateway"));
+  return StartInstance("gateway", name);
+}
+
+absl::StatusOr<std::string> LocalSystem::StartInstance(const std::string& service,
+                                                       const std::string& name) {
+  return StartProcess(name, argv_.at(service));
+}
+
+absl::Status LocalSystem::Stop(const std::string& name, absl::Duration grace) {
+  auto it = processes_.find(name);
+  if (it == processes_.end()) return absl::NotFoundError(name);
+  return it->second->Stop(grace).status();
 }
 
 absl::Status LocalSystem::KillBroker() {

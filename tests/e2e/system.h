@@ -88,6 +88,11 @@ class LocalSystem {
   testing::RedisServer& redis_server() { return *redis_; }
   // Starts another gateway instance (its own consumer group) and returns its address.
   absl::StatusOr<std::string> StartGateway(const std::string& name);
+  // Starts another instance of `service` ("order", "billing", ...) named `name` ("order-2"):
+  // same flags, so the same consumer group; returns its gRPC address.
+  absl::StatusOr<std::string> StartInstance(const std::string& service, const std::string& name);
+  // SIGTERM and wait: the process drains, commits and leaves its group (SIGKILL after `grace`).
+  absl::Status Stop(const std::string& name, absl::Duration grace = absl::Seconds(15));
   // Stops the broker for good (SIGKILL; every node of Apache Kafka).
   absl::Status KillBroker();
   // The Apache Kafka started here (to kill and restart nodes); null on the dev broker or an
