@@ -35,6 +35,11 @@ KafkaConfig ConsumerDefaults(absl::string_view bootstrap_servers, absl::string_v
       {"socket.nagle.disable", "true"},
       {"statistics.interval.ms", "1000"},
       {"reconnect.backoff.max.ms", "1000"},
+      // A member that died without leaving stalls its partitions this long (librdkafka: 45 s,
+      // longer than a client waits for a saga); deploy/kafka/README.md has the reasoning.
+      {"session.timeout.ms", "10000"},
+      {"heartbeat.interval.ms", "1000"},
+      {"max.poll.interval.ms", "30000"},
   };
 }
 

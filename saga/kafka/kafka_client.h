@@ -26,11 +26,12 @@ KafkaConfig Merged(KafkaConfig base, const KafkaConfig& overrides);
 
 // Producer settings chosen for safety and latency instead of librdkafka 2.0's defaults:
 // idempotent (acks=all, no reordering or duplicates on retry), linger.ms=1,
-// socket.nagle.disable, statistics every second for metrics.
+// socket.nagle.disable, reconnecting within 1 s, statistics every second for metrics.
 KafkaConfig ProducerDefaults(absl::string_view bootstrap_servers);
 
 // Consumer-group settings: offsets are stored explicitly after a record's effects are committed
-// (enable.auto.offset.store=false), read_committed, earliest on a new group. fetch.wait.max.ms
+// (enable.auto.offset.store=false), read_committed, earliest on a new group, a dead member
+// noticed within 10 s (session.timeout.ms), a rebalance waiting at most 30 s for members. fetch.wait.max.ms
 // is left to the caller: Kafka long-polls so larger is free there, the dev broker holds empty
 // fetches for the full value so the local stack uses ~1 ms (ARCHITECTURE.md §3).
 KafkaConfig ConsumerDefaults(absl::string_view bootstrap_servers, absl::string_view group_id);

@@ -38,11 +38,13 @@ struct ServiceConfig {
   // Kafka long-polls, so a large wait is free there; the dev broker (librdkafka's mock) holds
   // empty fetches for the whole value, so the local stack passes 1.
   int fetch_wait_max_ms = 100;
-  // How soon the group notices a member that died without leaving (SIGKILL, a lost node).
-  int session_timeout_ms = 45000;
+  // How soon the group notices a member that died without leaving (SIGKILL, a lost node): its
+  // partitions stall this long. librdkafka's 45 s is longer than a client waits for a saga
+  // (the gateway's --max-wait, 30 s); 10 s with a heartbeat a second costs nothing.
+  int session_timeout_ms = 10000;
   // max.poll.interval.ms, which is also how long a rebalance waits for members to rejoin. The
   // runtime's poll thread polls every 100 ms whatever the workers do, so this can be short.
-  int max_poll_interval_ms = 300000;
+  int max_poll_interval_ms = 30000;
   absl::Duration drain_timeout = absl::Seconds(10);
   absl::Duration marker_retention = absl::Hours(24 * 7);
   telemetry::TelemetryConfig telemetry;

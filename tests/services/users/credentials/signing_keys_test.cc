@@ -177,7 +177,7 @@ TEST(SigningKey, RejectsOtherPemContents) {
 }
 
 TEST(SigningKey, OpensslDerivesTheSamePublicKey) {
-  if (!HaveOpenssl()) GTEST_SKIP() << "no /usr/bin/openssl";
+  if (!HaveOpenssl()) GTEST_SKIP() << "choreo-skipped: no /usr/bin/openssl";
   const ScratchDir dir;
   const SigningKey key = SigningKey::Generate();
   WriteFile(dir.File("private.pem"), key.PrivatePem());
@@ -188,7 +188,7 @@ TEST(SigningKey, OpensslDerivesTheSamePublicKey) {
 }
 
 TEST(SigningKey, ReadsOpensslKeysAndOpensslVerifiesItsSignatures) {
-  if (!HaveOpenssl()) GTEST_SKIP() << "no /usr/bin/openssl";
+  if (!HaveOpenssl()) GTEST_SKIP() << "choreo-skipped: no /usr/bin/openssl";
   const ScratchDir dir;
   ASSERT_TRUE(RunCommand(absl::StrCat("/usr/bin/openssl genpkey -algorithm ed25519 -out ",
                                       dir.File("private.pem")))
