@@ -258,7 +258,7 @@ admin() { cat "$run_dir/$1.admin.address"; }
 # Ready: every consumer assigned, Kafka and Redis reachable (grpc.health.v1 says SERVING too).
 # On kept Kafka data, a consumer group that a process of an earlier run left without a clean stop
 # (SIGKILL) can assign partitions to the new member at once, then take them back to wait until the
-# old member's session times out (the gateway's: 45 s): so ready twice, 1.5 s apart; at most 90 s.
+# old member's session times out (up to 10 s): so ready twice, 1.5 s apart; at most 90 s.
 ready_started=$(now_ms)
 rounds=(first again)
 $dev_broker && rounds=(first)

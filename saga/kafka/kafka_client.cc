@@ -23,6 +23,10 @@ KafkaConfig ProducerDefaults(absl::string_view bootstrap_servers) {
   };
 }
 
+KafkaConfig AdminDefaults(absl::string_view bootstrap_servers) {
+  return Merged(ProducerDefaults(bootstrap_servers), {{"enable.idempotence", "false"}});
+}
+
 KafkaConfig ConsumerDefaults(absl::string_view bootstrap_servers, absl::string_view group_id) {
   return {
       {"bootstrap.servers", std::string(bootstrap_servers)},

@@ -29,6 +29,10 @@ KafkaConfig Merged(KafkaConfig base, const KafkaConfig& overrides);
 // socket.nagle.disable, reconnecting within 1 s, statistics every second for metrics.
 KafkaConfig ProducerDefaults(absl::string_view bootstrap_servers);
 
+// A connection for admin requests only (topics, metadata): a producer without idempotence, so it
+// needs no producer id from the broker.
+KafkaConfig AdminDefaults(absl::string_view bootstrap_servers);
+
 // Consumer-group settings: offsets are stored explicitly after a record's effects are committed
 // (enable.auto.offset.store=false), read_committed, earliest on a new group, a dead member
 // noticed within 10 s (session.timeout.ms), a rebalance waiting at most 30 s for members. fetch.wait.max.ms

@@ -16,12 +16,10 @@
 namespace choreo::testing {
 namespace {
 
-// A client for admin work only: no idempotence, so it needs no producer id from the broker.
+// A client for admin work only, quiet while the cluster is still starting.
 absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> AdminConnection(const std::string& bootstrap) {
   return kafka::KafkaProducer::Create(
-      kafka::Merged(kafka::ProducerDefaults(bootstrap),
-                    {{"enable.idempotence", "false"}, {"log_level", "0"}}),
-      absl::Seconds(1));
+      kafka::Merged(kafka::AdminDefaults(bootstrap), {{"log_level", "0"}}), absl::Seconds(1));
 }
 
 // True when `metadata` shows `nodes` brokers and every partition led.

@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   choreo::config::ParseOrExit(flags, argc, argv, [&] { return config.Validate(); });
 
   auto connection = choreo::kafka::KafkaProducer::Create(
-      choreo::kafka::ProducerDefaults(config.kafka_brokers));
+      choreo::kafka::AdminDefaults(config.kafka_brokers));
   if (!connection.ok()) {
     std::fprintf(stderr, "choreo-topics: %s\n", std::string(connection.status().message()).c_str());
     return 2;

@@ -25,6 +25,7 @@ std::string ReadFile(const std::string& path) {
 
 Binaries Binaries::Built() {
   return {.devbroker = CHOREO_DEVBROKER,
+          .topics = CHOREO_TOPICS,
           .order = CHOREO_ORDER,
           .billing = CHOREO_BILLING,
           .users = CHOREO_USERS,

@@ -25,7 +25,7 @@
 namespace choreo::e2e {
 
 struct Binaries {
-  std::string devbroker, order, billing, users, notification, gateway;
+  std::string devbroker, topics, order, billing, users, notification, gateway;
   // The ones this build made (their paths are compiled in).
   static Binaries Built();
 };

@@ -114,7 +114,7 @@ TEST_F(ApacheKafkaTest, IdempotentProducerEveryCodecAndAConsumerGroupNegotiate) 
 }
 
 TEST_F(ApacheKafkaTest, TopicsAreCreatedAsDeclaredThenVerifiedAndDriftIsNamed) {
-  auto admin = Producer({{"enable.idempotence", "false"}});
+  auto admin = Producer(AdminDefaults(cluster_->bootstrap_servers()));
   ASSERT_NE(admin, nullptr);
   std::vector<topics::TopicSpec> specs = topics::MissionTopicSpecs({.partitions = 3});
   auto first = ApplyTopics(*admin, specs, /*create_missing=*/true);
