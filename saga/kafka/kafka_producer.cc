@@ -1,5 +1,7 @@
 #include "saga/kafka/kafka_producer.h"
 
+#include "saga/topics/topics.h"
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -30,9 +32,25 @@ KafkaProducer::~KafkaProducer() {
   stopping_.store(true);
   if (poller_.joinable()) poller_.join();
   if (handle_ != nullptr) rd_kafka_poll(handle_.get(), 0);  // serve the purged records' callbacks
+  for (rd_kafka_topic_t* topic : known_topics_) rd_kafka_topic_destroy(topic);
+}
+
+void KafkaProducer::LearnMissionTopics() {
+  for (const std::string& name : topics::MissionTopics()) {
+    if (rd_kafka_topic_t* topic = rd_kafka_topic_new(handle_.get(), name.c_str(), nullptr)) {
+      known_topics_.push_back(topic);
+    }
+  }
+  // One request for every topic: the reply updates each topic handle above. Best effort: a
+  // broker that does not answer in time only leaves the first records to wait for the scan.
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_metadata(handle_.get(), 1, nullptr, &metadata, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_metadata_destroy(metadata);
+  }
 }
 
 void KafkaProducer::PollLoop() {
+  LearnMissionTopics();
   while (!stopping_.load(std::memory_order_relaxed)) rd_kafka_poll(handle_.get(), 100);
 }
 

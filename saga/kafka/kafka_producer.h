@@ -8,12 +8,18 @@
 // producer's own poll thread and must not block. Produce, ProduceAndWait, Flush and
 // LatestStatistics are thread-safe. Destruction flushes for up to `close_timeout`, then drops
 // what is still queued (its callbacks run with an error) and joins the poll thread.
+//
+// First produce: librdkafka learns an unknown topic's partitions only on its next topic scan,
+// up to a second later, so a producer's first record to each topic would wait that long. The
+// poll thread therefore first asks the broker for the metadata of every mission topic
+// (topics::MissionTopics(), up to 5 s): the first record to any of them goes out at once.
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -64,9 +70,11 @@ class KafkaProducer {
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
   static int OnStatistics(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
   void PollLoop();
+  void LearnMissionTopics();
 
   const absl::Duration close_timeout_;
   HandlePtr handle_;
+  std::vector<rd_kafka_topic_t*> known_topics_;  // held so librdkafka keeps their metadata
   std::atomic<bool> stopping_{false};
   std::thread poller_;
   mutable absl::Mutex statistics_mu_;
