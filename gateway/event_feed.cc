@@ -86,6 +86,10 @@ void EventFeed::Loop() {
   while (!stopping_.load()) {
     absl::StatusOr<std::optional<KafkaRecord>> polled = consumer_->Poll(absl::Milliseconds(100));
     if (!polled.ok() || !polled->has_value()) continue;
+    // The feed's position, not its progress: a rebalance within this process (a coordinator
+    // that moved) resumes after what was polled, and the lanes keep what they hold.
+    static_cast<void>(consumer_->StoreOffset({(*polled)->topic, (*polled)->partition},
+                                             (*polled)->offset + 1));
     Lane& lane = *lanes_[absl::HashOf((*polled)->key) % lanes_.size()];
     absl::MutexLock lock(&lane.mu);
     lane.queue.push_back(**std::move(polled));

@@ -46,8 +46,33 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Kafka
   rd_kafka_poll_set_consumer(consumer->handle_.get());
   for (const auto& [name, value] : config) {
     if (name == "group.id") consumer->group_id_ = value;
+    if (name == "auto.offset.reset") consumer->start_at_end_ = value == "latest";
   }
   return consumer;
+}
+
+void KafkaConsumer::PinNewPartitionsToTheirEnd(rd_kafka_t* rk,
+                                               rd_kafka_topic_partition_list_t* partitions) {
+  // Without this, librdkafka resolves "latest" at the partition's first fetch, some time after
+  // the assignment: a record appended in between (one a caller caused as soon as the listener
+  // heard OnAssigned) would be skipped.
+  // The pinned positions are committed at once, so that a later rebalance (a coordinator that
+  // moved, a session that expired) resumes from them instead of from a newer end.
+  constexpr int kTimeoutMs = 5000;
+  if (rd_kafka_committed(rk, partitions, kTimeoutMs) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  rd_kafka_topic_partition_list_t* pinned = rd_kafka_topic_partition_list_new(partitions->cnt);
+  for (int i = 0; i < partitions->cnt; ++i) {
+    rd_kafka_topic_partition_t& partition = partitions->elems[i];
+    if (partition.offset >= 0) continue;  // the group's committed position stands
+    int64_t low = 0, high = 0;
+    if (rd_kafka_query_watermark_offsets(rk, partition.topic, partition.partition, &low, &high,
+                                         kTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      partition.offset = high;
+      rd_kafka_topic_partition_list_add(pinned, partition.topic, partition.partition)->offset = high;
+    }
+  }
+  if (pinned->cnt > 0) rd_kafka_commit(rk, pinned, /*async=*/0);
+  rd_kafka_topic_partition_list_destroy(pinned);
 }
 
 absl::Status KafkaConsumer::Readiness() const {
@@ -134,6 +159,7 @@ void KafkaConsumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   auto* self = static_cast<KafkaConsumer*>(opaque);
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (self->start_at_end_) self->PinNewPartitionsToTheirEnd(rk, partitions);
     self->listener_->OnAssigned(ToVector(partitions));
     self->has_assignment_.store(true);
     if (cooperative) {

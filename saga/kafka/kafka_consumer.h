@@ -4,6 +4,10 @@
 // when told (enable.auto.offset.store=false; stored offsets are committed by auto-commit, by
 // CommitSync, and on Close).
 //
+// auto.offset.reset=latest: a partition the group has no committed offset for starts at its end
+// as of the assignment (resolved and committed before OnAssigned), so every record appended
+// after the listener hears OnAssigned is read, across later rebalances too.
+//
 // Rebalances: the listener hears OnAssigned before records of new partitions are polled, and
 // OnRevoked before partitions go away; when OnRevoked returns, stored offsets are committed
 // synchronously, then the partitions are released. Both run on the thread that calls Poll.
@@ -93,10 +97,12 @@ class KafkaConsumer {
                           rd_kafka_topic_partition_list_t* partitions, void* opaque);
   static int OnStatistics(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
   absl::Status PauseOrResume(const TopicPartition& partition, bool pause);
+  void PinNewPartitionsToTheirEnd(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* partitions);
 
   RebalanceListener* const listener_;
   HandlePtr handle_;
   bool closed_ = false;
+  bool start_at_end_ = false;  // auto.offset.reset=latest
   std::atomic<bool> has_assignment_{false};
   std::string group_id_;
   mutable absl::Mutex statistics_mu_;

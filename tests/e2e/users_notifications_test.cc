@@ -254,8 +254,11 @@ TEST(UsersAndNotificationsTest, TokensAreRequiredAndUsersStayInTheirOwnLane) {
   ASSERT_TRUE(system.Start().ok());
   TestUsers users(system.gateway());
   Client client(system.gateway(), &users);
-  ASSERT_TRUE(users.SignUp("ann").ok());
-  ASSERT_TRUE(users.SignUp("bob").ok());
+  for (const char* user : {"ann", "bob"}) {
+    const grpc::Status signed_up = users.SignUp(user);
+    ASSERT_TRUE(signed_up.ok()) << user << ": " << signed_up.error_code() << " "
+                                << signed_up.error_message();
+  }
   ASSERT_TRUE(client.Deposit("ann", 1000).ok());
   gateway::v1::Order anns;
   ASSERT_TRUE(client.Order("ann", "a1", &anns).ok());
