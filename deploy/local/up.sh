@@ -50,8 +50,9 @@ done
 ./deploy/install-deps.sh
 build_dir=${BUILD_DIR:-build}
 partitions=${CHOREO_PARTITIONS:-4}
-# Paths relative to the checkout, so that ccache hits across clones of the repository.
-export CCACHE_BASEDIR="$PWD"
+# Paths relative to the checkout, and the working directory left out of the hash (debug info
+# would otherwise carry it), so that ccache hits across clones of the repository.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir" --target choreo-devbroker choreo-topics choreo-order choreo-billing \
   choreo-users choreo-notification choreo-gateway choreoctl choreo-dlq
