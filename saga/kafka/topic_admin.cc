@@ -92,16 +92,8 @@ absl::Status CreateTopics(rd_kafka_t* handle, const std::vector<topics::TopicSpe
       return absl::InvalidArgumentError(absl::StrCat("topic ", spec.name, ": ", error));
     }
     requests.push_back(request);
-    if (spec.min_insync_replicas > 0) {
-      rd_kafka_NewTopic_set_config(request, "min.insync.replicas",
-                                   absl::StrCat(spec.min_insync_replicas).c_str());
-    }
-    if (spec.retention_ms != 0) {
-      rd_kafka_NewTopic_set_config(request, "retention.ms",
-                                   absl::StrCat(spec.retention_ms).c_str());
-    }
-    if (!spec.cleanup_policy.empty()) {
-      rd_kafka_NewTopic_set_config(request, "cleanup.policy", spec.cleanup_policy.c_str());
+    for (const auto& [name, value] : topics::TopicConfigs(spec)) {
+      rd_kafka_NewTopic_set_config(request, name.c_str(), value.c_str());
     }
   }
   AdminCall call(handle, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
@@ -123,7 +115,7 @@ absl::Status CreateTopics(rd_kafka_t* handle, const std::vector<topics::TopicSpe
   return absl::OkStatus();
 }
 
-// Fills in the compared configs of every topic in `observed` (DescribeConfigs).
+// Fills in the configs of every topic in `observed` (DescribeConfigs).
 absl::Status DescribeConfigs(rd_kafka_t* handle,
                              std::map<std::string, topics::ObservedTopic>& observed,
                              absl::Duration timeout) {
@@ -147,12 +139,8 @@ absl::Status DescribeConfigs(rd_kafka_t* handle,
     size_t entries = 0;
     const rd_kafka_ConfigEntry_t** configs = rd_kafka_ConfigResource_configs(described[i], &entries);
     for (size_t e = 0; e < entries; ++e) {
-      const std::string name = rd_kafka_ConfigEntry_name(configs[e]);
-      if (name != "min.insync.replicas" && name != "retention.ms" && name != "cleanup.policy") {
-        continue;
-      }
       const char* value = rd_kafka_ConfigEntry_value(configs[e]);
-      topic.configs.emplace_back(name, value != nullptr ? value : "");
+      topic.configs.emplace_back(rd_kafka_ConfigEntry_name(configs[e]), value != nullptr ? value : "");
     }
   }
   return absl::OkStatus();

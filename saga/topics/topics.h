@@ -99,12 +99,23 @@ inline std::vector<TopicSpec> MissionTopicSpecs(const TopicLayout& layout) {
   return specs;
 }
 
+// The topic configs `spec` declares, as Kafka names them: what CreateTopics sets and drift is
+// checked against. Unset fields (0, empty) are left to the broker's defaults.
+inline std::vector<std::pair<std::string, std::string>> TopicConfigs(const TopicSpec& spec) {
+  std::vector<std::pair<std::string, std::string>> configs;
+  if (spec.min_insync_replicas > 0) {
+    configs.emplace_back("min.insync.replicas", absl::StrCat(spec.min_insync_replicas));
+  }
+  if (spec.retention_ms != 0) configs.emplace_back("retention.ms", absl::StrCat(spec.retention_ms));
+  if (!spec.cleanup_policy.empty()) configs.emplace_back("cleanup.policy", spec.cleanup_policy);
+  return configs;
+}
+
 // What a broker reports about one existing topic.
 struct ObservedTopic {
   int partitions = 0;
   int replication_factor = 0;
-  // Topic configs as the broker describes them ("min.insync.replicas", "retention.ms",
-  // "cleanup.policy"); a missing entry is not compared.
+  // Topic configs as the broker describes them; a declared one missing here is not compared.
   std::vector<std::pair<std::string, std::string>> configs;
 };
 
@@ -121,11 +132,7 @@ inline std::vector<std::string> TopicDrift(const TopicSpec& declared,
   compare("partitions", absl::StrCat(observed.partitions), absl::StrCat(declared.partitions));
   compare("replication factor", absl::StrCat(observed.replication_factor),
           absl::StrCat(declared.replication_factor));
-  const std::pair<std::string, std::string> wanted[] = {
-      {"min.insync.replicas", absl::StrCat(declared.min_insync_replicas)},
-      {"retention.ms", absl::StrCat(declared.retention_ms)},
-      {"cleanup.policy", declared.cleanup_policy}};
-  for (const auto& [key, value] : wanted) {
+  for (const auto& [key, value] : TopicConfigs(declared)) {
     for (const auto& [seen_key, seen_value] : observed.configs) {
       if (seen_key == key) compare(key, seen_value, value);
     }

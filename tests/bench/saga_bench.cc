@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "absl/random/random.h"
@@ -370,8 +371,8 @@ int Main(int argc, char** argv) {
   Recorder* floor_recorder = nullptr;
   absl::Mutex floor_mu;
   service::ServiceConfig services;  // the services' client settings, as LocalSystem runs them
-  if (config.fetch_wait_max_ms > 0 || dev_broker) {
-    services.fetch_wait_max_ms = config.fetch_wait_max_ms > 0 ? config.fetch_wait_max_ms : 1;
+  if (std::optional<int> fetch_wait = system.fetch_wait_max_ms()) {
+    services.fetch_wait_max_ms = *fetch_wait;
   }
   services.session_timeout_ms = 6000;
   services.max_poll_interval_ms = 10000;

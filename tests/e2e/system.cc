@@ -113,14 +113,10 @@ absl::Status LocalSystem::Start() {
 
   if (absl::Status broker = StartBroker(); !broker.ok()) return broker;
 
-  // The dev broker holds empty fetches for the whole fetch.wait.max.ms; Kafka answers as soon
-  // as data arrives, so the services' default stands there.
   std::vector<std::string> common = {"--kafka-brokers", kafka_, "--redis", redis_->address()};
-  const bool dev_broker =
-      options_.kafka_brokers.empty() && options_.broker == Broker::kDevBroker;
-  if (options_.fetch_wait_max_ms > 0 || dev_broker) {
+  if (std::optional<int> fetch_wait = fetch_wait_max_ms()) {
     common.push_back("--fetch-wait-max-ms");
-    common.push_back(absl::StrCat(options_.fetch_wait_max_ms > 0 ? options_.fetch_wait_max_ms : 1));
+    common.push_back(absl::StrCat(*fetch_wait));
   }
   const std::vector<std::string> public_key = {"--jwt-public-key", dir_->File("jwt.pub.pem")};
   struct Service {
@@ -186,6 +182,12 @@ absl::Status LocalSystem::Start() {
   }
   gateway_http_ = absl::StrCat("http://127.0.0.1:", ReadFile(http_port_file));
   return absl::OkStatus();
+}
+
+std::optional<int> LocalSystem::fetch_wait_max_ms() const {
+  if (options_.fetch_wait_max_ms > 0) return options_.fetch_wait_max_ms;
+  if (options_.kafka_brokers.empty() && options_.broker == Broker::kDevBroker) return 1;
+  return std::nullopt;
 }
 
 absl::Status LocalSystem::StartBroker() {

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,10 @@ class LocalSystem {
   absl::Status StartService(const std::string& service);
 
   const std::string& kafka() const { return kafka_; }
+  // The fetch.wait.max.ms every consumer here is given: Options::fetch_wait_max_ms if set, else
+  // 1 on the dev broker (it holds an empty fetch for the whole value), else nullopt: the
+  // services' default (Kafka answers a long-poll fetch as soon as data arrives).
+  std::optional<int> fetch_wait_max_ms() const;
   std::string redis() const { return redis_->address(); }
   const std::string& gateway() const { return gateway_; }
   // The gateway's HTTP/JSON base URL, "http://127.0.0.1:<port>".
