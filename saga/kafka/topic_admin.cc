@@ -4,9 +4,11 @@
 
 #include <map>
 #include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 
 namespace choreo::kafka {
 namespace {
@@ -76,9 +78,12 @@ class AdminCall {
   rd_kafka_event_t* event_ = nullptr;
 };
 
-absl::Status CreateTopics(rd_kafka_t* handle, const std::vector<topics::TopicSpec>& specs,
-                          absl::Duration timeout) {
-  if (specs.empty()) return absl::OkStatus();
+// Creates `specs`; returns the names this call created (not those that already existed).
+absl::StatusOr<std::vector<std::string>> CreateTopics(rd_kafka_t* handle,
+                                                      const std::vector<topics::TopicSpec>& specs,
+                                                      absl::Duration timeout) {
+  std::vector<std::string> created;
+  if (specs.empty()) return created;
   char error[512];
   std::vector<rd_kafka_NewTopic_t*> requests;
   auto free_requests = [&requests] {
@@ -106,13 +111,38 @@ absl::Status CreateTopics(rd_kafka_t* handle, const std::vector<topics::TopicSpe
       rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(*event), &count);
   for (size_t i = 0; i < count; ++i) {
     const rd_kafka_resp_err_t code = rd_kafka_topic_result_error(results[i]);
-    if (code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      created.push_back(rd_kafka_topic_result_name(results[i]));
+    } else if (code != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
       const char* message = rd_kafka_topic_result_error_string(results[i]);
       return absl::InternalError(absl::StrCat("CreateTopics ", rd_kafka_topic_result_name(results[i]),
                                               ": ", message != nullptr ? message : rd_kafka_err2str(code)));
     }
   }
-  return absl::OkStatus();
+  return created;
+}
+
+// The broker's metadata once every one of `names` shows in it. A created topic reaches the
+// metadata a moment after CreateTopics answers (KRaft propagates it to each broker), so a
+// caller that starts consumers next would otherwise be told the topic is missing.
+absl::StatusOr<std::map<std::string, topics::ObservedTopic>> DescribeTopicsOnceVisible(
+    rd_kafka_t* handle, const std::vector<std::string>& names, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    absl::StatusOr<std::map<std::string, topics::ObservedTopic>> observed =
+        DescribeTopics(handle, timeout);
+    if (!observed.ok()) return observed.status();
+    std::vector<std::string> invisible;
+    for (const std::string& name : names) {
+      if (!observed->contains(name)) invisible.push_back(name);
+    }
+    if (invisible.empty()) return observed;
+    if (absl::Now() >= deadline) {
+      return absl::UnavailableError(absl::StrCat("created topics not yet in the metadata: ",
+                                                 absl::StrJoin(invisible, ", ")));
+    }
+    absl::SleepFor(absl::Milliseconds(50));  // poll interval of a deadline-bound wait
+  }
 }
 
 // Fills in the configs of every topic in `observed` (DescribeConfigs).
@@ -165,11 +195,17 @@ absl::StatusOr<TopicReport> ApplyTopics(KafkaProducer& connection,
       present.insert(*it);
     }
   }
-  if (create_missing) {
-    if (absl::Status created = CreateTopics(connection.handle(), absent, timeout); !created.ok()) {
-      return created;
-    }
-    for (const topics::TopicSpec& spec : absent) report.created.push_back(spec.name);
+  if (create_missing && !absent.empty()) {
+    absl::StatusOr<std::vector<std::string>> created =
+        CreateTopics(connection.handle(), absent, timeout);
+    if (!created.ok()) return created.status();
+    report.created = *std::move(created);
+    // Topics another caller created meanwhile are compared with their declaration too.
+    std::vector<std::string> names;
+    for (const topics::TopicSpec& spec : absent) names.push_back(spec.name);
+    observed = DescribeTopicsOnceVisible(connection.handle(), names, timeout);
+    if (!observed.ok()) return observed.status();
+    for (const std::string& name : names) present.insert(*observed->find(name));
   } else {
     for (const topics::TopicSpec& spec : absent) report.missing.push_back(spec.name);
   }
@@ -193,7 +229,12 @@ absl::Status EnsureTopics(KafkaProducer& connection, const std::vector<std::stri
   for (const std::string& topic : topics) {
     specs.push_back({.name = topic, .partitions = partitions, .replication_factor = -1});
   }
-  return CreateTopics(connection.handle(), specs, timeout);
+  if (absl::StatusOr<std::vector<std::string>> created =
+          CreateTopics(connection.handle(), specs, timeout);
+      !created.ok()) {
+    return created.status();
+  }
+  return DescribeTopicsOnceVisible(connection.handle(), topics, timeout).status();
 }
 
 absl::Status RequireTopics(rd_kafka_t* handle, const std::vector<std::string>& topics,

@@ -18,7 +18,7 @@ namespace choreo::kafka {
 
 // What ApplyTopics found and did.
 struct TopicReport {
-  std::vector<std::string> created;  // topics that did not exist and were created
+  std::vector<std::string> created;  // topics this call created (not one created meanwhile)
   std::vector<std::string> missing;  // topics that do not exist (create_missing = false)
   std::vector<std::string> drift;    // "<topic> <what>: <seen>, declared <wanted>"
   bool ok() const { return missing.empty() && drift.empty(); }
@@ -27,6 +27,7 @@ struct TopicReport {
 // Creates every topic of `specs` that does not exist (with its partitions, replication factor
 // and configs) when `create_missing`, and compares every existing one with its declaration.
 // Idempotent. Existing topics are never altered: drift is reported for an operator to decide.
+// Returns once every created topic shows in the broker's metadata, so consumers can start.
 // UNAVAILABLE when the broker does not answer within `timeout`, INTERNAL for other refusals.
 absl::StatusOr<TopicReport> ApplyTopics(KafkaProducer& connection,
                                         const std::vector<topics::TopicSpec>& specs,
@@ -34,7 +35,8 @@ absl::StatusOr<TopicReport> ApplyTopics(KafkaProducer& connection,
                                         absl::Duration timeout = absl::Seconds(30));
 
 // Creates each of `topics` with `partitions` partitions and the broker's default replication
-// unless it exists already (tools' own topics, such as the benchmark's relay chain).
+// unless it exists already (tools' own topics, such as the benchmark's relay chain); returns once
+// all of them show in the broker's metadata.
 absl::Status EnsureTopics(KafkaProducer& connection, const std::vector<std::string>& topics,
                           int partitions, absl::Duration timeout = absl::Seconds(30));
 
