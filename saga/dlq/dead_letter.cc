@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "saga/codec/event_codec.h"
 #include "saga/kafka/kafka_producer.h"
+#include "saga/publish/publisher.h"
 #include "saga/kafka/topic_reader.h"
 
 namespace choreo::dlq {
@@ -63,6 +64,9 @@ absl::StatusOr<std::vector<ReplayEntry>> ReplayDeadLetters(const ReplayOptions& 
     if (!created.ok()) return created.status();
     producer = *std::move(created);
   }
+  // Records are sent again as they were (their meta untouched), through the one publisher.
+  publish::KafkaSink sink(producer.get());
+  const publish::Publisher publisher(&sink, {.service = "dlq", .ack_timeout = absl::Seconds(30)});
   std::vector<ReplayEntry> entries;
   absl::Status read = kafka::ReadTopicToEnd(
       config, options.dlq_topic, options.timeout, [&](const KafkaRecord& dead_letter) {
@@ -77,9 +81,9 @@ absl::StatusOr<std::vector<ReplayEntry>> ReplayDeadLetters(const ReplayOptions& 
         if (producer != nullptr) {
           absl::StatusOr<KafkaRecord> replay = ReplayRecord(dead_letter);
           if (!replay.ok()) return replay.status();
-          absl::StatusOr<kafka::Delivery> delivered =
-              producer->ProduceAndWait(*replay, absl::Seconds(30));
-          if (!delivered.ok()) return delivered.status();
+          if (absl::Status sent = publisher.SendAndWait({*std::move(replay)}); !sent.ok()) {
+            return sent;
+          }
           entry.replayed = true;
         }
         entries.push_back(std::move(entry));

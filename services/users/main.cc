@@ -56,7 +56,6 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<choreo::telemetry::Telemetry>> telemetry =
       choreo::telemetry::Telemetry::Start(choreo::users::kService, config.telemetry);
   if (!telemetry.ok()) return fail(telemetry.status());
-  options.tracer = &(*telemetry)->tracer();
   absl::StatusOr<choreo::users::SigningKey> key =
       choreo::users::LoadOrCreateSigningKey(private_key, public_key);
   if (!key.ok()) return fail(key.status());
@@ -69,8 +68,16 @@ int main(int argc, char** argv) {
 
   choreo::users::UserStore store({.address = *choreo::redis::ParseRedisAddress(config.redis)},
                                  config.marker_retention);
-  choreo::users::Outbox outbox(&store, producer->get(),
-                               {.observer = &(*telemetry)->saga_metrics()});
+  choreo::publish::KafkaSink sink(producer->get());
+  choreo::saga::SagaObserver& saga_metrics = (*telemetry)->saga_metrics();
+  const choreo::publish::Publisher publisher(
+      &sink, {.service = choreo::users::kService,
+              .tracer = &(*telemetry)->tracer(),
+              .on_published = [&saga_metrics](const choreo::KafkaRecord& record) {
+                saga_metrics.OnPublished(record);
+              }});
+  options.publisher = &publisher;
+  choreo::users::Outbox outbox(&store, &publisher, {});
   choreo::users::UserServiceImpl users(&store, &outbox, &token_issuer, options);
 
   choreo::service::ServiceParts parts;

@@ -60,32 +60,23 @@ absl::Status UserServiceImpl::CommitAndPublish(const grpc::ServerContext& contex
                                                int64_t expected_version,
                                                saga::Reaction<v1::UserRecord> change) {
   std::string correlation_id = MetadataValue(context, "x-correlation-id");
+  if (correlation_id.empty()) {
+    absl::MutexLock lock(&random_mu_);
+    correlation_id = ids::RandomHex(random_, 16);
+  }
+  // The call's server span is the parent (the interceptor put it in the metadata).
+  const publish::Origin origin =
+      publish::Origin::Command(correlation_id, MetadataValue(context, "traceparent"));
   std::vector<KafkaRecord> records;
   std::vector<tracing::Span> sends;  // end when the events are published (or fail)
   std::string change_id;
-  {
-    absl::MutexLock lock(&random_mu_);
-    if (correlation_id.empty()) correlation_id = ids::RandomHex(random_, 16);
-    for (saga::OutgoingEvent& outgoing : change.events) {
-      // The call's server span is the parent (the interceptor put it in the metadata).
-      tracing::Span send = tracing::StartSendSpan(
-          tracing::TracerOr(options_.tracer), outgoing.topic,
-          MetadataValue(context, "traceparent"));
-      codec::StampMeta(*outgoing.event,
-                       {.event_id = ids::RandomHex(random_, 16),
-                        .correlation_id = correlation_id,
-                        .traceparent = send.traceparent(),
-                        .producer = kService,
-                        .occurred_at = absl::Now()},
-                       random_);
-      if (change_id.empty()) change_id = codec::MetaOf(*outgoing.event).event_id();
-      absl::StatusOr<KafkaRecord> record =
-          codec_.Encode(*outgoing.event, outgoing.topic, outgoing.key);
-      if (!record.ok()) return record.status();
-      tracing::SetSendAttributes(send, *record);
-      records.push_back(*std::move(record));
-      sends.push_back(std::move(send));
-    }
+  for (saga::OutgoingEvent& outgoing : change.events) {
+    absl::StatusOr<publish::StampedEvent> stamped =
+        options_.publisher->Stamp(*outgoing.event, outgoing.topic, outgoing.key, origin);
+    if (!stamped.ok()) return stamped.status();
+    if (change_id.empty()) change_id = codec::MetaOf(*outgoing.event).event_id();
+    records.push_back(std::move(stamped->record));
+    sends.push_back(std::move(stamped->send));
   }
   if (absl::Status committed = store_->Commit(username, expected_version, *change.state,
                                               change_id, records, absl::Now());

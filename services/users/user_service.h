@@ -17,9 +17,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "choreo/users/v1/user_service.grpc.pb.h"
-#include "saga/codec/event_codec.h"
+#include "saga/publish/publisher.h"
 #include "saga/runtime/handler_registry.h"
-#include "saga/tracing/tracer.h"
 #include "services/users/core/user_rules.h"
 #include "services/users/credentials/jwt.h"
 #include "services/users/credentials/password_hash.h"
@@ -35,8 +34,8 @@ absl::StatusOr<saga::HandlerRegistry> UserRegistry();
 struct UserServiceOptions {
   PasswordHashParams password_hash;
   LoginLimit login_limit;
-  // The "send" spans of the events a call publishes. Not owned; null: none.
-  const tracing::Tracer* tracer = nullptr;
+  // Stamps the events a call publishes (the outbox sends them). Not owned; required.
+  const publish::Publisher* publisher = nullptr;
 };
 
 class UserServiceImpl final : public v1::UserService::Service {
@@ -64,7 +63,6 @@ class UserServiceImpl final : public v1::UserService::Service {
   Outbox* outbox_;
   const TokenIssuer* issuer_;
   const UserServiceOptions options_;
-  codec::EventCodec codec_;
   absl::Mutex random_mu_;
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
   // A hash of a random password, verified when the username is unknown so that a login for an

@@ -118,18 +118,13 @@ absl::StatusOr<int64_t> UserStore::CountLoginAttempt(const std::string& username
   return reply->integer;
 }
 
-Outbox::Outbox(UserStore* store, kafka::KafkaProducer* producer, Options options)
-    : store_(store), producer_(producer), options_(options) {}
+Outbox::Outbox(UserStore* store, const publish::Publisher* publisher, Options options)
+    : store_(store), publisher_(publisher), options_(options) {}
 
 Outbox::~Outbox() { Stop(); }
 
 absl::Status Outbox::Publish(const PendingChange& change, const std::vector<KafkaRecord>& events) {
-  for (const KafkaRecord& event : events) {
-    absl::StatusOr<kafka::Delivery> delivered =
-        producer_->ProduceAndWait(event, options_.publish_timeout);
-    if (!delivered.ok()) return delivered.status();
-    if (options_.observer != nullptr) options_.observer->OnPublished(event);
-  }
+  if (absl::Status sent = publisher_->SendAndWait(events); !sent.ok()) return sent;
   return store_->MarkPublished(change);
 }
 

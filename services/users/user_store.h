@@ -21,8 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "choreo/users/v1/state.pb.h"
-#include "saga/kafka/kafka_producer.h"
-#include "saga/runtime/saga_runtime.h"
+#include "saga/publish/publisher.h"
 #include "saga/record/record.h"
 #include "saga/redis/redis_connection.h"
 #include "saga/store/redis_aggregate_store.h"
@@ -83,11 +82,9 @@ class Outbox {
     absl::Duration relay_every = absl::Seconds(1);
     // Changes younger than this are left to the request that made them.
     absl::Duration grace = absl::Seconds(5);
-    absl::Duration publish_timeout = absl::Seconds(10);
-    // Told of every record the broker acknowledged (metrics). Not owned; may be null.
-    saga::SagaObserver* observer = nullptr;
   };
-  Outbox(UserStore* store, kafka::KafkaProducer* producer, Options options);
+  // Publishes through `publisher` (its ack timeout and observers apply). Not owned.
+  Outbox(UserStore* store, const publish::Publisher* publisher, Options options);
   ~Outbox();
 
   // Publishes `events` and waits for the broker; on success marks the change published. On
@@ -101,7 +98,7 @@ class Outbox {
 
  private:
   UserStore* store_;
-  kafka::KafkaProducer* producer_;
+  const publish::Publisher* publisher_;
   const Options options_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

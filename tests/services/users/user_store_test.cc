@@ -31,6 +31,9 @@ class UserStoreTest : public ::testing::Test {
     auto producer = kafka::KafkaProducer::Create(kafka::ProducerDefaults(kafka_->bootstrap_servers()));
     ASSERT_TRUE(producer.ok()) << producer.status();
     producer_ = *std::move(producer);
+    sink_ = std::make_unique<publish::KafkaSink>(producer_.get());
+    publisher_ = std::make_unique<publish::Publisher>(sink_.get(),
+                                                      publish::Publisher::Options{.service = "users"});
     store_ = std::make_unique<UserStore>(
         redis::RedisConnection::Options{.address = *redis::ParseRedisAddress(redis_->address())});
   }
@@ -61,6 +64,8 @@ class UserStoreTest : public ::testing::Test {
   std::unique_ptr<testing::RedisServer> redis_;
   std::unique_ptr<kafka::EmbeddedKafkaCluster> kafka_;
   std::unique_ptr<kafka::KafkaProducer> producer_;
+  std::unique_ptr<publish::KafkaSink> sink_;
+  std::unique_ptr<publish::Publisher> publisher_;
   std::unique_ptr<UserStore> store_;
 };
 
@@ -71,7 +76,7 @@ TEST_F(UserStoreTest, ACommittedChangeIsRelayedWhenItsRequestDiedBeforePublishin
   const absl::Time now = absl::Now();
   ASSERT_TRUE(store_->Commit("bob", 0, record, "e1", {event}, now).ok());
   // The request "crashed" here: nothing was published.
-  Outbox outbox(store_.get(), producer_.get(), {.grace = absl::Seconds(5)});
+  Outbox outbox(store_.get(), publisher_.get(), {.grace = absl::Seconds(5)});
   absl::StatusOr<int> early = outbox.RelayOnce(now + absl::Seconds(1));
   ASSERT_TRUE(early.ok()) << early.status();
   EXPECT_EQ(*early, 0) << "a young change is left to its request";
@@ -95,7 +100,7 @@ TEST_F(UserStoreTest, PublishMarksTheChangeAndAnEntryWithoutACommitIsDropped) {
   const KafkaRecord event = Registered("ann", "e1");
   const absl::Time now = absl::Now();
   ASSERT_TRUE(store_->Commit("ann", 0, record, "e1", {event}, now).ok());
-  Outbox outbox(store_.get(), producer_.get(), {});
+  Outbox outbox(store_.get(), publisher_.get(), {});
   ASSERT_TRUE(outbox.Publish({"ann", "e1"}, {event}).ok());
   EXPECT_TRUE(store_->PendingSince(now + absl::Hours(1), 10)->empty());
 
