@@ -15,11 +15,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "transcoding/core/json_mapping.h"
+#include "http/status_body.h"
 
 namespace choreo::http {
-
-using transcoding::StatusJson;
 
 const std::string* HttpRequest::Header(absl::string_view lowercase_name) const {
   for (const HttpHeader& header : headers) {
@@ -283,7 +281,7 @@ struct ExchangeSlot {
 HttpResponse ErrorResponse(int http_status, int grpc_code, absl::string_view message) {
   return {.status = http_status,
           .headers = {{.name = "Content-Type", .value = "application/json"}},
-          .body = StatusJson(grpc_code, message)};
+          .body = StatusBody(grpc_code, message)};
 }
 
 HttpResponse TooLarge(size_t limit) {

@@ -10,6 +10,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "http/status_body.h"
 #include "transcoding/core/http_headers.h"
 #include "transcoding/core/json_mapping.h"
 
@@ -52,7 +53,7 @@ void AppendHeaders(std::vector<HttpHeader>& headers, const Metadata& more) {
 
 HttpResponse ErrorResponse(std::vector<HttpHeader> headers, int grpc_code, absl::string_view message,
                            absl::string_view details = "", int http_status = 0) {
-  return {.status = http_status != 0 ? http_status : HttpStatusForGrpcCode(grpc_code),
+  return {.status = http_status != 0 ? http_status : http::HttpStatusForGrpcCode(grpc_code),
           .headers = std::move(headers),
           .body = StatusJson(grpc_code, message, details)};
 }

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "saga/ids/trace_context.h"
-#include "transcoding/core/json_text.h"
+#include "json/json_text.h"
 
 namespace choreo::logging {
 namespace {
@@ -19,7 +19,7 @@ std::atomic<int> min_level{static_cast<int>(Level::kInfo)};
 // still read it.
 std::atomic<const std::string*> service_name{new std::string("choreo")};
 
-void AppendQuoted(std::string& out, absl::string_view text) { out.append(transcoding::JsonQuote(text)); }
+void AppendQuoted(std::string& out, absl::string_view text) { out.append(json::JsonQuote(text)); }
 
 }  // namespace
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "saga/logging/logger.h"
-#include "transcoding/core/json_text.h"
+#include "json/json_text.h"
 
 namespace choreo::telemetry {
 
@@ -18,10 +18,10 @@ std::string ReadinessJson(const std::vector<CheckResult>& results) {
   std::string json = absl::StrCat("{\"ready\":", AllReady(results) ? "true" : "false", ",\"checks\":[");
   for (size_t i = 0; i < results.size(); ++i) {
     if (i > 0) json.push_back(',');
-    absl::StrAppend(&json, "{\"name\":", transcoding::JsonQuote(results[i].name),
+    absl::StrAppend(&json, "{\"name\":", json::JsonQuote(results[i].name),
                     ",\"ok\":", results[i].status.ok() ? "true" : "false");
     if (!results[i].status.ok()) {
-      absl::StrAppend(&json, ",\"error\":", transcoding::JsonQuote(results[i].status.message()));
+      absl::StrAppend(&json, ",\"error\":", json::JsonQuote(results[i].status.message()));
     }
     json.push_back('}');
   }

@@ -1,12 +1,12 @@
 #include "saga/tracing/otlp_json.h"
 
 #include "absl/strings/str_cat.h"
-#include "transcoding/core/json_text.h"
+#include "json/json_text.h"
 
 namespace choreo::tracing {
 namespace {
 
-void AppendQuoted(std::string& out, absl::string_view text) { out.append(transcoding::JsonQuote(text)); }
+void AppendQuoted(std::string& out, absl::string_view text) { out.append(json::JsonQuote(text)); }
 
 void AppendNanos(std::string& out, absl::Time time) {
   absl::StrAppend(&out, "\"", absl::ToUnixNanos(time), "\"");

@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "saga/testing/temp_dir.h"
-#include "transcoding/core/json_text.h"
+#include "json/json_text.h"
 
 namespace choreo::transcoding {
 namespace {
@@ -25,7 +25,7 @@ std::string BookshelfDocument() {
 
 TEST(OpenApiDocument, DescribesEveryRouteWithItsParametersAndSchemas) {
   const std::string document = BookshelfDocument();
-  ASSERT_TRUE(CheckJsonSyntax(document).ok()) << CheckJsonSyntax(document);
+  ASSERT_TRUE(json::CheckJsonSyntax(document).ok()) << json::CheckJsonSyntax(document);
   for (const char* piece : {
            R"("openapi":"3.0.3")",
            R"("/v1/{name}":{"get":{"operationId":"Bookshelf_GetBook")",

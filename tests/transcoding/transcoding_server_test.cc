@@ -25,8 +25,9 @@
 #include "saga/service/grpc_server.h"
 #include "saga/testing/http_client.h"
 #include "saga/testing/wait.h"
+#include "http/status_body.h"
 #include "transcoding/core/json_mapping.h"
-#include "transcoding/core/json_text.h"
+#include "json/json_text.h"
 #include "transcoding/transcoder.h"
 
 namespace choreo::transcoding {
@@ -333,7 +334,7 @@ TEST_F(TranscodingServerTest, BindsPathQueryAndBodyAsAnnotated) {
 TEST_F(TranscodingServerTest, MapsEveryGrpcStatusToItsHttpStatusWithAJsonBody) {
   for (int code = 1; code <= 16; ++code) {
     const HttpResult failed = Call("POST", "/v1/fail", absl::StrCat(R"({"code":)", code, R"(,"message":"m)", code, R"("})"));
-    EXPECT_EQ(failed.status, HttpStatusForGrpcCode(code)) << code;
+    EXPECT_EQ(failed.status, http::HttpStatusForGrpcCode(code)) << code;
     EXPECT_EQ(failed.body, absl::StrCat(R"({"code":)", code, R"(,"message":"m)", code, R"(","details":[]})")) << code;
     EXPECT_EQ(failed.Header("content-type"), "application/json");
     EXPECT_EQ(failed.Header("grpc-trailer-x-failed"), "yes");
@@ -446,7 +447,7 @@ TEST_F(TranscodingServerTest, StreamsNewlineDelimitedJsonAndServerSentEvents) {
 TEST_F(TranscodingServerTest, ServesItsOpenApiDocument) {
   const HttpResult document = Call("GET", "/openapi.json");
   ASSERT_EQ(document.status, 200);
-  EXPECT_TRUE(CheckJsonSyntax(document.body).ok());
+  EXPECT_TRUE(json::CheckJsonSyntax(document.body).ok());
   EXPECT_THAT(document.body, HasSubstr(R"("title":"Bookshelf")"));
   EXPECT_THAT(document.body, HasSubstr(R"("/v1/count/{to}":{"get":{"operationId":"Bookshelf_Count")"));
 }

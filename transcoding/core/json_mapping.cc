@@ -8,7 +8,8 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/status.pb.h"
-#include "transcoding/core/json_text.h"
+#include "http/status_body.h"
+#include "json/json_text.h"
 #include "transcoding/core/path_template.h"
 
 namespace choreo::transcoding {
@@ -58,7 +59,7 @@ absl::Status FillBody(const HttpRoute& route, absl::string_view body, Message& r
     return absl::OkStatus();
   }
   if (body.empty()) return absl::OkStatus();
-  if (absl::Status syntax = CheckJsonSyntax(body); !syntax.ok()) return syntax;
+  if (absl::Status syntax = json::CheckJsonSyntax(body); !syntax.ok()) return syntax;
   if (route.body == "*") return ParseJsonInto(body, request, "");
   const FieldDescriptor* field = route.body_field;
   if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && !field->is_repeated()) {
@@ -66,7 +67,7 @@ absl::Status FillBody(const HttpRoute& route, absl::string_view body, Message& r
                          field->name());
   }
   // A repeated or scalar field: parse it as the one member of the request.
-  return ParseJsonInto(absl::StrCat("{", JsonQuote(field->json_name()), ":", body, "}"), request, "");
+  return ParseJsonInto(absl::StrCat("{", json::JsonQuote(field->json_name()), ":", body, "}"), request, "");
 }
 
 bool SamePrefix(const FieldPath& path, const FieldPath& prefix) {
@@ -162,7 +163,7 @@ absl::StatusOr<std::string> ResponseJson(const HttpRoute& route, const Message& 
   absl::StatusOr<std::string> json = MessageJson(response);
   if (!json.ok() || route.response_body_field == nullptr) return json;
   std::optional<absl::string_view> member =
-      JsonMemberText(*json, route.response_body_field->json_name());
+      json::JsonMemberText(*json, route.response_body_field->json_name());
   if (!member.has_value()) {
     // Only an unset message field is left out of the JSON.
     return std::string("null");
@@ -172,43 +173,17 @@ absl::StatusOr<std::string> ResponseJson(const HttpRoute& route, const Message& 
 
 std::string StatusJson(int grpc_code, absl::string_view message, absl::string_view status_details) {
   google::rpc::Status status;
-  if (!status_details.empty() &&
-      status.ParseFromArray(status_details.data(), static_cast<int>(status_details.size()))) {
-    // keep the details, the code and message below are the call's own
-  } else {
-    status.Clear();
+  if (status_details.empty() ||
+      !status.ParseFromArray(status_details.data(), static_cast<int>(status_details.size())) ||
+      status.details().empty()) {
+    return http::StatusBody(grpc_code, message);
   }
+  // Keep the details; the code and message are the call's own.
   status.set_code(grpc_code);
   status.set_message(std::string(message));
   absl::StatusOr<std::string> json = MessageJson(status);
-  if (!json.ok()) {  // a detail of a type this binary does not know
-    status.clear_details();
-    json = MessageJson(status);
-  }
-  return json.ok() ? *json : "{}";
-}
-
-int HttpStatusForGrpcCode(int grpc_code) {
-  switch (grpc_code) {
-    case 0: return 200;    // OK
-    case 1: return 499;    // CANCELLED
-    case 2: return 500;    // UNKNOWN
-    case 3: return 400;    // INVALID_ARGUMENT
-    case 4: return 504;    // DEADLINE_EXCEEDED
-    case 5: return 404;    // NOT_FOUND
-    case 6: return 409;    // ALREADY_EXISTS
-    case 7: return 403;    // PERMISSION_DENIED
-    case 8: return 429;    // RESOURCE_EXHAUSTED
-    case 9: return 400;    // FAILED_PRECONDITION
-    case 10: return 409;   // ABORTED
-    case 11: return 400;   // OUT_OF_RANGE
-    case 12: return 501;   // UNIMPLEMENTED
-    case 13: return 500;   // INTERNAL
-    case 14: return 503;   // UNAVAILABLE
-    case 15: return 500;   // DATA_LOSS
-    case 16: return 401;   // UNAUTHENTICATED
-    default: return 500;
-  }
+  // A detail of a type this binary does not know: the status without details.
+  return json.ok() ? *json : http::StatusBody(grpc_code, message);
 }
 
 }  // namespace choreo::transcoding

@@ -48,11 +48,8 @@ absl::StatusOr<std::string> ResponseJson(const HttpRoute& route,
 
 // {"code":5,"message":"...","details":[...]} (google.rpc.Status in JSON). `status_details` is
 // gRPC's serialized google.rpc.Status (grpc-status-details-bin), if any: its details are
-// carried over when their types are known, and dropped otherwise.
+// carried over when their types are known, and dropped otherwise (http::StatusBody).
 std::string StatusJson(int grpc_code, absl::string_view message,
                        absl::string_view status_details = "");
-
-// The standard gRPC → HTTP status table (google.rpc.Code; grpc-gateway, Envoy).
-int HttpStatusForGrpcCode(int grpc_code);
 
 }  // namespace choreo::transcoding

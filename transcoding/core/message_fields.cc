@@ -1,7 +1,7 @@
 #include "transcoding/core/message_fields.h"
 
 #include "absl/strings/escaping.h"
-#include "transcoding/core/json_text.h"
+#include "json/json_text.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -85,7 +85,7 @@ absl::Status SetWellKnownType(Message& message, const FieldDescriptor* field, ab
                        name == "google.protobuf.FieldMask" || name == "google.protobuf.StringValue" ||
                        name == "google.protobuf.BytesValue";
   // Numbers and booleans in wrappers take their JSON literal; the rest a JSON string.
-  const std::string json = textual ? JsonQuote(text) : std::string(text);
+  const std::string json = textual ? json::JsonQuote(text) : std::string(text);
   if (!google::protobuf::util::JsonStringToMessage(json, &message).ok()) {
     return BadValue(field, text, absl::StrCat("a valid ", name));
   }

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/rpc/status.pb.h"
-#include "transcoding/core/json_text.h"
+#include "json/json_text.h"
 
 namespace choreo::transcoding {
 namespace {
@@ -23,11 +23,11 @@ std::string Ref(const Descriptor* message) {
 class JsonObject {
  public:
   JsonObject& Raw(absl::string_view name, absl::string_view json) {
-    absl::StrAppend(&text_, text_.empty() ? "{" : ",", JsonQuote(name), ":", json);
+    absl::StrAppend(&text_, text_.empty() ? "{" : ",", json::JsonQuote(name), ":", json);
     return *this;
   }
   JsonObject& String(absl::string_view name, absl::string_view value) {
-    return Raw(name, JsonQuote(value));
+    return Raw(name, json::JsonQuote(value));
   }
   std::string Close() const { return text_.empty() ? "{}" : absl::StrCat(text_, "}"); }
 
@@ -105,7 +105,7 @@ class SchemaSet {
       case FieldDescriptor::TYPE_ENUM: {
         std::vector<std::string> names;
         for (int i = 0; i < field->enum_type()->value_count(); ++i) {
-          names.push_back(JsonQuote(field->enum_type()->value(i)->name()));
+          names.push_back(json::JsonQuote(field->enum_type()->value(i)->name()));
         }
         return absl::StrCat(R"({"type":"string","enum":[)", absl::StrJoin(names, ","), "]}");
       }
@@ -209,7 +209,7 @@ std::string Operation(const HttpRoute& route, const std::string& operation_id, S
   }
   JsonObject operation;
   operation.String("operationId", operation_id)
-      .Raw("tags", absl::StrCat("[", JsonQuote(method->service()->name()), "]"))
+      .Raw("tags", absl::StrCat("[", json::JsonQuote(method->service()->name()), "]"))
       .String("summary", method->full_name());
   if (!parameters.empty()) {
     operation.Raw("parameters", absl::StrCat("[", absl::StrJoin(parameters, ","), "]"));

@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-namespace choreo::transcoding {
+namespace choreo::json {
 
 // OK when `text` is one well-formed JSON value (RFC 8259: no trailing commas, no comments, no
 // control characters in strings, valid escapes and UTF-8), nested at most `max_depth` deep.
@@ -24,4 +24,4 @@ std::optional<absl::string_view> JsonMemberText(absl::string_view object, absl::
 // '\' are escaped).
 std::string JsonQuote(absl::string_view text);
 
-}  // namespace choreo::transcoding
+}  // namespace choreo::json

@@ -1,10 +1,10 @@
-#include "transcoding/core/json_text.h"
+#include "json/json_text.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
-namespace choreo::transcoding {
+namespace choreo::json {
 namespace {
 
 class SyntaxChecker {
@@ -254,4 +254,4 @@ std::string JsonQuote(absl::string_view text) {
   return out;
 }
 
-}  // namespace choreo::transcoding
+}  // namespace choreo::json

@@ -1,9 +1,9 @@
-#include "transcoding/core/json_text.h"
+#include "json/json_text.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace choreo::transcoding {
+namespace choreo::json {
 namespace {
 
 using ::testing::HasSubstr;
@@ -56,4 +56,4 @@ TEST(JsonQuote, EscapesWhatJsonRequires) {
 }
 
 }  // namespace
-}  // namespace choreo::transcoding
+}  // namespace choreo::json
