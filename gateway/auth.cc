@@ -11,7 +11,7 @@ absl::StatusOr<Caller> Authenticator::Authenticate(const grpc::ServerContextBase
   const std::string authorization = service::MetadataValue(context, "authorization");
   absl::StatusOr<absl::string_view> token = BearerToken(authorization);
   if (!token.ok()) return token.status();
-  absl::StatusOr<users::TokenClaims> claims = verifier_.Verify(*token, absl::Now());
+  absl::StatusOr<credentials::TokenClaims> claims = verifier_.Verify(*token, absl::Now());
   if (!claims.ok()) return claims.status();
   return Caller{.username = std::move(claims->subject), .roles = std::move(claims->roles)};
 }

@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/server_context.h"
-#include "services/users/credentials/jwt.h"
+#include "credentials/jwt.h"
 
 namespace choreo::gateway {
 
@@ -27,14 +27,14 @@ struct Caller {
 
 class Authenticator {
  public:
-  explicit Authenticator(users::TokenVerifier verifier) : verifier_(std::move(verifier)) {}
+  explicit Authenticator(credentials::TokenVerifier verifier) : verifier_(std::move(verifier)) {}
 
   // UNAUTHENTICATED, with a reason safe to show, for a missing, malformed, expired or forged
   // token.
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context) const;
 
  private:
-  users::TokenVerifier verifier_;
+  credentials::TokenVerifier verifier_;
 };
 
 // Puts the caller (x-username, x-roles as a comma-separated list) on a call to a service.

@@ -20,7 +20,7 @@
 #include "saga/telemetry/grpc_telemetry.h"
 #include "saga/telemetry/saga_metrics.h"
 #include "saga/telemetry/telemetry.h"
-#include "services/users/credentials/signing_keys.h"
+#include "credentials/signing_keys.h"
 #include "transcoding/transcoder.h"
 
 namespace {
@@ -140,14 +140,14 @@ int main(int argc, char** argv) {
   choreo::telemetry::Telemetry& telemetry = **started_telemetry;
   choreo::gateway::SagaOutcomeMetrics saga_metrics(telemetry.metrics());
 
-  absl::StatusOr<choreo::users::VerifyingKey> key =
-      choreo::users::LoadVerifyingKey(config.jwt_public_key);
+  absl::StatusOr<choreo::credentials::VerifyingKey> key =
+      choreo::credentials::LoadVerifyingKey(config.jwt_public_key);
   if (!key.ok()) {
     Log(absl::StrCat("--jwt-public-key: ", key.status().message()));
     return 2;
   }
   const choreo::gateway::Authenticator auth(
-      choreo::users::TokenVerifier(*std::move(key), config.jwt_issuer));
+      choreo::credentials::TokenVerifier(*std::move(key), config.jwt_issuer));
 
   choreo::gateway::OrderCache cache({.address = *choreo::redis::ParseRedisAddress(config.redis)},
                                     config.redis_connections);

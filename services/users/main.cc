@@ -7,7 +7,7 @@
 #include "saga/kafka/kafka_client.h"
 #include "saga/process/stop_signals.h"
 #include "saga/service/service_host.h"
-#include "services/users/credentials/signing_keys.h"
+#include "credentials/signing_keys.h"
 #include "services/users/user_service.h"
 
 int main(int argc, char** argv) {
@@ -56,10 +56,10 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<choreo::telemetry::Telemetry>> telemetry =
       choreo::telemetry::Telemetry::Start(choreo::users::kService, config.telemetry);
   if (!telemetry.ok()) return fail(telemetry.status());
-  absl::StatusOr<choreo::users::SigningKey> key =
-      choreo::users::LoadOrCreateSigningKey(private_key, public_key);
+  absl::StatusOr<choreo::credentials::SigningKey> key =
+      choreo::credentials::LoadOrCreateSigningKey(private_key, public_key);
   if (!key.ok()) return fail(key.status());
-  const choreo::users::TokenIssuer token_issuer(*std::move(key), issuer, token_lifetime);
+  const choreo::credentials::TokenIssuer token_issuer(*std::move(key), issuer, token_lifetime);
   absl::StatusOr<choreo::saga::HandlerRegistry> registry = choreo::users::UserRegistry();
   if (!registry.ok()) return fail(registry.status());
   auto producer = choreo::kafka::KafkaProducer::Create(

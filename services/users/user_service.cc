@@ -48,11 +48,11 @@ absl::StatusOr<saga::HandlerRegistry> UserRegistry() {
   return registry;
 }
 
-UserServiceImpl::UserServiceImpl(UserStore* store, Outbox* outbox, const TokenIssuer* issuer,
+UserServiceImpl::UserServiceImpl(UserStore* store, Outbox* outbox, const credentials::TokenIssuer* issuer,
                                  UserServiceOptions options)
     : store_(store), outbox_(outbox), issuer_(issuer), options_(options) {
   absl::BitGen random;
-  decoy_hash_ = HashPassword(ids::RandomHex(random, 16), options_.password_hash).value_or("");
+  decoy_hash_ = credentials::HashPassword(ids::RandomHex(random, 16), options_.password_hash).value_or("");
 }
 
 absl::Status UserServiceImpl::CommitAndPublish(const grpc::ServerContext& context,
@@ -107,7 +107,7 @@ grpc::Status UserServiceImpl::Register(grpc::ServerContext* context,
     return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                         absl::StrCat("username: ", request->username(), " is taken"));
   }
-  absl::StatusOr<std::string> hash = HashPassword(request->password(), options_.password_hash);
+  absl::StatusOr<std::string> hash = credentials::HashPassword(request->password(), options_.password_hash);
   if (!hash.ok()) return ToGrpc(hash.status());
   absl::StatusOr<saga::Reaction<v1::UserRecord>> registered =
       users::Register({.username = request->username(),
@@ -142,12 +142,12 @@ grpc::Status UserServiceImpl::Login(grpc::ServerContext* /*context*/,
   absl::StatusOr<std::optional<StoredUser>> user = store_->Get(request->username());
   if (!user.ok()) return ToGrpc(user.status());
   if (!user->has_value()) {
-    static_cast<void>(VerifyPassword(decoy_hash_, request->password()));
+    static_cast<void>(credentials::VerifyPassword(decoy_hash_, request->password()));
     return refused;
   }
-  if (!VerifyPassword((*user)->record.password_hash(), request->password())) return refused;
+  if (!credentials::VerifyPassword((*user)->record.password_hash(), request->password())) return refused;
   const v1::UserRecord& record = (*user)->record;
-  TokenIssuer::Issued issued =
+  credentials::TokenIssuer::Issued issued =
       issuer_->Issue(request->username(), {record.roles().begin(), record.roles().end()},
                      absl::Now());
   response->set_access_token(std::move(issued.token));

@@ -20,8 +20,8 @@
 #include "saga/publish/publisher.h"
 #include "saga/runtime/handler_registry.h"
 #include "services/users/core/user_rules.h"
-#include "services/users/credentials/jwt.h"
-#include "services/users/credentials/password_hash.h"
+#include "credentials/jwt.h"
+#include "credentials/password_hash.h"
 #include "services/users/user_store.h"
 
 namespace choreo::users {
@@ -32,7 +32,7 @@ std::vector<std::string> UserTopics();
 absl::StatusOr<saga::HandlerRegistry> UserRegistry();
 
 struct UserServiceOptions {
-  PasswordHashParams password_hash;
+  credentials::PasswordHashParams password_hash;
   LoginLimit login_limit;
   // Stamps the events a call publishes (the outbox sends them). Not owned; required.
   const publish::Publisher* publisher = nullptr;
@@ -40,7 +40,7 @@ struct UserServiceOptions {
 
 class UserServiceImpl final : public v1::UserService::Service {
  public:
-  UserServiceImpl(UserStore* store, Outbox* outbox, const TokenIssuer* issuer,
+  UserServiceImpl(UserStore* store, Outbox* outbox, const credentials::TokenIssuer* issuer,
                   UserServiceOptions options);
 
   grpc::Status Register(grpc::ServerContext* context, const v1::RegisterRequest* request,
@@ -61,7 +61,7 @@ class UserServiceImpl final : public v1::UserService::Service {
 
   UserStore* store_;
   Outbox* outbox_;
-  const TokenIssuer* issuer_;
+  const credentials::TokenIssuer* issuer_;
   const UserServiceOptions options_;
   absl::Mutex random_mu_;
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);

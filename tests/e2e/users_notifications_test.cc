@@ -29,8 +29,8 @@
 #include "saga/testing/topic_reader.h"
 #include "saga/testing/wait.h"
 #include "saga/topics/topics.h"
-#include "services/users/credentials/jwt.h"
-#include "services/users/credentials/signing_keys.h"
+#include "credentials/jwt.h"
+#include "credentials/signing_keys.h"
 #include "tests/e2e/system.h"
 
 namespace choreo::e2e {
@@ -264,9 +264,9 @@ TEST(UsersAndNotificationsTest, TokensAreRequiredAndUsersStayInTheirOwnLane) {
   ASSERT_TRUE(client.Order("ann", "a1", &anns).ok());
 
   // Without a token, or with a forged one, every order and account call is UNAUTHENTICATED.
-  users::SigningKey other_key = users::SigningKey::Generate();
+  credentials::SigningKey other_key = credentials::SigningKey::Generate();
   const std::string forged =
-      users::TokenIssuer(other_key, "choreo-users", absl::Hours(1)).Issue("ann", {"user"}, absl::Now()).token;
+      credentials::TokenIssuer(other_key, "choreo-users", absl::Hours(1)).Issue("ann", {"user"}, absl::Now()).token;
   const std::string claims = absl::WebSafeBase64Escape(
       absl::StrCat(R"({"iss":"choreo-users","sub":"ann","exp":)",
                    absl::ToUnixSeconds(absl::Now()) + 3600, "}"));

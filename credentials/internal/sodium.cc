@@ -1,11 +1,11 @@
-#include "services/users/credentials/internal/sodium.h"
+#include "credentials/internal/sodium.h"
 
 #include <sodium.h>
 
 #include <cstdio>
 #include <cstdlib>
 
-namespace choreo::users::internal {
+namespace choreo::credentials::internal {
 namespace {
 
 int SodiumVariant(Base64Variant variant) {
@@ -62,4 +62,4 @@ std::optional<std::string> Base64Decode(absl::string_view text, Base64Variant va
 
 void WipeSecret(std::string& secret) { sodium_memzero(secret.data(), secret.size()); }
 
-}  // namespace choreo::users::internal
+}  // namespace choreo::credentials::internal

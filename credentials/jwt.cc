@@ -1,4 +1,4 @@
-#include "services/users/credentials/jwt.h"
+#include "credentials/jwt.h"
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -12,9 +12,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "services/users/credentials/internal/sodium.h"
+#include "credentials/internal/sodium.h"
 
-namespace choreo::users {
+namespace choreo::credentials {
 namespace {
 
 using google::protobuf::Struct;
@@ -216,4 +216,4 @@ absl::StatusOr<TokenClaims> TokenVerifier::Verify(absl::string_view token, absl:
   return ClaimsAt(*payload, issuer_, leeway_, now);
 }
 
-}  // namespace choreo::users
+}  // namespace choreo::credentials

@@ -1,12 +1,12 @@
-#include "services/users/credentials/password_hash.h"
+#include "credentials/password_hash.h"
 
 #include <sodium.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "services/users/credentials/internal/sodium.h"
+#include "credentials/internal/sodium.h"
 
-namespace choreo::users {
+namespace choreo::credentials {
 namespace {
 
 // crypto_pwhash_str_* read a NUL-terminated string of at most crypto_pwhash_STRBYTES bytes.
@@ -60,4 +60,4 @@ bool HashNeedsRehash(absl::string_view encoded_hash, const PasswordHashParams& p
                                                  params.mem_limit_bytes) != 0;
 }
 
-}  // namespace choreo::users
+}  // namespace choreo::credentials

@@ -1,4 +1,4 @@
-#include "services/users/credentials/signing_keys.h"
+#include "credentials/signing_keys.h"
 
 #include <fcntl.h>
 #include <sodium.h>
@@ -11,9 +11,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "services/users/credentials/internal/sodium.h"
+#include "credentials/internal/sodium.h"
 
-namespace choreo::users {
+namespace choreo::credentials {
 namespace {
 
 using internal::Base64Variant;
@@ -301,4 +301,4 @@ absl::StatusOr<VerifyingKey> LoadVerifyingKey(const std::string& public_path) {
   return key;
 }
 
-}  // namespace choreo::users
+}  // namespace choreo::credentials

@@ -13,9 +13,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "services/users/credentials/signing_keys.h"
+#include "credentials/signing_keys.h"
 
-namespace choreo::users {
+namespace choreo::credentials {
 
 // What a verified token says. Times are JWT NumericDates (whole seconds from TokenIssuer).
 struct TokenClaims {
@@ -66,4 +66,4 @@ class TokenVerifier {
   std::string key_id_;
 };
 
-}  // namespace choreo::users
+}  // namespace choreo::credentials

@@ -1,6 +1,6 @@
 // EdDSA JWTs: issue/verify round trip, time rules, and the attacks the verifier must refuse.
 
-#include "services/users/credentials/jwt.h"
+#include "credentials/jwt.h"
 
 #include <sodium.h>
 
@@ -14,7 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace choreo::users {
+namespace choreo::credentials {
 namespace {
 
 using ::testing::ElementsAre;
@@ -352,4 +352,4 @@ TEST(Jwt, SignedButUnparsablePayloadIsMalformed) {
 }
 
 }  // namespace
-}  // namespace choreo::users
+}  // namespace choreo::credentials

@@ -1,6 +1,6 @@
 // Ed25519 keys: PEM round trips, RFC 8037 vectors, openssl interoperability, key files.
 
-#include "services/users/credentials/signing_keys.h"
+#include "credentials/signing_keys.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace choreo::users {
+namespace choreo::credentials {
 namespace {
 
 using ::testing::HasSubstr;
@@ -291,4 +291,4 @@ TEST(LoadVerifyingKey, ReportsMissingAndBadFiles) {
 }
 
 }  // namespace
-}  // namespace choreo::users
+}  // namespace choreo::credentials

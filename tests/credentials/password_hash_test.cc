@@ -1,11 +1,11 @@
 // Argon2id password hashes: round trip, salting, rehash detection.
 
-#include "services/users/credentials/password_hash.h"
+#include "credentials/password_hash.h"
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
-namespace choreo::users {
+namespace choreo::credentials {
 namespace {
 
 // libsodium's minimum cost, so the tests that do not care about cost run fast.
@@ -70,4 +70,4 @@ TEST(PasswordHash, ParamsBelowMinimumAreInvalid) {
 }
 
 }  // namespace
-}  // namespace choreo::users
+}  // namespace choreo::credentials

@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace choreo::users {
+namespace choreo::credentials {
 
 // An Ed25519 public key: verifies signatures made by the matching SigningKey.
 class VerifyingKey {
@@ -90,4 +90,4 @@ absl::StatusOr<SigningKey> LoadOrCreateSigningKey(const std::string& private_pat
 // naming the file if it is not an Ed25519 public key PEM.
 absl::StatusOr<VerifyingKey> LoadVerifyingKey(const std::string& public_path);
 
-}  // namespace choreo::users
+}  // namespace choreo::credentials

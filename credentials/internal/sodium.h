@@ -8,7 +8,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace choreo::users::internal {
+namespace choreo::credentials::internal {
 
 // Calls sodium_init() once per process (thread-safe). Aborts if libsodium cannot initialise,
 // since no key or hash could then be trusted.
@@ -29,4 +29,4 @@ std::optional<std::string> Base64Decode(absl::string_view text, Base64Variant va
 // Overwrites a buffer that held secret material (sodium_memzero: not optimised away).
 void WipeSecret(std::string& secret);
 
-}  // namespace choreo::users::internal
+}  // namespace choreo::credentials::internal

@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace choreo::users {
+namespace choreo::credentials {
 
 // Argon2id cost. The defaults are OWASP's minimum recommendation for Argon2id (Password Storage
 // Cheat Sheet: m = 19 MiB, t = 2, p = 1); raise them, never lower them, in production.
@@ -37,4 +37,4 @@ bool VerifyPassword(absl::string_view encoded_hash, absl::string_view password);
 // is malformed): after a successful VerifyPassword, hash the password again and store the result.
 bool HashNeedsRehash(absl::string_view encoded_hash, const PasswordHashParams& params);
 
-}  // namespace choreo::users
+}  // namespace choreo::credentials
