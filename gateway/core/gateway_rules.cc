@@ -6,7 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "saga/ids/stable_id.h"
-#include "services/order/core/order_decisions.h"
+#include "contracts/orders.h"
 
 namespace choreo::gateway {
 namespace {
@@ -86,7 +86,7 @@ SagaIds OrderSagaIds(absl::string_view username, const gateway::v1::CreateOrderR
   body.clear_request_id();
   std::string bytes;
   body.SerializePartialToString(&bytes);  // proto3 without maps: deterministic enough here
-  return SagaIds{order::OrderIdFor(username, request.request_id()),
+  return SagaIds{contracts::OrderIdFor(username, request.request_id()),
                  ids::StableId("saga/order", {username, request.request_id()}),
                  ids::StableId("event/order-request", {username, request.request_id()}),
                  ids::StableId("body/order", {bytes})};
@@ -104,7 +104,6 @@ SagaIds RegistrationSagaIds(absl::string_view username) {
                  ids::StableId("event/register", {username}), ""};
 }
 
-bool IsTerminal(orders::v1::OrderStatus status) { return order::IsTerminal(status); }
 
 bool ApplyStatus(const orders::v1::OrderStatusUpdated& update, absl::string_view correlation_id,
                  gateway::v1::Order& view) {

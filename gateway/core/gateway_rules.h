@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "choreo/gateway/v1/gateway.pb.h"
 #include "choreo/orders/v1/events.pb.h"
+#include "contracts/orders.h"
 
 namespace choreo::gateway {
 
@@ -43,7 +44,7 @@ SagaIds RegistrationSagaIds(absl::string_view username);
 bool ApplyStatus(const orders::v1::OrderStatusUpdated& update, absl::string_view correlation_id,
                  gateway::v1::Order& view);
 
-bool IsTerminal(orders::v1::OrderStatus status);
+using contracts::IsTerminal;
 
 // The change a WatchOrder stream sends for the view's latest status.
 gateway::v1::OrderStatusChange LatestChange(const gateway::v1::Order& view);

@@ -42,16 +42,6 @@ orders::v1::OrderStatusUpdated ChangeStatus(Order& order, OrderStatus status,
 
 }  // namespace
 
-std::string OrderIdFor(absl::string_view username, absl::string_view request_id) {
-  return "ord-" + ids::StableId("order", {username, request_id});
-}
-
-bool IsTerminal(OrderStatus status) {
-  return status == orders::v1::ORDER_STATUS_PAID ||
-         status == orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS ||
-         status == orders::v1::ORDER_STATUS_REJECTED || status == orders::v1::ORDER_STATUS_EXPIRED;
-}
-
 bool IsValidTransition(OrderStatus from, OrderStatus to) {
   switch (from) {
     case orders::v1::ORDER_STATUS_UNSPECIFIED:

@@ -21,6 +21,7 @@
 #include "choreo/billing/v1/events.pb.h"
 #include "choreo/orders/v1/events.pb.h"
 #include "choreo/orders/v1/order.pb.h"
+#include "contracts/orders.h"
 #include "saga/reaction/reaction.h"
 #include "services/order/core/catalog.h"
 
@@ -34,10 +35,10 @@ struct OrderPolicy {
 
 using OrderReaction = saga::Reaction<orders::v1::Order>;
 
-// The order id for a client's request: the same for every re-delivery and every retry.
-std::string OrderIdFor(absl::string_view username, absl::string_view request_id);
+// The order id of a request and the terminal statuses are shared with the gateway.
+using contracts::IsTerminal;
+using contracts::OrderIdFor;
 
-bool IsTerminal(orders::v1::OrderStatus status);
 // Whether `from` -> `to` is a transition of the order state machine above.
 bool IsValidTransition(orders::v1::OrderStatus from, orders::v1::OrderStatus to);
 
