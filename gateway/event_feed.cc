@@ -1,6 +1,5 @@
 #include "gateway/event_feed.h"
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "choreo/billing/v1/events.pb.h"
 #include "choreo/orders/v1/events.pb.h"
@@ -29,88 +28,39 @@ EventFeed::~EventFeed() { Stop(); }
 std::string EventFeed::group_id() const { return absl::StrCat("choreo-gateway-", options_.instance_id); }
 
 absl::Status EventFeed::Readiness() const {
-  if (consumer_ == nullptr || stopping_.load()) return absl::UnavailableError("event feed: not running");
-  return consumer_->Readiness();
+  if (loop_ == nullptr) return absl::UnavailableError("event feed: not running");
+  return loop_->Readiness();
 }
 
 std::vector<kafka::PartitionLag> EventFeed::ConsumerLag() const {
-  return consumer_ != nullptr ? consumer_->Lag() : std::vector<kafka::PartitionLag>{};
+  return loop_ != nullptr ? loop_->Lag() : std::vector<kafka::PartitionLag>{};
 }
 
 absl::Status EventFeed::Start(absl::Duration timeout) {
   kafka::KafkaConfig config = kafka::ConsumerDefaults(options_.kafka_brokers, group_id());
   config.emplace_back("auto.offset.reset", "latest");
   config.emplace_back("fetch.wait.max.ms", absl::StrCat(options_.fetch_wait_max_ms));
-  absl::StatusOr<std::unique_ptr<kafka::KafkaConsumer>> consumer =
-      kafka::KafkaConsumer::Create(config, this);
-  if (!consumer.ok()) return consumer.status();
-  consumer_ = *std::move(consumer);
-  if (absl::Status subscribed = consumer_->Subscribe(
-          {std::string(topics::kOrdersStatus), std::string(topics::kBillingAccounts)});
-      !subscribed.ok()) {
-    return subscribed;
-  }
-  for (int i = 0; i < std::max(1, options_.lanes); ++i) {
-    lanes_.push_back(std::make_unique<Lane>());
-    Lane* lane = lanes_.back().get();
-    lane->thread = std::thread([this, lane] { Work(*lane); });
-  }
-  thread_ = std::thread([this] { Loop(); });
-  if (!assigned_.WaitForNotificationWithTimeout(timeout)) {
+  loop_ = std::make_unique<consume::ConsumerLoop>(
+      consume::ConsumerLoopOptions{
+          .consumer = std::move(config),
+          .topics = {std::string(topics::kOrdersStatus), std::string(topics::kBillingAccounts)},
+          .lanes = std::max(1, options_.lanes),
+          .name = group_id()},
+      [this](int /*lane*/, absl::Span<consume::RecordScope> batch) {
+        for (consume::RecordScope& scope : batch) {
+          Handle(scope.record());
+          scope.Done();
+        }
+      });
+  if (absl::Status started = loop_->Start(); !started.ok()) return started;
+  if (!loop_->WaitForAssignment(timeout).ok()) {
     return absl::UnavailableError("the gateway's event feed got no partitions in time");
   }
   return absl::OkStatus();
 }
 
 void EventFeed::Stop() noexcept {
-  stopping_.store(true);
-  if (thread_.joinable()) thread_.join();
-  for (auto& lane : lanes_) {
-    {
-      absl::MutexLock lock(&lane->mu);
-      lane->stop = true;
-    }
-    if (lane->thread.joinable()) lane->thread.join();
-  }
-  lanes_.clear();
-  if (consumer_ != nullptr) consumer_->Close();
-}
-
-void EventFeed::OnAssigned(const std::vector<kafka::TopicPartition>&) {
-  if (!assigned_.HasBeenNotified()) assigned_.Notify();
-}
-
-void EventFeed::OnRevoked(const std::vector<kafka::TopicPartition>&) {}
-
-void EventFeed::Loop() {
-  while (!stopping_.load()) {
-    absl::StatusOr<std::optional<KafkaRecord>> polled = consumer_->Poll(absl::Milliseconds(100));
-    if (!polled.ok() || !polled->has_value()) continue;
-    // The feed's position, not its progress: a rebalance within this process (a coordinator
-    // that moved) resumes after what was polled, and the lanes keep what they hold.
-    static_cast<void>(consumer_->StoreOffset({(*polled)->topic, (*polled)->partition},
-                                             (*polled)->offset + 1));
-    Lane& lane = *lanes_[absl::HashOf((*polled)->key) % lanes_.size()];
-    absl::MutexLock lock(&lane.mu);
-    lane.queue.push_back(**std::move(polled));
-  }
-}
-
-void EventFeed::Work(Lane& lane) {
-  while (true) {
-    KafkaRecord record;
-    {
-      absl::MutexLock lock(&lane.mu);
-      auto ready = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane.mu) {
-        return !lane.queue.empty() || lane.stop;
-      };
-      lane.mu.Await(absl::Condition(&ready));
-      if (lane.queue.empty()) return;
-      record = std::move(lane.queue.front());
-      lane.queue.pop_front();
-    }
-    Handle(record);
-  }
+  if (loop_ != nullptr) loop_->Stop();
 }
 
 void EventFeed::Handle(const KafkaRecord& record) {

@@ -1,9 +1,5 @@
 #pragma once
 
-#include <deque>
-#include <memory>
-#include <vector>
-
 // EventFeed: this gateway instance's own reading of orders.status and billing.accounts. Each
 // instance is its own consumer group (choreo-gateway-<instance id>) starting at the latest
 // offsets, so every instance sees every status and answers its own waiters; it commits nothing
@@ -12,22 +8,19 @@
 // go to the waiters of "deposit:<correlation id>" / "register:<correlation id>" (payload: the
 // event's bytes).
 //
-// Records are handled on `lanes` threads, chosen by record key (the order id for statuses), so
-// one order's statuses apply in order while different orders' Redis round trips overlap: the
-// poll thread alone would queue every status behind the previous one's read and write.
+// Records are handled on `lanes` lanes of a consume::ConsumerLoop, chosen by record key (the order
+// id for statuses), so one order's statuses apply in order while different orders' Redis round
+// trips overlap. A record's offset is stored once it was applied and handed to the waiters, so a
+// rebalance resumes after the last status applied.
 
-#include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "gateway/order_cache.h"
 #include "gateway/waiters.h"
 #include "saga/codec/event_codec.h"
-#include "saga/kafka/kafka_consumer.h"
+#include "saga/consume/consumer_loop.h"
 #include "saga/kafka/statistics.h"
 #include "saga/tracing/tracer.h"
 
@@ -37,7 +30,7 @@ std::string OrderWaitKey(const std::string& order_id);
 std::string DepositWaitKey(const std::string& correlation_id);
 std::string RegistrationWaitKey(const std::string& correlation_id);
 
-class EventFeed final : private kafka::RebalanceListener {
+class EventFeed final {
  public:
   struct Options {
     std::string kafka_brokers;
@@ -47,7 +40,7 @@ class EventFeed final : private kafka::RebalanceListener {
     const tracing::Tracer* tracer = nullptr;  // "process <topic>" spans; null: none
   };
   EventFeed(Options options, OrderCache& cache, Waiters& waiters);
-  ~EventFeed() override;
+  ~EventFeed();
 
   // Subscribes and returns once partitions are assigned (so no status produced after this is
   // missed), or UNAVAILABLE after `timeout`.
@@ -60,27 +53,13 @@ class EventFeed final : private kafka::RebalanceListener {
   std::string group_id() const;
 
  private:
-  void OnAssigned(const std::vector<kafka::TopicPartition>& partitions) override;
-  void OnRevoked(const std::vector<kafka::TopicPartition>& partitions) override;
-  void Loop();
   void Handle(const KafkaRecord& record);
-  struct Lane {
-    absl::Mutex mu;
-    std::deque<KafkaRecord> queue ABSL_GUARDED_BY(mu);
-    bool stop ABSL_GUARDED_BY(mu) = false;
-    std::thread thread;
-  };
-  void Work(Lane& lane);
 
   const Options options_;
   OrderCache& cache_;
   Waiters& waiters_;
   codec::EventCodec codec_;
-  std::unique_ptr<kafka::KafkaConsumer> consumer_;
-  absl::Notification assigned_;
-  std::atomic<bool> stopping_{false};
-  std::vector<std::unique_ptr<Lane>> lanes_;
-  std::thread thread_;
+  std::unique_ptr<consume::ConsumerLoop> loop_;
 };
 
 }  // namespace choreo::gateway

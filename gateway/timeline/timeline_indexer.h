@@ -8,23 +8,22 @@
 // failure retries the same batch with capped backoff (nothing is skipped); re-indexing is
 // harmless. A record with no correlation id is not part of a saga and is skipped (counted).
 // A new group starts from the earliest offsets, so history already on the topics is indexed.
-// Start/Stop from one thread; the rest is internal.
+// Runs on a consume::ConsumerLoop with one lane that hands out batches. Start/Stop from one
+// thread; the rest is internal.
 
-#include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "gateway/timeline/timeline_store.h"
-#include "saga/kafka/kafka_consumer.h"
+#include "saga/consume/consumer_loop.h"
 #include "saga/kafka/statistics.h"
 #include "saga/metrics/metrics.h"
 
 namespace choreo::gateway::timeline {
 
-class TimelineIndexer final : private kafka::RebalanceListener {
+class TimelineIndexer final {
  public:
   struct Options {
     std::string kafka_brokers;
@@ -38,7 +37,7 @@ class TimelineIndexer final : private kafka::RebalanceListener {
     absl::Duration batch_window = absl::Milliseconds(50);
   };
   TimelineIndexer(Options options, TimelineStore& store, metrics::Metrics& metrics);
-  ~TimelineIndexer() override;
+  ~TimelineIndexer();
 
   absl::Status Start();
   void Stop() noexcept;
@@ -49,17 +48,12 @@ class TimelineIndexer final : private kafka::RebalanceListener {
   const std::string& group_id() const { return options_.group_id; }
 
  private:
-  void OnAssigned(const std::vector<kafka::TopicPartition>&) override {}
-  void OnRevoked(const std::vector<kafka::TopicPartition>&) override {}
-  void Loop();
-  void IndexBatch(std::vector<KafkaRecord>& batch);
+  void IndexBatch(absl::Span<consume::RecordScope> batch);
 
   const Options options_;
   TimelineStore& store_;
   prometheus::Family<prometheus::Counter>& indexed_;
-  std::unique_ptr<kafka::KafkaConsumer> consumer_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  std::unique_ptr<consume::ConsumerLoop> loop_;
 };
 
 }  // namespace choreo::gateway::timeline

@@ -22,7 +22,7 @@ struct SagaRuntime::PartitionState {
   explicit PartitionState(kafka::TopicPartition tp) : partition(std::move(tp)) {}
   const kafka::TopicPartition partition;
   absl::Mutex mu;
-  PartitionOffsets offsets ABSL_GUARDED_BY(mu);
+  consume::PartitionOffsets offsets ABSL_GUARDED_BY(mu);
   int processing ABSL_GUARDED_BY(mu) = 0;  // items a worker has started and not finished
   int retrying ABSL_GUARDED_BY(mu) = 0;    // items backing off after a transient failure
   bool paused ABSL_GUARDED_BY(mu) = false;

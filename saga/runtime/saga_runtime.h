@@ -43,7 +43,7 @@
 #include "saga/kafka/kafka_producer.h"
 #include "saga/kafka/statistics.h"
 #include "saga/runtime/handler_registry.h"
-#include "saga/runtime/partition_offsets.h"
+#include "saga/consume/partition_offsets.h"
 #include "saga/runtime/retry_policy.h"
 #include "saga/store/aggregate_store.h"
 #include "saga/tracing/tracer.h"

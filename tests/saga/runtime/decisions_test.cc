@@ -8,7 +8,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "saga/runtime/handler_registry.h"
-#include "saga/runtime/partition_offsets.h"
 #include "saga/runtime/retry_policy.h"
 #include "tests/saga/sample_events.h"
 
@@ -44,32 +43,6 @@ TEST(BackoffDelayTest, GrowsExponentiallyUpToTheCapWithBoundedJitter) {
   EXPECT_EQ(BackoffDelay(policy, 1, 0.0), absl::Milliseconds(80));
   EXPECT_NEAR(absl::ToDoubleMilliseconds(BackoffDelay(policy, 1, 0.999999)), 120.0, 0.01);
   EXPECT_EQ(BackoffDelay(policy, 6, 0.0), absl::Seconds(1.6));
-}
-
-TEST(PartitionOffsetsTest, NeverCommitsPastAnUnfinishedRecord) {
-  PartitionOffsets offsets;
-  for (int64_t o = 10; o < 15; ++o) offsets.Started(o);
-  // 10 and 11 still run: the committable offset is 10 itself (nothing before it is owed).
-  EXPECT_THAT(offsets.Finished(12), Optional(10));
-  EXPECT_EQ(offsets.Finished(11), std::nullopt);
-  EXPECT_THAT(offsets.Finished(10), Optional(13));  // 12 and 11 were done: next is 13
-  EXPECT_EQ(offsets.Finished(10), std::nullopt);    // twice is a no-op
-  EXPECT_THAT(offsets.Finished(14), std::nullopt);
-  EXPECT_THAT(offsets.Finished(13), Optional(15));
-  EXPECT_EQ(offsets.in_flight(), 0u);
-  offsets.Started(15);
-  EXPECT_THAT(offsets.Finished(15), Optional(16));
-  EXPECT_EQ(offsets.committable(), 16);
-}
-
-TEST(PartitionOffsetsTest, AnAbandonedRecordHoldsTheOffsetBack) {
-  PartitionOffsets offsets;
-  offsets.Started(0);
-  offsets.Started(1);
-  offsets.Started(2);
-  EXPECT_THAT(offsets.Finished(1), Optional(0));
-  EXPECT_EQ(offsets.Finished(2), std::nullopt);
-  EXPECT_EQ(offsets.committable(), 0);  // 0 never finished: a restart re-delivers 0, 1, 2
 }
 
 class HandlerRegistryTest : public ::testing::Test {

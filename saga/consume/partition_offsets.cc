@@ -1,6 +1,6 @@
-#include "saga/runtime/partition_offsets.h"
+#include "saga/consume/partition_offsets.h"
 
-namespace choreo::saga {
+namespace choreo::consume {
 
 void PartitionOffsets::Started(int64_t offset) {
   in_flight_.insert(offset);
@@ -15,4 +15,4 @@ std::optional<int64_t> PartitionOffsets::Finished(int64_t offset) {
   return next;
 }
 
-}  // namespace choreo::saga
+}  // namespace choreo::consume

@@ -5,13 +5,13 @@
 //
 // Promise: the committable offset (the next offset to consume) never passes a record that was
 // started and has not finished; so a crash or a revoke re-delivers every unfinished record.
-// Pure; not thread-safe (the runtime guards it with the partition's mutex).
+// Pure; not thread-safe (the consumer loop guards it with the partition's mutex).
 
 #include <cstdint>
 #include <optional>
 #include <set>
 
-namespace choreo::saga {
+namespace choreo::consume {
 
 class PartitionOffsets {
  public:
@@ -32,4 +32,4 @@ class PartitionOffsets {
   int64_t committable_ = -1;
 };
 
-}  // namespace choreo::saga
+}  // namespace choreo::consume
