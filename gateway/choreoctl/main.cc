@@ -97,23 +97,240 @@ std::string NewRequestId() {
   return "req-" + ids::RandomHex(random, 8);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const std::string usage =
-      "commands: register, login, deposit, balance, order, get, list, watch, catalog, profile, "
-      "set-profile, notifications (--help for flags)";
-  if (argc < 2 || argv[1][0] == '-') {
-    if (argc >= 2 && std::string(argv[1]) == "--help") {
-      std::printf("usage: choreoctl COMMAND [flags]\n%s\n", usage.c_str());
-      return 0;
-    }
-    std::fprintf(stderr, "choreoctl: %s\n", usage.c_str());
-    return 2;
-  }
-  const std::string command = argv[1];
+// One invocation: the parsed flags, the stubs and the call's context (deadline, token).
+struct Session {
   CtlConfig config;
-  config::FlagSet flags("choreoctl " + command, "A client of the choreo gateway. " + usage);
+  std::unique_ptr<gateway::v1::OrderService::Stub> orders;
+  std::unique_ptr<gateway::v1::AccountService::Stub> accounts;
+  grpc::ClientContext context;
+  bool usage_error = false;  // the flags were wrong: nothing was called (exit status 2)
+
+  grpc::Status UsageError(std::string message) {
+    usage_error = true;
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+  }
+
+  // The response as proto3 JSON with --json, else as `text` prints it.
+  void Print(const google::protobuf::Message& message, const std::function<void()>& text) const {
+    if (config.json) {
+      std::printf("%s\n", Json(message).c_str());
+    } else {
+      text();
+    }
+  }
+};
+
+grpc::Status Register(Session& s) {
+  gateway::v1::RegisterRequest request;
+  request.set_username(s.config.user);
+  request.set_password(s.config.password);
+  request.set_email(s.config.email);
+  request.set_display_name(s.config.display_name);
+  users::v1::Profile profile;
+  grpc::Status status = s.accounts->Register(&s.context, request, &profile);
+  if (status.ok()) {
+    s.Print(profile, [&] { std::printf("account %s is open\n", profile.username().c_str()); });
+  }
+  return status;
+}
+
+grpc::Status Login(Session& s) {
+  gateway::v1::LoginRequest request;
+  request.set_username(s.config.user);
+  request.set_password(s.config.password);
+  gateway::v1::LoginResponse response;
+  grpc::Status status = s.accounts->Login(&s.context, request, &response);
+  if (status.ok()) s.Print(response, [&] { std::printf("%s\n", response.access_token().c_str()); });
+  return status;
+}
+
+grpc::Status Profile(Session& s) {
+  users::v1::Profile profile;
+  grpc::Status status = s.accounts->GetProfile(&s.context, {}, &profile);
+  if (status.ok()) s.Print(profile, [&] { std::printf("%s\n", Json(profile).c_str()); });
+  return status;
+}
+
+grpc::Status SetProfile(Session& s) {
+  gateway::v1::UpdateProfileRequest request;
+  if (!s.config.email.empty()) {
+    request.mutable_profile()->set_email(s.config.email);
+    request.mutable_update_mask()->add_paths("email");
+  }
+  if (!s.config.display_name.empty()) {
+    request.mutable_profile()->set_display_name(s.config.display_name);
+    request.mutable_update_mask()->add_paths("display_name");
+  }
+  if (s.config.webhook_url != "-") {
+    auto* preferences = request.mutable_profile()->mutable_notification_preferences();
+    preferences->set_webhook_url(s.config.webhook_url);
+    preferences->set_webhook_enabled(!s.config.webhook_url.empty());
+    request.mutable_update_mask()->add_paths("notification_preferences.webhook_url");
+    request.mutable_update_mask()->add_paths("notification_preferences.webhook_enabled");
+  }
+  if (request.update_mask().paths().empty()) {
+    return s.UsageError("set-profile: give --email, --display-name or --webhook-url");
+  }
+  users::v1::Profile profile;
+  grpc::Status status = s.accounts->UpdateProfile(&s.context, request, &profile);
+  if (status.ok()) s.Print(profile, [&] { std::printf("%s\n", Json(profile).c_str()); });
+  return status;
+}
+
+grpc::Status Notifications(Session& s) {
+  gateway::v1::ListNotificationsRequest request;
+  request.set_page_size(s.config.page_size);
+  request.set_page_token(s.config.page_token);
+  gateway::v1::ListNotificationsResponse response;
+  grpc::Status status = s.accounts->ListNotifications(&s.context, request, &response);
+  if (!status.ok()) return status;
+  s.Print(response, [&] {
+    for (const auto& n : response.notifications()) {
+      std::printf("%s  %s  %s  %s\n", n.order_id().c_str(),
+                  notifications::v1::Channel_Name(n.channel()).c_str(),
+                  n.delivered() ? "delivered" : ("FAILED: " + n.failure_reason()).c_str(),
+                  n.subject().c_str());
+    }
+  });
+  return status;
+}
+
+grpc::Status Deposit(Session& s) {
+  gateway::v1::DepositRequest request;
+  request.set_request_id(s.config.request_id);
+  request.mutable_amount()->set_minor_units(s.config.amount);
+  request.mutable_amount()->set_currency(s.config.currency);
+  gateway::v1::DepositResponse response;
+  grpc::Status status = s.accounts->Deposit(&s.context, request, &response);
+  if (status.ok()) {
+    s.Print(response, [&] {
+      std::printf("deposited; balance %s\n", Amount(response.balance()).c_str());
+    });
+  }
+  return status;
+}
+
+grpc::Status Balance(Session& s) {
+  gateway::v1::Balance balance;
+  grpc::Status status = s.accounts->GetBalance(&s.context, {}, &balance);
+  if (status.ok()) {
+    s.Print(balance, [&] {
+      std::printf("%s: %s\n", balance.username().c_str(), Amount(balance.balance()).c_str());
+    });
+  }
+  return status;
+}
+
+grpc::Status Order(Session& s) {
+  gateway::v1::CreateOrderRequest request;
+  request.set_request_id(s.config.request_id);
+  for (absl::string_view line : absl::StrSplit(s.config.items, ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> parts = absl::StrSplit(line, absl::MaxSplits(':', 1));
+    int quantity = 1;
+    if (!parts.second.empty() && !absl::SimpleAtoi(parts.second, &quantity)) {
+      return s.UsageError(absl::StrCat("--items: '", line, "' is not SKU:QTY"));
+    }
+    orders::v1::OrderItem* item = request.add_items();
+    item->set_sku(parts.first);
+    item->set_quantity(quantity);
+  }
+  auto* address = request.mutable_delivery_address();
+  address->set_recipient(s.config.recipient);
+  address->set_line1(s.config.street);
+  address->set_city(s.config.city);
+  address->set_country(s.config.country);
+  request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
+  gateway::v1::Order order;
+  grpc::Status status = s.orders->CreateOrder(&s.context, request, &order);
+  if (status.ok()) s.Print(order, [&] { PrintOrder(order); });
+  return status;
+}
+
+grpc::Status Get(Session& s) {
+  gateway::v1::GetOrderRequest request;
+  request.set_order_id(s.config.order_id);
+  gateway::v1::Order order;
+  grpc::Status status = s.orders->GetOrder(&s.context, request, &order);
+  if (status.ok()) s.Print(order, [&] { PrintOrder(order); });
+  return status;
+}
+
+grpc::Status List(Session& s) {
+  gateway::v1::ListOrdersRequest request;
+  request.set_page_size(s.config.page_size);
+  request.set_page_token(s.config.page_token);
+  gateway::v1::ListOrdersResponse response;
+  grpc::Status status = s.orders->ListOrders(&s.context, request, &response);
+  if (!status.ok()) return status;
+  s.Print(response, [&] {
+    for (const auto& order : response.orders()) PrintOrder(order);
+    if (!response.next_page_token().empty()) {
+      std::printf("next page: --page-token %s\n", response.next_page_token().c_str());
+    }
+  });
+  return status;
+}
+
+grpc::Status Watch(Session& s) {
+  gateway::v1::WatchOrderRequest request;
+  request.set_order_id(s.config.order_id);
+  auto reader = s.orders->WatchOrder(&s.context, request);
+  gateway::v1::OrderStatusChange change;
+  while (reader->Read(&change)) {
+    s.Print(change, [&] {
+      std::printf("%s -> %s%s%s\n", StatusName(change.previous_status()).c_str(),
+                  StatusName(change.status()).c_str(), change.reason().empty() ? "" : "  ",
+                  change.reason().c_str());
+    });
+    std::fflush(stdout);
+  }
+  return reader->Finish();
+}
+
+grpc::Status Catalog(Session& s) {
+  gateway::v1::ListCatalogResponse response;
+  grpc::Status status = s.orders->ListCatalog(&s.context, {}, &response);
+  if (!status.ok()) return status;
+  s.Print(response, [&] {
+    for (const auto& item : response.items()) {
+      std::printf("%-10s %-32s %s\n", item.sku().c_str(), item.name().c_str(),
+                  Amount(item.unit_price()).c_str());
+    }
+  });
+  return status;
+}
+
+struct Command {
+  const char* name;
+  bool needs_caller;  // logs in first with --user/--password when no --token is given
+  grpc::Status (*run)(Session&);
+};
+
+constexpr Command kCommands[] = {
+    {"register", false, Register}, {"login", false, Login},
+    {"deposit", true, Deposit},    {"balance", true, Balance},
+    {"order", true, Order},        {"get", true, Get},
+    {"list", true, List},          {"watch", true, Watch},
+    {"catalog", true, Catalog},    {"profile", true, Profile},
+    {"set-profile", true, SetProfile}, {"notifications", true, Notifications},
+};
+
+std::string Usage() {
+  std::string names;
+  for (const Command& command : kCommands) {
+    absl::StrAppend(&names, names.empty() ? "" : ", ", command.name);
+  }
+  return absl::StrCat("commands: ", names, " (--help for flags)");
+}
+
+const Command* FindCommand(absl::string_view name) {
+  for (const Command& command : kCommands) {
+    if (name == command.name) return &command;
+  }
+  return nullptr;
+}
+
+void AddFlags(config::FlagSet& flags, CtlConfig& config) {
   flags.Add("gateway", &config.gateway, "the gateway's gRPC address")
       .Add("user", &config.user, "your username (register, login, or to log in first)")
       .Add("password", &config.password, "your password (register, login, or to log in first)")
@@ -134,184 +351,59 @@ int main(int argc, char** argv) {
       .Add("street", &config.street, "order: delivery street")
       .Add("city", &config.city, "order: delivery city")
       .Add("country", &config.country, "order: delivery country");
-  config::ParseOrExit(flags, argc - 1, argv + 1);
-  if (config.request_id.empty()) config.request_id = NewRequestId();
+}
 
-  auto channel = grpc::CreateChannel(config.gateway, grpc::InsecureChannelCredentials());
-  auto orders = gateway::v1::OrderService::NewStub(channel);
-  auto accounts = gateway::v1::AccountService::NewStub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + config.timeout));
-  auto deadline = [&config](grpc::ClientContext& call) {
-    call.set_deadline(absl::ToChronoTime(absl::Now() + config.timeout));
-  };
-  if (config.token.empty() && command != "register" && command != "login" &&
-      !config.user.empty() && !config.password.empty()) {
-    grpc::ClientContext login_context;
-    deadline(login_context);
+// A bearer token for the session: --token, or a login with --user and --password.
+grpc::Status Authenticate(Session& s) {
+  if (s.config.token.empty() && !s.config.user.empty() && !s.config.password.empty()) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + s.config.timeout));
     gateway::v1::LoginRequest login;
-    login.set_username(config.user);
-    login.set_password(config.password);
+    login.set_username(s.config.user);
+    login.set_password(s.config.password);
     gateway::v1::LoginResponse token;
-    if (grpc::Status logged_in = accounts->Login(&login_context, login, &token); !logged_in.ok()) {
-      return Fail(logged_in);
+    if (grpc::Status status = s.accounts->Login(&context, login, &token); !status.ok()) {
+      return status;
     }
-    config.token = token.access_token();
+    s.config.token = token.access_token();
   }
-  if (!config.token.empty()) context.AddMetadata("authorization", "Bearer " + config.token);
+  if (!s.config.token.empty()) s.context.AddMetadata("authorization", "Bearer " + s.config.token);
+  return grpc::Status::OK;
+}
 
-  auto print = [&](const google::protobuf::Message& message, const std::function<void()>& text) {
-    if (config.json) {
-      std::printf("%s\n", Json(message).c_str());
-    } else {
-      text();
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string usage = Usage();
+  if (argc < 2 || argv[1][0] == '-') {
+    if (argc >= 2 && std::string(argv[1]) == "--help") {
+      std::printf("usage: choreoctl COMMAND [flags]\n%s\n", usage.c_str());
+      return 0;
     }
-  };
-  grpc::Status status;
-  if (command == "register") {
-    gateway::v1::RegisterRequest request;
-    request.set_username(config.user);
-    request.set_password(config.password);
-    request.set_email(config.email);
-    request.set_display_name(config.display_name);
-    users::v1::Profile profile;
-    status = accounts->Register(&context, request, &profile);
-    if (status.ok()) print(profile, [&] { std::printf("account %s is open\n", profile.username().c_str()); });
-  } else if (command == "login") {
-    gateway::v1::LoginRequest request;
-    request.set_username(config.user);
-    request.set_password(config.password);
-    gateway::v1::LoginResponse response;
-    status = accounts->Login(&context, request, &response);
-    if (status.ok()) print(response, [&] { std::printf("%s\n", response.access_token().c_str()); });
-  } else if (command == "profile") {
-    users::v1::Profile profile;
-    status = accounts->GetProfile(&context, {}, &profile);
-    if (status.ok()) print(profile, [&] { std::printf("%s\n", Json(profile).c_str()); });
-  } else if (command == "set-profile") {
-    gateway::v1::UpdateProfileRequest request;
-    if (!config.email.empty()) {
-      request.mutable_profile()->set_email(config.email);
-      request.mutable_update_mask()->add_paths("email");
-    }
-    if (!config.display_name.empty()) {
-      request.mutable_profile()->set_display_name(config.display_name);
-      request.mutable_update_mask()->add_paths("display_name");
-    }
-    if (config.webhook_url != "-") {
-      auto* preferences = request.mutable_profile()->mutable_notification_preferences();
-      preferences->set_webhook_url(config.webhook_url);
-      preferences->set_webhook_enabled(!config.webhook_url.empty());
-      request.mutable_update_mask()->add_paths("notification_preferences.webhook_url");
-      request.mutable_update_mask()->add_paths("notification_preferences.webhook_enabled");
-    }
-    if (request.update_mask().paths().empty()) {
-      std::fprintf(stderr, "choreoctl: set-profile: give --email, --display-name or --webhook-url\n");
-      return 2;
-    }
-    users::v1::Profile profile;
-    status = accounts->UpdateProfile(&context, request, &profile);
-    if (status.ok()) print(profile, [&] { std::printf("%s\n", Json(profile).c_str()); });
-  } else if (command == "notifications") {
-    gateway::v1::ListNotificationsRequest request;
-    request.set_page_size(config.page_size);
-    request.set_page_token(config.page_token);
-    gateway::v1::ListNotificationsResponse response;
-    status = accounts->ListNotifications(&context, request, &response);
-    if (status.ok()) {
-      print(response, [&] {
-        for (const auto& n : response.notifications()) {
-          std::printf("%s  %s  %s  %s\n", n.order_id().c_str(),
-                      notifications::v1::Channel_Name(n.channel()).c_str(),
-                      n.delivered() ? "delivered" : ("FAILED: " + n.failure_reason()).c_str(),
-                      n.subject().c_str());
-        }
-      });
-    }
-  } else if (command == "deposit") {
-    gateway::v1::DepositRequest request;
-    request.set_request_id(config.request_id);
-    request.mutable_amount()->set_minor_units(config.amount);
-    request.mutable_amount()->set_currency(config.currency);
-    gateway::v1::DepositResponse response;
-    status = accounts->Deposit(&context, request, &response);
-    if (status.ok()) {
-      print(response, [&] { std::printf("deposited; balance %s\n", Amount(response.balance()).c_str()); });
-    }
-  } else if (command == "balance") {
-    gateway::v1::Balance balance;
-    status = accounts->GetBalance(&context, {}, &balance);
-    if (status.ok()) print(balance, [&] { std::printf("%s: %s\n", balance.username().c_str(), Amount(balance.balance()).c_str()); });
-  } else if (command == "order") {
-    gateway::v1::CreateOrderRequest request;
-    request.set_request_id(config.request_id);
-    for (absl::string_view line : absl::StrSplit(config.items, ',', absl::SkipEmpty())) {
-      std::pair<std::string, std::string> parts = absl::StrSplit(line, absl::MaxSplits(':', 1));
-      int quantity = 1;
-      if (!parts.second.empty() && !absl::SimpleAtoi(parts.second, &quantity)) {
-        std::fprintf(stderr, "choreoctl: --items: '%s' is not SKU:QTY\n", std::string(line).c_str());
-        return 2;
-      }
-      orders::v1::OrderItem* item = request.add_items();
-      item->set_sku(parts.first);
-      item->set_quantity(quantity);
-    }
-    auto* address = request.mutable_delivery_address();
-    address->set_recipient(config.recipient);
-    address->set_line1(config.street);
-    address->set_city(config.city);
-    address->set_country(config.country);
-    request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
-    gateway::v1::Order order;
-    status = orders->CreateOrder(&context, request, &order);
-    if (status.ok()) print(order, [&] { PrintOrder(order); });
-  } else if (command == "get") {
-    gateway::v1::GetOrderRequest request;
-    request.set_order_id(config.order_id);
-    gateway::v1::Order order;
-    status = orders->GetOrder(&context, request, &order);
-    if (status.ok()) print(order, [&] { PrintOrder(order); });
-  } else if (command == "list") {
-    gateway::v1::ListOrdersRequest request;
-    request.set_page_size(config.page_size);
-    request.set_page_token(config.page_token);
-    gateway::v1::ListOrdersResponse response;
-    status = orders->ListOrders(&context, request, &response);
-    if (status.ok()) {
-      print(response, [&] {
-        for (const auto& order : response.orders()) PrintOrder(order);
-        if (!response.next_page_token().empty()) {
-          std::printf("next page: --page-token %s\n", response.next_page_token().c_str());
-        }
-      });
-    }
-  } else if (command == "watch") {
-    gateway::v1::WatchOrderRequest request;
-    request.set_order_id(config.order_id);
-    auto reader = orders->WatchOrder(&context, request);
-    gateway::v1::OrderStatusChange change;
-    while (reader->Read(&change)) {
-      print(change, [&] {
-        std::printf("%s -> %s%s%s\n", StatusName(change.previous_status()).c_str(),
-                    StatusName(change.status()).c_str(), change.reason().empty() ? "" : "  ",
-                    change.reason().c_str());
-      });
-      std::fflush(stdout);
-    }
-    status = reader->Finish();
-  } else if (command == "catalog") {
-    gateway::v1::ListCatalogResponse response;
-    status = orders->ListCatalog(&context, {}, &response);
-    if (status.ok()) {
-      print(response, [&] {
-        for (const auto& item : response.items()) {
-          std::printf("%-10s %-32s %s\n", item.sku().c_str(), item.name().c_str(),
-                      Amount(item.unit_price()).c_str());
-        }
-      });
-    }
-  } else {
-    std::fprintf(stderr, "choreoctl: unknown command '%s'; %s\n", command.c_str(), usage.c_str());
+    std::fprintf(stderr, "choreoctl: %s\n", usage.c_str());
+    return 2;
+  }
+  const Command* command = FindCommand(argv[1]);
+  if (command == nullptr) {
+    std::fprintf(stderr, "choreoctl: unknown command '%s'; %s\n", argv[1], usage.c_str());
+    return 2;
+  }
+  Session session;
+  config::FlagSet flags(absl::StrCat("choreoctl ", command->name),
+                        "A client of the choreo gateway. " + usage);
+  AddFlags(flags, session.config);
+  config::ParseOrExit(flags, argc - 1, argv + 1);
+  if (session.config.request_id.empty()) session.config.request_id = NewRequestId();
+  auto channel = grpc::CreateChannel(session.config.gateway, grpc::InsecureChannelCredentials());
+  session.orders = gateway::v1::OrderService::NewStub(channel);
+  session.accounts = gateway::v1::AccountService::NewStub(channel);
+  if (command->needs_caller) {
+    if (grpc::Status status = Authenticate(session); !status.ok()) return Fail(status);
+  }
+  session.context.set_deadline(absl::ToChronoTime(absl::Now() + session.config.timeout));
+  const grpc::Status status = command->run(session);
+  if (session.usage_error) {
+    std::fprintf(stderr, "choreoctl: %s\n", status.error_message().c_str());
     return 2;
   }
   return status.ok() ? 0 : Fail(status);
