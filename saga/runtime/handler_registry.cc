@@ -11,6 +11,22 @@ absl::Status HandlerRegistry::Add(const google::protobuf::Descriptor& type, Rout
   return absl::OkStatus();
 }
 
+absl::Status HandlerRegistry::AddAfterCommit(const google::protobuf::Descriptor& type,
+                                             const std::string& state_type,
+                                             AfterCommitStep step) {
+  auto route = routes_.find(type.full_name());
+  if (route == routes_.end() || route->second.ignore || route->second.state_type != state_type) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "effect ", step.name, ": ", type.full_name(), " has no handler on ", state_type));
+  }
+  if (route->second.after_commit.has_value()) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(type.full_name(), " already has an effect after the commit"));
+  }
+  route->second.after_commit = std::move(step);
+  return absl::OkStatus();
+}
+
 absl::Status HandlerRegistry::AddUpcaster(const google::protobuf::Descriptor& type,
                                           uint32_t from_version, ErasedUpcaster upcaster) {
   const uint32_t current = codec::CurrentSchemaVersion(type);

@@ -3,10 +3,11 @@
 // HandlerRegistry: the typed routing table of one service (ARCHITECTURE.md §3 step 4).
 //
 // A service registers one handler per event type: which aggregate the event changes, and a pure
-// decision (state, event) -> (new state, outgoing events) or an error. The registry decodes a
-// record, upcasts older schema revisions through registered upcasters, and finds the handler.
-// Pure: no I/O. Register everything before the runtime starts; afterwards it is read-only and
-// thread-safe.
+// decision (state, event) -> (new state, outgoing events) or an error; optionally an effect run
+// after the commit (AfterCommit: a webhook, a request to another service, an index). The
+// registry decodes a record, upcasts older schema revisions through registered upcasters, and
+// finds the handler. Registering is pure (no I/O). Register everything before the runtime
+// starts; afterwards it is read-only and thread-safe.
 
 #include <functional>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "saga/codec/event_codec.h"
+#include "saga/publish/publisher.h"
 #include "saga/reaction/reaction.h"
 #include "saga/record/record.h"
 
@@ -32,6 +34,37 @@ struct ErasedReaction {
   std::vector<OutgoingEvent> events;
 };
 
+// What an after-commit effect may use besides the committed state and the event.
+struct EffectContext {
+  const KafkaRecord& record;
+  const common::v1::EventMeta& meta;  // the event's
+  // Publishes result events (Publish(event, topic, key, origin)); waits for the broker.
+  const publish::Publisher& publisher;
+  // CausedBy(meta), a child of the effect's span: the origin of every event the effect publishes
+  // (set origin.event_id to a stable id, so that a repeated effect repeats the same event).
+  const publish::Origin& origin;
+  absl::Time now;
+};
+
+// An effect that is not the state change, run by the runtime after the commit (see
+// HandlerRegistry::AfterCommit).
+struct AfterCommitStep {
+  std::string name;  // span "effect <name>", logs, dead-letter reasons
+  std::function<absl::Status(const std::string& state, const google::protobuf::Message& event,
+                             const EffectContext& context)>
+      run;
+};
+
+template <typename State>
+absl::StatusOr<State> ParseState(const std::string& bytes) {
+  State state;
+  if (!state.ParseFromString(bytes)) {
+    return absl::DataLossError(
+        absl::StrCat("stored state is not a valid ", State::descriptor()->full_name()));
+  }
+  return state;
+}
+
 struct Route {
   bool ignore = false;  // a type this service reads on its topics but does not act on
   // When set, events it returns false for are ignored like `ignore` (no Redis, no marker).
@@ -42,6 +75,8 @@ struct Route {
                                                const google::protobuf::Message& event,
                                                const EventContext& context)>
       decide;
+  std::string state_type;  // the State's full proto name
+  std::optional<AfterCommitStep> after_commit;
 };
 
 class HandlerRegistry {
@@ -58,15 +93,13 @@ class HandlerRegistry {
     route.aggregate_id = [aggregate_id](const google::protobuf::Message& event) {
       return std::string(aggregate_id(static_cast<const Event&>(event)));
     };
+    route.state_type = State::descriptor()->full_name();
     route.decide = [decide](const std::string& state_bytes, const google::protobuf::Message& event,
                             const EventContext& context) -> absl::StatusOr<ErasedReaction> {
-      State state;
-      if (!state.ParseFromString(state_bytes)) {
-        return absl::DataLossError(
-            absl::StrCat("stored state is not a valid ", State::descriptor()->full_name()));
-      }
+      absl::StatusOr<State> state = ParseState<State>(state_bytes);
+      if (!state.ok()) return state.status();
       absl::StatusOr<Reaction<State>> reaction =
-          decide(static_cast<const State&>(state), static_cast<const Event&>(event), context);
+          decide(static_cast<const State&>(*state), static_cast<const Event&>(event), context);
       if (!reaction.ok()) return reaction.status();
       ErasedReaction erased;
       if (reaction->state) erased.state = reaction->state->SerializeAsString();
@@ -91,6 +124,29 @@ class HandlerRegistry {
           return acts_on(static_cast<const Event&>(event));
         };
     return absl::OkStatus();
+  }
+
+  // Adds an effect to the handler of `Event` (registered with On or OnlyFor on state `State`):
+  //   effect: (const State& committed, const Event&, const EffectContext&) -> absl::Status
+  // The runtime runs it after the reaction is committed and its events acknowledged, before the
+  // record's offset is stored, with the state as committed; never on a version-conflict retry
+  // of the decision. A re-delivered record whose effect has not completed (a crash, a
+  // dead-lettered effect replayed) runs it again on the aggregate's current state: effects are
+  // at least once and must be idempotent (stable ids for what they publish, idempotency keys).
+  // A failure is retried (UNAVAILABLE, DEADLINE_EXCEEDED...: the effect alone, with backoff) or
+  // dead-letters the record with the reason, like a decision's. FAILED_PRECONDITION if `Event`
+  // has no handler on `State`, ALREADY_EXISTS if it has an effect already.
+  template <typename Event, typename State, typename EffectFn>
+  absl::Status AfterCommit(std::string name, EffectFn effect) {
+    AfterCommitStep step;
+    step.name = std::move(name);
+    step.run = [effect](const std::string& state_bytes, const google::protobuf::Message& event,
+                        const EffectContext& context) -> absl::Status {
+      absl::StatusOr<State> state = ParseState<State>(state_bytes);
+      if (!state.ok()) return state.status();
+      return effect(static_cast<const State&>(*state), static_cast<const Event&>(event), context);
+    };
+    return AddAfterCommit(*Event::descriptor(), State::descriptor()->full_name(), std::move(step));
   }
 
   // Accepts `Event` on a subscribed topic and does nothing with it (its offset just moves on),
@@ -126,6 +182,8 @@ class HandlerRegistry {
  private:
   using ErasedUpcaster = std::function<absl::Status(google::protobuf::Message&)>;
   absl::Status Add(const google::protobuf::Descriptor& type, Route route);
+  absl::Status AddAfterCommit(const google::protobuf::Descriptor& type,
+                              const std::string& state_type, AfterCommitStep step);
   absl::Status AddUpcaster(const google::protobuf::Descriptor& type, uint32_t from_version,
                            ErasedUpcaster upcaster);
 

@@ -7,11 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "saga/dlq/dead_letter.h"
-#include "saga/ids/trace_context.h"
 #include "saga/kafka/statistics.h"
 #include "saga/logging/logger.h"
 #include "saga/tracing/messaging.h"
-#include "saga/proto_time/proto_time.h"
 #include "saga/redis/redis_connection.h"
 #include "saga/store/handled_outcome.h"
 #include "saga/store/redis_aggregate_store.h"
@@ -93,6 +91,17 @@ absl::Status SagaRuntime::Start() {
       kafka::Merged(kafka::ProducerDefaults(options_.kafka_brokers), options_.producer_overrides));
   if (!producer.ok()) return producer.status();
   producer_ = *std::move(producer);
+  sink_ = std::make_unique<publish::KafkaSink>(producer_.get());
+  publish::Publisher::Options publishing{.service = options_.service,
+                                         .tracer = options_.tracer,
+                                         .clock = options_.clock,
+                                         .ack_timeout = options_.publish_timeout};
+  if (options_.observer != nullptr) {
+    publishing.on_published = [observer = options_.observer](const KafkaRecord& record) {
+      observer->OnPublished(record);
+    };
+  }
+  publisher_ = std::make_unique<publish::Publisher>(sink_.get(), std::move(publishing));
 
   absl::StatusOr<std::unique_ptr<kafka::KafkaConsumer>> consumer = kafka::KafkaConsumer::Create(
       kafka::Merged(kafka::ConsumerDefaults(options_.kafka_brokers, options_.group_id),
@@ -263,47 +272,89 @@ void SagaRuntime::Process(Lane& lane, WorkItem& item) {
   }
 }
 
+// While a record backs off, it counts among its partition's retrying records (which keeps the
+// partition paused) until it is finished.
+struct SagaRuntime::Retrying {
+  SagaRuntime& runtime;
+  PartitionState& partition;
+  bool counted = false;
+
+  void Begin() {
+    if (counted) return;
+    counted = true;
+    absl::MutexLock lock(&partition.mu);
+    ++partition.retrying;
+    runtime.UpdatePause(partition);
+  }
+  ~Retrying() {
+    if (!counted) return;
+    absl::MutexLock lock(&partition.mu);
+    --partition.retrying;
+    runtime.UpdatePause(partition);
+  }
+};
+
+// A route's effect after the commit, still to run for one record.
+struct SagaRuntime::PendingEffect {
+  HandlerRegistry::Dispatch dispatch;  // owns the event
+  store::AggregateRef aggregate;
+  std::string state;  // as committed (or, for a duplicate, as found)
+  bool ran = false;   // ran and succeeded; only its completion is left to record
+};
+
 SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
   const KafkaRecord& record = item.record;
-  PartitionState& partition = *item.partition;
   const absl::Time started = absl::Now();
   // One span for the record's whole handling, retries included; its outgoing events continue it.
   tracing::Span span =
       tracing::StartProcessSpan(tracing::TracerOr(options_.tracer), record, options_.group_id);
-  auto done = [&](SagaObserver::Outcome outcome, absl::string_view event_type) {
-    const absl::Duration handling = absl::Now() - started;
-    if (options_.observer != nullptr) {
-      options_.observer->OnRecordDone(record, event_type, outcome, handling,
-                                      started - item.received);
-    }
-    if (logging::Enabled(logging::Level::kDebug)) {
-      logging::Fields fields = logging::EventFields(record);
-      fields.emplace_back("event_type", std::string(event_type));
-      fields.emplace_back("outcome", std::string(SagaObserver::OutcomeName(outcome)));
-      fields.emplace_back("handling_ms", absl::StrCat(absl::ToDoubleMilliseconds(handling)));
-      logging::Debug("record done", fields);
-    }
+  SagaObserver::Outcome outcome = SagaObserver::Outcome::kHandled;
+  std::string event_type(record.Header("ce_type").value_or(""));
+  std::unique_ptr<PendingEffect> effect;
+  Retrying retrying{*this, *item.partition};
+  auto crash_at = [&](CrashPoint point) {
+    if (!options_.crash_hook || !options_.crash_hook(point, record)) return false;
+    Crash();
+    return true;
   };
-  bool counted_as_retrying = false;
-  auto stop_retrying = [&] {
-    if (!counted_as_retrying) return;
-    absl::MutexLock lock(&partition.mu);
-    --partition.retrying;
-    UpdatePause(partition);
-  };
+  StepEnd end = RunStep(lane, item, span, retrying, [&] {
+    outcome = SagaObserver::Outcome::kHandled;
+    return HandleOnce(lane, record, span, outcome, event_type, effect);
+  });
+  if (end == StepEnd::kOk && effect != nullptr) {
+    if (crash_at(CrashPoint::kAfterPublishBeforeEffect)) return Finish::kAbandon;
+    end = RunStep(lane, item, span, retrying,
+                  [&] { return RunEffect(lane, record, span, *effect); });
+  }
+  if (end == StepEnd::kOk && crash_at(CrashPoint::kAfterPublishBeforeOffsetStore)) {
+    return Finish::kAbandon;
+  }
+  if (end == StepEnd::kAbandon) return Finish::kAbandon;
+  if (end == StepEnd::kDeadLettered) outcome = SagaObserver::Outcome::kDeadLettered;
+  const absl::Duration handling = absl::Now() - started;
+  if (options_.observer != nullptr) {
+    options_.observer->OnRecordDone(record, event_type, outcome, handling,
+                                    started - item.received);
+  }
+  if (logging::Enabled(logging::Level::kDebug)) {
+    logging::Fields fields = logging::EventFields(record);
+    fields.emplace_back("event_type", event_type);
+    fields.emplace_back("outcome", std::string(SagaObserver::OutcomeName(outcome)));
+    fields.emplace_back("handling_ms", absl::StrCat(absl::ToDoubleMilliseconds(handling)));
+    logging::Debug("record done", fields);
+  }
+  return Finish::kDone;
+}
+
+SagaRuntime::StepEnd SagaRuntime::RunStep(Lane& lane, WorkItem& item, tracing::Span& span,
+                                          Retrying& retrying,
+                                          const std::function<absl::Status()>& step) {
+  const KafkaRecord& record = item.record;
+  PartitionState& partition = *item.partition;
   for (int attempt = 1;; ++attempt) {
-    SagaObserver::Outcome outcome = SagaObserver::Outcome::kHandled;
-    std::string event_type(record.Header("ce_type").value_or(""));
-    absl::Status status = HandleOnce(lane, record, span, outcome, event_type);
-    if (crashed_.load()) {
-      stop_retrying();
-      return Finish::kAbandon;
-    }
-    if (status.ok()) {
-      stop_retrying();
-      done(outcome, event_type);
-      return Finish::kDone;
-    }
+    absl::Status status = step();
+    if (crashed_.load()) return StepEnd::kAbandon;
+    if (status.ok()) return StepEnd::kOk;
     if (ClassifyFailure(status, attempt, options_.max_attempts_unclassified) ==
         FailureAction::kDeadLetter) {
       // Publishing the dead letter is retried like any transient failure.
@@ -314,17 +365,14 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
                   absl::StrCat("dead-lettering failed: ", sent.ToString()), record);
         if (!BackOff(partition, BackoffDelay(options_.backoff, dlq_attempt,
                                              absl::Uniform(lane.random, 0.0, 1.0)))) {
-          stop_retrying();
-          return Finish::kAbandon;
+          return StepEnd::kAbandon;
         }
       }
-      stop_retrying();
       LogRecord(logging::Level::kError, absl::StrCat("dead-lettered: ", status.ToString()),
                 record);
       span.SetAttribute("choreo.dead_lettered", true);
       span.SetError(status.ToString());
-      done(SagaObserver::Outcome::kDeadLettered, event_type);
-      return Finish::kDone;
+      return StepEnd::kDeadLettered;
     }
     if (attempt == 1 || attempt % 10 == 0) {
       LogRecord(logging::Level::kWarn,
@@ -334,23 +382,19 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
     if (span.recording()) {
       span.SetAttribute("choreo.retry", absl::StrCat("attempt ", attempt, ": ", status.ToString()));
     }
-    if (!counted_as_retrying) {
-      counted_as_retrying = true;
-      absl::MutexLock lock(&partition.mu);
-      ++partition.retrying;
-      UpdatePause(partition);
-    }
+    retrying.Begin();
     if (!BackOff(partition, BackoffDelay(options_.backoff, attempt,
                                          absl::Uniform(lane.random, 0.0, 1.0)))) {
-      stop_retrying();
-      return Finish::kAbandon;
+      return StepEnd::kAbandon;
     }
   }
 }
 
 absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
                                      const tracing::Span& process, SagaObserver::Outcome& outcome,
-                                     std::string& event_type) {
+                                     std::string& event_type,
+                                     std::unique_ptr<PendingEffect>& effect) {
+  effect.reset();
   absl::StatusOr<HandlerRegistry::Dispatch> dispatch = registry_.Decode(record);
   if (!dispatch.ok()) return dispatch.status();
   event_type = dispatch->event.type();
@@ -368,32 +412,51 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
         absl::StrCat(event_type, " names no ", route.aggregate_type, " (empty aggregate id)"));
   }
 
-  std::vector<KafkaRecord> publish;
-  std::vector<tracing::Span> sends;  // one per decided outgoing event
+  // Every outgoing event joins the saga of `meta`; its send span is a child of the process span.
+  publish::Origin origin = publish::Origin::CausedBy(meta);
+  origin.traceparent = process.traceparent();
+  std::vector<publish::StampedEvent> decided;  // this handling's events, stamped
+  std::vector<KafkaRecord> stored;             // a first handling's records, published again
+  std::string state;                           // as committed, for the effect
+  bool effect_done = false;
+  auto discard = [&decided] {
+    for (publish::StampedEvent& stamped : decided) stamped.send.Discard();
+    decided.clear();
+  };
+  auto take_stored = [&](const std::string& handled_outcome) -> absl::Status {
+    absl::StatusOr<std::vector<KafkaRecord>> records =
+        store::DecodeHandledOutcome(handled_outcome);
+    if (!records.ok()) return records.status();
+    stored = *std::move(records);
+    outcome = SagaObserver::Outcome::kDuplicate;
+    discard();  // the first handling's events go out
+    return absl::OkStatus();
+  };
   for (int conflicts = 0;; ++conflicts) {
     absl::StatusOr<store::AggregateSnapshot> snapshot = lane.store->Load(aggregate, meta.event_id());
     if (!snapshot.ok()) return snapshot.status();
     if (snapshot->handled_outcome) {
-      absl::StatusOr<std::vector<KafkaRecord>> stored = store::DecodeHandledOutcome(*snapshot->handled_outcome);
-      if (!stored.ok()) return stored.status();
-      publish = *std::move(stored);
-      outcome = SagaObserver::Outcome::kDuplicate;
+      if (absl::Status taken = take_stored(*snapshot->handled_outcome); !taken.ok()) return taken;
+      state = std::move(snapshot->state);
+      effect_done = snapshot->effect_done;
       break;
     }
-    for (tracing::Span& send : sends) send.Discard();
-    sends.clear();
+    discard();
     const EventContext context{record, meta, options_.clock()};
     absl::StatusOr<ErasedReaction> reaction = route.decide(snapshot->state, event, context);
     if (!reaction.ok()) return reaction.status();
-    publish.clear();
+    std::vector<KafkaRecord> records;
     for (OutgoingEvent& outgoing : reaction->events) {
-      absl::StatusOr<KafkaRecord> encoded = StampAndEncode(lane, outgoing, meta, process, sends);
-      if (!encoded.ok()) return encoded.status();
-      publish.push_back(*std::move(encoded));
+      if (outgoing.event == nullptr) return absl::InternalError("outgoing event is null");
+      absl::StatusOr<publish::StampedEvent> stamped =
+          publisher_->Stamp(*outgoing.event, outgoing.topic, std::move(outgoing.key), origin);
+      if (!stamped.ok()) return stamped.status();
+      records.push_back(stamped->record);
+      decided.push_back(*std::move(stamped));
     }
     absl::StatusOr<store::CommitResult> committed =
         lane.store->Commit(aggregate, meta.event_id(), snapshot->version, reaction->state,
-                           store::EncodeHandledOutcome(publish), options_.marker_retention);
+                           store::EncodeHandledOutcome(records), options_.marker_retention);
     if (!committed.ok()) return committed.status();
     if (committed->outcome == store::CommitOutcome::kVersionConflict) {
       if (conflicts >= 100) {
@@ -403,102 +466,61 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
       continue;  // someone else changed the aggregate: reload and decide again
     }
     if (committed->outcome == store::CommitOutcome::kAlreadyHandled) {
-      absl::StatusOr<std::vector<KafkaRecord>> stored = store::DecodeHandledOutcome(committed->handled_outcome);
-      if (!stored.ok()) return stored.status();
-      publish = *std::move(stored);
-      outcome = SagaObserver::Outcome::kDuplicate;
-      for (tracing::Span& send : sends) send.Discard();  // the first handling's events go out
-      sends.clear();
+      // Handled meanwhile elsewhere: its effect sees the aggregate as it is now.
+      if (absl::Status taken = take_stored(committed->handled_outcome); !taken.ok()) return taken;
+      if (route.after_commit) {
+        absl::StatusOr<store::AggregateSnapshot> now = lane.store->Load(aggregate, meta.event_id());
+        if (!now.ok()) return now.status();
+        state = std::move(now->state);
+        effect_done = now->effect_done;
+      }
+      break;
     }
+    state = reaction->state ? *std::move(reaction->state) : std::move(snapshot->state);
     break;
   }
   if (options_.crash_hook && options_.crash_hook(CrashPoint::kAfterCommitBeforePublish, record)) {
     Crash();
     return absl::AbortedError("injected crash after commit");
   }
-  if (absl::Status published = PublishAll(publish); !published.ok()) {
-    for (tracing::Span& send : sends) send.SetError(published.ToString());
-    return published;
-  }
-  sends.clear();  // ends them: acknowledged
-  if (options_.crash_hook &&
-      options_.crash_hook(CrashPoint::kAfterPublishBeforeOffsetStore, record)) {
-    Crash();
-    return absl::AbortedError("injected crash after publish");
+  absl::Status published = outcome == SagaObserver::Outcome::kDuplicate
+                               ? publisher_->SendAndWait(stored)
+                               : publisher_->SendAndWait(std::move(decided));
+  if (!published.ok()) return published;
+  if (route.after_commit && !effect_done) {
+    effect = std::make_unique<PendingEffect>(
+        PendingEffect{*std::move(dispatch), aggregate, std::move(state)});
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<KafkaRecord> SagaRuntime::StampAndEncode(Lane& lane, OutgoingEvent& outgoing,
-                                                        const common::v1::EventMeta& cause,
-                                                        const tracing::Span& process,
-                                                        std::vector<tracing::Span>& sends) {
-  if (outgoing.event == nullptr) return absl::InternalError("outgoing event is null");
-  tracing::Span send = tracing::StartSendSpan(tracing::TracerOr(options_.tracer), outgoing.topic,
-                                              process.traceparent());
-  codec::StampMeta(*outgoing.event,
-                   {.event_id = ids::RandomHex(lane.random, 16),
-                    .correlation_id = cause.correlation_id(),
-                    .causation_id = cause.event_id(),
-                    .traceparent = send.traceparent(),
-                    .tracestate = cause.tracestate(),
-                    .producer = options_.service,
-                    .occurred_at = options_.clock()},
-                   lane.random);
-  absl::StatusOr<KafkaRecord> record =
-      registry_.codec().Encode(*outgoing.event, outgoing.topic, outgoing.key);
-  if (!record.ok()) {
-    send.Discard();
-    return record.status();
-  }
-  tracing::SetSendAttributes(send, *record);
-  sends.push_back(std::move(send));
-  return record;
-}
-
-absl::Status SagaRuntime::PublishAll(const std::vector<KafkaRecord>& records) {
-  if (records.empty()) return absl::OkStatus();
-  struct Pending {
-    absl::Mutex mu;
-    size_t left ABSL_GUARDED_BY(mu) = 0;
-    absl::Status first_error ABSL_GUARDED_BY(mu);
-  };
-  auto pending = std::make_shared<Pending>();
-  {
-    absl::MutexLock lock(&pending->mu);
-    pending->left = records.size();
-  }
-  for (const KafkaRecord& record : records) {
-    absl::Status queued =
-        producer_->Produce(record, [pending](absl::StatusOr<kafka::Delivery> delivery) {
-          absl::MutexLock lock(&pending->mu);
-          if (!delivery.ok() && pending->first_error.ok()) pending->first_error = delivery.status();
-          --pending->left;
-        });
-    if (!queued.ok()) {
-      absl::MutexLock lock(&pending->mu);
-      --pending->left;
-      if (pending->first_error.ok()) pending->first_error = queued;
+absl::Status SagaRuntime::RunEffect(Lane& lane, const KafkaRecord& record,
+                                    const tracing::Span& process, PendingEffect& effect) {
+  const AfterCommitStep& step = *effect.dispatch.route->after_commit;
+  const common::v1::EventMeta& meta = effect.dispatch.event.meta();
+  if (!effect.ran) {
+    tracing::Span span = tracing::TracerOr(options_.tracer)
+                             .StartSpan(absl::StrCat("effect ", step.name),
+                                        tracing::SpanKind::kInternal, process.traceparent());
+    publish::Origin origin = publish::Origin::CausedBy(meta);
+    origin.traceparent = span.traceparent();  // what the effect publishes continues its span
+    const EffectContext context{record, meta, *publisher_, origin, options_.clock()};
+    absl::Status ran = step.run(effect.state, *effect.dispatch.event.message, context);
+    if (!ran.ok()) {
+      span.SetError(ran.ToString());
+      return absl::Status(ran.code(), absl::StrCat("effect ", step.name, ": ", ran.message()));
     }
+    effect.ran = true;
   }
-  absl::MutexLock lock(&pending->mu);
-  auto done = [&pending]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pending->mu) {
-    return pending->left == 0;
-  };
-  if (!pending->mu.AwaitWithTimeout(absl::Condition(&done), options_.publish_timeout)) {
-    return absl::DeadlineExceededError("outgoing events not acknowledged in time");
-  }
-  if (!pending->first_error.ok()) return pending->first_error;
-  if (options_.observer != nullptr) {
-    for (const KafkaRecord& record : records) options_.observer->OnPublished(record);
-  }
-  return absl::OkStatus();
+  // Recorded apart from the effect: a failure here retries the recording, not the effect.
+  return lane.store->MarkEffectDone(effect.aggregate, meta.event_id(), options_.marker_retention);
 }
 
 absl::Status SagaRuntime::DeadLetter(const KafkaRecord& record, const absl::Status& error,
                                      int attempts) {
-  return PublishAll(
-      {dlq::DeadLetterRecord(record, options_.service, error, attempts, options_.clock())});
+  return publisher_->SendAndWait(
+      std::vector<KafkaRecord>{
+          dlq::DeadLetterRecord(record, options_.service, error, attempts, options_.clock())});
 }
 
 bool SagaRuntime::BackOff(PartitionState& partition, absl::Duration delay) {

@@ -5,19 +5,27 @@
 //
 //   poll a record -> decode (+upcast) -> already handled for this aggregate? re-publish the
 //   stored events -> else load state, decide, commit state + handled marker in one Lua step ->
-//   publish the outgoing events and wait for the broker's acks -> store the record's offset.
+//   publish the outgoing events through the Publisher and wait for the broker's acks -> run the
+//   route's effect after the commit, if any and not yet completed -> store the record's offset.
 //
 // Promises:
-// - At-least-once delivery, exactly-once effects: a re-delivered or duplicated record changes
-//   nothing and re-publishes the events of its first handling, byte for byte (same ids).
-// - An offset is stored only after its record's effects are committed and its events
-//   acknowledged, and never past an unfinished record of the same partition.
+// - At-least-once delivery, exactly-once state changes: a re-delivered or duplicated record
+//   changes nothing and re-publishes the events of its first handling, byte for byte (same ids).
+// - Effects after the commit (HandlerRegistry::AfterCommit) run with the committed state, after
+//   the reaction's events are acknowledged, never on a version-conflict retry of the decision.
+//   Their completion is recorded next to the handled marker; a re-delivered record whose effect
+//   did not complete (a crash, a dead-lettered effect replayed) runs it again on the current
+//   state. At least once: an effect must be idempotent.
+// - An offset is stored only after its record's effects are committed, its events
+//   acknowledged and its after-commit effect completed, and never past an unfinished record of
+//   the same partition.
 // - Per-key order: records with the same key run one at a time in partition order; different
 //   keys run in parallel on `workers` threads.
 // - Transient failures (UNAVAILABLE, DEADLINE_EXCEEDED, version conflicts...) retry the same
-//   record with capped exponential backoff and jitter while its partition is paused; nothing is
-//   skipped. Permanent failures copy the record untouched to dlq.<service> with failure headers
-//   and the partition moves on.
+//   step (the decision, or the effect alone once the decision is committed) with capped
+//   exponential backoff and jitter while its partition is paused; nothing is skipped. Permanent
+//   failures copy the record untouched to dlq.<service> with failure headers and the partition
+//   moves on.
 // - Revoked partitions: work not yet started is dropped (the new owner gets it again); work in
 //   progress is finished within drain_timeout or abandoned without storing its offset.
 // - Stop(): stops polling, drains queued and in-flight work (up to drain_timeout), commits the
@@ -42,6 +50,7 @@
 #include "saga/kafka/kafka_consumer.h"
 #include "saga/kafka/kafka_producer.h"
 #include "saga/kafka/statistics.h"
+#include "saga/publish/publisher.h"
 #include "saga/runtime/handler_registry.h"
 #include "saga/consume/partition_offsets.h"
 #include "saga/runtime/retry_policy.h"
@@ -68,14 +77,23 @@ class SagaObserver {
   virtual void OnRecordDone(const KafkaRecord& /*record*/, absl::string_view /*event_type*/,
                             Outcome /*outcome*/, absl::Duration /*handling*/,
                             absl::Duration /*queued*/) {}
+  // A failed attempt that is retried: of the decision, or of the effect after the commit (its
+  // error then starts with "effect <name>: ").
   virtual void OnRetry(const KafkaRecord& /*record*/, const absl::Status& /*error*/,
                        int /*attempt*/) {}
+  // A record the broker acknowledged: an outgoing event (the reaction's, or one an effect
+  // published), or a dead letter.
   virtual void OnPublished(const KafkaRecord& /*record*/) {}
 };
 
 // Where a test may simulate a crash (crash_hook returns true): the record's work stops there,
-// its offset is never stored, and the runtime stops handling anything.
-enum class CrashPoint { kAfterCommitBeforePublish, kAfterPublishBeforeOffsetStore };
+// its offset is never stored, and the runtime stops handling anything. kAfterPublishBeforeEffect
+// is reached only by records whose route has an effect after the commit still to run.
+enum class CrashPoint {
+  kAfterCommitBeforePublish,
+  kAfterPublishBeforeEffect,
+  kAfterPublishBeforeOffsetStore,
+};
 
 struct SagaRuntimeOptions {
   std::string service;        // "billing": group choreo-billing, dlq.billing, meta.producer
@@ -91,7 +109,7 @@ struct SagaRuntimeOptions {
   int max_attempts_unclassified = 10;
   int max_in_flight_per_partition = 1000;  // the partition pauses beyond this
   absl::Duration drain_timeout = absl::Seconds(10);
-  absl::Duration publish_timeout = absl::Seconds(30);
+  absl::Duration publish_timeout = absl::Seconds(30);  // the Publisher's ack_timeout
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   SagaObserver* observer = nullptr;  // not owned; must outlive the runtime
   // Spans "process <topic>" per record and "send <topic>" per outgoing event (whose context
@@ -131,7 +149,10 @@ class SagaRuntime final : private kafka::RebalanceListener {
     absl::Time received;
   };
   struct Lane;
+  struct Retrying;
+  struct PendingEffect;
   enum class Finish { kDone, kAbandon };
+  enum class StepEnd { kOk, kDeadLettered, kAbandon };
 
   SagaRuntime(SagaRuntimeOptions options, HandlerRegistry registry);
 
@@ -142,14 +163,18 @@ class SagaRuntime final : private kafka::RebalanceListener {
   void WorkerLoop(Lane& lane);
   void Process(Lane& lane, WorkItem& item);
   Finish Handle(Lane& lane, WorkItem& item);
+  // Runs `step` until it succeeds: transient failures back off and retry it, permanent ones
+  // dead-letter the record.
+  StepEnd RunStep(Lane& lane, WorkItem& item, tracing::Span& span, Retrying& retrying,
+                  const std::function<absl::Status()>& step);
+  // Decide, commit, publish. Leaves in `effect` the route's effect after the commit, when it has
+  // one that has not completed for this record.
   absl::Status HandleOnce(Lane& lane, const KafkaRecord& record, const tracing::Span& process,
-                          SagaObserver::Outcome& outcome, std::string& event_type);
+                          SagaObserver::Outcome& outcome, std::string& event_type,
+                          std::unique_ptr<PendingEffect>& effect);
+  absl::Status RunEffect(Lane& lane, const KafkaRecord& record, const tracing::Span& process,
+                         PendingEffect& effect);
   absl::Status DeadLetter(const KafkaRecord& record, const absl::Status& error, int attempts);
-  absl::Status PublishAll(const std::vector<KafkaRecord>& records);
-  absl::StatusOr<KafkaRecord> StampAndEncode(Lane& lane, OutgoingEvent& outgoing,
-                                             const common::v1::EventMeta& cause,
-                                             const tracing::Span& process,
-                                             std::vector<tracing::Span>& sends);
   // Waits `delay` unless the record must be abandoned meanwhile (revoked, crashed, hard stop).
   bool BackOff(PartitionState& partition, absl::Duration delay);
   void UpdatePause(PartitionState& partition);
@@ -159,6 +184,8 @@ class SagaRuntime final : private kafka::RebalanceListener {
   const SagaRuntimeOptions options_;
   const HandlerRegistry registry_;
   std::unique_ptr<kafka::KafkaProducer> producer_;
+  std::unique_ptr<publish::KafkaSink> sink_;
+  std::unique_ptr<publish::Publisher> publisher_;  // every record this runtime publishes
   std::unique_ptr<kafka::KafkaConsumer> consumer_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::thread poller_;

@@ -8,6 +8,8 @@
 //   written, or nothing changed.
 // - A marker, once written for (aggregate, event id), makes every later Commit for that pair
 //   return kAlreadyHandled with the stored outcome, until the marker's retention runs out.
+// - Effect markers are independent of the handled marker: MarkEffectDone only adds a fact that
+//   Load reports; Commit ignores it.
 // - Transport failures are UNAVAILABLE or DEADLINE_EXCEEDED (retry); nothing else is retryable.
 // Instances are not thread-safe: one per worker thread.
 
@@ -33,6 +35,8 @@ struct AggregateSnapshot {
   int64_t version = 0;  // 0 for an aggregate never written; +1 per state change
   // Set when the event was already handled for this aggregate: the stored outcome.
   std::optional<std::string> handled_outcome;
+  // True when the after-commit effect of the event completed (MarkEffectDone).
+  bool effect_done = false;
 };
 
 enum class CommitOutcome { kCommitted, kAlreadyHandled, kVersionConflict };
@@ -60,6 +64,11 @@ class AggregateStore {
                                               const std::optional<std::string>& new_state,
                                               const std::string& outcome,
                                               absl::Duration retention) = 0;
+
+  // Records that the after-commit effect of `event_id` on the aggregate completed, so that a
+  // re-delivered record does not run it again; kept for `retention`. Idempotent.
+  virtual absl::Status MarkEffectDone(const AggregateRef& aggregate, absl::string_view event_id,
+                                      absl::Duration retention) = 0;
 };
 
 }  // namespace choreo::store

@@ -48,19 +48,28 @@ std::string RedisAggregateStore::MarkerKey(const AggregateRef& aggregate,
   return absl::StrCat("done:{", aggregate.type, ":", aggregate.id, "}:", event_id);
 }
 
+std::string RedisAggregateStore::EffectKey(const AggregateRef& aggregate,
+                                           absl::string_view event_id) {
+  return absl::StrCat("effect:{", aggregate.type, ":", aggregate.id, "}:", event_id);
+}
+
 absl::StatusOr<AggregateSnapshot> RedisAggregateStore::Load(const AggregateRef& aggregate,
                                                             absl::string_view event_id) {
   absl::StatusOr<std::vector<RedisReply>> replies = connection_.Pipeline({
       {"GET", MarkerKey(aggregate, event_id)},
       {"HMGET", StateKey(aggregate), "v", "s"},
+      {"EXISTS", EffectKey(aggregate, event_id)},
   });
   if (!replies.ok()) return replies.status();
   const RedisReply& marker = (*replies)[0];
   const RedisReply& state = (*replies)[1];
+  const RedisReply& effect = (*replies)[2];
   if (marker.is_error()) return ReplyError("GET marker", marker);
   if (state.is_error()) return ReplyError("HMGET state", state);
+  if (effect.is_error()) return ReplyError("EXISTS effect", effect);
   AggregateSnapshot snapshot;
   if (marker.type == RedisReply::Type::kString) snapshot.handled_outcome = marker.str;
+  snapshot.effect_done = effect.type == RedisReply::Type::kInteger && effect.integer == 1;
   if (state.type == RedisReply::Type::kArray && state.elements.size() == 2 &&
       state.elements[0].type == RedisReply::Type::kString) {
     if (!absl::SimpleAtoi(state.elements[0].str, &snapshot.version)) {
@@ -98,6 +107,17 @@ absl::StatusOr<CommitResult> RedisAggregateStore::Commit(
   result.outcome =
       verdict == "committed" ? CommitOutcome::kCommitted : CommitOutcome::kVersionConflict;
   return result;
+}
+
+absl::Status RedisAggregateStore::MarkEffectDone(const AggregateRef& aggregate,
+                                                 absl::string_view event_id,
+                                                 absl::Duration retention) {
+  absl::StatusOr<RedisReply> reply = connection_.Command(
+      {"SET", EffectKey(aggregate, event_id), "1", "PX",
+       absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(retention)))});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return ReplyError("SET effect", *reply);
+  return absl::OkStatus();
 }
 
 }  // namespace choreo::store

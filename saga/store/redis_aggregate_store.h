@@ -4,6 +4,7 @@
 //
 // Keys:  state:{<type>:<id>}              hash {v: version, s: serialized state}
 //        done:{<type>:<id>}:<event id>    string: the outcome, with PX = retention
+//        effect:{<type>:<id>}:<event id>  "1" once the event's after-commit effect completed
 // Commit is one Lua script (atomic on the server); Load is one pipelined round trip.
 // Not thread-safe (it owns one connection): one per worker.
 
@@ -25,9 +26,12 @@ class RedisAggregateStore final : public AggregateStore {
                                       const std::optional<std::string>& new_state,
                                       const std::string& outcome,
                                       absl::Duration retention) override;
+  absl::Status MarkEffectDone(const AggregateRef& aggregate, absl::string_view event_id,
+                              absl::Duration retention) override;
 
   static std::string StateKey(const AggregateRef& aggregate);
   static std::string MarkerKey(const AggregateRef& aggregate, absl::string_view event_id);
+  static std::string EffectKey(const AggregateRef& aggregate, absl::string_view event_id);
 
  private:
   redis::RedisConnection connection_;

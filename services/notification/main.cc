@@ -1,6 +1,6 @@
 // choreo-notification: the notification service. Keeps a local view of user profiles, turns
 // each terminal order status into exactly one NotificationRequested, delivers it through the
-// file or webhook channel, records the outcome (NotificationSent), and serves
+// file or webhook channel, publishes and records the outcome (NotificationSent), and serves
 // NotificationAdmin.ListNotifications.
 
 #include "absl/strings/str_cat.h"
@@ -49,15 +49,10 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<choreo::telemetry::Telemetry>> telemetry =
       choreo::telemetry::Telemetry::Start(choreo::notification::kService, config.telemetry);
   if (!telemetry.ok()) return fail(telemetry.status());
-  auto producer = choreo::kafka::KafkaProducer::Create(
-      choreo::kafka::ProducerDefaults(config.kafka_brokers));
-  if (!producer.ok()) return fail(producer.status());
   const choreo::redis::RedisConnection::Options redis{
       .address = *choreo::redis::ParseRedisAddress(config.redis)};
 
-  choreo::notification::ProfileLookup lookup(
-      {.redis = redis, .producer = producer->get(), .wait = profile_wait,
-       .tracer = &(*telemetry)->tracer()});
+  choreo::notification::ProfileLookup lookup({.redis = redis, .wait = profile_wait});
   choreo::notification::ChannelRouter::Channels channels;
   channels[choreo::notifications::v1::CHANNEL_FILE] =
       std::make_unique<choreo::notification::FileChannel>(notification_file);
@@ -99,7 +94,5 @@ int main(int argc, char** argv) {
   parts.grpc_services = {&admin};
   parts.observer = &lookup;
   parts.telemetry = telemetry->get();
-  const int code = choreo::service::RunService(config, std::move(parts), signals);
-  static_cast<void>((*producer)->Flush(absl::Seconds(5)));
-  return code;
+  return choreo::service::RunService(config, std::move(parts), signals);
 }

@@ -10,7 +10,6 @@
 #include "saga/proto_time/proto_time.h"
 #include "saga/store/load_state.h"
 #include "saga/topics/topics.h"
-#include "saga/tracing/messaging.h"
 #include "services/notification/core/notification_decisions.h"
 
 namespace choreo::notification {
@@ -26,9 +25,7 @@ store::AggregateRef Ref(absl::string_view aggregate, const std::string& id) {
 
 }  // namespace
 
-ProfileLookup::ProfileLookup(Options options) : options_(options), store_(options.redis) {
-  static_cast<void>(codec_.Register<users::v1::ProfileRequested>());
-}
+ProfileLookup::ProfileLookup(Options options) : options_(options), store_(options.redis) {}
 
 absl::StatusOr<ProfileLookup::Seen> ProfileLookup::Read(const std::string& username) {
   absl::StatusOr<store::VersionedState<notifications::v1::ProfileView>> loaded;
@@ -45,42 +42,30 @@ absl::StatusOr<ProfileLookup::Seen> ProfileLookup::Read(const std::string& usern
   return seen;
 }
 
-absl::Status ProfileLookup::Ask(const std::string& username, const common::v1::EventMeta& cause) {
+absl::Status ProfileLookup::Ask(const std::string& username, const publish::Origin& origin,
+                                const publish::Publisher& publisher) {
   users::v1::ProfileRequested request;
   request.set_username(username);
   request.set_requester(kService);
-  // A child of the context of the event that needs the profile.
-  tracing::Span send = tracing::StartSendSpan(
-      tracing::TracerOr(options_.tracer), topics::kUsersProfile,
-      cause.traceparent());
+  publish::Origin asking = origin;
   {
     absl::MutexLock lock(&mu_);
     request.set_request_id(ids::RandomHex(random_, 16));
-    codec::StampMeta(request,
-                     {.event_id = request.request_id(),
-                      .correlation_id = cause.correlation_id(),
-                      .causation_id = cause.event_id(),
-                      .traceparent = send.traceparent(),
-                      .tracestate = cause.tracestate(),
-                      .producer = kService,
-                      .occurred_at = absl::Now()},
-                     random_);
   }
-  absl::StatusOr<KafkaRecord> record = codec_.Encode(request, topics::kUsersProfile, username);
-  if (!record.ok()) return record.status();
-  tracing::SetSendAttributes(send, *record);
-  return options_.producer->ProduceAndWait(*record, options_.wait).status();
+  asking.event_id = request.request_id();
+  return publisher.Publish(request, topics::kUsersProfile, username, asking);
 }
 
 absl::StatusOr<users::v1::Profile> ProfileLookup::Get(const std::string& username,
-                                                      const common::v1::EventMeta& cause) {
+                                                      const publish::Origin& origin,
+                                                      const publish::Publisher& publisher) {
   absl::StatusOr<Seen> seen = Read(username);
   if (!seen.ok()) return seen.status();
   if (seen->profile) return *seen->profile;
 
   const absl::Time asked_at = absl::Now();
-  const absl::Time deadline = asked_at + options_.wait;
-  if (absl::Status asked = Ask(username, cause); !asked.ok()) return asked;
+  if (absl::Status asked = Ask(username, origin, publisher); !asked.ok()) return asked;
+  const absl::Time deadline = absl::Now() + options_.wait;
   while (true) {
     uint64_t changes;
     {
@@ -153,40 +138,73 @@ std::vector<std::string> StatusTopics() { return {std::string(topics::kOrdersSta
 absl::StatusOr<saga::HandlerRegistry> StatusRegistry(ProfileLookup* lookup) {
   saga::HandlerRegistry registry;
   using notifications::v1::NotifiedOrder;
+  using orders::v1::OrderStatusUpdated;
   // Statuses that are never notified (PENDING_VALIDATION: half of all) cost nothing.
-  absl::Status added = registry.OnlyFor<orders::v1::OrderStatusUpdated, NotifiedOrder>(
-      [](const orders::v1::OrderStatusUpdated& e) {
-        return NotificationTypeFor(e.status()).has_value();
-      },
-      kOrderAggregate, [](const orders::v1::OrderStatusUpdated& e) { return e.order_id(); },
-      [lookup](const NotifiedOrder& order, const orders::v1::OrderStatusUpdated& status,
-               const saga::EventContext& context)
-          -> absl::StatusOr<saga::Reaction<NotifiedOrder>> {
-        // Ask for the profile only when the decision can need it.
-        saga::Reaction<NotifiedOrder> without =
-            DecideNotification(order, status, users::v1::Profile(), context.now);
-        if (!without.state.has_value()) return without;
-        absl::StatusOr<users::v1::Profile> recipient = lookup->Get(status.username(), context.meta);
-        if (!recipient.ok()) return recipient.status();
-        return DecideNotification(order, status, *recipient, context.now);
+  absl::Status added = registry.OnlyFor<OrderStatusUpdated, NotifiedOrder>(
+      [](const OrderStatusUpdated& e) { return NotificationTypeFor(e.status()).has_value(); },
+      kOrderAggregate, [](const OrderStatusUpdated& e) { return e.order_id(); },
+      [](const NotifiedOrder& order, const OrderStatusUpdated& status,
+         const saga::EventContext&) -> absl::StatusOr<saga::Reaction<NotifiedOrder>> {
+        return DecideNotification(order, status);
       });
+  if (added.ok()) {
+    // The request's event id is its notification id: a repeat is the same event downstream.
+    added = registry.AfterCommit<OrderStatusUpdated, NotifiedOrder>(
+        "notification request",
+        [lookup](const NotifiedOrder& order, const OrderStatusUpdated& status,
+                 const saga::EffectContext& context) -> absl::Status {
+          if (!IsNotified(order, status.status())) return absl::OkStatus();
+          absl::StatusOr<users::v1::Profile> recipient =
+              lookup->Get(status.username(), context.origin, context.publisher);
+          if (!recipient.ok()) return recipient.status();
+          std::optional<notifications::v1::NotificationRequested> request =
+              NotificationFor(status, *recipient, context.now);
+          if (!request) return absl::OkStatus();
+          publish::Origin origin = context.origin;
+          origin.event_id = request->notification_id();
+          return context.publisher.Publish(*request, topics::kNotificationsRequested,
+                                           status.username(), origin);
+        });
+  }
   if (!added.ok()) return added;
   return registry;
 }
 
-std::vector<std::string> SenderTopics() { return {std::string(topics::kNotificationsRequested)}; }
+std::vector<std::string> SenderTopics() {
+  return {std::string(topics::kNotificationsRequested), std::string(topics::kNotificationsSent)};
+}
 
 absl::StatusOr<saga::HandlerRegistry> SenderRegistry(NotificationChannel* channel) {
   saga::HandlerRegistry registry;
   using notifications::v1::Inbox;
-  absl::Status added = registry.On<notifications::v1::NotificationRequested, Inbox>(
-      kInboxAggregate, [](const notifications::v1::NotificationRequested& n) { return n.username(); },
-      [channel](const Inbox& inbox, const notifications::v1::NotificationRequested& n,
-                const saga::EventContext& context) -> absl::StatusOr<saga::Reaction<Inbox>> {
-        if (AlreadyRecorded(inbox, n.notification_id())) return saga::Reaction<Inbox>();
-        const DeliveryResult result = channel->Deliver(n);
-        return RecordDelivery(inbox, n, result, context.now);
+  using notifications::v1::NotificationRequested;
+  using notifications::v1::NotificationSent;
+  using Result = absl::StatusOr<saga::Reaction<Inbox>>;
+  absl::Status added = registry.On<NotificationRequested, Inbox>(
+      kInboxAggregate, [](const NotificationRequested& n) { return n.username(); },
+      [](const Inbox& inbox, const NotificationRequested& n, const saga::EventContext&) -> Result {
+        return AcceptRequest(inbox, n);
       });
+  if (added.ok()) {
+    // Delivery is at least once (webhooks carry Idempotency-Key: <notification id>); its outcome
+    // has a stable event id, and the inbox records it from notifications.sent.
+    added = registry.AfterCommit<NotificationRequested, Inbox>(
+        "delivery", [channel](const Inbox& inbox, const NotificationRequested& n,
+                              const saga::EffectContext& context) -> absl::Status {
+          if (!AwaitsDelivery(inbox, n.notification_id())) return absl::OkStatus();
+          NotificationSent sent = SentFor(n, channel->Deliver(n), context.now);
+          publish::Origin origin = context.origin;
+          origin.event_id = SentEventIdFor(n.notification_id());
+          return context.publisher.Publish(sent, topics::kNotificationsSent, n.username(), origin);
+        });
+  }
+  if (added.ok()) {
+    added = registry.On<NotificationSent, Inbox>(
+        kInboxAggregate, [](const NotificationSent& sent) { return sent.username(); },
+        [](const Inbox& inbox, const NotificationSent& sent, const saga::EventContext&) -> Result {
+          return RecordDelivery(inbox, sent);
+        });
+  }
   if (!added.ok()) return added;
   return registry;
 }

@@ -1,15 +1,19 @@
 #pragma once
 
-// The notification service's wiring. Three consumer groups, each its own saga runtime:
+// The notification service's wiring. Three consumer groups, each its own saga runtime; every
+// decision is pure, the I/O runs in effects after the commit:
 //
 //   choreo-notification-profiles  users.registered, users.profile.response -> the local profile
 //                                 view (notification.profile:<username>). Starts from the latest
 //                                 offset: users already registered are learnt on demand.
-//   choreo-notification           orders.status -> one NotificationRequested per terminal status
-//                                 (notification.order:<order id>), using the local view; on a miss
-//                                 it asks on users.profile and waits, bounded, for the view.
-//   choreo-notification-sender    notifications.requested -> delivery through a channel, the
-//                                 user's inbox (notification.inbox:<username>), NotificationSent.
+//   choreo-notification           orders.status -> the status marked notified
+//                                 (notification.order:<order id>); after the commit, one
+//                                 NotificationRequested for the recipient from the local view (on
+//                                 a miss it asks on users.profile and waits, bounded).
+//   choreo-notification-sender    notifications.requested -> accepted into the user's inbox
+//                                 (notification.inbox:<username>); after the commit, delivery
+//                                 through a channel and NotificationSent. notifications.sent ->
+//                                 the outcome recorded in the inbox.
 //
 // Plus NotificationAdmin.ListNotifications over the inbox (the gateway's ListNotifications).
 
@@ -23,13 +27,11 @@
 #include "absl/time/time.h"
 #include "choreo/notifications/v1/admin.grpc.pb.h"
 #include "choreo/users/v1/user.pb.h"
-#include "saga/codec/event_codec.h"
-#include "saga/kafka/kafka_producer.h"
+#include "saga/publish/publisher.h"
 #include "saga/redis/redis_connection.h"
 #include "saga/runtime/handler_registry.h"
 #include "saga/runtime/saga_runtime.h"
 #include "saga/store/redis_aggregate_store.h"
-#include "saga/tracing/tracer.h"
 #include "services/notification/channels/notification_channel.h"
 
 namespace choreo::notification {
@@ -37,27 +39,27 @@ namespace choreo::notification {
 inline constexpr char kService[] = "notification";
 
 // ProfileLookup: a user's profile from the local view, asking the user service on a miss.
-// Get() blocks its caller (a runtime worker) for at most `wait`; it returns UNAVAILABLE when no
-// answer came in time (the runtime retries the record with backoff, asking again), NOT_FOUND when
-// the user service answered that no such user exists (the record is dead-lettered with that
-// reason). It is also the saga observer that wakes waiters when the view changes in this process;
-// changes made by another instance are seen by re-reading every `recheck`.
+// Used by an effect after the commit: Get() blocks its caller (a runtime worker) for at most
+// `wait` past the request's acknowledgement; it returns UNAVAILABLE when no answer came in time
+// (the runtime retries the effect with backoff, asking again), NOT_FOUND when the user service
+// answered that no such user exists (the record is dead-lettered with that reason). It is also
+// the saga observer that wakes waiters when the view changes in this process; changes made by
+// another instance are seen by re-reading every `recheck`.
 // Thread-safe.
 class ProfileLookup final : public saga::SagaObserver {
  public:
   struct Options {
     redis::RedisConnection::Options redis;
-    kafka::KafkaProducer* producer = nullptr;  // not owned
     absl::Duration wait = absl::Seconds(2);
     absl::Duration recheck = absl::Milliseconds(100);
-    const tracing::Tracer* tracer = nullptr;  // "send users.profile" spans; null: none
   };
   explicit ProfileLookup(Options options);
 
-  // `cause` is the event that needs the profile: the request joins its saga (correlation id,
-  // trace).
+  // On a miss, ProfileRequested goes out through `publisher` from `origin` (the effect that
+  // needs the profile: its saga and trace).
   absl::StatusOr<users::v1::Profile> Get(const std::string& username,
-                                         const common::v1::EventMeta& cause);
+                                         const publish::Origin& origin,
+                                         const publish::Publisher& publisher);
 
   void OnRecordDone(const KafkaRecord& record, absl::string_view event_type, Outcome outcome,
                     absl::Duration handling, absl::Duration queued) override;
@@ -68,10 +70,10 @@ class ProfileLookup final : public saga::SagaObserver {
     absl::Time not_found_at = absl::InfinitePast();
   };
   absl::StatusOr<Seen> Read(const std::string& username);
-  absl::Status Ask(const std::string& username, const common::v1::EventMeta& cause);
+  absl::Status Ask(const std::string& username, const publish::Origin& origin,
+                   const publish::Publisher& publisher);
 
   const Options options_;
-  codec::EventCodec codec_;
   absl::Mutex store_mu_;
   store::RedisAggregateStore store_ ABSL_GUARDED_BY(store_mu_);
   absl::Mutex mu_;

@@ -6,7 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "saga/config/flag_set.h"
+#include "saga/kafka/kafka_client.h"
 #include "saga/logging/logger.h"
+#include "saga/publish/publisher.h"
 #include "saga/process/stop_signals.h"
 #include "saga/service/service_host.h"
 #include "services/order/order_service.h"
@@ -39,31 +41,45 @@ int main(int argc, char** argv) {
     }
     catalog = *std::move(parsed);
   }
-  choreo::order::OrderPolicy policy;
-  policy.expiry = expiry;
-  absl::StatusOr<choreo::saga::HandlerRegistry> registry =
-      choreo::order::OrderRegistry(catalog, policy);
-  if (!registry.ok()) {
-    std::fprintf(stderr, "choreo-order: %s\n", std::string(registry.status().message()).c_str());
+  auto fail = [](const absl::Status& status) {
+    std::fprintf(stderr, "choreo-order: %s\n", std::string(status.message()).c_str());
     return 2;
-  }
+  };
+  absl::StatusOr<std::unique_ptr<choreo::telemetry::Telemetry>> telemetry =
+      choreo::telemetry::Telemetry::Start(choreo::order::kService, config.telemetry);
+  if (!telemetry.ok()) return fail(telemetry.status());
   const choreo::redis::RedisConnection::Options redis{
       .address = *choreo::redis::ParseRedisAddress(config.redis)};
+  choreo::order::OrderPolicy policy;
+  policy.expiry = expiry;
+  // One connection per runtime lane: each lane writes its orders' deadlines after the commit.
+  choreo::order::DeadlineIndex index(redis, config.workers);
+  absl::StatusOr<choreo::saga::HandlerRegistry> registry =
+      choreo::order::OrderRegistry(catalog, policy, &index);
+  if (!registry.ok()) return fail(registry.status());
   choreo::order::OrderAdminService admin(catalog, redis);
+  // The scanner's events leave through a Publisher of their own: it runs beside the runtime.
+  auto producer = choreo::kafka::KafkaProducer::Create(
+      choreo::kafka::ProducerDefaults(config.kafka_brokers));
+  if (!producer.ok()) return fail(producer.status());
+  choreo::publish::KafkaSink sink(producer->get());
+  choreo::publish::Publisher publisher(
+      &sink, {.service = choreo::order::kService, .tracer = &(*telemetry)->tracer()});
   choreo::order::DeadlineScanner scanner(
-      {.redis = redis, .kafka_brokers = config.kafka_brokers, .expiry = expiry,
-       .interval = scan_interval});
+      {.redis = redis, .publisher = &publisher, .interval = scan_interval});
 
   choreo::service::ServiceParts parts;
   parts.name = choreo::order::kService;
   parts.subscriptions.push_back({.topics = choreo::order::OrderTopics(), .registry = *std::move(registry)});
   parts.grpc_services = {&admin};
-  parts.observer = &scanner;
+  parts.telemetry = telemetry->get();
   parts.on_started = [&scanner]() -> std::function<void()> {
     if (absl::Status started = scanner.Start(); !started.ok()) {
       choreo::logging::Error(absl::StrCat("deadline scanner: ", started.message()));
     }
     return [&scanner] { scanner.Stop(); };
   };
-  return choreo::service::RunService(config, std::move(parts), signals);
+  const int code = choreo::service::RunService(config, std::move(parts), signals);
+  static_cast<void>((*producer)->Flush(absl::Seconds(5)));
+  return code;
 }

@@ -5,28 +5,65 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "saga/codec/event_codec.h"
 #include "saga/ids/stable_id.h"
 #include "saga/logging/logger.h"
 #include "saga/topics/topics.h"
+#include "services/order/core/deadline_index.h"
 
 namespace choreo::order {
 namespace {
 
 constexpr char kDeadlineIndex[] = "order:deadlines";
 
-int64_t UnixMillis(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() * 1000 + ts.nanos() / 1000000;
+// KEYS[1] the index. ARGV[1] the deadline (score), ARGV[2] the prefix of the order's members,
+// ARGV[3] the member to add, or "" to remove the order's members. A member of the order already
+// at that score is kept: a repeated effect adds nothing.
+constexpr char kApplyScript[] = R"lua(
+local found = false
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])) do
+  if string.sub(member, 1, #ARGV[2]) == ARGV[2] then
+    if ARGV[3] == '' then redis.call('ZREM', KEYS[1], member) else found = true end
+  end
+end
+if ARGV[3] ~= '' and not found then redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3]) end
+return 1
+)lua";
+
+// The order route of `Event`: keeps the deadline index in line with the committed order.
+template <typename Event>
+absl::Status IndexDeadlineAfterCommit(saga::HandlerRegistry& registry, DeadlineIndex* index) {
+  return registry.AfterCommit<Event, orders::v1::Order>(
+      "deadline index", [index](const orders::v1::Order& order, const Event&,
+                                const saga::EffectContext& context) {
+        return index->Apply(order, context.origin.traceparent);
+      });
 }
 
 }  // namespace
+
+DeadlineIndex::DeadlineIndex(redis::RedisConnection::Options redis, int connections)
+    : pool_(std::move(redis), connections) {}
+
+absl::Status DeadlineIndex::Apply(const orders::v1::Order& order, const std::string& traceparent) {
+  const DeadlineIndexAction action = DeadlineIndexActionFor(order);
+  if (action == DeadlineIndexAction::kNone) return absl::OkStatus();
+  const std::string member =
+      action == DeadlineIndexAction::kAdd
+          ? EncodeDeadlineMember({order.order_id(), order.correlation_id(), traceparent})
+          : "";
+  return pool_
+      .Run({{"EVAL", kApplyScript, "1", kDeadlineIndex, absl::StrCat(DeadlineScore(order)),
+             DeadlineMemberPrefix(order.order_id()), member}})
+      .status();
+}
 
 std::vector<std::string> OrderTopics() {
   return {std::string(topics::kOrdersRequests), std::string(topics::kBillingPayments),
           std::string(topics::kOrdersDeadlines)};
 }
 
-absl::StatusOr<saga::HandlerRegistry> OrderRegistry(const Catalog& catalog, OrderPolicy policy) {
+absl::StatusOr<saga::HandlerRegistry> OrderRegistry(const Catalog& catalog, OrderPolicy policy,
+                                                    DeadlineIndex* index) {
   using orders::v1::Order;
   saga::HandlerRegistry registry;
   absl::Status status = registry.On<orders::v1::OrderCreationRequested, Order>(
@@ -64,6 +101,13 @@ absl::StatusOr<saga::HandlerRegistry> OrderRegistry(const Catalog& catalog, Orde
           return OnDeadlinePassed(state, deadline, context.now);
         });
   }
+  using AddEffect = absl::Status (*)(saga::HandlerRegistry&, DeadlineIndex*);
+  for (AddEffect add : {&IndexDeadlineAfterCommit<orders::v1::OrderCreationRequested>,
+                        &IndexDeadlineAfterCommit<billing::v1::PaymentProcessed>,
+                        &IndexDeadlineAfterCommit<billing::v1::PaymentRefunded>,
+                        &IndexDeadlineAfterCommit<orders::v1::OrderDeadlinePassed>}) {
+    if (status.ok()) status = add(registry, index);
+  }
   if (!status.ok()) return status;
   return registry;
 }
@@ -100,15 +144,14 @@ grpc::Status OrderAdminService::ListCatalog(grpc::ServerContext*,
 }
 
 DeadlineScanner::DeadlineScanner(Options options)
-    : options_(std::move(options)), index_(options_.redis), scan_(options_.redis) {}
+    : options_(std::move(options)), scan_(options_.redis) {}
 
 DeadlineScanner::~DeadlineScanner() { Stop(); }
 
 absl::Status DeadlineScanner::Start() {
-  absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> producer =
-      kafka::KafkaProducer::Create(kafka::ProducerDefaults(options_.kafka_brokers));
-  if (!producer.ok()) return producer.status();
-  producer_ = *std::move(producer);
+  if (options_.publisher == nullptr) {
+    return absl::FailedPreconditionError("deadline scanner: no publisher");
+  }
   thread_ = std::thread([this] {
     while (true) {
       {
@@ -133,52 +176,23 @@ void DeadlineScanner::Stop() noexcept {
   if (thread_.joinable()) thread_.join();
 }
 
-void DeadlineScanner::OnPublished(const KafkaRecord& record) {
-  std::vector<std::string> command;
-  const std::string correlation(record.Header("ce_correlationid").value_or(""));
-  if (record.topic == topics::kOrdersCreated) {
-    orders::v1::OrderCreated created;
-    if (!created.ParseFromString(record.value)) return;
-    const int64_t deadline =
-        UnixMillis(created.created_at()) + absl::ToInt64Milliseconds(options_.expiry);
-    command = {"ZADD", kDeadlineIndex, absl::StrCat(deadline),
-               absl::StrCat(created.order_id(), " ", correlation)};
-  } else if (record.topic == topics::kOrdersStatus) {
-    orders::v1::OrderStatusUpdated updated;
-    if (!updated.ParseFromString(record.value) || !IsTerminal(updated.status())) return;
-    command = {"ZREM", kDeadlineIndex, absl::StrCat(updated.order_id(), " ", correlation)};
-  } else {
-    return;
-  }
-  absl::MutexLock lock(&index_mu_);
-  absl::StatusOr<redis::RedisReply> reply = index_.Command(command);
-  if (!reply.ok() || reply->is_error()) {
-    logging::Warn(absl::StrCat("deadline index: ", reply.ok() ? absl::string_view(reply->str)
-                                                              : reply.status().message()));
-  }
-}
-
 absl::StatusOr<int> DeadlineScanner::ScanOnce(absl::Time now) {
   absl::StatusOr<redis::RedisReply> due =
       scan_.Command({"ZRANGEBYSCORE", kDeadlineIndex, "-inf",
                      absl::StrCat(absl::ToUnixMillis(now)), "LIMIT", "0", "500"});
   if (!due.ok()) return due.status();
-  codec::EventCodec codec;
   int published = 0;
   for (const redis::RedisReply& member : due->elements) {
-    std::vector<std::string> parts = absl::StrSplit(member.str, absl::MaxSplits(' ', 1));
+    const DeadlineEntry entry = ParseDeadlineMember(member.str);
     orders::v1::OrderDeadlinePassed event;
-    common::v1::EventMeta* meta = event.mutable_meta();
-    meta->set_event_id(ids::StableId("deadline", {parts[0]}));
-    meta->set_schema_version(1);
-    meta->set_correlation_id(parts.size() > 1 && !parts[1].empty() ? parts[1] : parts[0]);
-    meta->set_producer(kService);
-    meta->mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(now));
-    event.set_order_id(parts[0]);
-    absl::StatusOr<KafkaRecord> record = codec.Encode(event, topics::kOrdersDeadlines, parts[0]);
-    if (!record.ok()) return record.status();
-    absl::StatusOr<kafka::Delivery> delivered = producer_->ProduceAndWait(*record, absl::Seconds(10));
-    if (!delivered.ok()) return delivered.status();
+    event.set_order_id(entry.order_id);
+    publish::Origin origin = publish::Origin::Command(entry.correlation_id, entry.traceparent);
+    origin.event_id = ids::StableId("deadline", {entry.order_id});
+    if (absl::Status sent = options_.publisher->Publish(event, topics::kOrdersDeadlines,
+                                                        entry.order_id, origin);
+        !sent.ok()) {
+      return sent;
+    }
     absl::StatusOr<redis::RedisReply> removed = scan_.Command({"ZREM", kDeadlineIndex, member.str});
     if (!removed.ok()) return removed.status();
     ++published;

@@ -1,7 +1,8 @@
 #pragma once
 
-// The order service's wiring: its decisions (core/) registered with the saga runtime, its
-// admin gRPC API, and the deadline scanner that expires orders nobody paid for.
+// The order service's wiring: its decisions (core/) registered with the saga runtime, the
+// deadline index written after each commit, its admin gRPC API, and the deadline scanner that
+// expires orders nobody paid for.
 
 #include <atomic>
 #include <memory>
@@ -11,8 +12,9 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "choreo/orders/v1/admin.grpc.pb.h"
-#include "saga/kafka/kafka_producer.h"
+#include "saga/publish/publisher.h"
 #include "saga/redis/redis_connection.h"
+#include "saga/redis/redis_pool.h"
 #include "saga/runtime/handler_registry.h"
 #include "saga/runtime/saga_runtime.h"
 #include "saga/store/redis_aggregate_store.h"
@@ -27,8 +29,26 @@ inline constexpr char kAggregate[] = "order";  // Redis: state:{order.order:<ord
 // orders.requests, billing.payments, orders.deadlines.
 std::vector<std::string> OrderTopics();
 
-// The handlers of every event the order service consumes. `catalog` must outlive the registry.
-absl::StatusOr<saga::HandlerRegistry> OrderRegistry(const Catalog& catalog, OrderPolicy policy);
+// DeadlineIndex: the deadlines of pending orders in a Redis sorted set (order:deadlines, member
+// "<order id> <correlation id> <traceparent>", score = deadline in ms; core/deadline_index.h).
+// Apply() brings the index in line with an order as committed: a pending order is added once
+// (a repeat keeps the first member), a terminal one removed. Idempotent, one round trip (a Lua
+// script); Redis failures are UNAVAILABLE, for the runtime to retry. Thread-safe.
+class DeadlineIndex {
+ public:
+  DeadlineIndex(redis::RedisConnection::Options redis, int connections);
+  // `traceparent`: the trace the deadline's expiry continues (the order's creation).
+  absl::Status Apply(const orders::v1::Order& order, const std::string& traceparent);
+
+ private:
+  redis::RedisPool pool_;
+};
+
+// The handlers of every event the order service consumes; after each commit the order's entry in
+// `index` is brought up to date (the runtime retries it until it is). `catalog` and `index` must
+// outlive the registry.
+absl::StatusOr<saga::HandlerRegistry> OrderRegistry(const Catalog& catalog, OrderPolicy policy,
+                                                    DeadlineIndex* index);
 
 // OrderAdmin: GetOrder reads the aggregate from Redis; ListCatalog returns the catalog.
 // Sync gRPC API: its handlers block on Redis on gRPC's sync thread pool, one connection, guarded.
@@ -47,36 +67,29 @@ class OrderAdminService final : public orders::v1::OrderAdmin::Service {
   store::RedisAggregateStore store_ ABSL_GUARDED_BY(mu_);
 };
 
-// DeadlineScanner: keeps the deadlines of pending orders in a Redis sorted set
-// (order:deadlines, member "<order id> <correlation id>", score = deadline in ms): added when an
-// order's OrderCreated is published, removed when its terminal status is. Every `interval` it
-// publishes OrderDeadlinePassed (event id derived from the order id, so several scanners or a
-// restart produce duplicates the runtime dedupes) for members past due, then removes them.
-// It is the runtime's SagaObserver; OnPublished is thread-safe.
-class DeadlineScanner final : public saga::SagaObserver {
+// DeadlineScanner: every `interval`, publishes OrderDeadlinePassed for the members of the
+// deadline index past due, then removes them. The event id is derived from the order id, so
+// several scanners or a restart produce duplicates the runtime dedupes; it joins the order's saga
+// (correlation id) and trace (the member's traceparent, when it has one).
+class DeadlineScanner {
  public:
   struct Options {
     redis::RedisConnection::Options redis;
-    std::string kafka_brokers;
-    absl::Duration expiry = absl::Seconds(30);
+    const publish::Publisher* publisher = nullptr;  // not owned
     absl::Duration interval = absl::Milliseconds(250);
   };
   explicit DeadlineScanner(Options options);
-  ~DeadlineScanner() override;
+  ~DeadlineScanner();
 
   absl::Status Start();
   void Stop() noexcept;
-  void OnPublished(const KafkaRecord& record) override;
 
   // One pass: publishes OrderDeadlinePassed for every member due at `now`. Returns how many.
   absl::StatusOr<int> ScanOnce(absl::Time now);
 
  private:
   const Options options_;
-  absl::Mutex index_mu_;
-  redis::RedisConnection index_ ABSL_GUARDED_BY(index_mu_);
   redis::RedisConnection scan_;  // scanner thread only
-  std::unique_ptr<kafka::KafkaProducer> producer_;
   absl::Mutex stop_mu_;
   bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;
   std::thread thread_;

@@ -197,8 +197,15 @@ TEST(UsersAndNotificationsTest, OneWebhookNotificationPerStatusChangeEvenWhenRed
       absl::Seconds(30)));
   EXPECT_EQ(sent_ids[notifications::v1::NOTIFICATION_TYPE_ORDER_PAID].size(), 1u);
   EXPECT_EQ(sent_ids[notifications::v1::NOTIFICATION_TYPE_ORDER_EXPIRED].size(), 1u);
-  // And the user sees both in their list, newest first.
-  const std::vector<gateway::v1::Notification> listed = client.Notifications("wendy");
+  // And the user sees both in their list, newest first (the inbox records each outcome from
+  // notifications.sent: a view, which may lag the topic by a moment).
+  std::vector<gateway::v1::Notification> listed;
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        listed = client.Notifications("wendy");
+        return listed.size() >= 2;
+      },
+      absl::Seconds(30)));
   ASSERT_EQ(listed.size(), 2u);
   EXPECT_EQ(listed[0].type(), notifications::v1::NOTIFICATION_TYPE_ORDER_EXPIRED);
   EXPECT_EQ(listed[1].correlation_id(), order.correlation_id());

@@ -72,23 +72,34 @@ std::string NotificationIdFor(absl::string_view order_id, OrderStatus status) {
   return ids::StableId("notification", {order_id, orders::v1::OrderStatus_Name(status)});
 }
 
-saga::Reaction<notifications::v1::NotifiedOrder> DecideNotification(
-    const notifications::v1::NotifiedOrder& order, const orders::v1::OrderStatusUpdated& status,
-    const users::v1::Profile& recipient, absl::Time now) {
-  saga::Reaction<notifications::v1::NotifiedOrder> reaction;
-  const std::optional<NotificationType> type = NotificationTypeFor(status.status());
-  if (!type) return reaction;
+bool IsNotified(const notifications::v1::NotifiedOrder& order, OrderStatus status) {
   for (int notified : order.notified()) {
-    if (notified == status.status()) return reaction;  // this change was already notified
+    if (notified == status) return true;
+  }
+  return false;
+}
+
+saga::Reaction<notifications::v1::NotifiedOrder> DecideNotification(
+    const notifications::v1::NotifiedOrder& order, const orders::v1::OrderStatusUpdated& status) {
+  saga::Reaction<notifications::v1::NotifiedOrder> reaction;
+  if (!NotificationTypeFor(status.status()) || IsNotified(order, status.status())) {
+    return reaction;  // not notified, or this change was already
   }
   reaction.state = order;
   reaction.state->add_notified(status.status());
+  return reaction;
+}
 
+std::optional<notifications::v1::NotificationRequested> NotificationFor(
+    const orders::v1::OrderStatusUpdated& status, const users::v1::Profile& recipient,
+    absl::Time now) {
+  const std::optional<NotificationType> type = NotificationTypeFor(status.status());
+  if (!type) return std::nullopt;
   const users::v1::NotificationPreferences& preferences = recipient.notification_preferences();
   for (const std::string& muted : preferences.muted_types()) {
     if (muted == notifications::v1::NotificationType_Name(*type) ||
         absl::StrCat("NOTIFICATION_TYPE_", muted) == notifications::v1::NotificationType_Name(*type)) {
-      return reaction;
+      return std::nullopt;
     }
   }
   notifications::v1::NotificationRequested request;
@@ -98,7 +109,7 @@ saga::Reaction<notifications::v1::NotifiedOrder> DecideNotification(
   } else if (preferences.file_enabled()) {
     request.set_channel(notifications::v1::CHANNEL_FILE);
   } else {
-    return reaction;
+    return std::nullopt;
   }
   request.set_notification_id(NotificationIdFor(status.order_id(), status.status()));
   request.set_username(status.username());
@@ -106,9 +117,7 @@ saga::Reaction<notifications::v1::NotifiedOrder> DecideNotification(
   request.set_type(*type);
   Describe(status, *type, request);
   *request.mutable_requested_at() = ToProtoTime(now);
-  reaction.events.push_back(saga::OutgoingEvent::Of(topics::kNotificationsRequested,
-                                                    status.username(), std::move(request)));
-  return reaction;
+  return request;
 }
 
 saga::Reaction<notifications::v1::ProfileView> ApplyProfile(
@@ -139,42 +148,90 @@ bool AlreadyRecorded(const notifications::v1::Inbox& inbox, absl::string_view no
   return false;
 }
 
+namespace {
+
+const notifications::v1::NotificationRequested* PendingRequest(
+    const notifications::v1::Inbox& inbox, absl::string_view notification_id) {
+  for (const notifications::v1::NotificationRequested& request : inbox.pending()) {
+    if (request.notification_id() == notification_id) return &request;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+saga::Reaction<notifications::v1::Inbox> AcceptRequest(
+    const notifications::v1::Inbox& inbox, const notifications::v1::NotificationRequested& request,
+    int keep) {
+  saga::Reaction<notifications::v1::Inbox> reaction;
+  if (AlreadyRecorded(inbox, request.notification_id()) ||
+      PendingRequest(inbox, request.notification_id()) != nullptr) {
+    return reaction;
+  }
+  reaction.state = inbox;
+  *reaction.state->add_pending() = request;
+  const int excess = reaction.state->pending_size() - keep;
+  if (excess > 0) reaction.state->mutable_pending()->DeleteSubrange(0, excess);
+  return reaction;
+}
+
+bool AwaitsDelivery(const notifications::v1::Inbox& inbox, absl::string_view notification_id) {
+  return PendingRequest(inbox, notification_id) != nullptr &&
+         !AlreadyRecorded(inbox, notification_id);
+}
+
+notifications::v1::NotificationSent SentFor(const notifications::v1::NotificationRequested& request,
+                                            const DeliveryResult& result, absl::Time now) {
+  notifications::v1::NotificationSent sent;
+  sent.set_notification_id(request.notification_id());
+  sent.set_username(request.username());
+  sent.set_order_id(request.order_id());
+  sent.set_type(request.type());
+  sent.set_channel(request.channel());
+  sent.set_delivered(result.delivered);
+  sent.set_attempts(result.attempts);
+  sent.set_failure_reason(result.failure_reason);
+  *sent.mutable_sent_at() = ToProtoTime(now);
+  return sent;
+}
+
+std::string SentEventIdFor(absl::string_view notification_id) {
+  return ids::StableId("notification-sent", {notification_id});
+}
+
 saga::Reaction<notifications::v1::Inbox> RecordDelivery(
-    const notifications::v1::Inbox& inbox, const notifications::v1::NotificationRequested& sent,
-    const DeliveryResult& result, absl::Time now, int keep) {
+    const notifications::v1::Inbox& inbox, const notifications::v1::NotificationSent& sent,
+    int keep) {
+  saga::Reaction<notifications::v1::Inbox> reaction;
+  if (AlreadyRecorded(inbox, sent.notification_id())) return reaction;
   notifications::v1::NotificationRecord record;
   record.set_notification_id(sent.notification_id());
   record.set_order_id(sent.order_id());
   record.set_type(sent.type());
   record.set_channel(sent.channel());
-  record.set_subject(sent.subject());
-  record.set_body(sent.body());
-  record.set_delivered(result.delivered);
-  record.set_attempts(result.attempts);
-  record.set_failure_reason(result.failure_reason);
-  *record.mutable_requested_at() = sent.requested_at();
-  *record.mutable_sent_at() = ToProtoTime(now);
+  if (const notifications::v1::NotificationRequested* request =
+          PendingRequest(inbox, sent.notification_id())) {
+    record.set_subject(request->subject());
+    record.set_body(request->body());
+    *record.mutable_requested_at() = request->requested_at();
+  }
+  record.set_delivered(sent.delivered());
+  record.set_attempts(sent.attempts());
+  record.set_failure_reason(sent.failure_reason());
+  *record.mutable_sent_at() = sent.sent_at();
   record.set_correlation_id(sent.meta().correlation_id());
 
-  saga::Reaction<notifications::v1::Inbox> reaction;
   reaction.state.emplace();
   *reaction.state->add_records() = record;
   for (const notifications::v1::NotificationRecord& older : inbox.records()) {
     if (reaction.state->records_size() >= keep) break;
     *reaction.state->add_records() = older;
   }
-  notifications::v1::NotificationSent event;
-  event.set_notification_id(sent.notification_id());
-  event.set_username(sent.username());
-  event.set_order_id(sent.order_id());
-  event.set_type(sent.type());
-  event.set_channel(sent.channel());
-  event.set_delivered(result.delivered);
-  event.set_attempts(result.attempts);
-  event.set_failure_reason(result.failure_reason);
-  *event.mutable_sent_at() = record.sent_at();
-  reaction.events.push_back(
-      saga::OutgoingEvent::Of(topics::kNotificationsSent, sent.username(), std::move(event)));
+  for (const notifications::v1::NotificationRequested& request : inbox.pending()) {
+    if (request.notification_id() != sent.notification_id()) {
+      *reaction.state->add_pending() = request;
+    }
+  }
   return reaction;
 }
 

@@ -3,12 +3,17 @@
 // The notification service's pure decisions. No Kafka, Redis, HTTP or clock of their own.
 //
 // - Status -> notification: each terminal order status (PAID, INSUFFICIENT_FUNDS, REJECTED,
-//   EXPIRED) gets exactly one NotificationRequested, whose id derives from (order, status), on the
-//   recipient's preferred channel: the webhook when enabled, else the file channel when enabled.
-//   A muted type, or a user with every channel off, gets none (the status still counts as done).
+//   EXPIRED) is marked notified once (DecideNotification); after the commit, knowing the
+//   recipient, it becomes one NotificationRequested (NotificationFor), whose id derives from
+//   (order, status), on the recipient's preferred channel: the webhook when enabled, else the
+//   file channel when enabled. A muted type, or a user with every channel off, gets none (the
+//   status still counts as done).
 // - Profile view: the newest profile (by updated_at) wins, whichever path brought it.
-// - Delivery -> record: the sender's outcome becomes NotificationSent and an inbox entry; a
-//   notification id already in the inbox is not delivered again.
+// - Sender: a request is accepted into the inbox's pending list once (AcceptRequest); after the
+//   commit it is delivered while it awaits delivery, and the outcome becomes NotificationSent
+//   (SentFor, a stable id per notification); the inbox records that outcome from
+//   notifications.sent (RecordDelivery). A notification id already recorded is not delivered
+//   again.
 
 #include <optional>
 #include <string>
@@ -39,10 +44,18 @@ std::optional<notifications::v1::NotificationType> NotificationTypeFor(
 // Stable: the same (order, status) always gives the same id.
 std::string NotificationIdFor(absl::string_view order_id, orders::v1::OrderStatus status);
 
-// The reaction of aggregate notification.order:<order id> to one of its status changes.
+// The reaction of aggregate notification.order:<order id> to one of its status changes: a
+// notified status not seen before joins `notified`. Emits nothing: the notification goes out
+// after the commit, once the recipient is known.
 saga::Reaction<notifications::v1::NotifiedOrder> DecideNotification(
-    const notifications::v1::NotifiedOrder& order, const orders::v1::OrderStatusUpdated& status,
-    const users::v1::Profile& recipient, absl::Time now);
+    const notifications::v1::NotifiedOrder& order, const orders::v1::OrderStatusUpdated& status);
+bool IsNotified(const notifications::v1::NotifiedOrder& order, orders::v1::OrderStatus status);
+
+// The notification `status` calls for with `recipient`'s preferences; nullopt for a status that
+// is not notified, a muted type, or a recipient with every channel off.
+std::optional<notifications::v1::NotificationRequested> NotificationFor(
+    const orders::v1::OrderStatusUpdated& status, const users::v1::Profile& recipient,
+    absl::Time now);
 
 // Local profile view (aggregate notification.profile:<username>).
 saga::Reaction<notifications::v1::ProfileView> ApplyProfile(
@@ -53,10 +66,23 @@ saga::Reaction<notifications::v1::ProfileView> ApplyProfileResponse(
 
 // Sender (aggregate notification.inbox:<username>).
 bool AlreadyRecorded(const notifications::v1::Inbox& inbox, absl::string_view notification_id);
-// Records the outcome (newest first, at most `keep` entries) and emits NotificationSent on
-// notifications.sent (key username).
+// Accepts a request for delivery: it waits in `pending` (at most `keep`, the oldest dropped
+// first) unless it is pending or recorded already.
+saga::Reaction<notifications::v1::Inbox> AcceptRequest(
+    const notifications::v1::Inbox& inbox, const notifications::v1::NotificationRequested& request,
+    int keep = 100);
+// Whether the notification was accepted and its outcome is not recorded yet.
+bool AwaitsDelivery(const notifications::v1::Inbox& inbox, absl::string_view notification_id);
+// The outcome of delivering `request`, sent at `now`.
+notifications::v1::NotificationSent SentFor(const notifications::v1::NotificationRequested& request,
+                                            const DeliveryResult& result, absl::Time now);
+// Stable: the event id of the NotificationSent of one notification.
+std::string SentEventIdFor(absl::string_view notification_id);
+// Records an outcome (newest first, at most `keep` entries) with its pending request's subject,
+// body and time, and takes the request out of `pending`. An outcome already recorded changes
+// nothing.
 saga::Reaction<notifications::v1::Inbox> RecordDelivery(
-    const notifications::v1::Inbox& inbox, const notifications::v1::NotificationRequested& sent,
-    const DeliveryResult& result, absl::Time now, int keep = 100);
+    const notifications::v1::Inbox& inbox, const notifications::v1::NotificationSent& sent,
+    int keep = 100);
 
 }  // namespace choreo::notification

@@ -1,17 +1,19 @@
 // The saga runtime against a real Kafka-protocol broker (librdkafka's mock cluster, in process)
 // and a real redis-server: duplicates, crashes, broker faults, Redis outages, poison records and
-// replay, per-key order, stop under load, rebalances. The service under test is a ledger:
-// AmountAdded(account, amount, seq) -> Account state + AmountApplied.
+// replay, per-key order, stop under load, rebalances, effects after the commit. The service under
+// test is a ledger: AmountAdded(account, amount, seq) -> Account state + AmountApplied.
 
 #include <librdkafka/rdkafka.h>
 // rdkafka_mock.h must follow rdkafka.h.
 #include <librdkafka/rdkafka_mock.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "choreo/sagatest/v1/events.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -105,6 +107,7 @@ class SagaRuntimeTest : public ::testing::Test {
         "account", [](const AmountAdded& e) { return e.account(); },
         [this](const Account& state, const AmountAdded& event,
                const EventContext&) -> absl::StatusOr<Reaction<Account>> {
+          ++decided_;
           if (event.reject() && !accept_rejected_.load()) {
             return absl::FailedPreconditionError("account refuses this amount");
           }
@@ -125,6 +128,14 @@ class SagaRuntimeTest : public ::testing::Test {
           return reaction;
         });
     EXPECT_TRUE(added.ok()) << added;
+    if (effect_) {
+      added = registry.AfterCommit<AmountAdded, Account>(
+          "mirror", [this](const Account& committed, const AmountAdded& event,
+                           const EffectContext& context) {
+            return effect_(committed, event, context);
+          });
+      EXPECT_TRUE(added.ok()) << added;
+    }
     EXPECT_TRUE(registry
                     .Upcast<AmountAdded>(1,
                                          [](AmountAdded& e) {
@@ -202,6 +213,9 @@ class SagaRuntimeTest : public ::testing::Test {
   std::unique_ptr<kafka::KafkaProducer> producer_;
   codec::EventCodec codec_;
   std::atomic<bool> accept_rejected_{false};
+  std::atomic<int> decided_{0};  // decisions made, retries included
+  // When set, the ledger's route runs it after the commit (effect "mirror").
+  std::function<absl::Status(const Account&, const AmountAdded&, const EffectContext&)> effect_;
   std::vector<std::unique_ptr<SagaRuntime>> runtimes_;
 };
 
@@ -538,6 +552,126 @@ TEST_F(SagaRuntimeTest, ARebalanceBetweenTwoInstancesKeepsEffectsExactlyOnce) {
   EXPECT_EQ(DistinctIds(ReadToEnd(bootstrap(), kOut)).size(), size_t{kTotal});
 }
 
+// Effects after the commit ("mirror"): what each call saw.
+struct EffectCall {
+  std::string event_id;
+  int64_t committed_balance = 0;
+  int64_t stored_balance = 0;  // read from Redis inside the effect: the commit happened first
+};
+
+class EffectLog {
+ public:
+  void Add(EffectCall call) {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(std::move(call));
+  }
+  std::vector<EffectCall> calls() const {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+  size_t size() const { return calls().size(); }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<EffectCall> calls_;
+};
+
+TEST_F(SagaRuntimeTest, AnEffectRunsAfterTheCommitOnceAndPublishesItsResultInTheSaga) {
+  EffectLog log;
+  effect_ = [&](const Account& committed, const AmountAdded& event, const EffectContext& context) {
+    log.Add({event.meta().event_id(), committed.balance(), StateOf(event.account()).balance()});
+    AmountApplied mirrored;
+    mirrored.set_account(event.account() + "-mirror");
+    mirrored.set_balance_after(committed.balance());
+    publish::Origin origin = context.origin;
+    origin.event_id = "mirror-of-" + context.meta.event_id();  // stable: a repeat is the same
+    return context.publisher.Publish(mirrored, kOut, event.account(), origin);
+  };
+  const KafkaRecord record = Record(Event("fx-1", "f", 30, 1), "f");
+  Produce(record);
+  Produce(record);  // the same record again: handled once, its effect already completed
+  CountingObserver observer;
+  Start(Options(&observer));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 2; }, kWait));
+  EXPECT_EQ(observer.handled, 1);
+  EXPECT_EQ(observer.duplicates, 1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log.calls()[0].committed_balance, 30);
+  EXPECT_EQ(log.calls()[0].stored_balance, 30);
+
+  // The reaction's event and the effect's result, both caused by fx-1, in its trace.
+  std::vector<KafkaRecord> out = ReadToEnd(bootstrap(), kOut);
+  EXPECT_EQ(DistinctIds(out).size(), 2u);
+  EXPECT_TRUE(DistinctIds(out).contains("mirror-of-fx-1"));
+  for (const KafkaRecord& published : out) {
+    auto meta = codec::DecodeMeta(published.value);
+    ASSERT_TRUE(meta.ok());
+    EXPECT_EQ(meta->causation_id(), "fx-1");
+    EXPECT_EQ(meta->correlation_id(), "corr-fx-1");
+    EXPECT_EQ(meta->producer(), "ledger");
+    EXPECT_EQ(meta->traceparent().substr(0, 36), "00-0af7651916cd43dd8448eb211c80319c-");
+  }
+}
+
+TEST_F(SagaRuntimeTest, AnEffectCutShortByACrashRunsAgainWhenTheRecordComesBack) {
+  EffectLog log;
+  effect_ = [&](const Account& committed, const AmountAdded& event, const EffectContext&) {
+    log.Add({event.meta().event_id(), committed.balance(), 0});
+    return absl::OkStatus();
+  };
+  Produce(Event("fc-1", "g", 5, 1));
+  std::atomic<bool> crashed_once{false};
+  CountingObserver first_observer;
+  SagaRuntimeOptions options = Options(&first_observer);
+  options.crash_hook = [&](CrashPoint point, const KafkaRecord&) {
+    return point == CrashPoint::kAfterPublishBeforeEffect && !crashed_once.exchange(true);
+  };
+  SagaRuntime& first = Start(std::move(options));
+  ASSERT_TRUE(WaitUntil([&] { return first.crashed(); }, kWait));
+  first.Stop();
+  EXPECT_EQ(log.size(), 0u);
+
+  // The restart finds the record handled and its effect not done: it runs it, deciding nothing.
+  CountingObserver second_observer;
+  Start(Options(&second_observer));
+  ASSERT_TRUE(WaitUntil([&] { return second_observer.done() == 1; }, kWait));
+  EXPECT_EQ(second_observer.duplicates, 1);
+  EXPECT_EQ(decided_, 1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log.calls()[0].committed_balance, 5);
+  EXPECT_EQ(StateOf("g").applied(), 1);
+}
+
+TEST_F(SagaRuntimeTest, ATransientEffectFailureRetriesTheEffectAloneAndAPermanentOneDeadLetters) {
+  std::atomic<int> transient_left{2};
+  EffectLog log;
+  effect_ = [&](const Account& committed, const AmountAdded& event,
+                const EffectContext&) -> absl::Status {
+    log.Add({event.meta().event_id(), committed.balance(), 0});
+    if (event.account() == "p") return absl::FailedPreconditionError("no such mirror");
+    if (transient_left.fetch_sub(1) > 0) return absl::UnavailableError("mirror away");
+    return absl::OkStatus();
+  };
+  Produce(Event("ft-1", "t", 7, 1));
+  Produce(Event("fp-1", "p", 9, 1));
+  CountingObserver observer;
+  Start(Options(&observer));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 2; }, kWait));
+  EXPECT_EQ(decided_, 2);  // one decision per record, however often its effect was tried
+  EXPECT_EQ(observer.retries, 2);
+  EXPECT_EQ(observer.handled, 1);
+  EXPECT_EQ(observer.dead_lettered, 1);
+  EXPECT_EQ(log.size(), 4u);  // t: 2 failures + 1 success; p: 1 permanent failure
+  EXPECT_EQ(StateOf("t").balance(), 7);
+  EXPECT_EQ(StateOf("p").balance(), 9);  // committed: only the effect failed
+
+  std::vector<KafkaRecord> dead = ReadToEnd(bootstrap(), kDlq);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].Header("ce_id"), "fp-1");
+  EXPECT_THAT(std::string(dead[0].Header(dlq::kError).value_or("")),
+              ::testing::HasSubstr("effect mirror: no such mirror"));
+}
+
 // A store that lets a rival write the aggregate between the runtime's load and its commit, once
 // per aggregate: the runtime must see the conflict, reload and decide again.
 class RacingStore : public store::AggregateStore {
@@ -567,6 +701,10 @@ class RacingStore : public store::AggregateStore {
     }
     return real_.Commit(aggregate, event_id, expected_version, new_state, outcome, retention);
   }
+  absl::Status MarkEffectDone(const store::AggregateRef& aggregate, absl::string_view event_id,
+                              absl::Duration retention) override {
+    return real_.MarkEffectDone(aggregate, event_id, retention);
+  }
 
  private:
   store::RedisAggregateStore real_;
@@ -591,6 +729,27 @@ TEST_F(SagaRuntimeTest, AVersionConflictReloadsAndDecidesAgain) {
     EXPECT_EQ(state.balance(), 1005);  // the rival's write survived and ours was applied on top
     EXPECT_EQ(state.applied(), 1);
   }
+}
+
+TEST_F(SagaRuntimeTest, AVersionConflictDecidesAgainButRunsTheEffectOnceOnTheStateThatWon) {
+  EffectLog log;
+  effect_ = [&](const Account& committed, const AmountAdded& event, const EffectContext&) {
+    log.Add({event.meta().event_id(), committed.balance(), 0});
+    return absl::OkStatus();
+  };
+  for (int a = 0; a < 3; ++a) Produce(Event(absl::StrCat("fv-", a), absl::StrCat("w", a), 5, 1));
+  std::atomic<int> races{0};
+  CountingObserver observer;
+  SagaRuntimeOptions options = Options(&observer);
+  options.workers = 1;
+  const redis::RedisConnection::Options connection{.address = {redis_->host(), redis_->port()}};
+  options.store_factory = [&] { return std::make_unique<RacingStore>(connection, &races); };
+  Start(std::move(options));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 3; }, kWait));
+  EXPECT_EQ(races, 3);
+  EXPECT_EQ(decided_, 6);  // each decided twice
+  ASSERT_EQ(log.size(), 3u);
+  for (const EffectCall& call : log.calls()) EXPECT_EQ(call.committed_balance, 1005);
 }
 
 TEST(SagaRuntimeOptionsTest, BadOptionsAreNamed) {

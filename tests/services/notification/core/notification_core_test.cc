@@ -29,10 +29,6 @@ users::v1::Profile FileUser() {
   return profile;
 }
 
-const NotificationRequested& Requested(const saga::Reaction<notifications::v1::NotifiedOrder>& r) {
-  return static_cast<const NotificationRequested&>(*r.events.at(0).event);
-}
-
 TEST(NotificationTypes, OnlyTerminalStatusesAreNotified) {
   EXPECT_EQ(NotificationTypeFor(orders::v1::ORDER_STATUS_PAID),
             notifications::v1::NOTIFICATION_TYPE_ORDER_PAID);
@@ -46,57 +42,56 @@ TEST(NotificationTypes, OnlyTerminalStatusesAreNotified) {
   EXPECT_FALSE(NotificationTypeFor(orders::v1::ORDER_STATUS_UNSPECIFIED).has_value());
 }
 
-TEST(DecideNotification, OnePerStatusChangeWithAStableId) {
-  const auto first = DecideNotification({}, Status(orders::v1::ORDER_STATUS_PAID), FileUser(), kNow);
-  ASSERT_EQ(first.events.size(), 1u);
-  EXPECT_EQ(first.events[0].topic, topics::kNotificationsRequested);
-  EXPECT_EQ(first.events[0].key, "bob");
-  const NotificationRequested& request = Requested(first);
-  EXPECT_EQ(request.notification_id(), NotificationIdFor("ord-1", orders::v1::ORDER_STATUS_PAID));
-  EXPECT_EQ(request.channel(), notifications::v1::CHANNEL_FILE);
-  EXPECT_EQ(request.subject(), "Order ord-1 is paid");
-  EXPECT_NE(request.body().find("12.34 USD"), std::string::npos) << request.body();
-  EXPECT_EQ(FromProtoTime(request.requested_at()), kNow);
+TEST(DecideNotification, EachNotifiedStatusIsMarkedOnceAndNothingIsEmitted) {
+  const auto first = DecideNotification({}, Status(orders::v1::ORDER_STATUS_PAID));
+  ASSERT_TRUE(first.state.has_value());
+  EXPECT_TRUE(first.events.empty()) << "the request goes out after the commit";
+  EXPECT_TRUE(IsNotified(*first.state, orders::v1::ORDER_STATUS_PAID));
+  EXPECT_FALSE(IsNotified(*first.state, orders::v1::ORDER_STATUS_EXPIRED));
 
   // The same change again (another event carrying it): nothing more.
-  const auto again =
-      DecideNotification(*first.state, Status(orders::v1::ORDER_STATUS_PAID), FileUser(), kNow);
-  EXPECT_TRUE(again.events.empty());
-  EXPECT_FALSE(again.state.has_value());
+  EXPECT_FALSE(DecideNotification(*first.state, Status(orders::v1::ORDER_STATUS_PAID)).state);
   // A later, different status of the same order is its own change.
-  const auto expired =
-      DecideNotification(*first.state, Status(orders::v1::ORDER_STATUS_EXPIRED), FileUser(), kNow);
-  ASSERT_EQ(expired.events.size(), 1u);
-  EXPECT_NE(Requested(expired).notification_id(), request.notification_id());
+  const auto expired = DecideNotification(*first.state, Status(orders::v1::ORDER_STATUS_EXPIRED));
+  ASSERT_TRUE(expired.state.has_value());
+  EXPECT_EQ(expired.state->notified_size(), 2);
+  // Statuses that are not notified change nothing.
+  EXPECT_FALSE(DecideNotification({}, Status(orders::v1::ORDER_STATUS_PENDING_VALIDATION)).state);
 }
 
-TEST(DecideNotification, NonTerminalStatusesChangeNothing) {
-  const auto pending = DecideNotification(
-      {}, Status(orders::v1::ORDER_STATUS_PENDING_VALIDATION), FileUser(), kNow);
-  EXPECT_TRUE(pending.events.empty());
-  EXPECT_FALSE(pending.state.has_value());
+TEST(NotificationFor, AStableIdPerStatusChangeOnTheFileChannel) {
+  const std::optional<NotificationRequested> request =
+      NotificationFor(Status(orders::v1::ORDER_STATUS_PAID), FileUser(), kNow);
+  ASSERT_TRUE(request.has_value());
+  EXPECT_EQ(request->notification_id(), NotificationIdFor("ord-1", orders::v1::ORDER_STATUS_PAID));
+  EXPECT_EQ(request->username(), "bob");
+  EXPECT_EQ(request->channel(), notifications::v1::CHANNEL_FILE);
+  EXPECT_EQ(request->subject(), "Order ord-1 is paid");
+  EXPECT_NE(request->body().find("12.34 USD"), std::string::npos) << request->body();
+  EXPECT_EQ(FromProtoTime(request->requested_at()), kNow);
+  EXPECT_NE(NotificationFor(Status(orders::v1::ORDER_STATUS_EXPIRED), FileUser(), kNow)
+                ->notification_id(),
+            request->notification_id());
+  EXPECT_FALSE(
+      NotificationFor(Status(orders::v1::ORDER_STATUS_PENDING_VALIDATION), FileUser(), kNow));
 }
 
-TEST(DecideNotification, WebhookWinsOverFileAndMutedOrSilentUsersGetNone) {
+TEST(NotificationFor, WebhookWinsOverFileAndMutedOrSilentUsersGetNone) {
   users::v1::Profile profile = FileUser();
   profile.mutable_notification_preferences()->set_webhook_enabled(true);
   profile.mutable_notification_preferences()->set_webhook_url("http://127.0.0.1:9/hook");
-  const auto webhook =
-      DecideNotification({}, Status(orders::v1::ORDER_STATUS_REJECTED), profile, kNow);
-  EXPECT_EQ(Requested(webhook).channel(), notifications::v1::CHANNEL_WEBHOOK);
-  EXPECT_EQ(Requested(webhook).destination(), "http://127.0.0.1:9/hook");
-  EXPECT_NE(Requested(webhook).body().find("unknown SKU NOPE-1"), std::string::npos);
+  const auto webhook = NotificationFor(Status(orders::v1::ORDER_STATUS_REJECTED), profile, kNow);
+  ASSERT_TRUE(webhook.has_value());
+  EXPECT_EQ(webhook->channel(), notifications::v1::CHANNEL_WEBHOOK);
+  EXPECT_EQ(webhook->destination(), "http://127.0.0.1:9/hook");
+  EXPECT_NE(webhook->body().find("unknown SKU NOPE-1"), std::string::npos);
 
   profile.mutable_notification_preferences()->add_muted_types("ORDER_REJECTED");
-  const auto muted = DecideNotification({}, Status(orders::v1::ORDER_STATUS_REJECTED), profile, kNow);
-  EXPECT_TRUE(muted.events.empty());
-  ASSERT_TRUE(muted.state.has_value()) << "the change is done even when muted";
-  EXPECT_EQ(muted.state->notified_size(), 1);
+  EXPECT_FALSE(NotificationFor(Status(orders::v1::ORDER_STATUS_REJECTED), profile, kNow));
 
   users::v1::Profile silent;
   silent.set_username("bob");
-  EXPECT_TRUE(
-      DecideNotification({}, Status(orders::v1::ORDER_STATUS_PAID), silent, kNow).events.empty());
+  EXPECT_FALSE(NotificationFor(Status(orders::v1::ORDER_STATUS_PAID), silent, kNow));
 }
 
 TEST(ProfileView, NewestProfileWinsAndNotFoundIsRemembered) {
@@ -127,33 +122,80 @@ TEST(ProfileView, NewestProfileWinsAndNotFoundIsRemembered) {
   EXPECT_TRUE(ApplyProfileResponse(*unknown.state, response, kNow).state->known());
 }
 
-TEST(RecordDelivery, NewestFirstCappedAndEmitsNotificationSent) {
-  NotificationRequested sent;
-  sent.set_notification_id("n1");
-  sent.set_username("bob");
-  sent.set_order_id("ord-1");
-  sent.set_channel(notifications::v1::CHANNEL_WEBHOOK);
-  sent.mutable_meta()->set_correlation_id("corr-1");
-  auto first = RecordDelivery({}, sent, {.delivered = false, .attempts = 3,
-                                         .failure_reason = "HTTP 503"}, kNow, 2);
-  ASSERT_EQ(first.events.size(), 1u);
-  EXPECT_EQ(first.events[0].topic, topics::kNotificationsSent);
-  const auto& event = static_cast<const notifications::v1::NotificationSent&>(*first.events[0].event);
-  EXPECT_FALSE(event.delivered());
-  EXPECT_EQ(event.attempts(), 3);
-  EXPECT_EQ(event.failure_reason(), "HTTP 503");
-  EXPECT_EQ(first.state->records(0).correlation_id(), "corr-1");
-  EXPECT_TRUE(AlreadyRecorded(*first.state, "n1"));
-  EXPECT_FALSE(AlreadyRecorded(*first.state, "n2"));
+NotificationRequested Request(const std::string& id) {
+  NotificationRequested request;
+  request.set_notification_id(id);
+  request.set_username("bob");
+  request.set_order_id("ord-1");
+  request.set_channel(notifications::v1::CHANNEL_WEBHOOK);
+  request.set_subject("Subject " + id);
+  request.set_body("Body " + id);
+  *request.mutable_requested_at() = ToProtoTime(kNow - absl::Seconds(1));
+  request.mutable_meta()->set_correlation_id("corr-1");
+  return request;
+}
 
-  notifications::v1::Inbox inbox = *first.state;
-  for (const char* id : {"n2", "n3"}) {
-    sent.set_notification_id(id);
-    inbox = *RecordDelivery(inbox, sent, {.delivered = true, .attempts = 1}, kNow, 2).state;
+notifications::v1::NotificationSent Sent(const NotificationRequested& request,
+                                         const DeliveryResult& result) {
+  notifications::v1::NotificationSent sent = SentFor(request, result, kNow);
+  *sent.mutable_meta() = request.meta();  // the same saga
+  return sent;
+}
+
+TEST(Sender, ARequestIsAcceptedOnceAndAwaitsDeliveryUntilItsOutcomeIsRecorded) {
+  const auto accepted = AcceptRequest({}, Request("n1"));
+  ASSERT_TRUE(accepted.state.has_value());
+  EXPECT_TRUE(accepted.events.empty()) << "delivery runs after the commit";
+  EXPECT_TRUE(AwaitsDelivery(*accepted.state, "n1"));
+  EXPECT_FALSE(AwaitsDelivery(*accepted.state, "n2"));
+  EXPECT_FALSE(AcceptRequest(*accepted.state, Request("n1")).state) << "accepted already";
+
+  const notifications::v1::NotificationSent sent =
+      Sent(Request("n1"), {.delivered = false, .attempts = 3, .failure_reason = "HTTP 503"});
+  EXPECT_EQ(sent.notification_id(), "n1");
+  EXPECT_EQ(sent.channel(), notifications::v1::CHANNEL_WEBHOOK);
+  EXPECT_FALSE(sent.delivered());
+  EXPECT_EQ(sent.attempts(), 3);
+  EXPECT_EQ(sent.failure_reason(), "HTTP 503");
+  EXPECT_EQ(FromProtoTime(sent.sent_at()), kNow);
+  EXPECT_EQ(SentEventIdFor("n1"), SentEventIdFor("n1"));
+  EXPECT_NE(SentEventIdFor("n1"), SentEventIdFor("n2"));
+
+  const auto recorded = RecordDelivery(*accepted.state, sent);
+  ASSERT_TRUE(recorded.state.has_value());
+  EXPECT_TRUE(recorded.events.empty());
+  EXPECT_FALSE(AwaitsDelivery(*recorded.state, "n1"));
+  EXPECT_EQ(recorded.state->pending_size(), 0);
+  ASSERT_EQ(recorded.state->records_size(), 1);
+  const notifications::v1::NotificationRecord& record = recorded.state->records(0);
+  EXPECT_EQ(record.subject(), "Subject n1");
+  EXPECT_EQ(record.body(), "Body n1");
+  EXPECT_EQ(FromProtoTime(record.requested_at()), kNow - absl::Seconds(1));
+  EXPECT_EQ(FromProtoTime(record.sent_at()), kNow);
+  EXPECT_EQ(record.correlation_id(), "corr-1");
+  EXPECT_EQ(record.failure_reason(), "HTTP 503");
+  EXPECT_TRUE(AlreadyRecorded(*recorded.state, "n1"));
+  EXPECT_FALSE(RecordDelivery(*recorded.state, sent).state) << "recorded already";
+  EXPECT_FALSE(AcceptRequest(*recorded.state, Request("n1")).state) << "delivered already";
+}
+
+TEST(Sender, TheInboxKeepsTheNewestFirstAndBoundsWhatIsPending) {
+  notifications::v1::Inbox inbox;
+  for (const char* id : {"n1", "n2", "n3"}) {
+    inbox = *AcceptRequest(inbox, Request(id), 2).state;
   }
+  ASSERT_EQ(inbox.pending_size(), 2);
+  EXPECT_EQ(inbox.pending(0).notification_id(), "n2") << "the oldest dropped first";
+  for (const char* id : {"n2", "n3"}) {
+    inbox = *RecordDelivery(inbox, Sent(Request(id), {.delivered = true, .attempts = 1}), 2).state;
+  }
+  // An outcome whose request is not pending is still recorded, with what the outcome says.
+  inbox = *RecordDelivery(inbox, Sent(Request("n4"), {.delivered = true, .attempts = 1}), 2).state;
   ASSERT_EQ(inbox.records_size(), 2);
-  EXPECT_EQ(inbox.records(0).notification_id(), "n3");
-  EXPECT_EQ(inbox.records(1).notification_id(), "n2");
+  EXPECT_EQ(inbox.records(0).notification_id(), "n4");
+  EXPECT_EQ(inbox.records(0).subject(), "");
+  EXPECT_EQ(inbox.records(1).notification_id(), "n3");
+  EXPECT_EQ(inbox.pending_size(), 0);
 }
 
 }  // namespace

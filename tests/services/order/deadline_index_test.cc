@@ -1,0 +1,58 @@
+// The deadline index's rules: which orders it holds, and its members' form (old ones included).
+
+#include "services/order/core/deadline_index.h"
+
+#include "gtest/gtest.h"
+#include "saga/proto_time/proto_time.h"
+
+namespace choreo::order {
+namespace {
+
+orders::v1::Order Pending() {
+  orders::v1::Order order;
+  order.set_order_id("ord-1");
+  order.set_correlation_id("corr-1");
+  order.set_status(orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  *order.mutable_deadline() = ToProtoTime(absl::FromUnixMillis(1795348830123));
+  return order;
+}
+
+TEST(DeadlineIndexTest, APendingOrderIsAddedAtItsDeadline) {
+  EXPECT_EQ(DeadlineIndexActionFor(Pending()), DeadlineIndexAction::kAdd);
+  EXPECT_EQ(DeadlineScore(Pending()), 1795348830123);
+}
+
+TEST(DeadlineIndexTest, ATerminalOrderIsRemovedAndNothingElseTouchesTheIndex) {
+  for (orders::v1::OrderStatus status :
+       {orders::v1::ORDER_STATUS_PAID, orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS,
+        orders::v1::ORDER_STATUS_REJECTED, orders::v1::ORDER_STATUS_EXPIRED}) {
+    orders::v1::Order order = Pending();
+    order.set_status(status);
+    EXPECT_EQ(DeadlineIndexActionFor(order), DeadlineIndexAction::kRemove) << status;
+  }
+  orders::v1::Order no_deadline = Pending();
+  no_deadline.clear_deadline();
+  EXPECT_EQ(DeadlineIndexActionFor(no_deadline), DeadlineIndexAction::kNone);
+  EXPECT_EQ(DeadlineIndexActionFor(orders::v1::Order()), DeadlineIndexAction::kNone);
+}
+
+TEST(DeadlineIndexTest, AMemberCarriesTheSagaAndTraceAndOlderMembersStillRead) {
+  const std::string traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  const std::string member = EncodeDeadlineMember({"ord-1", "corr-1", traceparent});
+  EXPECT_EQ(member.rfind(DeadlineMemberPrefix("ord-1"), 0), 0u);
+  DeadlineEntry entry = ParseDeadlineMember(member);
+  EXPECT_EQ(entry.order_id, "ord-1");
+  EXPECT_EQ(entry.correlation_id, "corr-1");
+  EXPECT_EQ(entry.traceparent, traceparent);
+
+  entry = ParseDeadlineMember("ord-2 corr-2");  // written before traces were kept
+  EXPECT_EQ(entry.order_id, "ord-2");
+  EXPECT_EQ(entry.correlation_id, "corr-2");
+  EXPECT_EQ(entry.traceparent, "");
+  entry = ParseDeadlineMember("ord-3 ");  // no correlation id: the order's own id
+  EXPECT_EQ(entry.correlation_id, "ord-3");
+  EXPECT_EQ(ParseDeadlineMember("ord-4").correlation_id, "ord-4");
+}
+
+}  // namespace
+}  // namespace choreo::order
