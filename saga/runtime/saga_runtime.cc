@@ -1,11 +1,8 @@
 #include "saga/runtime/saga_runtime.h"
 
-#include <cstdio>
 #include <utility>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "saga/dlq/dead_letter.h"
 #include "saga/kafka/statistics.h"
 #include "saga/logging/logger.h"
@@ -16,26 +13,10 @@
 
 namespace choreo::saga {
 
-struct SagaRuntime::PartitionState {
-  explicit PartitionState(kafka::TopicPartition tp) : partition(std::move(tp)) {}
-  const kafka::TopicPartition partition;
-  absl::Mutex mu;
-  consume::PartitionOffsets offsets ABSL_GUARDED_BY(mu);
-  int processing ABSL_GUARDED_BY(mu) = 0;  // items a worker has started and not finished
-  int retrying ABSL_GUARDED_BY(mu) = 0;    // items backing off after a transient failure
-  bool paused ABSL_GUARDED_BY(mu) = false;
-  bool revoked ABSL_GUARDED_BY(mu) = false;    // no new work starts
-  bool abandoned ABSL_GUARDED_BY(mu) = false;  // no more offsets are stored
-};
-
+// What one lane of the consumer loop works with: its own Redis connection and randomness.
 struct SagaRuntime::Lane {
-  absl::Mutex mu;
-  std::deque<WorkItem> queue ABSL_GUARDED_BY(mu);
-  bool busy ABSL_GUARDED_BY(mu) = false;
-  bool stop ABSL_GUARDED_BY(mu) = false;
   std::unique_ptr<store::AggregateStore> store;
   absl::BitGen random;
-  std::thread thread;
 };
 
 namespace {
@@ -103,16 +84,6 @@ absl::Status SagaRuntime::Start() {
   }
   publisher_ = std::make_unique<publish::Publisher>(sink_.get(), std::move(publishing));
 
-  absl::StatusOr<std::unique_ptr<kafka::KafkaConsumer>> consumer = kafka::KafkaConsumer::Create(
-      kafka::Merged(kafka::ConsumerDefaults(options_.kafka_brokers, options_.group_id),
-                    options_.consumer_overrides),
-      this);
-  if (!consumer.ok()) return consumer.status();
-  consumer_ = *std::move(consumer);
-  if (absl::Status subscribed = consumer_->Subscribe(options_.topics); !subscribed.ok()) {
-    return subscribed;
-  }
-
   for (int i = 0; i < options_.workers; ++i) {
     auto lane = std::make_unique<Lane>();
     if (options_.store_factory) {
@@ -123,176 +94,40 @@ absl::Status SagaRuntime::Start() {
     }
     lanes_.push_back(std::move(lane));
   }
-  for (auto& lane : lanes_) lane->thread = std::thread([this, l = lane.get()] { WorkerLoop(*l); });
-  poller_ = std::thread([this] { PollLoop(); });
+  loop_ = std::make_unique<consume::ConsumerLoop>(
+      consume::ConsumerLoopOptions{
+          .consumer = kafka::Merged(kafka::ConsumerDefaults(options_.kafka_brokers, options_.group_id),
+                                    options_.consumer_overrides),
+          .topics = options_.topics,
+          .lanes = options_.workers,
+          .max_in_flight_per_partition = options_.max_in_flight_per_partition,
+          .drain_timeout = options_.drain_timeout,
+          .name = options_.group_id},
+      [this](int lane, absl::Span<consume::RecordScope> batch) {
+        for (consume::RecordScope& scope : batch) {
+          if (Handle(*lanes_[lane], scope) == Finish::kDone) scope.Done();
+        }
+      });
+  if (absl::Status started = loop_->Start(); !started.ok()) return started;
   return absl::OkStatus();
 }
 
 void SagaRuntime::Stop() noexcept {
   if (!started_.load() || stopped_.exchange(true)) return;
-  stopping_.store(true);
-  if (poller_.joinable()) poller_.join();
-  // Drain: let the lanes finish what they hold, up to drain_timeout.
-  const absl::Time deadline = absl::Now() + options_.drain_timeout;
-  for (auto& lane : lanes_) {
-    absl::MutexLock lock(&lane->mu);
-    auto idle = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane->mu) {
-      return lane->queue.empty() && !lane->busy;
-    };
-    lane->mu.AwaitWithDeadline(absl::Condition(&idle), deadline);
-  }
-  hard_stop_.store(true);
-  WakeAll();
-  for (auto& lane : lanes_) {
-    {
-      absl::MutexLock lock(&lane->mu);
-      lane->stop = true;
-    }
-    if (lane->thread.joinable()) lane->thread.join();
-  }
-  if (consumer_ != nullptr) {
-    if (!crashed_.load()) static_cast<void>(consumer_->CommitSync());
-    consumer_->Close();  // leaves the group; OnRevoked runs with nothing in flight
-  }
+  if (loop_ != nullptr) loop_->Stop();  // drains, commits (unless crashed), leaves the group
   if (producer_ != nullptr) static_cast<void>(producer_->Flush(options_.publish_timeout));
 }
 
+bool SagaRuntime::crashed() const { return loop_ != nullptr && loop_->halted(); }
+
 absl::Status SagaRuntime::Readiness() const {
-  if (!started_.load() || stopping_.load() || crashed_.load() || consumer_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat(options_.group_id, ": not running"));
-  }
-  return consumer_->Readiness();
+  if (loop_ == nullptr) return absl::UnavailableError(absl::StrCat(options_.group_id, ": not running"));
+  return loop_->Readiness();
 }
 
 std::vector<kafka::PartitionLag> SagaRuntime::ConsumerLag() const {
-  return consumer_ != nullptr ? consumer_->Lag() : std::vector<kafka::PartitionLag>{};
+  return loop_ != nullptr ? loop_->Lag() : std::vector<kafka::PartitionLag>{};
 }
-
-void SagaRuntime::OnAssigned(const std::vector<kafka::TopicPartition>& partitions) {
-  absl::MutexLock lock(&partitions_mu_);
-  for (const kafka::TopicPartition& tp : partitions) {
-    partitions_[tp] = std::make_shared<PartitionState>(tp);
-  }
-}
-
-void SagaRuntime::OnRevoked(const std::vector<kafka::TopicPartition>& partitions) {
-  std::vector<std::shared_ptr<PartitionState>> revoked;
-  {
-    absl::MutexLock lock(&partitions_mu_);
-    for (const kafka::TopicPartition& tp : partitions) {
-      auto it = partitions_.find(tp);
-      if (it == partitions_.end()) continue;
-      revoked.push_back(it->second);
-      partitions_.erase(it);
-    }
-  }
-  const absl::Time deadline = absl::Now() + options_.drain_timeout;
-  for (const auto& state : revoked) {
-    absl::MutexLock lock(&state->mu);
-    state->revoked = true;  // queued work is dropped; in-flight work may finish and store
-    auto idle = [&state]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu) {
-      return state->processing == 0;
-    };
-    if (!state->mu.AwaitWithDeadline(absl::Condition(&idle), deadline)) {
-      state->abandoned = true;  // whatever still runs will not store its offset
-    }
-  }
-}
-
-void SagaRuntime::PollLoop() {
-  int consecutive_errors = 0;
-  while (!stopping_.load() && !crashed_.load()) {
-    absl::StatusOr<std::optional<KafkaRecord>> polled = consumer_->Poll(absl::Milliseconds(100));
-    if (!polled.ok()) {
-      if (consecutive_errors++ % 50 == 0) {
-        logging::Warn(absl::StrCat("poll: ", polled.status().ToString()),
-                      {{"group", options_.group_id}});
-      }
-      continue;
-    }
-    consecutive_errors = 0;
-    if (!polled->has_value()) continue;
-    KafkaRecord& record = **polled;
-    std::shared_ptr<PartitionState> state;
-    {
-      absl::MutexLock lock(&partitions_mu_);
-      auto it = partitions_.find(kafka::TopicPartition{record.topic, record.partition});
-      if (it != partitions_.end()) state = it->second;
-    }
-    if (state == nullptr) continue;  // not ours (any more): its new owner reads it
-    {
-      absl::MutexLock lock(&state->mu);
-      if (state->revoked) continue;
-      state->offsets.Started(record.offset);
-      UpdatePause(*state);
-    }
-    Lane& lane = *lanes_[absl::HashOf(record.key) % lanes_.size()];
-    absl::MutexLock lock(&lane.mu);
-    lane.queue.push_back(WorkItem{std::move(record), std::move(state), absl::Now()});
-  }
-}
-
-void SagaRuntime::WorkerLoop(Lane& lane) {
-  while (true) {
-    WorkItem item;
-    {
-      absl::MutexLock lock(&lane.mu);
-      auto ready = [&lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lane.mu) {
-        return !lane.queue.empty() || lane.stop;
-      };
-      lane.mu.Await(absl::Condition(&ready));
-      if (lane.queue.empty()) return;  // stop, nothing left
-      item = std::move(lane.queue.front());
-      lane.queue.pop_front();
-      lane.busy = true;
-    }
-    Process(lane, item);
-    absl::MutexLock lock(&lane.mu);
-    lane.busy = false;
-  }
-}
-
-void SagaRuntime::Process(Lane& lane, WorkItem& item) {
-  PartitionState& partition = *item.partition;
-  {
-    absl::MutexLock lock(&partition.mu);
-    if (partition.revoked || crashed_.load() || hard_stop_.load()) return;  // dropped, not done
-    ++partition.processing;
-  }
-  const Finish finish = Handle(lane, item);
-  absl::MutexLock lock(&partition.mu);
-  --partition.processing;
-  if (finish == Finish::kDone && !partition.abandoned && !crashed_.load()) {
-    if (std::optional<int64_t> next = partition.offsets.Finished(item.record.offset)) {
-      if (absl::Status stored = consumer_->StoreOffset(partition.partition, *next); !stored.ok()) {
-        LogRecord(logging::Level::kWarn, stored.ToString(), item.record);
-      }
-    }
-    UpdatePause(partition);
-  }
-}
-
-// While a record backs off, it counts among its partition's retrying records (which keeps the
-// partition paused) until it is finished.
-struct SagaRuntime::Retrying {
-  SagaRuntime& runtime;
-  PartitionState& partition;
-  bool counted = false;
-
-  void Begin() {
-    if (counted) return;
-    counted = true;
-    absl::MutexLock lock(&partition.mu);
-    ++partition.retrying;
-    runtime.UpdatePause(partition);
-  }
-  ~Retrying() {
-    if (!counted) return;
-    absl::MutexLock lock(&partition.mu);
-    --partition.retrying;
-    runtime.UpdatePause(partition);
-  }
-};
 
 // A route's effect after the commit, still to run for one record.
 struct SagaRuntime::PendingEffect {
@@ -302,8 +137,8 @@ struct SagaRuntime::PendingEffect {
   bool ran = false;   // ran and succeeded; only its completion is left to record
 };
 
-SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
-  const KafkaRecord& record = item.record;
+SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, consume::RecordScope& scope) {
+  const KafkaRecord& record = scope.record();
   const absl::Time started = absl::Now();
   // One span for the record's whole handling, retries included; its outgoing events continue it.
   tracing::Span span =
@@ -311,19 +146,18 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
   SagaObserver::Outcome outcome = SagaObserver::Outcome::kHandled;
   std::string event_type(record.Header("ce_type").value_or(""));
   std::unique_ptr<PendingEffect> effect;
-  Retrying retrying{*this, *item.partition};
   auto crash_at = [&](CrashPoint point) {
     if (!options_.crash_hook || !options_.crash_hook(point, record)) return false;
     Crash();
     return true;
   };
-  StepEnd end = RunStep(lane, item, span, retrying, [&] {
+  StepEnd end = RunStep(lane, scope, span, [&] {
     outcome = SagaObserver::Outcome::kHandled;
     return HandleOnce(lane, record, span, outcome, event_type, effect);
   });
   if (end == StepEnd::kOk && effect != nullptr) {
     if (crash_at(CrashPoint::kAfterPublishBeforeEffect)) return Finish::kAbandon;
-    end = RunStep(lane, item, span, retrying,
+    end = RunStep(lane, scope, span,
                   [&] { return RunEffect(lane, record, span, *effect); });
   }
   if (end == StepEnd::kOk && crash_at(CrashPoint::kAfterPublishBeforeOffsetStore)) {
@@ -334,7 +168,7 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
   const absl::Duration handling = absl::Now() - started;
   if (options_.observer != nullptr) {
     options_.observer->OnRecordDone(record, event_type, outcome, handling,
-                                    started - item.received);
+                                    started - scope.received());
   }
   if (logging::Enabled(logging::Level::kDebug)) {
     logging::Fields fields = logging::EventFields(record);
@@ -346,14 +180,13 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, WorkItem& item) {
   return Finish::kDone;
 }
 
-SagaRuntime::StepEnd SagaRuntime::RunStep(Lane& lane, WorkItem& item, tracing::Span& span,
-                                          Retrying& retrying,
+SagaRuntime::StepEnd SagaRuntime::RunStep(Lane& lane, consume::RecordScope& scope,
+                                          tracing::Span& span,
                                           const std::function<absl::Status()>& step) {
-  const KafkaRecord& record = item.record;
-  PartitionState& partition = *item.partition;
+  const KafkaRecord& record = scope.record();
   for (int attempt = 1;; ++attempt) {
     absl::Status status = step();
-    if (crashed_.load()) return StepEnd::kAbandon;
+    if (crashed()) return StepEnd::kAbandon;
     if (status.ok()) return StepEnd::kOk;
     if (ClassifyFailure(status, attempt, options_.max_attempts_unclassified) ==
         FailureAction::kDeadLetter) {
@@ -363,7 +196,7 @@ SagaRuntime::StepEnd SagaRuntime::RunStep(Lane& lane, WorkItem& item, tracing::S
         if (sent.ok()) break;
         LogRecord(logging::Level::kWarn,
                   absl::StrCat("dead-lettering failed: ", sent.ToString()), record);
-        if (!BackOff(partition, BackoffDelay(options_.backoff, dlq_attempt,
+        if (!scope.Wait(BackoffDelay(options_.backoff, dlq_attempt,
                                              absl::Uniform(lane.random, 0.0, 1.0)))) {
           return StepEnd::kAbandon;
         }
@@ -382,8 +215,8 @@ SagaRuntime::StepEnd SagaRuntime::RunStep(Lane& lane, WorkItem& item, tracing::S
     if (span.recording()) {
       span.SetAttribute("choreo.retry", absl::StrCat("attempt ", attempt, ": ", status.ToString()));
     }
-    retrying.Begin();
-    if (!BackOff(partition, BackoffDelay(options_.backoff, attempt,
+    scope.SetRetrying(true);  // pauses the partition until the record is finished
+    if (!scope.Wait(BackoffDelay(options_.backoff, attempt,
                                          absl::Uniform(lane.random, 0.0, 1.0)))) {
       return StepEnd::kAbandon;
     }
@@ -523,38 +356,8 @@ absl::Status SagaRuntime::DeadLetter(const KafkaRecord& record, const absl::Stat
           dlq::DeadLetterRecord(record, options_.service, error, attempts, options_.clock())});
 }
 
-bool SagaRuntime::BackOff(PartitionState& partition, absl::Duration delay) {
-  absl::MutexLock lock(&partition.mu);
-  auto abandon = [this, &partition]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(partition.mu) {
-    return crashed_.load() || hard_stop_.load() || (partition.revoked && partition.abandoned);
-  };
-  partition.mu.AwaitWithTimeout(absl::Condition(&abandon), delay);
-  return !abandon();
-}
-
-void SagaRuntime::UpdatePause(PartitionState& partition) {
-  const bool want = partition.retrying > 0 ||
-                    partition.offsets.in_flight() >=
-                        static_cast<size_t>(options_.max_in_flight_per_partition);
-  if (want == partition.paused || partition.revoked) return;
-  absl::Status changed =
-      want ? consumer_->Pause(partition.partition) : consumer_->Resume(partition.partition);
-  if (changed.ok()) partition.paused = want;
-}
-
 void SagaRuntime::Crash() {
-  crashed_.store(true);
-  WakeAll();
-}
-
-void SagaRuntime::WakeAll() {
-  // Waiters re-check their conditions when a mutex they wait on is released.
-  std::vector<std::shared_ptr<PartitionState>> states;
-  {
-    absl::MutexLock lock(&partitions_mu_);
-    for (auto& [tp, state] : partitions_) states.push_back(state);
-  }
-  for (auto& state : states) absl::MutexLock lock(&state->mu);
+  if (loop_ != nullptr) loop_->Halt();
 }
 
 }  // namespace choreo::saga

@@ -16,43 +16,36 @@
 //   Their completion is recorded next to the handled marker; a re-delivered record whose effect
 //   did not complete (a crash, a dead-lettered effect replayed) runs it again on the current
 //   state. At least once: an effect must be idempotent.
-// - An offset is stored only after its record's effects are committed, its events
-//   acknowledged and its after-commit effect completed, and never past an unfinished record of
-//   the same partition.
-// - Per-key order: records with the same key run one at a time in partition order; different
-//   keys run in parallel on `workers` threads.
+// - Reading is a consume::ConsumerLoop with `workers` lanes, which owns per-key order, offsets,
+//   pausing, revocation and draining (its promises, consumer_loop.h). A record is finished (its
+//   offset may be stored) only once its state change is committed, its events acknowledged and
+//   its after-commit effect completed.
 // - Transient failures (UNAVAILABLE, DEADLINE_EXCEEDED, version conflicts...) retry the same
 //   step (the decision, or the effect alone once the decision is committed) with capped
 //   exponential backoff and jitter while its partition is paused; nothing is skipped. Permanent
 //   failures copy the record untouched to dlq.<service> with failure headers and the partition
 //   moves on.
-// - Revoked partitions: work not yet started is dropped (the new owner gets it again); work in
-//   progress is finished within drain_timeout or abandoned without storing its offset.
-// - Stop(): stops polling, drains queued and in-flight work (up to drain_timeout), commits the
-//   stored offsets and leaves the group. Idempotent, noexcept.
+// - Stop(): the loop's stop (drain up to drain_timeout, commit, leave the group), then the
+//   producer is flushed. Idempotent, noexcept.
 // Thread-safety: Start and Stop from one owning thread; everything else is internal.
 
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "saga/kafka/kafka_consumer.h"
 #include "saga/kafka/kafka_producer.h"
 #include "saga/kafka/statistics.h"
+#include "saga/consume/consumer_loop.h"
 #include "saga/publish/publisher.h"
 #include "saga/runtime/handler_registry.h"
-#include "saga/consume/partition_offsets.h"
 #include "saga/runtime/retry_policy.h"
 #include "saga/store/aggregate_store.h"
 #include "saga/tracing/tracer.h"
@@ -120,18 +113,18 @@ struct SagaRuntimeOptions {
   std::function<std::unique_ptr<store::AggregateStore>()> store_factory;  // default: Redis
 };
 
-class SagaRuntime final : private kafka::RebalanceListener {
+class SagaRuntime final {
  public:
   // Validates the options (INVALID_ARGUMENT naming the bad one); connects nothing yet.
   static absl::StatusOr<std::unique_ptr<SagaRuntime>> Create(SagaRuntimeOptions options,
                                                              HandlerRegistry registry);
-  ~SagaRuntime() override;
+  ~SagaRuntime();
 
   // Creates the Kafka clients, subscribes and starts the poll and worker threads.
   absl::Status Start();
   void Stop() noexcept;
 
-  bool crashed() const { return crashed_.load(); }
+  bool crashed() const;
   // The consumer lag per partition, from librdkafka's statistics (empty until the first ones,
   // statistics.interval.ms after Start).
   std::vector<kafka::PartitionLag> ConsumerLag() const;
@@ -142,30 +135,18 @@ class SagaRuntime final : private kafka::RebalanceListener {
   const std::string& group_id() const { return options_.group_id; }
 
  private:
-  struct PartitionState;
-  struct WorkItem {
-    KafkaRecord record;
-    std::shared_ptr<PartitionState> partition;
-    absl::Time received;
-  };
   struct Lane;
-  struct Retrying;
   struct PendingEffect;
   enum class Finish { kDone, kAbandon };
   enum class StepEnd { kOk, kDeadLettered, kAbandon };
 
   SagaRuntime(SagaRuntimeOptions options, HandlerRegistry registry);
 
-  void OnAssigned(const std::vector<kafka::TopicPartition>& partitions) override;
-  void OnRevoked(const std::vector<kafka::TopicPartition>& partitions) override;
-
-  void PollLoop();
-  void WorkerLoop(Lane& lane);
-  void Process(Lane& lane, WorkItem& item);
-  Finish Handle(Lane& lane, WorkItem& item);
+  // One record on its lane: decide, commit, publish, effect; kDone lets its offset be stored.
+  Finish Handle(Lane& lane, consume::RecordScope& scope);
   // Runs `step` until it succeeds: transient failures back off and retry it, permanent ones
   // dead-letter the record.
-  StepEnd RunStep(Lane& lane, WorkItem& item, tracing::Span& span, Retrying& retrying,
+  StepEnd RunStep(Lane& lane, consume::RecordScope& scope, tracing::Span& span,
                   const std::function<absl::Status()>& step);
   // Decide, commit, publish. Leaves in `effect` the route's effect after the commit, when it has
   // one that has not completed for this record.
@@ -175,30 +156,18 @@ class SagaRuntime final : private kafka::RebalanceListener {
   absl::Status RunEffect(Lane& lane, const KafkaRecord& record, const tracing::Span& process,
                          PendingEffect& effect);
   absl::Status DeadLetter(const KafkaRecord& record, const absl::Status& error, int attempts);
-  // Waits `delay` unless the record must be abandoned meanwhile (revoked, crashed, hard stop).
-  bool BackOff(PartitionState& partition, absl::Duration delay);
-  void UpdatePause(PartitionState& partition);
-  void Crash();
-  void WakeAll();
+  void Crash();  // a test's crash point: the loop halts
 
   const SagaRuntimeOptions options_;
   const HandlerRegistry registry_;
   std::unique_ptr<kafka::KafkaProducer> producer_;
   std::unique_ptr<publish::KafkaSink> sink_;
   std::unique_ptr<publish::Publisher> publisher_;  // every record this runtime publishes
-  std::unique_ptr<kafka::KafkaConsumer> consumer_;
-  std::vector<std::unique_ptr<Lane>> lanes_;
-  std::thread poller_;
-
-  absl::Mutex partitions_mu_;
-  absl::flat_hash_map<kafka::TopicPartition, std::shared_ptr<PartitionState>> partitions_
-      ABSL_GUARDED_BY(partitions_mu_);
+  std::vector<std::unique_ptr<Lane>> lanes_;  // lane i of the loop works with lanes_[i]
+  std::unique_ptr<consume::ConsumerLoop> loop_;
 
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
-  std::atomic<bool> stopping_{false};   // no more polling
-  std::atomic<bool> hard_stop_{false};  // abandon whatever is left
-  std::atomic<bool> crashed_{false};
 };
 
 }  // namespace choreo::saga
