@@ -174,9 +174,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<gateway::v1::OrderSta
     // later change can be missed.
     absl::StatusOr<uint64_t> waiter = deps_.waiters->Add(
         OrderWaitKey(order_id), deadline,
-        [state](const std::string& payload) {
-          Order view;
-          if (!view.ParseFromString(payload)) return false;
+        [state](const Order& view) {
           state->Send(LatestChange(view));
           return IsTerminal(view.status());
         },
@@ -286,13 +284,12 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
     SagaOutcomeMetrics* saga_metrics = deps_.saga_metrics;
     absl::StatusOr<uint64_t> waiter = deps_.waiters->Add(
         OrderWaitKey(ids.aggregate_id), deadline,
-        [once, response, saga_metrics, arrived](const std::string& payload) {
-          Order view;
-          if (!view.ParseFromString(payload) || !IsTerminal(view.status())) return false;
+        [once, response, saga_metrics, arrived](const Order& view) {
+          if (!IsTerminal(view.status())) return false;
           if (saga_metrics != nullptr) {
             saga_metrics->Record(SagaOutcomeName(view.status()), absl::Now() - arrived);
           }
-          once->FinishWith([&] { *response = std::move(view); });
+          once->FinishWith([&] { *response = view; });
           return true;
         },
         [once, order_id = ids.aggregate_id, saga_metrics, arrived, deadline] {
@@ -468,7 +465,7 @@ grpc::ServerUnaryReactor* AccountServiceImpl::Register(grpc::CallbackServerConte
   };
   absl::StatusOr<uint64_t> waiter = deps_.waiters->Add(
       RegistrationWaitKey(ids.correlation_id), WaitDeadline(*context, deps_.max_wait),
-      [step_done](const std::string&) {
+      [step_done](const billing::v1::AccountOpened&) {
         step_done();
         return true;
       },
@@ -645,9 +642,7 @@ grpc::ServerUnaryReactor* AccountServiceImpl::Deposit(grpc::CallbackServerContex
         }
         absl::StatusOr<uint64_t> waiter = deps_.waiters->Add(
             DepositWaitKey(ids.correlation_id), deadline,
-            [once, request, response](const std::string& payload) {
-              billing::v1::FundsDeposited result;
-              if (!result.ParseFromString(payload)) return false;
+            [once, request, response](const billing::v1::FundsDeposited& result) {
               if (!result.success()) {
                 once->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                           result.failure_reason()));
