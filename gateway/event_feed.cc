@@ -10,10 +10,14 @@
 
 namespace choreo::gateway {
 
-std::string OrderWaitKey(const std::string& order_id) { return "order:" + order_id; }
-std::string DepositWaitKey(const std::string& correlation_id) { return "deposit:" + correlation_id; }
-std::string RegistrationWaitKey(const std::string& correlation_id) {
-  return "register:" + correlation_id;
+WaitKey<gateway::v1::Order> OrderWaitKey(const std::string& order_id) {
+  return {"order:" + order_id};
+}
+WaitKey<billing::v1::FundsDeposited> DepositWaitKey(const std::string& correlation_id) {
+  return {"deposit:" + correlation_id};
+}
+WaitKey<billing::v1::AccountOpened> RegistrationWaitKey(const std::string& correlation_id) {
+  return {"register:" + correlation_id};
 }
 
 EventFeed::EventFeed(Options options, OrderCache& cache, Waiters& waiters)
@@ -80,11 +84,13 @@ void EventFeed::Handle(const KafkaRecord& record) {
       logging::Warn(absl::StrCat("status cache: ", applied.status().message()), fields);
       ApplyStatus(*update, correlation, view);
     }
-    waiters_.Notify(OrderWaitKey(update->order_id()), view.SerializeAsString());
-  } else if (dynamic_cast<const billing::v1::FundsDeposited*>(decoded->message.get()) != nullptr) {
-    waiters_.Notify(DepositWaitKey(correlation), record.value);
-  } else if (dynamic_cast<const billing::v1::AccountOpened*>(decoded->message.get()) != nullptr) {
-    waiters_.Notify(RegistrationWaitKey(correlation), record.value);
+    waiters_.Notify(OrderWaitKey(update->order_id()), view);
+  } else if (const auto* deposited =
+                 dynamic_cast<const billing::v1::FundsDeposited*>(decoded->message.get())) {
+    waiters_.Notify(DepositWaitKey(correlation), *deposited);
+  } else if (const auto* opened =
+                 dynamic_cast<const billing::v1::AccountOpened*>(decoded->message.get())) {
+    waiters_.Notify(RegistrationWaitKey(correlation), *opened);
   }
 }
 

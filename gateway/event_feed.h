@@ -3,10 +3,9 @@
 // EventFeed: this gateway instance's own reading of orders.status and billing.accounts. Each
 // instance is its own consumer group (choreo-gateway-<instance id>) starting at the latest
 // offsets, so every instance sees every status and answers its own waiters; it commits nothing
-// that matters. Each OrderStatusUpdated is applied to the Redis cache, then handed to the
-// waiters of "order:<order id>" (payload: the order's view); FundsDeposited and AccountOpened
-// go to the waiters of "deposit:<correlation id>" / "register:<correlation id>" (payload: the
-// event's bytes).
+// that matters. Each OrderStatusUpdated is applied to the Redis cache, then its view handed to
+// the waiters of OrderWaitKey(order id); FundsDeposited and AccountOpened go, as decoded, to the
+// waiters of DepositWaitKey / RegistrationWaitKey(correlation id).
 //
 // Records are handled on `lanes` lanes of a consume::ConsumerLoop, chosen by record key (the order
 // id for statuses), so one order's statuses apply in order while different orders' Redis round
@@ -17,6 +16,8 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "choreo/billing/v1/events.pb.h"
+#include "choreo/gateway/v1/gateway.pb.h"
 #include "gateway/order_cache.h"
 #include "gateway/waiters.h"
 #include "saga/codec/event_codec.h"
@@ -26,9 +27,9 @@
 
 namespace choreo::gateway {
 
-std::string OrderWaitKey(const std::string& order_id);
-std::string DepositWaitKey(const std::string& correlation_id);
-std::string RegistrationWaitKey(const std::string& correlation_id);
+WaitKey<gateway::v1::Order> OrderWaitKey(const std::string& order_id);
+WaitKey<billing::v1::FundsDeposited> DepositWaitKey(const std::string& correlation_id);
+WaitKey<billing::v1::AccountOpened> RegistrationWaitKey(const std::string& correlation_id);
 
 class EventFeed final {
  public:

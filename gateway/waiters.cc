@@ -24,8 +24,9 @@ Waiters::Waiters(size_t capacity) : capacity_(capacity), timer_([this] { TimerLo
 
 Waiters::~Waiters() { Shutdown(); }
 
-absl::StatusOr<uint64_t> Waiters::Add(const std::string& key, absl::Time deadline,
-                                      OnEvent on_event, OnTimeout on_timeout) {
+absl::StatusOr<uint64_t> Waiters::AddErased(const std::string& key, std::type_index type,
+                                            absl::Time deadline, ErasedOnEvent on_event,
+                                            OnTimeout on_timeout) {
   absl::MutexLock lock(&mu_);
   if (shutdown_) return absl::UnavailableError("the gateway is shutting down");
   if (waiters_.size() >= capacity_) {
@@ -33,7 +34,7 @@ absl::StatusOr<uint64_t> Waiters::Add(const std::string& key, absl::Time deadlin
         absl::StrCat("too many calls waiting (", capacity_, "); retry later"));
   }
   const uint64_t id = next_id_++;
-  waiters_.emplace(id, Waiter{key, deadline, std::move(on_event), std::move(on_timeout)});
+  waiters_.emplace(id, Waiter{key, type, deadline, std::move(on_event), std::move(on_timeout)});
   by_key_.emplace(key, id);
   by_deadline_.emplace(deadline, id);
   return id;
@@ -49,12 +50,15 @@ bool Waiters::Remove(uint64_t id) {
   return true;
 }
 
-void Waiters::Notify(const std::string& key, const std::string& payload) {
-  std::vector<std::pair<uint64_t, OnEvent>> targets;
+void Waiters::NotifyErased(const std::string& key, std::type_index type, const void* payload) {
+  std::vector<std::pair<uint64_t, ErasedOnEvent>> targets;
   {
     absl::MutexLock lock(&mu_);
     auto [begin, end] = by_key_.equal_range(key);
-    for (auto it = begin; it != end; ++it) targets.emplace_back(it->second, waiters_[it->second].on_event);
+    for (auto it = begin; it != end; ++it) {
+      const Waiter& waiter = waiters_.at(it->second);
+      if (waiter.type == type) targets.emplace_back(it->second, waiter.on_event);
+    }
   }
   for (auto& [id, on_event] : targets) {
     {

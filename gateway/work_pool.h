@@ -1,8 +1,8 @@
 #pragma once
 
 // WorkPool: a fixed set of threads for the gateway's blocking work (Redis calls), so gRPC
-// reactors never block. Submit fails instead of queueing without bound. Thread-safe; the
-// destructor runs what is queued, then joins.
+// reactors never block. Submit fails instead of queueing without bound. Thread-safe. Stop (also
+// run by the destructor; idempotent) refuses new work, runs what is queued, then joins.
 
 #include <deque>
 #include <functional>
@@ -18,12 +18,16 @@ class WorkPool {
   WorkPool(int threads, size_t max_queued) : max_queued_(max_queued) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
   }
-  ~WorkPool() {
+  ~WorkPool() { Stop(); }
+
+  void Stop() noexcept {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
-    for (std::thread& thread : threads_) thread.join();
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
   }
 
   // False when the queue is full (the caller answers RESOURCE_EXHAUSTED).

@@ -4,9 +4,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "gateway/gateway_service.h"
+#include "gateway/grpc_status.h"
 #include "gateway/reactor_once.h"
 #include "gateway/timeline/core/timeline_rules.h"
+#include "gateway/with_caller.h"
 
 namespace choreo::gateway::timeline {
 namespace {
@@ -18,32 +19,23 @@ grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
-// Answers `status` at once (a request refused before any work).
-grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context, const grpc::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
-}
-
-// Runs `work` on the pool, answering RESOURCE_EXHAUSTED when the pool is full.
+// Runs `work` for the authenticated caller on the pool, answering RESOURCE_EXHAUSTED when the
+// pool is full.
 template <typename Response, typename Work>
 grpc::ServerUnaryReactor* RunOnPool(grpc::CallbackServerContext* context, WorkPool& pool,
                                     const Authenticator& auth, Response* response, Work work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto once = std::make_shared<Once>(reactor);
-  absl::StatusOr<Caller> caller = auth.Authenticate(*context);
-  if (!caller.ok()) {
-    once->Finish(ToGrpc(caller.status()));
+  return WithCaller(auth, context, [&](Caller caller) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    auto once = std::make_shared<Once>(reactor);
+    if (!pool.Submit([once, response, caller = std::move(caller), work = std::move(work)] {
+          absl::StatusOr<Response> answer = work(caller);
+          if (!answer.ok()) return once->Finish(ToGrpc(answer.status()));
+          once->FinishWith([&] { *response = *std::move(answer); });
+        })) {
+      once->Finish(Busy());
+    }
     return reactor;
-  }
-  if (!pool.Submit([once, response, caller = *std::move(caller), work = std::move(work)] {
-        absl::StatusOr<Response> answer = work(caller);
-        if (!answer.ok()) return once->Finish(ToGrpc(answer.status()));
-        once->FinishWith([&] { *response = *std::move(answer); });
-      })) {
-    once->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "gateway busy"));
-  }
-  return reactor;
+  });
 }
 
 }  // namespace

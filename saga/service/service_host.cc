@@ -1,24 +1,16 @@
 #include "saga/service/service_host.h"
 
-#include <cstdio>
-#include <cstring>
+#include <memory>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
-#include "saga/redis/redis_connection.h"
 #include "saga/logging/logger.h"
-#include "saga/service/grpc_server.h"
-#include "saga/telemetry/grpc_telemetry.h"
 #include "saga/telemetry/saga_metrics.h"
 
 namespace choreo::service {
 
 void ServiceConfig::AddFlags(config::FlagSet& flags) {
-  flags.Add("kafka-brokers", &kafka_brokers, "Kafka bootstrap servers")
-      .Add("redis", &redis, "Redis host:port")
-      .Add("grpc-listen", &grpc_listen, "gRPC listen address (port 0: any free port)")
-      .Add("port-file", &port_file, "write the bound gRPC port to this file")
-      .Add("workers", &workers, "parallel workers (records of one key stay in order)")
+  ProcessConfig::AddFlags(flags);
+  flags.Add("workers", &workers, "parallel workers (records of one key stay in order)")
       .Add("fetch-wait-max-ms", &fetch_wait_max_ms,
            "consumer fetch.wait.max.ms (1 for the dev broker, larger for Kafka)")
       .Add("session-timeout-ms", &session_timeout_ms,
@@ -31,10 +23,7 @@ void ServiceConfig::AddFlags(config::FlagSet& flags) {
 }
 
 absl::Status ServiceConfig::Validate() const {
-  if (kafka_brokers.empty()) return absl::InvalidArgumentError("--kafka-brokers is empty");
-  if (absl::Status redis_ok = redis::ParseRedisAddress(redis).status(); !redis_ok.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--redis: ", redis_ok.message()));
-  }
+  if (absl::Status addresses = ValidateAddresses(); !addresses.ok()) return addresses;
   if (workers < 1 || workers > 256) {
     return absl::InvalidArgumentError(absl::StrCat("--workers must be 1..256, got ", workers));
   }
@@ -95,90 +84,65 @@ class FanOutObserver final : public saga::SagaObserver {
   std::vector<saga::SagaObserver*> observers_;
 };
 
+// One runtime per subscription, observed by `observer`, spans to the process's tracer.
+absl::StatusOr<std::unique_ptr<saga::SagaRuntime>> CreateRuntime(const ServiceConfig& config,
+                                                                 const std::string& service,
+                                                                 Subscription& subscription,
+                                                                 saga::SagaObserver& observer,
+                                                                 const tracing::Tracer& tracer) {
+  saga::SagaRuntimeOptions options = config.RuntimeOptions(service, subscription.topics);
+  options.observer = &observer;
+  options.tracer = &tracer;
+  if (!subscription.group_suffix.empty()) {
+    options.group_id = absl::StrCat("choreo-", service, "-", subscription.group_suffix);
+  }
+  options.consumer_overrides =
+      kafka::Merged(options.consumer_overrides, subscription.consumer_overrides);
+  return saga::SagaRuntime::Create(std::move(options), std::move(subscription.registry));
+}
+
 }  // namespace
 
 int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSignals& signals) {
-  std::unique_ptr<telemetry::Telemetry> own_telemetry;
-  if (parts.telemetry == nullptr) {
-    absl::StatusOr<std::unique_ptr<telemetry::Telemetry>> started =
-        telemetry::Telemetry::Start(parts.name, config.telemetry);
-    if (!started.ok()) {
-      std::fprintf(stderr, "choreo-%s: %s\n", parts.name.c_str(),
-                   std::string(started.status().message()).c_str());
-      return 2;
-    }
-    own_telemetry = *std::move(started);
-  }
-  telemetry::Telemetry& telemetry = parts.telemetry != nullptr ? *parts.telemetry : *own_telemetry;
-  FanOutObserver observer({&telemetry.saga_metrics(), parts.observer});
+  std::unique_ptr<ProcessHost> host =
+      ProcessHost::Start(parts.name, config.telemetry, parts.telemetry);
+  if (host == nullptr) return 2;
+  telemetry::Telemetry& telemetry = host->telemetry();
+  auto& observer = host->Keep(
+      std::make_unique<FanOutObserver>(
+          std::vector<saga::SagaObserver*>{&telemetry.saga_metrics(), parts.observer}));
   auto log = [](const std::string& message) { logging::Info(message); };
-  std::vector<std::unique_ptr<saga::SagaRuntime>> runtimes;
-  // Whatever way this returns, telemetry stops (readiness checks, /metrics) before what its
-  // checks and callbacks read (the runtimes) goes.
-  absl::Cleanup stop_telemetry = [&telemetry] { telemetry.Stop(); };
-  auto stop_runtimes = [&runtimes] {
-    for (auto it = runtimes.rbegin(); it != runtimes.rend(); ++it) (*it)->Stop();
-  };
   size_t topics = 0;
   for (Subscription& subscription : parts.subscriptions) {
     topics += subscription.topics.size();
-    saga::SagaRuntimeOptions options = config.RuntimeOptions(parts.name, subscription.topics);
-    options.observer = &observer;
-    options.tracer = &telemetry.tracer();
-    if (!subscription.group_suffix.empty()) {
-      options.group_id = absl::StrCat("choreo-", parts.name, "-", subscription.group_suffix);
-    }
-    options.consumer_overrides =
-        kafka::Merged(options.consumer_overrides, subscription.consumer_overrides);
     absl::StatusOr<std::unique_ptr<saga::SagaRuntime>> runtime =
-        saga::SagaRuntime::Create(std::move(options), std::move(subscription.registry));
+        CreateRuntime(config, parts.name, subscription, observer, telemetry.tracer());
     if (!runtime.ok()) {
       log(std::string(runtime.status().message()));
-      stop_runtimes();
-      return 2;
+      return 2;  // the host stops the runtimes already started
     }
     if (absl::Status started = (*runtime)->Start(); !started.ok()) {
       log(std::string(started.message()));
-      stop_runtimes();
       return 1;
     }
-    runtimes.push_back(*std::move(runtime));
+    saga::SagaRuntime& running = host->Keep(*std::move(runtime));
+    host->OnStop([&running] { running.Stop(); });
+    host->AddConsumer(telemetry::LagOf(running), [&running] { return running.Readiness(); });
   }
-  std::vector<telemetry::ConsumerLagSource> lag_sources;
-  for (const auto& runtime : runtimes) {
-    lag_sources.push_back(telemetry::LagOf(*runtime));
-    telemetry.readiness().AddCheck(
-        absl::StrCat("consumer ", runtime->group_id()),
-        [runtime = runtime.get()] { return runtime->Readiness(); });
-  }
-  telemetry::AddConsumerLag(telemetry.metrics(), std::move(lag_sources));
   telemetry.AddRedisCheck(config.redis);
-  InterceptorFactories interceptors;
-  interceptors.push_back(telemetry::GrpcServerTelemetry(telemetry.metrics(), telemetry.tracer()));
-  absl::StatusOr<RunningServer> server = StartGrpcServer(config.grpc_listen, parts.grpc_services,
-                                                         config.port_file, std::move(interceptors));
+  // The server stops after every stop step: it keeps answering health (NOT_SERVING) while the
+  // runtimes drain.
+  absl::StatusOr<const RunningServer*> server =
+      host->ServeGrpc(config.grpc_listen, parts.grpc_services, config.port_file);
   if (!server.ok()) {
     log(std::string(server.status().message()));
-    stop_runtimes();
     return 1;
   }
-  grpc::HealthCheckServiceInterface* health = server->server->GetHealthCheckService();
-  telemetry.readiness().OnChange([health](bool ready) { health->SetServingStatus(ready); });
-  std::function<void()> stop_background;
-  if (parts.on_started) stop_background = parts.on_started();
-  log(absl::StrCat("serving gRPC on port ", server->port, ", admin HTTP on port ",
-                   telemetry.admin_port(), ", consuming ", topics, " topics in ", runtimes.size(),
-                   " group(s)"));
-
-  const int signal_number = signals.Wait();
-  log(absl::StrCat(strsignal(signal_number), ": stopping"));
-  telemetry.readiness().Stop();  // NOT_SERVING, /readyz 503
-  if (stop_background) stop_background();
-  stop_runtimes();
-  server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  log("stopped");
-  telemetry.Stop();
-  return 0;
+  if (parts.on_started) host->OnStop(parts.on_started());
+  log(absl::StrCat("serving gRPC on port ", (*server)->port, ", admin HTTP on port ",
+                   telemetry.admin_port(), ", consuming ", topics, " topics in ",
+                   parts.subscriptions.size(), " group(s)"));
+  return host->Run(signals);
 }
 
 }  // namespace choreo::service

@@ -1,0 +1,181 @@
+#include "gateway/create_order.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "choreo/orders/v1/events.pb.h"
+#include "gateway/client_call.h"
+#include "gateway/core/gateway_rules.h"
+#include "gateway/event_feed.h"
+#include "gateway/grpc_status.h"
+#include "gateway/reactor_once.h"
+#include "saga/proto_time/proto_time.h"
+#include "saga/service/grpc_metadata.h"
+#include "saga/topics/topics.h"
+
+namespace choreo::gateway {
+namespace {
+
+using gateway::v1::Order;
+
+// "paid", "insufficient_funds", ...: the status's name without its prefix, lowercase.
+std::string SagaOutcomeName(orders::v1::OrderStatus status) {
+  std::string name = absl::AsciiStrToLower(orders::v1::OrderStatus_Name(status));
+  absl::string_view prefix = "order_status_";
+  return absl::StartsWith(name, prefix) ? name.substr(prefix.size()) : name;
+}
+
+Order InitialView(const gateway::v1::CreateOrderRequest& request, const SagaIds& ids) {
+  Order view;
+  view.set_order_id(ids.aggregate_id);
+  view.set_request_id(request.request_id());
+  for (const orders::v1::OrderItem& item : request.items()) {
+    orders::v1::PricedItem* line = view.add_items();
+    line->set_sku(item.sku());
+    line->set_quantity(item.quantity());
+  }
+  *view.mutable_delivery_address() = request.delivery_address();
+  view.set_payment_method(request.payment_method());
+  view.set_correlation_id(ids.correlation_id);
+  *view.mutable_created_at() = ToProtoTime(absl::Now());
+  *view.mutable_updated_at() = view.created_at();
+  return view;
+}
+
+void RecordOutcome(SagaOutcomeMetrics* metrics, absl::string_view outcome, absl::Time arrived) {
+  if (metrics != nullptr) metrics->Record(outcome, absl::Now() - arrived);
+}
+
+}  // namespace
+
+SagaOutcomeMetrics::SagaOutcomeMetrics(metrics::Metrics& metrics)
+    : completed_(metrics.Counter("choreo_sagas_completed_total",
+                                 "Order sagas a CreateOrder waited for, by outcome.")),
+      duration_(metrics.Histogram("choreo_saga_duration_seconds",
+                                  "From CreateOrder's arrival to the saga's terminal status.")) {}
+
+void SagaOutcomeMetrics::Record(absl::string_view outcome, absl::Duration took) {
+  completed_.Add({{"outcome", std::string(outcome)}}).Increment();
+  duration_.Add({{"outcome", std::string(outcome)}}, metrics::SagaBuckets())
+      .Observe(metrics::Seconds(took));
+}
+
+// One CreateOrder call, from the pool's thread to its answer. It owns a copy of the request: the
+// call can end (its deadline) while the work runs.
+struct CreateOrderFlow::Call {
+  std::shared_ptr<Once> once;
+  gateway::v1::CreateOrderRequest request;
+  gateway::v1::Order* response;
+  Caller caller;
+  SagaIds ids;
+  absl::Time arrived;
+  absl::Time deadline;
+  std::string traceparent;
+};
+
+grpc::ServerUnaryReactor* CreateOrderFlow::CreateOrder(
+    grpc::CallbackServerContext* context, const Caller& caller,
+    const gateway::v1::CreateOrderRequest& request, Order* response) {
+  if (absl::Status valid = ValidateCreateOrder(request); !valid.ok()) {
+    return Refuse(context, ToGrpc(valid));
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const absl::Time arrived = absl::Now();
+  auto call = std::make_shared<const Call>(Call{
+      .once = std::make_shared<Once>(reactor),
+      .request = request,
+      .response = response,
+      .caller = caller,
+      .ids = OrderSagaIds(caller.username, request),
+      .arrived = arrived,
+      .deadline = WaitDeadline(*context, deps_.max_wait),
+      .traceparent = service::MetadataValue(*context, "traceparent")});
+  if (!deps_.pool.Submit([this, call] { Run(call); })) call->once->Finish(Busy());
+  return reactor;
+}
+
+void CreateOrderFlow::Run(const std::shared_ptr<const Call>& call) {
+  // Claim the request id (and read the order's view) first, so that a reused id with another
+  // body is refused before anything can answer it. Then listen, then read again (for a new
+  // order: in the same round trip that writes its view): a status applied before that read
+  // is in it, one applied after reaches the waiter. Two round trips to Redis in all.
+  absl::StatusOr<std::optional<Order>> claimed = deps_.cache.ClaimOrder(
+      call->caller.username, call->request.request_id(), call->ids.fingerprint,
+      call->ids.aggregate_id);
+  if (!claimed.ok()) {
+    return call->once->Finish(absl::IsInvalidArgument(claimed.status())
+                                  ? ToGrpc(claimed.status())
+                                  : Unavailable(claimed.status()));
+  }
+  if (claimed->has_value() && IsTerminal((*claimed)->status())) {
+    return call->once->FinishWith([&] { *call->response = **claimed; });  // a retry after the end
+  }
+  absl::StatusOr<uint64_t> waiter = Listen(call);
+  if (!waiter.ok()) return call->once->Finish(ToGrpc(waiter.status()));
+  absl::StatusOr<Order> latest = ViewAfterListening(*call, *claimed);
+  if (!latest.ok()) {
+    deps_.waiters.Remove(*waiter);
+    return call->once->Finish(Unavailable(latest.status()));
+  }
+  if (IsTerminal(latest->status())) {
+    if (deps_.waiters.Remove(*waiter)) {
+      RecordOutcome(deps_.saga_metrics, SagaOutcomeName(latest->status()), call->arrived);
+      call->once->FinishWith([&] { *call->response = *latest; });
+    }
+    return;
+  }
+  Publish(*call, *waiter);
+}
+
+absl::StatusOr<uint64_t> CreateOrderFlow::Listen(const std::shared_ptr<const Call>& call) {
+  return deps_.waiters.Add(
+      OrderWaitKey(call->ids.aggregate_id), call->deadline,
+      [metrics = deps_.saga_metrics, call](const Order& view) {
+        if (!IsTerminal(view.status())) return false;
+        RecordOutcome(metrics, SagaOutcomeName(view.status()), call->arrived);
+        call->once->FinishWith([&] { *call->response = view; });
+        return true;
+      },
+      [metrics = deps_.saga_metrics, call] {
+        // Also called when the gateway shuts down: only a passed deadline is a timeout.
+        if (absl::Now() >= call->deadline) RecordOutcome(metrics, "timeout", call->arrived);
+        call->once->Finish(grpc::Status(
+            grpc::StatusCode::DEADLINE_EXCEEDED,
+            absl::StrCat("order ", call->ids.aggregate_id,
+                         " is still in progress; retry with the same request_id, or GetOrder, "
+                         "to learn its outcome")));
+      });
+}
+
+// The order's view once the waiter listens: a claimed (existing) order's view read again, or a
+// new order's initial view written (the cache returns it with any status already applied).
+absl::StatusOr<Order> CreateOrderFlow::ViewAfterListening(const Call& call,
+                                                          const std::optional<Order>& claimed) {
+  if (!claimed.has_value()) {
+    return deps_.cache.AddOrder(call.caller.username, InitialView(call.request, call.ids));
+  }
+  absl::StatusOr<std::optional<Order>> again =
+      deps_.cache.Get(call.caller.username, call.ids.aggregate_id);
+  if (!again.ok()) return again.status();
+  return again->value_or(*claimed);
+}
+
+void CreateOrderFlow::Publish(const Call& call, uint64_t waiter) {
+  orders::v1::OrderCreationRequested event;
+  event.set_request_id(call.request.request_id());
+  event.set_username(call.caller.username);
+  *event.mutable_roles() = {call.caller.roles.begin(), call.caller.roles.end()};
+  *event.mutable_items() = call.request.items();
+  *event.mutable_delivery_address() = call.request.delivery_address();
+  event.set_payment_method(call.request.payment_method());
+  *event.mutable_created_at() = ToProtoTime(absl::Now());
+  deps_.publisher.Publish(event, topics::kOrdersRequests, call.request.request_id(),
+                          call.ids.event_id, call.ids.correlation_id, call.traceparent,
+                          [waiters = &deps_.waiters, once = call.once, waiter](absl::Status error) {
+                            if (waiters->Remove(waiter)) once->Finish(ToGrpc(error));
+                          });
+}
+
+}  // namespace choreo::gateway

@@ -1,0 +1,44 @@
+#pragma once
+
+// OrderQueries: the gateway's reads of orders and of the catalog.
+//   GetOrder    the caller's order view from the cache; another user's order is NOT_FOUND, as
+//               one that does not exist (order ids leak nothing).
+//   ListOrders  the caller's orders, newest first, 20 a page by default (page_size 0..100),
+//               optionally of one status.
+//   ListCatalog the order service's catalog (no caller needed).
+// Thread-safe. Reactors never block: Redis reads run on the WorkPool (RESOURCE_EXHAUSTED when it
+// is full; UNAVAILABLE when Redis does not answer), the catalog is an async call. The
+// dependencies must outlive every call.
+
+#include "choreo/gateway/v1/gateway.pb.h"
+#include "choreo/orders/v1/admin.grpc.pb.h"
+#include "gateway/auth.h"
+#include "gateway/order_cache.h"
+#include "gateway/work_pool.h"
+#include "grpcpp/grpcpp.h"
+
+namespace choreo::gateway {
+
+class OrderQueries {
+ public:
+  struct Deps {
+    OrderCache& cache;
+    WorkPool& pool;
+    orders::v1::OrderAdmin::StubInterface& order_admin;
+  };
+  explicit OrderQueries(Deps deps) : deps_(deps) {}
+
+  grpc::ServerUnaryReactor* GetOrder(grpc::CallbackServerContext* context, const Caller& caller,
+                                     const gateway::v1::GetOrderRequest* request,
+                                     gateway::v1::Order* response);
+  grpc::ServerUnaryReactor* ListOrders(grpc::CallbackServerContext* context, const Caller& caller,
+                                       const gateway::v1::ListOrdersRequest* request,
+                                       gateway::v1::ListOrdersResponse* response);
+  grpc::ServerUnaryReactor* ListCatalog(grpc::CallbackServerContext* context,
+                                        gateway::v1::ListCatalogResponse* response);
+
+ private:
+  const Deps deps_;
+};
+
+}  // namespace choreo::gateway

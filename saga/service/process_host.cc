@@ -1,0 +1,99 @@
+#include "saga/service/process_host.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "saga/logging/logger.h"
+#include "saga/redis/redis_connection.h"
+#include "saga/telemetry/grpc_telemetry.h"
+
+namespace choreo::service {
+
+void ProcessConfig::AddFlags(config::FlagSet& flags) {
+  flags.Add("kafka-brokers", &kafka_brokers, "Kafka bootstrap servers")
+      .Add("redis", &redis, "Redis host:port")
+      .Add("grpc-listen", &grpc_listen, "gRPC listen address (port 0: any free port)")
+      .Add("port-file", &port_file, "write the bound gRPC port to this file");
+}
+
+absl::Status ProcessConfig::ValidateAddresses() const {
+  if (kafka_brokers.empty()) return absl::InvalidArgumentError("--kafka-brokers is empty");
+  if (absl::Status redis_ok = redis::ParseRedisAddress(redis).status(); !redis_ok.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--redis: ", redis_ok.message()));
+  }
+  return absl::OkStatus();
+}
+
+std::unique_ptr<ProcessHost> ProcessHost::Start(const std::string& name,
+                                                const telemetry::TelemetryConfig& config,
+                                                telemetry::Telemetry* adopted) {
+  if (adopted != nullptr) return std::unique_ptr<ProcessHost>(new ProcessHost(nullptr, *adopted));
+  absl::StatusOr<std::unique_ptr<telemetry::Telemetry>> started =
+      telemetry::Telemetry::Start(name, config);
+  if (!started.ok()) {
+    std::fprintf(stderr, "choreo-%s: %s\n", name.c_str(),
+                 std::string(started.status().message()).c_str());
+    return nullptr;
+  }
+  telemetry::Telemetry& telemetry = **started;
+  return std::unique_ptr<ProcessHost>(new ProcessHost(*std::move(started), telemetry));
+}
+
+ProcessHost::~ProcessHost() {
+  Stop(/*log_stopped=*/false);
+  server_.reset();  // before the services it served, which may be kept parts
+  while (!kept_.empty()) kept_.pop_back();  // in reverse order of Keep
+}
+
+void ProcessHost::OnStop(std::function<void()> stop) {
+  if (stop) stop_steps_.push_back(std::move(stop));
+}
+
+void ProcessHost::AddConsumer(telemetry::ConsumerLagSource lag,
+                              std::function<absl::Status()> readiness) {
+  telemetry_.readiness().AddCheck(absl::StrCat("consumer ", lag.group), std::move(readiness));
+  lag_sources_.push_back(std::move(lag));
+}
+
+absl::StatusOr<const RunningServer*> ProcessHost::ServeGrpc(
+    const std::string& listen, const std::vector<grpc::Service*>& services,
+    const std::string& port_file) {
+  telemetry::AddConsumerLag(telemetry_.metrics(), std::move(lag_sources_));
+  lag_sources_.clear();
+  InterceptorFactories interceptors;
+  interceptors.push_back(telemetry::GrpcServerTelemetry(telemetry_.metrics(), telemetry_.tracer()));
+  absl::StatusOr<RunningServer> server =
+      StartGrpcServer(listen, services, port_file, std::move(interceptors));
+  if (!server.ok()) return server.status();
+  server_ = *std::move(server);
+  grpc::HealthCheckServiceInterface* health = server_->server->GetHealthCheckService();
+  telemetry_.readiness().OnChange([health](bool ready) { health->SetServingStatus(ready); });
+  return &*server_;
+}
+
+void ProcessHost::ShutdownGrpc() noexcept {
+  if (!server_.has_value() || server_shut_down_) return;
+  server_shut_down_ = true;
+  server_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+}
+
+int ProcessHost::Run(process::StopSignals& signals) {
+  const int signal_number = signals.Wait();
+  logging::Info(absl::StrCat(strsignal(signal_number), ": stopping"));
+  Stop(/*log_stopped=*/true);
+  return 0;
+}
+
+void ProcessHost::Stop(bool log_stopped) noexcept {
+  if (stopped_) return;
+  stopped_ = true;
+  telemetry_.readiness().Stop();  // NOT_SERVING, /readyz 503
+  for (auto step = stop_steps_.rbegin(); step != stop_steps_.rend(); ++step) (*step)();
+  ShutdownGrpc();
+  if (log_stopped) logging::Info("stopped");
+  telemetry_.Stop();
+}
+
+}  // namespace choreo::service

@@ -1,0 +1,108 @@
+#pragma once
+
+// ProcessHost: the life of one choreo process, a service's (RunService) or the gateway's:
+//   - telemetry (JSON logs, /metrics, spans, /healthz, /readyz), started first;
+//   - the process's consumer groups: each one's readiness gates the process's, each one's lag
+//     is exported (choreo_kafka_consumer_lag);
+//   - the gRPC server (StartGrpcServer: grpc.health.v1 + reflection, RED metrics and spans),
+//     grpc.health.v1 SERVING exactly while ready;
+//   - the parts the process starts: the host keeps them alive and runs their stop steps;
+//   - a clean stop on SIGTERM/SIGINT, in this order: not ready (NOT_SERVING, /readyz 503), the
+//     stop steps in reverse order of registration, the gRPC server (unless a step shut it down
+//     earlier), the "stopped" log line, telemetry; then the kept parts are destroyed in reverse
+//     order of Keep.
+// Whatever way a main returns (an error while starting included), the host's destruction runs
+// the same stop, without the log line.
+//
+// Lifecycle: use from the main thread only, during start-up and at stop. Not copyable.
+//
+// A main: parse its typed config (ProcessConfig's flags first, its own, telemetry's last), then
+// ProcessHost::Start, then start its parts in order (Keep + OnStop each), ServeGrpc, Run.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "saga/config/flag_set.h"
+#include "saga/process/stop_signals.h"
+#include "saga/service/grpc_server.h"
+#include "saga/telemetry/saga_metrics.h"
+#include "saga/telemetry/telemetry.h"
+
+namespace choreo::service {
+
+// Flags every choreo process shares (each also CHOREO_<NAME> in the environment).
+struct ProcessConfig {
+  std::string kafka_brokers = "127.0.0.1:9092";
+  std::string redis = "127.0.0.1:6379";
+  std::string grpc_listen = "127.0.0.1:0";  // port 0: any free port (see --port-file)
+  std::string port_file;                    // the bound gRPC port is written here
+  telemetry::TelemetryConfig telemetry;
+
+  // --kafka-brokers, --redis, --grpc-listen, --port-file. A main adds its own flags after these
+  // and telemetry.AddFlags last: the order --help lists them in.
+  void AddFlags(config::FlagSet& flags);
+  // The addresses; a main validates telemetry last, after its own flags.
+  absl::Status ValidateAddresses() const;
+};
+
+class ProcessHost {
+ public:
+  // Starts telemetry for "choreo-<name>", or adopts `adopted` (not owned, but stopped at the
+  // host's stop all the same). Null after telling stderr "choreo-<name>: <reason>": exit 2.
+  static std::unique_ptr<ProcessHost> Start(const std::string& name,
+                                            const telemetry::TelemetryConfig& config,
+                                            telemetry::Telemetry* adopted = nullptr);
+  ~ProcessHost();  // the stop, if Run did not run it
+  ProcessHost(const ProcessHost&) = delete;
+  ProcessHost& operator=(const ProcessHost&) = delete;
+
+  telemetry::Telemetry& telemetry() { return telemetry_; }
+
+  // Keeps `part` alive until the host goes: after the stop steps and telemetry's stop, so that
+  // nothing a stop step, a readiness check or a scrape reads is gone before them.
+  template <typename T>
+  T& Keep(std::unique_ptr<T> part) {
+    T& kept = *part;
+    kept_.push_back(std::shared_ptr<void>(std::move(part)));
+    return kept;
+  }
+  // Runs `stop` at the stop, before every step registered earlier (an empty one is skipped).
+  void OnStop(std::function<void()> stop);
+
+  // A consumer group of the process: the readiness check "consumer <group>", and its lag.
+  void AddConsumer(telemetry::ConsumerLagSource lag, std::function<absl::Status()> readiness);
+
+  // Serves `services` (not owned; they must outlive the host's stop) on `listen`, writes the
+  // bound port to `port_file` if not empty, and exports the lag of the consumers added so far.
+  absl::StatusOr<const RunningServer*> ServeGrpc(const std::string& listen,
+                                                 const std::vector<grpc::Service*>& services,
+                                                 const std::string& port_file);
+  // Stops the gRPC server (calls in flight get 5 s). Idempotent; for a stop step that must stop
+  // serving before later steps run.
+  void ShutdownGrpc() noexcept;
+
+  // Waits for SIGTERM/SIGINT, then stops (logging it); returns the exit code, 0.
+  int Run(process::StopSignals& signals);
+
+ private:
+  ProcessHost(std::unique_ptr<telemetry::Telemetry> owned, telemetry::Telemetry& telemetry)
+      : owned_telemetry_(std::move(owned)), telemetry_(telemetry) {}
+  void Stop(bool log_stopped) noexcept;
+
+  std::unique_ptr<telemetry::Telemetry> owned_telemetry_;
+  telemetry::Telemetry& telemetry_;
+  std::vector<std::shared_ptr<void>> kept_;
+  std::vector<std::function<void()>> stop_steps_;
+  std::vector<telemetry::ConsumerLagSource> lag_sources_;
+  std::optional<RunningServer> server_;
+  bool server_shut_down_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace choreo::service
