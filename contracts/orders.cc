@@ -4,8 +4,8 @@
 
 namespace choreo::contracts {
 
-std::string OrderIdFor(absl::string_view username, absl::string_view request_id) {
-  return "ord-" + ids::StableId("order", {username, request_id});
+ids::OrderId OrderIdFor(const ids::Username& username, absl::string_view request_id) {
+  return ids::OrderId("ord-" + ids::StableId("order", {username.value(), request_id}));
 }
 
 bool IsTerminal(orders::v1::OrderStatus status) {

@@ -7,12 +7,13 @@
 
 #include "absl/strings/string_view.h"
 #include "choreo/orders/v1/order.pb.h"
+#include "saga/ids/named_id.h"
 
 namespace choreo::contracts {
 
 // The order id of a client's CreateOrder: the same for every retry and re-delivery of the
 // request, so the gateway knows it before the order service has decided anything.
-std::string OrderIdFor(absl::string_view username, absl::string_view request_id);
+ids::OrderId OrderIdFor(const ids::Username& username, absl::string_view request_id);
 
 // Whether an order in `status` can change no more (PAID, INSUFFICIENT_FUNDS, REJECTED, EXPIRED).
 bool IsTerminal(orders::v1::OrderStatus status);

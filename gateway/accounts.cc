@@ -36,14 +36,14 @@ grpc::ServerUnaryReactor* Accounts::Register(grpc::CallbackServerContext* contex
                                              users::v1::Profile* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto once = std::make_shared<Once>(reactor);
-  const SagaIds ids = RegistrationSagaIds(request.username());
+  const SagaIds<ids::Username> saga = RegistrationSagaIds(ids::Username(request.username()));
   auto profile = std::make_shared<users::v1::Profile>();
   auto left = std::make_shared<std::atomic<int>>(2);  // the user service's answer, the opening
   auto step_done = [once, left, profile, response] {
     if (left->fetch_sub(1) == 1) once->FinishWith([&] { *response = *profile; });
   };
   absl::StatusOr<uint64_t> waiter = deps_.waiters.Add(
-      RegistrationWaitKey(ids.correlation_id), WaitDeadline(*context, deps_.max_wait),
+      RegistrationWaitKey(saga.correlation_id), WaitDeadline(*context, deps_.max_wait),
       [step_done](const billing::v1::AccountOpened&) {
         step_done();
         return true;
@@ -61,7 +61,7 @@ grpc::ServerUnaryReactor* Accounts::Register(grpc::CallbackServerContext* contex
   call->request.set_email(request.email());
   call->request.set_display_name(request.display_name());
   PrepareServiceCall(*context, nullptr, call->context);
-  call->context.AddMetadata("x-correlation-id", ids.correlation_id);
+  call->context.AddMetadata("x-correlation-id", saga.correlation_id.value());
   deps_.users.async()->Register(
       &call->context, &call->request, &call->response,
       [waiters = &deps_.waiters, call, once, profile, step_done, id = *waiter](grpc::Status status) {
@@ -99,7 +99,7 @@ grpc::ServerUnaryReactor* Accounts::GetProfile(grpc::CallbackServerContext* cont
                                                const Caller& caller, users::v1::Profile* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   users::v1::GetProfileRequest get;
-  get.set_username(caller.username);
+  get.set_username(caller.username.value());
   CallService<users::v1::Profile>(
       *context, reactor, &caller, std::move(get),
       [this](auto* call, auto* request, auto* answer, auto done) {
@@ -113,7 +113,7 @@ grpc::ServerUnaryReactor* Accounts::UpdateProfile(grpc::CallbackServerContext* c
                                                   const Caller& caller,
                                                   const gateway::v1::UpdateProfileRequest& request,
                                                   users::v1::Profile* response) {
-  if (!request.profile().username().empty() && request.profile().username() != caller.username) {
+  if (!request.profile().username().empty() && request.profile().username() != caller.username.value()) {
     // Naming someone else is refused outright: a profile has no id to guess, so there is
     // nothing to hide by pretending it does not exist.
     return Refuse(context, grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
@@ -122,7 +122,7 @@ grpc::ServerUnaryReactor* Accounts::UpdateProfile(grpc::CallbackServerContext* c
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   users::v1::UpdateProfileRequest update;
   *update.mutable_profile() = request.profile();
-  update.mutable_profile()->set_username(caller.username);
+  update.mutable_profile()->set_username(caller.username.value());
   *update.mutable_update_mask() = request.update_mask();
   CallService<users::v1::Profile>(
       *context, reactor, &caller, std::move(update),
@@ -139,7 +139,7 @@ grpc::ServerUnaryReactor* Accounts::ListNotifications(
     gateway::v1::ListNotificationsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   notifications::v1::ListNotificationsRequest list;
-  list.set_username(caller.username);
+  list.set_username(caller.username.value());
   list.set_page_size(request.page_size());
   list.set_page_token(request.page_token());
   CallService<notifications::v1::ListNotificationsResponse>(
@@ -160,7 +160,7 @@ grpc::ServerUnaryReactor* Accounts::GetBalance(grpc::CallbackServerContext* cont
                                                const Caller& caller, gateway::v1::Balance* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   billing::v1::GetBalanceRequest get;
-  get.set_username(caller.username);
+  get.set_username(caller.username.value());
   CallService<billing::v1::Balance>(
       *context, reactor, &caller, std::move(get),
       [this](auto* call, auto* request, auto* answer, auto done) {

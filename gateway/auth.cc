@@ -13,11 +13,11 @@ absl::StatusOr<Caller> Authenticator::Authenticate(const grpc::ServerContextBase
   if (!token.ok()) return token.status();
   absl::StatusOr<credentials::TokenClaims> claims = verifier_.Verify(*token, absl::Now());
   if (!claims.ok()) return claims.status();
-  return Caller{.username = std::move(claims->subject), .roles = std::move(claims->roles)};
+  return Caller{.username = ids::Username(std::move(claims->subject)), .roles = std::move(claims->roles)};
 }
 
 void ForwardCaller(const Caller& caller, grpc::ClientContext& context) {
-  context.AddMetadata("x-username", caller.username);
+  context.AddMetadata("x-username", caller.username.value());
   context.AddMetadata("x-roles", absl::StrJoin(caller.roles, ","));
 }
 

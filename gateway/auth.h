@@ -17,11 +17,12 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/server_context.h"
 #include "credentials/jwt.h"
+#include "saga/ids/named_id.h"
 
 namespace choreo::gateway {
 
 struct Caller {
-  std::string username;
+  ids::Username username;
   std::vector<std::string> roles;
 };
 

@@ -27,9 +27,10 @@ std::string SagaOutcomeName(orders::v1::OrderStatus status) {
   return absl::StartsWith(name, prefix) ? name.substr(prefix.size()) : name;
 }
 
-Order InitialView(const gateway::v1::CreateOrderRequest& request, const SagaIds& ids) {
+Order InitialView(const gateway::v1::CreateOrderRequest& request,
+                  const SagaIds<ids::OrderId>& saga) {
   Order view;
-  view.set_order_id(ids.aggregate_id);
+  view.set_order_id(saga.aggregate_id.value());
   view.set_request_id(request.request_id());
   for (const orders::v1::OrderItem& item : request.items()) {
     orders::v1::PricedItem* line = view.add_items();
@@ -38,7 +39,7 @@ Order InitialView(const gateway::v1::CreateOrderRequest& request, const SagaIds&
   }
   *view.mutable_delivery_address() = request.delivery_address();
   view.set_payment_method(request.payment_method());
-  view.set_correlation_id(ids.correlation_id);
+  view.set_correlation_id(saga.correlation_id.value());
   *view.mutable_created_at() = ToProtoTime(absl::Now());
   *view.mutable_updated_at() = view.created_at();
   return view;
@@ -69,7 +70,7 @@ struct CreateOrderFlow::Call {
   gateway::v1::CreateOrderRequest request;
   gateway::v1::Order* response;
   Caller caller;
-  SagaIds ids;
+  SagaIds<ids::OrderId> ids;
   absl::Time arrived;
   absl::Time deadline;
   std::string traceparent;
@@ -143,7 +144,7 @@ absl::StatusOr<uint64_t> CreateOrderFlow::Listen(const std::shared_ptr<const Cal
         if (absl::Now() >= call->deadline) RecordOutcome(metrics, "timeout", call->arrived);
         call->once->Finish(grpc::Status(
             grpc::StatusCode::DEADLINE_EXCEEDED,
-            absl::StrCat("order ", call->ids.aggregate_id,
+            absl::StrCat("order ", call->ids.aggregate_id.value(),
                          " is still in progress; retry with the same request_id, or GetOrder, "
                          "to learn its outcome")));
       });
@@ -165,17 +166,19 @@ absl::StatusOr<Order> CreateOrderFlow::ViewAfterListening(const Call& call,
 void CreateOrderFlow::Publish(const Call& call, uint64_t waiter) {
   orders::v1::OrderCreationRequested event;
   event.set_request_id(call.request.request_id());
-  event.set_username(call.caller.username);
+  event.set_username(call.caller.username.value());
   *event.mutable_roles() = {call.caller.roles.begin(), call.caller.roles.end()};
   *event.mutable_items() = call.request.items();
   *event.mutable_delivery_address() = call.request.delivery_address();
   event.set_payment_method(call.request.payment_method());
   *event.mutable_created_at() = ToProtoTime(absl::Now());
-  deps_.publisher.Publish(event, topics::kOrdersRequests, call.request.request_id(),
-                          call.ids.event_id, call.ids.correlation_id, call.traceparent,
-                          [waiters = &deps_.waiters, once = call.once, waiter](absl::Status error) {
-                            if (waiters->Remove(waiter)) once->Finish(ToGrpc(error));
-                          });
+  publish::Origin origin = publish::Origin::Command(call.ids.correlation_id, call.traceparent);
+  origin.event_id = call.ids.event_id;
+  PublishCommand(deps_.publisher, event, topics::kOrdersRequests, call.request.request_id(),
+                 origin,
+                 [waiters = &deps_.waiters, once = call.once, waiter](absl::Status error) {
+                   if (waiters->Remove(waiter)) once->Finish(ToGrpc(error));
+                 });
 }
 
 }  // namespace choreo::gateway

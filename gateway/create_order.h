@@ -50,7 +50,7 @@ class CreateOrderFlow {
     OrderCache& cache;
     Waiters& waiters;
     WorkPool& pool;
-    CommandPublisher& publisher;
+    const publish::Publisher& publisher;
     SagaOutcomeMetrics* saga_metrics = nullptr;  // null: outcomes are not recorded
     absl::Duration max_wait = absl::Seconds(30);  // the server's limit on the wait
   };

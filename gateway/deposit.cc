@@ -29,14 +29,14 @@ grpc::ServerUnaryReactor* DepositFlow::Deposit(grpc::CallbackServerContext* cont
   // The work owns a copy of the request: the call can end (its deadline) while the work runs.
   if (!deps_.pool.Submit([this, once, request = std::make_shared<const gateway::v1::DepositRequest>(request),
                           response, user = caller.username, deadline, traceparent] {
-        const SagaIds ids = DepositSagaIds(user, *request);
+        const SagaIds<ids::Username> saga = DepositSagaIds(user, *request);
         if (absl::Status claimed = deps_.cache.ClaimRequest(user, "deposit", request->request_id(),
-                                                            ids.fingerprint);
+                                                            saga.fingerprint);
             !claimed.ok()) {
           return once->Finish(ToGrpc(claimed));
         }
         absl::StatusOr<uint64_t> waiter = deps_.waiters.Add(
-            DepositWaitKey(ids.correlation_id), deadline,
+            DepositWaitKey(saga.correlation_id), deadline,
             [once, request, response](const billing::v1::FundsDeposited& result) {
               if (!result.success()) {
                 once->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -57,14 +57,15 @@ grpc::ServerUnaryReactor* DepositFlow::Deposit(grpc::CallbackServerContext* cont
         if (!waiter.ok()) return once->Finish(ToGrpc(waiter.status()));
         billing::v1::DepositRequested event;
         event.set_request_id(request->request_id());
-        event.set_username(user);
+        event.set_username(user.value());
         *event.mutable_amount() = request->amount();
         *event.mutable_requested_at() = ToProtoTime(absl::Now());
-        deps_.publisher.Publish(event, topics::kBillingDeposits, user, ids.event_id,
-                                ids.correlation_id, traceparent,
-                                [waiters = &deps_.waiters, once, id = *waiter](absl::Status error) {
-                                  if (waiters->Remove(id)) once->Finish(ToGrpc(error));
-                                });
+        publish::Origin origin = publish::Origin::Command(saga.correlation_id, traceparent);
+        origin.event_id = saga.event_id;
+        PublishCommand(deps_.publisher, event, topics::kBillingDeposits, user.value(), origin,
+                       [waiters = &deps_.waiters, once, id = *waiter](absl::Status error) {
+                         if (waiters->Remove(id)) once->Finish(ToGrpc(error));
+                       });
       })) {
     once->Finish(Busy());
   }

@@ -27,7 +27,7 @@ class DepositFlow {
     OrderCache& cache;  // the request id's claim
     Waiters& waiters;
     WorkPool& pool;
-    CommandPublisher& publisher;
+    const publish::Publisher& publisher;
     absl::Duration max_wait = absl::Seconds(30);
   };
   explicit DepositFlow(Deps deps) : deps_(deps) {}

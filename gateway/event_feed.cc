@@ -10,14 +10,14 @@
 
 namespace choreo::gateway {
 
-WaitKey<gateway::v1::Order> OrderWaitKey(const std::string& order_id) {
-  return {"order:" + order_id};
+WaitKey<gateway::v1::Order> OrderWaitKey(const ids::OrderId& order_id) {
+  return {"order:" + order_id.value()};
 }
-WaitKey<billing::v1::FundsDeposited> DepositWaitKey(const std::string& correlation_id) {
-  return {"deposit:" + correlation_id};
+WaitKey<billing::v1::FundsDeposited> DepositWaitKey(const ids::CorrelationId& correlation_id) {
+  return {"deposit:" + correlation_id.value()};
 }
-WaitKey<billing::v1::AccountOpened> RegistrationWaitKey(const std::string& correlation_id) {
-  return {"register:" + correlation_id};
+WaitKey<billing::v1::AccountOpened> RegistrationWaitKey(const ids::CorrelationId& correlation_id) {
+  return {"register:" + correlation_id.value()};
 }
 
 EventFeed::EventFeed(Options options, OrderCache& cache, Waiters& waiters)
@@ -72,7 +72,7 @@ void EventFeed::Handle(const KafkaRecord& record) {
       tracing::StartProcessSpan(tracing::TracerOr(options_.tracer), record, group_id());
   absl::StatusOr<codec::DecodedEvent> decoded = codec_.Decode(record);
   if (!decoded.ok()) return;  // not ours to judge: the services dead-letter bad records
-  const std::string& correlation = decoded->meta().correlation_id();
+  const ids::CorrelationId correlation(decoded->meta().correlation_id());
   if (const auto* update = dynamic_cast<const orders::v1::OrderStatusUpdated*>(decoded->message.get())) {
     absl::StatusOr<std::pair<gateway::v1::Order, bool>> applied = cache_.ApplyStatus(*update, correlation);
     gateway::v1::Order view;
@@ -82,9 +82,9 @@ void EventFeed::Handle(const KafkaRecord& record) {
       // Redis is away: the waiters still get the news, from the event alone.
       logging::Fields fields = logging::EventFields(record);
       logging::Warn(absl::StrCat("status cache: ", applied.status().message()), fields);
-      ApplyStatus(*update, correlation, view);
+      ApplyStatus(*update, correlation.value(), view);
     }
-    waiters_.Notify(OrderWaitKey(update->order_id()), view);
+    waiters_.Notify(OrderWaitKey(ids::OrderId(update->order_id())), view);
   } else if (const auto* deposited =
                  dynamic_cast<const billing::v1::FundsDeposited*>(decoded->message.get())) {
     waiters_.Notify(DepositWaitKey(correlation), *deposited);

@@ -20,6 +20,7 @@
 #include "choreo/gateway/v1/gateway.pb.h"
 #include "gateway/order_cache.h"
 #include "gateway/waiters.h"
+#include "saga/ids/named_id.h"
 #include "saga/codec/event_codec.h"
 #include "saga/consume/consumer_loop.h"
 #include "saga/kafka/statistics.h"
@@ -27,9 +28,9 @@
 
 namespace choreo::gateway {
 
-WaitKey<gateway::v1::Order> OrderWaitKey(const std::string& order_id);
-WaitKey<billing::v1::FundsDeposited> DepositWaitKey(const std::string& correlation_id);
-WaitKey<billing::v1::AccountOpened> RegistrationWaitKey(const std::string& correlation_id);
+WaitKey<gateway::v1::Order> OrderWaitKey(const ids::OrderId& order_id);
+WaitKey<billing::v1::FundsDeposited> DepositWaitKey(const ids::CorrelationId& correlation_id);
+WaitKey<billing::v1::AccountOpened> RegistrationWaitKey(const ids::CorrelationId& correlation_id);
 
 class EventFeed final {
  public:

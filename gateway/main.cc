@@ -73,7 +73,8 @@ class Gateway {
   std::unique_ptr<users::v1::UserService::Stub> users_;
   std::unique_ptr<notifications::v1::NotificationAdmin::Stub> notifications_;
   WorkPool pool_;
-  CommandPublisher publisher_;
+  publish::KafkaSink sink_;
+  publish::Publisher publisher_;
   CreateOrderFlow create_order_;
   WatchOrderFlow watch_order_;
   OrderQueries order_queries_;
@@ -114,7 +115,8 @@ Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, creden
       users_(StubOf<users::v1::UserService>(config.users_address)),
       notifications_(StubOf<notifications::v1::NotificationAdmin>(config.notification_address)),
       pool_(config.work_threads, static_cast<size_t>(config.max_waiting)),
-      publisher_(producer_.get(), &telemetry_.tracer()),
+      sink_(producer_.get()),
+      publisher_(&sink_, {.service = "gateway", .tracer = &telemetry_.tracer()}),
       create_order_({.cache = cache_,
                      .waiters = waiters_,
                      .pool = pool_,

@@ -11,10 +11,12 @@ using redis::RedisReply;
 constexpr char kViewTtlSeconds[] = "2592000";     // 30 days
 constexpr char kRequestTtlSeconds[] = "604800";   // 7 days
 
-std::string ViewKey(const std::string& user, const std::string& order_id) {
-  return absl::StrCat("gw:order:{", user, "}:", order_id);
+std::string ViewKey(const ids::Username& user, absl::string_view order_id) {
+  return absl::StrCat("gw:order:{", user.value(), "}:", order_id);
 }
-std::string IndexKey(const std::string& user) { return absl::StrCat("gw:orders:{", user, "}"); }
+std::string IndexKey(const ids::Username& user) {
+  return absl::StrCat("gw:orders:{", user.value(), "}");
+}
 
 int64_t Millis(const google::protobuf::Timestamp& ts) {
   return ts.seconds() * 1000 + ts.nanos() / 1000000;
@@ -35,9 +37,9 @@ absl::StatusOr<std::optional<gateway::v1::Order>> ParseView(const RedisReply& re
   return view;
 }
 
-std::string RequestKey(const std::string& username, absl::string_view kind,
+std::string RequestKey(const ids::Username& username, absl::string_view kind,
                        const std::string& request_id) {
-  return absl::StrCat("gw:request:{", username, "}:", kind, ":", request_id);
+  return absl::StrCat("gw:request:{", username.value(), "}:", kind, ":", request_id);
 }
 
 absl::Status CheckClaim(const RedisReply& stored, const std::string& fingerprint,
@@ -51,14 +53,15 @@ absl::Status CheckClaim(const RedisReply& stored, const std::string& fingerprint
 
 }  // namespace
 
-absl::StatusOr<std::optional<gateway::v1::Order>> OrderCache::Get(const std::string& username,
-                                                                  const std::string& order_id) {
-  absl::StatusOr<std::vector<RedisReply>> reply = pool_.Run({{"GET", ViewKey(username, order_id)}});
+absl::StatusOr<std::optional<gateway::v1::Order>> OrderCache::Get(const ids::Username& username,
+                                                                  const ids::OrderId& order_id) {
+  absl::StatusOr<std::vector<RedisReply>> reply =
+      pool_.Run({{"GET", ViewKey(username, order_id.value())}});
   if (!reply.ok()) return reply.status();
   return ParseView((*reply)[0]);
 }
 
-absl::Status OrderCache::ClaimRequest(const std::string& username, const std::string& kind,
+absl::Status OrderCache::ClaimRequest(const ids::Username& username, const std::string& kind,
                                       const std::string& request_id,
                                       const std::string& fingerprint) {
   const std::string key = RequestKey(username, kind, request_id);
@@ -69,13 +72,13 @@ absl::Status OrderCache::ClaimRequest(const std::string& username, const std::st
 }
 
 absl::StatusOr<std::optional<gateway::v1::Order>> OrderCache::ClaimOrder(
-    const std::string& username, const std::string& request_id, const std::string& fingerprint,
-    const std::string& order_id) {
+    const ids::Username& username, const std::string& request_id, const std::string& fingerprint,
+    const ids::OrderId& order_id) {
   const std::string key = RequestKey(username, "order", request_id);
   absl::StatusOr<std::vector<RedisReply>> replies =
       pool_.Run({{"SET", key, fingerprint, "NX", "EX", kRequestTtlSeconds},
            {"GET", key},
-           {"GET", ViewKey(username, order_id)}});
+           {"GET", ViewKey(username, order_id.value())}});
   if (!replies.ok()) return replies.status();
   if (absl::Status claimed = CheckClaim((*replies)[1], fingerprint, request_id); !claimed.ok()) {
     return claimed;
@@ -83,7 +86,7 @@ absl::StatusOr<std::optional<gateway::v1::Order>> OrderCache::ClaimOrder(
   return ParseView((*replies)[2]);
 }
 
-absl::StatusOr<gateway::v1::Order> OrderCache::AddOrder(const std::string& username,
+absl::StatusOr<gateway::v1::Order> OrderCache::AddOrder(const ids::Username& username,
                                                        const gateway::v1::Order& view) {
   const std::string key = ViewKey(username, view.order_id());
   absl::StatusOr<std::vector<RedisReply>> replies =
@@ -98,20 +101,22 @@ absl::StatusOr<gateway::v1::Order> OrderCache::AddOrder(const std::string& usern
 }
 
 absl::StatusOr<std::pair<gateway::v1::Order, bool>> OrderCache::ApplyStatus(
-    const orders::v1::OrderStatusUpdated& update, const std::string& correlation_id) {
+    const orders::v1::OrderStatusUpdated& update, const ids::CorrelationId& correlation_id) {
   // Every gateway instance applies the same events in the same (partition) order, so a plain
   // read-modify-write converges; ApplyStatus ignores what the view already holds.
-  absl::StatusOr<std::optional<gateway::v1::Order>> current = Get(update.username(), update.order_id());
+  const ids::Username owner(update.username());
+  absl::StatusOr<std::optional<gateway::v1::Order>> current =
+      Get(owner, ids::OrderId(update.order_id()));
   if (!current.ok()) return current.status();
   gateway::v1::Order view = current->value_or(gateway::v1::Order());
   const bool created = !current->has_value();
-  const bool changed = gateway::ApplyStatus(update, correlation_id, view);
+  const bool changed = gateway::ApplyStatus(update, correlation_id.value(), view);
   if (!changed) return std::make_pair(std::move(view), false);
   std::vector<std::vector<std::string>> commands = {
-      {"SET", ViewKey(update.username(), update.order_id()), view.SerializeAsString(), "EX",
+      {"SET", ViewKey(owner, update.order_id()), view.SerializeAsString(), "EX",
        kViewTtlSeconds}};
   if (created) {
-    commands.push_back({"ZADD", IndexKey(update.username()), "NX",
+    commands.push_back({"ZADD", IndexKey(owner), "NX",
                         absl::StrCat(Millis(view.created_at())), view.order_id()});
   }
   absl::StatusOr<std::vector<RedisReply>> written = pool_.Run(commands);
@@ -120,7 +125,7 @@ absl::StatusOr<std::pair<gateway::v1::Order, bool>> OrderCache::ApplyStatus(
 }
 
 absl::StatusOr<std::vector<std::pair<gateway::v1::Order, int64_t>>> OrderCache::List(
-    const std::string& username, int64_t before_ms, int limit) {
+    const ids::Username& username, int64_t before_ms, int limit) {
   const std::string max = before_ms > 0 ? absl::StrCat("(", before_ms) : "+inf";
   absl::StatusOr<std::vector<RedisReply>> ids =
       pool_.Run({{"ZREVRANGEBYSCORE", IndexKey(username), max, "-inf", "WITHSCORES", "LIMIT", "0",

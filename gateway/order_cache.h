@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "choreo/gateway/v1/gateway.pb.h"
 #include "choreo/orders/v1/events.pb.h"
+#include "saga/ids/named_id.h"
 #include "saga/redis/redis_pool.h"
 
 namespace choreo::gateway {
@@ -26,34 +27,34 @@ class OrderCache {
   OrderCache(redis::RedisConnection::Options options, int connections);
 
   // The view of `order_id` if `username` owns it.
-  absl::StatusOr<std::optional<gateway::v1::Order>> Get(const std::string& username,
-                                                        const std::string& order_id);
+  absl::StatusOr<std::optional<gateway::v1::Order>> Get(const ids::Username& username,
+                                                        const ids::OrderId& order_id);
 
   // Records the request body's fingerprint for (user, kind, request id). OK if it is new or the
   // same as before; INVALID_ARGUMENT if the id was used with another body.
-  absl::Status ClaimRequest(const std::string& username, const std::string& kind,
+  absl::Status ClaimRequest(const ids::Username& username, const std::string& kind,
                             const std::string& request_id, const std::string& fingerprint);
 
   // ClaimRequest for an order and Get of its view, in one round trip.
-  absl::StatusOr<std::optional<gateway::v1::Order>> ClaimOrder(const std::string& username,
+  absl::StatusOr<std::optional<gateway::v1::Order>> ClaimOrder(const ids::Username& username,
                                                                const std::string& request_id,
                                                                const std::string& fingerprint,
-                                                               const std::string& order_id);
+                                                               const ids::OrderId& order_id);
 
   // Writes the view of a new order (unless one exists) and indexes it for ListOrders; returns
   // the view as it is after that (a status may already have been applied to it).
-  absl::StatusOr<gateway::v1::Order> AddOrder(const std::string& username,
+  absl::StatusOr<gateway::v1::Order> AddOrder(const ids::Username& username,
                                               const gateway::v1::Order& view);
 
   // Applies a status event to the user's view of the order; returns the view after it, and
   // whether it changed.
   absl::StatusOr<std::pair<gateway::v1::Order, bool>> ApplyStatus(
-      const orders::v1::OrderStatusUpdated& update, const std::string& correlation_id);
+      const orders::v1::OrderStatusUpdated& update, const ids::CorrelationId& correlation_id);
 
   // Up to `limit` of the user's order views, newest first, created before `before_ms`
   // (exclusive; 0 = from the newest). Also returns each one's index score.
   absl::StatusOr<std::vector<std::pair<gateway::v1::Order, int64_t>>> List(
-      const std::string& username, int64_t before_ms, int limit);
+      const ids::Username& username, int64_t before_ms, int limit);
 
  private:
   redis::RedisPool pool_;

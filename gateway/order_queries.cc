@@ -25,7 +25,7 @@ grpc::ServerUnaryReactor* OrderQueries::GetOrder(grpc::CallbackServerContext* co
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto once = std::make_shared<Once>(reactor);
   if (!deps_.pool.Submit([this, once, request, response, user = caller.username] {
-        absl::StatusOr<std::optional<Order>> cached = deps_.cache.Get(user, request->order_id());
+        absl::StatusOr<std::optional<Order>> cached = deps_.cache.Get(user, ids::OrderId(request->order_id()));
         if (!cached.ok()) return once->Finish(Unavailable(cached.status()));
         if (!cached->has_value()) {
           // Another user's order is as unknown as a missing one (no existence leak).

@@ -21,7 +21,8 @@ using gateway::v1::Order;
 // Streams an order's status changes until a terminal one (or the deadline, or cancellation).
 class WatchReactor final : public grpc::ServerWriteReactor<gateway::v1::OrderStatusChange> {
  public:
-  WatchReactor(const WatchOrderFlow::Deps& deps, std::string user, std::string order_id, absl::Time deadline)
+  WatchReactor(const WatchOrderFlow::Deps& deps, ids::Username user, ids::OrderId order_id,
+               absl::Time deadline)
       : deps_(deps), state_(std::make_shared<State>()) {
     state_->reactor = this;
     if (!deps_.pool.Submit([this, state = state_, user = std::move(user),
@@ -91,12 +92,12 @@ class WatchReactor final : public grpc::ServerWriteReactor<gateway::v1::OrderSta
     }
   };
 
-  void Begin(const std::shared_ptr<State>& state, const std::string& user,
-             const std::string& order_id, absl::Time deadline) {
+  void Begin(const std::shared_ptr<State>& state, const ids::Username& user,
+             const ids::OrderId& order_id, absl::Time deadline) {
     absl::StatusOr<std::optional<Order>> cached = deps_.cache.Get(user, order_id);
     if (!cached.ok()) return state->Close(Unavailable(cached.status()));
     if (!cached->has_value()) {
-      return state->Close(grpc::Status(grpc::StatusCode::NOT_FOUND, "no order " + order_id));
+      return state->Close(grpc::Status(grpc::StatusCode::NOT_FOUND, "no order " + order_id.value()));
     }
     if (IsTerminal((*cached)->status())) return state->Send(LatestChange(**cached));
     // Listen first, then send the current status: once a client has the first message, no
@@ -134,7 +135,7 @@ grpc::ServerWriteReactor<gateway::v1::OrderStatusChange>* WatchOrderFlow::WatchO
   }
   // A watch may outlive CreateOrder's limit: it ends at the client's deadline or after an hour.
   const absl::Time deadline = WaitDeadline(*context, absl::Hours(1));
-  return new WatchReactor(deps_, caller.username, request.order_id(), deadline);
+  return new WatchReactor(deps_, caller.username, ids::OrderId(request.order_id()), deadline);
 }
 
 }  // namespace choreo::gateway

@@ -81,27 +81,29 @@ absl::Status ValidateDeposit(const gateway::v1::DepositRequest& request) {
   return absl::OkStatus();
 }
 
-SagaIds OrderSagaIds(absl::string_view username, const gateway::v1::CreateOrderRequest& request) {
+SagaIds<ids::OrderId> OrderSagaIds(const ids::Username& username,
+                                   const gateway::v1::CreateOrderRequest& request) {
   gateway::v1::CreateOrderRequest body = request;
   body.clear_request_id();
   std::string bytes;
   body.SerializePartialToString(&bytes);  // proto3 without maps: deterministic enough here
-  return SagaIds{contracts::OrderIdFor(username, request.request_id()),
-                 ids::StableId("saga/order", {username, request.request_id()}),
-                 ids::StableId("event/order-request", {username, request.request_id()}),
-                 ids::StableId("body/order", {bytes})};
+  return {contracts::OrderIdFor(username, request.request_id()),
+          ids::CorrelationId(ids::StableId("saga/order", {username.value(), request.request_id()})),
+          ids::EventId(ids::StableId("event/order-request", {username.value(), request.request_id()})),
+          ids::StableId("body/order", {bytes})};
 }
 
-SagaIds DepositSagaIds(absl::string_view username, const gateway::v1::DepositRequest& request) {
-  return SagaIds{std::string(username),
-                 ids::StableId("saga/deposit", {username, request.request_id()}),
-                 ids::StableId("event/deposit", {username, request.request_id()}),
-                 ids::StableId("body/deposit", {request.amount().SerializeAsString()})};
+SagaIds<ids::Username> DepositSagaIds(const ids::Username& username,
+                                      const gateway::v1::DepositRequest& request) {
+  return {username,
+          ids::CorrelationId(ids::StableId("saga/deposit", {username.value(), request.request_id()})),
+          ids::EventId(ids::StableId("event/deposit", {username.value(), request.request_id()})),
+          ids::StableId("body/deposit", {request.amount().SerializeAsString()})};
 }
 
-SagaIds RegistrationSagaIds(absl::string_view username) {
-  return SagaIds{std::string(username), ids::StableId("saga/register", {username}),
-                 ids::StableId("event/register", {username}), ""};
+SagaIds<ids::Username> RegistrationSagaIds(const ids::Username& username) {
+  return {username, ids::CorrelationId(ids::StableId("saga/register", {username.value()})),
+          ids::EventId(ids::StableId("event/register", {username.value()})), ""};
 }
 
 

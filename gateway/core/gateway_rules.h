@@ -27,15 +27,18 @@ absl::StatusOr<absl::string_view> BearerToken(absl::string_view authorization);
 
 // The ids one client request maps to. Every retry of the same (user, request id) maps to the same
 // ids, so a re-published command is deduplicated downstream and joins the same saga.
+template <typename AggregateId>
 struct SagaIds {
-  std::string aggregate_id;    // the order id (orders) or the username (deposits)
-  std::string correlation_id;  // the saga's id
-  std::string event_id;        // the command event's id
-  std::string fingerprint;     // of the request body, to refuse a reused id with another body
+  AggregateId aggregate_id;           // the order id (orders) or the username (deposits)
+  ids::CorrelationId correlation_id;  // the saga's id
+  ids::EventId event_id;              // the command event's id
+  std::string fingerprint;  // of the request body, to refuse a reused id with another body
 };
-SagaIds OrderSagaIds(absl::string_view username, const gateway::v1::CreateOrderRequest& request);
-SagaIds DepositSagaIds(absl::string_view username, const gateway::v1::DepositRequest& request);
-SagaIds RegistrationSagaIds(absl::string_view username);
+SagaIds<ids::OrderId> OrderSagaIds(const ids::Username& username,
+                                   const gateway::v1::CreateOrderRequest& request);
+SagaIds<ids::Username> DepositSagaIds(const ids::Username& username,
+                                      const gateway::v1::DepositRequest& request);
+SagaIds<ids::Username> RegistrationSagaIds(const ids::Username& username);
 
 // The cached view of an order after `update` (its history gains the change). Returns false if
 // the update is not newer than what the view holds (a re-delivered or stale event). A

@@ -51,7 +51,7 @@ absl::StatusOr<v1::SagaTimeline> TimelineServiceImpl::Visible(const Caller& call
                                                               const std::string& correlation_id,
                                                               std::vector<v1::IndexedHop> hops) {
   v1::SagaTimeline timeline = BuildTimeline(correlation_id, std::move(hops));
-  if (timeline.hops().empty() || !MaySee(caller.username, caller.roles, timeline)) {
+  if (timeline.hops().empty() || !MaySee(caller.username.value(), caller.roles, timeline)) {
     return absl::NotFoundError(absl::StrCat("no saga ", correlation_id));
   }
   return timeline;
@@ -101,7 +101,7 @@ grpc::ServerUnaryReactor* TimelineServiceImpl::ListSagas(grpc::CallbackServerCon
   return RunOnPool(context, pool_, auth_, response,
                    [this, offset, page_size](const Caller& caller) -> absl::StatusOr<v1::ListSagasResponse> {
                      absl::StatusOr<std::vector<std::string>> ids =
-                         store_.SagasOfUser(caller.username, offset, page_size + 1);
+                         store_.SagasOfUser(caller.username.value(), offset, page_size + 1);
                      if (!ids.ok()) return absl::UnavailableError(ids.status().message());
                      const bool more = ids->size() > static_cast<size_t>(page_size);
                      if (more) ids->resize(page_size);

@@ -26,13 +26,13 @@ absl::Status KafkaSink::Send(const KafkaRecord& record, SendCallback done) {
 }
 
 Origin Origin::CausedBy(const common::v1::EventMeta& cause) {
-  return {.correlation_id = cause.correlation_id(),
-          .causation_id = cause.event_id(),
+  return {.correlation_id = ids::CorrelationId(cause.correlation_id()),
+          .causation_id = ids::EventId(cause.event_id()),
           .traceparent = cause.traceparent(),
           .tracestate = cause.tracestate()};
 }
 
-Origin Origin::Command(std::string correlation_id, std::string traceparent) {
+Origin Origin::Command(ids::CorrelationId correlation_id, std::string traceparent) {
   return {.correlation_id = std::move(correlation_id), .traceparent = std::move(traceparent)};
 }
 
@@ -47,9 +47,9 @@ absl::StatusOr<StampedEvent> Publisher::Stamp(google::protobuf::Message& event,
   absl::BitGen& random = ThreadRandom();
   codec::StampMeta(event,
                    {.event_id = origin.event_id.empty() ? ids::RandomHex(random, 16)
-                                                        : origin.event_id,
-                    .correlation_id = origin.correlation_id,
-                    .causation_id = origin.causation_id,
+                                                        : origin.event_id.value(),
+                    .correlation_id = origin.correlation_id.value(),
+                    .causation_id = origin.causation_id.value(),
                     .traceparent = send.traceparent(),
                     .tracestate = origin.tracestate,
                     .producer = options_.service,

@@ -26,6 +26,7 @@
 #include "choreo/common/v1/event.pb.h"
 #include "google/protobuf/message.h"
 #include "saga/codec/event_codec.h"
+#include "saga/ids/named_id.h"
 #include "saga/kafka/kafka_producer.h"
 #include "saga/record/record.h"
 #include "saga/tracing/tracer.h"
@@ -56,16 +57,16 @@ class KafkaSink final : public RecordSink {
 // What an outgoing event follows: the event that caused it, or a command that starts (or joins)
 // a saga.
 struct Origin {
-  std::string correlation_id;
-  std::string causation_id;  // the cause's event id; empty for a command
-  std::string traceparent;   // the cause's (or the calling span's) context; may be empty
+  ids::CorrelationId correlation_id;
+  ids::EventId causation_id;  // the cause's event id; empty for a command
+  std::string traceparent;    // the cause's (or the calling span's) context; may be empty
   std::string tracestate;
-  std::string event_id;      // empty: a random id; else this one (ids that must be stable)
+  ids::EventId event_id;      // empty: a random id; else this one (ids that must be stable)
 
   // An event caused by `cause`: its saga, a child of its trace.
   static Origin CausedBy(const common::v1::EventMeta& cause);
   // A command in saga `correlation_id`, a child of `traceparent` (e.g. a gRPC call's span).
-  static Origin Command(std::string correlation_id, std::string traceparent);
+  static Origin Command(ids::CorrelationId correlation_id, std::string traceparent);
 };
 
 // A stamped, encoded event and its open send span.

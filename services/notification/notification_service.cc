@@ -52,7 +52,7 @@ absl::Status ProfileLookup::Ask(const std::string& username, const publish::Orig
     absl::MutexLock lock(&mu_);
     request.set_request_id(ids::RandomHex(random_, 16));
   }
-  asking.event_id = request.request_id();
+  asking.event_id = ids::EventId(request.request_id());
   return publisher.Publish(request, topics::kUsersProfile, username, asking);
 }
 
@@ -161,7 +161,7 @@ absl::StatusOr<saga::HandlerRegistry> StatusRegistry(ProfileLookup* lookup) {
               NotificationFor(status, *recipient, context.now);
           if (!request) return absl::OkStatus();
           publish::Origin origin = context.origin;
-          origin.event_id = request->notification_id();
+          origin.event_id = ids::EventId(request->notification_id());
           return context.publisher.Publish(*request, topics::kNotificationsRequested,
                                            status.username(), origin);
         });
@@ -194,7 +194,7 @@ absl::StatusOr<saga::HandlerRegistry> SenderRegistry(NotificationChannel* channe
           if (!AwaitsDelivery(inbox, n.notification_id())) return absl::OkStatus();
           NotificationSent sent = SentFor(n, channel->Deliver(n), context.now);
           publish::Origin origin = context.origin;
-          origin.event_id = SentEventIdFor(n.notification_id());
+          origin.event_id = ids::EventId(SentEventIdFor(n.notification_id()));
           return context.publisher.Publish(sent, topics::kNotificationsSent, n.username(), origin);
         });
   }

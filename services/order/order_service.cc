@@ -71,7 +71,7 @@ absl::StatusOr<saga::HandlerRegistry> OrderRegistry(const Catalog& catalog, Orde
       [](const orders::v1::OrderCreationRequested& e) {
         return e.username().empty() || e.request_id().empty()
                    ? std::string()
-                   : OrderIdFor(e.username(), e.request_id());
+                   : OrderIdFor(ids::Username(e.username()), e.request_id()).value();
       },
       [&catalog, policy](const Order& state, const orders::v1::OrderCreationRequested& request,
                          const saga::EventContext& context) -> absl::StatusOr<OrderReaction> {
@@ -186,8 +186,9 @@ absl::StatusOr<int> DeadlineScanner::ScanOnce(absl::Time now) {
     const DeadlineEntry entry = ParseDeadlineMember(member.str);
     orders::v1::OrderDeadlinePassed event;
     event.set_order_id(entry.order_id);
-    publish::Origin origin = publish::Origin::Command(entry.correlation_id, entry.traceparent);
-    origin.event_id = ids::StableId("deadline", {entry.order_id});
+    publish::Origin origin =
+        publish::Origin::Command(ids::CorrelationId(entry.correlation_id), entry.traceparent);
+    origin.event_id = ids::EventId(ids::StableId("deadline", {entry.order_id}));
     if (absl::Status sent = options_.publisher->Publish(event, topics::kOrdersDeadlines,
                                                         entry.order_id, origin);
         !sent.ok()) {

@@ -66,7 +66,7 @@ absl::Status UserServiceImpl::CommitAndPublish(const grpc::ServerContext& contex
   }
   // The call's server span is the parent (the interceptor put it in the metadata).
   const publish::Origin origin =
-      publish::Origin::Command(correlation_id, MetadataValue(context, "traceparent"));
+      publish::Origin::Command(ids::CorrelationId(correlation_id), MetadataValue(context, "traceparent"));
   std::vector<KafkaRecord> records;
   std::vector<tracing::Span> sends;  // end when the events are published (or fail)
   std::string change_id;

@@ -195,12 +195,12 @@ TEST_F(GatewayApiTest, TooManyWaitersIsResourceExhaustedAndWatchSeesTheOutcome) 
   std::thread w1(place, "w1");
   std::thread w2(place, "w2");
   // Both wait once their orders are cached (the gateway registers the waiter first).
-  const std::string w1_order = order::OrderIdFor("cat", "w1");
+  const std::string w1_order = order::OrderIdFor(ids::Username("cat"), "w1").value();
   Order view;
   ASSERT_TRUE(testing::WaitUntil(
       [&] {
         return api_->Get("cat", w1_order, &view).ok() &&
-               api_->Get("cat", order::OrderIdFor("cat", "w2"), &view).ok();
+               api_->Get("cat", order::OrderIdFor(ids::Username("cat"), "w2").value(), &view).ok();
       },
       absl::Seconds(30)));
   std::vector<orders::v1::OrderStatus> watched;
@@ -262,9 +262,9 @@ TEST_F(GatewayApiTest, SeveralGatewaysEachAnswerTheirOwnCallersAndShareTheCache)
   EXPECT_EQ(paid, 10);
   // Either instance serves any order from the shared cache.
   Order seen;
-  ASSERT_TRUE(other.Get("fay", order::OrderIdFor("fay", "m0"), &seen).ok());
+  ASSERT_TRUE(other.Get("fay", order::OrderIdFor(ids::Username("fay"), "m0").value(), &seen).ok());
   EXPECT_EQ(seen.status(), orders::v1::ORDER_STATUS_PAID);
-  ASSERT_TRUE(api_->Get("fay", order::OrderIdFor("fay", "m1"), &seen).ok());
+  ASSERT_TRUE(api_->Get("fay", order::OrderIdFor(ids::Username("fay"), "m1").value(), &seen).ok());
   EXPECT_EQ(seen.status(), orders::v1::ORDER_STATUS_PAID);
   EXPECT_EQ(api_->Balance("fay"), 10000 - 10 * 199);
 }

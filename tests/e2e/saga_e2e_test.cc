@@ -186,7 +186,7 @@ void RunSagaAndCheckInvariants(LocalSystem& system,
                   p.first_error.c_str());
     }
     ASSERT_TRUE(order::IsTerminal(order.status())) << p.request_id;
-    EXPECT_EQ(order.order_id(), order::OrderIdFor(p.user, p.request_id));
+    EXPECT_EQ(order.order_id(), order::OrderIdFor(ids::Username(p.user), p.request_id).value());
     EXPECT_NE(order.status(), orders::v1::ORDER_STATUS_REJECTED) << order.reason();
     if (order.status() == orders::v1::ORDER_STATUS_PAID) {
       ++paid;
@@ -249,7 +249,7 @@ void RunSagaAndCheckInvariants(LocalSystem& system,
       ASSERT_TRUE(decoded.ok()) << decoded.status();
       std::string order_id;
       if (auto* e = dynamic_cast<orders::v1::OrderCreationRequested*>(decoded->message.get())) {
-        order_id = order::OrderIdFor(e->username(), e->request_id());
+        order_id = order::OrderIdFor(ids::Username(e->username()), e->request_id()).value();
       } else if (auto* e = dynamic_cast<orders::v1::OrderCreated*>(decoded->message.get())) {
         order_id = e->order_id();
       } else if (auto* e = dynamic_cast<orders::v1::OrderStatusUpdated*>(decoded->message.get())) {

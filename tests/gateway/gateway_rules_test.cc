@@ -66,19 +66,19 @@ TEST(GatewayRulesTest, BearerTokensComeFromTheAuthorizationValue) {
 }
 
 TEST(GatewayRulesTest, RetriesMapToTheSameSagaAndOtherBodiesDiffer) {
-  const SagaIds first = OrderSagaIds("alice", Valid());
-  const SagaIds retry = OrderSagaIds("alice", Valid());
-  EXPECT_EQ(first.aggregate_id, order::OrderIdFor("alice", "req-1"));
+  const SagaIds<ids::OrderId> first = OrderSagaIds(ids::Username("alice"), Valid());
+  const SagaIds<ids::OrderId> retry = OrderSagaIds(ids::Username("alice"), Valid());
+  EXPECT_EQ(first.aggregate_id, contracts::OrderIdFor(ids::Username("alice"), "req-1"));
   EXPECT_EQ(retry.aggregate_id, first.aggregate_id);
   EXPECT_EQ(retry.correlation_id, first.correlation_id);
   EXPECT_EQ(retry.event_id, first.event_id);
   EXPECT_EQ(retry.fingerprint, first.fingerprint);
   gateway::v1::CreateOrderRequest more = Valid();
   more.mutable_items(0)->set_quantity(2);
-  EXPECT_NE(OrderSagaIds("alice", more).fingerprint, first.fingerprint);
-  EXPECT_EQ(OrderSagaIds("alice", more).aggregate_id, first.aggregate_id);
-  EXPECT_NE(OrderSagaIds("bob", Valid()).correlation_id, first.correlation_id);
-  EXPECT_NE(first.correlation_id, first.event_id);
+  EXPECT_NE(OrderSagaIds(ids::Username("alice"), more).fingerprint, first.fingerprint);
+  EXPECT_EQ(OrderSagaIds(ids::Username("alice"), more).aggregate_id, first.aggregate_id);
+  EXPECT_NE(OrderSagaIds(ids::Username("bob"), Valid()).correlation_id, first.correlation_id);
+  EXPECT_NE(first.correlation_id.value(), first.event_id.value());
 }
 
 TEST(GatewayRulesTest, TheViewFollowsStatusEventsOnceAndStopsAtATerminalOne) {

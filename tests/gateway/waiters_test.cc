@@ -16,7 +16,7 @@ TEST(WaitersTest, AWaiterGetsItsKeysTypedPayloadOnce) {
   std::atomic<int> events{0};
   std::string seen;
   absl::StatusOr<uint64_t> id = waiters.Add(
-      OrderWaitKey("o1"), absl::Now() + absl::Minutes(1),
+      OrderWaitKey(ids::OrderId("o1")), absl::Now() + absl::Minutes(1),
       [&](const gateway::v1::Order& view) {
         seen = view.order_id();
         ++events;
@@ -26,10 +26,10 @@ TEST(WaitersTest, AWaiterGetsItsKeysTypedPayloadOnce) {
   ASSERT_TRUE(id.ok());
   gateway::v1::Order view;
   view.set_order_id("o1");
-  waiters.Notify(OrderWaitKey("o2"), view);  // another key
+  waiters.Notify(OrderWaitKey(ids::OrderId("o2")), view);  // another key
   EXPECT_EQ(events.load(), 0);
-  waiters.Notify(OrderWaitKey("o1"), view);
-  waiters.Notify(OrderWaitKey("o1"), view);  // done: no second call
+  waiters.Notify(OrderWaitKey(ids::OrderId("o1")), view);
+  waiters.Notify(OrderWaitKey(ids::OrderId("o1")), view);  // done: no second call
   EXPECT_EQ(events.load(), 1);
   EXPECT_EQ(seen, "o1");
   EXPECT_EQ(waiters.size(), 0u);
@@ -40,7 +40,7 @@ TEST(WaitersTest, APayloadOfAnotherTypeNeverReachesAWaiter) {
   Waiters waiters(10);
   std::atomic<int> events{0};
   ASSERT_TRUE(waiters
-                  .Add(DepositWaitKey("c1"), absl::Now() + absl::Minutes(1),
+                  .Add(DepositWaitKey(ids::CorrelationId("c1")), absl::Now() + absl::Minutes(1),
                        [&](const billing::v1::FundsDeposited&) {
                          ++events;
                          return true;
@@ -50,7 +50,7 @@ TEST(WaitersTest, APayloadOfAnotherTypeNeverReachesAWaiter) {
   // The same name, typed for another payload.
   waiters.Notify(WaitKey<billing::v1::AccountOpened>{"deposit:c1"}, billing::v1::AccountOpened());
   EXPECT_EQ(events.load(), 0);
-  waiters.Notify(DepositWaitKey("c1"), billing::v1::FundsDeposited());
+  waiters.Notify(DepositWaitKey(ids::CorrelationId("c1")), billing::v1::FundsDeposited());
   EXPECT_EQ(events.load(), 1);
 }
 
@@ -58,12 +58,12 @@ TEST(WaitersTest, TheDeadlineOrTheCapacityEndsAWait) {
   Waiters waiters(1);
   absl::Notification timed_out;
   ASSERT_TRUE(waiters
-                  .Add(RegistrationWaitKey("c1"), absl::Now() + absl::Milliseconds(20),
+                  .Add(RegistrationWaitKey(ids::CorrelationId("c1")), absl::Now() + absl::Milliseconds(20),
                        [](const billing::v1::AccountOpened&) { return true; },
                        [&] { timed_out.Notify(); })
                   .ok());
   EXPECT_TRUE(absl::IsResourceExhausted(
-      waiters.Add(RegistrationWaitKey("c2"), absl::Now() + absl::Minutes(1),
+      waiters.Add(RegistrationWaitKey(ids::CorrelationId("c2")), absl::Now() + absl::Minutes(1),
                   [](const billing::v1::AccountOpened&) { return true; }, nullptr)
           .status()));
   EXPECT_TRUE(timed_out.WaitForNotificationWithTimeout(absl::Seconds(10)));

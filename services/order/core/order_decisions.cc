@@ -94,7 +94,7 @@ OrderReaction OnOrderRequested(const Order& state, const orders::v1::OrderCreati
   if (!state.order_id().empty()) return reaction;  // this request already made its order
 
   Order order;
-  order.set_order_id(OrderIdFor(request.username(), request.request_id()));
+  order.set_order_id(OrderIdFor(ids::Username(request.username()), request.request_id()).value());
   order.set_request_id(request.request_id());
   order.set_username(request.username());
   *order.mutable_delivery_address() = request.delivery_address();

@@ -64,8 +64,8 @@ TEST(PublisherTest, AnEventCausedByAnotherJoinsItsSagaAndTrace) {
 TEST(PublisherTest, AStableEventIdIsKeptAndACommandWithoutTraceStartsOne) {
   RecordingSink sink;
   Publisher publisher(&sink, TestOptions());
-  Origin origin = Origin::Command("saga-9", "");
-  origin.event_id = "deadline-of-o-2";
+  Origin origin = Origin::Command(ids::CorrelationId("saga-9"), "");
+  origin.event_id = ids::EventId("deadline-of-o-2");
   orders::v1::OrderDeadlinePassed event = Deadline("o-2");
   ASSERT_TRUE(publisher.Publish(event, topics::kOrdersDeadlines, "o-2", origin).ok());
   const common::v1::EventMeta meta = DecodeSent(sink.sent().at(0)).meta();
@@ -83,12 +83,12 @@ TEST(PublisherTest, ARefusedSendIsTheResultAndNothingIsReportedPublished) {
   Publisher publisher(&sink, options);
   sink.FailWith(absl::UnavailableError("queue full"));
   orders::v1::OrderDeadlinePassed event = Deadline("o-3");
-  absl::Status status = publisher.Publish(event, topics::kOrdersDeadlines, "o-3", Origin::Command("s", ""));
+  absl::Status status = publisher.Publish(event, topics::kOrdersDeadlines, "o-3", Origin::Command(ids::CorrelationId("s"), ""));
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(published, 0);
 
   sink.FailWith(absl::OkStatus());
-  ASSERT_TRUE(publisher.Publish(event, topics::kOrdersDeadlines, "o-3", Origin::Command("s", "")).ok());
+  ASSERT_TRUE(publisher.Publish(event, topics::kOrdersDeadlines, "o-3", Origin::Command(ids::CorrelationId("s"), "")).ok());
   EXPECT_EQ(published, 1);
 }
 
@@ -118,7 +118,7 @@ TEST(PublisherTest, AnUnacknowledgedSendIsADeadlineAndALateAnswerIsHarmless) {
   options.ack_timeout = absl::Milliseconds(50);
   Publisher publisher(&sink, options);
   orders::v1::OrderDeadlinePassed event = Deadline("o-5");
-  EXPECT_EQ(publisher.Publish(event, topics::kOrdersDeadlines, "o-5", Origin::Command("s", ""))
+  EXPECT_EQ(publisher.Publish(event, topics::kOrdersDeadlines, "o-5", Origin::Command(ids::CorrelationId("s"), ""))
                 .code(),
             absl::StatusCode::kDeadlineExceeded);
   ASSERT_EQ(sink.held_.size(), 1u);
@@ -130,7 +130,7 @@ TEST(PublisherTest, AnAsynchronousSendReportsTheAnswerOnce) {
   Publisher publisher(&sink, TestOptions());
   orders::v1::OrderDeadlinePassed event = Deadline("o-6");
   absl::StatusOr<StampedEvent> stamped =
-      publisher.Stamp(event, topics::kOrdersDeadlines, "o-6", Origin::Command("s", ""));
+      publisher.Stamp(event, topics::kOrdersDeadlines, "o-6", Origin::Command(ids::CorrelationId("s"), ""));
   ASSERT_TRUE(stamped.ok());
   int answers = 0;
   publisher.Send(*std::move(stamped), [&answers](absl::Status status) {
@@ -141,7 +141,7 @@ TEST(PublisherTest, AnAsynchronousSendReportsTheAnswerOnce) {
   EXPECT_EQ(sink.sent().size(), 1u);
 
   sink.FailWith(absl::UnavailableError("queue full"));
-  stamped = publisher.Stamp(event, topics::kOrdersDeadlines, "o-6", Origin::Command("s", ""));
+  stamped = publisher.Stamp(event, topics::kOrdersDeadlines, "o-6", Origin::Command(ids::CorrelationId("s"), ""));
   absl::Status seen;
   publisher.Send(*std::move(stamped), [&seen](absl::Status status) { seen = status; });
   EXPECT_EQ(seen.code(), absl::StatusCode::kUnavailable);

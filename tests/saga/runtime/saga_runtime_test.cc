@@ -584,7 +584,7 @@ TEST_F(SagaRuntimeTest, AnEffectRunsAfterTheCommitOnceAndPublishesItsResultInThe
     mirrored.set_account(event.account() + "-mirror");
     mirrored.set_balance_after(committed.balance());
     publish::Origin origin = context.origin;
-    origin.event_id = "mirror-of-" + context.meta.event_id();  // stable: a repeat is the same
+    origin.event_id = ids::EventId("mirror-of-" + context.meta.event_id());  // stable: a repeat is the same
     return context.publisher.Publish(mirrored, kOut, event.account(), origin);
   };
   const KafkaRecord record = Record(Event("fx-1", "f", 30, 1), "f");

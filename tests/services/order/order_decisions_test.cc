@@ -49,7 +49,7 @@ TEST(OrderDecisionsTest, AValidRequestIsPricedAndPending) {
   OrderReaction reaction = OnOrderRequested(Order(), Request(), Catalog::Default(), {}, kNow);
   ASSERT_TRUE(reaction.state.has_value());
   const Order& order = *reaction.state;
-  EXPECT_EQ(order.order_id(), OrderIdFor("alice", "r1"));
+  EXPECT_EQ(order.order_id(), OrderIdFor(ids::Username("alice"), "r1").value());
   EXPECT_EQ(order.status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
   EXPECT_EQ(order.total().minor_units(), 2 * 1250 + 199);
   EXPECT_EQ(order.total().currency(), "USD");
@@ -71,11 +71,11 @@ TEST(OrderDecisionsTest, AValidRequestIsPricedAndPending) {
 }
 
 TEST(OrderDecisionsTest, OrderIdsAreStablePerUserAndRequest) {
-  EXPECT_EQ(OrderIdFor("alice", "r1"), OrderIdFor("alice", "r1"));
-  EXPECT_NE(OrderIdFor("alice", "r1"), OrderIdFor("bob", "r1"));
-  EXPECT_NE(OrderIdFor("alice", "r1"), OrderIdFor("alice", "r2"));
-  EXPECT_NE(OrderIdFor("ab", "c"), OrderIdFor("a", "bc"));
-  EXPECT_THAT(OrderIdFor("alice", "r1"), ::testing::MatchesRegex("ord-[0-9a-f]{32}"));
+  EXPECT_EQ(OrderIdFor(ids::Username("alice"), "r1").value(), OrderIdFor(ids::Username("alice"), "r1").value());
+  EXPECT_NE(OrderIdFor(ids::Username("alice"), "r1").value(), OrderIdFor(ids::Username("bob"), "r1").value());
+  EXPECT_NE(OrderIdFor(ids::Username("alice"), "r1").value(), OrderIdFor(ids::Username("alice"), "r2").value());
+  EXPECT_NE(OrderIdFor(ids::Username("ab"), "c").value(), OrderIdFor(ids::Username("a"), "bc").value());
+  EXPECT_THAT(OrderIdFor(ids::Username("alice"), "r1").value(), ::testing::MatchesRegex("ord-[0-9a-f]{32}"));
 }
 
 TEST(OrderDecisionsTest, InvalidRequestsAreRejectedWithTheReason) {
