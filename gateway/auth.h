@@ -17,7 +17,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/server_context.h"
 #include "credentials/jwt.h"
-#include "saga/ids/named_id.h"
+#include "platform/ids/named_id.h"
 
 namespace choreo::gateway {
 

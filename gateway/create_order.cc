@@ -11,9 +11,9 @@
 #include "gateway/event_feed.h"
 #include "gateway/grpc_status.h"
 #include "gateway/reactor_once.h"
-#include "saga/proto_time/proto_time.h"
+#include "platform/proto_time/proto_time.h"
 #include "saga/service/grpc_metadata.h"
-#include "saga/topics/topics.h"
+#include "contracts/topics/topics.h"
 
 namespace choreo::gateway {
 namespace {

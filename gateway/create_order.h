@@ -24,7 +24,7 @@
 #include "gateway/waiters.h"
 #include "gateway/work_pool.h"
 #include "grpcpp/grpcpp.h"
-#include "saga/metrics/metrics.h"
+#include "platform/metrics/metrics.h"
 
 namespace choreo::gateway {
 

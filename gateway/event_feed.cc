@@ -4,9 +4,9 @@
 #include "choreo/billing/v1/events.pb.h"
 #include "choreo/orders/v1/events.pb.h"
 #include "gateway/core/gateway_rules.h"
-#include "saga/logging/logger.h"
-#include "saga/topics/topics.h"
-#include "saga/tracing/messaging.h"
+#include "platform/logging/logger.h"
+#include "contracts/topics/topics.h"
+#include "platform/tracing/messaging.h"
 
 namespace choreo::gateway {
 

@@ -20,11 +20,11 @@
 #include "choreo/gateway/v1/gateway.pb.h"
 #include "gateway/order_cache.h"
 #include "gateway/waiters.h"
-#include "saga/ids/named_id.h"
+#include "platform/ids/named_id.h"
 #include "saga/codec/event_codec.h"
 #include "saga/consume/consumer_loop.h"
-#include "saga/kafka/statistics.h"
-#include "saga/tracing/tracer.h"
+#include "edges/kafka/statistics.h"
+#include "platform/tracing/tracer.h"
 
 namespace choreo::gateway {
 

@@ -1,7 +1,7 @@
 #include "gateway/gateway_config.h"
 
 #include "absl/random/random.h"
-#include "saga/ids/trace_context.h"
+#include "platform/ids/trace_context.h"
 
 namespace choreo::gateway {
 

@@ -9,7 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "saga/config/flag_set.h"
+#include "platform/config/flag_set.h"
 #include "saga/service/process_host.h"
 
 namespace choreo::gateway {

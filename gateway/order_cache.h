@@ -17,8 +17,8 @@
 #include "absl/synchronization/mutex.h"
 #include "choreo/gateway/v1/gateway.pb.h"
 #include "choreo/orders/v1/events.pb.h"
-#include "saga/ids/named_id.h"
-#include "saga/redis/redis_pool.h"
+#include "platform/ids/named_id.h"
+#include "edges/redis/redis_pool.h"
 
 namespace choreo::gateway {
 

@@ -10,7 +10,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/generic/generic_stub.h"
-#include "http/status_body.h"
+#include "edges/http/status_body.h"
 #include "transcoding/core/http_headers.h"
 #include "transcoding/core/json_mapping.h"
 

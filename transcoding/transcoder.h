@@ -25,7 +25,7 @@
 #include "grpcpp/grpcpp.h"
 #include "transcoding/core/http_routes.h"
 #include "transcoding/core/openapi.h"
-#include "http/http_server.h"
+#include "edges/http/http_server.h"
 
 namespace choreo::transcoding {
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kafka-node.sh: runs one Apache Kafka node in KRaft combined mode (broker + controller) on
 # 127.0.0.1, in the foreground, until SIGTERM (controlled shutdown) or SIGKILL. The one launcher
-# of choreo's Kafka: deploy/local/up.sh, the test fixtures (saga/testing/kafka_cluster.h) and the
+# of choreo's Kafka: deploy/local/up.sh, the test fixtures (testing/kafka_cluster.h) and the
 # benchmark start every node through it.
 #
 #   kafka-node.sh --dir DIR --port PORT --controller-port CPORT

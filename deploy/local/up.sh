@@ -174,7 +174,7 @@ wait_for redis-cli -p "$redis_port" ping
 echo "127.0.0.1:$redis_port" >"$run_dir/redis.address"
 
 if $dev_broker; then
-  launch devbroker "$build_dir/saga/devbroker/choreo-devbroker" --partitions "$partitions" \
+  launch devbroker "$build_dir/tools/devbroker/choreo-devbroker" --partitions "$partitions" \
     --address-file "$run_dir/kafka.address"
   wait_for test -s "$run_dir/kafka.address"
   kafka=$(cat "$run_dir/kafka.address")
@@ -206,7 +206,7 @@ else
   echo "$kafka" >"$run_dir/kafka.address"
   echo "Apache Kafka serves on $kafka after $(seconds $(($(now_ms) - kafka_started)))"
   # Never created on first use here: choreo-topics creates what is missing, verifies the rest.
-  if ! topics_out=$("$build_dir/saga/topicsctl/choreo-topics" --kafka-brokers "$kafka" \
+  if ! topics_out=$("$build_dir/tools/topicsctl/choreo-topics" --kafka-brokers "$kafka" \
         --partitions "$partitions" --replication-factor 1 2>"$run_dir/logs/topics.log"); then
     echo "$topics_out" >&2
     echo "up.sh: choreo-topics failed (.run/logs/topics.log); existing topics are never altered: --fresh starts over" >&2

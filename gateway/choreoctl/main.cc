@@ -30,8 +30,8 @@
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
-#include "saga/config/flag_set.h"
-#include "saga/ids/trace_context.h"
+#include "platform/config/flag_set.h"
+#include "platform/ids/trace_context.h"
 
 namespace {
 

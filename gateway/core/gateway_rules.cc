@@ -1,12 +1,12 @@
 #include "gateway/core/gateway_rules.h"
 
-#include "saga/proto_time/proto_time.h"
+#include "platform/proto_time/proto_time.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "saga/ids/stable_id.h"
-#include "contracts/orders.h"
+#include "platform/ids/stable_id.h"
+#include "contracts/orders/orders.h"
 
 namespace choreo::gateway {
 namespace {

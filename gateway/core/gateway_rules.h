@@ -11,7 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "choreo/gateway/v1/gateway.pb.h"
 #include "choreo/orders/v1/events.pb.h"
-#include "contracts/orders.h"
+#include "contracts/orders/orders.h"
 
 namespace choreo::gateway {
 

@@ -3,8 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gateway/timeline/core/timeline_rules.h"
-#include "saga/logging/logger.h"
-#include "saga/topics/topics.h"
+#include "platform/logging/logger.h"
+#include "contracts/topics/topics.h"
 
 namespace choreo::gateway::timeline {
 

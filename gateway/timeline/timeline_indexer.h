@@ -18,8 +18,8 @@
 #include "absl/status/status.h"
 #include "gateway/timeline/timeline_store.h"
 #include "saga/consume/consumer_loop.h"
-#include "saga/kafka/statistics.h"
-#include "saga/metrics/metrics.h"
+#include "edges/kafka/statistics.h"
+#include "platform/metrics/metrics.h"
 
 namespace choreo::gateway::timeline {
 

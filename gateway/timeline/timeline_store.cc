@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/timeline/core/timeline_rules.h"
-#include "saga/proto_time/proto_time.h"
+#include "platform/proto_time/proto_time.h"
 
 namespace choreo::gateway::timeline {
 namespace {

@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "choreo/gateway/v1/timeline_index.pb.h"
-#include "saga/redis/redis_pool.h"
+#include "edges/redis/redis_pool.h"
 
 namespace choreo::gateway::timeline {
 

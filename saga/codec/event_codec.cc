@@ -9,8 +9,8 @@
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
-#include "saga/ids/trace_context.h"
-#include "saga/proto_time/proto_time.h"
+#include "platform/ids/trace_context.h"
+#include "platform/proto_time/proto_time.h"
 
 namespace choreo::codec {
 namespace {

@@ -28,7 +28,7 @@
 #include "absl/status/statusor.h"
 #include "choreo/common/v1/event.pb.h"
 #include "google/protobuf/message.h"
-#include "saga/record/record.h"
+#include "platform/record/record.h"
 
 namespace choreo::codec {
 

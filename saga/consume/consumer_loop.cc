@@ -6,7 +6,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "saga/logging/logger.h"
+#include "platform/logging/logger.h"
 
 namespace choreo::consume {
 

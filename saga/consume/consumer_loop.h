@@ -42,9 +42,9 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "saga/consume/partition_offsets.h"
-#include "saga/kafka/kafka_consumer.h"
-#include "saga/kafka/statistics.h"
-#include "saga/record/record.h"
+#include "edges/kafka/kafka_consumer.h"
+#include "edges/kafka/statistics.h"
+#include "platform/record/record.h"
 
 namespace choreo::consume {
 

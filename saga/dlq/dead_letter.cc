@@ -3,9 +3,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "saga/codec/event_codec.h"
-#include "saga/kafka/kafka_producer.h"
+#include "edges/kafka/kafka_producer.h"
 #include "saga/publish/publisher.h"
-#include "saga/kafka/topic_reader.h"
+#include "edges/kafka/topic_reader.h"
 
 namespace choreo::dlq {
 

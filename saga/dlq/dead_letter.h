@@ -20,8 +20,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "saga/kafka/kafka_client.h"
-#include "saga/record/record.h"
+#include "edges/kafka/kafka_client.h"
+#include "platform/record/record.h"
 
 namespace choreo::dlq {
 

@@ -5,8 +5,8 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
-#include "saga/ids/trace_context.h"
-#include "saga/tracing/messaging.h"
+#include "platform/ids/trace_context.h"
+#include "platform/tracing/messaging.h"
 
 namespace choreo::publish {
 namespace {

@@ -26,10 +26,10 @@
 #include "choreo/common/v1/event.pb.h"
 #include "google/protobuf/message.h"
 #include "saga/codec/event_codec.h"
-#include "saga/ids/named_id.h"
-#include "saga/kafka/kafka_producer.h"
-#include "saga/record/record.h"
-#include "saga/tracing/tracer.h"
+#include "platform/ids/named_id.h"
+#include "edges/kafka/kafka_producer.h"
+#include "platform/record/record.h"
+#include "platform/tracing/tracer.h"
 
 namespace choreo::publish {
 

@@ -13,7 +13,7 @@
 #include "absl/time/time.h"
 #include "choreo/common/v1/event.pb.h"
 #include "google/protobuf/message.h"
-#include "saga/record/record.h"
+#include "platform/record/record.h"
 
 namespace choreo::saga {
 

@@ -24,7 +24,7 @@
 #include "saga/codec/event_codec.h"
 #include "saga/publish/publisher.h"
 #include "saga/reaction/reaction.h"
-#include "saga/record/record.h"
+#include "platform/record/record.h"
 
 namespace choreo::saga {
 

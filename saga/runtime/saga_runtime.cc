@@ -4,10 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "saga/dlq/dead_letter.h"
-#include "saga/kafka/statistics.h"
-#include "saga/logging/logger.h"
-#include "saga/tracing/messaging.h"
-#include "saga/redis/redis_connection.h"
+#include "edges/kafka/statistics.h"
+#include "platform/logging/logger.h"
+#include "platform/tracing/messaging.h"
+#include "edges/redis/redis_connection.h"
 #include "saga/store/handled_outcome.h"
 #include "saga/store/redis_aggregate_store.h"
 

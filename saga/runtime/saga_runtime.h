@@ -41,14 +41,14 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "saga/kafka/kafka_producer.h"
-#include "saga/kafka/statistics.h"
+#include "edges/kafka/kafka_producer.h"
+#include "edges/kafka/statistics.h"
 #include "saga/consume/consumer_loop.h"
 #include "saga/publish/publisher.h"
 #include "saga/runtime/handler_registry.h"
 #include "saga/runtime/retry_policy.h"
 #include "saga/store/aggregate_store.h"
-#include "saga/tracing/tracer.h"
+#include "platform/tracing/tracer.h"
 
 namespace choreo::saga {
 

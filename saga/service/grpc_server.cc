@@ -6,7 +6,7 @@
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/impl/server_builder_plugin.h"
 #include "grpcpp/impl/server_initializer.h"
-#include "saga/process/files.h"
+#include "platform/process/files.h"
 
 namespace choreo::service {
 namespace {

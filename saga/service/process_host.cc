@@ -5,8 +5,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "saga/logging/logger.h"
-#include "saga/redis/redis_connection.h"
+#include "platform/logging/logger.h"
+#include "edges/redis/redis_connection.h"
 #include "saga/telemetry/grpc_telemetry.h"
 
 namespace choreo::service {

@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "saga/logging/logger.h"
+#include "platform/logging/logger.h"
 #include "saga/telemetry/saga_metrics.h"
 
 namespace choreo::service {

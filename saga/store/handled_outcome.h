@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "saga/record/record.h"
+#include "platform/record/record.h"
 
 namespace choreo::store {
 

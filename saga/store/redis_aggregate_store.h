@@ -10,7 +10,7 @@
 
 #include <memory>
 
-#include "saga/redis/redis_connection.h"
+#include "edges/redis/redis_connection.h"
 #include "saga/store/aggregate_store.h"
 
 namespace choreo::store {

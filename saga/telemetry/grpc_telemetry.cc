@@ -8,7 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/descriptor.h"
-#include "saga/tracing/messaging.h"
+#include "platform/tracing/messaging.h"
 
 namespace choreo::telemetry {
 namespace {

@@ -14,8 +14,8 @@
 #include <memory>
 
 #include "grpcpp/support/server_interceptor.h"
-#include "saga/metrics/metrics.h"
-#include "saga/tracing/tracer.h"
+#include "platform/metrics/metrics.h"
+#include "platform/tracing/tracer.h"
 
 namespace choreo::telemetry {
 

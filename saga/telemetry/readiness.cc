@@ -1,8 +1,8 @@
 #include "saga/telemetry/readiness.h"
 
 #include "absl/strings/str_cat.h"
-#include "saga/logging/logger.h"
-#include "json/json_text.h"
+#include "platform/logging/logger.h"
+#include "platform/json/json_text.h"
 
 namespace choreo::telemetry {
 

@@ -10,7 +10,7 @@
 //   choreo_event_queue_seconds{topic}                     polled to taken by a worker
 // Thread-safe; recording never blocks beyond prometheus-cpp's label lookup.
 
-#include "saga/metrics/metrics.h"
+#include "platform/metrics/metrics.h"
 #include "saga/runtime/saga_runtime.h"
 
 namespace choreo::telemetry {

@@ -4,9 +4,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "grpc/support/log.h"
-#include "saga/logging/logger.h"
-#include "saga/process/files.h"
-#include "saga/redis/redis_connection.h"
+#include "platform/logging/logger.h"
+#include "platform/process/files.h"
+#include "edges/redis/redis_connection.h"
 
 namespace choreo::telemetry {
 namespace {

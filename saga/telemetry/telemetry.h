@@ -19,13 +19,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "http/http_server.h"
-#include "saga/config/flag_set.h"
-#include "saga/metrics/metrics.h"
+#include "edges/http/http_server.h"
+#include "platform/config/flag_set.h"
+#include "platform/metrics/metrics.h"
 #include "saga/telemetry/readiness.h"
 #include "saga/telemetry/saga_metrics.h"
-#include "saga/tracing/otlp_exporter.h"
-#include "saga/tracing/tracer.h"
+#include "platform/tracing/otlp_exporter.h"
+#include "platform/tracing/tracer.h"
 
 namespace choreo::telemetry {
 

@@ -1,7 +1,7 @@
 #include "services/billing/billing_service.h"
 
 #include "absl/strings/str_cat.h"
-#include "saga/topics/topics.h"
+#include "contracts/topics/topics.h"
 
 namespace choreo::billing {
 

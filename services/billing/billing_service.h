@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "choreo/billing/v1/admin.grpc.pb.h"
-#include "saga/redis/redis_connection.h"
+#include "edges/redis/redis_connection.h"
 #include "saga/runtime/handler_registry.h"
 #include "saga/store/redis_aggregate_store.h"
 #include "services/billing/core/billing_decisions.h"

@@ -2,8 +2,8 @@
 // why not), applies deposits and refunds, and serves BillingAdmin.
 
 #include "absl/strings/str_cat.h"
-#include "saga/config/flag_set.h"
-#include "saga/process/stop_signals.h"
+#include "platform/config/flag_set.h"
+#include "platform/process/stop_signals.h"
 #include "saga/service/service_host.h"
 #include "services/billing/billing_service.h"
 

@@ -4,9 +4,9 @@
 // NotificationAdmin.ListNotifications.
 
 #include "absl/strings/str_cat.h"
-#include "saga/config/flag_set.h"
-#include "saga/kafka/kafka_client.h"
-#include "saga/process/stop_signals.h"
+#include "platform/config/flag_set.h"
+#include "edges/kafka/kafka_client.h"
+#include "platform/process/stop_signals.h"
 #include "saga/service/service_host.h"
 #include "services/notification/channels/channel_router.h"
 #include "services/notification/channels/file_channel.h"

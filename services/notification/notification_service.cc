@@ -6,10 +6,10 @@
 #include "choreo/notifications/v1/state.pb.h"
 #include "choreo/orders/v1/events.pb.h"
 #include "choreo/users/v1/events.pb.h"
-#include "saga/ids/trace_context.h"
-#include "saga/proto_time/proto_time.h"
+#include "platform/ids/trace_context.h"
+#include "platform/proto_time/proto_time.h"
 #include "saga/store/load_state.h"
-#include "saga/topics/topics.h"
+#include "contracts/topics/topics.h"
 #include "services/notification/core/notification_decisions.h"
 
 namespace choreo::notification {

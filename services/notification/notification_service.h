@@ -28,7 +28,7 @@
 #include "choreo/notifications/v1/admin.grpc.pb.h"
 #include "choreo/users/v1/user.pb.h"
 #include "saga/publish/publisher.h"
-#include "saga/redis/redis_connection.h"
+#include "edges/redis/redis_connection.h"
 #include "saga/runtime/handler_registry.h"
 #include "saga/runtime/saga_runtime.h"
 #include "saga/store/redis_aggregate_store.h"

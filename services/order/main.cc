@@ -5,11 +5,11 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "saga/config/flag_set.h"
-#include "saga/kafka/kafka_client.h"
-#include "saga/logging/logger.h"
+#include "platform/config/flag_set.h"
+#include "edges/kafka/kafka_client.h"
+#include "platform/logging/logger.h"
 #include "saga/publish/publisher.h"
-#include "saga/process/stop_signals.h"
+#include "platform/process/stop_signals.h"
 #include "saga/service/service_host.h"
 #include "services/order/order_service.h"
 

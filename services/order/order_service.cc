@@ -5,9 +5,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "saga/ids/stable_id.h"
-#include "saga/logging/logger.h"
-#include "saga/topics/topics.h"
+#include "platform/ids/stable_id.h"
+#include "platform/logging/logger.h"
+#include "contracts/topics/topics.h"
 #include "services/order/core/deadline_index.h"
 
 namespace choreo::order {

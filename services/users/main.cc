@@ -3,9 +3,9 @@
 // ProfileRequested over Kafka.
 
 #include "absl/strings/str_cat.h"
-#include "saga/config/flag_set.h"
-#include "saga/kafka/kafka_client.h"
-#include "saga/process/stop_signals.h"
+#include "platform/config/flag_set.h"
+#include "edges/kafka/kafka_client.h"
+#include "platform/process/stop_signals.h"
 #include "saga/service/service_host.h"
 #include "credentials/signing_keys.h"
 #include "services/users/user_service.h"

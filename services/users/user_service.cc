@@ -1,12 +1,12 @@
 #include "services/users/user_service.h"
 
 #include "absl/strings/str_cat.h"
-#include "saga/ids/trace_context.h"
-#include "saga/logging/logger.h"
-#include "saga/proto_time/proto_time.h"
+#include "platform/ids/trace_context.h"
+#include "platform/logging/logger.h"
+#include "platform/proto_time/proto_time.h"
 #include "saga/service/grpc_metadata.h"
-#include "saga/topics/topics.h"
-#include "saga/tracing/messaging.h"
+#include "contracts/topics/topics.h"
+#include "platform/tracing/messaging.h"
 #include "services/users/core/user_decisions.h"
 
 namespace choreo::users {

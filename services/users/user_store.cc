@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "saga/logging/logger.h"
+#include "platform/logging/logger.h"
 #include "saga/store/handled_outcome.h"
 #include "saga/store/load_state.h"
 

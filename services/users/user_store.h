@@ -22,8 +22,8 @@
 #include "absl/time/time.h"
 #include "choreo/users/v1/state.pb.h"
 #include "saga/publish/publisher.h"
-#include "saga/record/record.h"
-#include "saga/redis/redis_connection.h"
+#include "platform/record/record.h"
+#include "edges/redis/redis_connection.h"
 #include "saga/store/redis_aggregate_store.h"
 
 namespace choreo::users {

@@ -21,7 +21,7 @@
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
-#include "saga/config/flag_set.h"
+#include "platform/config/flag_set.h"
 #include "tests/bench/open_loop.h"
 #include "tests/e2e/system.h"
 

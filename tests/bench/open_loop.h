@@ -11,7 +11,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "saga/testing/wait.h"
+#include "testing/wait.h"
 #include "tests/bench/latency_histogram.h"
 #include "tests/bench/process_usage.h"
 

@@ -3,9 +3,9 @@
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "saga/ids/trace_context.h"
-#include "saga/kafka/topic_admin.h"
-#include "saga/testing/wait.h"
+#include "platform/ids/trace_context.h"
+#include "edges/kafka/topic_admin.h"
+#include "testing/wait.h"
 
 namespace choreo::bench {
 namespace {

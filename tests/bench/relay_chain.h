@@ -19,10 +19,10 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "saga/kafka/kafka_client.h"
-#include "saga/kafka/kafka_consumer.h"
-#include "saga/kafka/kafka_producer.h"
-#include "saga/record/record.h"
+#include "edges/kafka/kafka_client.h"
+#include "edges/kafka/kafka_consumer.h"
+#include "edges/kafka/kafka_producer.h"
+#include "platform/record/record.h"
 
 namespace choreo::bench {
 

@@ -11,9 +11,9 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "saga/testing/topic_reader.h"
-#include "saga/testing/wait.h"
-#include "saga/topics/topics.h"
+#include "testing/topic_reader.h"
+#include "testing/wait.h"
+#include "contracts/topics/topics.h"
 #include "services/order/core/order_decisions.h"
 #include "tests/e2e/system.h"
 

@@ -11,11 +11,11 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "saga/testing/http_client.h"
-#include "saga/testing/temp_dir.h"
-#include "saga/testing/topic_reader.h"
-#include "saga/topics/topics.h"
-#include "saga/testing/wait.h"
+#include "testing/http_client.h"
+#include "testing/temp_dir.h"
+#include "testing/topic_reader.h"
+#include "contracts/topics/topics.h"
+#include "testing/wait.h"
 #include "tests/e2e/system.h"
 
 namespace choreo::e2e {

@@ -6,7 +6,7 @@
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "saga/testing/wait.h"
+#include "testing/wait.h"
 #include "tests/e2e/system.h"
 
 namespace choreo::e2e {

@@ -9,8 +9,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "saga/testing/http_client.h"
-#include "saga/testing/wait.h"
+#include "testing/http_client.h"
+#include "testing/wait.h"
 
 namespace choreo::e2e {
 namespace {

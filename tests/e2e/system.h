@@ -18,10 +18,10 @@
 #include "absl/time/time.h"
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "saga/testing/child_process.h"
-#include "saga/testing/kafka_cluster.h"
-#include "saga/testing/redis_server.h"
-#include "saga/testing/temp_dir.h"
+#include "testing/child_process.h"
+#include "testing/kafka_cluster.h"
+#include "testing/redis_server.h"
+#include "testing/temp_dir.h"
 
 namespace choreo::e2e {
 

@@ -8,11 +8,11 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "saga/testing/child_process.h"
-#include "saga/testing/kafka_cluster.h"
-#include "saga/testing/redis_server.h"
-#include "saga/testing/temp_dir.h"
-#include "saga/testing/wait.h"
+#include "testing/child_process.h"
+#include "testing/kafka_cluster.h"
+#include "testing/redis_server.h"
+#include "testing/temp_dir.h"
+#include "testing/wait.h"
 #include "tests/e2e/system.h"
 
 namespace choreo::e2e {

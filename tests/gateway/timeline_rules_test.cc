@@ -6,7 +6,7 @@
 #include "gtest/gtest.h"
 #include "saga/codec/event_codec.h"
 #include "saga/dlq/dead_letter.h"
-#include "saga/proto_time/proto_time.h"
+#include "platform/proto_time/proto_time.h"
 
 namespace choreo::gateway::timeline {
 namespace {

@@ -5,9 +5,9 @@
 #include "gateway/timeline/timeline_store.h"
 
 #include "gtest/gtest.h"
-#include "saga/proto_time/proto_time.h"
-#include "saga/redis/redis_connection.h"
-#include "saga/testing/redis_server.h"
+#include "platform/proto_time/proto_time.h"
+#include "edges/redis/redis_connection.h"
+#include "testing/redis_server.h"
 
 namespace choreo::gateway::timeline {
 namespace {

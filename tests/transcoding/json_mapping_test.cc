@@ -6,7 +6,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
-#include "json/json_text.h"
+#include "platform/json/json_text.h"
 
 namespace choreo::transcoding {
 namespace {

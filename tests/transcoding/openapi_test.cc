@@ -7,8 +7,8 @@
 #include "choreo/testing/v1/bookshelf.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "saga/testing/temp_dir.h"
-#include "json/json_text.h"
+#include "testing/temp_dir.h"
+#include "platform/json/json_text.h"
 
 namespace choreo::transcoding {
 namespace {

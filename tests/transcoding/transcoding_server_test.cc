@@ -23,11 +23,11 @@
 #include "grpcpp/support/server_interceptor.h"
 #include "gtest/gtest.h"
 #include "saga/service/grpc_server.h"
-#include "saga/testing/http_client.h"
-#include "saga/testing/wait.h"
-#include "http/status_body.h"
+#include "testing/http_client.h"
+#include "testing/wait.h"
+#include "edges/http/status_body.h"
 #include "transcoding/core/json_mapping.h"
-#include "json/json_text.h"
+#include "platform/json/json_text.h"
 #include "transcoding/transcoder.h"
 
 namespace choreo::transcoding {

@@ -8,8 +8,8 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/status.pb.h"
-#include "http/status_body.h"
-#include "json/json_text.h"
+#include "edges/http/status_body.h"
+#include "platform/json/json_text.h"
 #include "transcoding/core/path_template.h"
 
 namespace choreo::transcoding {

@@ -1,7 +1,7 @@
 #include "transcoding/core/message_fields.h"
 
 #include "absl/strings/escaping.h"
-#include "json/json_text.h"
+#include "platform/json/json_text.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"

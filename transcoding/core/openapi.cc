@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/rpc/status.pb.h"
-#include "json/json_text.h"
+#include "platform/json/json_text.h"
 
 namespace choreo::transcoding {
 namespace {

@@ -13,8 +13,8 @@
 #include "google/protobuf/message.h"
 #include "saga/codec/event_codec.h"
 #include "saga/dlq/dead_letter.h"
-#include "saga/ids/trace_context.h"
-#include "saga/proto_time/proto_time.h"
+#include "platform/ids/trace_context.h"
+#include "platform/proto_time/proto_time.h"
 
 namespace choreo::gateway::timeline {
 namespace {

@@ -11,7 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "choreo/gateway/v1/gateway.pb.h"
 #include "choreo/gateway/v1/timeline_index.pb.h"
-#include "saga/record/record.h"
+#include "platform/record/record.h"
 
 namespace choreo::gateway::timeline {
 

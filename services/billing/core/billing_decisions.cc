@@ -1,8 +1,8 @@
 #include "services/billing/core/billing_decisions.h"
 
 #include "absl/strings/str_cat.h"
-#include "saga/proto_time/proto_time.h"
-#include "saga/topics/topics.h"
+#include "platform/proto_time/proto_time.h"
+#include "contracts/topics/topics.h"
 
 namespace choreo::billing {
 namespace {

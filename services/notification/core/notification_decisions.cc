@@ -2,9 +2,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "saga/ids/stable_id.h"
-#include "saga/proto_time/proto_time.h"
-#include "saga/topics/topics.h"
+#include "platform/ids/stable_id.h"
+#include "platform/proto_time/proto_time.h"
+#include "contracts/topics/topics.h"
 
 namespace choreo::notification {
 namespace {

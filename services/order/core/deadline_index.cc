@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "saga/proto_time/proto_time.h"
+#include "platform/proto_time/proto_time.h"
 #include "services/order/core/order_decisions.h"
 
 namespace choreo::order {

@@ -21,7 +21,7 @@
 #include "choreo/billing/v1/events.pb.h"
 #include "choreo/orders/v1/events.pb.h"
 #include "choreo/orders/v1/order.pb.h"
-#include "contracts/orders.h"
+#include "contracts/orders/orders.h"
 #include "saga/reaction/reaction.h"
 #include "services/order/core/catalog.h"
 

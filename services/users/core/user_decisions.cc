@@ -1,7 +1,7 @@
 #include "services/users/core/user_decisions.h"
 
-#include "saga/proto_time/proto_time.h"
-#include "saga/topics/topics.h"
+#include "platform/proto_time/proto_time.h"
+#include "contracts/topics/topics.h"
 
 namespace choreo::users {
 

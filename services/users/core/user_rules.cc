@@ -6,7 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "saga/proto_time/proto_time.h"
+#include "platform/proto_time/proto_time.h"
 
 namespace choreo::users {
 namespace {

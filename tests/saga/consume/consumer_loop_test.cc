@@ -12,11 +12,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
-#include "saga/kafka/kafka_client.h"
-#include "saga/kafka/kafka_producer.h"
-#include "saga/kafka_mock/embedded_kafka_cluster.h"
-#include "saga/testing/wait.h"
-#include "saga/topics/topics.h"
+#include "edges/kafka/kafka_client.h"
+#include "edges/kafka/kafka_producer.h"
+#include "edges/kafka_mock/embedded_kafka_cluster.h"
+#include "testing/wait.h"
+#include "contracts/topics/topics.h"
 
 namespace choreo::consume {
 namespace {

@@ -7,11 +7,11 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "saga/kafka/kafka_producer.h"
-#include "saga/kafka_mock/embedded_kafka_cluster.h"
-#include "saga/testing/child_process.h"
-#include "saga/testing/temp_dir.h"
-#include "saga/testing/topic_reader.h"
+#include "edges/kafka/kafka_producer.h"
+#include "edges/kafka_mock/embedded_kafka_cluster.h"
+#include "testing/child_process.h"
+#include "testing/temp_dir.h"
+#include "testing/topic_reader.h"
 #include "tests/saga/sample_events.h"
 
 namespace choreo::dlq {

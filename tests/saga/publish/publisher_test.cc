@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "saga/codec/event_codec.h"
-#include "saga/topics/topics.h"
+#include "contracts/topics/topics.h"
 
 namespace choreo::publish {
 namespace {

@@ -19,15 +19,15 @@
 #include "gtest/gtest.h"
 #include "saga/codec/event_codec.h"
 #include "saga/dlq/dead_letter.h"
-#include "saga/kafka/kafka_client.h"
-#include "saga/kafka/kafka_producer.h"
-#include "saga/kafka_mock/embedded_kafka_cluster.h"
-#include "saga/redis/redis_connection.h"
+#include "edges/kafka/kafka_client.h"
+#include "edges/kafka/kafka_producer.h"
+#include "edges/kafka_mock/embedded_kafka_cluster.h"
+#include "edges/redis/redis_connection.h"
 #include "saga/runtime/saga_runtime.h"
 #include "saga/store/redis_aggregate_store.h"
-#include "saga/testing/redis_server.h"
-#include "saga/testing/topic_reader.h"
-#include "saga/testing/wait.h"
+#include "testing/redis_server.h"
+#include "testing/topic_reader.h"
+#include "testing/wait.h"
 
 namespace choreo::saga {
 namespace {

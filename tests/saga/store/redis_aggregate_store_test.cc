@@ -5,8 +5,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "saga/redis/redis_connection.h"
-#include "saga/testing/redis_server.h"
+#include "edges/redis/redis_connection.h"
+#include "testing/redis_server.h"
 
 namespace choreo::store {
 namespace {

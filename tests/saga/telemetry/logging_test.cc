@@ -1,4 +1,4 @@
-#include "saga/logging/logger.h"
+#include "platform/logging/logger.h"
 
 #include "gtest/gtest.h"
 #include "google/protobuf/struct.pb.h"

@@ -1,4 +1,4 @@
-#include "saga/metrics/metrics.h"
+#include "platform/metrics/metrics.h"
 
 #include "gtest/gtest.h"
 #include "saga/dlq/dead_letter.h"

@@ -9,14 +9,14 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "gtest/gtest.h"
 #include "choreo/orders/v1/admin.pb.h"
-#include "saga/ids/trace_context.h"
+#include "platform/ids/trace_context.h"
 #include "saga/service/grpc_server.h"
 #include "saga/telemetry/grpc_telemetry.h"
 #include "saga/telemetry/readiness.h"
-#include "saga/testing/http_client.h"
-#include "saga/testing/http_receiver.h"
-#include "saga/testing/otlp_spans.h"
-#include "saga/testing/wait.h"
+#include "testing/http_client.h"
+#include "testing/http_receiver.h"
+#include "testing/otlp_spans.h"
+#include "testing/wait.h"
 
 namespace choreo::telemetry {
 namespace {

@@ -1,11 +1,11 @@
 #include "gtest/gtest.h"
-#include "saga/ids/trace_context.h"
-#include "saga/testing/http_receiver.h"
-#include "saga/testing/otlp_spans.h"
-#include "saga/tracing/messaging.h"
-#include "saga/tracing/otlp_exporter.h"
-#include "saga/tracing/otlp_json.h"
-#include "saga/tracing/tracer.h"
+#include "platform/ids/trace_context.h"
+#include "testing/http_receiver.h"
+#include "testing/otlp_spans.h"
+#include "platform/tracing/messaging.h"
+#include "platform/tracing/otlp_exporter.h"
+#include "platform/tracing/otlp_json.h"
+#include "platform/tracing/tracer.h"
 
 namespace choreo::tracing {
 namespace {

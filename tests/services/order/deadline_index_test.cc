@@ -3,7 +3,7 @@
 #include "services/order/core/deadline_index.h"
 
 #include "gtest/gtest.h"
-#include "saga/proto_time/proto_time.h"
+#include "platform/proto_time/proto_time.h"
 
 namespace choreo::order {
 namespace {

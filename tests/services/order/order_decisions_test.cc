@@ -4,7 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "saga/topics/topics.h"
+#include "contracts/topics/topics.h"
 
 namespace choreo::order {
 namespace {

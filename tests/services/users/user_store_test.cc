@@ -7,12 +7,12 @@
 #include "choreo/users/v1/events.pb.h"
 #include "gtest/gtest.h"
 #include "saga/codec/event_codec.h"
-#include "saga/kafka/kafka_client.h"
-#include "saga/kafka/kafka_producer.h"
-#include "saga/kafka_mock/embedded_kafka_cluster.h"
-#include "saga/testing/redis_server.h"
-#include "saga/testing/topic_reader.h"
-#include "saga/topics/topics.h"
+#include "edges/kafka/kafka_client.h"
+#include "edges/kafka/kafka_producer.h"
+#include "edges/kafka_mock/embedded_kafka_cluster.h"
+#include "testing/redis_server.h"
+#include "testing/topic_reader.h"
+#include "contracts/topics/topics.h"
 #include "services/users/user_store.h"
 
 namespace choreo::users {

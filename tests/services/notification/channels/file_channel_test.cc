@@ -9,7 +9,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "saga/testing/temp_dir.h"
+#include "testing/temp_dir.h"
 #include "tests/services/notification/channels/test_notifications.h"
 
 namespace choreo::notification {

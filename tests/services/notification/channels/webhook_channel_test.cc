@@ -12,8 +12,8 @@
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "saga/testing/http_receiver.h"
-#include "saga/testing/temp_dir.h"
+#include "testing/http_receiver.h"
+#include "testing/temp_dir.h"
 #include "tests/services/notification/channels/test_notifications.h"
 
 namespace choreo::notification {

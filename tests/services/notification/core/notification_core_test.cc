@@ -1,6 +1,6 @@
 #include "gtest/gtest.h"
-#include "saga/proto_time/proto_time.h"
-#include "saga/topics/topics.h"
+#include "platform/proto_time/proto_time.h"
+#include "contracts/topics/topics.h"
 #include "services/notification/core/notification_decisions.h"
 
 namespace choreo::notification {

@@ -2,7 +2,7 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "saga/topics/topics.h"
+#include "contracts/topics/topics.h"
 #include "services/users/core/user_decisions.h"
 #include "services/users/core/user_rules.h"
 

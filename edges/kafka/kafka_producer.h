@@ -1,0 +1,84 @@
+#pragma once
+
+// KafkaProducer: produces KafkaRecords and reports each broker acknowledgement.
+//
+// Promises: each Produce() that returns OK gets exactly one delivery callback, with the
+// partition and offset the broker acknowledged or the final error after librdkafka's retries
+// (an idempotent producer never duplicates or reorders on retry). Callbacks run on the
+// producer's own poll thread and must not block. Produce, ProduceAndWait, Flush and
+// LatestStatistics are thread-safe. Destruction flushes for up to `close_timeout`, then drops
+// what is still queued (its callbacks run with an error) and joins the poll thread.
+//
+// First produce: librdkafka learns an unknown topic's partitions only on its next topic scan,
+// up to a second later, so a producer's first record to each topic would wait that long. The
+// poll thread therefore first asks the broker for the metadata of every mission topic
+// (topics::MissionTopics(), up to 5 s): the first record to any of them goes out at once.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "edges/kafka/kafka_client.h"
+#include "platform/record/record.h"
+
+namespace choreo::kafka {
+
+// Where the broker appended a record.
+struct Delivery {
+  std::string topic;
+  int32_t partition = -1;
+  int64_t offset = -1;
+};
+
+class KafkaProducer {
+ public:
+  using DeliveryCallback = absl::AnyInvocable<void(absl::StatusOr<Delivery>) &&>;
+
+  // `config` is typically ProducerDefaults(bootstrap) plus overrides.
+  static absl::StatusOr<std::unique_ptr<KafkaProducer>> Create(
+      const KafkaConfig& config, absl::Duration close_timeout = absl::Seconds(10));
+  ~KafkaProducer();
+  KafkaProducer(const KafkaProducer&) = delete;
+  KafkaProducer& operator=(const KafkaProducer&) = delete;
+
+  // Queues `record` (topic, key, value, headers; partition if >= 0, else by key).
+  // UNAVAILABLE if the local queue is full; the callback then never runs.
+  absl::Status Produce(const KafkaRecord& record, DeliveryCallback on_delivery);
+
+  // Produces `record` and waits for its acknowledgement. DEADLINE_EXCEEDED after `timeout`
+  // (the record may still be delivered later).
+  absl::StatusOr<Delivery> ProduceAndWait(const KafkaRecord& record, absl::Duration timeout);
+
+  // Waits until every queued record is acknowledged or failed.
+  absl::Status Flush(absl::Duration timeout);
+
+  // The last statistics JSON librdkafka emitted (statistics.interval.ms), empty before the first.
+  std::string LatestStatistics() const;
+
+  rd_kafka_t* handle() const { return handle_.get(); }
+
+ private:
+  explicit KafkaProducer(absl::Duration close_timeout) : close_timeout_(close_timeout) {}
+  static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
+  static int OnStatistics(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
+  void PollLoop();
+  void LearnMissionTopics();
+
+  const absl::Duration close_timeout_;
+  HandlePtr handle_;
+  std::vector<rd_kafka_topic_t*> known_topics_;  // held so librdkafka keeps their metadata
+  std::atomic<bool> stopping_{false};
+  std::thread poller_;
+  mutable absl::Mutex statistics_mu_;
+  std::string statistics_ ABSL_GUARDED_BY(statistics_mu_);
+};
+
+}  // namespace choreo::kafka

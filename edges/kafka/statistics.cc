@@ -1,0 +1,70 @@
+#include "edges/kafka/statistics.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace choreo::kafka {
+
+namespace {
+
+absl::StatusOr<google::protobuf::Struct> ParseStatistics(absl::string_view json) {
+  google::protobuf::Struct root;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  if (!google::protobuf::util::JsonStringToMessage(std::string(json), &root, options).ok()) {
+    return absl::InvalidArgumentError("librdkafka statistics are not valid JSON");
+  }
+  return root;
+}
+
+}  // namespace
+
+absl::StatusOr<int> BrokersUpInStatistics(absl::string_view json) {
+  absl::StatusOr<google::protobuf::Struct> root = ParseStatistics(json);
+  if (!root.ok()) return root.status();
+  int up = 0;
+  auto brokers = root->fields().find("brokers");
+  if (brokers == root->fields().end()) return up;
+  for (const auto& [name, broker] : brokers->second.struct_value().fields()) {
+    const auto& fields = broker.struct_value().fields();
+    auto state = fields.find("state");
+    if (state != fields.end() && state->second.string_value() == "UP") ++up;
+  }
+  return up;
+}
+
+absl::Status CheckBrokersReachable(absl::string_view json) {
+  if (json.empty()) return absl::UnavailableError("Kafka: no client statistics yet");
+  absl::StatusOr<int> up = BrokersUpInStatistics(json);
+  if (!up.ok()) return absl::UnavailableError(up.status().message());
+  if (*up == 0) return absl::UnavailableError("Kafka: no broker reachable");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<PartitionLag>> ConsumerLagFromStatistics(absl::string_view json) {
+  absl::StatusOr<google::protobuf::Struct> parsed = ParseStatistics(json);
+  if (!parsed.ok()) return parsed.status();
+  const google::protobuf::Struct& root = *parsed;
+  std::vector<PartitionLag> lags;
+  auto topics = root.fields().find("topics");
+  if (topics == root.fields().end()) return lags;
+  for (const auto& [topic, topic_value] : topics->second.struct_value().fields()) {
+    auto partitions = topic_value.struct_value().fields().find("partitions");
+    if (partitions == topic_value.struct_value().fields().end()) continue;
+    for (const auto& [id, partition] : partitions->second.struct_value().fields()) {
+      PartitionLag lag;
+      lag.topic = topic;
+      if (!absl::SimpleAtoi(id, &lag.partition) || lag.partition < 0) continue;
+      const auto& fields = partition.struct_value().fields();
+      auto consumer_lag = fields.find("consumer_lag");
+      if (consumer_lag == fields.end() || consumer_lag->second.number_value() < 0) continue;
+      lag.lag = static_cast<int64_t>(consumer_lag->second.number_value());
+      lags.push_back(std::move(lag));
+    }
+  }
+  return lags;
+}
+
+}  // namespace choreo::kafka

@@ -1,0 +1,30 @@
+#include "edges/redis/redis_pool.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace choreo::redis {
+
+RedisPool::RedisPool(RedisConnection::Options options, int connections) {
+  for (int i = 0; i < std::max(1, connections); ++i) {
+    auto slot = std::make_unique<Slot>();
+    absl::MutexLock lock(&slot->mu);
+    slot->connection = std::make_unique<RedisConnection>(options);
+    slots_.push_back(std::move(slot));
+  }
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisPool::Run(
+    const std::vector<std::vector<std::string>>& commands) {
+  Slot& slot = *slots_[next_.fetch_add(1, std::memory_order_relaxed) % slots_.size()];
+  absl::MutexLock lock(&slot.mu);
+  absl::StatusOr<std::vector<RedisReply>> replies = slot.connection->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (reply.is_error()) return absl::UnavailableError(absl::StrCat("redis: ", reply.str));
+  }
+  return replies;
+}
+
+}  // namespace choreo::redis

@@ -1,0 +1,36 @@
+#pragma once
+
+// RedisPool: a few RedisConnections shared by many threads; each call takes the next one in
+// turn (round robin) and holds it for one round trip. For request-serving code (the gateway)
+// whose calls are short; the saga runtime gives each worker its own connection instead.
+// Thread-safe.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "edges/redis/redis_connection.h"
+
+namespace choreo::redis {
+
+class RedisPool {
+ public:
+  RedisPool(RedisConnection::Options options, int connections);
+
+  // Runs `commands` pipelined on one connection. A Redis error reply to any of them is
+  // UNAVAILABLE naming it (these are commands that do not fail on good input).
+  absl::StatusOr<std::vector<RedisReply>> Run(const std::vector<std::vector<std::string>>& commands);
+
+ private:
+  struct Slot {
+    absl::Mutex mu;
+    std::unique_ptr<RedisConnection> connection ABSL_GUARDED_BY(mu);
+  };
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::atomic<size_t> next_{0};
+};
+
+}  // namespace choreo::redis

@@ -1,0 +1,79 @@
+#pragma once
+
+// KafkaCluster: real Apache Kafka (KRaft, every node broker and controller) started for one
+// test through the project's launcher, deploy/kafka/kafka-node.sh.
+//
+// Promises: every node listens on 127.0.0.1 on ports that were free, keeps its data in the
+// cluster's own temp dir, and dies with the test (PR_SET_PDEATHSIG reaches the JVM, which the
+// launcher execs). Start() returns once every node is registered and, unless told otherwise,
+// the mission's topics exist as declared (topics::MissionTopicSpecs, created by the same code as
+// choreo-topics) with every partition led. A cluster of N nodes replicates min(N, 3) times.
+// Kill() and Restart() take one node away and bring it back on the same ports with its data.
+// Not thread-safe: one test thread drives it.
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "testing/child_process.h"
+#include "testing/temp_dir.h"
+
+namespace choreo::testing {
+
+class KafkaCluster {
+ public:
+  struct Options {
+    int nodes = 1;
+    int partitions = 4;               // of every mission topic
+    bool mission_topics = true;       // create them (else the broker starts empty)
+    std::vector<std::string> extra_topics;  // created too, with `partitions` partitions
+    std::string heap = "256m";        // each node's JVM heap
+    // A JVM that starts sooner but runs slower (C1 only): tests. Benchmarks turn it off.
+    bool fast_start = true;
+    absl::Duration startup_timeout = absl::Seconds(120);
+    // The launcher; CHOREO_KAFKA_NODE in the environment, else the checkout's.
+    std::string launcher;
+  };
+
+  static absl::StatusOr<std::unique_ptr<KafkaCluster>> Start(Options options);
+  // The pinned Apache Kafka version (deploy/kafka/pom.xml), e.g. "4.1.1".
+  static std::string Version() { return CHOREO_KAFKA_VERSION; }
+  ~KafkaCluster();
+
+  // "127.0.0.1:p1,127.0.0.1:p2,..."
+  const std::string& bootstrap_servers() const { return bootstrap_; }
+  int nodes() const { return static_cast<int>(nodes_.size()); }
+  int replication_factor() const { return nodes() < 3 ? nodes() : 3; }
+  pid_t pid(int node) const;  // 0 while the node is down
+  std::string LogOf(int node) const;
+
+  // SIGKILL one node (0-based index); its data stays.
+  absl::Status Kill(int node);
+  // Starts a killed node again on its ports and data, and waits until it is registered.
+  absl::Status Restart(int node);
+  // SIGKILL every node, for good.
+  void KillAll();
+
+  // Waits until `nodes` brokers are registered and every partition of every topic has a leader.
+  absl::Status WaitServing(int nodes, absl::Duration timeout) const;
+
+ private:
+  struct Node {
+    int port = 0, controller_port = 0;
+    std::unique_ptr<ChildProcess> process;
+  };
+  KafkaCluster(Options options, TempDir dir) : options_(std::move(options)), dir_(std::move(dir)) {}
+  absl::Status Launch(int node);
+
+  Options options_;
+  TempDir dir_;
+  std::string cluster_id_, voters_, bootstrap_;
+  std::vector<Node> nodes_;
+};
+
+}  // namespace choreo::testing

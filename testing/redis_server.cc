@@ -1,0 +1,106 @@
+#include "testing/redis_server.h"
+
+#include <hiredis/hiredis.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "testing/wait.h"
+
+namespace choreo::testing {
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(Options options) {
+  if (options.binary.empty()) {
+    const char* env = std::getenv("CHOREO_REDIS_SERVER");
+    options.binary = env != nullptr && *env != '\0' ? env : "redis-server";
+  }
+  absl::StatusOr<TempDir> dir = TempDir::Create("choreo-redis-");
+  if (!dir.ok()) return dir.status();
+  std::unique_ptr<RedisServer> server(new RedisServer(std::move(options), *std::move(dir)));
+  // The picked port can be taken by someone else before redis binds it: try a few.
+  absl::Status launched;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    absl::StatusOr<int> port = PickFreeTcpPort();
+    if (!port.ok()) return port.status();
+    server->port_ = *port;
+    launched = server->Launch();
+    if (launched.ok() || absl::IsNotFound(launched)) break;
+  }
+  if (!launched.ok()) return launched;
+  return server;
+}
+
+RedisServer::~RedisServer() {
+  if (process_ != nullptr) static_cast<void>(process_->Stop(absl::Seconds(5)));
+}
+
+std::string RedisServer::address() const { return absl::StrCat(host_, ":", port_); }
+
+absl::Status RedisServer::Launch() {
+  ChildProcess::Options child;
+  child.argv = {options_.binary,
+                "--port", absl::StrCat(port_),
+                "--bind", host_,
+                "--dir", dir_.path(),
+                "--appendonly", "yes",
+                "--appendfsync", options_.appendfsync,
+                "--save", "",
+                "--daemonize", "no",
+                "--protected-mode", "yes",
+                "--logfile", ""};
+  child.log_path = dir_.File("redis.log");
+  absl::StatusOr<ChildProcess> process = ChildProcess::Start(child);
+  if (!process.ok()) return process.status();
+  process_ = std::make_unique<ChildProcess>(*std::move(process));
+  const bool ready = WaitUntil(
+      [this] { return !process_->running() || Ping(absl::Milliseconds(200)).ok(); },
+      options_.startup_timeout);
+  if (ready && process_->running()) return absl::OkStatus();
+  static_cast<void>(process_->Stop(absl::Seconds(2)));
+  process_.reset();
+  return absl::UnavailableError(absl::StrCat("redis-server on port ", port_,
+                                             " did not answer PING (log: ",
+                                             dir_.File("redis.log"), ")"));
+}
+
+absl::Status RedisServer::Ping(absl::Duration timeout) const {
+  timeval tv = absl::ToTimeval(timeout);
+  redisContext* context = redisConnectWithTimeout(host_.c_str(), port_, tv);
+  if (context == nullptr) return absl::UnavailableError("redis: out of memory");
+  absl::Status status;
+  if (context->err != 0) {
+    status = absl::UnavailableError(absl::StrCat("redis connect ", address(), ": ", context->errstr));
+  } else {
+    redisSetTimeout(context, tv);
+    auto* reply = static_cast<redisReply*>(redisCommand(context, "PING"));
+    if (reply == nullptr) {
+      status = absl::UnavailableError(absl::StrCat("redis PING ", address(), ": ", context->errstr));
+    } else {
+      if (reply->type != REDIS_REPLY_STATUS || std::strcmp(reply->str, "PONG") != 0) {
+        status = absl::UnavailableError(absl::StrCat("redis PING ", address(), ": unexpected reply"));
+      }
+      freeReplyObject(reply);
+    }
+  }
+  redisFree(context);
+  return status;
+}
+
+absl::Status RedisServer::Stop() {
+  if (process_ == nullptr) return absl::OkStatus();
+  absl::StatusOr<int> exit = process_->Stop(absl::Seconds(10));
+  process_.reset();
+  return exit.status();
+}
+
+absl::Status RedisServer::Restart() {
+  if (process_ != nullptr && process_->running()) {
+    return absl::FailedPreconditionError("redis-server is still running");
+  }
+  return Launch();
+}
+
+bool RedisServer::running() { return process_ != nullptr && process_->running(); }
+
+}  // namespace choreo::testing
