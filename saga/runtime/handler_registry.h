@@ -50,6 +50,10 @@ struct EffectContext {
 // HandlerRegistry::AfterCommit).
 struct AfterCommitStep {
   std::string name;  // span "effect <name>", logs, dead-letter reasons
+  // Whether its completion is recorded, so that a re-delivered record does not run it again.
+  // Off for a cheap effect that is harmless to repeat (a set-like write): it then runs on every
+  // handling of the record, duplicates included, and costs no completion record.
+  bool record_completion = true;
   std::function<absl::Status(const std::string& state, const google::protobuf::Message& event,
                              const EffectContext& context)>
       run;
@@ -136,10 +140,14 @@ class HandlerRegistry {
   // A failure is retried (UNAVAILABLE, DEADLINE_EXCEEDED...: the effect alone, with backoff) or
   // dead-letters the record with the reason, like a decision's. FAILED_PRECONDITION if `Event`
   // has no handler on `State`, ALREADY_EXISTS if it has an effect already.
+  // Repeats::kFreely: the effect is cheap and harmless to repeat, so its completion is not recorded
+  // (AfterCommitStep::record_completion) and it runs on every handling of the record.
+  enum class Repeats { kOnce, kFreely };
   template <typename Event, typename State, typename EffectFn>
-  absl::Status AfterCommit(std::string name, EffectFn effect) {
+  absl::Status AfterCommit(std::string name, EffectFn effect, Repeats repeats = Repeats::kOnce) {
     AfterCommitStep step;
     step.name = std::move(name);
+    step.record_completion = repeats == Repeats::kOnce;
     step.run = [effect](const std::string& state_bytes, const google::protobuf::Message& event,
                         const EffectContext& context) -> absl::Status {
       absl::StatusOr<State> state = ParseState<State>(state_bytes);

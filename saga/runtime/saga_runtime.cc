@@ -248,21 +248,43 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
   // Every outgoing event joins the saga of `meta`; its send span is a child of the process span.
   publish::Origin origin = publish::Origin::CausedBy(meta);
   origin.traceparent = process.traceparent();
-  std::vector<publish::StampedEvent> decided;  // this handling's events, stamped
-  std::vector<KafkaRecord> stored;             // a first handling's records, published again
-  std::string state;                           // as committed, for the effect
-  bool effect_done = false;
-  auto discard = [&decided] {
-    for (publish::StampedEvent& stamped : decided) stamped.send.Discard();
-    decided.clear();
+  absl::StatusOr<Committed> committed = DecideAndCommit(lane, record, *dispatch, aggregate, origin);
+  if (!committed.ok()) return committed.status();
+  if (committed->duplicate) outcome = SagaObserver::Outcome::kDuplicate;
+  if (options_.crash_hook && options_.crash_hook(CrashPoint::kAfterCommitBeforePublish, record)) {
+    Crash();
+    return absl::AbortedError("injected crash after commit");
+  }
+  absl::Status published = committed->duplicate
+                               ? publisher_->SendAndWait(committed->stored)
+                               : publisher_->SendAndWait(std::move(committed->decided));
+  if (!published.ok()) return published;
+  if (route.after_commit && !committed->effect_done) {
+    effect = std::make_unique<PendingEffect>(
+        PendingEffect{*std::move(dispatch), aggregate, std::move(committed->state)});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
+    Lane& lane, const KafkaRecord& record, const HandlerRegistry::Dispatch& dispatch,
+    const store::AggregateRef& aggregate, const publish::Origin& origin) {
+  const google::protobuf::Message& event = *dispatch.event.message;
+  const common::v1::EventMeta& meta = dispatch.event.meta();
+  const Route& route = *dispatch.route;
+  Committed result;
+  auto discard = [&result] {
+    for (publish::StampedEvent& stamped : result.decided) stamped.send.Discard();
+    result.decided.clear();
   };
+  // Handled before (here or elsewhere): the first handling's records go out again.
   auto take_stored = [&](const std::string& handled_outcome) -> absl::Status {
     absl::StatusOr<std::vector<KafkaRecord>> records =
         store::DecodeHandledOutcome(handled_outcome);
     if (!records.ok()) return records.status();
-    stored = *std::move(records);
-    outcome = SagaObserver::Outcome::kDuplicate;
-    discard();  // the first handling's events go out
+    result.stored = *std::move(records);
+    result.duplicate = true;
+    discard();
     return absl::OkStatus();
   };
   for (int conflicts = 0;; ++conflicts) {
@@ -270,9 +292,9 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
     if (!snapshot.ok()) return snapshot.status();
     if (snapshot->handled_outcome) {
       if (absl::Status taken = take_stored(*snapshot->handled_outcome); !taken.ok()) return taken;
-      state = std::move(snapshot->state);
-      effect_done = snapshot->effect_done;
-      break;
+      result.state = std::move(snapshot->state);
+      result.effect_done = snapshot->effect_done;
+      return result;
     }
     discard();
     const EventContext context{record, meta, options_.clock()};
@@ -285,46 +307,36 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
           publisher_->Stamp(*outgoing.event, outgoing.topic, std::move(outgoing.key), origin);
       if (!stamped.ok()) return stamped.status();
       records.push_back(stamped->record);
-      decided.push_back(*std::move(stamped));
+      result.decided.push_back(*std::move(stamped));
     }
     absl::StatusOr<store::CommitResult> committed =
         lane.store->Commit(aggregate, meta.event_id(), snapshot->version, reaction->state,
                            store::EncodeHandledOutcome(records), options_.marker_retention);
     if (!committed.ok()) return committed.status();
-    if (committed->outcome == store::CommitOutcome::kVersionConflict) {
-      if (conflicts >= 100) {
-        return absl::AbortedError(absl::StrCat("version conflict on ", aggregate.type, ":",
-                                               aggregate.id, " after ", conflicts, " reloads"));
+    switch (committed->outcome) {
+      case store::CommitOutcome::kVersionConflict:
+        if (conflicts >= 100) {
+          return absl::AbortedError(absl::StrCat("version conflict on ", aggregate.type, ":",
+                                                 aggregate.id, " after ", conflicts, " reloads"));
+        }
+        continue;  // someone else changed the aggregate: reload and decide again
+      case store::CommitOutcome::kAlreadyHandled: {
+        // Handled meanwhile elsewhere: its effect sees the aggregate as it is now.
+        if (absl::Status taken = take_stored(committed->handled_outcome); !taken.ok()) return taken;
+        if (route.after_commit) {
+          absl::StatusOr<store::AggregateSnapshot> now =
+              lane.store->Load(aggregate, meta.event_id());
+          if (!now.ok()) return now.status();
+          result.state = std::move(now->state);
+          result.effect_done = now->effect_done;
+        }
+        return result;
       }
-      continue;  // someone else changed the aggregate: reload and decide again
+      case store::CommitOutcome::kCommitted:
+        result.state = reaction->state ? *std::move(reaction->state) : std::move(snapshot->state);
+        return result;
     }
-    if (committed->outcome == store::CommitOutcome::kAlreadyHandled) {
-      // Handled meanwhile elsewhere: its effect sees the aggregate as it is now.
-      if (absl::Status taken = take_stored(committed->handled_outcome); !taken.ok()) return taken;
-      if (route.after_commit) {
-        absl::StatusOr<store::AggregateSnapshot> now = lane.store->Load(aggregate, meta.event_id());
-        if (!now.ok()) return now.status();
-        state = std::move(now->state);
-        effect_done = now->effect_done;
-      }
-      break;
-    }
-    state = reaction->state ? *std::move(reaction->state) : std::move(snapshot->state);
-    break;
   }
-  if (options_.crash_hook && options_.crash_hook(CrashPoint::kAfterCommitBeforePublish, record)) {
-    Crash();
-    return absl::AbortedError("injected crash after commit");
-  }
-  absl::Status published = outcome == SagaObserver::Outcome::kDuplicate
-                               ? publisher_->SendAndWait(stored)
-                               : publisher_->SendAndWait(std::move(decided));
-  if (!published.ok()) return published;
-  if (route.after_commit && !effect_done) {
-    effect = std::make_unique<PendingEffect>(
-        PendingEffect{*std::move(dispatch), aggregate, std::move(state)});
-  }
-  return absl::OkStatus();
 }
 
 absl::Status SagaRuntime::RunEffect(Lane& lane, const KafkaRecord& record,
@@ -345,6 +357,7 @@ absl::Status SagaRuntime::RunEffect(Lane& lane, const KafkaRecord& record,
     }
     effect.ran = true;
   }
+  if (!step.record_completion) return absl::OkStatus();
   // Recorded apart from the effect: a failure here retries the recording, not the effect.
   return lane.store->MarkEffectDone(effect.aggregate, meta.event_id(), options_.marker_retention);
 }

@@ -153,6 +153,20 @@ class SagaRuntime final {
   absl::Status HandleOnce(Lane& lane, const KafkaRecord& record, const tracing::Span& process,
                           SagaObserver::Outcome& outcome, std::string& event_type,
                           std::unique_ptr<PendingEffect>& effect);
+  // What deciding and committing one record left to do.
+  struct Committed {
+    bool duplicate = false;                       // handled before: `stored` goes out again
+    std::vector<publish::StampedEvent> decided;   // this handling's events
+    std::vector<KafkaRecord> stored;              // the first handling's records
+    std::string state;                            // as committed (or found), for the effect
+    bool effect_done = false;                     // the effect completed before
+  };
+  // Load, decide (again on a version conflict), commit state + marker; or find the record
+  // handled before.
+  absl::StatusOr<Committed> DecideAndCommit(Lane& lane, const KafkaRecord& record,
+                                            const HandlerRegistry::Dispatch& dispatch,
+                                            const store::AggregateRef& aggregate,
+                                            const publish::Origin& origin);
   absl::Status RunEffect(Lane& lane, const KafkaRecord& record, const tracing::Span& process,
                          PendingEffect& effect);
   absl::Status DeadLetter(const KafkaRecord& record, const absl::Status& error, int attempts);

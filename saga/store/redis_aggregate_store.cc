@@ -58,18 +58,21 @@ absl::StatusOr<AggregateSnapshot> RedisAggregateStore::Load(const AggregateRef& 
   absl::StatusOr<std::vector<RedisReply>> replies = connection_.Pipeline({
       {"GET", MarkerKey(aggregate, event_id)},
       {"HMGET", StateKey(aggregate), "v", "s"},
-      {"EXISTS", EffectKey(aggregate, event_id)},
   });
   if (!replies.ok()) return replies.status();
   const RedisReply& marker = (*replies)[0];
   const RedisReply& state = (*replies)[1];
-  const RedisReply& effect = (*replies)[2];
   if (marker.is_error()) return ReplyError("GET marker", marker);
   if (state.is_error()) return ReplyError("HMGET state", state);
-  if (effect.is_error()) return ReplyError("EXISTS effect", effect);
   AggregateSnapshot snapshot;
-  if (marker.type == RedisReply::Type::kString) snapshot.handled_outcome = marker.str;
-  snapshot.effect_done = effect.type == RedisReply::Type::kInteger && effect.integer == 1;
+  if (marker.type == RedisReply::Type::kString) {
+    snapshot.handled_outcome = marker.str;
+    // A re-delivery (rare): one more round trip to learn whether its effect completed.
+    absl::StatusOr<RedisReply> effect = connection_.Command({"EXISTS", EffectKey(aggregate, event_id)});
+    if (!effect.ok()) return effect.status();
+    if (effect->is_error()) return ReplyError("EXISTS effect", *effect);
+    snapshot.effect_done = effect->type == RedisReply::Type::kInteger && effect->integer == 1;
+  }
   if (state.type == RedisReply::Type::kArray && state.elements.size() == 2 &&
       state.elements[0].type == RedisReply::Type::kString) {
     if (!absl::SimpleAtoi(state.elements[0].str, &snapshot.version)) {

@@ -15,28 +15,15 @@ namespace {
 
 constexpr char kDeadlineIndex[] = "order:deadlines";
 
-// KEYS[1] the index. ARGV[1] the deadline (score), ARGV[2] the prefix of the order's members,
-// ARGV[3] the member to add, or "" to remove the order's members. A member of the order already
-// at that score is kept: a repeated effect adds nothing.
-constexpr char kApplyScript[] = R"lua(
-local found = false
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])) do
-  if string.sub(member, 1, #ARGV[2]) == ARGV[2] then
-    if ARGV[3] == '' then redis.call('ZREM', KEYS[1], member) else found = true end
-  end
-end
-if ARGV[3] ~= '' and not found then redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3]) end
-return 1
-)lua";
-
 // The order route of `Event`: keeps the deadline index in line with the committed order.
 template <typename Event>
 absl::Status IndexDeadlineAfterCommit(saga::HandlerRegistry& registry, DeadlineIndex* index) {
   return registry.AfterCommit<Event, orders::v1::Order>(
       "deadline index", [index](const orders::v1::Order& order, const Event&,
-                                const saga::EffectContext& context) {
-        return index->Apply(order, context.origin.traceparent);
-      });
+                                const saga::EffectContext&) {
+        return index->Apply(order);
+      },
+      saga::HandlerRegistry::Repeats::kFreely);
 }
 
 }  // namespace
@@ -44,17 +31,18 @@ absl::Status IndexDeadlineAfterCommit(saga::HandlerRegistry& registry, DeadlineI
 DeadlineIndex::DeadlineIndex(redis::RedisConnection::Options redis, int connections)
     : pool_(std::move(redis), connections) {}
 
-absl::Status DeadlineIndex::Apply(const orders::v1::Order& order, const std::string& traceparent) {
-  const DeadlineIndexAction action = DeadlineIndexActionFor(order);
-  if (action == DeadlineIndexAction::kNone) return absl::OkStatus();
-  const std::string member =
-      action == DeadlineIndexAction::kAdd
-          ? EncodeDeadlineMember({order.order_id(), order.correlation_id(), traceparent})
-          : "";
-  return pool_
-      .Run({{"EVAL", kApplyScript, "1", kDeadlineIndex, absl::StrCat(DeadlineScore(order)),
-             DeadlineMemberPrefix(order.order_id()), member}})
-      .status();
+absl::Status DeadlineIndex::Apply(const orders::v1::Order& order) {
+  switch (DeadlineIndexActionFor(order)) {
+    case DeadlineIndexAction::kNone:
+      return absl::OkStatus();
+    case DeadlineIndexAction::kAdd:  // the same member and score again: a no-op
+      return pool_
+          .Run({{"ZADD", kDeadlineIndex, absl::StrCat(DeadlineScore(order)), DeadlineMember(order)}})
+          .status();
+    case DeadlineIndexAction::kRemove:
+      return pool_.Run({{"ZREM", kDeadlineIndex, DeadlineMember(order)}}).status();
+  }
+  return absl::OkStatus();
 }
 
 std::vector<std::string> OrderTopics() {

@@ -31,14 +31,14 @@ std::vector<std::string> OrderTopics();
 
 // DeadlineIndex: the deadlines of pending orders in a Redis sorted set (order:deadlines, member
 // "<order id> <correlation id> <traceparent>", score = deadline in ms; core/deadline_index.h).
-// Apply() brings the index in line with an order as committed: a pending order is added once
-// (a repeat keeps the first member), a terminal one removed. Idempotent, one round trip (a Lua
-// script); Redis failures are UNAVAILABLE, for the runtime to retry. Thread-safe.
+// Apply() brings the index in line with an order as committed: a pending order is added, a
+// terminal one removed, its member (DeadlineMember) the same whatever the order's state. One
+// command, idempotent, so the runtime repeats it freely; Redis failures are UNAVAILABLE, for the
+// runtime to retry. Thread-safe.
 class DeadlineIndex {
  public:
   DeadlineIndex(redis::RedisConnection::Options redis, int connections);
-  // `traceparent`: the trace the deadline's expiry continues (the order's creation).
-  absl::Status Apply(const orders::v1::Order& order, const std::string& traceparent);
+  absl::Status Apply(const orders::v1::Order& order);
 
  private:
   redis::RedisPool pool_;

@@ -22,8 +22,8 @@ DeadlineEntry ParseDeadlineMember(absl::string_view member) {
   return entry;
 }
 
-std::string DeadlineMemberPrefix(absl::string_view order_id) {
-  return absl::StrCat(order_id, " ");
+std::string DeadlineMember(const orders::v1::Order& order) {
+  return EncodeDeadlineMember({order.order_id(), order.correlation_id(), order.traceparent()});
 }
 
 DeadlineIndexAction DeadlineIndexActionFor(const orders::v1::Order& order) {

@@ -21,11 +21,12 @@ struct DeadlineEntry {
 
 // "<order id> <correlation id> <traceparent>". Ids hold no spaces.
 std::string EncodeDeadlineMember(const DeadlineEntry& entry);
+// The member of `order`: the same for every state of the order, so that adding it again is a
+// no-op and removing it needs nothing but the order.
+std::string DeadlineMember(const orders::v1::Order& order);
 // Reads a member, including the older "<order id> <correlation id>" and "<order id>" forms; an
 // empty correlation id reads as the order id.
 DeadlineEntry ParseDeadlineMember(absl::string_view member);
-// What every member of `order_id` starts with.
-std::string DeadlineMemberPrefix(absl::string_view order_id);
 
 // What the index must do for an order as committed: a pending order with a deadline is in it
 // (added once, whatever happens again), a terminal one is not; anything else leaves it alone.

@@ -100,6 +100,7 @@ OrderReaction OnOrderRequested(const Order& state, const orders::v1::OrderCreati
   *order.mutable_delivery_address() = request.delivery_address();
   order.set_payment_method(request.payment_method());
   order.set_correlation_id(request.meta().correlation_id());
+  order.set_traceparent(request.meta().traceparent());
   *order.mutable_created_at() = ToProtoTime(now);
 
   if (std::optional<std::string> reason = RejectionReason(request, catalog, policy)) {
