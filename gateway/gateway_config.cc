@@ -62,11 +62,9 @@ absl::Status GatewayConfig::Validate() const {
 }
 
 GatewayConfig GatewayConfig::FromFlags(int argc, char** argv) {
-  GatewayConfig config;
-  config::FlagSet flags("choreo-gateway",
-                        "The public API of choreo (orders, accounts) over gRPC and HTTP/JSON.");
-  config.AddFlags(flags);
-  config::ParseOrExit(flags, argc, argv, [&] { return config.Validate(); });
+  GatewayConfig config = config::ParseConfigOrExit<GatewayConfig>(
+      "choreo-gateway", "The public API of choreo (orders, accounts) over gRPC and HTTP/JSON.",
+      argc, argv);
   if (config.instance_id.empty()) {
     absl::BitGen random;
     config.instance_id = ids::RandomHex(random, 6);

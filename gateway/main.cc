@@ -13,6 +13,7 @@
 #include "platform/process/files.h"
 #include "platform/process/stop_signals.h"
 #include "edges/redis/redis_connection.h"
+#include "saga/publish/publisher.h"
 #include "saga/service/process_host.h"
 #include "credentials/signing_keys.h"
 #include "transcoding/transcoder.h"
@@ -31,11 +32,15 @@ std::unique_ptr<typename Service::Stub> StubOf(const std::string& address) {
   return Service::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
 }
 
-absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> CreateProducer(const GatewayConfig& config) {
+// The gateway's commands leave through a publisher of its own; a command the broker has not
+// taken within --publish-timeout fails (its caller gets UNAVAILABLE).
+absl::StatusOr<std::unique_ptr<publish::KafkaPublisher>> CreatePublisher(
+    const GatewayConfig& config, const tracing::Tracer& tracer) {
   kafka::KafkaConfig producer_config = kafka::ProducerDefaults(config.kafka_brokers);
   producer_config.emplace_back("message.timeout.ms",
                                absl::StrCat(absl::ToInt64Milliseconds(config.publish_timeout)));
-  return kafka::KafkaProducer::Create(producer_config);
+  return publish::KafkaPublisher::Create(producer_config,
+                                         {.service = "gateway", .tracer = &tracer});
 }
 
 // The gateway's parts, built in the order they depend on each other (members are destroyed in
@@ -44,7 +49,7 @@ absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> CreateProducer(const Gatew
 class Gateway {
  public:
   Gateway(const GatewayConfig& config, service::ProcessHost& host, credentials::VerifyingKey key,
-          std::unique_ptr<kafka::KafkaProducer> producer);
+          std::unique_ptr<publish::KafkaPublisher> publisher);
 
   // Starts the event feed, the timeline indexer, gRPC and HTTP/JSON, registering each one's stop
   // with the host. On error the host's stop undoes what started.
@@ -62,7 +67,7 @@ class Gateway {
   const Authenticator auth_;
   OrderCache cache_;
   Waiters waiters_;
-  std::unique_ptr<kafka::KafkaProducer> producer_;
+  std::unique_ptr<publish::KafkaPublisher> publisher_;
   EventFeed feed_;
   // The saga timeline: indexed from every mission topic, read by TimelineService.
   redis::RedisPool timeline_redis_;
@@ -73,8 +78,6 @@ class Gateway {
   std::unique_ptr<users::v1::UserService::Stub> users_;
   std::unique_ptr<notifications::v1::NotificationAdmin::Stub> notifications_;
   WorkPool pool_;
-  publish::KafkaSink sink_;
-  publish::Publisher publisher_;
   CreateOrderFlow create_order_;
   WatchOrderFlow watch_order_;
   OrderQueries order_queries_;
@@ -87,7 +90,7 @@ class Gateway {
 };
 
 Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, credentials::VerifyingKey key,
-                 std::unique_ptr<kafka::KafkaProducer> producer)
+                 std::unique_ptr<publish::KafkaPublisher> publisher)
     : config_(config),
       host_(host),
       telemetry_(host.telemetry()),
@@ -95,7 +98,7 @@ Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, creden
       auth_(credentials::TokenVerifier(std::move(key), config.jwt_issuer)),
       cache_(RedisOptions(config), config.redis_connections),
       waiters_(static_cast<size_t>(config.max_waiting)),
-      producer_(std::move(producer)),
+      publisher_(std::move(publisher)),
       feed_({.kafka_brokers = config.kafka_brokers,
              .instance_id = config.instance_id,
              .fetch_wait_max_ms = config.fetch_wait_max_ms,
@@ -115,12 +118,10 @@ Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, creden
       users_(StubOf<users::v1::UserService>(config.users_address)),
       notifications_(StubOf<notifications::v1::NotificationAdmin>(config.notification_address)),
       pool_(config.work_threads, static_cast<size_t>(config.max_waiting)),
-      sink_(producer_.get()),
-      publisher_(&sink_, {.service = "gateway", .tracer = &telemetry_.tracer()}),
       create_order_({.cache = cache_,
                      .waiters = waiters_,
                      .pool = pool_,
-                     .publisher = publisher_,
+                     .publisher = publisher_->publisher(),
                      .saga_metrics = &saga_metrics_,
                      .max_wait = config.max_wait}),
       watch_order_({.cache = cache_, .waiters = waiters_, .pool = pool_}),
@@ -133,7 +134,7 @@ Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, creden
       deposit_({.cache = cache_,
                 .waiters = waiters_,
                 .pool = pool_,
-                .publisher = publisher_,
+                .publisher = publisher_->publisher(),
                 .max_wait = config.max_wait}),
       order_service_(auth_, create_order_, watch_order_, order_queries_),
       account_service_(auth_, accounts_, deposit_),
@@ -141,14 +142,14 @@ Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, creden
 
 absl::Status Gateway::Start() {
   if (absl::Status started = StartEventFeeds(); !started.ok()) return started;
-  telemetry_.readiness().AddCheck("producer", [producer = producer_.get()] {
+  telemetry_.readiness().AddCheck("producer", [producer = &publisher_->producer()] {
     return kafka::CheckBrokersReachable(producer->LatestStatistics());
   });
   telemetry_.AddRedisCheck(config_.redis);
   // At stop, after gRPC: the producer's pending deliveries (their callbacks reach the flows,
   // alive until the host goes), then the pool's queued work.
   host_.OnStop([this] { pool_.Stop(); });
-  host_.OnStop([this] { static_cast<void>(producer_->Flush(absl::Seconds(5))); });
+  host_.OnStop([this] { static_cast<void>(publisher_->producer().Flush(absl::Seconds(5))); });
   return ServeGrpcAndHttp();
 }
 
@@ -223,13 +224,14 @@ int main(int argc, char** argv) {
     gateway::Log(absl::StrCat("--jwt-public-key: ", key.status().message()));
     return 2;
   }
-  absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> producer = gateway::CreateProducer(config);
-  if (!producer.ok()) {
-    gateway::Log(producer.status().message());
+  absl::StatusOr<std::unique_ptr<publish::KafkaPublisher>> publisher =
+      gateway::CreatePublisher(config, host->telemetry().tracer());
+  if (!publisher.ok()) {
+    gateway::Log(publisher.status().message());
     return 1;
   }
   gateway::Gateway& gateway = host->Keep(
-      std::make_unique<gateway::Gateway>(config, *host, *std::move(key), *std::move(producer)));
+      std::make_unique<gateway::Gateway>(config, *host, *std::move(key), *std::move(publisher)));
   if (absl::Status started = gateway.Start(); !started.ok()) {
     gateway::Log(started.message());
     return 1;

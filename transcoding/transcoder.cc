@@ -180,6 +180,60 @@ class StreamCall : public CallBase, public grpc::ClientBidiReactor<grpc::ByteBuf
   std::shared_ptr<StreamCall> self_;
 };
 
+// 404 for a path no route has; 405 with Allow for a path routed under other methods only.
+void RefuseUnrouted(HttpExchange& exchange, std::vector<HttpHeader> headers,
+                    const RouteLookup& found) {
+  const HttpRequest& request = exchange.request();
+  if (found.allowed_methods.empty()) {
+    exchange.Respond(ErrorResponse(std::move(headers), grpc::StatusCode::NOT_FOUND,
+                                   absl::StrCat("no route for ", request.method, " ", request.path)));
+    return;
+  }
+  const std::string allowed = absl::StrJoin(found.allowed_methods, ", ");
+  headers.push_back({.name = "Allow", .value = allowed});
+  exchange.Respond(ErrorResponse(std::move(headers), grpc::StatusCode::UNIMPLEMENTED,
+                                 absl::StrCat(request.method, " is not allowed on ", request.path,
+                                              "; allowed: ", allowed),
+                                 "", /*http_status=*/405));
+}
+
+// What a transcoded call sends, read from the HTTP request.
+struct CallInput {
+  grpc::ByteBuffer request;               // the serialized request message
+  Metadata metadata;                      // from the headers, x-request-id included
+  std::optional<absl::Duration> timeout;  // the client's grpc-timeout, if any
+};
+
+// The call's input, or INVALID_ARGUMENT naming what is wrong. The body is read as JSON whatever
+// its Content-Type says (grpc-gateway's fallback, and what `curl -d`, which sends
+// application/x-www-form-urlencoded, needs); a body that is not JSON is refused naming where it
+// breaks.
+absl::StatusOr<CallInput> ReadCallInput(const HttpRequest& request, const HttpRoute& route,
+                                        const std::vector<PathBinding>& bindings,
+                                        const std::string& request_id) {
+  std::unique_ptr<Message> message = NewMessage(route.method->input_type());
+  absl::StatusOr<std::vector<QueryParam>> query = ParseQueryString(request.query);
+  if (!query.ok()) return query.status();
+  if (absl::Status filled = FillRequest(route, request.body, *query, bindings, *message);
+      !filled.ok()) {
+    return filled;
+  }
+  Metadata header_pairs;
+  for (const HttpHeader& header : request.headers) {
+    if (header.name != "x-request-id") header_pairs.emplace_back(header.name, header.value);
+  }
+  header_pairs.emplace_back("x-request-id", request_id);
+  absl::StatusOr<Metadata> metadata = MetadataFromHeaders(header_pairs);
+  if (!metadata.ok()) return metadata.status();
+  CallInput input{.request = Serialize(*message), .metadata = *std::move(metadata)};
+  if (const std::string* grpc_timeout = request.Header("grpc-timeout"); grpc_timeout != nullptr) {
+    absl::StatusOr<absl::Duration> parsed = ParseGrpcTimeout(*grpc_timeout);
+    if (!parsed.ok()) return parsed.status();
+    input.timeout = *parsed;
+  }
+  return input;
+}
+
 }  // namespace
 
 class HttpTranscoder::Calls {
@@ -226,73 +280,24 @@ void HttpTranscoder::Handle(std::shared_ptr<HttpExchange> exchange) {
                                                                            : calls_->NewRequestId();
   std::vector<HttpHeader> headers = {{.name = "Content-Type", .value = "application/json"},
                                      {.name = "X-Request-Id", .value = request_id}};
-  if (request.method == "GET" || request.method == "HEAD") {
-    if (request.path == "/openapi.json") {
-      exchange->Respond({.status = 200, .headers = std::move(headers), .body = openapi_json_});
-      return;
-    }
-    for (const StaticResource& resource : options_.static_resources) {
-      if (request.path != resource.path) continue;
-      headers.front().value = resource.content_type;
-      headers.push_back({.name = "Cache-Control", .value = "no-cache"});
-      exchange->Respond({.status = 200, .headers = std::move(headers), .body = resource.body});
-      return;
-    }
-  }
+  if (ServeStatic(*exchange, headers)) return;
   RouteLookup found = routes_.Find(request.method, request.path);
-  if (found.route == nullptr) {
-    if (found.allowed_methods.empty()) {
-      exchange->Respond(ErrorResponse(std::move(headers), grpc::StatusCode::NOT_FOUND,
-                                      absl::StrCat("no route for ", request.method, " ", request.path)));
-    } else {
-      const std::string allowed = absl::StrJoin(found.allowed_methods, ", ");
-      headers.push_back({.name = "Allow", .value = allowed});
-      exchange->Respond(ErrorResponse(std::move(headers), grpc::StatusCode::UNIMPLEMENTED,
-                                      absl::StrCat(request.method, " is not allowed on ",
-                                                   request.path, "; allowed: ", allowed),
-                                      "", /*http_status=*/405));
-    }
+  if (found.route == nullptr) return RefuseUnrouted(*exchange, std::move(headers), found);
+  absl::StatusOr<CallInput> input = ReadCallInput(request, *found.route, found.bindings, request_id);
+  if (!input.ok()) {
+    exchange->Respond(ErrorResponse(std::move(headers), grpc::StatusCode::INVALID_ARGUMENT,
+                                    input.status().message()));
     return;
   }
   const HttpRoute& route = *found.route;
-  // The body is read as JSON whatever its Content-Type says (grpc-gateway's fallback, and what
-  // `curl -d`, which sends application/x-www-form-urlencoded, needs); a body that is not JSON
-  // gets 400 naming where it breaks.
-  std::unique_ptr<Message> message = NewMessage(route.method->input_type());
-  absl::StatusOr<std::vector<QueryParam>> query = ParseQueryString(request.query);
-  absl::Status filled = query.ok() ? FillRequest(route, request.body, *query, found.bindings, *message)
-                                   : query.status();
-  Metadata header_pairs;
-  for (const HttpHeader& header : request.headers) {
-    if (header.name != "x-request-id") header_pairs.emplace_back(header.name, header.value);
-  }
-  header_pairs.emplace_back("x-request-id", request_id);
-  absl::StatusOr<Metadata> metadata = MetadataFromHeaders(header_pairs);
-  if (filled.ok() && !metadata.ok()) filled = metadata.status();
-  std::optional<absl::Duration> timeout;
-  if (const std::string* grpc_timeout = request.Header("grpc-timeout");
-      filled.ok() && grpc_timeout != nullptr) {
-    absl::StatusOr<absl::Duration> parsed = ParseGrpcTimeout(*grpc_timeout);
-    if (parsed.ok()) {
-      timeout = *parsed;
-    } else {
-      filled = parsed.status();
-    }
-  }
-  if (!filled.ok()) {
-    exchange->Respond(ErrorResponse(std::move(headers), grpc::StatusCode::INVALID_ARGUMENT,
-                                    filled.message()));
-    return;
-  }
-
   const auto prepare = [&](CallBase& call) {
     call.exchange = exchange;
     call.route = &route;
-    call.request = Serialize(*message);
+    call.request = std::move(input->request);
     call.headers = std::move(headers);
-    for (const auto& [key, value] : *metadata) call.context.AddMetadata(key, value);
-    if (timeout.has_value()) {
-      call.context.set_deadline(absl::ToChronoTime(absl::Now() + *timeout));
+    for (const auto& [key, value] : input->metadata) call.context.AddMetadata(key, value);
+    if (input->timeout.has_value()) {
+      call.context.set_deadline(absl::ToChronoTime(absl::Now() + *input->timeout));
     }
   };
   if (route.method->server_streaming()) {
@@ -307,8 +312,9 @@ void HttpTranscoder::Handle(std::shared_ptr<HttpExchange> exchange) {
     return;
   }
   auto call = std::make_shared<UnaryCall>();
+  const bool has_timeout = input->timeout.has_value();
   prepare(*call);
-  if (!timeout.has_value()) {
+  if (!has_timeout) {
     call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.unary_timeout));
   }
   exchange->OnAbort([weak = std::weak_ptr<UnaryCall>(call)] {
@@ -316,6 +322,23 @@ void HttpTranscoder::Handle(std::shared_ptr<HttpExchange> exchange) {
   });
   calls_->stub.UnaryCall(&call->context, route.rpc_path, grpc::StubOptions(), &call->request,
                          &call->response, [call](grpc::Status status) { call->Finish(status); });
+}
+
+bool HttpTranscoder::ServeStatic(HttpExchange& exchange, std::vector<HttpHeader>& headers) const {
+  const HttpRequest& request = exchange.request();
+  if (request.method != "GET" && request.method != "HEAD") return false;
+  if (request.path == "/openapi.json") {
+    exchange.Respond({.status = 200, .headers = std::move(headers), .body = openapi_json_});
+    return true;
+  }
+  for (const StaticResource& resource : options_.static_resources) {
+    if (request.path != resource.path) continue;
+    headers.front().value = resource.content_type;
+    headers.push_back({.name = "Cache-Control", .value = "no-cache"});
+    exchange.Respond({.status = 200, .headers = std::move(headers), .body = resource.body});
+    return true;
+  }
+  return false;
 }
 
 absl::StatusOr<std::unique_ptr<TranscodingServer>> TranscodingServer::Start(

@@ -69,6 +69,8 @@ class HttpTranscoder {
 
  private:
   class Calls;
+  // Answers GET/HEAD of /openapi.json and the static resources; false for anything else.
+  bool ServeStatic(HttpExchange& exchange, std::vector<HttpHeader>& headers) const;
 
   const RouteTable routes_;
   const TranscoderOptions options_;

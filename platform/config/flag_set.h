@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -63,5 +64,18 @@ class FlagSet {
 // exits 2. Returns only when the configuration is valid.
 void ParseOrExit(FlagSet& flags, int argc, const char* const* argv,
                  const std::function<absl::Status()>& validate = nullptr);
+
+// For a main(): a process's typed configuration from argv. `Config` binds its fields with
+// `void AddFlags(FlagSet&)` and checks them with `absl::Status Validate() const`; exits as
+// ParseOrExit does. Returns only a valid configuration.
+template <typename Config>
+Config ParseConfigOrExit(std::string program, std::string summary, int argc,
+                         const char* const* argv) {
+  Config config;
+  FlagSet flags(std::move(program), std::move(summary));
+  config.AddFlags(flags);
+  ParseOrExit(flags, argc, argv, [&config] { return config.Validate(); });
+  return config;
+}
 
 }  // namespace choreo::config

@@ -157,6 +157,25 @@ absl::Status Publisher::Publish(google::protobuf::Message& event, absl::string_v
   return SendAndWait(std::move(events));
 }
 
+absl::StatusOr<std::unique_ptr<KafkaPublisher>> KafkaPublisher::Create(
+    const kafka::KafkaConfig& producer_config, Publisher::Options options,
+    absl::Duration flush_timeout) {
+  absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> producer =
+      kafka::KafkaProducer::Create(producer_config);
+  if (!producer.ok()) return producer.status();
+  return std::unique_ptr<KafkaPublisher>(
+      new KafkaPublisher(*std::move(producer), std::move(options), flush_timeout));
+}
+
+KafkaPublisher::KafkaPublisher(std::unique_ptr<kafka::KafkaProducer> producer,
+                               Publisher::Options options, absl::Duration flush_timeout)
+    : producer_(std::move(producer)),
+      sink_(producer_.get()),
+      publisher_(&sink_, std::move(options)),
+      flush_timeout_(flush_timeout) {}
+
+KafkaPublisher::~KafkaPublisher() { static_cast<void>(producer_->Flush(flush_timeout_)); }
+
 absl::Status RecordingSink::Send(const KafkaRecord& record, SendCallback done) {
   {
     absl::MutexLock lock(&mu_);

@@ -13,6 +13,7 @@
 // RecordingSink is the test double that keeps what was published.
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -116,6 +117,32 @@ class Publisher {
   RecordSink* sink_;
   Options options_;
   codec::EventCodec codec_;  // Encode only: needs no registration
+};
+
+// A Publisher over a Kafka producer of its own, for a process's work beside its saga runtimes
+// (a gRPC API's events, a scanner). Destruction flushes what is queued (up to `flush_timeout`).
+class KafkaPublisher {
+ public:
+  // `producer_config` is typically kafka::ProducerDefaults(bootstrap) plus overrides.
+  static absl::StatusOr<std::unique_ptr<KafkaPublisher>> Create(
+      const kafka::KafkaConfig& producer_config, Publisher::Options options,
+      absl::Duration flush_timeout = absl::Seconds(5));
+  ~KafkaPublisher();
+  KafkaPublisher(const KafkaPublisher&) = delete;
+  KafkaPublisher& operator=(const KafkaPublisher&) = delete;
+
+  const Publisher& publisher() const { return publisher_; }
+  // The producer underneath (its statistics, an explicit flush at a chosen point of a stop).
+  kafka::KafkaProducer& producer() const { return *producer_; }
+
+ private:
+  KafkaPublisher(std::unique_ptr<kafka::KafkaProducer> producer, Publisher::Options options,
+                 absl::Duration flush_timeout);
+
+  std::unique_ptr<kafka::KafkaProducer> producer_;
+  KafkaSink sink_;
+  Publisher publisher_;
+  absl::Duration flush_timeout_;
 };
 
 // Keeps every record sent to it and acknowledges it at once (or fails with the status set by

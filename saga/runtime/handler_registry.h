@@ -80,6 +80,7 @@ struct Route {
                                                const EventContext& context)>
       decide;
   std::string state_type;  // the State's full proto name
+  // Without `decide`, a route of an effect alone (HandlerRegistry::Effect).
   std::optional<AfterCommitStep> after_commit;
 };
 
@@ -155,6 +156,32 @@ class HandlerRegistry {
       return effect(static_cast<const State&>(*state), static_cast<const Event&>(event), context);
     };
     return AddAfterCommit(*Event::descriptor(), State::descriptor()->full_name(), std::move(step));
+  }
+
+  // Handles `Event` with an effect alone: no state, no decision, no events of its own (what it
+  // publishes, it publishes itself through the context). The runtime runs it once per event and
+  // aggregate: its completion record is all that is stored (one lookup and one write), so a
+  // re-delivered event whose effect completed is not run again, and one whose effect did not is
+  // (at least once: idempotent). Failures are retried, or dead-letter the record, like a
+  // decision's.
+  //   aggregate_id: const Event& -> std::string (the completion record's aggregate)
+  //   effect: (const Event&, const EffectContext&) -> absl::Status
+  template <typename Event, typename IdFn, typename EffectFn>
+  absl::Status Effect(std::string aggregate_type, IdFn aggregate_id, std::string name,
+                      EffectFn effect) {
+    Route route;
+    route.aggregate_type = std::move(aggregate_type);
+    route.aggregate_id = [aggregate_id](const google::protobuf::Message& event) {
+      return std::string(aggregate_id(static_cast<const Event&>(event)));
+    };
+    AfterCommitStep step;
+    step.name = std::move(name);
+    step.run = [effect](const std::string& /*state*/, const google::protobuf::Message& event,
+                        const EffectContext& context) -> absl::Status {
+      return effect(static_cast<const Event&>(event), context);
+    };
+    route.after_commit = std::move(step);
+    return Add(*Event::descriptor(), std::move(route));  // no decide: an effect alone
   }
 
   // Accepts `Event` on a subscribed topic and does nothing with it (its offset just moves on),

@@ -245,6 +245,16 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
         absl::StrCat(event_type, " names no ", route.aggregate_type, " (empty aggregate id)"));
   }
 
+  if (!route.decide) {  // an effect alone: its completion record is all that is stored
+    absl::StatusOr<bool> done = lane.store->EffectDone(aggregate, meta.event_id());
+    if (!done.ok()) return done.status();
+    if (*done) {
+      outcome = SagaObserver::Outcome::kDuplicate;
+    } else {
+      effect = std::make_unique<PendingEffect>(PendingEffect{*std::move(dispatch), aggregate, ""});
+    }
+    return absl::OkStatus();
+  }
   // Every outgoing event joins the saga of `meta`; its send span is a child of the process span.
   publish::Origin origin = publish::Origin::CausedBy(meta);
   origin.traceparent = process.traceparent();

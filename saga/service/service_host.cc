@@ -1,5 +1,6 @@
 #include "saga/service/service_host.h"
 
+#include <cstdio>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -143,6 +144,12 @@ int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSig
                    telemetry.admin_port(), ", consuming ", topics, " topics in ",
                    parts.subscriptions.size(), " group(s)"));
   return host->Run(signals);
+}
+
+int StartFailure(absl::string_view service, const absl::Status& status) {
+  std::fprintf(stderr, "choreo-%s: %s\n", std::string(service).c_str(),
+               std::string(status.message()).c_str());
+  return 2;
 }
 
 }  // namespace choreo::service

@@ -77,6 +77,10 @@ struct ServiceParts {
   telemetry::Telemetry* telemetry = nullptr;
 };
 
+// Prints "choreo-<service>: <message>" on stderr and returns 2, the exit code of a process whose
+// parts could not be built.
+int StartFailure(absl::string_view service, const absl::Status& status);
+
 // Starts one saga runtime per subscription, then the gRPC server; runs until a stop signal, then
 // stops in reverse order. Returns the process exit code (0 after a clean stop).
 int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSignals& signals);

@@ -67,6 +67,10 @@ class AggregateStore {
                                               const std::string& outcome,
                                               absl::Duration retention) = 0;
 
+  // Whether the after-commit effect of `event_id` on the aggregate completed (MarkEffectDone).
+  virtual absl::StatusOr<bool> EffectDone(const AggregateRef& aggregate,
+                                          absl::string_view event_id) = 0;
+
   // Records that the after-commit effect of `event_id` on the aggregate completed, so that a
   // re-delivered record does not run it again; kept for `retention`. Idempotent.
   virtual absl::Status MarkEffectDone(const AggregateRef& aggregate, absl::string_view event_id,

@@ -68,10 +68,9 @@ absl::StatusOr<AggregateSnapshot> RedisAggregateStore::Load(const AggregateRef& 
   if (marker.type == RedisReply::Type::kString) {
     snapshot.handled_outcome = marker.str;
     // A re-delivery (rare): one more round trip to learn whether its effect completed.
-    absl::StatusOr<RedisReply> effect = connection_.Command({"EXISTS", EffectKey(aggregate, event_id)});
-    if (!effect.ok()) return effect.status();
-    if (effect->is_error()) return ReplyError("EXISTS effect", *effect);
-    snapshot.effect_done = effect->type == RedisReply::Type::kInteger && effect->integer == 1;
+    absl::StatusOr<bool> done = EffectDone(aggregate, event_id);
+    if (!done.ok()) return done.status();
+    snapshot.effect_done = *done;
   }
   if (state.type == RedisReply::Type::kArray && state.elements.size() == 2 &&
       state.elements[0].type == RedisReply::Type::kString) {
@@ -110,6 +109,14 @@ absl::StatusOr<CommitResult> RedisAggregateStore::Commit(
   result.outcome =
       verdict == "committed" ? CommitOutcome::kCommitted : CommitOutcome::kVersionConflict;
   return result;
+}
+
+absl::StatusOr<bool> RedisAggregateStore::EffectDone(const AggregateRef& aggregate,
+                                                     absl::string_view event_id) {
+  absl::StatusOr<RedisReply> reply = connection_.Command({"EXISTS", EffectKey(aggregate, event_id)});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return ReplyError("EXISTS effect", *reply);
+  return reply->type == RedisReply::Type::kInteger && reply->integer == 1;
 }
 
 absl::Status RedisAggregateStore::MarkEffectDone(const AggregateRef& aggregate,

@@ -26,6 +26,8 @@ class RedisAggregateStore final : public AggregateStore {
                                       const std::optional<std::string>& new_state,
                                       const std::string& outcome,
                                       absl::Duration retention) override;
+  absl::StatusOr<bool> EffectDone(const AggregateRef& aggregate,
+                                  absl::string_view event_id) override;
   absl::Status MarkEffectDone(const AggregateRef& aggregate, absl::string_view event_id,
                               absl::Duration retention) override;
 

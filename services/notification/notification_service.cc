@@ -164,7 +164,10 @@ absl::StatusOr<saga::HandlerRegistry> StatusRegistry(ProfileLookup* lookup) {
           origin.event_id = ids::EventId(request->notification_id());
           return context.publisher.Publish(*request, topics::kNotificationsRequested,
                                            status.username(), origin);
-        });
+        },
+        // A repeat publishes the same event again (its id is the notification id), which the
+        // sender drops as a duplicate: no completion record needed.
+        saga::HandlerRegistry::Repeats::kFreely);
   }
   if (!added.ok()) return added;
   return registry;
@@ -180,24 +183,17 @@ absl::StatusOr<saga::HandlerRegistry> SenderRegistry(NotificationChannel* channe
   using notifications::v1::NotificationRequested;
   using notifications::v1::NotificationSent;
   using Result = absl::StatusOr<saga::Reaction<Inbox>>;
-  absl::Status added = registry.On<NotificationRequested, Inbox>(
-      kInboxAggregate, [](const NotificationRequested& n) { return n.username(); },
-      [](const Inbox& inbox, const NotificationRequested& n, const saga::EventContext&) -> Result {
-        return AcceptRequest(inbox, n);
+  // Delivery is an effect alone, at least once (webhooks carry Idempotency-Key: <notification
+  // id>), once per notification id; its outcome has a stable event id, and the inbox records it
+  // from notifications.sent.
+  absl::Status added = registry.Effect<NotificationRequested>(
+      kInboxAggregate, [](const NotificationRequested& n) { return n.username(); }, "delivery",
+      [channel](const NotificationRequested& n, const saga::EffectContext& context) {
+        NotificationSent sent = SentFor(n, channel->Deliver(n), context.now);
+        publish::Origin origin = context.origin;
+        origin.event_id = ids::EventId(SentEventIdFor(n.notification_id()));
+        return context.publisher.Publish(sent, topics::kNotificationsSent, n.username(), origin);
       });
-  if (added.ok()) {
-    // Delivery is at least once (webhooks carry Idempotency-Key: <notification id>); its outcome
-    // has a stable event id, and the inbox records it from notifications.sent.
-    added = registry.AfterCommit<NotificationRequested, Inbox>(
-        "delivery", [channel](const Inbox& inbox, const NotificationRequested& n,
-                              const saga::EffectContext& context) -> absl::Status {
-          if (!AwaitsDelivery(inbox, n.notification_id())) return absl::OkStatus();
-          NotificationSent sent = SentFor(n, channel->Deliver(n), context.now);
-          publish::Origin origin = context.origin;
-          origin.event_id = ids::EventId(SentEventIdFor(n.notification_id()));
-          return context.publisher.Publish(sent, topics::kNotificationsSent, n.username(), origin);
-        });
-  }
   if (added.ok()) {
     added = registry.On<NotificationSent, Inbox>(
         kInboxAggregate, [](const NotificationSent& sent) { return sent.username(); },

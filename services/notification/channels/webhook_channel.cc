@@ -200,6 +200,108 @@ curl_socket_t OpenSocket(void* clientp, curlsocktype /*purpose*/, curl_sockaddr*
   return socket(address->family, address->socktype, address->protocol);
 }
 
+// One prepared POST. curl keeps pointers into it (body, headers, error buffer, guard), so it
+// stays where it was made.
+struct WebhookRequest {
+  std::string body;
+  CurlHeaders headers;
+  CurlHandle curl;
+  char error[CURL_ERROR_SIZE] = {};
+  ConnectGuard guard;
+};
+
+// Fills `request` to POST `n` as JSON to its destination; the reason when it cannot be sent at
+// all (a header with a line break, no memory, a curl option refused).
+std::optional<std::string> Prepare(WebhookRequest& request,
+                                   const notifications::v1::NotificationRequested& n,
+                                   absl::Duration timeout) {
+  const std::pair<absl::string_view, const std::string*> header_values[] = {
+      {"Idempotency-Key", &n.notification_id()},
+      {"X-Correlation-Id", &n.meta().correlation_id()},
+      {"traceparent", &n.meta().traceparent()},
+  };
+  request.body = NotificationJson(n);
+  if (request.body.empty()) return "notification cannot be encoded as JSON";
+  if (const CURLcode init = CurlGlobalInit(); init != CURLE_OK) {
+    return absl::StrCat("curl_global_init: ", curl_easy_strerror(init));
+  }
+  // "Expect:" turns off curl's "Expect: 100-continue" handshake for larger bodies.
+  request.headers.reset(curl_slist_append(nullptr, "Content-Type: application/json"));
+  bool headers_ok =
+      request.headers != nullptr && curl_slist_append(request.headers.get(), "Expect:") != nullptr;
+  for (const auto& [name, value] : header_values) {
+    if (value->empty()) continue;
+    if (!IsSafeHeaderValue(*value)) return absl::StrCat(name, " value contains a line break");
+    const std::string line = absl::StrCat(name, ": ", *value);
+    headers_ok = headers_ok && curl_slist_append(request.headers.get(), line.c_str()) != nullptr;
+  }
+  request.curl.reset(curl_easy_init());
+  if (!headers_ok || request.curl == nullptr) return "curl: out of memory";
+
+  CURLcode setup = CURLE_OK;
+  const auto set = [&](CURLoption option, auto value) {
+    if (setup == CURLE_OK) setup = curl_easy_setopt(request.curl.get(), option, value);
+  };
+  const long timeout_ms = static_cast<long>(absl::ToInt64Milliseconds(timeout));
+  set(CURLOPT_ERRORBUFFER, request.error);
+  set(CURLOPT_URL, n.destination().c_str());
+  set(CURLOPT_PROTOCOLS_STR, "http,https");
+  set(CURLOPT_FOLLOWLOCATION, 0L);
+  set(CURLOPT_NOSIGNAL, 1L);
+  set(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  set(CURLOPT_TIMEOUT_MS, timeout_ms);
+  set(CURLOPT_POST, 1L);
+  set(CURLOPT_POSTFIELDS, request.body.data());
+  set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  set(CURLOPT_HTTPHEADER, request.headers.get());
+  set(CURLOPT_WRITEFUNCTION, &DiscardBody);
+  set(CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
+  set(CURLOPT_OPENSOCKETDATA, &request.guard);
+  if (setup != CURLE_OK) {
+    return absl::StrCat("curl setup: ",
+                        request.error[0] != '\0' ? request.error : curl_easy_strerror(setup));
+  }
+  return std::nullopt;
+}
+
+// Posts `request` until a 2xx, a permanent failure, or options.max_attempts attempts, pausing
+// between them (doubling from options.initial_backoff, or as Retry-After asks, at most
+// options.max_backoff).
+DeliveryResult Post(WebhookRequest& request, const WebhookOptions& options) {
+  DeliveryResult result;
+  absl::Duration backoff = options.initial_backoff;
+  for (int attempt = 1;; ++attempt) {
+    result.attempts = attempt;
+    request.error[0] = '\0';
+    const CURLcode performed = curl_easy_perform(request.curl.get());
+    bool retryable = false;
+    std::optional<absl::Duration> retry_after;
+    if (performed != CURLE_OK && request.guard.refused) {
+      result.failure_reason =
+          "destination address not allowed (loopback, private or link-local)";
+      return result;  // permanent: the address will not change by retrying
+    } else if (performed != CURLE_OK) {
+      result.failure_reason =
+          request.error[0] != '\0' ? request.error : curl_easy_strerror(performed);
+      retryable = IsRetryableCurlError(performed);
+    } else {
+      long status = 0;
+      curl_easy_getinfo(request.curl.get(), CURLINFO_RESPONSE_CODE, &status);
+      if (status >= 200 && status <= 299) {
+        result.delivered = true;
+        result.failure_reason.clear();
+        return result;
+      }
+      result.failure_reason = absl::StrCat("HTTP ", status);
+      retryable = IsRetryableStatus(status);
+      if (retryable) retry_after = RetryAfter(request.curl.get());
+    }
+    if (!retryable || attempt >= options.max_attempts) return result;
+    options.sleep(retry_after.has_value() ? std::min(*retry_after, options.max_backoff) : backoff);
+    backoff = std::min(backoff * 2, options.max_backoff);
+  }
+}
+
 }  // namespace
 
 bool IsNonPublicAddress(absl::string_view ip) {
@@ -215,89 +317,12 @@ DeliveryResult WebhookChannel::Deliver(const notifications::v1::NotificationRequ
   const std::string& url = n.destination();
   if (!IsHttpUrl(url)) return Refused("destination is not an http(s) URL");
   if (!IsSafeHeaderValue(url)) return Refused("destination contains a line break");
-
-  const std::pair<absl::string_view, const std::string*> header_values[] = {
-      {"Idempotency-Key", &n.notification_id()},
-      {"X-Correlation-Id", &n.meta().correlation_id()},
-      {"traceparent", &n.meta().traceparent()},
-  };
-  std::string body = NotificationJson(n);
-  if (body.empty()) return Refused("notification cannot be encoded as JSON");
-  if (const CURLcode init = CurlGlobalInit(); init != CURLE_OK) {
-    return Refused(absl::StrCat("curl_global_init: ", curl_easy_strerror(init)));
+  WebhookRequest request;
+  request.guard.allow_private = options_.allow_private_destinations;
+  if (std::optional<std::string> refused = Prepare(request, n, options_.timeout)) {
+    return Refused(*std::move(refused));
   }
-
-  // "Expect:" turns off curl's "Expect: 100-continue" handshake for larger bodies.
-  CurlHeaders headers(curl_slist_append(nullptr, "Content-Type: application/json"));
-  bool headers_ok = headers != nullptr && curl_slist_append(headers.get(), "Expect:") != nullptr;
-  for (const auto& [name, value] : header_values) {
-    if (value->empty()) continue;
-    if (!IsSafeHeaderValue(*value)) {
-      return Refused(absl::StrCat(name, " value contains a line break"));
-    }
-    const std::string line = absl::StrCat(name, ": ", *value);
-    headers_ok = headers_ok && curl_slist_append(headers.get(), line.c_str()) != nullptr;
-  }
-  CurlHandle curl(curl_easy_init());
-  if (!headers_ok || curl == nullptr) return Refused("curl: out of memory");
-
-  char error[CURL_ERROR_SIZE] = {};
-  CURLcode setup = CURLE_OK;
-  const auto set = [&](CURLoption option, auto value) {
-    if (setup == CURLE_OK) setup = curl_easy_setopt(curl.get(), option, value);
-  };
-  set(CURLOPT_ERRORBUFFER, error);
-  set(CURLOPT_URL, url.c_str());
-  set(CURLOPT_PROTOCOLS_STR, "http,https");
-  set(CURLOPT_FOLLOWLOCATION, 0L);
-  set(CURLOPT_NOSIGNAL, 1L);
-  set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(options_.timeout)));
-  set(CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(options_.timeout)));
-  set(CURLOPT_POST, 1L);
-  set(CURLOPT_POSTFIELDS, body.data());
-  set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  set(CURLOPT_HTTPHEADER, headers.get());
-  set(CURLOPT_WRITEFUNCTION, &DiscardBody);
-  ConnectGuard guard{.allow_private = options_.allow_private_destinations};
-  set(CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
-  set(CURLOPT_OPENSOCKETDATA, &guard);
-  if (setup != CURLE_OK) {
-    return Refused(
-        absl::StrCat("curl setup: ", error[0] != '\0' ? error : curl_easy_strerror(setup)));
-  }
-
-  DeliveryResult result;
-  absl::Duration backoff = options_.initial_backoff;
-  for (int attempt = 1;; ++attempt) {
-    result.attempts = attempt;
-    error[0] = '\0';
-    const CURLcode performed = curl_easy_perform(curl.get());
-    bool retryable = false;
-    std::optional<absl::Duration> retry_after;
-    if (performed != CURLE_OK && guard.refused) {
-      result.failure_reason =
-          "destination address not allowed (loopback, private or link-local)";
-      return result;  // permanent: the address will not change by retrying
-    } else if (performed != CURLE_OK) {
-      result.failure_reason = error[0] != '\0' ? error : curl_easy_strerror(performed);
-      retryable = IsRetryableCurlError(performed);
-    } else {
-      long status = 0;
-      curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-      if (status >= 200 && status <= 299) {
-        result.delivered = true;
-        result.failure_reason.clear();
-        return result;
-      }
-      result.failure_reason = absl::StrCat("HTTP ", status);
-      retryable = IsRetryableStatus(status);
-      if (retryable) retry_after = RetryAfter(curl.get());
-    }
-    if (!retryable || attempt >= options_.max_attempts) return result;
-    options_.sleep(retry_after.has_value() ? std::min(*retry_after, options_.max_backoff)
-                                           : backoff);
-    backoff = std::min(backoff * 2, options_.max_backoff);
-  }
+  return Post(request, options_);
 }
 
 }  // namespace choreo::notification

@@ -148,38 +148,6 @@ bool AlreadyRecorded(const notifications::v1::Inbox& inbox, absl::string_view no
   return false;
 }
 
-namespace {
-
-const notifications::v1::NotificationRequested* PendingRequest(
-    const notifications::v1::Inbox& inbox, absl::string_view notification_id) {
-  for (const notifications::v1::NotificationRequested& request : inbox.pending()) {
-    if (request.notification_id() == notification_id) return &request;
-  }
-  return nullptr;
-}
-
-}  // namespace
-
-saga::Reaction<notifications::v1::Inbox> AcceptRequest(
-    const notifications::v1::Inbox& inbox, const notifications::v1::NotificationRequested& request,
-    int keep) {
-  saga::Reaction<notifications::v1::Inbox> reaction;
-  if (AlreadyRecorded(inbox, request.notification_id()) ||
-      PendingRequest(inbox, request.notification_id()) != nullptr) {
-    return reaction;
-  }
-  reaction.state = inbox;
-  *reaction.state->add_pending() = request;
-  const int excess = reaction.state->pending_size() - keep;
-  if (excess > 0) reaction.state->mutable_pending()->DeleteSubrange(0, excess);
-  return reaction;
-}
-
-bool AwaitsDelivery(const notifications::v1::Inbox& inbox, absl::string_view notification_id) {
-  return PendingRequest(inbox, notification_id) != nullptr &&
-         !AlreadyRecorded(inbox, notification_id);
-}
-
 notifications::v1::NotificationSent SentFor(const notifications::v1::NotificationRequested& request,
                                             const DeliveryResult& result, absl::Time now) {
   notifications::v1::NotificationSent sent;
@@ -192,6 +160,9 @@ notifications::v1::NotificationSent SentFor(const notifications::v1::Notificatio
   sent.set_attempts(result.attempts);
   sent.set_failure_reason(result.failure_reason);
   *sent.mutable_sent_at() = ToProtoTime(now);
+  sent.set_subject(request.subject());
+  sent.set_body(request.body());
+  *sent.mutable_requested_at() = request.requested_at();
   return sent;
 }
 
@@ -209,12 +180,9 @@ saga::Reaction<notifications::v1::Inbox> RecordDelivery(
   record.set_order_id(sent.order_id());
   record.set_type(sent.type());
   record.set_channel(sent.channel());
-  if (const notifications::v1::NotificationRequested* request =
-          PendingRequest(inbox, sent.notification_id())) {
-    record.set_subject(request->subject());
-    record.set_body(request->body());
-    *record.mutable_requested_at() = request->requested_at();
-  }
+  record.set_subject(sent.subject());
+  record.set_body(sent.body());
+  *record.mutable_requested_at() = sent.requested_at();
   record.set_delivered(sent.delivered());
   record.set_attempts(sent.attempts());
   record.set_failure_reason(sent.failure_reason());
@@ -226,11 +194,6 @@ saga::Reaction<notifications::v1::Inbox> RecordDelivery(
   for (const notifications::v1::NotificationRecord& older : inbox.records()) {
     if (reaction.state->records_size() >= keep) break;
     *reaction.state->add_records() = older;
-  }
-  for (const notifications::v1::NotificationRequested& request : inbox.pending()) {
-    if (request.notification_id() != sent.notification_id()) {
-      *reaction.state->add_pending() = request;
-    }
   }
   return reaction;
 }

@@ -9,11 +9,10 @@
 //   file channel when enabled. A muted type, or a user with every channel off, gets none (the
 //   status still counts as done).
 // - Profile view: the newest profile (by updated_at) wins, whichever path brought it.
-// - Sender: a request is accepted into the inbox's pending list once (AcceptRequest); after the
-//   commit it is delivered while it awaits delivery, and the outcome becomes NotificationSent
-//   (SentFor, a stable id per notification); the inbox records that outcome from
-//   notifications.sent (RecordDelivery). A notification id already recorded is not delivered
-//   again.
+// - Sender: a request is delivered by an effect alone (once per notification id: its completion
+//   record), and the outcome becomes NotificationSent (SentFor, a stable id per notification,
+//   carrying the request's subject, body and time); the inbox records that outcome from
+//   notifications.sent (RecordDelivery), once per notification id.
 
 #include <optional>
 #include <string>
@@ -66,20 +65,12 @@ saga::Reaction<notifications::v1::ProfileView> ApplyProfileResponse(
 
 // Sender (aggregate notification.inbox:<username>).
 bool AlreadyRecorded(const notifications::v1::Inbox& inbox, absl::string_view notification_id);
-// Accepts a request for delivery: it waits in `pending` (at most `keep`, the oldest dropped
-// first) unless it is pending or recorded already.
-saga::Reaction<notifications::v1::Inbox> AcceptRequest(
-    const notifications::v1::Inbox& inbox, const notifications::v1::NotificationRequested& request,
-    int keep = 100);
-// Whether the notification was accepted and its outcome is not recorded yet.
-bool AwaitsDelivery(const notifications::v1::Inbox& inbox, absl::string_view notification_id);
 // The outcome of delivering `request`, sent at `now`.
 notifications::v1::NotificationSent SentFor(const notifications::v1::NotificationRequested& request,
                                             const DeliveryResult& result, absl::Time now);
 // Stable: the event id of the NotificationSent of one notification.
 std::string SentEventIdFor(absl::string_view notification_id);
-// Records an outcome (newest first, at most `keep` entries) with its pending request's subject,
-// body and time, and takes the request out of `pending`. An outcome already recorded changes
+// Records an outcome (newest first, at most `keep` entries). An outcome already recorded changes
 // nothing.
 saga::Reaction<notifications::v1::Inbox> RecordDelivery(
     const notifications::v1::Inbox& inbox, const notifications::v1::NotificationSent& sent,

@@ -701,6 +701,10 @@ class RacingStore : public store::AggregateStore {
     }
     return real_.Commit(aggregate, event_id, expected_version, new_state, outcome, retention);
   }
+  absl::StatusOr<bool> EffectDone(const store::AggregateRef& aggregate,
+                                  absl::string_view event_id) override {
+    return real_.EffectDone(aggregate, event_id);
+  }
   absl::Status MarkEffectDone(const store::AggregateRef& aggregate, absl::string_view event_id,
                               absl::Duration retention) override {
     return real_.MarkEffectDone(aggregate, event_id, retention);

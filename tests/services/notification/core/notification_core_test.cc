@@ -142,14 +142,7 @@ notifications::v1::NotificationSent Sent(const NotificationRequested& request,
   return sent;
 }
 
-TEST(Sender, ARequestIsAcceptedOnceAndAwaitsDeliveryUntilItsOutcomeIsRecorded) {
-  const auto accepted = AcceptRequest({}, Request("n1"));
-  ASSERT_TRUE(accepted.state.has_value());
-  EXPECT_TRUE(accepted.events.empty()) << "delivery runs after the commit";
-  EXPECT_TRUE(AwaitsDelivery(*accepted.state, "n1"));
-  EXPECT_FALSE(AwaitsDelivery(*accepted.state, "n2"));
-  EXPECT_FALSE(AcceptRequest(*accepted.state, Request("n1")).state) << "accepted already";
-
+TEST(Sender, AnOutcomeCarriesItsRequestAndIsRecordedOnce) {
   const notifications::v1::NotificationSent sent =
       Sent(Request("n1"), {.delivered = false, .attempts = 3, .failure_reason = "HTTP 503"});
   EXPECT_EQ(sent.notification_id(), "n1");
@@ -157,15 +150,14 @@ TEST(Sender, ARequestIsAcceptedOnceAndAwaitsDeliveryUntilItsOutcomeIsRecorded) {
   EXPECT_FALSE(sent.delivered());
   EXPECT_EQ(sent.attempts(), 3);
   EXPECT_EQ(sent.failure_reason(), "HTTP 503");
+  EXPECT_EQ(sent.subject(), "Subject n1");
   EXPECT_EQ(FromProtoTime(sent.sent_at()), kNow);
   EXPECT_EQ(SentEventIdFor("n1"), SentEventIdFor("n1"));
   EXPECT_NE(SentEventIdFor("n1"), SentEventIdFor("n2"));
 
-  const auto recorded = RecordDelivery(*accepted.state, sent);
+  const auto recorded = RecordDelivery({}, sent);
   ASSERT_TRUE(recorded.state.has_value());
   EXPECT_TRUE(recorded.events.empty());
-  EXPECT_FALSE(AwaitsDelivery(*recorded.state, "n1"));
-  EXPECT_EQ(recorded.state->pending_size(), 0);
   ASSERT_EQ(recorded.state->records_size(), 1);
   const notifications::v1::NotificationRecord& record = recorded.state->records(0);
   EXPECT_EQ(record.subject(), "Subject n1");
@@ -176,26 +168,16 @@ TEST(Sender, ARequestIsAcceptedOnceAndAwaitsDeliveryUntilItsOutcomeIsRecorded) {
   EXPECT_EQ(record.failure_reason(), "HTTP 503");
   EXPECT_TRUE(AlreadyRecorded(*recorded.state, "n1"));
   EXPECT_FALSE(RecordDelivery(*recorded.state, sent).state) << "recorded already";
-  EXPECT_FALSE(AcceptRequest(*recorded.state, Request("n1")).state) << "delivered already";
 }
 
-TEST(Sender, TheInboxKeepsTheNewestFirstAndBoundsWhatIsPending) {
+TEST(Sender, TheInboxKeepsTheNewestFirstAndIsBounded) {
   notifications::v1::Inbox inbox;
-  for (const char* id : {"n1", "n2", "n3"}) {
-    inbox = *AcceptRequest(inbox, Request(id), 2).state;
-  }
-  ASSERT_EQ(inbox.pending_size(), 2);
-  EXPECT_EQ(inbox.pending(0).notification_id(), "n2") << "the oldest dropped first";
-  for (const char* id : {"n2", "n3"}) {
+  for (const char* id : {"n2", "n3", "n4"}) {
     inbox = *RecordDelivery(inbox, Sent(Request(id), {.delivered = true, .attempts = 1}), 2).state;
   }
-  // An outcome whose request is not pending is still recorded, with what the outcome says.
-  inbox = *RecordDelivery(inbox, Sent(Request("n4"), {.delivered = true, .attempts = 1}), 2).state;
   ASSERT_EQ(inbox.records_size(), 2);
   EXPECT_EQ(inbox.records(0).notification_id(), "n4");
-  EXPECT_EQ(inbox.records(0).subject(), "");
   EXPECT_EQ(inbox.records(1).notification_id(), "n3");
-  EXPECT_EQ(inbox.pending_size(), 0);
 }
 
 }  // namespace

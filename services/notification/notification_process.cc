@@ -1,0 +1,60 @@
+#include "services/notification/notification_process.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "edges/kafka/kafka_client.h"
+#include "saga/service/service_host.h"
+#include "saga/telemetry/telemetry.h"
+#include "services/notification/channels/channel_router.h"
+#include "services/notification/channels/file_channel.h"
+#include "services/notification/channels/webhook_channel.h"
+#include "services/notification/notification_service.h"
+
+namespace choreo::notification {
+
+int RunNotification(const NotificationConfig& config, process::StopSignals& signals) {
+  absl::StatusOr<std::unique_ptr<telemetry::Telemetry>> telemetry =
+      telemetry::Telemetry::Start(kService, config.telemetry);
+  if (!telemetry.ok()) return service::StartFailure(kService, telemetry.status());
+  const redis::RedisConnection::Options redis{.address = *redis::ParseRedisAddress(config.redis)};
+  ProfileLookup lookup({.redis = redis, .wait = config.profile_wait});
+  ChannelRouter::Channels channels;
+  channels[notifications::v1::CHANNEL_FILE] = std::make_unique<FileChannel>(config.notification_file);
+  channels[notifications::v1::CHANNEL_WEBHOOK] = std::make_unique<WebhookChannel>(config.webhook);
+  ChannelRouter router(std::move(channels));
+
+  absl::StatusOr<saga::HandlerRegistry> view = ProfileViewRegistry();
+  if (!view.ok()) return service::StartFailure(kService, view.status());
+  absl::StatusOr<saga::HandlerRegistry> statuses = StatusRegistry(&lookup);
+  if (!statuses.ok()) return service::StartFailure(kService, statuses.status());
+  absl::StatusOr<saga::HandlerRegistry> sender = SenderRegistry(&router);
+  if (!sender.ok()) return service::StartFailure(kService, sender.status());
+  NotificationAdminService admin(redis);
+
+  // Notifications are not on the order's critical path: idle fetches may wait longer (Kafka
+  // long-polls anyway; the dev broker then serves far fewer empty fetches). A notification
+  // goes out at most about 0.2 s later on the dev broker.
+  const kafka::KafkaConfig relaxed = {
+      {"fetch.wait.max.ms", absl::StrCat(std::max(config.fetch_wait_max_ms, 100))}};
+  service::ServiceParts parts;
+  parts.name = kService;
+  // Users registered before this group first started are learnt on demand (users.profile).
+  parts.subscriptions.push_back(
+      {.group_suffix = "profiles",
+       .topics = ProfileViewTopics(),
+       .registry = *std::move(view),
+       .consumer_overrides = kafka::Merged(relaxed, {{"auto.offset.reset", "latest"}})});
+  parts.subscriptions.push_back(
+      {.topics = StatusTopics(), .registry = *std::move(statuses), .consumer_overrides = relaxed});
+  parts.subscriptions.push_back({.group_suffix = "sender",
+                                 .topics = SenderTopics(),
+                                 .registry = *std::move(sender),
+                                 .consumer_overrides = relaxed});
+  parts.grpc_services = {&admin};
+  parts.observer = &lookup;
+  parts.telemetry = telemetry->get();
+  return service::RunService(config, std::move(parts), signals);
+}
+
+}  // namespace choreo::notification
