@@ -103,6 +103,16 @@ class SagaRuntimeTest : public ::testing::Test {
 
   HandlerRegistry Registry() {
     HandlerRegistry registry;
+    if (effect_alone_) {
+      EXPECT_TRUE(registry
+                      .Effect<AmountAdded>(
+                          "account", [](const AmountAdded& e) { return e.account(); }, "notice",
+                          [this](const AmountAdded& event, const EffectContext& context) {
+                            return effect_alone_(event, context);
+                          })
+                      .ok());
+      return registry;
+    }
     absl::Status added = registry.On<AmountAdded, Account>(
         "account", [](const AmountAdded& e) { return e.account(); },
         [this](const Account& state, const AmountAdded& event,
@@ -130,10 +140,10 @@ class SagaRuntimeTest : public ::testing::Test {
     EXPECT_TRUE(added.ok()) << added;
     if (effect_) {
       added = registry.AfterCommit<AmountAdded, Account>(
-          "mirror", [this](const Account& committed, const AmountAdded& event,
-                           const EffectContext& context) {
-            return effect_(committed, event, context);
-          });
+          "mirror",
+          [this](const Account& committed, const AmountAdded& event,
+                 const EffectContext& context) { return effect_(committed, event, context); },
+          effect_repeats_);
       EXPECT_TRUE(added.ok()) << added;
     }
     EXPECT_TRUE(registry
@@ -216,6 +226,9 @@ class SagaRuntimeTest : public ::testing::Test {
   std::atomic<int> decided_{0};  // decisions made, retries included
   // When set, the ledger's route runs it after the commit (effect "mirror").
   std::function<absl::Status(const Account&, const AmountAdded&, const EffectContext&)> effect_;
+  HandlerRegistry::Repeats effect_repeats_ = HandlerRegistry::Repeats::kOnce;
+  // When set, the ledger handles AmountAdded with this effect alone (effect "notice").
+  std::function<absl::Status(const AmountAdded&, const EffectContext&)> effect_alone_;
   std::vector<std::unique_ptr<SagaRuntime>> runtimes_;
 };
 
@@ -611,6 +624,56 @@ TEST_F(SagaRuntimeTest, AnEffectRunsAfterTheCommitOnceAndPublishesItsResultInThe
     EXPECT_EQ(meta->producer(), "ledger");
     EXPECT_EQ(meta->traceparent().substr(0, 36), "00-0af7651916cd43dd8448eb211c80319c-");
   }
+}
+
+TEST_F(SagaRuntimeTest, AnEffectFreeToRepeatRunsOnEveryHandlingAndRecordsNoCompletion) {
+  EffectLog log;
+  effect_repeats_ = HandlerRegistry::Repeats::kFreely;
+  effect_ = [&](const Account& committed, const AmountAdded& event, const EffectContext&) {
+    log.Add({event.meta().event_id(), committed.balance(), 0});
+    return absl::OkStatus();
+  };
+  const KafkaRecord record = Record(Event("ff-1", "ff", 7, 1), "ff");
+  Produce(record);
+  Produce(record);  // a duplicate: decided once, its effect runs again
+  CountingObserver observer;
+  Start(Options(&observer));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 2; }, kWait));
+  EXPECT_EQ(observer.handled, 1);
+  EXPECT_EQ(observer.duplicates, 1);
+  EXPECT_EQ(decided_, 1);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log.calls()[1].committed_balance, 7);
+  redis::RedisConnection connection({.address = {redis_->host(), redis_->port()}});
+  auto keys = connection.Command({"KEYS", "effect:*"});
+  ASSERT_TRUE(keys.ok());
+  EXPECT_TRUE(keys->elements.empty()) << "no completion record";
+}
+
+TEST_F(SagaRuntimeTest, AnEffectAloneRunsOncePerEventAndStoresNothingElse) {
+  EffectLog log;
+  effect_alone_ = [&](const AmountAdded& event, const EffectContext& context) {
+    log.Add({event.meta().event_id(), 0, 0});
+    AmountApplied notice;
+    notice.set_account(event.account());
+    publish::Origin origin = context.origin;
+    origin.event_id = ids::EventId("notice-of-" + context.meta.event_id());
+    return context.publisher.Publish(notice, kOut, event.account(), origin);
+  };
+  const KafkaRecord record = Record(Event("fa-1", "fa", 3), "fa");
+  Produce(record);
+  Produce(record);  // the same event again: its effect completed, it does not run again
+  Produce(Event("fa-2", "fa", 4));
+  CountingObserver observer;
+  Start(Options(&observer));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 3; }, kWait));
+  EXPECT_EQ(observer.handled, 2);
+  EXPECT_EQ(observer.duplicates, 1);
+  EXPECT_EQ(decided_, 0);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(StateOf("fa").balance(), 0) << "no state";
+  std::vector<KafkaRecord> out = ReadToEnd(bootstrap(), kOut);
+  EXPECT_EQ(DistinctIds(out), (std::set<std::string>{"notice-of-fa-1", "notice-of-fa-2"}));
 }
 
 TEST_F(SagaRuntimeTest, AnEffectCutShortByACrashRunsAgainWhenTheRecordComesBack) {
