@@ -403,29 +403,39 @@ TEST_F(ObservabilityTest, EveryProcessServesMetricsHealthAndReadiness) {
 }
 
 TEST_F(ObservabilityTest, LogsAreJsonLinesCarryingTheSagasIds) {
-  std::ifstream log(system_->LogOf("order"));
-  std::string line;
-  int lines = 0, about_the_order = 0;
-  while (std::getline(log, line)) {
-    if (line.empty()) continue;
-    ++lines;
-    google::protobuf::Struct parsed = Json(line);
-    ASSERT_TRUE(parsed.fields().contains("ts") && parsed.fields().contains("level") &&
-                parsed.fields().contains("msg"))
-        << line;
-    EXPECT_EQ(parsed.fields().at("service").string_value(), "order") << line;
-    auto correlation = parsed.fields().find("correlation_id");
-    if (correlation == parsed.fields().end() ||
-        correlation->second.string_value() != order_->correlation_id()) {
-      continue;
+  // The lines about the order, once there are two (--log-level debug: a line per record the order
+  // service finished, the request and the payment). The payment's line is written after its
+  // effect, which may be after the client got its answer: wait for it.
+  std::vector<google::protobuf::Struct> about_the_order;
+  int lines = 0;
+  auto read = [&] {
+    about_the_order.clear();
+    lines = 0;
+    std::ifstream log(system_->LogOf("order"));
+    std::string line;
+    while (std::getline(log, line)) {
+      if (line.empty()) continue;
+      ++lines;
+      google::protobuf::Struct parsed = Json(line);
+      EXPECT_TRUE(parsed.fields().contains("ts") && parsed.fields().contains("level") &&
+                  parsed.fields().contains("msg"))
+          << line;
+      EXPECT_EQ(parsed.fields().at("service").string_value(), "order") << line;
+      auto correlation = parsed.fields().find("correlation_id");
+      if (correlation != parsed.fields().end() &&
+          correlation->second.string_value() == order_->correlation_id()) {
+        about_the_order.push_back(parsed);
+      }
     }
-    ++about_the_order;
-    EXPECT_EQ(parsed.fields().at("trace_id").string_value(), trace_id_) << line;
-    EXPECT_EQ(parsed.fields().at("event_id").string_value().size(), 32u) << line;
-  }
+    return about_the_order.size() >= 2;
+  };
+  EXPECT_TRUE(testing::WaitUntil(read, absl::Seconds(10)));
   EXPECT_GT(lines, 3);
-  // --log-level debug: a line per record the order service finished (request, payment).
-  EXPECT_GE(about_the_order, 2);
+  EXPECT_GE(about_the_order.size(), 2u);
+  for (const google::protobuf::Struct& parsed : about_the_order) {
+    EXPECT_EQ(parsed.fields().at("trace_id").string_value(), trace_id_);
+    EXPECT_EQ(parsed.fields().at("event_id").string_value().size(), 32u);
+  }
   // The other services log at info: no per-record lines.
   std::ifstream billing(system_->LogOf("billing"));
   std::string all((std::istreambuf_iterator<char>(billing)), std::istreambuf_iterator<char>());
