@@ -1,7 +1,7 @@
 #pragma once
 
 // KafkaRecord: one Kafka record as plain data, independent of any client library, so that the
-// codec and decision code can be tested without a broker. saga/kafka converts it to and from
+// codec and decision code can be tested without a broker. edges/kafka converts it to and from
 // librdkafka's messages.
 
 #include <cstdint>
