@@ -156,6 +156,9 @@ void ConsumerLoop::OnRevoked(const std::vector<kafka::TopicPartition>& partition
     if (!state->mu.AwaitWithDeadline(absl::Condition(&idle), deadline)) {
       state->abandoned = true;  // whatever still runs will not store its offset
     }
+    // librdkafka keeps a partition's pause across unassign and assign: resumed now, a partition
+    // paused here is not left paused when the group hands it back.
+    if (state->paused && consumer_->Resume(state->partition).ok()) state->paused = false;
   }
 }
 
@@ -208,18 +211,18 @@ std::vector<RecordScope> ConsumerLoop::TakeBatch(Lane& lane) {
     lane.mu.AwaitWithTimeout(absl::Condition(&full), options_.batch_window);
   }
   while (!lane.queue.empty() && batch.size() < max_batch) {
-    Lane::Queued& next = lane.queue.front();
+    Lane::Queued next = std::move(lane.queue.front());
+    lane.queue.pop_front();
+    bool dropped;
     {
-      absl::MutexLock partition_lock(&next.partition->mu);
-      if (next.partition->revoked || halted_.load() || hard_stop_.load()) {
-        lane.queue.pop_front();  // dropped, not done: its partition's new owner reads it again
-        continue;
-      }
-      ++next.partition->processing;
+      absl::MutexLock partition_lock(&next.partition->mu);  // `next` keeps the state alive
+      dropped = next.partition->revoked || halted_.load() || hard_stop_.load();
+      if (!dropped) ++next.partition->processing;
     }
+    // A dropped record is not done: its partition's new owner reads it again.
+    if (dropped) continue;
     batch.push_back(RecordScope(this, std::move(next.record), std::move(next.partition),
                                 next.received));
-    lane.queue.pop_front();
   }
   lane.busy = !batch.empty();
   return batch;

@@ -53,6 +53,11 @@ class ConsumerLoop;
 // One record in a handler's hands, and what the handler may ask of the loop about it.
 class RecordScope {
  public:
+  RecordScope(RecordScope&&) = default;
+  RecordScope& operator=(RecordScope&&) = default;
+  RecordScope(const RecordScope&) = delete;  // the loop counts each record's state once
+  RecordScope& operator=(const RecordScope&) = delete;
+
   const KafkaRecord& record() const { return record_; }
   // When the record was polled (its wait in the lane is the handler's start minus this).
   absl::Time received() const { return received_; }

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "saga/dlq/dead_letter.h"
 #include "edges/kafka/statistics.h"
@@ -194,6 +195,7 @@ SagaRuntime::StepEnd SagaRuntime::RunStep(Lane& lane, consume::RecordScope& scop
       for (int dlq_attempt = 1;; ++dlq_attempt) {
         absl::Status sent = DeadLetter(record, status, attempt);
         if (sent.ok()) break;
+        scope.SetRetrying(true);  // pauses the partition until the record is finished
         LogRecord(logging::Level::kWarn,
                   absl::StrCat("dead-lettering failed: ", sent.ToString()), record);
         if (!scope.Wait(BackoffDelay(options_.backoff, dlq_attempt,
@@ -287,6 +289,11 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
     for (publish::StampedEvent& stamped : result.decided) stamped.send.Discard();
     result.decided.clear();
   };
+  // On an error, the events stamped so far will not be sent as they are: their spans go.
+  bool succeeded = false;
+  absl::Cleanup discard_unless_succeeded = [&] {
+    if (!succeeded) discard();
+  };
   // Handled before (here or elsewhere): the first handling's records go out again.
   auto take_stored = [&](const std::string& handled_outcome) -> absl::Status {
     absl::StatusOr<std::vector<KafkaRecord>> records =
@@ -304,6 +311,7 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
       if (absl::Status taken = take_stored(*snapshot->handled_outcome); !taken.ok()) return taken;
       result.state = std::move(snapshot->state);
       result.effect_done = snapshot->effect_done;
+      succeeded = true;
       return result;
     }
     discard();
@@ -340,10 +348,12 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
           result.state = std::move(now->state);
           result.effect_done = now->effect_done;
         }
+        succeeded = true;
         return result;
       }
       case store::CommitOutcome::kCommitted:
         result.state = reaction->state ? *std::move(reaction->state) : std::move(snapshot->state);
+        succeeded = true;
         return result;
     }
   }

@@ -200,11 +200,16 @@ absl::StatusOr<OrderReaction> OnPaymentRefunded(const Order& state,
   return reaction;
 }
 
-OrderReaction OnDeadlinePassed(const Order& state, const orders::v1::OrderDeadlinePassed&,
+OrderReaction OnDeadlinePassed(const Order& state, const orders::v1::OrderDeadlinePassed& passed,
                                absl::Time now) {
   OrderReaction reaction;
+  // Whether the deadline passed is the scanner's call (its clock, the event's time): judged by
+  // this instance's clock, a skewed instance would drop the event, whose id is stable, and the
+  // order would never expire.
+  const absl::Time passed_at =
+      passed.meta().has_occurred_at() ? FromProtoTime(passed.meta().occurred_at()) : now;
   if (state.status() != orders::v1::ORDER_STATUS_PENDING_VALIDATION ||
-      now < FromProtoTime(state.deadline())) {
+      passed_at < FromProtoTime(state.deadline())) {
     return reaction;
   }
   Order order = state;

@@ -1,5 +1,6 @@
 // The order service's decisions, every transition, with plain values.
 
+#include "platform/proto_time/proto_time.h"
 #include "services/order/core/order_decisions.h"
 
 #include "gmock/gmock.h"
@@ -174,6 +175,18 @@ TEST(OrderDecisionsTest, APendingOrderExpiresOnlyAfterItsDeadline) {
   quick.expiry = absl::Seconds(2);
   Order soon = *OnOrderRequested(Order(), Request(), Catalog::Default(), quick, kNow).state;
   EXPECT_FALSE(OnDeadlinePassed(soon, {}, kNow + absl::Seconds(2)).events.empty());
+}
+
+TEST(OrderDecisionsTest, TheScannersClockSaysWhenTheDeadlinePassed) {
+  // The scanner saw the deadline pass (its event's time); this instance's clock is behind.
+  orders::v1::OrderDeadlinePassed passed;
+  *passed.mutable_meta()->mutable_occurred_at() = ToProtoTime(kNow + absl::Seconds(30));
+  OrderReaction expired = OnDeadlinePassed(Pending(), passed, kNow + absl::Seconds(25));
+  ASSERT_TRUE(expired.state.has_value());
+  EXPECT_EQ(expired.state->status(), orders::v1::ORDER_STATUS_EXPIRED);
+  // An event from before the deadline changes nothing, whatever this clock says.
+  *passed.mutable_meta()->mutable_occurred_at() = ToProtoTime(kNow + absl::Seconds(10));
+  EXPECT_TRUE(OnDeadlinePassed(Pending(), passed, kNow + absl::Minutes(5)).events.empty());
 }
 
 TEST(OrderDecisionsTest, APaymentAfterExpiryIsRefundedOnce) {
