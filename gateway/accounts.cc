@@ -113,7 +113,8 @@ grpc::ServerUnaryReactor* Accounts::UpdateProfile(grpc::CallbackServerContext* c
                                                   const Caller& caller,
                                                   const gateway::v1::UpdateProfileRequest& request,
                                                   users::v1::Profile* response) {
-  if (!request.profile().username().empty() && request.profile().username() != caller.username.value()) {
+  if (!request.profile().username().empty() &&
+      request.profile().username() != caller.username.value()) {
     // Naming someone else is refused outright: a profile has no id to guess, so there is
     // nothing to hide by pretending it does not exist.
     return Refuse(context, grpc::Status(grpc::StatusCode::PERMISSION_DENIED,

@@ -244,15 +244,19 @@ void ConsumerLoop::LaneLoop(int index, Lane& lane) {
 }
 
 void ConsumerLoop::Finish(RecordScope& scope) {
-  scope.SetRetrying(false);
   PartitionState& partition = *scope.partition_;
   absl::MutexLock lock(&partition.mu);
   --partition.processing;
-  if (!scope.done() || partition.abandoned || halted_.load()) return;
-  if (std::optional<int64_t> next = partition.offsets.Finished(scope.record().offset)) {
-    if (absl::Status stored = consumer_->StoreOffset(partition.partition, *next); !stored.ok()) {
-      logging::Warn(absl::StrCat("store offset: ", stored.ToString()),
-                    logging::EventFields(scope.record()));
+  if (scope.retrying_) {  // it no longer holds its partition paused
+    scope.retrying_ = false;
+    --partition.retrying;
+  }
+  if (scope.done() && !partition.abandoned && !halted_.load()) {
+    if (std::optional<int64_t> next = partition.offsets.Finished(scope.record().offset)) {
+      if (absl::Status stored = consumer_->StoreOffset(partition.partition, *next); !stored.ok()) {
+        logging::Warn(absl::StrCat("store offset: ", stored.ToString()),
+                      logging::EventFields(scope.record()));
+      }
     }
   }
   UpdatePause(partition);

@@ -147,21 +147,16 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, consume::RecordScope& scope)
   SagaObserver::Outcome outcome = SagaObserver::Outcome::kHandled;
   std::string event_type(record.Header("ce_type").value_or(""));
   std::unique_ptr<PendingEffect> effect;
-  auto crash_at = [&](CrashPoint point) {
-    if (!options_.crash_hook || !options_.crash_hook(point, record)) return false;
-    Crash();
-    return true;
-  };
   StepEnd end = RunStep(lane, scope, span, [&] {
     outcome = SagaObserver::Outcome::kHandled;
     return HandleOnce(lane, record, span, outcome, event_type, effect);
   });
   if (end == StepEnd::kOk && effect != nullptr) {
-    if (crash_at(CrashPoint::kAfterPublishBeforeEffect)) return Finish::kAbandon;
+    if (CrashAt(CrashPoint::kAfterPublishBeforeEffect, record)) return Finish::kAbandon;
     end = RunStep(lane, scope, span,
                   [&] { return RunEffect(lane, record, span, *effect); });
   }
-  if (end == StepEnd::kOk && crash_at(CrashPoint::kAfterPublishBeforeOffsetStore)) {
+  if (end == StepEnd::kOk && CrashAt(CrashPoint::kAfterPublishBeforeOffsetStore, record)) {
     return Finish::kAbandon;
   }
   if (end == StepEnd::kAbandon) return Finish::kAbandon;
@@ -248,12 +243,13 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
   }
 
   if (!route.decide) {  // an effect alone: its completion record is all that is stored
-    absl::StatusOr<bool> done = lane.store->EffectDone(aggregate, meta.event_id());
-    if (!done.ok()) return done.status();
-    if (*done) {
-      outcome = SagaObserver::Outcome::kDuplicate;
-    } else {
+    absl::StatusOr<bool> pending =
+        EffectPending(lane, route, aggregate, meta.event_id(), /*handled_before=*/true);
+    if (!pending.ok()) return pending.status();
+    if (*pending) {
       effect = std::make_unique<PendingEffect>(PendingEffect{*std::move(dispatch), aggregate, ""});
+    } else {
+      outcome = SagaObserver::Outcome::kDuplicate;
     }
     return absl::OkStatus();
   }
@@ -263,19 +259,37 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
   absl::StatusOr<Committed> committed = DecideAndCommit(lane, record, *dispatch, aggregate, origin);
   if (!committed.ok()) return committed.status();
   if (committed->duplicate) outcome = SagaObserver::Outcome::kDuplicate;
-  if (options_.crash_hook && options_.crash_hook(CrashPoint::kAfterCommitBeforePublish, record)) {
-    Crash();
+  if (CrashAt(CrashPoint::kAfterCommitBeforePublish, record)) {
     return absl::AbortedError("injected crash after commit");
   }
   absl::Status published = committed->duplicate
                                ? publisher_->SendAndWait(committed->stored)
                                : publisher_->SendAndWait(std::move(committed->decided));
   if (!published.ok()) return published;
-  if (route.after_commit && !committed->effect_done) {
+  if (!route.after_commit) return absl::OkStatus();
+  absl::StatusOr<bool> pending =
+      EffectPending(lane, route, aggregate, meta.event_id(), committed->duplicate);
+  if (!pending.ok()) return pending.status();
+  if (*pending) {
     effect = std::make_unique<PendingEffect>(
         PendingEffect{*std::move(dispatch), aggregate, std::move(committed->state)});
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> SagaRuntime::EffectPending(Lane& lane, const Route& route,
+                                                const store::AggregateRef& aggregate,
+                                                absl::string_view event_id, bool handled_before) {
+  if (!handled_before || !route.after_commit->record_completion) return true;
+  absl::StatusOr<bool> done = lane.store->EffectDone(aggregate, event_id);
+  if (!done.ok()) return done.status();
+  return !*done;
+}
+
+bool SagaRuntime::CrashAt(CrashPoint point, const KafkaRecord& record) {
+  if (!options_.crash_hook || !options_.crash_hook(point, record)) return false;
+  Crash();
+  return true;
 }
 
 absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
@@ -310,7 +324,6 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
     if (snapshot->handled_outcome) {
       if (absl::Status taken = take_stored(*snapshot->handled_outcome); !taken.ok()) return taken;
       result.state = std::move(snapshot->state);
-      result.effect_done = snapshot->effect_done;
       succeeded = true;
       return result;
     }
@@ -346,7 +359,6 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
               lane.store->Load(aggregate, meta.event_id());
           if (!now.ok()) return now.status();
           result.state = std::move(now->state);
-          result.effect_done = now->effect_done;
         }
         succeeded = true;
         return result;

@@ -159,7 +159,6 @@ class SagaRuntime final {
     std::vector<publish::StampedEvent> decided;   // this handling's events
     std::vector<KafkaRecord> stored;              // the first handling's records
     std::string state;                            // as committed (or found), for the effect
-    bool effect_done = false;                     // the effect completed before
   };
   // Load, decide (again on a version conflict), commit state + marker; or find the record
   // handled before.
@@ -167,6 +166,14 @@ class SagaRuntime final {
                                             const HandlerRegistry::Dispatch& dispatch,
                                             const store::AggregateRef& aggregate,
                                             const publish::Origin& origin);
+  // Whether the route's effect is still to run for this record: always after a first handling
+  // (an effect runs after its commit), and for a record handled before unless its completion
+  // was recorded (a lookup only for effects that record it).
+  absl::StatusOr<bool> EffectPending(Lane& lane, const Route& route,
+                                     const store::AggregateRef& aggregate,
+                                     absl::string_view event_id, bool handled_before);
+  // Runs the test hook of `point`; true when it says to crash here (the runtime then halts).
+  bool CrashAt(CrashPoint point, const KafkaRecord& record);
   absl::Status RunEffect(Lane& lane, const KafkaRecord& record, const tracing::Span& process,
                          PendingEffect& effect);
   absl::Status DeadLetter(const KafkaRecord& record, const absl::Status& error, int attempts);

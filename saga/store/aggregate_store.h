@@ -35,10 +35,6 @@ struct AggregateSnapshot {
   int64_t version = 0;  // 0 for an aggregate never written; +1 per state change
   // Set when the event was already handled for this aggregate: the stored outcome.
   std::optional<std::string> handled_outcome;
-  // True when the after-commit effect of the event completed (MarkEffectDone). Only read for
-  // an event already handled (an effect runs after its commit), so a first handling costs no
-  // lookup.
-  bool effect_done = false;
 };
 
 enum class CommitOutcome { kCommitted, kAlreadyHandled, kVersionConflict };

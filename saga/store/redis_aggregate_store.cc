@@ -65,13 +65,7 @@ absl::StatusOr<AggregateSnapshot> RedisAggregateStore::Load(const AggregateRef& 
   if (marker.is_error()) return ReplyError("GET marker", marker);
   if (state.is_error()) return ReplyError("HMGET state", state);
   AggregateSnapshot snapshot;
-  if (marker.type == RedisReply::Type::kString) {
-    snapshot.handled_outcome = marker.str;
-    // A re-delivery (rare): one more round trip to learn whether its effect completed.
-    absl::StatusOr<bool> done = EffectDone(aggregate, event_id);
-    if (!done.ok()) return done.status();
-    snapshot.effect_done = *done;
-  }
+  if (marker.type == RedisReply::Type::kString) snapshot.handled_outcome = marker.str;
   if (state.type == RedisReply::Type::kArray && state.elements.size() == 2 &&
       state.elements[0].type == RedisReply::Type::kString) {
     if (!absl::SimpleAtoi(state.elements[0].str, &snapshot.version)) {
