@@ -59,6 +59,8 @@ class TokenVerifier {
   // "wrong issuer", ...). Never reveals key material or which byte was wrong.
   absl::StatusOr<TokenClaims> Verify(absl::string_view token, absl::Time now) const;
 
+  absl::Duration leeway() const { return leeway_; }
+
  private:
   VerifyingKey key_;
   std::string issuer_;

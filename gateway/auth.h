@@ -8,7 +8,8 @@
 // are ignored, and the gateway sets them itself on the calls it makes to the services
 // (ForwardCaller), from the verified token only.
 //
-// Thread-safe (immutable after construction).
+// Thread-safe. Tokens already accepted are remembered (credentials::VerifiedTokens): a client's
+// calls with one token cost one signature check.
 
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/server_context.h"
 #include "credentials/jwt.h"
+#include "credentials/verified_tokens.h"
 #include "platform/ids/named_id.h"
 
 namespace choreo::gateway {
@@ -35,7 +37,7 @@ class Authenticator {
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context) const;
 
  private:
-  credentials::TokenVerifier verifier_;
+  credentials::VerifiedTokens verifier_;
 };
 
 // Puts the caller (x-username, x-roles as a comma-separated list) on a call to a service.

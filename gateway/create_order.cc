@@ -98,32 +98,29 @@ grpc::ServerUnaryReactor* CreateOrderFlow::CreateOrder(
 }
 
 void CreateOrderFlow::Run(const std::shared_ptr<const Call>& call) {
-  // Claim the request id (and read the order's view) first, so that a reused id with another
-  // body is refused before anything can answer it. Then listen, then read again (for a new
-  // order: in the same round trip that writes its view): a status applied before that read
-  // is in it, one applied after reaches the waiter. Two round trips to Redis in all.
-  absl::StatusOr<std::optional<Order>> claimed = deps_.cache.ClaimOrder(
-      call->caller.username, call->request.request_id(), call->ids.fingerprint,
-      call->ids.aggregate_id);
-  if (!claimed.ok()) {
-    return call->once->Finish(absl::IsInvalidArgument(claimed.status())
-                                  ? ToGrpc(claimed.status())
-                                  : Unavailable(claimed.status()));
-  }
-  if (claimed->has_value() && IsTerminal((*claimed)->status())) {
-    return call->once->FinishWith([&] { *call->response = **claimed; });  // a retry after the end
-  }
+  // Listen first, then claim the request id and write a new order's view in one atomic step (one
+  // round trip): a reused id with another body is refused before anything can answer it, a
+  // status applied before the step is in the view it returns, one applied after reaches the
+  // waiter.
   absl::StatusOr<uint64_t> waiter = Listen(call);
   if (!waiter.ok()) return call->once->Finish(ToGrpc(waiter.status()));
-  absl::StatusOr<Order> latest = ViewAfterListening(*call, *claimed);
-  if (!latest.ok()) {
-    deps_.waiters.Remove(*waiter);
-    return call->once->Finish(Unavailable(latest.status()));
-  }
-  if (IsTerminal(latest->status())) {
+  absl::StatusOr<OrderCache::Claimed> claimed =
+      deps_.cache.ClaimOrder(call->caller.username, call->request.request_id(),
+                             call->ids.fingerprint, InitialView(call->request, call->ids));
+  if (!claimed.ok()) {
     if (deps_.waiters.Remove(*waiter)) {
-      RecordOutcome(deps_.saga_metrics, SagaOutcomeName(latest->status()), call->arrived);
-      call->once->FinishWith([&] { *call->response = *latest; });
+      call->once->Finish(absl::IsInvalidArgument(claimed.status()) ? ToGrpc(claimed.status())
+                                                                   : Unavailable(claimed.status()));
+    }
+    return;
+  }
+  if (IsTerminal(claimed->view.status())) {
+    if (deps_.waiters.Remove(*waiter)) {
+      // A retry after the end was counted when its saga ended.
+      if (!claimed->existed) {
+        RecordOutcome(deps_.saga_metrics, SagaOutcomeName(claimed->view.status()), call->arrived);
+      }
+      call->once->FinishWith([&] { *call->response = claimed->view; });
     }
     return;
   }
@@ -148,19 +145,6 @@ absl::StatusOr<uint64_t> CreateOrderFlow::Listen(const std::shared_ptr<const Cal
                          " is still in progress; retry with the same request_id, or GetOrder, "
                          "to learn its outcome")));
       });
-}
-
-// The order's view once the waiter listens: a claimed (existing) order's view read again, or a
-// new order's initial view written (the cache returns it with any status already applied).
-absl::StatusOr<Order> CreateOrderFlow::ViewAfterListening(const Call& call,
-                                                          const std::optional<Order>& claimed) {
-  if (!claimed.has_value()) {
-    return deps_.cache.AddOrder(call.caller.username, InitialView(call.request, call.ids));
-  }
-  absl::StatusOr<std::optional<Order>> again =
-      deps_.cache.Get(call.caller.username, call.ids.aggregate_id);
-  if (!again.ok()) return again.status();
-  return again->value_or(*claimed);
 }
 
 void CreateOrderFlow::Publish(const Call& call, uint64_t waiter) {

@@ -65,8 +65,6 @@ class CreateOrderFlow {
   struct Call;
   void Run(const std::shared_ptr<const Call>& call);
   absl::StatusOr<uint64_t> Listen(const std::shared_ptr<const Call>& call);
-  absl::StatusOr<gateway::v1::Order> ViewAfterListening(
-      const Call& call, const std::optional<gateway::v1::Order>& claimed);
   void Publish(const Call& call, uint64_t waiter);
 
   const Deps deps_;

@@ -49,13 +49,9 @@ absl::Status EventFeed::Start(absl::Duration timeout) {
           .consumer = std::move(config),
           .topics = {std::string(topics::kOrdersStatus), std::string(topics::kBillingAccounts)},
           .lanes = std::max(1, options_.lanes),
+          .max_batch = 64,
           .name = group_id()},
-      [this](int /*lane*/, absl::Span<consume::RecordScope> batch) {
-        for (consume::RecordScope& scope : batch) {
-          Handle(scope.record());
-          scope.Done();
-        }
-      });
+      [this](int /*lane*/, absl::Span<consume::RecordScope> batch) { HandleBatch(batch); });
   if (absl::Status started = loop_->Start(); !started.ok()) return started;
   if (!loop_->WaitForAssignment(timeout).ok()) {
     return absl::UnavailableError("the gateway's event feed got no partitions in time");
@@ -67,31 +63,54 @@ void EventFeed::Stop() noexcept {
   if (loop_ != nullptr) loop_->Stop();
 }
 
-void EventFeed::Handle(const KafkaRecord& record) {
-  tracing::Span span =
-      tracing::StartProcessSpan(tracing::TracerOr(options_.tracer), record, group_id());
-  absl::StatusOr<codec::DecodedEvent> decoded = codec_.Decode(record);
-  if (!decoded.ok()) return;  // not ours to judge: the services dead-letter bad records
-  const ids::CorrelationId correlation(decoded->meta().correlation_id());
-  if (const auto* update = dynamic_cast<const orders::v1::OrderStatusUpdated*>(decoded->message.get())) {
-    absl::StatusOr<std::pair<gateway::v1::Order, bool>> applied = cache_.ApplyStatus(*update, correlation);
-    gateway::v1::Order view;
-    if (applied.ok()) {
-      view = std::move(applied->first);
-    } else {
-      // Redis is away: the waiters still get the news, from the event alone.
-      logging::Fields fields = logging::EventFields(record);
-      logging::Warn(absl::StrCat("status cache: ", applied.status().message()), fields);
-      ApplyStatus(*update, correlation.value(), view);
+void EventFeed::HandleBatch(absl::Span<consume::RecordScope> batch) {
+  struct Item {
+    tracing::Span span;
+    codec::DecodedEvent event;
+    const orders::v1::OrderStatusUpdated* update = nullptr;
+  };
+  std::vector<Item> items;
+  std::vector<OrderCache::StatusEvent> statuses;
+  for (consume::RecordScope& scope : batch) {
+    const KafkaRecord& record = scope.record();
+    tracing::Span span =
+        tracing::StartProcessSpan(tracing::TracerOr(options_.tracer), record, group_id());
+    absl::StatusOr<codec::DecodedEvent> decoded = codec_.Decode(record);
+    if (!decoded.ok()) continue;  // not ours to judge: the services dead-letter bad records
+    Item& item = items.emplace_back(Item{std::move(span), *std::move(decoded)});
+    item.update = dynamic_cast<const orders::v1::OrderStatusUpdated*>(item.event.message.get());
+    if (item.update != nullptr) {
+      statuses.push_back({item.update, ids::CorrelationId(item.event.meta().correlation_id())});
     }
-    waiters_.Notify(OrderWaitKey(ids::OrderId(update->order_id())), view);
-  } else if (const auto* deposited =
-                 dynamic_cast<const billing::v1::FundsDeposited*>(decoded->message.get())) {
-    waiters_.Notify(DepositWaitKey(correlation), *deposited);
-  } else if (const auto* opened =
-                 dynamic_cast<const billing::v1::AccountOpened*>(decoded->message.get())) {
-    waiters_.Notify(RegistrationWaitKey(correlation), *opened);
   }
+  absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> applied =
+      statuses.empty() ? std::vector<std::pair<gateway::v1::Order, bool>>{}
+                       : cache_.ApplyStatuses(statuses);
+  if (!applied.ok()) {
+    logging::Warn(absl::StrCat("status cache: ", applied.status().message()),
+                  {{"statuses", absl::StrCat(statuses.size())}});
+  }
+  size_t status = 0;
+  for (Item& item : items) {
+    const ids::CorrelationId correlation(item.event.meta().correlation_id());
+    const google::protobuf::Message* message = item.event.message.get();
+    if (item.update != nullptr) {
+      gateway::v1::Order view;
+      if (applied.ok()) {
+        view = std::move((*applied)[status].first);
+      } else {
+        // Redis is away: the waiters still get the news, from the event alone.
+        ApplyStatus(*item.update, correlation.value(), view);
+      }
+      ++status;
+      waiters_.Notify(OrderWaitKey(ids::OrderId(item.update->order_id())), view);
+    } else if (const auto* deposited = dynamic_cast<const billing::v1::FundsDeposited*>(message)) {
+      waiters_.Notify(DepositWaitKey(correlation), *deposited);
+    } else if (const auto* opened = dynamic_cast<const billing::v1::AccountOpened*>(message)) {
+      waiters_.Notify(RegistrationWaitKey(correlation), *opened);
+    }
+  }
+  for (consume::RecordScope& scope : batch) scope.Done();  // applied and handed over
 }
 
 }  // namespace choreo::gateway

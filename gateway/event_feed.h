@@ -9,7 +9,7 @@
 //
 // Records are handled on `lanes` lanes of a consume::ConsumerLoop, chosen by record key (the order
 // id for statuses), so one order's statuses apply in order while different orders' Redis round
-// trips overlap. A record's offset is stored once it was applied and handed to the waiters, so a
+// trips overlap; a lane's batch of statuses costs one read and one write round trip. A record's offset is stored once it was applied and handed to the waiters, so a
 // rebalance resumes after the last status applied.
 
 #include <memory>
@@ -55,7 +55,9 @@ class EventFeed final {
   std::string group_id() const;
 
  private:
-  void Handle(const KafkaRecord& record);
+  // A lane's batch: statuses applied to the cache together (OrderCache::ApplyStatuses), then
+  // every record handed to its waiters in order.
+  void HandleBatch(absl::Span<consume::RecordScope> batch);
 
   const Options options_;
   OrderCache& cache_;

@@ -107,11 +107,8 @@ Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, creden
       timeline_redis_(RedisOptions(config), 2),
       timeline_store_(timeline_redis_, {.retention = config.timeline_retention,
                                         .max_sagas_per_user = config.timeline_max_sagas_per_user}),
-      // The timeline is not on any saga's path: its fetches may idle longer (on the dev broker a
-      // 1 ms wait over every partition of every mission topic keeps the gateway and the broker
-      // busy fetching nothing; Kafka answers as soon as data arrives anyway).
-      indexer_({.kafka_brokers = config.kafka_brokers,
-                .fetch_wait_max_ms = std::max(config.fetch_wait_max_ms, 100)},
+      // The timeline is on no saga's path: its fetches gather records (TimelineIndexer::Options).
+      indexer_({.kafka_brokers = config.kafka_brokers},
                timeline_store_, telemetry_.metrics()),
       order_admin_(StubOf<orders::v1::OrderAdmin>(config.order_address)),
       billing_admin_(StubOf<billing::v1::BillingAdmin>(config.billing_address)),
@@ -143,7 +140,7 @@ Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, creden
 absl::Status Gateway::Start() {
   if (absl::Status started = StartEventFeeds(); !started.ok()) return started;
   telemetry_.readiness().AddCheck("producer", [producer = &publisher_->producer()] {
-    return kafka::CheckBrokersReachable(producer->LatestStatistics());
+    return kafka::CheckProducerReady(producer->LatestStatistics());
   });
   telemetry_.AddRedisCheck(config_.redis);
   // At stop, after gRPC: the producer's pending deliveries (their callbacks reach the flows,

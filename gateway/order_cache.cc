@@ -1,5 +1,6 @@
 #include "gateway/order_cache.h"
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/core/gateway_rules.h"
@@ -42,9 +43,11 @@ std::string RequestKey(const ids::Username& username, absl::string_view kind,
   return absl::StrCat("gw:request:{", username.value(), "}:", kind, ":", request_id);
 }
 
+// `stored` is the reply of SET <request key> <fingerprint> NX GET: nil when this call claimed
+// the id, else the fingerprint recorded by the first.
 absl::Status CheckClaim(const RedisReply& stored, const std::string& fingerprint,
                         const std::string& request_id) {
-  if (stored.str != fingerprint) {
+  if (stored.type == RedisReply::Type::kString && stored.str != fingerprint) {
     return absl::InvalidArgumentError(absl::StrCat(
         "request_id: '", request_id, "' was already used with a different request body"));
   }
@@ -66,62 +69,112 @@ absl::Status OrderCache::ClaimRequest(const ids::Username& username, const std::
                                       const std::string& fingerprint) {
   const std::string key = RequestKey(username, kind, request_id);
   absl::StatusOr<std::vector<RedisReply>> replies =
-      pool_.Run({{"SET", key, fingerprint, "NX", "EX", kRequestTtlSeconds}, {"GET", key}});
+      pool_.Run({{"SET", key, fingerprint, "NX", "GET", "EX", kRequestTtlSeconds}});
   if (!replies.ok()) return replies.status();
-  return CheckClaim((*replies)[1], fingerprint, request_id);
+  if ((*replies)[0].is_error()) return absl::UnavailableError((*replies)[0].str);
+  return CheckClaim((*replies)[0], fingerprint, request_id);
 }
 
-absl::StatusOr<std::optional<gateway::v1::Order>> OrderCache::ClaimOrder(
-    const ids::Username& username, const std::string& request_id, const std::string& fingerprint,
-    const ids::OrderId& order_id) {
-  const std::string key = RequestKey(username, "order", request_id);
-  absl::StatusOr<std::vector<RedisReply>> replies =
-      pool_.Run({{"SET", key, fingerprint, "NX", "EX", kRequestTtlSeconds},
-           {"GET", key},
-           {"GET", ViewKey(username, order_id.value())}});
-  if (!replies.ok()) return replies.status();
-  if (absl::Status claimed = CheckClaim((*replies)[1], fingerprint, request_id); !claimed.ok()) {
-    return claimed;
+namespace {
+
+// KEYS[1] request key, KEYS[2] view key, KEYS[3] the user's index.
+// ARGV[1] fingerprint, ARGV[2] request TTL (s), ARGV[3] initial view, ARGV[4] view TTL (s),
+// ARGV[5] creation ms, ARGV[6] order id.
+// {'refused', fingerprint} | {'existing', view} | {'new'}: four commands in all for a new order.
+constexpr char kClaimOrderScript[] = R"lua(
+local claimed = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'GET', 'EX', ARGV[2])
+if claimed and claimed ~= ARGV[1] then return {'refused', claimed} end
+local before = redis.call('SET', KEYS[2], ARGV[3], 'NX', 'GET', 'EX', ARGV[4])
+if before then return {'existing', before} end
+redis.call('ZADD', KEYS[3], 'NX', ARGV[5], ARGV[6])
+return {'new'}
+)lua";
+
+}  // namespace
+
+absl::StatusOr<OrderCache::Claimed> OrderCache::ClaimOrder(const ids::Username& username,
+                                                           const std::string& request_id,
+                                                           const std::string& fingerprint,
+                                                           const gateway::v1::Order& initial) {
+  absl::StatusOr<RedisReply> reply = pool_.Eval(
+      kClaimOrderScript,
+      {RequestKey(username, "order", request_id), ViewKey(username, initial.order_id()),
+       IndexKey(username)},
+      {fingerprint, kRequestTtlSeconds, initial.SerializeAsString(), kViewTtlSeconds,
+       absl::StrCat(Millis(initial.created_at())), initial.order_id()});
+  if (!reply.ok()) return reply.status();
+  if (reply->type != RedisReply::Type::kArray || reply->elements.empty()) {
+    return absl::UnavailableError("redis: unexpected reply to the order claim");
   }
-  return ParseView((*replies)[2]);
+  const std::string& verdict = reply->elements[0].str;
+  if (verdict == "refused") {
+    absl::Status refused = CheckClaim(reply->elements[1], fingerprint, request_id);
+    return refused.ok() ? absl::InternalError("order claim refused a matching body") : refused;
+  }
+  if (verdict == "new") return Claimed{initial, false};
+  absl::StatusOr<std::optional<gateway::v1::Order>> view = ParseView(reply->elements[1]);
+  if (!view.ok()) return view.status();
+  return Claimed{view->value_or(initial), true};
 }
 
-absl::StatusOr<gateway::v1::Order> OrderCache::AddOrder(const ids::Username& username,
-                                                       const gateway::v1::Order& view) {
-  const std::string key = ViewKey(username, view.order_id());
-  absl::StatusOr<std::vector<RedisReply>> replies =
-      pool_.Run({{"SET", key, view.SerializeAsString(), "NX", "EX", kViewTtlSeconds},
-           {"ZADD", IndexKey(username), "NX", absl::StrCat(Millis(view.created_at())),
-            view.order_id()},
-           {"GET", key}});
-  if (!replies.ok()) return replies.status();
-  absl::StatusOr<std::optional<gateway::v1::Order>> now = ParseView((*replies)[2]);
-  if (!now.ok()) return now.status();
-  return now->value_or(view);
-}
-
-absl::StatusOr<std::pair<gateway::v1::Order, bool>> OrderCache::ApplyStatus(
-    const orders::v1::OrderStatusUpdated& update, const ids::CorrelationId& correlation_id) {
+absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::ApplyStatuses(
+    const std::vector<StatusEvent>& events) {
   // Every gateway instance applies the same events in the same (partition) order, so a plain
-  // read-modify-write converges; ApplyStatus ignores what the view already holds.
-  const ids::Username owner(update.username());
-  absl::StatusOr<std::optional<gateway::v1::Order>> current =
-      Get(owner, ids::OrderId(update.order_id()));
-  if (!current.ok()) return current.status();
-  gateway::v1::Order view = current->value_or(gateway::v1::Order());
-  const bool created = !current->has_value();
-  const bool changed = gateway::ApplyStatus(update, correlation_id.value(), view);
-  if (!changed) return std::make_pair(std::move(view), false);
-  std::vector<std::vector<std::string>> commands = {
-      {"SET", ViewKey(owner, update.order_id()), view.SerializeAsString(), "EX",
-       kViewTtlSeconds}};
-  if (created) {
-    commands.push_back({"ZADD", IndexKey(owner), "NX",
-                        absl::StrCat(Millis(view.created_at())), view.order_id()});
+  // read-modify-write converges; gateway::ApplyStatus ignores what the view already holds.
+  struct Touched {
+    ids::Username owner;
+    std::string order_id;
+    gateway::v1::Order view;
+    bool existed = false;
+    bool changed = false;
+  };
+  std::vector<Touched> touched;                        // one per view key, in first-seen order
+  absl::flat_hash_map<std::string, size_t> by_key;     // view key -> index in `touched`
+  std::vector<size_t> of_event;                        // event i's index in `touched`
+  std::vector<std::vector<std::string>> reads;
+  for (const StatusEvent& event : events) {
+    ids::Username owner(event.update->username());
+    std::string key = ViewKey(owner, event.update->order_id());
+    auto [it, added] = by_key.try_emplace(key, touched.size());
+    if (added) {
+      touched.push_back({std::move(owner), event.update->order_id()});
+      reads.push_back({"GET", std::move(key)});
+    }
+    of_event.push_back(it->second);
   }
-  absl::StatusOr<std::vector<RedisReply>> written = pool_.Run(commands);
-  if (!written.ok()) return written.status();
-  return std::make_pair(std::move(view), true);
+  absl::StatusOr<std::vector<RedisReply>> read = pool_.Run(reads);
+  if (!read.ok()) return read.status();
+  for (size_t i = 0; i < touched.size(); ++i) {
+    absl::StatusOr<std::optional<gateway::v1::Order>> current = ParseView((*read)[i]);
+    if (!current.ok()) return current.status();
+    touched[i].existed = current->has_value();
+    if (touched[i].existed) touched[i].view = **std::move(current);
+  }
+  std::vector<std::pair<gateway::v1::Order, bool>> results;
+  results.reserve(events.size());
+  for (size_t e = 0; e < events.size(); ++e) {
+    Touched& view = touched[of_event[e]];
+    const bool changed =
+        gateway::ApplyStatus(*events[e].update, events[e].correlation_id.value(), view.view);
+    view.changed = view.changed || changed;
+    results.emplace_back(view.view, changed);
+  }
+  std::vector<std::vector<std::string>> writes;
+  for (const Touched& view : touched) {
+    if (!view.changed) continue;
+    writes.push_back({"SET", ViewKey(view.owner, view.order_id), view.view.SerializeAsString(),
+                      "EX", kViewTtlSeconds});
+    if (!view.existed) {
+      writes.push_back({"ZADD", IndexKey(view.owner), "NX",
+                        absl::StrCat(Millis(view.view.created_at())), view.order_id});
+    }
+  }
+  if (!writes.empty()) {
+    if (absl::StatusOr<std::vector<RedisReply>> written = pool_.Run(writes); !written.ok()) {
+      return written.status();
+    }
+  }
+  return results;
 }
 
 absl::StatusOr<std::vector<std::pair<gateway::v1::Order, int64_t>>> OrderCache::List(

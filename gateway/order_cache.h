@@ -35,21 +35,27 @@ class OrderCache {
   absl::Status ClaimRequest(const ids::Username& username, const std::string& kind,
                             const std::string& request_id, const std::string& fingerprint);
 
-  // ClaimRequest for an order and Get of its view, in one round trip.
-  absl::StatusOr<std::optional<gateway::v1::Order>> ClaimOrder(const ids::Username& username,
-                                                               const std::string& request_id,
-                                                               const std::string& fingerprint,
-                                                               const ids::OrderId& order_id);
+  // A CreateOrder's one step in Redis, atomic (one Lua script, the user's slot): claims the
+  // request id for this body (INVALID_ARGUMENT if it was used with another) and, unless the
+  // order's view exists, writes `initial` and indexes it for ListOrders. Returns the view as it
+  // is after that, and whether it existed before (a retry, or a status applied first).
+  struct Claimed {
+    gateway::v1::Order view;
+    bool existed = false;
+  };
+  absl::StatusOr<Claimed> ClaimOrder(const ids::Username& username, const std::string& request_id,
+                                     const std::string& fingerprint,
+                                     const gateway::v1::Order& initial);
 
-  // Writes the view of a new order (unless one exists) and indexes it for ListOrders; returns
-  // the view as it is after that (a status may already have been applied to it).
-  absl::StatusOr<gateway::v1::Order> AddOrder(const ids::Username& username,
-                                              const gateway::v1::Order& view);
-
-  // Applies a status event to the user's view of the order; returns the view after it, and
-  // whether it changed.
-  absl::StatusOr<std::pair<gateway::v1::Order, bool>> ApplyStatus(
-      const orders::v1::OrderStatusUpdated& update, const ids::CorrelationId& correlation_id);
+  // Applies status events to their users' views of the orders: one round trip reads every view
+  // concerned, one writes those that changed. Events of one order apply in the order given. One
+  // result per event: the view after it, and whether it changed the view.
+  struct StatusEvent {
+    const orders::v1::OrderStatusUpdated* update;  // not owned
+    ids::CorrelationId correlation_id;
+  };
+  absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> ApplyStatuses(
+      const std::vector<StatusEvent>& events);
 
   // Up to `limit` of the user's order views, newest first, created before `before_ms`
   // (exclusive; 0 = from the newest). Also returns each one's index score.

@@ -47,6 +47,11 @@ KafkaConfig ConsumerDefaults(absl::string_view bootstrap_servers, absl::string_v
   };
 }
 
+KafkaConfig BatchedFetch(absl::Duration max_wait) {
+  return {{"fetch.wait.max.ms", absl::StrCat(absl::ToInt64Milliseconds(max_wait))},
+          {"fetch.min.bytes", "65536"}};
+}
+
 namespace {
 
 // librdkafka's own log lines (syslog levels) as the process's JSON lines.

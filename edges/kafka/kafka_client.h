@@ -40,6 +40,12 @@ KafkaConfig AdminDefaults(absl::string_view bootstrap_servers);
 // fetches for the full value so the local stack uses ~1 ms (ARCHITECTURE.md §3).
 KafkaConfig ConsumerDefaults(absl::string_view bootstrap_servers, absl::string_view group_id);
 
+// For a consumer off the client's critical path (notifications, the timeline): the broker answers
+// a fetch once fetch.min.bytes (64 KiB) have gathered or after `max_wait`, so one fetch carries
+// many records instead of one each. Far fewer requests for the broker and wake-ups for the
+// client, for up to `max_wait` of delay. Overrides for ConsumerDefaults.
+KafkaConfig BatchedFetch(absl::Duration max_wait);
+
 struct ConfDeleter {
   void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
 };

@@ -79,7 +79,7 @@ absl::Status KafkaConsumer::Readiness() const {
   if (!HasAssignment()) {
     return absl::UnavailableError(absl::StrCat(group_id_, ": waiting for a partition assignment"));
   }
-  return CheckBrokersReachable(LatestStatistics());
+  return CheckConsumerReady(LatestStatistics());
 }
 
 std::vector<PartitionLag> KafkaConsumer::Lag() const {

@@ -1,7 +1,9 @@
 #include "edges/kafka/statistics.h"
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -19,14 +21,10 @@ absl::StatusOr<google::protobuf::Struct> ParseStatistics(absl::string_view json)
   return root;
 }
 
-}  // namespace
-
-absl::StatusOr<int> BrokersUpInStatistics(absl::string_view json) {
-  absl::StatusOr<google::protobuf::Struct> root = ParseStatistics(json);
-  if (!root.ok()) return root.status();
+int BrokersUp(const google::protobuf::Struct& root) {
   int up = 0;
-  auto brokers = root->fields().find("brokers");
-  if (brokers == root->fields().end()) return up;
+  auto brokers = root.fields().find("brokers");
+  if (brokers == root.fields().end()) return up;
   for (const auto& [name, broker] : brokers->second.struct_value().fields()) {
     const auto& fields = broker.struct_value().fields();
     auto state = fields.find("state");
@@ -35,12 +33,64 @@ absl::StatusOr<int> BrokersUpInStatistics(absl::string_view json) {
   return up;
 }
 
+}  // namespace
+
+absl::StatusOr<int> BrokersUpInStatistics(absl::string_view json) {
+  absl::StatusOr<google::protobuf::Struct> root = ParseStatistics(json);
+  if (!root.ok()) return root.status();
+  return BrokersUp(*root);
+}
+
 absl::Status CheckBrokersReachable(absl::string_view json) {
   if (json.empty()) return absl::UnavailableError("Kafka: no client statistics yet");
   absl::StatusOr<int> up = BrokersUpInStatistics(json);
   if (!up.ok()) return absl::UnavailableError(up.status().message());
   if (*up == 0) return absl::UnavailableError("Kafka: no broker reachable");
   return absl::OkStatus();
+}
+
+absl::Status CheckConsumerReady(absl::string_view json) {
+  if (json.empty()) return absl::UnavailableError("Kafka: no client statistics yet");
+  absl::StatusOr<google::protobuf::Struct> root = ParseStatistics(json);
+  if (!root.ok()) return absl::UnavailableError(root.status().message());
+  if (BrokersUp(*root) == 0) return absl::UnavailableError("Kafka: no broker reachable");
+  auto topics = root->fields().find("topics");
+  if (topics == root->fields().end()) return absl::OkStatus();
+  for (const auto& [topic, topic_value] : topics->second.struct_value().fields()) {
+    auto partitions = topic_value.struct_value().fields().find("partitions");
+    if (partitions == topic_value.struct_value().fields().end()) continue;
+    for (const auto& [id, partition] : partitions->second.struct_value().fields()) {
+      const auto& fields = partition.struct_value().fields();
+      auto state = fields.find("fetch_state");
+      if (state == fields.end()) continue;
+      const std::string& fetch = state->second.string_value();
+      if (fetch == "offset-query" || fetch == "offset-wait") {
+        return absl::UnavailableError(
+            absl::StrCat("Kafka: ", topic, "[", id, "] is still looking up its offset"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckProducerIdAssigned(absl::string_view json) {
+  if (json.empty()) return absl::UnavailableError("Kafka: no client statistics yet");
+  constexpr absl::string_view kKey = "\"idemp_state\"";
+  const size_t key = json.find(kKey);
+  if (key == absl::string_view::npos) return absl::OkStatus();  // no idempotence to wait for
+  absl::string_view rest = absl::StripLeadingAsciiWhitespace(json.substr(key + kKey.size()));
+  if (!absl::ConsumePrefix(&rest, ":")) return absl::UnavailableError("Kafka: bad statistics");
+  rest = absl::StripLeadingAsciiWhitespace(rest);
+  if (!absl::ConsumePrefix(&rest, "\"")) return absl::UnavailableError("Kafka: bad statistics");
+  const absl::string_view state = rest.substr(0, rest.find('"'));
+  if (state == "Assigned") return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("Kafka: the producer has no producer id yet (", state, ")"));
+}
+
+absl::Status CheckProducerReady(absl::string_view json) {
+  if (absl::Status reachable = CheckBrokersReachable(json); !reachable.ok()) return reachable;
+  return CheckProducerIdAssigned(json);
 }
 
 absl::StatusOr<std::vector<PartitionLag>> ConsumerLagFromStatistics(absl::string_view json) {

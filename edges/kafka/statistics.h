@@ -27,4 +27,18 @@ absl::StatusOr<int> BrokersUpInStatistics(absl::string_view json);
 // OK when `json` shows a broker UP; UNAVAILABLE otherwise (none, or no statistics yet).
 absl::Status CheckBrokersReachable(absl::string_view json);
 
+// For a consumer's `json`: OK when a broker is UP and no partition is still looking up the
+// offset to start from (fetch_state offset-query or offset-wait: a record produced now would wait
+// for that); UNAVAILABLE otherwise.
+absl::Status CheckConsumerReady(absl::string_view json);
+
+// For an idempotent producer's `json`: OK when a broker is UP and the producer has its producer
+// id ("eos"."idemp_state" is "Assigned"); until then every record it is given waits (a fresh
+// broker answers "coordinator load in progress" for its first seconds). UNAVAILABLE otherwise.
+absl::Status CheckProducerReady(absl::string_view json);
+// Only the producer id part of CheckProducerReady, by a text scan of `json` (no parse: a
+// client's statistics are tens of KB of JSON, and readiness is checked every second); for a
+// producer whose brokers another check already covers.
+absl::Status CheckProducerIdAssigned(absl::string_view json);
+
 }  // namespace choreo::kafka

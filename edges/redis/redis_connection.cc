@@ -145,30 +145,58 @@ absl::StatusOr<RedisReply> RedisConnection::Command(const std::vector<std::strin
   return std::move(replies->front());
 }
 
+absl::StatusOr<std::string> RedisConnection::ScriptSha(const std::string& script) {
+  if (auto sha = script_shas_.find(script); sha != script_shas_.end()) return sha->second;
+  absl::StatusOr<RedisReply> loaded = Command({"SCRIPT", "LOAD", script});
+  if (!loaded.ok()) return loaded.status();
+  if (loaded->type != RedisReply::Type::kString) {
+    return absl::InternalError(absl::StrCat("redis SCRIPT LOAD: ", loaded->str));
+  }
+  return script_shas_.emplace(script, loaded->str).first->second;
+}
+
 absl::StatusOr<RedisReply> RedisConnection::Eval(const std::string& script,
                                                  const std::vector<std::string>& keys,
                                                  const std::vector<std::string>& args) {
-  for (int attempt = 0;; ++attempt) {
-    auto sha = script_shas_.find(script);
-    if (sha == script_shas_.end()) {
-      absl::StatusOr<RedisReply> loaded = Command({"SCRIPT", "LOAD", script});
-      if (!loaded.ok()) return loaded.status();
-      if (loaded->type != RedisReply::Type::kString) {
-        return absl::InternalError(absl::StrCat("redis SCRIPT LOAD: ", loaded->str));
+  absl::StatusOr<std::vector<RedisReply>> replies = EvalMany(script, {{keys, args}});
+  if (!replies.ok()) return replies.status();
+  return std::move(replies->front());
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisConnection::EvalMany(
+    const std::string& script, const std::vector<ScriptCall>& calls) {
+  std::vector<RedisReply> replies(calls.size());
+  std::vector<size_t> pending(calls.size());  // calls without their reply yet
+  for (size_t i = 0; i < calls.size(); ++i) pending[i] = i;
+  for (int attempt = 0; !pending.empty(); ++attempt) {
+    absl::StatusOr<std::string> sha = ScriptSha(script);
+    if (!sha.ok()) return sha.status();
+    std::vector<std::vector<std::string>> commands;
+    commands.reserve(pending.size());
+    for (size_t i : pending) {
+      const ScriptCall& call = calls[i];
+      std::vector<std::string>& argv = commands.emplace_back();
+      argv.reserve(3 + call.keys.size() + call.args.size());
+      argv.insert(argv.end(), {"EVALSHA", *sha, absl::StrCat(call.keys.size())});
+      argv.insert(argv.end(), call.keys.begin(), call.keys.end());
+      argv.insert(argv.end(), call.args.begin(), call.args.end());
+    }
+    absl::StatusOr<std::vector<RedisReply>> got = Pipeline(commands);
+    if (!got.ok()) return got.status();
+    std::vector<size_t> again;
+    for (size_t k = 0; k < pending.size(); ++k) {
+      RedisReply& reply = (*got)[k];
+      // NOSCRIPT: the server lost its script cache (a restart, SCRIPT FLUSH): load it once more.
+      if (attempt == 0 && reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0) {
+        again.push_back(pending[k]);
+      } else {
+        replies[pending[k]] = std::move(reply);
       }
-      sha = script_shas_.emplace(script, loaded->str).first;
     }
-    std::vector<std::string> argv = {"EVALSHA", sha->second, absl::StrCat(keys.size())};
-    argv.insert(argv.end(), keys.begin(), keys.end());
-    argv.insert(argv.end(), args.begin(), args.end());
-    absl::StatusOr<RedisReply> reply = Command(argv);
-    // NOSCRIPT: the server lost its script cache (a restart, SCRIPT FLUSH): load it again once.
-    if (reply.ok() && reply->is_error() && reply->str.rfind("NOSCRIPT", 0) == 0 && attempt == 0) {
-      script_shas_.erase(sha);
-      continue;
-    }
-    return reply;
+    if (!again.empty()) script_shas_.erase(script);
+    pending = std::move(again);
   }
+  return replies;
 }
 
 }  // namespace choreo::redis

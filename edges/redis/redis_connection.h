@@ -70,10 +70,22 @@ class RedisConnection {
   absl::StatusOr<RedisReply> Eval(const std::string& script, const std::vector<std::string>& keys,
                                   const std::vector<std::string>& args);
 
+  // Runs `script` once per call, all in one round trip; one reply per call, in order. Calls
+  // answered NOSCRIPT (the server lost its script cache) are run again once, after SCRIPT LOAD;
+  // the others ran exactly once.
+  struct ScriptCall {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+  };
+  absl::StatusOr<std::vector<RedisReply>> EvalMany(const std::string& script,
+                                                   const std::vector<ScriptCall>& calls);
+
  private:
   absl::StatusOr<std::vector<RedisReply>> RoundTrip(
       const std::vector<std::vector<std::string>>& commands);
   absl::Status EnsureConnected();
+  // The SHA1 of `script`, loaded on this connection (SCRIPT LOAD on first use).
+  absl::StatusOr<std::string> ScriptSha(const std::string& script);
   void Drop();
 
   Options options_;

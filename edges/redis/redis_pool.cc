@@ -15,9 +15,25 @@ RedisPool::RedisPool(RedisConnection::Options options, int connections) {
   }
 }
 
+RedisPool::Slot& RedisPool::Next() {
+  return *slots_[next_.fetch_add(1, std::memory_order_relaxed) % slots_.size()];
+}
+
+absl::StatusOr<RedisReply> RedisPool::Eval(const std::string& script,
+                                           const std::vector<std::string>& keys,
+                                           const std::vector<std::string>& args) {
+  Slot& slot = Next();
+  absl::MutexLock lock(&slot.mu);
+  absl::StatusOr<RedisReply> reply = slot.connection->Eval(script, keys, args);
+  if (reply.ok() && reply->is_error()) {
+    return absl::UnavailableError(absl::StrCat("redis: ", reply->str));
+  }
+  return reply;
+}
+
 absl::StatusOr<std::vector<RedisReply>> RedisPool::Run(
     const std::vector<std::vector<std::string>>& commands) {
-  Slot& slot = *slots_[next_.fetch_add(1, std::memory_order_relaxed) % slots_.size()];
+  Slot& slot = Next();
   absl::MutexLock lock(&slot.mu);
   absl::StatusOr<std::vector<RedisReply>> replies = slot.connection->Pipeline(commands);
   if (!replies.ok()) return replies.status();

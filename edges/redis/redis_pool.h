@@ -24,11 +24,17 @@ class RedisPool {
   // UNAVAILABLE naming it (these are commands that do not fail on good input).
   absl::StatusOr<std::vector<RedisReply>> Run(const std::vector<std::vector<std::string>>& commands);
 
+  // Runs a Lua script (RedisConnection::Eval) on one connection; an error reply is UNAVAILABLE.
+  absl::StatusOr<RedisReply> Eval(const std::string& script, const std::vector<std::string>& keys,
+                                  const std::vector<std::string>& args);
+
  private:
   struct Slot {
     absl::Mutex mu;
     std::unique_ptr<RedisConnection> connection ABSL_GUARDED_BY(mu);
   };
+  Slot& Next();
+
   std::vector<std::unique_ptr<Slot>> slots_;
   std::atomic<size_t> next_{0};
 };

@@ -28,13 +28,14 @@ class TimelineIndexer final {
   struct Options {
     std::string kafka_brokers;
     std::string group_id = "choreo-timeline";
-    int fetch_wait_max_ms = 100;
-    int max_batch = 500;
+    // Fetches gather records this long (kafka::BatchedFetch): the timeline is on no saga's path.
+    absl::Duration fetch_max_wait = absl::Milliseconds(250);
+    int max_batch = 2000;
     // A batch gathers what arrives this long after its first record: a saga's hops come close
-    // together, and one batch writes each Redis key once.
-    // 50 ms: at 200 orders/s a batch then holds a few hops of each saga in flight (about 76
-    // Redis commands per order with 10 ms, see tests/bench/README.md).
-    absl::Duration batch_window = absl::Milliseconds(50);
+    // together (tens of ms), and one batch writes each Redis key once. 200 ms: most sagas'
+    // hops share a batch (at 200 orders/s, 50 ms left about 9.4 Redis commands per order, most
+    // sagas split over two batches; see tests/bench/README.md). A timeline lags that much more.
+    absl::Duration batch_window = absl::Milliseconds(200);
   };
   TimelineIndexer(Options options, TimelineStore& store, metrics::Metrics& metrics);
   ~TimelineIndexer();

@@ -46,6 +46,13 @@ struct EffectContext {
   absl::Time now;
 };
 
+// One record's turn in an effect run for several records at once (AfterCommitStep::run_many).
+struct EffectCall {
+  const std::string& state;  // as committed
+  const google::protobuf::Message& event;
+  const EffectContext& context;
+};
+
 // An effect that is not the state change, run by the runtime after the commit (see
 // HandlerRegistry::AfterCommit).
 struct AfterCommitStep {
@@ -57,6 +64,9 @@ struct AfterCommitStep {
   std::function<absl::Status(const std::string& state, const google::protobuf::Message& event,
                              const EffectContext& context)>
       run;
+  // Optional: the same effect for several records of a batch at once (one pipelined write for
+  // all). Needs not be all or nothing: on an error the runtime runs `run` for each of them.
+  std::function<absl::Status(const std::vector<EffectCall>& calls)> run_many;
 };
 
 template <typename State>
@@ -156,6 +166,35 @@ class HandlerRegistry {
       return effect(static_cast<const State&>(*state), static_cast<const Event&>(event), context);
     };
     return AddAfterCommit(*Event::descriptor(), State::descriptor()->full_name(), std::move(step));
+  }
+
+  // AfterCommit with a batch form too: when a lane handles several records of `Event` together,
+  // the runtime calls effect_many once for all of them instead of `effect` once each:
+  //   effect_many: (const std::vector<State>& committed, const std::vector<const Event*>& events,
+  //                 const std::vector<const EffectContext*>& contexts) -> absl::Status
+  // On its error, each record's `effect` runs alone (retried, dead-lettered as usual).
+  template <typename Event, typename State, typename EffectFn, typename EffectManyFn>
+  absl::Status AfterCommit(std::string name, EffectFn effect, EffectManyFn effect_many,
+                           Repeats repeats) {
+    absl::Status added = AfterCommit<Event, State>(std::move(name), std::move(effect), repeats);
+    if (!added.ok()) return added;
+    routes_[Event::descriptor()->full_name()].after_commit->run_many =
+        [effect_many](const std::vector<EffectCall>& calls) -> absl::Status {
+      std::vector<State> states(calls.size());
+      std::vector<const Event*> events;
+      std::vector<const EffectContext*> contexts;
+      events.reserve(calls.size());
+      contexts.reserve(calls.size());
+      for (size_t i = 0; i < calls.size(); ++i) {
+        absl::StatusOr<State> state = ParseState<State>(calls[i].state);
+        if (!state.ok()) return state.status();
+        states[i] = *std::move(state);
+        events.push_back(static_cast<const Event*>(&calls[i].event));
+        contexts.push_back(&calls[i].context);
+      }
+      return effect_many(states, events, contexts);
+    };
+    return absl::OkStatus();
   }
 
   // Handles `Event` with an effect alone: no state, no decision, no events of its own (what it

@@ -2,6 +2,9 @@
 
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "saga/dlq/dead_letter.h"
@@ -10,13 +13,16 @@
 #include "platform/tracing/messaging.h"
 #include "edges/redis/redis_connection.h"
 #include "saga/store/handled_outcome.h"
+#include "saga/store/recent_states.h"
 #include "saga/store/redis_aggregate_store.h"
 
 namespace choreo::saga {
 
 // What one lane of the consumer loop works with: its own Redis connection and randomness.
 struct SagaRuntime::Lane {
+  explicit Lane(size_t recent_states) : recent(recent_states) {}
   std::unique_ptr<store::AggregateStore> store;
+  store::RecentStates recent;
   absl::BitGen random;
 };
 
@@ -47,6 +53,13 @@ absl::StatusOr<std::unique_ptr<SagaRuntime>> SagaRuntime::Create(SagaRuntimeOpti
   }
   if (options.topics.empty()) return absl::InvalidArgumentError("saga runtime: no topics");
   if (registry.empty()) return absl::InvalidArgumentError("saga runtime: no handlers");
+  if (options.max_batch < 1 || options.max_batch > 10000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("saga runtime: max_batch must be 1..10000, got ", options.max_batch));
+  }
+  if (options.recent_states_per_lane < 0) {
+    return absl::InvalidArgumentError("saga runtime: recent_states_per_lane must be >= 0");
+  }
   if (options.workers < 1 || options.workers > 256) {
     return absl::InvalidArgumentError(
         absl::StrCat("saga runtime: workers must be 1..256, got ", options.workers));
@@ -86,7 +99,7 @@ absl::Status SagaRuntime::Start() {
   publisher_ = std::make_unique<publish::Publisher>(sink_.get(), std::move(publishing));
 
   for (int i = 0; i < options_.workers; ++i) {
-    auto lane = std::make_unique<Lane>();
+    auto lane = std::make_unique<Lane>(static_cast<size_t>(options_.recent_states_per_lane));
     if (options_.store_factory) {
       lane->store = options_.store_factory();
     } else {
@@ -101,13 +114,13 @@ absl::Status SagaRuntime::Start() {
                                     options_.consumer_overrides),
           .topics = options_.topics,
           .lanes = options_.workers,
+          .max_batch = options_.max_batch,
+          .batch_window = options_.batch_window,
           .max_in_flight_per_partition = options_.max_in_flight_per_partition,
           .drain_timeout = options_.drain_timeout,
           .name = options_.group_id},
       [this](int lane, absl::Span<consume::RecordScope> batch) {
-        for (consume::RecordScope& scope : batch) {
-          if (Handle(*lanes_[lane], scope) == Finish::kDone) scope.Done();
-        }
+        HandleBatch(*lanes_[lane], batch);
       });
   if (absl::Status started = loop_->Start(); !started.ok()) return started;
   return absl::OkStatus();
@@ -123,7 +136,10 @@ bool SagaRuntime::crashed() const { return loop_ != nullptr && loop_->halted(); 
 
 absl::Status SagaRuntime::Readiness() const {
   if (loop_ == nullptr) return absl::UnavailableError(absl::StrCat(options_.group_id, ": not running"));
-  return loop_->Readiness();
+  if (absl::Status consuming = loop_->Readiness(); !consuming.ok()) return consuming;
+  // Its producer can publish at once (a record given to it before its producer id waits); the
+  // consumer's check covers the brokers.
+  return kafka::CheckProducerIdAssigned(producer_->LatestStatistics());
 }
 
 std::vector<kafka::PartitionLag> SagaRuntime::ConsumerLag() const {
@@ -138,12 +154,264 @@ struct SagaRuntime::PendingEffect {
   bool ran = false;   // ran and succeeded; only its completion is left to record
 };
 
-SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, consume::RecordScope& scope) {
+// A record of a lane's batch on its way through a run (RunTogether).
+struct SagaRuntime::Batched {
+  consume::RecordScope* scope;
+  tracing::Span span;  // "process <topic>", for the whole handling
+  absl::Time started;
+  HandlerRegistry::Dispatch dispatch;
+  store::AggregateRef aggregate;
+  std::vector<publish::StampedEvent> decided;  // once decided
+  std::string state;                           // once committed: the state the effect sees
+};
+
+void SagaRuntime::HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch) {
+  std::vector<Batched> run;
+  absl::flat_hash_set<std::string> taken;  // the keys and aggregates of `run`
+  auto flush = [&] {
+    const bool alive = RunTogether(lane, run);
+    run.clear();
+    taken.clear();
+    return alive;
+  };
+  for (consume::RecordScope& scope : batch) {
+    const KafkaRecord& record = scope.record();
+    const absl::Time started = absl::Now();
+    tracing::Span span =
+        tracing::StartProcessSpan(tracing::TracerOr(options_.tracer), record, options_.group_id);
+    if (batch.size() > 1) {
+      absl::StatusOr<HandlerRegistry::Dispatch> dispatch = registry_.Decode(record);
+      const Route* route = dispatch.ok() ? dispatch->route : nullptr;
+      if (route != nullptr &&
+          (route->ignore || (route->acts_on && !route->acts_on(*dispatch->event.message)))) {
+        Report(scope, dispatch->event.type(), SagaObserver::Outcome::kIgnored, started);
+        scope.Done();
+        continue;
+      }
+      if (route != nullptr && route->decide) {
+        store::AggregateRef aggregate{absl::StrCat(options_.service, ".", route->aggregate_type),
+                                      route->aggregate_id(*dispatch->event.message)};
+        if (!aggregate.id.empty()) {
+          std::string key = absl::StrCat("key:", record.key);
+          std::string id = absl::StrCat("aggregate:", aggregate.type, ":", aggregate.id);
+          if ((taken.contains(key) || taken.contains(id)) && !flush()) return;
+          taken.insert(std::move(key));
+          taken.insert(std::move(id));
+          run.push_back(Batched{&scope, std::move(span), started, *std::move(dispatch),
+                                std::move(aggregate)});
+          continue;
+        }
+      }
+    }
+    // Alone, after everything before it.
+    if (!flush()) return;
+    if (Handle(lane, scope, std::move(span), started) == Finish::kDone) scope.Done();
+    if (crashed()) return;
+  }
+  flush();
+}
+
+bool SagaRuntime::RunTogether(Lane& lane, std::vector<Batched>& run) {
+  if (run.empty()) return !crashed();
+  std::vector<Batched> alone;
+  if (run.size() == 1) {
+    alone = std::move(run);  // nothing to share: the plain path
+    run.clear();
+  } else {
+    CommitTogether(lane, run, alone);
+  }
+  if (!run.empty()) {
+    if (CrashAt(CrashPoint::kAfterCommitBeforePublish, run.front().scope->record())) return false;
+    std::vector<publish::StampedEvent> events;
+    for (Batched& item : run) {
+      for (publish::StampedEvent& event : item.decided) events.push_back(std::move(event));
+      item.decided.clear();
+    }
+    if (!publisher_->SendAndWait(std::move(events)).ok()) {
+      // Committed, not all acknowledged: alone, each finds itself handled and sends its stored
+      // events again (their ids are the same).
+      for (Batched& item : run) alone.push_back(std::move(item));
+      run.clear();
+    }
+  }
+  std::vector<std::string> types;
+  std::vector<std::unique_ptr<PendingEffect>> effects;
+  for (Batched& item : run) {
+    types.push_back(item.dispatch.event.type());
+    effects.push_back(item.dispatch.route->after_commit
+                          ? std::make_unique<PendingEffect>(PendingEffect{
+                                std::move(item.dispatch), item.aggregate, std::move(item.state)})
+                          : nullptr);
+  }
+  if (!RunEffectsTogether(run, effects)) return false;
+  for (size_t i = 0; i < run.size(); ++i) {
+    Batched& item = run[i];
+    consume::RecordScope& scope = *item.scope;
+    SagaObserver::Outcome outcome = SagaObserver::Outcome::kHandled;
+    if (PendingEffect* effect = effects[i].get(); effect != nullptr) {
+      if (!effect->ran && CrashAt(CrashPoint::kAfterPublishBeforeEffect, scope.record())) {
+        return false;
+      }
+      const StepEnd end = RunStep(lane, scope, item.span, [&] {
+        return RunEffect(lane, scope.record(), item.span, *effect);
+      });
+      if (end == StepEnd::kAbandon) {
+        if (crashed()) return false;
+        continue;
+      }
+      if (end == StepEnd::kDeadLettered) outcome = SagaObserver::Outcome::kDeadLettered;
+    }
+    if (CrashAt(CrashPoint::kAfterPublishBeforeOffsetStore, scope.record())) return false;
+    Report(scope, types[i], outcome, item.started);
+    scope.Done();
+  }
+  for (Batched& item : alone) {
+    if (Handle(lane, *item.scope, std::move(item.span), item.started) == Finish::kDone) {
+      item.scope->Done();
+    }
+    if (crashed()) return false;
+  }
+  return !crashed();
+}
+
+bool SagaRuntime::RunEffectsTogether(std::vector<Batched>& run,
+                                     std::vector<std::unique_ptr<PendingEffect>>& effects) {
+  absl::flat_hash_map<const AfterCommitStep*, std::vector<size_t>> groups;
+  for (size_t i = 0; i < run.size(); ++i) {
+    if (effects[i] == nullptr) continue;
+    const AfterCommitStep& step = *effects[i]->dispatch.route->after_commit;
+    if (step.run_many) groups[&step].push_back(i);
+  }
+  for (const auto& [step, members] : groups) {
+    if (members.size() < 2) continue;  // alone, the plain way
+    for (size_t i : members) {
+      if (CrashAt(CrashPoint::kAfterPublishBeforeEffect, run[i].scope->record())) return false;
+    }
+    tracing::Span span = tracing::TracerOr(options_.tracer)
+                             .StartSpan(absl::StrCat("effect ", step->name),
+                                        tracing::SpanKind::kInternal,
+                                        run[members.front()].span.traceparent());
+    span.SetAttribute("choreo.batch_size", static_cast<int64_t>(members.size()));
+    std::vector<publish::Origin> origins;
+    std::vector<EffectContext> contexts;
+    origins.reserve(members.size());
+    contexts.reserve(members.size());
+    const absl::Time now = options_.clock();
+    for (size_t i : members) {
+      const common::v1::EventMeta& meta = effects[i]->dispatch.event.meta();
+      publish::Origin& origin = origins.emplace_back(publish::Origin::CausedBy(meta));
+      origin.traceparent = span.traceparent();
+      contexts.push_back(EffectContext{run[i].scope->record(), meta, *publisher_, origin, now});
+    }
+    std::vector<EffectCall> calls;
+    calls.reserve(members.size());
+    for (size_t k = 0; k < members.size(); ++k) {
+      const PendingEffect& effect = *effects[members[k]];
+      calls.push_back(EffectCall{effect.state, *effect.dispatch.event.message, contexts[k]});
+    }
+    if (absl::Status ran = step->run_many(calls); !ran.ok()) {
+      span.SetError(ran.ToString());  // each runs alone next, with its retries
+      continue;
+    }
+    for (size_t i : members) effects[i]->ran = true;
+  }
+  return true;
+}
+
+void SagaRuntime::CommitTogether(Lane& lane, std::vector<Batched>& run,
+                                 std::vector<Batched>& alone) {
+  auto all_alone = [&](std::vector<Batched>& items) {
+    for (Batched& item : items) {
+      for (publish::StampedEvent& event : item.decided) event.send.Discard();
+      item.decided.clear();
+      alone.push_back(std::move(item));
+    }
+    items.clear();
+  };
+  // What the lane remembers is decided on as it is; the rest is loaded in one round trip.
+  std::vector<store::AggregateSnapshot> snapshots(run.size());
+  std::vector<bool> loaded(run.size(), false);
+  std::vector<store::AggregateEvent> keys;
+  for (size_t i = 0; i < run.size(); ++i) {
+    if (const store::AggregateSnapshot* known = lane.recent.Find(run[i].aggregate)) {
+      snapshots[i] = *known;
+    } else {
+      loaded[i] = true;
+      keys.push_back({run[i].aggregate, run[i].dispatch.event.meta().event_id()});
+    }
+  }
+  if (!keys.empty()) {
+    absl::StatusOr<std::vector<store::AggregateSnapshot>> got = lane.store->LoadMany(keys);
+    if (!got.ok()) {
+      lane.recent.Clear();
+      return all_alone(run);
+    }
+    for (size_t i = 0, k = 0; i < run.size(); ++i) {
+      if (!loaded[i]) continue;
+      snapshots[i] = std::move((*got)[k++]);
+      lane.recent.Remember(run[i].aggregate, snapshots[i].version, snapshots[i].state);
+    }
+  }
+  std::vector<Batched> decided;
+  std::vector<store::CommitRequest> commits;
+  for (size_t i = 0; i < run.size(); ++i) {
+    Batched& item = run[i];
+    store::AggregateSnapshot& snapshot = snapshots[i];
+    absl::StatusOr<Decision> decision =
+        snapshot.handled_outcome
+            ? absl::AlreadyExistsError("handled before")  // alone: it sends its stored events
+            : Decide(item.dispatch, item.scope->record(), snapshot.state, item.span);
+    if (!decision.ok()) {
+      if (!loaded[i]) lane.recent.Forget(item.aggregate);  // alone, it decides on the stored state
+      alone.push_back(std::move(item));
+      continue;
+    }
+    commits.push_back({item.aggregate, item.dispatch.event.meta().event_id(), snapshot.version,
+                       decision->state, store::EncodeHandledOutcome(decision->records)});
+    item.state = decision->state ? *std::move(decision->state) : std::move(snapshot.state);
+    item.decided = std::move(decision->stamped);
+    decided.push_back(std::move(item));
+  }
+  run.clear();
+  if (decided.empty()) return;
+  absl::StatusOr<std::vector<store::CommitResult>> results =
+      lane.store->CommitMany(commits, options_.marker_retention);
+  if (!results.ok()) {
+    lane.recent.Clear();
+    return all_alone(decided);
+  }
+  for (size_t i = 0; i < decided.size(); ++i) {
+    if ((*results)[i].outcome == store::CommitOutcome::kCommitted) {
+      lane.recent.Remember(decided[i].aggregate, (*results)[i].version, decided[i].state);
+      run.push_back(std::move(decided[i]));
+    } else {  // a conflict or handled meanwhile: alone, it reloads
+      lane.recent.Forget(decided[i].aggregate);
+      std::vector<Batched> one;
+      one.push_back(std::move(decided[i]));
+      all_alone(one);
+    }
+  }
+}
+
+void SagaRuntime::Report(const consume::RecordScope& scope, absl::string_view event_type,
+                         SagaObserver::Outcome outcome, absl::Time started) {
+  const absl::Duration handling = absl::Now() - started;
+  if (options_.observer != nullptr) {
+    options_.observer->OnRecordDone(scope.record(), event_type, outcome, handling,
+                                    started - scope.received());
+  }
+  if (logging::Enabled(logging::Level::kDebug)) {
+    logging::Fields fields = logging::EventFields(scope.record());
+    fields.emplace_back("event_type", std::string(event_type));
+    fields.emplace_back("outcome", std::string(SagaObserver::OutcomeName(outcome)));
+    fields.emplace_back("handling_ms", absl::StrCat(absl::ToDoubleMilliseconds(handling)));
+    logging::Debug("record done", fields);
+  }
+}
+
+SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, consume::RecordScope& scope,
+                                        tracing::Span span, absl::Time started) {
   const KafkaRecord& record = scope.record();
-  const absl::Time started = absl::Now();
-  // One span for the record's whole handling, retries included; its outgoing events continue it.
-  tracing::Span span =
-      tracing::StartProcessSpan(tracing::TracerOr(options_.tracer), record, options_.group_id);
   SagaObserver::Outcome outcome = SagaObserver::Outcome::kHandled;
   std::string event_type(record.Header("ce_type").value_or(""));
   std::unique_ptr<PendingEffect> effect;
@@ -161,18 +429,7 @@ SagaRuntime::Finish SagaRuntime::Handle(Lane& lane, consume::RecordScope& scope)
   }
   if (end == StepEnd::kAbandon) return Finish::kAbandon;
   if (end == StepEnd::kDeadLettered) outcome = SagaObserver::Outcome::kDeadLettered;
-  const absl::Duration handling = absl::Now() - started;
-  if (options_.observer != nullptr) {
-    options_.observer->OnRecordDone(record, event_type, outcome, handling,
-                                    started - scope.received());
-  }
-  if (logging::Enabled(logging::Level::kDebug)) {
-    logging::Fields fields = logging::EventFields(record);
-    fields.emplace_back("event_type", event_type);
-    fields.emplace_back("outcome", std::string(SagaObserver::OutcomeName(outcome)));
-    fields.emplace_back("handling_ms", absl::StrCat(absl::ToDoubleMilliseconds(handling)));
-    logging::Debug("record done", fields);
-  }
+  Report(scope, event_type, outcome, started);
   return Finish::kDone;
 }
 
@@ -253,10 +510,8 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
     }
     return absl::OkStatus();
   }
-  // Every outgoing event joins the saga of `meta`; its send span is a child of the process span.
-  publish::Origin origin = publish::Origin::CausedBy(meta);
-  origin.traceparent = process.traceparent();
-  absl::StatusOr<Committed> committed = DecideAndCommit(lane, record, *dispatch, aggregate, origin);
+  absl::StatusOr<Committed> committed =
+      DecideAndCommit(lane, record, *dispatch, aggregate, process);
   if (!committed.ok()) return committed.status();
   if (committed->duplicate) outcome = SagaObserver::Outcome::kDuplicate;
   if (CrashAt(CrashPoint::kAfterCommitBeforePublish, record)) {
@@ -292,10 +547,26 @@ bool SagaRuntime::CrashAt(CrashPoint point, const KafkaRecord& record) {
   return true;
 }
 
+absl::StatusOr<store::AggregateSnapshot> SagaRuntime::RecentOrLoad(
+    Lane& lane, const store::AggregateRef& aggregate, absl::string_view event_id,
+    bool& remembered) {
+  if (const store::AggregateSnapshot* known = lane.recent.Find(aggregate)) {
+    remembered = true;
+    return *known;
+  }
+  remembered = false;
+  absl::StatusOr<store::AggregateSnapshot> loaded = lane.store->Load(aggregate, event_id);
+  if (!loaded.ok()) {
+    lane.recent.Clear();  // the store failed: what the lane remembers may have been lost there
+    return loaded.status();
+  }
+  lane.recent.Remember(aggregate, loaded->version, loaded->state);
+  return loaded;
+}
+
 absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
     Lane& lane, const KafkaRecord& record, const HandlerRegistry::Dispatch& dispatch,
-    const store::AggregateRef& aggregate, const publish::Origin& origin) {
-  const google::protobuf::Message& event = *dispatch.event.message;
+    const store::AggregateRef& aggregate, const tracing::Span& process) {
   const common::v1::EventMeta& meta = dispatch.event.meta();
   const Route& route = *dispatch.route;
   Committed result;
@@ -319,7 +590,9 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
     return absl::OkStatus();
   };
   for (int conflicts = 0;; ++conflicts) {
-    absl::StatusOr<store::AggregateSnapshot> snapshot = lane.store->Load(aggregate, meta.event_id());
+    bool remembered = false;
+    absl::StatusOr<store::AggregateSnapshot> snapshot =
+        RecentOrLoad(lane, aggregate, meta.event_id(), remembered);
     if (!snapshot.ok()) return snapshot.status();
     if (snapshot->handled_outcome) {
       if (absl::Status taken = take_stored(*snapshot->handled_outcome); !taken.ok()) return taken;
@@ -328,22 +601,21 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
       return result;
     }
     discard();
-    const EventContext context{record, meta, options_.clock()};
-    absl::StatusOr<ErasedReaction> reaction = route.decide(snapshot->state, event, context);
-    if (!reaction.ok()) return reaction.status();
-    std::vector<KafkaRecord> records;
-    for (OutgoingEvent& outgoing : reaction->events) {
-      if (outgoing.event == nullptr) return absl::InternalError("outgoing event is null");
-      absl::StatusOr<publish::StampedEvent> stamped =
-          publisher_->Stamp(*outgoing.event, outgoing.topic, std::move(outgoing.key), origin);
-      if (!stamped.ok()) return stamped.status();
-      records.push_back(stamped->record);
-      result.decided.push_back(*std::move(stamped));
+    absl::StatusOr<Decision> decision = Decide(dispatch, record, snapshot->state, process);
+    if (!decision.ok()) {
+      if (!remembered) return decision.status();
+      lane.recent.Forget(aggregate);  // perhaps a duplicate, or a stale guess: ask the store
+      continue;
     }
+    result.decided = std::move(decision->stamped);
+    std::optional<std::string>& new_state = decision->state;
     absl::StatusOr<store::CommitResult> committed =
-        lane.store->Commit(aggregate, meta.event_id(), snapshot->version, reaction->state,
-                           store::EncodeHandledOutcome(records), options_.marker_retention);
+        lane.store->Commit(aggregate, meta.event_id(), snapshot->version, new_state,
+                           store::EncodeHandledOutcome(decision->records),
+                           options_.marker_retention);
+    if (!committed.ok()) lane.recent.Clear();  // the store failed: see RecentOrLoad
     if (!committed.ok()) return committed.status();
+    if (committed->outcome != store::CommitOutcome::kCommitted) lane.recent.Forget(aggregate);
     switch (committed->outcome) {
       case store::CommitOutcome::kVersionConflict:
         if (conflicts >= 100) {
@@ -364,11 +636,44 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
         return result;
       }
       case store::CommitOutcome::kCommitted:
-        result.state = reaction->state ? *std::move(reaction->state) : std::move(snapshot->state);
+        result.state = new_state ? *std::move(new_state) : std::move(snapshot->state);
+        lane.recent.Remember(aggregate, committed->version, result.state);
         succeeded = true;
         return result;
     }
   }
+}
+
+absl::StatusOr<SagaRuntime::Decision> SagaRuntime::Decide(
+    const HandlerRegistry::Dispatch& dispatch, const KafkaRecord& record,
+    const std::string& state, const tracing::Span& process) const {
+  // Every outgoing event joins the saga of the cause; its send span is a child of `process`.
+  publish::Origin origin = publish::Origin::CausedBy(dispatch.event.meta());
+  origin.traceparent = process.traceparent();
+  const EventContext context{record, dispatch.event.meta(), options_.clock()};
+  absl::StatusOr<ErasedReaction> reaction =
+      dispatch.route->decide(state, *dispatch.event.message, context);
+  if (!reaction.ok()) return reaction.status();
+  Decision decision;
+  decision.state = std::move(reaction->state);
+  for (OutgoingEvent& outgoing : reaction->events) {
+    absl::Status stamped = outgoing.event == nullptr
+                               ? absl::InternalError("outgoing event is null")
+                               : absl::OkStatus();
+    if (stamped.ok()) {
+      absl::StatusOr<publish::StampedEvent> event =
+          publisher_->Stamp(*outgoing.event, outgoing.topic, std::move(outgoing.key), origin);
+      if (event.ok()) {
+        decision.records.push_back(event->record);
+        decision.stamped.push_back(*std::move(event));
+        continue;
+      }
+      stamped = event.status();
+    }
+    for (publish::StampedEvent& done : decision.stamped) done.send.Discard();
+    return stamped;
+  }
+  return decision;
 }
 
 absl::Status SagaRuntime::RunEffect(Lane& lane, const KafkaRecord& record,

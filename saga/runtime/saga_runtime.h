@@ -8,6 +8,21 @@
 //   publish the outgoing events through the Publisher and wait for the broker's acks -> run the
 //   route's effect after the commit, if any and not yet completed -> store the record's offset.
 //
+// Recent states: each lane remembers the aggregates it last loaded or committed and decides the
+// next event of one on what it remembers, without a load; the commit's version check and marker
+// catch a stale guess or a duplicate, and the record is then decided again on the stored state.
+//
+// Batches: a lane takes up to max_batch queued records at once. A run of them with distinct
+// aggregates and keys goes through those steps together: one pipelined load, the decisions,
+// one pipelined commit (each record's commit still atomic on its own), one send of all their
+// events and one wait for the acks, then each record's effect and offset in order (an effect with
+// a batch form, AfterCommitStep::run_many, runs once for all of them first). A record the
+// batch cannot finish the plain way (a duplicate, a failed decision, a version conflict, a
+// failed publish, an effect alone, an undecodable record) is handled alone after the others of
+// its run, with its retries and dead letter; one that was committed in the batch is then found
+// handled and its stored events go out again. The records of one aggregate or key never share
+// a run, so per-key order is kept.
+//
 // Promises:
 // - At-least-once delivery, exactly-once state changes: a re-delivered or duplicated record
 //   changes nothing and re-publishes the events of its first handling, byte for byte (same ids).
@@ -32,6 +47,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,7 +97,10 @@ class SagaObserver {
 
 // Where a test may simulate a crash (crash_hook returns true): the record's work stops there,
 // its offset is never stored, and the runtime stops handling anything. kAfterPublishBeforeEffect
-// is reached only by records whose route has an effect after the commit still to run.
+// is reached only by records whose route has an effect after the commit still to run. In a batch
+// (see above) kAfterCommitBeforePublish is asked once, with the run's first committed record,
+// after the whole run is committed and before any of it is published; the other two are asked
+// per record, so a crash can fall mid-batch.
 enum class CrashPoint {
   kAfterCommitBeforePublish,
   kAfterPublishBeforeEffect,
@@ -101,6 +120,12 @@ struct SagaRuntimeOptions {
   BackoffPolicy backoff;
   int max_attempts_unclassified = 10;
   int max_in_flight_per_partition = 1000;  // the partition pauses beyond this
+  int max_batch = 64;                      // records a lane handles together (1: one by one)
+  // Aggregates each lane remembers (store::RecentStates) to decide without loading them (0: load
+  // every time).
+  int recent_states_per_lane = 4096;
+  // After a lane's first record, how long it waits for more to batch (0: takes what is queued).
+  absl::Duration batch_window = absl::ZeroDuration();
   absl::Duration drain_timeout = absl::Seconds(10);
   absl::Duration publish_timeout = absl::Seconds(30);  // the Publisher's ack_timeout
   std::function<absl::Time()> clock = [] { return absl::Now(); };
@@ -129,7 +154,8 @@ class SagaRuntime final {
   // statistics.interval.ms after Start).
   std::vector<kafka::PartitionLag> ConsumerLag() const;
   // OK when the runtime can do its work: started and not stopping, its consumer has an
-  // assignment from the group, and a Kafka broker is reachable (librdkafka's statistics).
+  // assignment from the group, a Kafka broker is reachable and its producer has its producer id
+  // (librdkafka's statistics).
   // UNAVAILABLE saying which is missing otherwise.
   absl::Status Readiness() const;
   const std::string& group_id() const { return options_.group_id; }
@@ -142,8 +168,25 @@ class SagaRuntime final {
 
   SagaRuntime(SagaRuntimeOptions options, HandlerRegistry registry);
 
+  struct Batched;
+
+  // A lane's batch: runs of distinct aggregates and keys together (RunTogether), the rest alone.
+  void HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch);
+  // One run: load, decide, commit, publish together; effects and offsets per record; what it
+  // cannot finish the plain way, alone after. Returns false when the runtime crashed.
+  bool RunTogether(Lane& lane, std::vector<Batched>& run);
+  // The effects of a run's records that have a batch form (AfterCommitStep::run_many), once per
+  // effect for all of them; those that succeed are marked ran. False when the runtime crashed.
+  bool RunEffectsTogether(std::vector<Batched>& run,
+                          std::vector<std::unique_ptr<PendingEffect>>& effects);
+  // Load, decide and commit of a run: the records committed (in run order) stay in `run`, the
+  // others are moved to `alone`.
+  void CommitTogether(Lane& lane, std::vector<Batched>& run, std::vector<Batched>& alone);
   // One record on its lane: decide, commit, publish, effect; kDone lets its offset be stored.
-  Finish Handle(Lane& lane, consume::RecordScope& scope);
+  Finish Handle(Lane& lane, consume::RecordScope& scope, tracing::Span span, absl::Time started);
+  // The record finished (done, ignored, duplicate or dead-lettered): observer, debug log.
+  void Report(const consume::RecordScope& scope, absl::string_view event_type,
+              SagaObserver::Outcome outcome, absl::Time started);
   // Runs `step` until it succeeds: transient failures back off and retry it, permanent ones
   // dead-letter the record.
   StepEnd RunStep(Lane& lane, consume::RecordScope& scope, tracing::Span& span,
@@ -165,7 +208,23 @@ class SagaRuntime final {
   absl::StatusOr<Committed> DecideAndCommit(Lane& lane, const KafkaRecord& record,
                                             const HandlerRegistry::Dispatch& dispatch,
                                             const store::AggregateRef& aggregate,
-                                            const publish::Origin& origin);
+                                            const tracing::Span& process);
+  // What the lane remembers of the aggregate (`remembered`: no marker was read), else the stored
+  // state and the record's marker, then remembered.
+  absl::StatusOr<store::AggregateSnapshot> RecentOrLoad(Lane& lane,
+                                                        const store::AggregateRef& aggregate,
+                                                        absl::string_view event_id,
+                                                        bool& remembered);
+  // A decision on `state`, its events stamped (origin: caused by the event, a child of
+  // `process`): what to commit and send. On an error, nothing stamped is left open.
+  struct Decision {
+    std::optional<std::string> state;             // nullopt: unchanged
+    std::vector<publish::StampedEvent> stamped;
+    std::vector<KafkaRecord> records;             // the stamped records, for the marker
+  };
+  absl::StatusOr<Decision> Decide(const HandlerRegistry::Dispatch& dispatch,
+                                  const KafkaRecord& record, const std::string& state,
+                                  const tracing::Span& process) const;
   // Whether the route's effect is still to run for this record: always after a first handling
   // (an effect runs after its commit), and for a record handled before unless its completion
   // was recorded (a lookup only for effects that record it).

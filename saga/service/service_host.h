@@ -29,11 +29,12 @@ namespace choreo::service {
 // Flags every service shares (each also CHOREO_<NAME> in the environment): the process's
 // (ProcessConfig) and the saga runtime's.
 struct ServiceConfig : ProcessConfig {
-  // Per-key lanes. A record spends most of its time waiting (Redis with appendfsync always, the
-  // broker's acknowledgement), and a record queued behind another key's wait is pure latency:
-  // at 100 orders/s the order service's p90 hop fell from 48 ms with 4 lanes to 9 ms with 16
-  // (tests/bench/README.md). Threads are cheap here; the cost is one Redis connection each.
-  int workers = 16;
+  // Per-key lanes. A lane handles what is queued for it as one batch (one Redis round trip each
+  // way, one wait for the broker's acks: saga/README.md), so fewer lanes make larger batches: on
+  // Apache Kafka at 1,000 orders/s offered, 4 lanes passed 967/s (p50 340 ms, 1.29 ms of CPU
+  // per order) where 16 passed 769/s (p50 2.3 s, 1.62 ms); at 200/s, 16 had the lower p50
+  // (18 against 28-32 ms). tests/bench/README.md, "A batched hot path". One Redis connection each.
+  int workers = 4;
   // Kafka long-polls, so a large wait is free there; the dev broker (librdkafka's mock) holds
   // empty fetches for the whole value, so the local stack passes 1.
   int fetch_wait_max_ms = 100;

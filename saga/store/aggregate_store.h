@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -45,6 +46,21 @@ struct CommitResult {
   std::string handled_outcome;  // kAlreadyHandled: the outcome stored by the first handling
 };
 
+// One event on one aggregate: what LoadMany looks up.
+struct AggregateEvent {
+  AggregateRef aggregate;
+  std::string event_id;
+};
+
+// One commit of a CommitMany: the arguments of Commit.
+struct CommitRequest {
+  AggregateRef aggregate;
+  std::string event_id;
+  int64_t expected_version = 0;
+  std::optional<std::string> new_state;
+  std::string outcome;
+};
+
 class AggregateStore {
  public:
   virtual ~AggregateStore() = default;
@@ -62,6 +78,16 @@ class AggregateStore {
                                               const std::optional<std::string>& new_state,
                                               const std::string& outcome,
                                               absl::Duration retention) = 0;
+
+  // Load and Commit of several aggregates (distinct ones: the caller's promise) at once: one
+  // result per item, in order; each commit is atomic on its own, as Commit's. A store that can
+  // pipeline does each in one round trip; by default they run one by one. An error means some
+  // of the commits may have happened (each is still all or nothing): the caller finds out by
+  // committing again (kAlreadyHandled).
+  virtual absl::StatusOr<std::vector<AggregateSnapshot>> LoadMany(
+      const std::vector<AggregateEvent>& items);
+  virtual absl::StatusOr<std::vector<CommitResult>> CommitMany(
+      const std::vector<CommitRequest>& commits, absl::Duration retention);
 
   // Whether the after-commit effect of `event_id` on the aggregate completed (MarkEffectDone).
   virtual absl::StatusOr<bool> EffectDone(const AggregateRef& aggregate,

@@ -5,7 +5,8 @@
 // Keys:  state:{<type>:<id>}              hash {v: version, s: serialized state}
 //        done:{<type>:<id>}:<event id>    string: the outcome, with PX = retention
 //        effect:{<type>:<id>}:<event id>  "1" once the event's after-commit effect completed
-// Commit is one Lua script (atomic on the server); Load is one pipelined round trip.
+// Commit is one Lua script (atomic on the server); Load is one pipelined round trip; LoadMany
+// and CommitMany are one round trip for the whole batch.
 // Not thread-safe (it owns one connection): one per worker.
 
 #include <memory>
@@ -26,6 +27,10 @@ class RedisAggregateStore final : public AggregateStore {
                                       const std::optional<std::string>& new_state,
                                       const std::string& outcome,
                                       absl::Duration retention) override;
+  absl::StatusOr<std::vector<AggregateSnapshot>> LoadMany(
+      const std::vector<AggregateEvent>& items) override;  // one round trip
+  absl::StatusOr<std::vector<CommitResult>> CommitMany(const std::vector<CommitRequest>& commits,
+                                                       absl::Duration retention) override;
   absl::StatusOr<bool> EffectDone(const AggregateRef& aggregate,
                                   absl::string_view event_id) override;
   absl::Status MarkEffectDone(const AggregateRef& aggregate, absl::string_view event_id,

@@ -32,11 +32,11 @@ int RunNotification(const NotificationConfig& config, process::StopSignals& sign
   if (!sender.ok()) return service::StartFailure(kService, sender.status());
   NotificationAdminService admin(redis);
 
-  // Notifications are not on the order's critical path: idle fetches may wait longer (Kafka
-  // long-polls anyway; the dev broker then serves far fewer empty fetches). A notification
-  // goes out at most about 0.2 s later on the dev broker.
-  const kafka::KafkaConfig relaxed = {
-      {"fetch.wait.max.ms", absl::StrCat(std::max(config.fetch_wait_max_ms, 100))}};
+  // Notifications are not on the order's critical path: fetches gather records for up to 250 ms
+  // (kafka::BatchedFetch), so the runtime gets them in batches and the broker answers far fewer
+  // fetches. Each of a notification's hops (status, request, sent) may wait that long.
+  const kafka::KafkaConfig relaxed = kafka::BatchedFetch(
+      std::max(absl::Milliseconds(config.fetch_wait_max_ms), absl::Milliseconds(250)));
   service::ServiceParts parts;
   parts.name = kService;
   // Users registered before this group first started are learnt on demand (users.profile).

@@ -135,6 +135,30 @@ absl::StatusOr<saga::HandlerRegistry> ProfileViewRegistry() {
 
 std::vector<std::string> StatusTopics() { return {std::string(topics::kOrdersStatus)}; }
 
+namespace {
+
+// The notification request a status calls for, stamped for notifications.requested, or nothing
+// (a status that is not notified, a recipient who wants none).
+absl::StatusOr<std::optional<publish::StampedEvent>> StampedRequest(
+    ProfileLookup* lookup, const notifications::v1::NotifiedOrder& order,
+    const orders::v1::OrderStatusUpdated& status, const saga::EffectContext& context) {
+  if (!IsNotified(order, status.status())) return std::nullopt;
+  absl::StatusOr<users::v1::Profile> recipient =
+      lookup->Get(status.username(), context.origin, context.publisher);
+  if (!recipient.ok()) return recipient.status();
+  std::optional<notifications::v1::NotificationRequested> request =
+      NotificationFor(status, *recipient, context.now);
+  if (!request) return std::nullopt;
+  publish::Origin origin = context.origin;
+  origin.event_id = ids::EventId(request->notification_id());
+  absl::StatusOr<publish::StampedEvent> stamped = context.publisher.Stamp(
+      *request, topics::kNotificationsRequested, status.username(), origin);
+  if (!stamped.ok()) return stamped.status();
+  return std::optional<publish::StampedEvent>(*std::move(stamped));
+}
+
+}  // namespace
+
 absl::StatusOr<saga::HandlerRegistry> StatusRegistry(ProfileLookup* lookup) {
   saga::HandlerRegistry registry;
   using notifications::v1::NotifiedOrder;
@@ -149,21 +173,34 @@ absl::StatusOr<saga::HandlerRegistry> StatusRegistry(ProfileLookup* lookup) {
       });
   if (added.ok()) {
     // The request's event id is its notification id: a repeat is the same event downstream.
+    // For a batch of statuses, every request goes out at once and is acknowledged together.
     added = registry.AfterCommit<OrderStatusUpdated, NotifiedOrder>(
         "notification request",
         [lookup](const NotifiedOrder& order, const OrderStatusUpdated& status,
                  const saga::EffectContext& context) -> absl::Status {
-          if (!IsNotified(order, status.status())) return absl::OkStatus();
-          absl::StatusOr<users::v1::Profile> recipient =
-              lookup->Get(status.username(), context.origin, context.publisher);
-          if (!recipient.ok()) return recipient.status();
-          std::optional<notifications::v1::NotificationRequested> request =
-              NotificationFor(status, *recipient, context.now);
-          if (!request) return absl::OkStatus();
-          publish::Origin origin = context.origin;
-          origin.event_id = ids::EventId(request->notification_id());
-          return context.publisher.Publish(*request, topics::kNotificationsRequested,
-                                           status.username(), origin);
+          absl::StatusOr<std::optional<publish::StampedEvent>> request =
+              StampedRequest(lookup, order, status, context);
+          if (!request.ok()) return request.status();
+          if (!request->has_value()) return absl::OkStatus();
+          std::vector<publish::StampedEvent> one;
+          one.push_back(**std::move(request));
+          return context.publisher.SendAndWait(std::move(one));
+        },
+        [lookup](const std::vector<NotifiedOrder>& orders,
+                 const std::vector<const OrderStatusUpdated*>& statuses,
+                 const std::vector<const saga::EffectContext*>& contexts) -> absl::Status {
+          std::vector<publish::StampedEvent> requests;
+          for (size_t i = 0; i < orders.size(); ++i) {
+            absl::StatusOr<std::optional<publish::StampedEvent>> request =
+                StampedRequest(lookup, orders[i], *statuses[i], *contexts[i]);
+            if (!request.ok()) {
+              for (publish::StampedEvent& stamped : requests) stamped.send.Discard();
+              return request.status();
+            }
+            if (request->has_value()) requests.push_back(**std::move(request));
+          }
+          if (requests.empty()) return absl::OkStatus();
+          return contexts.front()->publisher.SendAndWait(std::move(requests));
         },
         // A repeat publishes the same event again (its id is the notification id), which the
         // sender drops as a duplicate: no completion record needed.

@@ -15,13 +15,18 @@ namespace {
 
 constexpr char kDeadlineIndex[] = "order:deadlines";
 
-// The order route of `Event`: keeps the deadline index in line with the committed order.
+// The order route of `Event`: keeps the deadline index in line with the committed order (for a
+// batch of orders, in one round trip).
 template <typename Event>
 absl::Status IndexDeadlineAfterCommit(saga::HandlerRegistry& registry, DeadlineIndex* index) {
   return registry.AfterCommit<Event, orders::v1::Order>(
-      "deadline index", [index](const orders::v1::Order& order, const Event&,
-                                const saga::EffectContext&) {
-        return index->Apply(order);
+      "deadline index",
+      [index](const orders::v1::Order& order, const Event&, const saga::EffectContext&) {
+        return index->Apply({order});
+      },
+      [index](const std::vector<orders::v1::Order>& orders, const std::vector<const Event*>&,
+              const std::vector<const saga::EffectContext*>&) {
+        return index->Apply(orders);
       },
       saga::HandlerRegistry::Repeats::kFreely);
 }
@@ -31,16 +36,26 @@ absl::Status IndexDeadlineAfterCommit(saga::HandlerRegistry& registry, DeadlineI
 DeadlineIndex::DeadlineIndex(redis::RedisConnection::Options redis, int connections)
     : pool_(std::move(redis), connections) {}
 
-absl::Status DeadlineIndex::Apply(const orders::v1::Order& order) {
-  switch (DeadlineIndexActionFor(order)) {
-    case DeadlineIndexAction::kNone:
-      return absl::OkStatus();
-    case DeadlineIndexAction::kAdd:  // the same member and score again: a no-op
-      return pool_
-          .Run({{"ZADD", kDeadlineIndex, absl::StrCat(DeadlineScore(order)), DeadlineMember(order)}})
-          .status();
-    case DeadlineIndexAction::kRemove:
-      return pool_.Run({{"ZREM", kDeadlineIndex, DeadlineMember(order)}}).status();
+absl::Status DeadlineIndex::Apply(const std::vector<orders::v1::Order>& orders) {
+  std::vector<std::vector<std::string>> commands;
+  for (const orders::v1::Order& order : orders) {
+    switch (DeadlineIndexActionFor(order)) {
+      case DeadlineIndexAction::kNone:
+        break;
+      case DeadlineIndexAction::kAdd:  // the same member and score again: a no-op
+        commands.push_back({"ZADD", kDeadlineIndex, absl::StrCat(DeadlineScore(order)),
+                            DeadlineMember(order)});
+        break;
+      case DeadlineIndexAction::kRemove:
+        commands.push_back({"ZREM", kDeadlineIndex, DeadlineMember(order)});
+        break;
+    }
+  }
+  if (commands.empty()) return absl::OkStatus();
+  absl::StatusOr<std::vector<redis::RedisReply>> replies = pool_.Run(commands);
+  if (!replies.ok()) return replies.status();
+  for (const redis::RedisReply& reply : *replies) {
+    if (reply.is_error()) return absl::InternalError(absl::StrCat("deadline index: ", reply.str));
   }
   return absl::OkStatus();
 }

@@ -38,7 +38,9 @@ std::vector<std::string> OrderTopics();
 class DeadlineIndex {
  public:
   DeadlineIndex(redis::RedisConnection::Options redis, int connections);
-  absl::Status Apply(const orders::v1::Order& order);
+  // Brings the index in line with each order (its entry added, removed or left), in one round
+  // trip; set-like, so repeating it is harmless.
+  absl::Status Apply(const std::vector<orders::v1::Order>& orders);
 
  private:
   redis::RedisPool pool_;

@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "absl/strings/str_cat.h"
 
 namespace choreo::kafka {
 namespace {
@@ -35,6 +36,44 @@ TEST(ConsumerLagTest, NotJsonIsAnError) {
   EXPECT_EQ(ConsumerLagFromStatistics("{oops").status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(ConsumerLagFromStatistics("{}")->empty());
+}
+
+TEST(ConsumerReadyTest, WaitsForABrokerAndEveryPartitionsStartingOffset) {
+  EXPECT_EQ(CheckConsumerReady("").code(), absl::StatusCode::kUnavailable);
+  constexpr char kLooking[] = R"({"brokers": {"b/1": {"state": "UP"}}, "topics": {
+      "orders.requests": {"partitions": {"0": {"fetch_state": "active"},
+                                         "1": {"fetch_state": "offset-query"},
+                                         "-1": {"fetch_state": "none"}}}}})";
+  const absl::Status looking = CheckConsumerReady(kLooking);
+  EXPECT_EQ(looking.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(looking.message()), ::testing::HasSubstr("orders.requests[1]"));
+  constexpr char kFetching[] = R"({"brokers": {"b/1": {"state": "UP"}}, "topics": {
+      "orders.requests": {"partitions": {"0": {"fetch_state": "active"},
+                                         "-1": {"fetch_state": "none"}}}}})";
+  EXPECT_TRUE(CheckConsumerReady(kFetching).ok());
+  EXPECT_EQ(CheckConsumerReady(R"({"brokers": {"b/1": {"state": "DOWN"}}})").code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST(ProducerReadyTest, WaitsForABrokerAndTheProducerId) {
+  constexpr char kUp[] = R"("brokers": {"127.0.0.1:9092/1": {"state": "UP"}})";
+  EXPECT_EQ(CheckProducerReady("").code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(CheckProducerReady(R"({"brokers": {"b/1": {"state": "INIT"}}})").code(),
+            absl::StatusCode::kUnavailable);
+  const absl::Status waiting = CheckProducerReady(
+      absl::StrCat("{", kUp, R"(, "eos": {"idemp_state": "WaitPID", "producer_id": -1}})"));
+  EXPECT_EQ(waiting.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(waiting.message()), ::testing::HasSubstr("WaitPID"));
+  EXPECT_TRUE(CheckProducerReady(
+                  absl::StrCat("{", kUp, R"(, "eos": {"idemp_state": "Assigned"}})"))
+                  .ok());
+  EXPECT_TRUE(CheckProducerReady(absl::StrCat("{", kUp, "}")).ok());  // not idempotent
+  // The text scan alone, on librdkafka's compact JSON.
+  EXPECT_TRUE(CheckProducerIdAssigned(R"({"eos":{"idemp_state":"Assigned","txn_state":"Init"}})")
+                  .ok());
+  EXPECT_EQ(CheckProducerIdAssigned(R"({"eos":{"idemp_state":"RequestPID"}})").code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(CheckProducerIdAssigned("").code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

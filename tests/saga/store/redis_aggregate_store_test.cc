@@ -70,6 +70,52 @@ TEST_F(RedisAggregateStoreTest, CommitsOnceThenReportsHandledAndConflicts) {
   EXPECT_EQ(store_->Load(account_, "e3")->state, "s1");
 }
 
+// A batch: one round trip each way, and every commit's outcome on its own (the same three
+// outcomes as Commit, side by side; a failed one does not hold the others back).
+TEST_F(RedisAggregateStoreTest, ManyAtOnceGiveEachItsOwnOutcome) {
+  const AggregateRef bob{"billing.account", "bob"};
+  const AggregateRef carol{"billing.account", "carol"};
+  ASSERT_TRUE(store_->Commit(bob, "b1", 0, std::string("bob-1"), "out-b1", absl::Hours(1)).ok());
+  ASSERT_TRUE(store_->Commit(carol, "c1", 0, std::string("carol-1"), "out-c1", absl::Hours(1)).ok());
+
+  absl::StatusOr<std::vector<AggregateSnapshot>> loaded =
+      store_->LoadMany({{account_, "a1"}, {bob, "b1"}, {carol, "c2"}});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ(loaded->size(), 3u);
+  EXPECT_EQ((*loaded)[0].version, 0);
+  EXPECT_EQ((*loaded)[1].version, 1);
+  EXPECT_THAT((*loaded)[1].handled_outcome, Optional(std::string("out-b1")));
+  EXPECT_EQ((*loaded)[2].state, "carol-1");
+  EXPECT_EQ((*loaded)[2].handled_outcome, std::nullopt);
+
+  absl::StatusOr<std::vector<CommitResult>> committed = store_->CommitMany(
+      {{account_, "a1", 0, std::string("alice-1"), "out-a1"},   // new: committed
+       {bob, "b1", 1, std::string("bob-again"), "out-again"},   // handled before
+       {carol, "c2", 0, std::string("carol-stale"), "out-c2"},  // stale version
+       {bob, "b2", 1, std::nullopt, "out-b2"}},                  // marker only
+      absl::Hours(1));
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  ASSERT_EQ(committed->size(), 4u);
+  EXPECT_EQ((*committed)[0].outcome, CommitOutcome::kCommitted);
+  EXPECT_EQ((*committed)[0].version, 1);
+  EXPECT_EQ((*committed)[1].outcome, CommitOutcome::kAlreadyHandled);
+  EXPECT_EQ((*committed)[1].handled_outcome, "out-b1");
+  EXPECT_EQ((*committed)[2].outcome, CommitOutcome::kVersionConflict);
+  EXPECT_EQ((*committed)[2].version, 1);
+  EXPECT_EQ((*committed)[3].outcome, CommitOutcome::kCommitted);
+  EXPECT_EQ((*committed)[3].version, 1);  // no state change: the version stays
+
+  absl::StatusOr<std::vector<AggregateSnapshot>> after =
+      store_->LoadMany({{account_, "a1"}, {bob, "b2"}, {carol, "c2"}});
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)[0].state, "alice-1");
+  EXPECT_THAT((*after)[0].handled_outcome, Optional(std::string("out-a1")));
+  EXPECT_EQ((*after)[1].state, "bob-1");
+  EXPECT_THAT((*after)[1].handled_outcome, Optional(std::string("out-b2")));
+  EXPECT_EQ((*after)[2].state, "carol-1");
+  EXPECT_EQ((*after)[2].handled_outcome, std::nullopt);
+}
+
 TEST_F(RedisAggregateStoreTest, MarkersExpireAfterTheRetentionAndKeysShareAHashTag) {
   ASSERT_TRUE(store_->Commit(account_, "e1", 0, std::string("s"), "o", absl::Seconds(90)).ok());
   redis::RedisConnection connection(Connection());

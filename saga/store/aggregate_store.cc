@@ -1,0 +1,33 @@
+#include "saga/store/aggregate_store.h"
+
+#include <utility>
+
+namespace choreo::store {
+
+absl::StatusOr<std::vector<AggregateSnapshot>> AggregateStore::LoadMany(
+    const std::vector<AggregateEvent>& items) {
+  std::vector<AggregateSnapshot> snapshots;
+  snapshots.reserve(items.size());
+  for (const AggregateEvent& item : items) {
+    absl::StatusOr<AggregateSnapshot> snapshot = Load(item.aggregate, item.event_id);
+    if (!snapshot.ok()) return snapshot.status();
+    snapshots.push_back(*std::move(snapshot));
+  }
+  return snapshots;
+}
+
+absl::StatusOr<std::vector<CommitResult>> AggregateStore::CommitMany(
+    const std::vector<CommitRequest>& commits, absl::Duration retention) {
+  std::vector<CommitResult> results;
+  results.reserve(commits.size());
+  for (const CommitRequest& commit : commits) {
+    absl::StatusOr<CommitResult> result =
+        Commit(commit.aggregate, commit.event_id, commit.expected_version, commit.new_state,
+               commit.outcome, retention);
+    if (!result.ok()) return result.status();
+    results.push_back(*std::move(result));
+  }
+  return results;
+}
+
+}  // namespace choreo::store
