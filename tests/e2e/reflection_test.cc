@@ -58,7 +58,10 @@ grpc::health::v1::HealthCheckResponse::ServingStatus Health(const std::string& a
 
 TEST(ReflectionTest, EveryProcessListsDescribesAndReportsHealth) {
   LocalSystem system(Binaries::Built(), {});
-  ASSERT_TRUE(system.Start().ok());
+  {
+    const absl::Status started = system.Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
   struct Expect {
     std::string address;
     std::vector<std::string> services;

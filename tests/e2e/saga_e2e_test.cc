@@ -302,13 +302,19 @@ void RunChaos(const std::atomic<int>& completed, const std::vector<ChaosStep>& s
 
 TEST(SagaEndToEndTest, ThousandOrdersKeepEveryInvariant) {
   LocalSystem system(Binaries::Built(), {});
-  ASSERT_TRUE(system.Start().ok());
+  {
+    const absl::Status started = system.Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
   RunSagaAndCheckInvariants(system, nullptr);
 }
 
 TEST(SagaEndToEndTest, InvariantsHoldWhileOrderAndBillingAreKilledAndRestarted) {
   LocalSystem system(Binaries::Built(), {});
-  ASSERT_TRUE(system.Start().ok());
+  {
+    const absl::Status started = system.Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
   int kills = 0;
   RunSagaAndCheckInvariants(system, [&](const std::atomic<int>& completed) {
     // SIGKILL and restart order, billing, order, billing as 15%, 35%, 55% and 75% of the orders
@@ -333,7 +339,10 @@ TEST(SagaEndToEndTest, InvariantsHoldWhileOrderAndBillingAreKilledAndRestarted) 
 
 TEST(SagaEndToEndTest, InstancesJoiningAndLeavingTheirGroupsKeepEveryInvariant) {
   LocalSystem system(Binaries::Built(), {});
-  ASSERT_TRUE(system.Start().ok());
+  {
+    const absl::Status started = system.Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
   auto start = [&](const std::string& service, const std::string& name) {
     return ChaosStep{0, [&system, service, name] { return system.StartInstance(service, name).status(); },
                      "start " + name};
@@ -359,7 +368,10 @@ TEST(SagaEndToEndTest, InstancesJoiningAndLeavingTheirGroupsKeepEveryInvariant) 
 TEST(SagaEndToEndTest, OneOfThreeKafkaBrokersKilledAndRestartedKeepsEveryInvariant) {
   // RF 3, min.insync.replicas 2: one broker down leaves every partition writable.
   LocalSystem system(Binaries::Built(), {.kafka_nodes = 3});
-  ASSERT_TRUE(system.Start().ok());
+  {
+    const absl::Status started = system.Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
   testing::KafkaCluster& kafka = *system.kafka_cluster();
   RunSummary summary;
   RunSagaAndCheckInvariants(

@@ -105,7 +105,10 @@ std::vector<Event> EventsOn(const std::string& kafka, absl::string_view topic) {
 
 TEST(UsersAndNotificationsTest, OneWebhookNotificationPerStatusChangeEvenWhenRedelivered) {
   LocalSystem system(Binaries::Built(), {});
-  ASSERT_TRUE(system.Start().ok());
+  {
+    const absl::Status started = system.Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
   testing::HttpReceiver hook;
   ASSERT_TRUE(hook.Start().ok());
   TestUsers users(system.gateway());
@@ -214,7 +217,10 @@ TEST(UsersAndNotificationsTest, OneWebhookNotificationPerStatusChangeEvenWhenRed
 
 TEST(UsersAndNotificationsTest, ALateNotificationServiceAsksForTheProfileOverKafka) {
   LocalSystem system(Binaries::Built(), {.deferred = {"notification"}});
-  ASSERT_TRUE(system.Start().ok());
+  {
+    const absl::Status started = system.Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
   TestUsers users(system.gateway());
   Client client(system.gateway(), &users);
   ASSERT_TRUE(users.SignUp("lena").ok());
@@ -258,7 +264,10 @@ TEST(UsersAndNotificationsTest, ALateNotificationServiceAsksForTheProfileOverKaf
 
 TEST(UsersAndNotificationsTest, TokensAreRequiredAndUsersStayInTheirOwnLane) {
   LocalSystem system(Binaries::Built(), {.users_flags = {"--login-attempts", "4"}});
-  ASSERT_TRUE(system.Start().ok());
+  {
+    const absl::Status started = system.Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
   TestUsers users(system.gateway());
   Client client(system.gateway(), &users);
   for (const char* user : {"ann", "bob"}) {
