@@ -71,7 +71,6 @@ absl::Status OrderCache::ClaimRequest(const ids::Username& username, const std::
   absl::StatusOr<std::vector<RedisReply>> replies =
       pool_.Run({{"SET", key, fingerprint, "NX", "GET", "EX", kRequestTtlSeconds}});
   if (!replies.ok()) return replies.status();
-  if ((*replies)[0].is_error()) return absl::UnavailableError((*replies)[0].str);
   return CheckClaim((*replies)[0], fingerprint, request_id);
 }
 

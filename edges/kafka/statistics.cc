@@ -33,6 +33,16 @@ int BrokersUp(const google::protobuf::Struct& root) {
   return up;
 }
 
+// A client's statistics, parsed once (tens of KB of JSON), when they show a broker UP;
+// UNAVAILABLE otherwise (none, no statistics yet, not JSON).
+absl::StatusOr<google::protobuf::Struct> ReachableStatistics(absl::string_view json) {
+  if (json.empty()) return absl::UnavailableError("Kafka: no client statistics yet");
+  absl::StatusOr<google::protobuf::Struct> root = ParseStatistics(json);
+  if (!root.ok()) return absl::UnavailableError(root.status().message());
+  if (BrokersUp(*root) == 0) return absl::UnavailableError("Kafka: no broker reachable");
+  return root;
+}
+
 }  // namespace
 
 absl::StatusOr<int> BrokersUpInStatistics(absl::string_view json) {
@@ -42,18 +52,12 @@ absl::StatusOr<int> BrokersUpInStatistics(absl::string_view json) {
 }
 
 absl::Status CheckBrokersReachable(absl::string_view json) {
-  if (json.empty()) return absl::UnavailableError("Kafka: no client statistics yet");
-  absl::StatusOr<int> up = BrokersUpInStatistics(json);
-  if (!up.ok()) return absl::UnavailableError(up.status().message());
-  if (*up == 0) return absl::UnavailableError("Kafka: no broker reachable");
-  return absl::OkStatus();
+  return ReachableStatistics(json).status();
 }
 
 absl::Status CheckConsumerReady(absl::string_view json) {
-  if (json.empty()) return absl::UnavailableError("Kafka: no client statistics yet");
-  absl::StatusOr<google::protobuf::Struct> root = ParseStatistics(json);
-  if (!root.ok()) return absl::UnavailableError(root.status().message());
-  if (BrokersUp(*root) == 0) return absl::UnavailableError("Kafka: no broker reachable");
+  absl::StatusOr<google::protobuf::Struct> root = ReachableStatistics(json);
+  if (!root.ok()) return root.status();
   auto topics = root->fields().find("topics");
   if (topics == root->fields().end()) return absl::OkStatus();
   for (const auto& [topic, topic_value] : topics->second.struct_value().fields()) {

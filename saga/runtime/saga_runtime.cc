@@ -320,12 +320,14 @@ bool SagaRuntime::RunEffectsTogether(std::vector<Batched>& run,
 
 void SagaRuntime::CommitTogether(Lane& lane, std::vector<Batched>& run,
                                  std::vector<Batched>& alone) {
+  // To the one-record path: what it stamped is not sent as it is.
+  auto to_alone = [&](Batched& item) {
+    for (publish::StampedEvent& event : item.decided) event.send.Discard();
+    item.decided.clear();
+    alone.push_back(std::move(item));
+  };
   auto all_alone = [&](std::vector<Batched>& items) {
-    for (Batched& item : items) {
-      for (publish::StampedEvent& event : item.decided) event.send.Discard();
-      item.decided.clear();
-      alone.push_back(std::move(item));
-    }
+    for (Batched& item : items) to_alone(item);
     items.clear();
   };
   // What the lane remembers is decided on as it is; the rest is loaded in one round trip.
@@ -386,9 +388,7 @@ void SagaRuntime::CommitTogether(Lane& lane, std::vector<Batched>& run,
       run.push_back(std::move(decided[i]));
     } else {  // a conflict or handled meanwhile: alone, it reloads
       lane.recent.Forget(decided[i].aggregate);
-      std::vector<Batched> one;
-      one.push_back(std::move(decided[i]));
-      all_alone(one);
+      to_alone(decided[i]);
     }
   }
 }

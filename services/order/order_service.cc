@@ -52,12 +52,7 @@ absl::Status DeadlineIndex::Apply(const std::vector<orders::v1::Order>& orders) 
     }
   }
   if (commands.empty()) return absl::OkStatus();
-  absl::StatusOr<std::vector<redis::RedisReply>> replies = pool_.Run(commands);
-  if (!replies.ok()) return replies.status();
-  for (const redis::RedisReply& reply : *replies) {
-    if (reply.is_error()) return absl::InternalError(absl::StrCat("deadline index: ", reply.str));
-  }
-  return absl::OkStatus();
+  return pool_.Run(commands).status();  // an error reply is UNAVAILABLE (RedisPool::Run)
 }
 
 std::vector<std::string> OrderTopics() {
