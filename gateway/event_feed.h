@@ -7,6 +7,9 @@
 // the waiters of OrderWaitKey(order id); FundsDeposited and AccountOpened go, as decoded, to the
 // waiters of DepositWaitKey / RegistrationWaitKey(correlation id).
 //
+// A status write that fails (Redis away) is not retried here: the waiters still get the news,
+// from the event, and the ViewProjector (one durable group for all instances) applies it.
+//
 // Records are handled on `lanes` lanes of a consume::ConsumerLoop, chosen by record key (the order
 // id for statuses), so one order's statuses apply in order while different orders' Redis round
 // trips overlap; a lane's batch of statuses costs one read and one write round trip. A record's offset is stored once it was applied and handed to the waiters, so a

@@ -6,6 +6,7 @@
 #include "gateway/gateway_config.h"
 #include "gateway/gateway_service.h"
 #include "gateway/timeline/timeline_indexer.h"
+#include "gateway/view_projector.h"
 #include "gateway/timeline/timeline_page.h"
 #include "gateway/timeline/timeline_service.h"
 #include "grpcpp/grpcpp.h"
@@ -69,6 +70,8 @@ class Gateway {
   Waiters waiters_;
   std::unique_ptr<publish::KafkaPublisher> publisher_;
   EventFeed feed_;
+  // Every order view converges to the saga's statuses, whichever instance is alive.
+  ViewProjector views_;
   // The saga timeline: indexed from every mission topic, read by TimelineService.
   redis::RedisPool timeline_redis_;
   timeline::TimelineStore timeline_store_;
@@ -104,6 +107,9 @@ Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, creden
              .fetch_wait_max_ms = config.fetch_wait_max_ms,
              .tracer = &telemetry_.tracer()},
             cache_, waiters_),
+      views_({.kafka_brokers = config.kafka_brokers,
+              .fetch_wait_max_ms = config.fetch_wait_max_ms},
+             cache_),
       timeline_redis_(RedisOptions(config), 2),
       timeline_store_(timeline_redis_, {.retention = config.timeline_retention,
                                         .max_sagas_per_user = config.timeline_max_sagas_per_user}),
@@ -150,13 +156,18 @@ absl::Status Gateway::Start() {
   return ServeGrpcAndHttp();
 }
 
-// This instance's reading of orders.status (its waiters' answers) and, unless turned off, the
-// timeline's indexing of every mission topic.
+// This instance's reading of orders.status (its waiters' answers), the order views' projection
+// (shared by every instance) and, unless turned off, the timeline's indexing of every mission
+// topic.
 absl::Status Gateway::StartEventFeeds() {
   if (absl::Status started = feed_.Start(absl::Seconds(60)); !started.ok()) return started;
   host_.OnStop([this] { feed_.Stop(); });
   host_.AddConsumer({.group = feed_.group_id(), .read = [this] { return feed_.ConsumerLag(); }},
                     [this] { return feed_.Readiness(); });
+  if (absl::Status started = views_.Start(); !started.ok()) return started;
+  host_.OnStop([this] { views_.Stop(); });
+  host_.AddConsumer({.group = views_.group_id(), .read = [this] { return views_.ConsumerLag(); }},
+                    [this] { return views_.Readiness(); });
   host_.OnStop([this] { indexer_.Stop(); });
   if (!config_.timeline_indexer) return absl::OkStatus();
   if (absl::Status started = indexer_.Start(); !started.ok()) return started;

@@ -116,61 +116,83 @@ absl::StatusOr<OrderCache::Claimed> OrderCache::ClaimOrder(const ids::Username& 
   return Claimed{view->value_or(initial), true};
 }
 
+namespace {
+
+// Writes a view only if it is still what the writer read (compare-and-set): the gateway's
+// writers (each instance's feed, the view projector, a CreateOrder's claim) never overwrite
+// each other's statuses. KEYS[1] view, KEYS[2] the user's index; ARGV[1] the view as read
+// ('' = none), ARGV[2] the new view, ARGV[3] its TTL (s), ARGV[4] creation ms, ARGV[5] order id.
+// 1 written, 0 the view changed meanwhile.
+constexpr char kWriteViewScript[] = R"lua(
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+if ARGV[1] == '' then redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[5]) end
+return 1
+)lua";
+
+// A view that changed meanwhile is read and decided again, at most this often per batch.
+constexpr int kMaxWriteRounds = 16;
+
+}  // namespace
+
 absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::ApplyStatuses(
     const std::vector<StatusEvent>& events) {
-  // Every gateway instance applies the same events in the same (partition) order, so a plain
-  // read-modify-write converges; gateway::ApplyStatus ignores what the view already holds.
   struct Touched {
     ids::Username owner;
     std::string order_id;
-    gateway::v1::Order view;
-    bool existed = false;
-    bool changed = false;
+    std::vector<size_t> events;  // indexes into `events`, in the order given
   };
-  std::vector<Touched> touched;                        // one per view key, in first-seen order
-  absl::flat_hash_map<std::string, size_t> by_key;     // view key -> index in `touched`
-  std::vector<size_t> of_event;                        // event i's index in `touched`
-  std::vector<std::vector<std::string>> reads;
-  for (const StatusEvent& event : events) {
-    ids::Username owner(event.update->username());
-    std::string key = ViewKey(owner, event.update->order_id());
-    auto [it, added] = by_key.try_emplace(key, touched.size());
-    if (added) {
-      touched.push_back({std::move(owner), event.update->order_id()});
-      reads.push_back({"GET", std::move(key)});
-    }
-    of_event.push_back(it->second);
-  }
-  absl::StatusOr<std::vector<RedisReply>> read = pool_.Run(reads);
-  if (!read.ok()) return read.status();
-  for (size_t i = 0; i < touched.size(); ++i) {
-    absl::StatusOr<std::optional<gateway::v1::Order>> current = ParseView((*read)[i]);
-    if (!current.ok()) return current.status();
-    touched[i].existed = current->has_value();
-    if (touched[i].existed) touched[i].view = **std::move(current);
-  }
-  std::vector<std::pair<gateway::v1::Order, bool>> results;
-  results.reserve(events.size());
+  std::vector<Touched> touched;                     // one per view key, in first-seen order
+  absl::flat_hash_map<std::string, size_t> by_key;  // view key -> index in `touched`
   for (size_t e = 0; e < events.size(); ++e) {
-    Touched& view = touched[of_event[e]];
-    const bool changed =
-        gateway::ApplyStatus(*events[e].update, events[e].correlation_id.value(), view.view);
-    view.changed = view.changed || changed;
-    results.emplace_back(view.view, changed);
+    ids::Username owner(events[e].update->username());
+    auto [it, added] =
+        by_key.try_emplace(ViewKey(owner, events[e].update->order_id()), touched.size());
+    if (added) touched.push_back({std::move(owner), events[e].update->order_id()});
+    touched[it->second].events.push_back(e);
   }
-  std::vector<std::vector<std::string>> writes;
-  for (const Touched& view : touched) {
-    if (!view.changed) continue;
-    writes.push_back({"SET", ViewKey(view.owner, view.order_id), view.view.SerializeAsString(),
-                      "EX", kViewTtlSeconds});
-    if (!view.existed) {
-      writes.push_back({"ZADD", IndexKey(view.owner), "NX",
-                        absl::StrCat(Millis(view.view.created_at())), view.order_id});
+  std::vector<std::pair<gateway::v1::Order, bool>> results(events.size());
+  std::vector<size_t> pending(touched.size());  // views still to read, decide and write
+  for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
+  for (int round = 1; !pending.empty(); ++round) {
+    if (round > kMaxWriteRounds) {
+      return absl::AbortedError(absl::StrCat("order views kept changing while ", pending.size(),
+                                             " were written"));
     }
-  }
-  if (!writes.empty()) {
-    if (absl::StatusOr<std::vector<RedisReply>> written = pool_.Run(writes); !written.ok()) {
-      return written.status();
+    std::vector<std::vector<std::string>> reads;
+    for (size_t i : pending) reads.push_back({"GET", ViewKey(touched[i].owner, touched[i].order_id)});
+    absl::StatusOr<std::vector<RedisReply>> read = pool_.Run(reads);
+    if (!read.ok()) return read.status();
+    std::vector<size_t> writing;
+    std::vector<redis::RedisConnection::ScriptCall> writes;
+    for (size_t k = 0; k < pending.size(); ++k) {
+      const Touched& view = touched[pending[k]];
+      absl::StatusOr<std::optional<gateway::v1::Order>> current = ParseView((*read)[k]);
+      if (!current.ok()) return current.status();
+      gateway::v1::Order next = current->value_or(gateway::v1::Order());
+      bool changed = false;
+      for (size_t e : view.events) {
+        const bool applied =
+            gateway::ApplyStatus(*events[e].update, events[e].correlation_id.value(), next);
+        changed = changed || applied;
+        results[e] = {next, applied};
+      }
+      if (!changed) continue;
+      writing.push_back(pending[k]);
+      writes.push_back({{ViewKey(view.owner, view.order_id), IndexKey(view.owner)},
+                        {current->has_value() ? (*read)[k].str : "", next.SerializeAsString(),
+                         kViewTtlSeconds, absl::StrCat(Millis(next.created_at())),
+                         view.order_id}});
+    }
+    pending.clear();
+    if (writes.empty()) break;
+    absl::StatusOr<std::vector<RedisReply>> written = pool_.EvalMany(kWriteViewScript, writes);
+    if (!written.ok()) return written.status();
+    for (size_t k = 0; k < writing.size(); ++k) {
+      if ((*written)[k].type != RedisReply::Type::kInteger) {
+        return absl::UnavailableError("redis: unexpected reply to a view write");
+      }
+      if ((*written)[k].integer == 0) pending.push_back(writing[k]);
     }
   }
   return results;

@@ -47,9 +47,11 @@ class OrderCache {
                                      const std::string& fingerprint,
                                      const gateway::v1::Order& initial);
 
-  // Applies status events to their users' views of the orders: one round trip reads every view
-  // concerned, one writes those that changed. Events of one order apply in the order given. One
-  // result per event: the view after it, and whether it changed the view.
+  // Applies status events to their users' views of the orders (gateway::ApplyStatus): one round
+  // trip reads every view concerned, one writes those that changed, each write a compare-and-set
+  // (a view another writer changed meanwhile is read and decided again), so concurrent writers
+  // lose nothing and applying an event twice changes nothing. Events of one order apply in the
+  // order given. One result per event: the view after it, and whether it changed the view.
   struct StatusEvent {
     const orders::v1::OrderStatusUpdated* update;  // not owned
     ids::CorrelationId correlation_id;

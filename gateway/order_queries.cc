@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/client_call.h"
 #include "gateway/grpc_status.h"
+#include "gateway/core/gateway_rules.h"
 #include "gateway/reactor_once.h"
 
 namespace choreo::gateway {
@@ -24,19 +25,41 @@ grpc::ServerUnaryReactor* OrderQueries::GetOrder(grpc::CallbackServerContext* co
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto once = std::make_shared<Once>(reactor);
-  if (!deps_.pool.Submit([this, once, request, response, user = caller.username] {
+  if (!deps_.pool.Submit([this, context, once, request, response, user = caller.username] {
         absl::StatusOr<std::optional<Order>> cached = deps_.cache.Get(user, ids::OrderId(request->order_id()));
         if (!cached.ok()) return once->Finish(Unavailable(cached.status()));
-        if (!cached->has_value()) {
-          // Another user's order is as unknown as a missing one (no existence leak).
-          return once->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                           absl::StrCat("no order ", request->order_id())));
-        }
+        if (!cached->has_value()) return AskOrderService(*context, user, request, response, once);
         once->FinishWith([&] { *response = **cached; });
       })) {
     once->Finish(Busy());
   }
   return reactor;
+}
+
+void OrderQueries::AskOrderService(const grpc::CallbackServerContext& context,
+                                   const ids::Username& user,
+                                   const gateway::v1::GetOrderRequest* request, Order* response,
+                                   std::shared_ptr<Once> once) {
+  auto call = std::make_shared<ServiceCall<orders::v1::GetOrderRequest, orders::v1::Order>>();
+  call->request.set_order_id(request->order_id());
+  PrepareServiceCall(context, nullptr, call->context);
+  deps_.order_admin.async()->GetOrder(
+      &call->context, &call->request, &call->response,
+      [call, once, response, user](grpc::Status status) {
+        // Another user's order is as unknown as a missing one (no existence leak).
+        if (status.ok() && call->response.username() == user.value()) {
+          return once->FinishWith([&] { *response = ViewOfOrder(call->response); });
+        }
+        if (status.ok() || status.error_code() == grpc::StatusCode::NOT_FOUND) {
+          return once->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                           absl::StrCat("no order ", call->request.order_id())));
+        }
+        once->Finish(grpc::Status(
+            grpc::StatusCode::UNAVAILABLE,
+            absl::StrCat("order ", call->request.order_id(),
+                         " is not in the gateway's views and the order service did not answer: ",
+                         status.error_message())));
+      });
 }
 
 grpc::ServerUnaryReactor* OrderQueries::ListOrders(grpc::CallbackServerContext* context,

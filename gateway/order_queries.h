@@ -1,8 +1,9 @@
 #pragma once
 
 // OrderQueries: the gateway's reads of orders and of the catalog.
-//   GetOrder    the caller's order view from the cache; another user's order is NOT_FOUND, as
-//               one that does not exist (order ids leak nothing).
+//   GetOrder    the caller's order view from the cache, or, for an order the views do not know
+//               (yet), from the order service (UNAVAILABLE if it does not answer); another
+//               user's order is NOT_FOUND, as one that does not exist (order ids leak nothing).
 //   ListOrders  the caller's orders, newest first, 20 a page by default (page_size 0..100),
 //               optionally of one status.
 //   ListCatalog the order service's catalog (no caller needed).
@@ -14,6 +15,7 @@
 #include "choreo/orders/v1/admin.grpc.pb.h"
 #include "gateway/auth.h"
 #include "gateway/order_cache.h"
+#include "gateway/reactor_once.h"
 #include "gateway/work_pool.h"
 #include "grpcpp/grpcpp.h"
 
@@ -38,6 +40,11 @@ class OrderQueries {
                                         gateway::v1::ListCatalogResponse* response);
 
  private:
+  // GetOrder's answer from the order service, finished on `once`.
+  void AskOrderService(const grpc::CallbackServerContext& context, const ids::Username& user,
+                       const gateway::v1::GetOrderRequest* request, gateway::v1::Order* response,
+                       std::shared_ptr<Once> once);
+
   const Deps deps_;
 };
 

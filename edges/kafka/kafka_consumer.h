@@ -32,17 +32,6 @@
 
 namespace choreo::kafka {
 
-struct TopicPartition {
-  std::string topic;
-  int32_t partition = 0;
-
-  friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
-  template <typename H>
-  friend H AbslHashValue(H h, const TopicPartition& tp) {
-    return H::combine(std::move(h), tp.topic, tp.partition);
-  }
-};
-
 class RebalanceListener {
  public:
   virtual ~RebalanceListener() = default;

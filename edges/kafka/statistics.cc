@@ -1,5 +1,9 @@
 #include "edges/kafka/statistics.h"
 
+#include <algorithm>
+#include <functional>
+#include <map>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -43,6 +47,29 @@ absl::StatusOr<google::protobuf::Struct> ReachableStatistics(absl::string_view j
   return root;
 }
 
+using PartitionFields = google::protobuf::Map<std::string, google::protobuf::Value>;
+
+// Calls `visit(topic, partition id, fields)` for every partition in the statistics (librdkafka's
+// internal partition "-1" included) until one returns an error, which is returned.
+absl::Status ForEachPartition(
+    const google::protobuf::Struct& root,
+    const std::function<absl::Status(const std::string&, const std::string&,
+                                      const PartitionFields&)>& visit) {
+  auto topics = root.fields().find("topics");
+  if (topics == root.fields().end()) return absl::OkStatus();
+  for (const auto& [topic, topic_value] : topics->second.struct_value().fields()) {
+    auto partitions = topic_value.struct_value().fields().find("partitions");
+    if (partitions == topic_value.struct_value().fields().end()) continue;
+    for (const auto& [id, partition] : partitions->second.struct_value().fields()) {
+      if (absl::Status visited = visit(topic, id, partition.struct_value().fields());
+          !visited.ok()) {
+        return visited;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<int> BrokersUpInStatistics(absl::string_view json) {
@@ -58,21 +85,52 @@ absl::Status CheckBrokersReachable(absl::string_view json) {
 absl::Status CheckConsumerReady(absl::string_view json) {
   absl::StatusOr<google::protobuf::Struct> root = ReachableStatistics(json);
   if (!root.ok()) return root.status();
-  auto topics = root->fields().find("topics");
-  if (topics == root->fields().end()) return absl::OkStatus();
-  for (const auto& [topic, topic_value] : topics->second.struct_value().fields()) {
-    auto partitions = topic_value.struct_value().fields().find("partitions");
-    if (partitions == topic_value.struct_value().fields().end()) continue;
-    for (const auto& [id, partition] : partitions->second.struct_value().fields()) {
-      const auto& fields = partition.struct_value().fields();
-      auto state = fields.find("fetch_state");
-      if (state == fields.end()) continue;
-      const std::string& fetch = state->second.string_value();
-      if (fetch == "offset-query" || fetch == "offset-wait") {
-        return absl::UnavailableError(
-            absl::StrCat("Kafka: ", topic, "[", id, "] is still looking up its offset"));
-      }
+  return ForEachPartition(*root, [](const std::string& topic, const std::string& id,
+                                    const PartitionFields& fields) {
+    auto state = fields.find("fetch_state");
+    if (state == fields.end()) return absl::OkStatus();
+    const std::string& fetch = state->second.string_value();
+    if (fetch == "offset-query" || fetch == "offset-wait") {
+      return absl::UnavailableError(
+          absl::StrCat("Kafka: ", topic, "[", id, "] is still looking up its offset"));
     }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status CheckCaughtUp(absl::string_view json, const std::vector<TopicPartition>& assigned) {
+  absl::StatusOr<google::protobuf::Struct> root = ReachableStatistics(json);
+  if (!root.ok()) return root.status();
+  std::map<std::string, const PartitionFields*> seen;  // "topic[id]" -> fields
+  static_cast<void>(ForEachPartition(*root, [&seen](const std::string& topic,
+                                                    const std::string& id,
+                                                    const PartitionFields& fields) {
+    seen[absl::StrCat(topic, "[", id, "]")] = &fields;
+    return absl::OkStatus();
+  }));
+  for (const TopicPartition& partition : assigned) {
+    const std::string name = absl::StrCat(partition.topic, "[", partition.partition, "]");
+    auto found = seen.find(name);
+    if (found == seen.end()) {
+      return absl::UnavailableError(absl::StrCat("Kafka: no statistics for ", name, " yet"));
+    }
+    const PartitionFields& fields = *found->second;
+    auto number = [&fields](const char* field) -> int64_t {
+      auto it = fields.find(field);
+      return it == fields.end() ? -1 : static_cast<int64_t>(it->second.number_value());
+    };
+    auto state = fields.find("fetch_state");
+    const std::string fetch = state == fields.end() ? "" : state->second.string_value();
+    if (fetch != "active") {
+      return absl::UnavailableError(absl::StrCat("Kafka: ", name, " is not fetching yet (", fetch, ")"));
+    }
+    const int64_t end = number("ls_offset") >= 0 ? number("ls_offset") : number("hi_offset");
+    if (end < 0) return absl::UnavailableError(absl::StrCat("Kafka: ", name, " has no end offset yet"));
+    const int64_t done = std::max(number("committed_offset"), number("stored_offset"));
+    if (done >= end || number("lo_offset") == end) continue;
+    return absl::UnavailableError(absl::StrCat(
+        name, ": ", done < 0 ? "nothing" : absl::StrCat(end - done, " records"), " of ", end,
+        " not handled yet"));
   }
   return absl::OkStatus();
 }
@@ -100,24 +158,21 @@ absl::Status CheckProducerReady(absl::string_view json) {
 absl::StatusOr<std::vector<PartitionLag>> ConsumerLagFromStatistics(absl::string_view json) {
   absl::StatusOr<google::protobuf::Struct> parsed = ParseStatistics(json);
   if (!parsed.ok()) return parsed.status();
-  const google::protobuf::Struct& root = *parsed;
   std::vector<PartitionLag> lags;
-  auto topics = root.fields().find("topics");
-  if (topics == root.fields().end()) return lags;
-  for (const auto& [topic, topic_value] : topics->second.struct_value().fields()) {
-    auto partitions = topic_value.struct_value().fields().find("partitions");
-    if (partitions == topic_value.struct_value().fields().end()) continue;
-    for (const auto& [id, partition] : partitions->second.struct_value().fields()) {
-      PartitionLag lag;
-      lag.topic = topic;
-      if (!absl::SimpleAtoi(id, &lag.partition) || lag.partition < 0) continue;
-      const auto& fields = partition.struct_value().fields();
-      auto consumer_lag = fields.find("consumer_lag");
-      if (consumer_lag == fields.end() || consumer_lag->second.number_value() < 0) continue;
-      lag.lag = static_cast<int64_t>(consumer_lag->second.number_value());
-      lags.push_back(std::move(lag));
+  static_cast<void>(ForEachPartition(*parsed, [&lags](const std::string& topic,
+                                                       const std::string& id,
+                                                       const PartitionFields& fields) {
+    PartitionLag lag;
+    lag.topic = topic;
+    if (!absl::SimpleAtoi(id, &lag.partition) || lag.partition < 0) return absl::OkStatus();
+    auto consumer_lag = fields.find("consumer_lag");
+    if (consumer_lag == fields.end() || consumer_lag->second.number_value() < 0) {
+      return absl::OkStatus();
     }
-  }
+    lag.lag = static_cast<int64_t>(consumer_lag->second.number_value());
+    lags.push_back(std::move(lag));
+    return absl::OkStatus();
+  }));
   return lags;
 }
 

@@ -11,6 +11,17 @@
 
 namespace choreo::kafka {
 
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+
+  friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const TopicPartition& tp) {
+    return H::combine(std::move(h), tp.topic, tp.partition);
+  }
+};
+
 struct PartitionLag {
   std::string topic;
   int32_t partition = 0;
@@ -31,6 +42,14 @@ absl::Status CheckBrokersReachable(absl::string_view json);
 // offset to start from (fetch_state offset-query or offset-wait: a record produced now would wait
 // for that); UNAVAILABLE otherwise.
 absl::Status CheckConsumerReady(absl::string_view json);
+
+// For a consumer's `json` and the partitions assigned to it: OK when a broker is UP and each of
+// them has been read and handled to the end it had when the statistics were taken (the
+// committed or stored offset reaches the last stable offset; an empty partition counts as
+// read); UNAVAILABLE naming the first partition behind, or missing from `json` or not fetching
+// yet there (statistics older than the assignment prove nothing). For a projection that must
+// not serve what it has not caught up with yet.
+absl::Status CheckCaughtUp(absl::string_view json, const std::vector<TopicPartition>& assigned);
 
 // For an idempotent producer's `json`: OK when a broker is UP and the producer has its producer
 // id ("eos"."idemp_state" is "Assigned"); until then every record it is given waits (a fresh

@@ -22,13 +22,21 @@ RedisPool::Slot& RedisPool::Next() {
 absl::StatusOr<RedisReply> RedisPool::Eval(const std::string& script,
                                            const std::vector<std::string>& keys,
                                            const std::vector<std::string>& args) {
+  absl::StatusOr<std::vector<RedisReply>> replies = EvalMany(script, {{keys, args}});
+  if (!replies.ok()) return replies.status();
+  return std::move(replies->front());
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisPool::EvalMany(
+    const std::string& script, const std::vector<RedisConnection::ScriptCall>& calls) {
   Slot& slot = Next();
   absl::MutexLock lock(&slot.mu);
-  absl::StatusOr<RedisReply> reply = slot.connection->Eval(script, keys, args);
-  if (reply.ok() && reply->is_error()) {
-    return absl::UnavailableError(absl::StrCat("redis: ", reply->str));
+  absl::StatusOr<std::vector<RedisReply>> replies = slot.connection->EvalMany(script, calls);
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (reply.is_error()) return absl::UnavailableError(absl::StrCat("redis: ", reply.str));
   }
-  return reply;
+  return replies;
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisPool::Run(

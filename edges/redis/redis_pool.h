@@ -27,6 +27,10 @@ class RedisPool {
   // Runs a Lua script (RedisConnection::Eval) on one connection; an error reply is UNAVAILABLE.
   absl::StatusOr<RedisReply> Eval(const std::string& script, const std::vector<std::string>& keys,
                                   const std::vector<std::string>& args);
+  // Runs a Lua script once per call, pipelined on one connection (RedisConnection::EvalMany);
+  // an error reply to any of them is UNAVAILABLE.
+  absl::StatusOr<std::vector<RedisReply>> EvalMany(
+      const std::string& script, const std::vector<RedisConnection::ScriptCall>& calls);
 
  private:
   struct Slot {

@@ -140,6 +140,23 @@ bool ApplyStatus(const orders::v1::OrderStatusUpdated& update, absl::string_view
   return true;
 }
 
+gateway::v1::Order ViewOfOrder(const orders::v1::Order& order) {
+  gateway::v1::Order view;
+  view.set_order_id(order.order_id());
+  view.set_request_id(order.request_id());
+  view.set_status(order.status());
+  view.set_reason(order.reason());
+  *view.mutable_items() = order.items();
+  if (order.has_total()) *view.mutable_total() = order.total();
+  if (order.has_delivery_address()) *view.mutable_delivery_address() = order.delivery_address();
+  view.set_payment_method(order.payment_method());
+  view.set_correlation_id(order.correlation_id());
+  if (order.has_created_at()) *view.mutable_created_at() = order.created_at();
+  if (order.has_updated_at()) *view.mutable_updated_at() = order.updated_at();
+  *view.mutable_history() = order.history();
+  return view;
+}
+
 gateway::v1::OrderStatusChange LatestChange(const gateway::v1::Order& view) {
   gateway::v1::OrderStatusChange change;
   change.set_order_id(view.order_id());

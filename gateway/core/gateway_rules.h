@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "choreo/gateway/v1/gateway.pb.h"
 #include "choreo/orders/v1/events.pb.h"
+#include "choreo/orders/v1/order.pb.h"
 #include "contracts/orders/orders.h"
 
 namespace choreo::gateway {
@@ -46,6 +47,10 @@ SagaIds<ids::Username> RegistrationSagaIds(const ids::Username& username);
 // put into the history in time order; the status stays terminal.
 bool ApplyStatus(const orders::v1::OrderStatusUpdated& update, absl::string_view correlation_id,
                  gateway::v1::Order& view);
+
+// The gateway's view of an order as the order service holds it (for an order the cached views
+// do not know).
+gateway::v1::Order ViewOfOrder(const orders::v1::Order& order);
 
 using contracts::IsTerminal;
 

@@ -55,17 +55,10 @@ void TimelineIndexer::IndexBatch(absl::Span<consume::RecordScope> batch) {
         .Increment();
     if (hop.ok()) hops.push_back(*std::move(hop));
   }
-  absl::Duration backoff = absl::Milliseconds(50);
-  for (int attempt = 1;; ++attempt) {
-    absl::Status written = store_.Add(hops);
-    if (written.ok()) break;
-    if (attempt == 1 || attempt % 20 == 0) {
-      logging::Warn(absl::StrCat("timeline: indexing ", hops.size(), " hops failed, retrying: ",
-                                 written.ToString()));
-    }
-    // Stopping: unwritten records stay uncommitted; the group reads them again.
-    if (!batch.front().Wait(backoff)) return;
-    backoff = std::min(backoff * 2, absl::Seconds(2));
+  // Stopping: unwritten records stay uncommitted; the group reads them again.
+  if (!consume::RetryBatch(batch, absl::StrCat("timeline: indexing ", hops.size(), " hops"),
+                           [&] { return store_.Add(hops); })) {
+    return;
   }
   for (consume::RecordScope& scope : batch) scope.Done();
 }

@@ -53,6 +53,21 @@ void RecordScope::SetRetrying(bool retrying) {
   loop_->UpdatePause(*partition_);
 }
 
+bool RetryBatch(absl::Span<RecordScope> batch, absl::string_view what,
+                const std::function<absl::Status()>& attempt) {
+  absl::Duration backoff = absl::Milliseconds(50);
+  for (int tries = 1;; ++tries) {
+    absl::Status done = attempt();
+    if (done.ok()) return true;
+    if (tries == 1 || tries % 20 == 0) {
+      logging::Warn(absl::StrCat(what, " failed, retrying: ", done.ToString()),
+                    {{"records", absl::StrCat(batch.size())}, {"attempt", absl::StrCat(tries)}});
+    }
+    if (batch.empty() || !batch.front().Wait(backoff)) return false;
+    backoff = std::min(backoff * 2, absl::Seconds(2));
+  }
+}
+
 ConsumerLoop::ConsumerLoop(ConsumerLoopOptions options, Handler handler)
     : options_(std::move(options)), handler_(std::move(handler)) {}
 
@@ -119,6 +134,16 @@ absl::Status ConsumerLoop::Readiness() const {
     return absl::UnavailableError(absl::StrCat(options_.name, ": not running"));
   }
   return consumer_->Readiness();
+}
+
+absl::Status ConsumerLoop::CaughtUp() const {
+  if (absl::Status ready = Readiness(); !ready.ok()) return ready;
+  std::vector<kafka::TopicPartition> assigned;
+  {
+    absl::MutexLock lock(&partitions_mu_);
+    for (const auto& [partition, state] : partitions_) assigned.push_back(partition);
+  }
+  return kafka::CheckCaughtUp(consumer_->LatestStatistics(), assigned);
 }
 
 std::vector<kafka::PartitionLag> ConsumerLoop::Lag() const {

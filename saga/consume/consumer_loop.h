@@ -89,6 +89,13 @@ class RecordScope {
   bool retrying_ = false;
 };
 
+// Runs `attempt` (one try at handling a whole batch) until it succeeds, waiting between tries
+// (50 ms, doubling up to 2 s) and logging "<what> failed, retrying" at the first and every 20th
+// failure. False when the batch must be given up (RecordScope::Wait of its first record): the
+// handler then returns without marking its records done, and they are read again.
+bool RetryBatch(absl::Span<RecordScope> batch, absl::string_view what,
+                const std::function<absl::Status()>& attempt);
+
 struct ConsumerLoopOptions {
   kafka::KafkaConfig consumer;  // the whole consumer config, group.id included
   std::vector<std::string> topics;
@@ -124,6 +131,9 @@ class ConsumerLoop final : private kafka::RebalanceListener {
   // OK while started, not stopping, assigned and a broker is reachable; UNAVAILABLE otherwise.
   absl::Status Readiness() const;
   std::vector<kafka::PartitionLag> Lag() const;
+  // OK once every partition assigned here has been handled to its end as of the consumer's
+  // latest statistics (kafka::CheckCaughtUp): for a projection's readiness.
+  absl::Status CaughtUp() const;
   const ConsumerLoopOptions& options() const { return options_; }
 
  private:
@@ -149,7 +159,7 @@ class ConsumerLoop final : private kafka::RebalanceListener {
   std::thread poller_;
   absl::Notification assigned_;
 
-  absl::Mutex partitions_mu_;
+  mutable absl::Mutex partitions_mu_;
   absl::flat_hash_map<kafka::TopicPartition, std::shared_ptr<PartitionState>> partitions_
       ABSL_GUARDED_BY(partitions_mu_);
 

@@ -8,12 +8,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
+#include "choreo/orders/v1/events.pb.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "testing/topic_reader.h"
 #include "testing/wait.h"
 #include "contracts/topics/topics.h"
+#include "edges/redis/redis_connection.h"
 #include "services/order/core/order_decisions.h"
 #include "tests/e2e/system.h"
 
@@ -312,6 +314,106 @@ TEST_F(GatewayApiTest, APaymentAfterExpiryIsRefunded) {
   Order fetched;
   ASSERT_TRUE(api_->Get("eve", order.order_id(), &fetched).ok());
   EXPECT_EQ(fetched.status(), orders::v1::ORDER_STATUS_EXPIRED);  // the client's answer stands
+}
+
+// A gateway SIGKILLed while sagas run misses their statuses. Restarted, it reports ready only
+// once its views have applied what it missed (the shared view projection resumes from its
+// committed offsets): GetOrder, ListOrders and WatchOrder then tell the order service's truth at
+// once, with no client retry and no wait.
+TEST_F(GatewayApiTest, AGatewayKilledMidSagaServesTheTruthOnceReady) {
+  StartSystem();
+  ASSERT_TRUE(api_->Register("gus").ok());
+  ASSERT_TRUE(api_->Deposit("gus", 100000, "d1").ok());
+  ASSERT_TRUE(system_->Kill("billing").ok());  // the sagas wait for their payments
+  constexpr int kOrders = 20;
+  std::vector<std::string> order_ids;
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kOrders; ++i) {
+    const std::string request_id = absl::StrCat("k", i);
+    order_ids.push_back(order::OrderIdFor(ids::Username("gus"), request_id).value());
+    clients.emplace_back([&, request_id] {
+      Order ignored;  // the clients give up before their sagas end
+      api_->Create("gus", Api::Request(request_id), &ignored, absl::Seconds(3));
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  for (const std::string& id : order_ids) {
+    Order view;
+    ASSERT_TRUE(testing::WaitUntil([&] { return api_->Get("gus", id, &view).ok(); },
+                                   absl::Seconds(30)));
+    ASSERT_EQ(view.status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  }
+  ASSERT_TRUE(system_->Kill("gateway").ok());
+  ASSERT_TRUE(system_->Restart("billing").ok());
+  // The sagas end while no gateway runs: every order PAID, and its status on orders.status.
+  auto paid_statuses = [&] {
+    auto records = testing::ReadTopicToEnd(system_->kafka(), std::string(topics::kOrdersStatus));
+    std::set<std::string> paid;
+    for (const KafkaRecord& record : records.value_or(std::vector<KafkaRecord>{})) {
+      orders::v1::OrderStatusUpdated update;
+      if (update.ParseFromString(record.value) &&
+          update.status() == orders::v1::ORDER_STATUS_PAID) {
+        paid.insert(update.order_id());
+      }
+    }
+    return paid.size();
+  };
+  ASSERT_TRUE(testing::WaitUntil([&] { return paid_statuses() == size_t{kOrders}; },
+                                 absl::Seconds(90)));
+
+  ASSERT_TRUE(system_->Restart("gateway").ok());
+  ASSERT_TRUE(system_->WaitReady("gateway", absl::Seconds(60)).ok());
+  // Ready: from here on nothing is waited for.
+  for (const std::string& id : order_ids) {
+    Order view;
+    ASSERT_TRUE(api_->Get("gus", id, &view).ok()) << id;
+    EXPECT_EQ(view.status(), orders::v1::ORDER_STATUS_PAID) << id;
+    ASSERT_EQ(view.history_size(), 2) << id;
+    EXPECT_EQ(view.history(0).status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+    EXPECT_EQ(view.items_size(), 1) << "the claim's items stay";
+  }
+  gateway::v1::ListOrdersRequest list;
+  list.set_page_size(100);
+  gateway::v1::ListOrdersResponse listed;
+  ASSERT_TRUE(api_->orders().ListOrders(api_->Context("gus").get(), list, &listed).ok());
+  ASSERT_EQ(listed.orders_size(), kOrders);
+  for (const Order& view : listed.orders()) {
+    EXPECT_EQ(view.status(), orders::v1::ORDER_STATUS_PAID) << view.order_id();
+  }
+  gateway::v1::WatchOrderRequest watch;
+  watch.set_order_id(order_ids.front());
+  auto context = api_->Context("gus", absl::Seconds(10));
+  auto reader = api_->orders().WatchOrder(context.get(), watch);
+  gateway::v1::OrderStatusChange change;
+  ASSERT_TRUE(reader->Read(&change));
+  EXPECT_EQ(change.status(), orders::v1::ORDER_STATUS_PAID);
+  EXPECT_TRUE(change.terminal());
+  EXPECT_FALSE(reader->Read(&change));
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(api_->Balance("gus"), 100000 - kOrders * 199);
+}
+
+// An order the views do not know is asked of the order service: the view is gone (a Redis key
+// lost), the order is still served from the service's truth, and stays another user's secret.
+TEST_F(GatewayApiTest, AnOrderTheViewsDoNotKnowIsAskedOfTheOrderService) {
+  StartSystem();
+  ASSERT_TRUE(api_->Register("hal").ok());
+  ASSERT_TRUE(api_->Register("ivy").ok());
+  ASSERT_TRUE(api_->Deposit("hal", 5000, "d1").ok());
+  Order order;
+  ASSERT_TRUE(api_->Create("hal", Api::Request("v1"), &order).ok());
+  ASSERT_EQ(order.status(), orders::v1::ORDER_STATUS_PAID);
+  redis::RedisConnection redis({.address = *redis::ParseRedisAddress(system_->redis())});
+  ASSERT_TRUE(redis.Command({"DEL", absl::StrCat("gw:order:{hal}:", order.order_id())}).ok());
+
+  Order fetched;
+  ASSERT_TRUE(api_->Get("hal", order.order_id(), &fetched).ok());
+  EXPECT_EQ(fetched.status(), orders::v1::ORDER_STATUS_PAID);
+  EXPECT_EQ(fetched.items_size(), 1);
+  EXPECT_EQ(fetched.total().minor_units(), 199);
+  EXPECT_EQ(fetched.correlation_id(), order.correlation_id());
+  EXPECT_EQ(api_->Get("ivy", order.order_id(), &fetched).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(api_->Get("hal", "no-such-order", &fetched).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace

@@ -176,6 +176,7 @@ absl::Status LocalSystem::Start() {
   absl::StatusOr<std::string> address = StartProcess("gateway", gateway);
   if (!address.ok()) return address.status();
   gateway_ = *address;
+  addresses_["gateway"] = *address;  // Restart("gateway") comes back on it
   // The HTTP port is written just after the gRPC one.
   if (!testing::WaitUntil([&] { return std::filesystem::exists(http_port_file); }, absl::Seconds(10))) {
     return absl::UnavailableError("the gateway serves no HTTP; see " + LogOf("gateway"));

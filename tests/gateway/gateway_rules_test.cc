@@ -131,5 +131,39 @@ TEST(GatewayRulesTest, AStepThatArrivesAfterTheEndJoinsTheHistoryInTimeOrder) {
   EXPECT_EQ(LatestChange(view).status(), orders::v1::ORDER_STATUS_PAID);
 }
 
+TEST(GatewayRulesTest, AViewOfAnOrderCarriesEverythingAClientSees) {
+  orders::v1::Order order;
+  order.set_order_id("o-1");
+  order.set_request_id("r-1");
+  order.set_username("ann");
+  order.set_status(orders::v1::ORDER_STATUS_PAID);
+  order.set_reason("");
+  order.add_items()->set_sku("PEN-004");
+  order.mutable_total()->set_minor_units(199);
+  order.mutable_delivery_address()->set_city("Springfield");
+  order.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
+  order.set_correlation_id("c-1");
+  order.mutable_created_at()->set_seconds(10);
+  order.mutable_updated_at()->set_seconds(11);
+  order.add_history()->set_status(orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  order.add_history()->set_status(orders::v1::ORDER_STATUS_PAID);
+  order.set_traceparent("00-abc-def-01");  // internal: not in the view
+
+  const gateway::v1::Order view = ViewOfOrder(order);
+  EXPECT_EQ(view.order_id(), "o-1");
+  EXPECT_EQ(view.request_id(), "r-1");
+  EXPECT_EQ(view.status(), orders::v1::ORDER_STATUS_PAID);
+  ASSERT_EQ(view.items_size(), 1);
+  EXPECT_EQ(view.items(0).sku(), "PEN-004");
+  EXPECT_EQ(view.total().minor_units(), 199);
+  EXPECT_EQ(view.delivery_address().city(), "Springfield");
+  EXPECT_EQ(view.payment_method(), orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
+  EXPECT_EQ(view.correlation_id(), "c-1");
+  EXPECT_EQ(view.created_at().seconds(), 10);
+  EXPECT_EQ(view.updated_at().seconds(), 11);
+  ASSERT_EQ(view.history_size(), 2);
+  EXPECT_EQ(LatestChange(view).status(), orders::v1::ORDER_STATUS_PAID);
+}
+
 }  // namespace
 }  // namespace choreo::gateway

@@ -55,6 +55,51 @@ TEST(ConsumerReadyTest, WaitsForABrokerAndEveryPartitionsStartingOffset) {
             absl::StatusCode::kUnavailable);
 }
 
+TEST(CaughtUpTest, EveryAssignedPartitionMustBeHandledToItsEnd) {
+  auto stats = [](const std::string& partitions) {
+    return absl::StrCat(R"({"brokers": {"b/1": {"state": "UP"}}, "topics": {"orders.status": )",
+                        R"({"partitions": {"-1": {"fetch_state": "none"}, )", partitions, "}}}}");
+  };
+  const std::vector<TopicPartition> zero_one = {{"orders.status", 0}, {"orders.status", 1}};
+  // Handled to the end (stored ahead of the commit), and an empty partition; a partition not
+  // assigned here is not looked at.
+  constexpr char kCaughtUp[] = R"(
+      "0": {"fetch_state": "active", "lo_offset": 0, "hi_offset": 9, "ls_offset": 9,
+            "committed_offset": 5, "stored_offset": 9},
+      "1": {"fetch_state": "active", "lo_offset": 0, "hi_offset": 0, "ls_offset": 0,
+            "committed_offset": -1001, "stored_offset": -1001},
+      "2": {"fetch_state": "none", "hi_offset": 70, "committed_offset": -1001})";
+  EXPECT_TRUE(CheckCaughtUp(stats(kCaughtUp), zero_one).ok());
+  EXPECT_TRUE(CheckCaughtUp(stats(kCaughtUp), {}).ok()) << "nothing assigned: nothing to catch up";
+  // Statistics older than the assignment: partition 2 is not fetching there yet, partition 3
+  // is not there at all.
+  EXPECT_EQ(CheckCaughtUp(stats(kCaughtUp), {{"orders.status", 2}}).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(CheckCaughtUp(stats(kCaughtUp), {{"orders.status", 3}}).code(),
+            absl::StatusCode::kUnavailable);
+  // Records missed while no one ran: behind until they are handled.
+  const absl::Status behind = CheckCaughtUp(stats(R"(
+      "0": {"fetch_state": "active", "lo_offset": 0, "hi_offset": 9, "ls_offset": 9,
+            "committed_offset": 4, "stored_offset": -1001})"), {{"orders.status", 0}});
+  EXPECT_EQ(behind.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(behind.message()), ::testing::HasSubstr("orders.status[0]: 5 records"));
+  // A new group on a topic with history: nothing handled yet.
+  EXPECT_EQ(CheckCaughtUp(stats(R"(
+      "3": {"fetch_state": "active", "lo_offset": 2, "hi_offset": 9, "ls_offset": 9,
+            "committed_offset": -1001, "stored_offset": -1001})"), {{"orders.status", 3}}).code(),
+            absl::StatusCode::kUnavailable);
+  // Still looking up where to start, or no end known yet.
+  EXPECT_EQ(CheckCaughtUp(stats(R"("0": {"fetch_state": "offset-query"})"),
+                          {{"orders.status", 0}}).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(CheckCaughtUp(stats(R"("0": {"fetch_state": "active", "hi_offset": -1,
+                                         "ls_offset": -1})"), {{"orders.status", 0}}).code(),
+            absl::StatusCode::kUnavailable);
+  // No broker reachable.
+  EXPECT_EQ(CheckCaughtUp(R"({"brokers": {"b/1": {"state": "DOWN"}}})", {}).code(),
+            absl::StatusCode::kUnavailable);
+}
+
 TEST(ProducerReadyTest, WaitsForABrokerAndTheProducerId) {
   constexpr char kUp[] = R"("brokers": {"127.0.0.1:9092/1": {"state": "UP"}})";
   EXPECT_EQ(CheckProducerReady("").code(), absl::StatusCode::kUnavailable);

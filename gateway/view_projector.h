@@ -1,0 +1,65 @@
+#pragma once
+
+// ViewProjector: keeps the gateway's order views (OrderCache) equal to the saga's statuses after
+// any crash or outage. It reads orders.status in the consumer group choreo-gateway-views, shared
+// by every gateway instance so that each status is applied by one of them, from the group's
+// committed offsets: statuses published while no gateway ran, or while Redis was away, are
+// applied when a gateway runs again. A new group starts at the earliest offsets (the views are
+// rebuilt from what the topic retains).
+//
+// The per-instance EventFeed applies the statuses it answers its own callers with, before it
+// answers (a caller never reads a view older than its answer); the projector is what makes every
+// other view converge, and it does not depend on which instance is alive.
+//
+// Promises:
+// - At-least-once: a status's offset is stored only after its view is written; a failed write
+//   (Redis away) retries the batch with capped backoff, nothing is dropped.
+// - Applying a status twice, or in any interleaving with the other writers, loses nothing
+//   (OrderCache::ApplyStatuses: pure rules, compare-and-set writes).
+// - Readiness: UNAVAILABLE until every partition assigned to this member was handled to its end
+//   once (ConsumerLoop::CaughtUp), so a restarted gateway reports ready only after applying what
+//   it missed; after that, it is ready while its consumer is.
+// Start/Stop from one thread; Readiness and ConsumerLag from any.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gateway/order_cache.h"
+#include "saga/codec/event_codec.h"
+#include "saga/consume/consumer_loop.h"
+#include "edges/kafka/statistics.h"
+
+namespace choreo::gateway {
+
+class ViewProjector final {
+ public:
+  struct Options {
+    std::string kafka_brokers;
+    std::string group_id = "choreo-gateway-views";
+    int fetch_wait_max_ms = 100;
+    int lanes = 4;  // by order id: one order's statuses apply in order
+  };
+  ViewProjector(Options options, OrderCache& cache);
+  ~ViewProjector();
+
+  absl::Status Start();
+  void Stop() noexcept;
+
+  absl::Status Readiness() const;
+  std::vector<kafka::PartitionLag> ConsumerLag() const;
+  const std::string& group_id() const { return options_.group_id; }
+
+ private:
+  void ApplyBatch(absl::Span<consume::RecordScope> batch);
+
+  const Options options_;
+  OrderCache& cache_;
+  codec::EventCodec codec_;
+  std::unique_ptr<consume::ConsumerLoop> loop_;
+  mutable std::atomic<bool> caught_up_{false};
+};
+
+}  // namespace choreo::gateway
