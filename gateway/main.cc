@@ -28,9 +28,17 @@ redis::RedisConnection::Options RedisOptions(const GatewayConfig& config) {
   return {.address = *redis::ParseRedisAddress(config.redis)};  // validated with the flags
 }
 
+// A channel to a service. Its reconnect backoff is capped at 1 s (gRPC's default grows to 120 s):
+// a service back from a restart is reached within a second, not after the backoff its outage
+// built up (Register answered UNAVAILABLE for seconds after the user service was ready).
 template <typename Service>
 std::unique_ptr<typename Service::Stub> StubOf(const std::string& address) {
-  return Service::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return Service::NewStub(
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
 }
 
 // The gateway's commands leave through a publisher of its own; a command the broker has not

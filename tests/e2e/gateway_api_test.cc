@@ -416,6 +416,25 @@ TEST_F(GatewayApiTest, AnOrderTheViewsDoNotKnowIsAskedOfTheOrderService) {
   EXPECT_EQ(api_->Get("hal", "no-such-order", &fetched).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+// A service restarted after an outage is reached within a second of being ready: the gateway's
+// channels cap their reconnect backoff (gRPC's default had grown to several seconds, and
+// Register answered UNAVAILABLE that long after the user service was back).
+TEST_F(GatewayApiTest, AServiceBackFromAnOutageIsReachedWithinASecond) {
+  StartSystem();
+  ASSERT_TRUE(api_->Register("jay").ok());
+  ASSERT_TRUE(system_->Kill("users").ok());
+  // Logins during a 12 s outage fail, while the channel's reconnect attempts back off.
+  const absl::Time outage_end = absl::Now() + absl::Seconds(12);
+  int refused = 0;
+  while (absl::Now() < outage_end) refused += !api_->Register("jay").ok();
+  EXPECT_GT(refused, 0);
+  ASSERT_TRUE(system_->Restart("users").ok());
+  ASSERT_TRUE(system_->WaitReady("users", absl::Seconds(30)).ok());
+  const absl::Time ready = absl::Now();
+  ASSERT_TRUE(testing::WaitUntil([&] { return api_->Register("kim").ok(); }, absl::Seconds(30)));
+  EXPECT_LT(absl::Now() - ready, absl::Milliseconds(2500));  // 1 s backoff, a connect, a call
+}
+
 }  // namespace
 }  // namespace choreo::e2e
 
