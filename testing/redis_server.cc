@@ -1,5 +1,7 @@
 #include "testing/redis_server.h"
 
+#include <csignal>
+
 #include <hiredis/hiredis.h>
 
 #include <cstdlib>
@@ -90,6 +92,14 @@ absl::Status RedisServer::Ping(absl::Duration timeout) const {
 absl::Status RedisServer::Stop() {
   if (process_ == nullptr) return absl::OkStatus();
   absl::StatusOr<int> exit = process_->Stop(absl::Seconds(10));
+  process_.reset();
+  return exit.status();
+}
+
+absl::Status RedisServer::Kill() {
+  if (process_ == nullptr) return absl::OkStatus();
+  process_->Signal(SIGKILL);
+  absl::StatusOr<int> exit = process_->Wait(absl::Seconds(10));
   process_.reset();
   return exit.status();
 }

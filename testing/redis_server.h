@@ -44,6 +44,9 @@ class RedisServer {
 
   // Shuts the server down (SIGTERM; it flushes the append-only file). Port and dir are kept.
   absl::Status Stop();
+  // SIGKILL, as a crash: what the append-only file holds survives (everything written, with
+  // appendfsync always). Port and dir are kept.
+  absl::Status Kill();
   // Starts it again on the same port and dir and waits for PING.
   absl::Status Restart();
   bool running();

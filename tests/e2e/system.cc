@@ -238,6 +238,13 @@ absl::Status LocalSystem::Kill(const std::string& service) {
   return it->second->Wait(absl::Seconds(10)).status();
 }
 
+absl::Status LocalSystem::Signal(const std::string& name, int signal) {
+  auto it = processes_.find(name);
+  if (it == processes_.end()) return absl::NotFoundError(name);
+  it->second->Signal(signal);
+  return absl::OkStatus();
+}
+
 std::string LocalSystem::admin(const std::string& process) const {
   auto it = admin_.find(process);
   return it == admin_.end() ? "" : it->second;

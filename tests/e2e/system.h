@@ -66,6 +66,8 @@ class LocalSystem {
   // SIGKILL, then start again with the same flags ("order", "billing", "users", ...).
   absl::Status Kill(const std::string& service);
   absl::Status Restart(const std::string& service);
+  // Sends `signal` to a process (SIGSTOP and SIGCONT, say) by its name.
+  absl::Status Signal(const std::string& name, int signal);
   // Starts a deferred service.
   absl::Status StartService(const std::string& service);
 

@@ -1,0 +1,35 @@
+#pragma once
+
+// Gathers what a run's invariants are checked over (invariants.h) from a running system: the
+// order service's truth of each order (OrderAdmin.GetOrder), the gateway's view of it (GetOrder
+// as its user), every user's balance (GetBalance), and the saga topics read to their ends
+// (orders.requests, orders.created, orders.status, billing.payments, notifications.requested,
+// notifications.sent). Only reads; safe to call while nothing else runs.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tests/chaos/invariants.h"
+#include "tests/e2e/system.h"
+
+namespace choreo::chaos {
+
+struct PlacedOrder {
+  std::string user;
+  std::string request_id;
+};
+
+struct SystemAddresses {
+  std::string gateway;  // gRPC
+  std::string order;    // the order service's gRPC (OrderAdmin)
+  std::string kafka;    // bootstrap servers
+};
+
+absl::StatusOr<RunFacts> GatherFacts(const SystemAddresses& system, const e2e::TestUsers& users,
+                                     const std::vector<PlacedOrder>& placed,
+                                     const std::map<std::string, int64_t>& deposited);
+
+}  // namespace choreo::chaos

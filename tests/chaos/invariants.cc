@@ -1,0 +1,97 @@
+#include "tests/chaos/invariants.h"
+
+#include "absl/strings/str_cat.h"
+#include "choreo/orders/v1/order.pb.h"
+#include "contracts/orders/orders.h"
+
+namespace choreo::chaos {
+namespace {
+
+using orders::v1::OrderStatus;
+
+std::string Name(int status) { return orders::v1::OrderStatus_Name(static_cast<OrderStatus>(status)); }
+
+bool Terminal(int status) { return contracts::IsTerminal(static_cast<OrderStatus>(status)); }
+
+void CheckOrder(const std::string& id, const OrderFacts& order, std::vector<Violation>& out) {
+  auto violation = [&](const char* invariant, std::string detail) {
+    out.push_back({invariant, id, std::move(detail)});
+  };
+  const bool paid = order.truth_status == orders::v1::ORDER_STATUS_PAID;
+  // I1: terminal, and the view agrees.
+  if (!Terminal(order.truth_status)) {
+    violation("I1", absl::StrCat("not terminal: ", Name(order.truth_status)));
+  }
+  if (order.view_status != order.truth_status) {
+    violation("I1", absl::StrCat("the view shows ", Name(order.view_status),
+                                 ", the order service ", Name(order.truth_status)));
+  }
+  // I2: at most one debit.
+  if (order.successful_debits > 1) {
+    violation("I2", absl::StrCat(order.successful_debits, " successful debits"));
+  }
+  // I4: a PAID order has its debit, of its total.
+  if (paid && (order.successful_debits == 0 || order.debited - order.refunded != order.total)) {
+    violation("I4", absl::StrCat("PAID with ", order.successful_debits, " debit(s) of ",
+                                 order.debited, " for a total of ", order.total));
+  }
+  // A debit of an order that did not end PAID must be handed back (part of I3).
+  if (!paid && order.debited != order.refunded) {
+    violation("I3", absl::StrCat(Name(order.truth_status), " with ", order.debited,
+                                 " debited and ", order.refunded, " refunded"));
+  }
+  // I5: no hop lost.
+  if (!order.requested_on_topic) violation("I5", "no OrderCreationRequested on orders.requests");
+  if (paid && !order.created_on_topic) violation("I5", "PAID without OrderCreated on orders.created");
+  if (Terminal(order.truth_status) && !order.statuses_on_topic.contains(order.truth_status)) {
+    violation("I5", absl::StrCat("no ", Name(order.truth_status), " on orders.status"));
+  }
+  // I6: one notification per terminal status, and its outcome.
+  for (const auto& [status, ids] : order.notifications_requested) {
+    if (status != order.truth_status) {
+      violation("I6", absl::StrCat("a notification for ", Name(status), ", not its status"));
+    }
+  }
+  if (Terminal(order.truth_status)) {
+    auto requested = order.notifications_requested.find(order.truth_status);
+    const size_t count = requested == order.notifications_requested.end() ? 0 : requested->second.size();
+    if (count != 1) {
+      violation("I6", absl::StrCat(count, " notifications requested for ", Name(order.truth_status)));
+    } else if (!order.notifications_sent.contains(*requested->second.begin())) {
+      violation("I6", absl::StrCat("the notification for ", Name(order.truth_status),
+                                   " has no outcome on notifications.sent"));
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& InvariantNames() {
+  static const std::vector<std::string> names = {"I1", "I2", "I3", "I4", "I5", "I6"};
+  return names;
+}
+
+std::vector<Violation> CheckInvariants(const RunFacts& facts) {
+  std::vector<Violation> out;
+  std::map<std::string, int64_t> paid_totals;  // by user
+  for (const auto& [id, order] : facts.orders) {
+    if (!order.accepted) continue;  // its client never got it to the order service
+    CheckOrder(id, order, out);
+    if (order.truth_status == orders::v1::ORDER_STATUS_PAID) paid_totals[order.user] += order.total;
+  }
+  // I3: each balance = deposits - PAID totals.
+  for (const auto& [user, deposited] : facts.deposited) {
+    auto balance = facts.balances.find(user);
+    const int64_t expected = deposited - paid_totals[user];
+    if (balance == facts.balances.end()) {
+      out.push_back({"I3", user, "no balance found"});
+    } else if (balance->second != expected) {
+      out.push_back({"I3", user, absl::StrCat("balance ", balance->second, ", expected ", expected,
+                                              " (deposits ", deposited, " - PAID ",
+                                              paid_totals[user], ")")});
+    }
+  }
+  return out;
+}
+
+}  // namespace choreo::chaos

@@ -1,0 +1,61 @@
+#pragma once
+
+// The invariants a run of choreo must keep, whatever fault it met, checked over facts gathered
+// at the run's end (facts.h gathers them; this part is pure). Every violation is reported, not
+// only the first:
+//   I1 every accepted order is terminal at the order service, and the gateway's view of it
+//      (GetOrder) shows the same status
+//   I2 at most one successful debit per order
+//   I3 each balance = deposits - the totals of its PAID orders (a debit of an order that did not
+//      end PAID is refunded)
+//   I4 no PAID order without its debit, of its total
+//   I5 no event lost on any hop: an accepted order's OrderCreationRequested, and its terminal
+//      status, are on their topics; a PAID order's OrderCreated too
+//   I6 exactly one notification per terminal status (one notification id requested, and its
+//      outcome published), none for a status the order did not end in
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace choreo::chaos {
+
+// One order as the run and the system know it. Statuses are orders.v1.OrderStatus values.
+struct OrderFacts {
+  std::string user;
+  bool accepted = false;     // the order service holds it (its client's call got that far)
+  int truth_status = 0;      // at the order service (OrderAdmin.GetOrder)
+  int view_status = 0;       // through the gateway (GetOrder); 0 if it found none
+  int64_t total = 0;         // minor units, at the order service
+  int successful_debits = 0;  // distinct PaymentProcessed{success} event ids
+  int64_t debited = 0;        // their amounts
+  int refunds = 0;            // distinct PaymentRefunded event ids
+  int64_t refunded = 0;
+  bool requested_on_topic = false;  // OrderCreationRequested on orders.requests
+  bool created_on_topic = false;    // OrderCreated on orders.created
+  std::set<int> statuses_on_topic;  // OrderStatusUpdated statuses on orders.status
+  // Notification ids requested (NotificationRequested) per status, and those with an outcome.
+  std::map<int, std::set<std::string>> notifications_requested;
+  std::set<std::string> notifications_sent;
+};
+
+struct RunFacts {
+  std::map<std::string, OrderFacts> orders;  // by order id
+  std::map<std::string, int64_t> deposited;  // by user
+  std::map<std::string, int64_t> balances;   // by user, as billing holds them
+};
+
+struct Violation {
+  std::string invariant;  // "I1".."I6"
+  std::string subject;    // the order id or user
+  std::string detail;
+};
+
+std::vector<Violation> CheckInvariants(const RunFacts& facts);
+
+// The invariants' names, in order ("I1".."I6").
+const std::vector<std::string>& InvariantNames();
+
+}  // namespace choreo::chaos
