@@ -117,7 +117,7 @@ Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, creden
             cache_, waiters_),
       views_({.kafka_brokers = config.kafka_brokers,
               .fetch_wait_max_ms = config.fetch_wait_max_ms},
-             cache_),
+             cache_, waiters_),
       timeline_redis_(RedisOptions(config), 2),
       timeline_store_(timeline_redis_, {.retention = config.timeline_retention,
                                         .max_sagas_per_user = config.timeline_max_sagas_per_user}),

@@ -3,11 +3,12 @@
 #include "absl/strings/str_cat.h"
 #include "choreo/orders/v1/events.pb.h"
 #include "contracts/topics/topics.h"
+#include "gateway/event_feed.h"
 
 namespace choreo::gateway {
 
-ViewProjector::ViewProjector(Options options, OrderCache& cache)
-    : options_(std::move(options)), cache_(cache) {
+ViewProjector::ViewProjector(Options options, OrderCache& cache, Waiters& waiters)
+    : options_(std::move(options)), cache_(cache), waiters_(waiters) {
   static_cast<void>(codec_.Register<orders::v1::OrderStatusUpdated>());
 }
 
@@ -62,10 +63,20 @@ void ViewProjector::ApplyBatch(absl::Span<consume::RecordScope> batch) {
       statuses.push_back({update, ids::CorrelationId(event.meta().correlation_id())});
     }
   }
+  std::vector<std::pair<gateway::v1::Order, bool>> applied;
   if (!statuses.empty() &&
       !consume::RetryBatch(batch, absl::StrCat("order views: applying ", statuses.size(), " statuses"),
-                           [&] { return cache_.ApplyStatuses(statuses).status(); })) {
+                           [&] {
+                             absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> views =
+                                 cache_.ApplyStatuses(statuses);
+                             if (views.ok()) applied = *std::move(views);
+                             return views.status();
+                           })) {
     return;  // stopping: the statuses stay uncommitted and are read again
+  }
+  for (size_t i = 0; i < applied.size(); ++i) {
+    const auto& [view, changed] = applied[i];
+    if (changed) waiters_.Notify(OrderWaitKey(ids::OrderId(statuses[i].update->order_id())), view);
   }
   for (consume::RecordScope& scope : batch) scope.Done();
 }

@@ -9,7 +9,10 @@
 //
 // The per-instance EventFeed applies the statuses it answers its own callers with, before it
 // answers (a caller never reads a view older than its answer); the projector is what makes every
-// other view converge, and it does not depend on which instance is alive.
+// other view converge, and it does not depend on which instance is alive. A status the projector
+// is first to apply (its instance's feed missed it: published while the instance was down) is
+// handed to this instance's waiters too, so a client's retry after a gateway crash is answered
+// once the projector catches up, not at its deadline.
 //
 // Promises:
 // - At-least-once: a status's offset is stored only after its view is written; a failed write
@@ -28,6 +31,7 @@
 
 #include "absl/status/status.h"
 #include "gateway/order_cache.h"
+#include "gateway/waiters.h"
 #include "saga/codec/event_codec.h"
 #include "saga/consume/consumer_loop.h"
 #include "edges/kafka/statistics.h"
@@ -42,7 +46,7 @@ class ViewProjector final {
     int fetch_wait_max_ms = 100;
     int lanes = 4;  // by order id: one order's statuses apply in order
   };
-  ViewProjector(Options options, OrderCache& cache);
+  ViewProjector(Options options, OrderCache& cache, Waiters& waiters);
   ~ViewProjector();
 
   absl::Status Start();
@@ -57,6 +61,7 @@ class ViewProjector final {
 
   const Options options_;
   OrderCache& cache_;
+  Waiters& waiters_;
   codec::EventCodec codec_;
   std::unique_ptr<consume::ConsumerLoop> loop_;
   mutable std::atomic<bool> caught_up_{false};

@@ -3,6 +3,7 @@
 // projection applies statuses published while Redis was away or while no projector ran, and
 // reports ready only once it has caught up.
 
+#include <atomic>
 #include <memory>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "edges/kafka/kafka_producer.h"
 #include "edges/kafka_mock/embedded_kafka_cluster.h"
 #include "gateway/order_cache.h"
+#include "gateway/event_feed.h"
 #include "gateway/view_projector.h"
 #include "gtest/gtest.h"
 #include "platform/proto_time/proto_time.h"
@@ -80,7 +82,7 @@ class OrderViewsTest : public ::testing::Test {
     auto projector = std::make_unique<ViewProjector>(
         ViewProjector::Options{.kafka_brokers = cluster_->bootstrap_servers(),
                                .fetch_wait_max_ms = 10},
-        *cache_);
+        *cache_, waiters_);
     EXPECT_TRUE(projector->Start().ok());
     return projector;
   }
@@ -99,6 +101,7 @@ class OrderViewsTest : public ::testing::Test {
 
   std::unique_ptr<testing::RedisServer> redis_;
   std::unique_ptr<OrderCache> cache_;
+  Waiters waiters_{16};
   std::unique_ptr<kafka::EmbeddedKafkaCluster> cluster_;
   std::unique_ptr<kafka::KafkaProducer> producer_;
   codec::EventCodec codec_;
@@ -155,10 +158,23 @@ TEST_F(OrderViewsTest, StatusesMissedWhileRedisOrTheProjectorWasAwayAreApplied) 
     Publish(Status(absl::StrCat("s", i), orders::v1::ORDER_STATUS_PENDING_VALIDATION, 1000));
     Publish(Status(absl::StrCat("s", i), orders::v1::ORDER_STATUS_PAID, 2000));
   }
+  // A client waiting on one of them (its retry after a gateway crash) gets the status from the
+  // projector: this instance's own feed never saw it.
+  std::atomic<int> answered{0};
+  ASSERT_TRUE(waiters_
+                  .Add(OrderWaitKey(ids::OrderId("s0")), absl::Now() + kWait,
+                       [&](const v1::Order& view) {
+                         if (view.status() != orders::v1::ORDER_STATUS_PAID) return false;
+                         ++answered;
+                         return true;
+                       },
+                       [] {})
+                  .ok());
   projector = StartProjector();
   ASSERT_TRUE(testing::WaitUntil([&] { return projector->Readiness().ok(); }, kWait))
       << projector->Readiness();
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(Paid(absl::StrCat("s", i))) << i;
+  EXPECT_EQ(answered.load(), 1);
 }
 
 }  // namespace
