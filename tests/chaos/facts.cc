@@ -51,6 +51,9 @@ absl::Status AskServices(const SystemAddresses& system, const e2e::TestUsers& us
     gateway::v1::Order view;
     if (gateway_orders->GetOrder(Context(&users, p.user).get(), view_request, &view).ok()) {
       order.view_status = view.status();
+      for (const orders::v1::StatusChange& change : view.history()) {
+        order.view_history.emplace_back(change.previous_status(), change.status());
+      }
     }
   }
   for (const auto& [user, amount] : facts.deposited) {

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "choreo/orders/v1/order.pb.h"
 #include "contracts/orders/orders.h"
+#include "services/order/core/order_decisions.h"
 
 namespace choreo::chaos {
 namespace {
@@ -25,6 +26,21 @@ void CheckOrder(const std::string& id, const OrderFacts& order, std::vector<Viol
   if (order.view_status != order.truth_status) {
     violation("I1", absl::StrCat("the view shows ", Name(order.view_status),
                                  ", the order service ", Name(order.truth_status)));
+  }
+  if (order.view_status != 0) {
+    int at = orders::v1::ORDER_STATUS_UNSPECIFIED;
+    for (const auto& [previous, status] : order.view_history) {
+      if (previous != at || !order::IsValidTransition(static_cast<OrderStatus>(at),
+                                                      static_cast<OrderStatus>(status))) {
+        violation("I1", absl::StrCat("the view's history goes from ", Name(previous), " to ",
+                                     Name(status), " after ", Name(at)));
+      }
+      at = status;
+    }
+    if (at != order.view_status) {
+      violation("I1", absl::StrCat("the view's history ends in ", Name(at), ", its status is ",
+                                   Name(order.view_status)));
+    }
   }
   // I2: at most one debit.
   if (order.successful_debits > 1) {

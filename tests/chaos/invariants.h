@@ -4,7 +4,7 @@
 // at the run's end (facts.h gathers them; this part is pure). Every violation is reported, not
 // only the first:
 //   I1 every accepted order is terminal at the order service, and the gateway's view of it
-//      (GetOrder) shows the same status
+//      (GetOrder) shows the same status, with a history that is a valid path to it
 //   I2 at most one successful debit per order
 //   I3 each balance = deposits - the totals of its PAID orders (a debit of an order that did not
 //      end PAID is refunded)
@@ -18,6 +18,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace choreo::chaos {
@@ -28,6 +29,7 @@ struct OrderFacts {
   bool accepted = false;     // the order service holds it (its client's call got that far)
   int truth_status = 0;      // at the order service (OrderAdmin.GetOrder)
   int view_status = 0;       // through the gateway (GetOrder); 0 if it found none
+  std::vector<std::pair<int, int>> view_history;  // the view's (previous, status) changes
   int64_t total = 0;         // minor units, at the order service
   int successful_debits = 0;  // distinct PaymentProcessed{success} event ids
   int64_t debited = 0;        // their amounts

@@ -21,6 +21,7 @@ OrderFacts Healthy(const std::string& user, int status, int64_t total) {
   order.accepted = true;
   order.truth_status = status;
   order.view_status = status;
+  order.view_history = {{0, kPending}, {kPending, status}};
   order.total = total;
   if (status == kPaid) {
     order.successful_debits = 1;
@@ -62,9 +63,16 @@ TEST(InvariantsTest, AHealthyRunHasNoViolation) {
 TEST(InvariantsTest, EachInvariantCatchesItsFailureAndEveryViolationIsReported) {
   RunFacts facts = HealthyRun();
   facts.orders["o1"].view_status = kPending;      // I1: a stale view
+  facts.orders["o1"].view_history = {{0, kPending}};
   facts.orders["o2"].truth_status = kPending;     // I1: stuck (I6: notified for a status
   facts.orders["o2"].view_status = kPending;      // it does not hold)
+  facts.orders["o2"].view_history = {{0, kPending}};
   EXPECT_THAT(Broken(facts), ::testing::UnorderedElementsAre("I1 o1", "I1 o2", "I6 o2"));
+
+  facts = HealthyRun();
+  facts.orders["o1"].view_history = {{0, kPaid}};  // I1: a history that skips a step
+  facts.orders["o2"].view_history.pop_back();      // I1: one that ends elsewhere
+  EXPECT_THAT(Broken(facts), ::testing::UnorderedElementsAre("I1 o1", "I1 o2"));
 
   facts = HealthyRun();
   facts.orders["o1"].successful_debits = 2;       // I2 (and I4: debited twice the total)
