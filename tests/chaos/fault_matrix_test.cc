@@ -53,12 +53,23 @@ std::vector<Fault> Faults() {
                       [name](LocalSystem& s) { return s.Kill(name); },
                       [name](LocalSystem& s) { return s.Restart(name); }});
   }
-  for (const char* process : {"order", "billing", "notification", "gateway"}) {
+  for (const char* process : {"order", "billing", "notification", "users", "gateway"}) {
     const std::string name = process;
     faults.push_back({absl::StrCat("SIGSTOP ", name),
                       [name](LocalSystem& s) { return s.Signal(name, SIGSTOP); },
                       [name](LocalSystem& s) { return s.Signal(name, SIGCONT); }});
   }
+  // Redis and the broker: frozen (every call to them hangs until its timeout), then killed.
+  auto signal = [](pid_t pid, int signal) {
+    return pid > 0 && ::kill(pid, signal) == 0 ? absl::OkStatus()
+                                               : absl::FailedPreconditionError("no such process");
+  };
+  faults.push_back({"SIGSTOP redis",
+                    [signal](LocalSystem& s) { return signal(s.redis_server().pid(), SIGSTOP); },
+                    [signal](LocalSystem& s) { return signal(s.redis_server().pid(), SIGCONT); }});
+  faults.push_back({"SIGSTOP kafka",
+                    [signal](LocalSystem& s) { return signal(s.kafka_cluster()->pid(0), SIGSTOP); },
+                    [signal](LocalSystem& s) { return signal(s.kafka_cluster()->pid(0), SIGCONT); }});
   faults.push_back({"SIGKILL redis", [](LocalSystem& s) { return s.redis_server().Kill(); },
                     [](LocalSystem& s) { return s.redis_server().Restart(); }});
   // The only broker: everything waits for it (a node of a 3-node cluster is the saga e2e test's).
