@@ -265,9 +265,13 @@ void Measure(const std::vector<Call>& calls, absl::Time injected, absl::Time hea
 
 class FaultMatrixTest : public ::testing::Test {
  protected:
+  // Apache Kafka nodes: 1, or 3 (RF 3, min.insync.replicas 2) for a broker's failover.
+  virtual int KafkaNodes() const { return 1; }
+
   void SetUp() override {
-    system_ = std::make_unique<LocalSystem>(e2e::Binaries::Built(),
-                                            LocalSystem::Options{.redis_appendfsync = "always"});
+    system_ = std::make_unique<LocalSystem>(
+        e2e::Binaries::Built(),
+        LocalSystem::Options{.kafka_nodes = KafkaNodes(), .redis_appendfsync = "always"});
     ASSERT_TRUE(system_->Start().ok());
     users_ = std::make_unique<e2e::TestUsers>(system_->gateway());
     for (int u = 0; u < kUsers; ++u) {
@@ -398,6 +402,31 @@ TEST_F(FaultMatrixTest, EveryFaultKeepsEveryInvariant) {
   for (const Violation& v : CheckInvariants(*facts)) caught.insert(v.invariant + " " + v.subject);
   EXPECT_TRUE(caught.contains("I3 user3"));
   EXPECT_TRUE(caught.contains("I1 " + broken_order));
+}
+
+// A broker of three: its partitions' leaders move to the others and the group coordinators
+// with them. Frozen, it is noticed only once its session with the controller times out.
+class ClusterFaultMatrixTest : public FaultMatrixTest {
+ protected:
+  int KafkaNodes() const override { return 3; }
+};
+
+TEST_F(ClusterFaultMatrixTest, ABrokerOfThreeLostKeepsEveryInvariant) {
+  auto signal = [](pid_t pid, int signal) {
+    return pid > 0 && ::kill(pid, signal) == 0 ? absl::OkStatus()
+                                               : absl::FailedPreconditionError("no such process");
+  };
+  const std::vector<Fault> faults = {
+      {"SIGKILL kafka 2 of 3", [](LocalSystem& s) { return s.kafka_cluster()->Kill(1); },
+       [](LocalSystem& s) { return s.kafka_cluster()->Restart(1); }},
+      {"SIGSTOP kafka 2 of 3",
+       [signal](LocalSystem& s) { return signal(s.kafka_cluster()->pid(1), SIGSTOP); },
+       [signal](LocalSystem& s) { return signal(s.kafka_cluster()->pid(1), SIGCONT); }}};
+  std::vector<Row> rows;
+  for (const Fault& fault : faults) {
+    if (Selected(fault)) rows.push_back(RunPhase(fault));
+  }
+  PrintTable(rows);
 }
 
 }  // namespace
