@@ -20,8 +20,10 @@
 // - Applying a status twice, or in any interleaving with the other writers, loses nothing
 //   (OrderCache::ApplyStatuses: pure rules, compare-and-set writes).
 // - Readiness: UNAVAILABLE until every partition assigned to this member was handled to its end
-//   once (ConsumerLoop::CaughtUp), so a restarted gateway reports ready only after applying what
-//   it missed; after that, it is ready while its consumer is.
+//   once (ConsumerLoop::CaughtUp; never in the middle of a rebalance, when the member owns
+//   nothing yet), so a restarted gateway reports ready only after applying what it missed; after
+//   that, it is ready while its consumer is (partitions taken over later from a dead member are
+//   caught up while the instance serves).
 // Start/Stop from one thread; Readiness and ConsumerLag from any.
 
 #include <atomic>

@@ -141,6 +141,7 @@ absl::Status ConsumerLoop::CaughtUp() const {
   std::vector<kafka::TopicPartition> assigned;
   {
     absl::MutexLock lock(&partitions_mu_);
+    if (rebalancing_) return absl::UnavailableError(absl::StrCat(options_.name, ": rebalancing"));
     for (const auto& [partition, state] : partitions_) assigned.push_back(partition);
   }
   return kafka::CheckCaughtUp(consumer_->LatestStatistics(), assigned);
@@ -156,6 +157,7 @@ void ConsumerLoop::OnAssigned(const std::vector<kafka::TopicPartition>& partitio
     for (const kafka::TopicPartition& tp : partitions) {
       partitions_[tp] = std::make_shared<PartitionState>(tp);
     }
+    rebalancing_ = false;
   }
   if (!assigned_.HasBeenNotified()) assigned_.Notify();
 }
@@ -164,6 +166,7 @@ void ConsumerLoop::OnRevoked(const std::vector<kafka::TopicPartition>& partition
   std::vector<std::shared_ptr<PartitionState>> revoked;
   {
     absl::MutexLock lock(&partitions_mu_);
+    rebalancing_ = true;
     for (const kafka::TopicPartition& tp : partitions) {
       auto it = partitions_.find(tp);
       if (it == partitions_.end()) continue;

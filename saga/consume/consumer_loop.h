@@ -132,7 +132,8 @@ class ConsumerLoop final : private kafka::RebalanceListener {
   absl::Status Readiness() const;
   std::vector<kafka::PartitionLag> Lag() const;
   // OK once every partition assigned here has been handled to its end as of the consumer's
-  // latest statistics (kafka::CheckCaughtUp): for a projection's readiness.
+  // latest statistics (kafka::CheckCaughtUp); UNAVAILABLE while a rebalance is between its
+  // revocation and its assignment. For a projection's readiness.
   absl::Status CaughtUp() const;
   const ConsumerLoopOptions& options() const { return options_; }
 
@@ -162,6 +163,9 @@ class ConsumerLoop final : private kafka::RebalanceListener {
   mutable absl::Mutex partitions_mu_;
   absl::flat_hash_map<kafka::TopicPartition, std::shared_ptr<PartitionState>> partitions_
       ABSL_GUARDED_BY(partitions_mu_);
+  // From a revocation to the next assignment: partitions_ says nothing about what this member
+  // will own (an eager rebalance revokes everything first).
+  bool rebalancing_ ABSL_GUARDED_BY(partitions_mu_) = false;
 
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
