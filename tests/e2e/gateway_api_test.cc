@@ -432,7 +432,8 @@ TEST_F(GatewayApiTest, AServiceBackFromAnOutageIsReachedWithinASecond) {
   ASSERT_TRUE(system_->WaitReady("users", absl::Seconds(30)).ok());
   const absl::Time ready = absl::Now();
   ASSERT_TRUE(testing::WaitUntil([&] { return api_->Register("kim").ok(); }, absl::Seconds(30)));
-  EXPECT_LT(absl::Now() - ready, absl::Milliseconds(2500));  // 1 s backoff, a connect, a call
+  // Measured: about 30 ms; with gRPC's default backoff 1.4-2.9 s.
+  EXPECT_LT(absl::Now() - ready, absl::Milliseconds(1500));
 }
 
 }  // namespace
