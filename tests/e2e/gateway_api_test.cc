@@ -442,21 +442,21 @@ TEST_F(GatewayApiTest, AServiceBackFromAnOutageIsReachedWithinASecond) {
 namespace choreo::e2e {
 namespace {
 
-// Every producer learns the mission topics' partitions as it starts (KafkaProducer), so the first
-// saga after start does not wait for librdkafka's once-a-second topic scan at each hop (it took
-// 1.7-1.8 s here, then about 25 ms).
-TEST_F(GatewayApiTest, TheFirstOrderAfterStartIsAsQuickAsTheNext) {
-  StartSystem();
+// Once every process reports ready, the first orders are as quick as any: every producer learns
+// the mission topics' partitions as it starts (KafkaProducer), so the first saga does not wait
+// for librdkafka's once-a-second topic scan at each hop (it took 1.7-1.8 s here, then about
+// 25 ms), and the readiness checks wait for the producers' ids and the consumers' start offsets.
+void CheckTheFirstOrdersAfterStart(LocalSystem& system, Api& api) {
   for (const char* process : {"gateway", "order", "billing", "notification", "users"}) {
-    ASSERT_TRUE(system_->WaitReady(process, absl::Seconds(60)).ok()) << process;
+    ASSERT_TRUE(system.WaitReady(process, absl::Seconds(60)).ok()) << process;
   }
-  ASSERT_TRUE(api_->Register("ivy").ok());
-  ASSERT_TRUE(api_->Deposit("ivy", 100000, "d1").ok());
+  ASSERT_TRUE(api.Register("ivy").ok());
+  ASSERT_TRUE(api.Deposit("ivy", 100000, "d1").ok());
   std::vector<absl::Duration> took;
   for (int i = 0; i < 4; ++i) {
     Order order;
     const absl::Time sent = absl::Now();
-    ASSERT_TRUE(api_->Create("ivy", Api::Request(absl::StrCat("first-", i)), &order).ok());
+    ASSERT_TRUE(api.Create("ivy", Api::Request(absl::StrCat("first-", i)), &order).ok());
     took.push_back(absl::Now() - sent);
     EXPECT_EQ(order.status(), orders::v1::ORDER_STATUS_PAID);
   }
@@ -464,6 +464,18 @@ TEST_F(GatewayApiTest, TheFirstOrderAfterStartIsAsQuickAsTheNext) {
               absl::ToDoubleMilliseconds(took[0]), absl::ToDoubleMilliseconds(took[1]),
               absl::ToDoubleMilliseconds(took[2]), absl::ToDoubleMilliseconds(took[3]));
   EXPECT_LT(took[0], absl::Milliseconds(500));
+}
+
+TEST_F(GatewayApiTest, TheFirstOrderAfterStartIsAsQuickAsTheNext) {
+  StartSystem();
+  CheckTheFirstOrdersAfterStart(*system_, *api_);
+}
+
+// On three Kafka nodes too (the first orders once took up to 16 s there; measured now: 58 and
+// 76 ms).
+TEST_F(GatewayApiTest, TheFirstOrderAfterStartOnThreeKafkaNodesIsAsQuickAsTheNext) {
+  StartSystem({.kafka_nodes = 3});
+  CheckTheFirstOrdersAfterStart(*system_, *api_);
 }
 
 }  // namespace
