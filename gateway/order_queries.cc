@@ -28,7 +28,11 @@ grpc::ServerUnaryReactor* OrderQueries::GetOrder(grpc::CallbackServerContext* co
   if (!deps_.pool.Submit([this, context, once, request, response, user = caller.username] {
         absl::StatusOr<std::optional<Order>> cached = deps_.cache.Get(user, ids::OrderId(request->order_id()));
         if (!cached.ok()) return once->Finish(Unavailable(cached.status()));
-        if (!cached->has_value()) return AskOrderService(*context, user, request, response, once);
+        // A view without items was not written from its request (its claim): it was rebuilt
+        // from status events alone after the claimed view was lost. The order service completes it.
+        if (!cached->has_value() || (*cached)->items().empty()) {
+          return AskOrderService(*context, user, request, response, once, *std::move(cached));
+        }
         once->FinishWith([&] { *response = **cached; });
       })) {
     once->Finish(Busy());
@@ -39,16 +43,19 @@ grpc::ServerUnaryReactor* OrderQueries::GetOrder(grpc::CallbackServerContext* co
 void OrderQueries::AskOrderService(const grpc::CallbackServerContext& context,
                                    const ids::Username& user,
                                    const gateway::v1::GetOrderRequest* request, Order* response,
-                                   std::shared_ptr<Once> once) {
+                                   std::shared_ptr<Once> once, std::optional<Order> partial) {
   auto call = std::make_shared<ServiceCall<orders::v1::GetOrderRequest, orders::v1::Order>>();
   call->request.set_order_id(request->order_id());
   PrepareServiceCall(context, nullptr, call->context);
   deps_.order_admin.async()->GetOrder(
       &call->context, &call->request, &call->response,
-      [call, once, response, user](grpc::Status status) {
+      [call, once, response, user, partial = std::move(partial)](grpc::Status status) {
         // Another user's order is as unknown as a missing one (no existence leak).
         if (status.ok() && call->response.username() == user.value()) {
           return once->FinishWith([&] { *response = ViewOfOrder(call->response); });
+        }
+        if (partial.has_value()) {  // the user's own view, short of its items: better than none
+          return once->FinishWith([&] { *response = *partial; });
         }
         if (status.ok() || status.error_code() == grpc::StatusCode::NOT_FOUND) {
           return once->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,

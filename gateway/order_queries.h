@@ -2,14 +2,19 @@
 
 // OrderQueries: the gateway's reads of orders and of the catalog.
 //   GetOrder    the caller's order view from the cache, or, for an order the views do not know
-//               (yet), from the order service (UNAVAILABLE if it does not answer); another
-//               user's order is NOT_FOUND, as one that does not exist (order ids leak nothing).
+//               (yet) or know only from its status events (no items: the claimed view was lost),
+//               from the order service (UNAVAILABLE if it does not answer and there is no view);
+//               another user's order is NOT_FOUND, as one that does not exist (order ids leak
+//               nothing).
 //   ListOrders  the caller's orders, newest first, 20 a page by default (page_size 0..100),
 //               optionally of one status.
 //   ListCatalog the order service's catalog (no caller needed).
 // Thread-safe. Reactors never block: Redis reads run on the WorkPool (RESOURCE_EXHAUSTED when it
 // is full; UNAVAILABLE when Redis does not answer), the catalog is an async call. The
 // dependencies must outlive every call.
+
+#include <memory>
+#include <optional>
 
 #include "choreo/gateway/v1/gateway.pb.h"
 #include "choreo/orders/v1/admin.grpc.pb.h"
@@ -40,10 +45,11 @@ class OrderQueries {
                                         gateway::v1::ListCatalogResponse* response);
 
  private:
-  // GetOrder's answer from the order service, finished on `once`.
+  // GetOrder's answer from the order service, finished on `once`; `partial` (the user's view,
+  // short of its items) is the answer if the service does not give one.
   void AskOrderService(const grpc::CallbackServerContext& context, const ids::Username& user,
                        const gateway::v1::GetOrderRequest* request, gateway::v1::Order* response,
-                       std::shared_ptr<Once> once);
+                       std::shared_ptr<Once> once, std::optional<gateway::v1::Order> partial);
 
   const Deps deps_;
 };

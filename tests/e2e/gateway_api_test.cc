@@ -394,7 +394,8 @@ TEST_F(GatewayApiTest, AGatewayKilledMidSagaServesTheTruthOnceReady) {
 }
 
 // An order the views do not know is asked of the order service: the view is gone (a Redis key
-// lost), the order is still served from the service's truth, and stays another user's secret.
+// lost; a late status may rebuild it without its items), the order is still served from the
+// service's truth, and stays another user's secret.
 TEST_F(GatewayApiTest, AnOrderTheViewsDoNotKnowIsAskedOfTheOrderService) {
   StartSystem();
   ASSERT_TRUE(api_->Register("hal").ok());
@@ -414,6 +415,17 @@ TEST_F(GatewayApiTest, AnOrderTheViewsDoNotKnowIsAskedOfTheOrderService) {
   EXPECT_EQ(fetched.correlation_id(), order.correlation_id());
   EXPECT_EQ(api_->Get("ivy", order.order_id(), &fetched).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(api_->Get("hal", "no-such-order", &fetched).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // A view rebuilt from status events alone (no items) is completed from the service too.
+  Order partial = order;
+  partial.clear_items();
+  ASSERT_TRUE(redis
+                  .Command({"SET", absl::StrCat("gw:order:{hal}:", order.order_id()),
+                            partial.SerializeAsString()})
+                  .ok());
+  ASSERT_TRUE(api_->Get("hal", order.order_id(), &fetched).ok());
+  EXPECT_EQ(fetched.items_size(), 1);
+  EXPECT_EQ(fetched.status(), orders::v1::ORDER_STATUS_PAID);
 }
 
 // A service restarted after an outage is reached within a second of being ready: the gateway's
