@@ -12,8 +12,9 @@
 //
 // Records are handled on `lanes` lanes of a consume::ConsumerLoop, chosen by record key (the order
 // id for statuses), so one order's statuses apply in order while different orders' Redis round
-// trips overlap; a lane's batch of statuses costs one read and one write round trip. A record's offset is stored once it was applied and handed to the waiters, so a
-// rebalance resumes after the last status applied.
+// trips overlap; a lane's batch of statuses costs one read and one write round trip. A record's
+// offset is stored once it was applied and handed to the waiters, so a rebalance resumes after
+// the last status applied.
 
 #include <memory>
 #include <string>
