@@ -19,7 +19,9 @@ void ServiceConfig::AddFlags(config::FlagSet& flags) {
       .Add("max-poll-interval-ms", &max_poll_interval_ms,
            "consumer max.poll.interval.ms: also how long a rebalance waits for members")
       .Add("drain-timeout", &drain_timeout, "how long a stop may take to finish in-flight work")
-      .Add("marker-retention", &marker_retention, "how long handled-event markers are kept");
+      .Add("marker-retention", &marker_retention, "how long handled-event markers are kept")
+      .Add("clock-offset", &clock_offset,
+           "fault drills only: run this instance's clock this far ahead (negative: behind)");
   telemetry.AddFlags(flags);
 }
 
@@ -37,7 +39,15 @@ absl::Status ServiceConfig::Validate() const {
   if (fetch_wait_max_ms < 0 || fetch_wait_max_ms > 10000) {
     return absl::InvalidArgumentError("--fetch-wait-max-ms must be 0..10000");
   }
+  if (absl::AbsDuration(clock_offset) > absl::Hours(24)) {
+    return absl::InvalidArgumentError("--clock-offset must be within 24h either way");
+  }
   return telemetry.Validate();
+}
+
+std::function<absl::Time()> ServiceConfig::Clock() const {
+  if (clock_offset == absl::ZeroDuration()) return [] { return absl::Now(); };
+  return [offset = clock_offset] { return absl::Now() + offset; };
 }
 
 saga::SagaRuntimeOptions ServiceConfig::RuntimeOptions(const std::string& service,
@@ -50,6 +60,7 @@ saga::SagaRuntimeOptions ServiceConfig::RuntimeOptions(const std::string& servic
   options.workers = workers;
   options.drain_timeout = drain_timeout;
   options.marker_retention = marker_retention;
+  options.clock = Clock();
   options.consumer_overrides = {
       {"fetch.wait.max.ms", absl::StrCat(fetch_wait_max_ms)},
       {"session.timeout.ms", absl::StrCat(session_timeout_ms)},

@@ -47,9 +47,15 @@ struct ServiceConfig : ProcessConfig {
   int max_poll_interval_ms = 30000;
   absl::Duration drain_timeout = absl::Seconds(10);
   absl::Duration marker_retention = absl::Hours(24 * 7);
+  // For fault drills only (tests/chaos): this instance's wall clock, as its decisions, event
+  // times and deadlines see it, runs this far ahead of the host's (negative: behind). A clock
+  // skew between instances, without touching the host's clock. 0 in production.
+  absl::Duration clock_offset = absl::ZeroDuration();
 
   void AddFlags(config::FlagSet& flags);
   absl::Status Validate() const;
+  // The instance's wall clock: the host's, plus clock_offset.
+  std::function<absl::Time()> Clock() const;
   saga::SagaRuntimeOptions RuntimeOptions(const std::string& service,
                                           std::vector<std::string> topics) const;
 };

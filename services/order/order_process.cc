@@ -29,11 +29,14 @@ int RunOrder(const OrderConfig& config, process::StopSignals& signals) {
   // The scanner's events leave through a publisher of their own: it runs beside the runtime.
   absl::StatusOr<std::unique_ptr<publish::KafkaPublisher>> publisher =
       publish::KafkaPublisher::Create(kafka::ProducerDefaults(config.kafka_brokers),
-                                      {.service = kService, .tracer = &(*telemetry)->tracer()});
+                                      {.service = kService,
+                                       .tracer = &(*telemetry)->tracer(),
+                                       .clock = config.Clock()});
   if (!publisher.ok()) return service::StartFailure(kService, publisher.status());
   DeadlineScanner scanner({.redis = redis,
                            .publisher = &(*publisher)->publisher(),
-                           .interval = config.deadline_scan_interval});
+                           .interval = config.deadline_scan_interval,
+                           .clock = config.Clock()});
 
   service::ServiceParts parts;
   parts.name = kService;

@@ -157,7 +157,7 @@ absl::Status DeadlineScanner::Start() {
         auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stop_mu_) { return stopping_; };
         if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.interval)) return;
       }
-      absl::StatusOr<int> scanned = ScanOnce(absl::Now());
+      absl::StatusOr<int> scanned = ScanOnce(options_.clock());
       if (!scanned.ok()) {
         logging::Warn(absl::StrCat("deadline scan: ", scanned.status().message()));
       }

@@ -5,12 +5,14 @@
 // expires orders nobody paid for.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "choreo/orders/v1/admin.grpc.pb.h"
 #include "saga/publish/publisher.h"
 #include "edges/redis/redis_connection.h"
@@ -79,6 +81,7 @@ class DeadlineScanner {
     redis::RedisConnection::Options redis;
     const publish::Publisher* publisher = nullptr;  // not owned
     absl::Duration interval = absl::Milliseconds(250);
+    std::function<absl::Time()> clock = [] { return absl::Now(); };  // what "due" is judged by
   };
   explicit DeadlineScanner(Options options);
   ~DeadlineScanner();

@@ -1,0 +1,44 @@
+// ServiceConfig's clock: the host's, unless --clock-offset (fault drills) moves it, within 24 h.
+
+#include "gtest/gtest.h"
+#include "platform/config/flag_set.h"
+#include "saga/service/service_host.h"
+
+namespace choreo::service {
+namespace {
+
+ServiceConfig Parsed(std::vector<const char*> argv) {
+  ServiceConfig config;
+  config::FlagSet flags("choreo-test", "");
+  config.AddFlags(flags);
+  argv.insert(argv.begin(), "choreo-test");
+  EXPECT_TRUE(flags.Parse(static_cast<int>(argv.size()), argv.data()).ok());
+  return config;
+}
+
+TEST(ServiceConfigTest, TheClockIsTheHostsUnlessAnOffsetMovesIt) {
+  const ServiceConfig plain = Parsed({"--kafka-brokers", "k:9092", "--redis", "r:6379"});
+  const absl::Time before = absl::Now();
+  const absl::Time plain_now = plain.Clock()();
+  EXPECT_GE(plain_now, before);
+  EXPECT_LT(plain_now - before, absl::Seconds(1));
+
+  const ServiceConfig ahead = Parsed({"--kafka-brokers", "k:9092", "--redis", "r:6379",
+                                      "--clock-offset", "+60s"});
+  EXPECT_TRUE(ahead.Validate().ok());
+  EXPECT_GE(ahead.Clock()() - absl::Now(), absl::Seconds(59));
+  EXPECT_GE(ahead.RuntimeOptions("order", {"t"}).clock() - absl::Now(), absl::Seconds(59));
+
+  const ServiceConfig behind = Parsed({"--kafka-brokers", "k:9092", "--redis", "r:6379",
+                                       "--clock-offset", "-60s"});
+  EXPECT_LE(behind.Clock()() - absl::Now(), absl::Seconds(-59));
+}
+
+TEST(ServiceConfigTest, AnOffsetBeyondADayIsRefused) {
+  const ServiceConfig config = Parsed({"--kafka-brokers", "k:9092", "--redis", "r:6379",
+                                       "--clock-offset", "-25h"});
+  EXPECT_EQ(config.Validate().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace choreo::service
