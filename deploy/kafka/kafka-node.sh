@@ -6,19 +6,21 @@
 #
 #   kafka-node.sh --dir DIR --port PORT --controller-port CPORT
 #                 [--node-id 1] [--voters 1@127.0.0.1:CPORT,2@...] [--cluster-id ID]
-#                 [--heap 512m] [--fast-start]
+#                 [--heap 512m] [--fast-start] [--advertised-port APORT]
 #
 # DIR holds the node's log segments and metadata; it is formatted on the first start (with
 # --cluster-id, the same for every node of a cluster) and kept after, so data survives a restart.
 # A cluster of N nodes (N = number of --voters) uses replication factor min(N, 3) and
 # min.insync.replicas min(N, 3) - 1 (at least 1) for its internal topics. Topics are never
 # created on first use (auto.create.topics.enable=false): choreo-topics declares them.
-# --fast-start trades steady-state speed for a JVM that starts sooner (tests).
+# --fast-start trades steady-state speed for a JVM that starts sooner (tests). --advertised-port
+# tells clients (and the other brokers) to connect to another port, a proxy's in front of PORT.
 # The broker's own log goes to stdout. Waiting until the node serves is the caller's part.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 dir="" port="" controller_port="" node_id=1 voters="" cluster_id="" heap=512m fast_start=0
+advertised_port=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --dir) dir="$2"; shift 2 ;;
@@ -29,13 +31,15 @@ while [[ $# -gt 0 ]]; do
     --cluster-id) cluster_id="$2"; shift 2 ;;
     --heap) heap="$2"; shift 2 ;;
     --fast-start) fast_start=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --advertised-port) advertised_port="$2"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "kafka-node.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ -n "$dir" && -n "$port" && -n "$controller_port" ]] ||
   { echo "kafka-node.sh: --dir, --port and --controller-port are required" >&2; exit 2; }
 [[ -n "$voters" ]] || voters="$node_id@127.0.0.1:$controller_port"
+[[ -n "$advertised_port" ]] || advertised_port="$port"
 nodes=$(tr ',' '\n' <<<"$voters" | grep -c .)
 replication=$((nodes < 3 ? nodes : 3))
 min_insync=$((replication > 1 ? replication - 1 : 1))
@@ -48,7 +52,7 @@ process.roles=broker,controller
 node.id=$node_id
 controller.quorum.voters=$voters
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+advertised.listeners=PLAINTEXT://127.0.0.1:$advertised_port
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
@@ -64,6 +68,8 @@ transaction.state.log.num.partitions=8
 share.coordinator.state.topic.replication.factor=$replication
 share.coordinator.state.topic.min.isr=$min_insync
 group.initial.rebalance.delay.ms=0
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=1000
 num.network.threads=2
 num.io.threads=4
 PROPERTIES
