@@ -19,6 +19,10 @@ packages=(
 
 # Node.js runs the OpenAPI validator the tests use; an installed node + npm will do, else Debian's.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+# Go builds the TCP proxy the fault matrix slows links with; an installed Go will do, else Debian's.
+go=$(command -v go || true)
+[[ -n "$go" || ! -x /usr/local/go/bin/go ]] || go=/usr/local/go/bin/go
+[[ -n "$go" ]] || packages+=(golang-go)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -48,3 +52,11 @@ fi
 
 # The pinned Apache Kafka broker: resolved once, then read from the cache without the network.
 "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/kafka/classpath.sh" >/dev/null
+
+# The fault matrix's TCP proxy (tests/tools/toxiproxy), from the Go module proxy, pinned by go.sum.
+proxy="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/tools/toxiproxy"
+if [[ ! -x "$proxy/bin/toxiproxy-server" ]]; then
+  echo "install-deps: building toxiproxy-server in tests/tools/toxiproxy" >&2
+  (cd "$proxy" && "${go:-go}" build -o bin/toxiproxy-server \
+    github.com/Shopify/toxiproxy/v2/cmd/server)
+fi

@@ -56,10 +56,12 @@ absl::StatusOr<std::unique_ptr<KafkaCluster>> KafkaCluster::Start(Options option
     absl::StatusOr<int> controller_port = PickFreeTcpPort();
     if (!port.ok()) return port.status();
     if (!controller_port.ok()) return controller_port.status();
-    node.port = *port;
+    node.port = i < static_cast<int>(opts.ports.size()) ? opts.ports[i] : *port;
+    node.advertised_port =
+        i < static_cast<int>(opts.advertised_ports.size()) ? opts.advertised_ports[i] : node.port;
     node.controller_port = *controller_port;
     voters.push_back(absl::StrCat(i + 1, "@127.0.0.1:", node.controller_port));
-    bootstrap.push_back(absl::StrCat("127.0.0.1:", node.port));
+    bootstrap.push_back(absl::StrCat("127.0.0.1:", node.advertised_port));
     cluster->nodes_.push_back(std::move(node));
   }
   cluster->voters_ = absl::StrJoin(voters, ",");
@@ -125,6 +127,9 @@ absl::Status KafkaCluster::Launch(int node) {
       absl::StrCat(node + 1), "--voters", voters_, "--cluster-id", cluster_id_, "--heap",
       options_.heap};
   if (options_.fast_start) argv.push_back("--fast-start");
+  if (n.advertised_port != n.port) {
+    argv.insert(argv.end(), {"--advertised-port", absl::StrCat(n.advertised_port)});
+  }
   absl::StatusOr<ChildProcess> process =
       ChildProcess::Start({.argv = std::move(argv), .log_path = LogOf(node)});
   if (!process.ok()) return process.status();

@@ -3,7 +3,7 @@
 // KafkaCluster: real Apache Kafka (KRaft, every node broker and controller) started for one
 // test through the project's launcher, deploy/kafka/kafka-node.sh.
 //
-// Promises: every node listens on 127.0.0.1 on ports that were free, keeps its data in the
+// Promises: every node listens on 127.0.0.1 on ports that were free (or given), keeps its data in the
 // cluster's own temp dir, and dies with the test (PR_SET_PDEATHSIG reaches the JVM, which the
 // launcher execs). Start() returns once every node is registered and, unless told otherwise,
 // the mission's topics exist as declared (topics::MissionTopicSpecs, created by the same code as
@@ -38,6 +38,10 @@ class KafkaCluster {
     absl::Duration startup_timeout = absl::Seconds(120);
     // The launcher; CHOREO_KAFKA_NODE in the environment, else the checkout's.
     std::string launcher;
+    // Per node, optional: the port it listens on, and the port it tells clients to connect to
+    // (a proxy's in front of it, which the caller runs). Free ports are picked where not given.
+    std::vector<int> ports;
+    std::vector<int> advertised_ports;
   };
 
   static absl::StatusOr<std::unique_ptr<KafkaCluster>> Start(Options options);
@@ -64,7 +68,7 @@ class KafkaCluster {
 
  private:
   struct Node {
-    int port = 0, controller_port = 0;
+    int port = 0, advertised_port = 0, controller_port = 0;
     std::unique_ptr<ChildProcess> process;
   };
   KafkaCluster(Options options, TempDir dir) : options_(std::move(options)), dir_(std::move(dir)) {}

@@ -95,7 +95,10 @@ absl::StatusOr<std::string> LocalSystem::StartProcess(const std::string& name,
           [&] { return std::filesystem::exists(port_file) || !child.running(); },
           absl::Seconds(90)) ||
       !child.running()) {
-    return absl::UnavailableError(absl::StrCat(name, " did not start; see ", LogOf(name)));
+    // The log is removed with the test's directory: its last lines go with the error.
+    const std::string log = ReadFile(LogOf(name));
+    return absl::UnavailableError(absl::StrCat(name, " did not start; its log ends:\n",
+                                               log.substr(log.size() > 2000 ? log.size() - 2000 : 0)));
   }
   // The admin port is bound before the gRPC one.
   admin_[name] = absl::StrCat("http://127.0.0.1:", ReadFile(admin_port_file));
@@ -110,10 +113,22 @@ absl::Status LocalSystem::Start() {
       testing::RedisServer::Start({.appendfsync = options_.redis_appendfsync});
   if (!redis.ok()) return redis.status();
   redis_ = *std::move(redis);
+  redis_address_ = redis_->address();
+  if (options_.network_proxy) {
+    absl::StatusOr<std::unique_ptr<testing::Toxiproxy>> proxy = testing::Toxiproxy::Start();
+    if (!proxy.ok()) return proxy.status();
+    proxy_ = *std::move(proxy);
+    absl::StatusOr<int> port = testing::PickFreeTcpPort();
+    if (!port.ok()) return port.status();
+    if (absl::Status added = proxy_->AddProxy("redis", *port, redis_->address()); !added.ok()) {
+      return added;
+    }
+    redis_address_ = absl::StrCat("127.0.0.1:", *port);
+  }
 
   if (absl::Status broker = StartBroker(); !broker.ok()) return broker;
 
-  std::vector<std::string> common = {"--kafka-brokers", kafka_, "--redis", redis_->address()};
+  std::vector<std::string> common = {"--kafka-brokers", kafka_, "--redis", redis_address_};
   if (std::optional<int> fetch_wait = fetch_wait_max_ms()) {
     common.push_back("--fetch-wait-max-ms");
     common.push_back(absl::StrCat(*fetch_wait));
@@ -197,12 +212,27 @@ absl::Status LocalSystem::StartBroker() {
     return absl::OkStatus();
   }
   if (options_.broker == Broker::kApacheKafka) {
+    testing::KafkaCluster::Options kafka{.nodes = options_.kafka_nodes,
+                                         .partitions = options_.partitions,
+                                         .extra_topics = options_.extra_topics,
+                                         .heap = options_.kafka_fast_start ? "256m" : "1g",
+                                         .fast_start = options_.kafka_fast_start};
+    if (proxy_ != nullptr) {  // the broker listens on one port and sends its clients to another
+      absl::StatusOr<int> port = testing::PickFreeTcpPort();
+      absl::StatusOr<int> advertised = testing::PickFreeTcpPort();
+      if (!port.ok() || !advertised.ok() || *port == *advertised) {
+        return absl::UnavailableError("no free ports for Kafka's proxy");
+      }
+      if (absl::Status added =
+              proxy_->AddProxy("kafka", *advertised, absl::StrCat("127.0.0.1:", *port));
+          !added.ok()) {
+        return added;
+      }
+      kafka.ports = {*port};
+      kafka.advertised_ports = {*advertised};
+    }
     absl::StatusOr<std::unique_ptr<testing::KafkaCluster>> cluster =
-        testing::KafkaCluster::Start({.nodes = options_.kafka_nodes,
-                                      .partitions = options_.partitions,
-                                      .extra_topics = options_.extra_topics,
-                                      .heap = options_.kafka_fast_start ? "256m" : "1g",
-                                      .fast_start = options_.kafka_fast_start});
+        testing::KafkaCluster::Start(std::move(kafka));
     if (!cluster.ok()) return cluster.status();
     kafka_cluster_ = *std::move(cluster);
     kafka_ = kafka_cluster_->bootstrap_servers();
@@ -269,8 +299,11 @@ absl::StatusOr<std::string> LocalSystem::StartGateway(const std::string& name) {
 }
 
 absl::StatusOr<std::string> LocalSystem::StartInstance(const std::string& service,
-                                                       const std::string& name) {
-  return StartProcess(name, argv_.at(service));
+                                                       const std::string& name,
+                                                       const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = argv_.at(service);
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return StartProcess(name, argv);
 }
 
 absl::Status LocalSystem::Stop(const std::string& name, absl::Duration grace) {

@@ -22,6 +22,7 @@
 #include "testing/kafka_cluster.h"
 #include "testing/redis_server.h"
 #include "testing/temp_dir.h"
+#include "testing/toxiproxy.h"
 
 namespace choreo::e2e {
 
@@ -58,6 +59,9 @@ class LocalSystem {
     std::vector<std::string> users_flags;
     // Services Start() leaves out, for the test to start with StartService.
     std::vector<std::string> deferred;
+    // Every client reaches Apache Kafka (one node) and Redis through proxies named "kafka" and
+    // "redis" (network_proxy()), whose links a test can slow down.
+    bool network_proxy = false;
   };
   LocalSystem(Binaries binaries, Options options);
   ~LocalSystem();
@@ -76,7 +80,10 @@ class LocalSystem {
   // 1 on the dev broker (it holds an empty fetch for the whole value), else nullopt: the
   // services' default (Kafka answers a long-poll fetch as soon as data arrives).
   std::optional<int> fetch_wait_max_ms() const;
-  std::string redis() const { return redis_->address(); }
+  // Redis as the services reach it (through the proxy, with network_proxy).
+  std::string redis() const { return redis_address_; }
+  // The proxies in front of Kafka and Redis; null without Options::network_proxy.
+  testing::Toxiproxy* network_proxy() { return proxy_.get(); }
   const std::string& gateway() const { return gateway_; }
   // The gateway's HTTP/JSON base URL, "http://127.0.0.1:<port>".
   const std::string& gateway_http() const { return gateway_http_; }
@@ -96,8 +103,10 @@ class LocalSystem {
   // Starts another gateway instance (its own consumer group) and returns its address.
   absl::StatusOr<std::string> StartGateway(const std::string& name);
   // Starts another instance of `service` ("order", "billing", ...) named `name` ("order-2"):
-  // same flags, so the same consumer group; returns its gRPC address.
-  absl::StatusOr<std::string> StartInstance(const std::string& service, const std::string& name);
+  // same flags, so the same consumer group; returns its gRPC address. `flags` are added to the
+  // service's.
+  absl::StatusOr<std::string> StartInstance(const std::string& service, const std::string& name,
+                                            const std::vector<std::string>& flags = {});
   // SIGTERM and wait: the process drains, commits and leaves its group (SIGKILL after `grace`).
   absl::Status Stop(const std::string& name, absl::Duration grace = absl::Seconds(15));
   // Stops the broker for good (SIGKILL; every node of Apache Kafka).
@@ -118,6 +127,8 @@ class LocalSystem {
   std::unique_ptr<testing::TempDir> dir_;
   std::unique_ptr<testing::KafkaCluster> kafka_cluster_;
   std::unique_ptr<testing::RedisServer> redis_;
+  std::unique_ptr<testing::Toxiproxy> proxy_;
+  std::string redis_address_;
   std::string kafka_, gateway_, gateway_http_;
   std::map<std::string, std::vector<std::string>> argv_;  // each process's flags, but --port-file
   std::map<std::string, std::string> addresses_;
