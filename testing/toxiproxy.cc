@@ -2,7 +2,10 @@
 
 #include <cstdlib>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "platform/json/json_text.h"
 #include "testing/http_client.h"
 #include "testing/temp_dir.h"
 #include "testing/wait.h"
@@ -42,20 +45,31 @@ absl::StatusOr<std::unique_ptr<Toxiproxy>> Toxiproxy::Start() {
 
 Toxiproxy::~Toxiproxy() = default;  // the server's ChildProcess ends it
 
-absl::Status Toxiproxy::Call(const std::string& method, const std::string& path,
-                             const std::string& body, long expected_status) {
-  const HttpResult result = HttpCall(method, api_ + path, body);
-  if (result.status == expected_status) return absl::OkStatus();
+absl::StatusOr<std::string> Toxiproxy::Call(const std::string& method, const std::string& path,
+                                            const std::string& body, long expected_status) {
+  HttpResult result = HttpCall(method, api_ + path, body);
+  if (result.status == expected_status) return std::move(result.body);
   return absl::InternalError(absl::StrCat("toxiproxy ", method, " ", path, ": ", result.status,
                                           " ", result.body, result.error));
 }
 
-absl::Status Toxiproxy::AddProxy(const std::string& name, int listen_port,
-                                 const std::string& upstream) {
-  return Call("POST", "/proxies",
-              absl::StrCat(R"({"name":")", name, R"(","listen":"127.0.0.1:)", listen_port,
-                           R"(","upstream":")", upstream, R"(","enabled":true})"),
-              201);
+absl::StatusOr<int> Toxiproxy::AddProxy(const std::string& name, const std::string& upstream) {
+  absl::StatusOr<std::string> created =
+      Call("POST", "/proxies",
+           absl::StrCat(R"({"name":)", json::JsonQuote(name), R"(,"listen":"127.0.0.1:0","upstream":)",
+                        json::JsonQuote(upstream), R"(,"enabled":true})"),
+           201);
+  if (!created.ok()) return created.status();
+  // The server answers with the address it bound: "listen":"127.0.0.1:<port>".
+  absl::string_view listen = json::JsonMemberText(*created, "listen").value_or("");
+  absl::ConsumePrefix(&listen, "\"");
+  absl::ConsumeSuffix(&listen, "\"");
+  const size_t colon = listen.rfind(':');
+  int port = 0;
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port)) {
+    return absl::InternalError(absl::StrCat("toxiproxy: no listening port in ", *created));
+  }
+  return port;
 }
 
 absl::Status Toxiproxy::AddLatency(const std::string& name, absl::Duration latency,
@@ -67,7 +81,7 @@ absl::Status Toxiproxy::AddLatency(const std::string& name, absl::Duration laten
                      R"(","toxicity":1.0,"attributes":{"latency":)",
                      absl::ToInt64Milliseconds(latency), R"(,"jitter":)",
                      absl::ToInt64Milliseconds(jitter), "}}"),
-        200);
+        200).status();
     if (!added.ok()) return added;
   }
   return absl::OkStatus();
@@ -76,7 +90,8 @@ absl::Status Toxiproxy::AddLatency(const std::string& name, absl::Duration laten
 absl::Status Toxiproxy::RemoveLatency(const std::string& name) {
   for (const char* stream : kStreams) {
     absl::Status removed =
-        Call("DELETE", absl::StrCat("/proxies/", name, "/toxics/latency_", stream), "", 204);
+        Call("DELETE", absl::StrCat("/proxies/", name, "/toxics/latency_", stream), "", 204)
+            .status();
     if (!removed.ok()) return removed;
   }
   return absl::OkStatus();

@@ -26,8 +26,9 @@ class Toxiproxy {
   static absl::StatusOr<std::unique_ptr<Toxiproxy>> Start();
   ~Toxiproxy();
 
-  // A proxy named `name` from 127.0.0.1:`listen_port` to `upstream` (host:port).
-  absl::Status AddProxy(const std::string& name, int listen_port, const std::string& upstream);
+  // A proxy named `name` to `upstream` (host:port), listening on 127.0.0.1 on a port the kernel
+  // picks (bound before this returns, so no other listener can take it); returns that port.
+  absl::StatusOr<int> AddProxy(const std::string& name, const std::string& upstream);
   // Every byte through proxy `name` waits `latency` (give or take `jitter`), each way.
   absl::Status AddLatency(const std::string& name, absl::Duration latency, absl::Duration jitter);
   // The link back to full speed.
@@ -36,8 +37,9 @@ class Toxiproxy {
  private:
   Toxiproxy(std::string api, std::unique_ptr<ChildProcess> server)
       : api_(std::move(api)), server_(std::move(server)) {}
-  absl::Status Call(const std::string& method, const std::string& path, const std::string& body,
-                    long expected_status);
+  // The answer's body, or an error unless the server answered `expected_status`.
+  absl::StatusOr<std::string> Call(const std::string& method, const std::string& path,
+                                   const std::string& body, long expected_status);
 
   std::string api_;  // http://127.0.0.1:port
   std::unique_ptr<ChildProcess> server_;

@@ -118,11 +118,8 @@ absl::Status LocalSystem::Start() {
     absl::StatusOr<std::unique_ptr<testing::Toxiproxy>> proxy = testing::Toxiproxy::Start();
     if (!proxy.ok()) return proxy.status();
     proxy_ = *std::move(proxy);
-    absl::StatusOr<int> port = testing::PickFreeTcpPort();
+    absl::StatusOr<int> port = proxy_->AddProxy("redis", redis_->address());
     if (!port.ok()) return port.status();
-    if (absl::Status added = proxy_->AddProxy("redis", *port, redis_->address()); !added.ok()) {
-      return added;
-    }
     redis_address_ = absl::StrCat("127.0.0.1:", *port);
   }
 
@@ -219,15 +216,11 @@ absl::Status LocalSystem::StartBroker() {
                                          .fast_start = options_.kafka_fast_start};
     if (proxy_ != nullptr) {  // the broker listens on one port and sends its clients to another
       absl::StatusOr<int> port = testing::PickFreeTcpPort();
-      absl::StatusOr<int> advertised = testing::PickFreeTcpPort();
-      if (!port.ok() || !advertised.ok() || *port == *advertised) {
-        return absl::UnavailableError("no free ports for Kafka's proxy");
-      }
-      if (absl::Status added =
-              proxy_->AddProxy("kafka", *advertised, absl::StrCat("127.0.0.1:", *port));
-          !added.ok()) {
-        return added;
-      }
+      if (!port.ok()) return port.status();
+      absl::StatusOr<int> advertised =
+          proxy_->AddProxy("kafka", absl::StrCat("127.0.0.1:", *port));
+      if (!advertised.ok()) return advertised.status();
+      if (*advertised == *port) return absl::UnavailableError("Kafka's proxy took Kafka's port");
       kafka.ports = {*port};
       kafka.advertised_ports = {*advertised};
     }
