@@ -52,11 +52,12 @@ absl::StatusOr<std::unique_ptr<KafkaCluster>> KafkaCluster::Start(Options option
   std::vector<std::string> voters, bootstrap;
   for (int i = 0; i < opts.nodes; ++i) {
     Node node;
-    absl::StatusOr<int> port = PickFreeTcpPort();
+    absl::StatusOr<int> port =
+        i < static_cast<int>(opts.ports.size()) ? opts.ports[i] : PickFreeTcpPort();
     absl::StatusOr<int> controller_port = PickFreeTcpPort();
     if (!port.ok()) return port.status();
     if (!controller_port.ok()) return controller_port.status();
-    node.port = i < static_cast<int>(opts.ports.size()) ? opts.ports[i] : *port;
+    node.port = *port;
     node.advertised_port =
         i < static_cast<int>(opts.advertised_ports.size()) ? opts.advertised_ports[i] : node.port;
     node.controller_port = *controller_port;
