@@ -31,7 +31,8 @@ namespace choreo::gateway {
 // The gateway's view of whole sagas, from CreateOrder's side (each saga counted once, by the
 // instance its client called):
 //   choreo_sagas_completed_total{outcome}   outcome: the terminal status (paid,
-//                                           insufficient_funds, rejected, expired) or timeout
+//                                           insufficient_funds, rejected, expired, cancelled)
+//                                           or timeout
 //   choreo_saga_duration_seconds{outcome}   from CreateOrder's arrival to the terminal status
 // Thread-safe.
 class SagaOutcomeMetrics {

@@ -13,6 +13,19 @@ namespace choreo::gateway {
 WaitKey<gateway::v1::Order> OrderWaitKey(const ids::OrderId& order_id) {
   return {"order:" + order_id.value()};
 }
+WaitKey<CancelOutcome> CancelWaitKey(const ids::OrderId& order_id, absl::string_view request_id) {
+  return {absl::StrCat("cancel:", order_id.value(), ":", request_id)};
+}
+
+void NotifyStatus(Waiters& waiters, const orders::v1::OrderStatusUpdated& update,
+                  const gateway::v1::Order& view) {
+  const ids::OrderId order_id(update.order_id());
+  waiters.Notify(OrderWaitKey(order_id), view);
+  if (!update.cancel_request_id().empty()) {
+    waiters.Notify(CancelWaitKey(order_id, update.cancel_request_id()), CancelOutcome{view, {}});
+  }
+}
+
 WaitKey<billing::v1::FundsDeposited> DepositWaitKey(const ids::CorrelationId& correlation_id) {
   return {"deposit:" + correlation_id.value()};
 }
@@ -23,6 +36,7 @@ WaitKey<billing::v1::AccountOpened> RegistrationWaitKey(const ids::CorrelationId
 EventFeed::EventFeed(Options options, OrderCache& cache, Waiters& waiters)
     : options_(std::move(options)), cache_(cache), waiters_(waiters) {
   static_cast<void>(codec_.Register<orders::v1::OrderStatusUpdated>());
+  static_cast<void>(codec_.Register<orders::v1::OrderCancellationRefused>());
   static_cast<void>(codec_.Register<billing::v1::FundsDeposited>());
   static_cast<void>(codec_.Register<billing::v1::AccountOpened>());
 }
@@ -103,7 +117,11 @@ void EventFeed::HandleBatch(absl::Span<consume::RecordScope> batch) {
         ApplyStatus(*item.update, correlation.value(), view);
       }
       ++status;
-      waiters_.Notify(OrderWaitKey(ids::OrderId(item.update->order_id())), view);
+      NotifyStatus(waiters_, *item.update, view);
+    } else if (const auto* refused =
+                   dynamic_cast<const orders::v1::OrderCancellationRefused*>(message)) {
+      waiters_.Notify(CancelWaitKey(ids::OrderId(refused->order_id()), refused->request_id()),
+                      CancelOutcome{{}, refused->reason()});
     } else if (const auto* deposited = dynamic_cast<const billing::v1::FundsDeposited*>(message)) {
       waiters_.Notify(DepositWaitKey(correlation), *deposited);
     } else if (const auto* opened = dynamic_cast<const billing::v1::AccountOpened*>(message)) {

@@ -4,7 +4,7 @@
 // instance is its own consumer group (choreo-gateway-<instance id>) starting at the latest
 // offsets, so every instance sees every status and answers its own waiters; it commits nothing
 // that matters. Each OrderStatusUpdated is applied to the Redis cache, then its view handed to
-// the waiters of OrderWaitKey(order id); FundsDeposited and AccountOpened go, as decoded, to the
+// its waiters (NotifyStatus); an OrderCancellationRefused goes to its CancelWaitKey; FundsDeposited and AccountOpened go, as decoded, to the
 // waiters of DepositWaitKey / RegistrationWaitKey(correlation id).
 //
 // A status write that fails (Redis away) is not retried here: the waiters still get the news,
@@ -17,11 +17,13 @@
 // the last status applied.
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "choreo/billing/v1/events.pb.h"
 #include "choreo/gateway/v1/gateway.pb.h"
+#include "choreo/orders/v1/events.pb.h"
 #include "gateway/order_cache.h"
 #include "gateway/waiters.h"
 #include "platform/ids/named_id.h"
@@ -33,6 +35,20 @@
 namespace choreo::gateway {
 
 WaitKey<gateway::v1::Order> OrderWaitKey(const ids::OrderId& order_id);
+
+// What a CancelOrder waits for: the order's view after a status its cancellation caused
+// (OrderStatusUpdated.cancel_request_id), or the order service's refusal (OrderCancellationRefused),
+// whose reason is then `refusal`.
+struct CancelOutcome {
+  gateway::v1::Order view;
+  std::optional<std::string> refusal;
+};
+WaitKey<CancelOutcome> CancelWaitKey(const ids::OrderId& order_id, absl::string_view request_id);
+
+// Hands `view`, the order's view after `update`, to the waiters of OrderWaitKey and, for a status
+// a cancellation caused, to those of its CancelWaitKey.
+void NotifyStatus(Waiters& waiters, const orders::v1::OrderStatusUpdated& update,
+                  const gateway::v1::Order& view);
 WaitKey<billing::v1::FundsDeposited> DepositWaitKey(const ids::CorrelationId& correlation_id);
 WaitKey<billing::v1::AccountOpened> RegistrationWaitKey(const ids::CorrelationId& correlation_id);
 

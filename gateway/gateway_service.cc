@@ -14,6 +14,14 @@ grpc::ServerUnaryReactor* OrderServiceImpl::CreateOrder(
   });
 }
 
+grpc::ServerUnaryReactor* OrderServiceImpl::CancelOrder(
+    grpc::CallbackServerContext* context, const gateway::v1::CancelOrderRequest* request,
+    Order* response) {
+  return WithCaller(auth_, context, [&](const Caller& caller) {
+    return cancel_.CancelOrder(context, caller, *request, response);
+  });
+}
+
 grpc::ServerUnaryReactor* OrderServiceImpl::GetOrder(grpc::CallbackServerContext* context,
                                                      const gateway::v1::GetOrderRequest* request,
                                                      Order* response) {

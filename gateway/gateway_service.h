@@ -2,7 +2,7 @@
 
 // The gateway's public gRPC API (proto/choreo/gateway/v1/gateway.proto) on the callback API:
 // thin services that check the caller (WithCaller) and hand each RPC to the flow that owns it
-// (create_order.h, watch_order.h, order_queries.h, accounts.h, deposit.h).
+// (create_order.h, cancel_order.h, watch_order.h, order_queries.h, accounts.h, deposit.h).
 //
 // Caller identity: every call but Register and Login (and ListCatalog, which names no user)
 // needs a valid bearer token (auth.h). A user reaches only their own orders, balance, profile
@@ -14,6 +14,7 @@
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
 #include "gateway/accounts.h"
 #include "gateway/auth.h"
+#include "gateway/cancel_order.h"
 #include "gateway/create_order.h"
 #include "gateway/deposit.h"
 #include "gateway/order_queries.h"
@@ -23,12 +24,15 @@ namespace choreo::gateway {
 
 class OrderServiceImpl final : public gateway::v1::OrderService::CallbackService {
  public:
-  OrderServiceImpl(const Authenticator& auth, CreateOrderFlow& create, WatchOrderFlow& watch,
-                   OrderQueries& queries)
-      : auth_(auth), create_(create), watch_(watch), queries_(queries) {}
+  OrderServiceImpl(const Authenticator& auth, CreateOrderFlow& create, CancelOrderFlow& cancel,
+                   WatchOrderFlow& watch, OrderQueries& queries)
+      : auth_(auth), create_(create), cancel_(cancel), watch_(watch), queries_(queries) {}
 
   grpc::ServerUnaryReactor* CreateOrder(grpc::CallbackServerContext* context,
                                         const gateway::v1::CreateOrderRequest* request,
+                                        gateway::v1::Order* response) override;
+  grpc::ServerUnaryReactor* CancelOrder(grpc::CallbackServerContext* context,
+                                        const gateway::v1::CancelOrderRequest* request,
                                         gateway::v1::Order* response) override;
   grpc::ServerUnaryReactor* GetOrder(grpc::CallbackServerContext* context,
                                      const gateway::v1::GetOrderRequest* request,
@@ -46,6 +50,7 @@ class OrderServiceImpl final : public gateway::v1::OrderService::CallbackService
  private:
   const Authenticator& auth_;
   CreateOrderFlow& create_;
+  CancelOrderFlow& cancel_;
   WatchOrderFlow& watch_;
   OrderQueries& queries_;
 };

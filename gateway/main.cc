@@ -92,6 +92,7 @@ class Gateway {
   CreateOrderFlow create_order_;
   WatchOrderFlow watch_order_;
   OrderQueries order_queries_;
+  CancelOrderFlow cancel_order_;
   Accounts accounts_;
   DepositFlow deposit_;
   OrderServiceImpl order_service_;
@@ -137,6 +138,12 @@ Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, creden
                      .max_wait = config.max_wait}),
       watch_order_({.cache = cache_, .waiters = waiters_, .pool = pool_}),
       order_queries_({.cache = cache_, .pool = pool_, .order_admin = *order_admin_}),
+      cancel_order_({.cache = cache_,
+                     .queries = order_queries_,
+                     .waiters = waiters_,
+                     .pool = pool_,
+                     .publisher = publisher_->publisher(),
+                     .max_wait = config.max_wait}),
       accounts_({.users = *users_,
                  .billing_admin = *billing_admin_,
                  .notifications = *notifications_,
@@ -147,7 +154,7 @@ Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, creden
                 .pool = pool_,
                 .publisher = publisher_->publisher(),
                 .max_wait = config.max_wait}),
-      order_service_(auth_, create_order_, watch_order_, order_queries_),
+      order_service_(auth_, create_order_, cancel_order_, watch_order_, order_queries_),
       account_service_(auth_, accounts_, deposit_),
       timeline_service_(timeline_store_, pool_, auth_) {}
 

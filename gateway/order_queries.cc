@@ -26,43 +26,44 @@ grpc::ServerUnaryReactor* OrderQueries::GetOrder(grpc::CallbackServerContext* co
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto once = std::make_shared<Once>(reactor);
   if (!deps_.pool.Submit([this, context, once, request, response, user = caller.username] {
-        absl::StatusOr<std::optional<Order>> cached = deps_.cache.Get(user, ids::OrderId(request->order_id()));
-        if (!cached.ok()) return once->Finish(Unavailable(cached.status()));
-        // A view without items was not written from its request (its claim): it was rebuilt
-        // from status events alone after the claimed view was lost. The order service completes it.
-        if (!cached->has_value() || (*cached)->items().empty()) {
-          return AskOrderService(*context, user, request, response, once, *std::move(cached));
-        }
-        once->FinishWith([&] { *response = **cached; });
+        FindOrder(*context, user, request->order_id(), [once, response](absl::StatusOr<Order> found) {
+          if (!found.ok()) return once->Finish(ToGrpc(found.status()));
+          once->FinishWith([&] { *response = *std::move(found); });
+        });
       })) {
     once->Finish(Busy());
   }
   return reactor;
 }
 
+void OrderQueries::FindOrder(const grpc::CallbackServerContext& context, const ids::Username& user,
+                             const std::string& order_id, FoundOrder done) {
+  absl::StatusOr<std::optional<Order>> cached = deps_.cache.Get(user, ids::OrderId(order_id));
+  if (!cached.ok()) return done(absl::UnavailableError(cached.status().message()));
+  // A view without items was not written from its request (its claim): it was rebuilt from
+  // status events alone after the claimed view was lost. The order service completes it.
+  if (cached->has_value() && !(*cached)->items().empty()) return done(**std::move(cached));
+  AskOrderService(context, user, order_id, std::move(done), *std::move(cached));
+}
+
 void OrderQueries::AskOrderService(const grpc::CallbackServerContext& context,
-                                   const ids::Username& user,
-                                   const gateway::v1::GetOrderRequest* request, Order* response,
-                                   std::shared_ptr<Once> once, std::optional<Order> partial) {
+                                   const ids::Username& user, const std::string& order_id,
+                                   FoundOrder done, std::optional<Order> partial) {
   auto call = std::make_shared<ServiceCall<orders::v1::GetOrderRequest, orders::v1::Order>>();
-  call->request.set_order_id(request->order_id());
+  call->request.set_order_id(order_id);
   PrepareServiceCall(context, nullptr, call->context);
   deps_.order_admin.async()->GetOrder(
       &call->context, &call->request, &call->response,
-      [call, once, response, user, partial = std::move(partial)](grpc::Status status) {
+      [call, done = std::move(done), user, partial = std::move(partial)](grpc::Status status) {
         // Another user's order is as unknown as a missing one (no existence leak).
         if (status.ok() && call->response.username() == user.value()) {
-          return once->FinishWith([&] { *response = ViewOfOrder(call->response); });
+          return done(ViewOfOrder(call->response));
         }
-        if (partial.has_value()) {  // the user's own view, short of its items: better than none
-          return once->FinishWith([&] { *response = *partial; });
-        }
+        if (partial.has_value()) return done(*partial);  // the user's own view, short of its items
         if (status.ok() || status.error_code() == grpc::StatusCode::NOT_FOUND) {
-          return once->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                           absl::StrCat("no order ", call->request.order_id())));
+          return done(absl::NotFoundError(absl::StrCat("no order ", call->request.order_id())));
         }
-        once->Finish(grpc::Status(
-            grpc::StatusCode::UNAVAILABLE,
+        done(absl::UnavailableError(
             absl::StrCat("order ", call->request.order_id(),
                          " is not in the gateway's views and the order service did not answer: ",
                          status.error_message())));

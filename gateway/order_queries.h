@@ -13,8 +13,10 @@
 // is full; UNAVAILABLE when Redis does not answer), the catalog is an async call. The
 // dependencies must outlive every call.
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "choreo/gateway/v1/gateway.pb.h"
 #include "choreo/orders/v1/admin.grpc.pb.h"
@@ -44,12 +46,21 @@ class OrderQueries {
   grpc::ServerUnaryReactor* ListCatalog(grpc::CallbackServerContext* context,
                                         gateway::v1::ListCatalogResponse* response);
 
+  // The caller's order as GetOrder answers it, handed to `done`: the cached view, or the order
+  // service's for an order the views do not know (or know only from status events); NOT_FOUND
+  // for none or another user's; UNAVAILABLE when Redis does not answer, or the service does not
+  // and there is no view. Call it on the WorkPool (it reads Redis); `done` runs on that thread
+  // or a gRPC thread, and must not block.
+  using FoundOrder = std::function<void(absl::StatusOr<gateway::v1::Order>)>;
+  void FindOrder(const grpc::CallbackServerContext& context, const ids::Username& user,
+                 const std::string& order_id, FoundOrder done);
+
  private:
-  // GetOrder's answer from the order service, finished on `once`; `partial` (the user's view,
-  // short of its items) is the answer if the service does not give one.
+  // FindOrder's answer from the order service; `partial` (the user's view, short of its items)
+  // is the answer if the service does not give one.
   void AskOrderService(const grpc::CallbackServerContext& context, const ids::Username& user,
-                       const gateway::v1::GetOrderRequest* request, gateway::v1::Order* response,
-                       std::shared_ptr<Once> once, std::optional<gateway::v1::Order> partial);
+                       const std::string& order_id, FoundOrder done,
+                       std::optional<gateway::v1::Order> partial);
 
   const Deps deps_;
 };

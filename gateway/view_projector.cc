@@ -76,7 +76,7 @@ void ViewProjector::ApplyBatch(absl::Span<consume::RecordScope> batch) {
   }
   for (size_t i = 0; i < applied.size(); ++i) {
     const auto& [view, changed] = applied[i];
-    if (changed) waiters_.Notify(OrderWaitKey(ids::OrderId(statuses[i].update->order_id())), view);
+    if (changed) NotifyStatus(waiters_, *statuses[i].update, view);
   }
   for (consume::RecordScope& scope : batch) scope.Done();
 }

@@ -9,9 +9,27 @@ ids::OrderId OrderIdFor(const ids::Username& username, absl::string_view request
 }
 
 bool IsTerminal(orders::v1::OrderStatus status) {
-  return status == orders::v1::ORDER_STATUS_PAID ||
-         status == orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS ||
-         status == orders::v1::ORDER_STATUS_REJECTED || status == orders::v1::ORDER_STATUS_EXPIRED;
+  const int stage = StatusStage(status);
+  return stage == 2 || stage == 4;
+}
+
+int StatusStage(orders::v1::OrderStatus status) {
+  switch (status) {
+    case orders::v1::ORDER_STATUS_PENDING_VALIDATION:
+      return 1;
+    case orders::v1::ORDER_STATUS_PAID:
+    case orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS:
+    case orders::v1::ORDER_STATUS_REJECTED:
+    case orders::v1::ORDER_STATUS_EXPIRED:
+    case orders::v1::ORDER_STATUS_CANCELLED:
+      return 2;
+    case orders::v1::ORDER_STATUS_REFUND_PENDING:
+      return 3;
+    case orders::v1::ORDER_STATUS_REFUNDED:
+      return 4;
+    default:
+      return 0;
+  }
 }
 
 }  // namespace choreo::contracts

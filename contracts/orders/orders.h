@@ -15,7 +15,16 @@ namespace choreo::contracts {
 // request, so the gateway knows it before the order service has decided anything.
 ids::OrderId OrderIdFor(const ids::Username& username, absl::string_view request_id);
 
-// Whether an order in `status` can change no more (PAID, INSUFFICIENT_FUNDS, REJECTED, EXPIRED).
+// Whether an order's saga has come to rest in `status`: nothing more happens to the order unless
+// its user acts. PAID (which a CancelOrder can still move to REFUND_PENDING), and the statuses
+// that never change: INSUFFICIENT_FUNDS, REJECTED, EXPIRED, CANCELLED, REFUNDED. A CreateOrder
+// or CancelOrder is answered, and a WatchOrder ends, at a terminal status.
 bool IsTerminal(orders::v1::OrderStatus status);
+
+// How far along the state machine (services/order/README.md) `status` is: a status an order
+// reaches after another always has the larger stage (UNSPECIFIED 0, PENDING_VALIDATION 1, the
+// outcomes of the order's payment 2, REFUND_PENDING 3, REFUNDED 4). Two statuses of one stage
+// are alternatives: one order never reaches both.
+int StatusStage(orders::v1::OrderStatus status);
 
 }  // namespace choreo::contracts

@@ -17,7 +17,8 @@ namespace choreo::topics {
 // Saga topics and what travels on them (record key in brackets).
 inline constexpr absl::string_view kOrdersRequests = "orders.requests";    // OrderCreationRequested [request id]
 inline constexpr absl::string_view kOrdersCreated = "orders.created";      // OrderCreated [username]
-inline constexpr absl::string_view kOrdersStatus = "orders.status";        // OrderStatusUpdated [order id]
+inline constexpr absl::string_view kOrdersStatus = "orders.status";        // OrderStatusUpdated, OrderCancellationRefused [order id]
+inline constexpr absl::string_view kOrdersCancellations = "orders.cancellations";  // OrderCancellationRequested [order id]
 inline constexpr absl::string_view kOrdersRefunds = "orders.refunds";      // PaymentRefundRequested [username]
 inline constexpr absl::string_view kOrdersDeadlines = "orders.deadlines";  // OrderDeadlinePassed [order id]
 inline constexpr absl::string_view kBillingPayments = "billing.payments";  // PaymentProcessed, PaymentRefunded [order id]
@@ -38,8 +39,9 @@ inline std::string DeadLetterTopic(absl::string_view service) {
   return absl::StrCat("dlq.", service);
 }
 
-inline constexpr std::array<absl::string_view, 13> kEventTopics = {
+inline constexpr std::array<absl::string_view, 14> kEventTopics = {
     kOrdersRequests,   kOrdersCreated,    kOrdersStatus,    kOrdersRefunds,   kOrdersDeadlines,
+    kOrdersCancellations,
     kBillingPayments,  kBillingDeposits,  kBillingAccounts, kUsersRegistered,
     kUsersProfile,     kUsersProfileResponse, kNotificationsRequested, kNotificationsSent};
 

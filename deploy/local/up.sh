@@ -347,13 +347,17 @@ ctl deposit --token "$token" --amount 5000 | sed 's/^/  /'
 echo "\$ choreoctl order --token \$token --items BOOK-001:1,MUG-002:1     (32.49 USD: paid)"
 paid=$(ctl order --token "$token" --items BOOK-001:1,MUG-002:1)
 echo "  $paid"
-echo "\$ choreoctl order --token \$token --items CHAIR-006:1              (149.00 USD: more than is left)"
+paid_id=$(awk '{print $2}' <<<"$paid")
+echo "\$ choreoctl cancel --token \$token --order-id $paid_id --reason 'ordered twice'   (refunded)"
+cancelled=$(ctl cancel --token "$token" --order-id "$paid_id" --reason 'ordered twice')
+echo "  $cancelled"
+echo "\$ choreoctl order --token \$token --items CHAIR-006:1              (149.00 USD: more than the 50.00)"
 refused=$(ctl order --token "$token" --items CHAIR-006:1)
 echo "  $refused"
 echo "\$ choreoctl balance --token \$token"
 ctl balance --token "$token" | sed 's/^/  /'
-echo "\$ choreoctl notifications --token \$token      (one per order, through the file channel)"
-notified() { [[ $(ctl notifications --token "$token" | wc -l) -ge 2 ]]; }
+echo "\$ choreoctl notifications --token \$token      (paid, refunded, insufficient funds: through the file channel)"
+notified() { [[ $(ctl notifications --token "$token" | wc -l) -ge 3 ]]; }
 wait_for notified || true
 ctl notifications --token "$token" | sed 's/^/  /'
 echo "  (and as JSON lines in $notifications)"
@@ -407,7 +411,8 @@ curl -sS "$(admin order)/readyz" | sed 's/^/  /'
   echo "demo: the HTTP order did not end PAID: $http_order" >&2
   exit 1
 }
-if [[ "$paid" != *" PAID "* || "$refused" != *" INSUFFICIENT_FUNDS "* ]] || ! notified; then
+if [[ "$paid" != *" PAID "* || "$cancelled" != *" REFUNDED "* ||
+      "$refused" != *" INSUFFICIENT_FUNDS "* ]] || ! notified; then
   echo "demo: unexpected outcome (logs in $run_dir/logs/)" >&2
   exit 1
 fi

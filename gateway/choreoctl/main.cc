@@ -6,6 +6,8 @@
 //     deposit --amount CENTS       add money (--request-id makes a retry safe)
 //     balance                      the account's balance
 //     order --items SKU:QTY,...    place an order and wait for its outcome
+//     cancel --order-id ID         cancel an order and wait: CANCELLED, or REFUNDED if it was
+//                                  paid (--reason; --request-id makes a retry safe)
 //     get --order-id ID            one order
 //     list                         your orders, newest first (--page-size, --page-token)
 //     watch --order-id ID          stream an order's status changes
@@ -50,6 +52,7 @@ struct CtlConfig {
   std::string currency = "USD";
   std::string items;
   std::string order_id;
+  std::string reason;
   int page_size = 0;
   std::string page_token;
   std::string email;
@@ -246,6 +249,17 @@ grpc::Status Order(Session& s) {
   return status;
 }
 
+grpc::Status Cancel(Session& s) {
+  gateway::v1::CancelOrderRequest request;
+  request.set_order_id(s.config.order_id);
+  request.set_request_id(s.config.request_id);
+  request.set_reason(s.config.reason);
+  gateway::v1::Order order;
+  grpc::Status status = s.orders->CancelOrder(&s.context, request, &order);
+  if (status.ok()) s.Print(order, [&] { PrintOrder(order); });
+  return status;
+}
+
 grpc::Status Get(Session& s) {
   gateway::v1::GetOrderRequest request;
   request.set_order_id(s.config.order_id);
@@ -309,7 +323,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"register", false, Register}, {"login", false, Login},
     {"deposit", true, Deposit},    {"balance", true, Balance},
-    {"order", true, Order},        {"get", true, Get},
+    {"order", true, Order},        {"cancel", true, Cancel},
+    {"get", true, Get},
     {"list", true, List},          {"watch", true, Watch},
     {"catalog", true, Catalog},    {"profile", true, Profile},
     {"set-profile", true, SetProfile}, {"notifications", true, Notifications},
@@ -338,11 +353,12 @@ void AddFlags(config::FlagSet& flags, CtlConfig& config) {
       .Add("webhook-url", &config.webhook_url, "set-profile: notify by POSTing here (\"\": off)")
       .Add("timeout", &config.timeout, "the call's deadline")
       .Add("json", &config.json, "print the response as proto3 JSON")
-      .Add("request-id", &config.request_id, "idempotency key (order, deposit); random if empty")
+      .Add("request-id", &config.request_id, "idempotency key (order, cancel, deposit); random if empty")
       .Add("amount", &config.amount, "deposit amount in minor units (cents)")
       .Add("currency", &config.currency, "deposit currency")
       .Add("items", &config.items, "order lines, SKU:QTY,SKU:QTY")
-      .Add("order-id", &config.order_id, "the order (get, watch)")
+      .Add("order-id", &config.order_id, "the order (cancel, get, watch)")
+      .Add("reason", &config.reason, "cancel: why, in your words (optional)")
       .Add("page-size", &config.page_size, "list: orders per page")
       .Add("page-token", &config.page_token, "list: the next_page_token of the previous page")
       .Add("email", &config.email, "register: email")

@@ -81,6 +81,19 @@ absl::Status ValidateDeposit(const gateway::v1::DepositRequest& request) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateCancelOrder(const gateway::v1::CancelOrderRequest& request) {
+  if (request.order_id().empty()) return absl::InvalidArgumentError("order_id: required");
+  if (request.order_id().size() > 128) {
+    return absl::InvalidArgumentError("order_id: at most 128 characters");
+  }
+  if (absl::Status id = ValidateRequestId(request.request_id()); !id.ok()) return id;
+  if (request.reason().size() > kMaxCancelReasonBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("reason: at most ", kMaxCancelReasonBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
 SagaIds<ids::OrderId> OrderSagaIds(const ids::Username& username,
                                    const gateway::v1::CreateOrderRequest& request) {
   gateway::v1::CreateOrderRequest body = request;
@@ -91,6 +104,14 @@ SagaIds<ids::OrderId> OrderSagaIds(const ids::Username& username,
           ids::CorrelationId(ids::StableId("saga/order", {username.value(), request.request_id()})),
           ids::EventId(ids::StableId("event/order-request", {username.value(), request.request_id()})),
           ids::StableId("body/order", {bytes})};
+}
+
+SagaIds<ids::OrderId> CancelSagaIds(const ids::Username& username,
+                                    const gateway::v1::CancelOrderRequest& request,
+                                    const ids::CorrelationId& order_correlation) {
+  return {ids::OrderId(request.order_id()), order_correlation,
+          ids::EventId(ids::StableId("event/order-cancel", {username.value(), request.request_id()})),
+          ids::StableId("body/order-cancel", {request.order_id(), request.reason()})};
 }
 
 SagaIds<ids::Username> DepositSagaIds(const ids::Username& username,
@@ -117,11 +138,15 @@ bool ApplyStatus(const orders::v1::OrderStatusUpdated& update, absl::string_view
   change.set_previous_status(update.previous_status());
   change.set_reason(update.reason());
   *change.mutable_changed_at() = update.updated_at();
-  if (IsTerminal(view.status())) {
-    if (IsTerminal(update.status())) return false;  // terminal stays terminal
-    // A step that arrived after the end: its first publication was lost to a crash and the
-    // re-publication came after the saga went on. It belongs in the history, in time order;
-    // the status stays.
+  const int stage = contracts::StatusStage(update.status());
+  const int view_stage = contracts::StatusStage(view.status());
+  if (stage <= view_stage && view.status() != orders::v1::ORDER_STATUS_UNSPECIFIED) {
+    // The same stage: the other outcome of a step the view has already seen; one order never
+    // has both, so this is not news.
+    if (stage == view_stage) return false;
+    // An earlier step arriving after a later one: its first publication was lost to a crash
+    // and the re-publication came after the saga went on. It belongs in the history, in time
+    // order; the status stays.
     int at = view.history_size();
     while (at > 0 && FromProtoTime(view.history(at - 1).changed_at()) > FromProtoTime(change.changed_at())) --at;
     *view.add_history() = std::move(change);

@@ -21,6 +21,8 @@ namespace choreo::gateway {
 absl::Status ValidateRequestId(absl::string_view request_id);
 absl::Status ValidateCreateOrder(const gateway::v1::CreateOrderRequest& request);
 absl::Status ValidateDeposit(const gateway::v1::DepositRequest& request);
+inline constexpr size_t kMaxCancelReasonBytes = 500;
+absl::Status ValidateCancelOrder(const gateway::v1::CancelOrderRequest& request);
 
 // The token of an `authorization` metadata value "Bearer <token>" (scheme case-insensitive, RFC
 // 6750), or UNAUTHENTICATED saying what is missing.
@@ -37,14 +39,19 @@ struct SagaIds {
 };
 SagaIds<ids::OrderId> OrderSagaIds(const ids::Username& username,
                                    const gateway::v1::CreateOrderRequest& request);
+// A CancelOrder joins the saga of the order it cancels: its correlation id is the order's.
+SagaIds<ids::OrderId> CancelSagaIds(const ids::Username& username,
+                                    const gateway::v1::CancelOrderRequest& request,
+                                    const ids::CorrelationId& order_correlation);
 SagaIds<ids::Username> DepositSagaIds(const ids::Username& username,
                                       const gateway::v1::DepositRequest& request);
 SagaIds<ids::Username> RegistrationSagaIds(const ids::Username& username);
 
 // The cached view of an order after `update` (its history gains the change). Returns false if
-// the update is not newer than what the view holds (a re-delivered or stale event). A
-// non-terminal step arriving after a terminal status (its first publication lost to a crash) is
-// put into the history in time order; the status stays terminal.
+// the update is not newer than what the view holds (a re-delivered or stale event). Which status
+// is newer is the state machine's order (contracts::StatusStage), not arrival: a step of an
+// earlier stage arriving after a later one (its first publication lost to a crash) is put into
+// the history in time order and the status stays.
 bool ApplyStatus(const orders::v1::OrderStatusUpdated& update, absl::string_view correlation_id,
                  gateway::v1::Order& view);
 

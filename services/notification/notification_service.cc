@@ -171,6 +171,8 @@ absl::StatusOr<saga::HandlerRegistry> StatusRegistry(ProfileLookup* lookup) {
          const saga::EventContext&) -> absl::StatusOr<saga::Reaction<NotifiedOrder>> {
         return DecideNotification(order, status);
       });
+  // A refused cancellation is the caller's answer, not news for the user.
+  if (added.ok()) added = registry.Ignore<orders::v1::OrderCancellationRefused>();
   if (added.ok()) {
     // The request's event id is its notification id: a repeat is the same event downstream.
     // For a batch of statuses, every request goes out at once and is acknowledged together.

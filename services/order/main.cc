@@ -1,5 +1,6 @@
 // choreo-order: the order service. Validates and prices order requests from its catalog,
-// follows each order to PAID, INSUFFICIENT_FUNDS, REJECTED or EXPIRED, and serves OrderAdmin.
+// follows each order to PAID, INSUFFICIENT_FUNDS, REJECTED or EXPIRED, cancels it (CANCELLED, or
+// REFUNDED once paid) when its user asks, and serves OrderAdmin.
 
 #include "platform/process/stop_signals.h"
 #include "services/order/order_config.h"

@@ -57,7 +57,7 @@ absl::Status DeadlineIndex::Apply(const std::vector<orders::v1::Order>& orders) 
 
 std::vector<std::string> OrderTopics() {
   return {std::string(topics::kOrdersRequests), std::string(topics::kBillingPayments),
-          std::string(topics::kOrdersDeadlines)};
+          std::string(topics::kOrdersDeadlines), std::string(topics::kOrdersCancellations)};
 }
 
 absl::StatusOr<saga::HandlerRegistry> OrderRegistry(const Catalog& catalog, OrderPolicy policy,
@@ -99,11 +99,20 @@ absl::StatusOr<saga::HandlerRegistry> OrderRegistry(const Catalog& catalog, Orde
           return OnDeadlinePassed(state, deadline, context.now);
         });
   }
+  if (status.ok()) {
+    status = registry.On<orders::v1::OrderCancellationRequested, Order>(
+        kAggregate, [](const orders::v1::OrderCancellationRequested& e) { return e.order_id(); },
+        [](const Order& state, const orders::v1::OrderCancellationRequested& cancel,
+           const saga::EventContext& context) {
+          return OnCancellationRequested(state, cancel, context.now);
+        });
+  }
   using AddEffect = absl::Status (*)(saga::HandlerRegistry&, DeadlineIndex*);
   for (AddEffect add : {&IndexDeadlineAfterCommit<orders::v1::OrderCreationRequested>,
                         &IndexDeadlineAfterCommit<billing::v1::PaymentProcessed>,
                         &IndexDeadlineAfterCommit<billing::v1::PaymentRefunded>,
-                        &IndexDeadlineAfterCommit<orders::v1::OrderDeadlinePassed>}) {
+                        &IndexDeadlineAfterCommit<orders::v1::OrderDeadlinePassed>,
+                        &IndexDeadlineAfterCommit<orders::v1::OrderCancellationRequested>}) {
     if (status.ok()) status = add(registry, index);
   }
   if (!status.ok()) return status;

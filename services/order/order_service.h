@@ -28,7 +28,7 @@ namespace choreo::order {
 inline constexpr char kService[] = "order";
 inline constexpr char kAggregate[] = "order";  // Redis: state:{order.order:<order id>}
 
-// orders.requests, billing.payments, orders.deadlines.
+// orders.requests, billing.payments, orders.deadlines, orders.cancellations.
 std::vector<std::string> OrderTopics();
 
 // DeadlineIndex: the deadlines of pending orders in a Redis sorted set (order:deadlines, member

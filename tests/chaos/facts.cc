@@ -12,6 +12,7 @@
 #include "platform/ids/stable_id.h"
 #include "saga/codec/event_codec.h"
 #include "testing/topic_reader.h"
+#include "testing/wait.h"
 
 namespace choreo::chaos {
 namespace {
@@ -45,6 +46,9 @@ absl::Status AskServices(const SystemAddresses& system, const e2e::TestUsers& us
     if (!status.ok()) return absl::UnavailableError(absl::StrCat("OrderAdmin.GetOrder: ", status.error_message()));
     order.accepted = true;
     order.truth_status = truth.status();
+    for (const orders::v1::StatusChange& change : truth.history()) {
+      order.truth_history.insert(change.status());
+    }
     order.total = truth.total().minor_units();
     gateway::v1::GetOrderRequest view_request;
     view_request.set_order_id(id);
@@ -76,6 +80,8 @@ void Note(const google::protobuf::Message& message, const std::string& event_id,
     if (OrderFacts* o = order_of(contracts::OrderIdFor(ids::Username(e->username()), e->request_id()).value())) {
       o->requested_on_topic = true;
     }
+  } else if (const auto* e = dynamic_cast<const orders::v1::OrderCancellationRequested*>(&message)) {
+    if (OrderFacts* o = order_of(e->order_id())) o->cancel_on_topic = true;
   } else if (const auto* e = dynamic_cast<const orders::v1::OrderCreated*>(&message)) {
     if (OrderFacts* o = order_of(e->order_id())) o->created_on_topic = true;
   } else if (const auto* e = dynamic_cast<const orders::v1::OrderStatusUpdated*>(&message)) {
@@ -113,6 +119,7 @@ absl::Status ReadTopics(const SystemAddresses& system, RunFacts& facts) {
   for (absl::Status registered :
        {codec.Register<orders::v1::OrderCreationRequested>(), codec.Register<orders::v1::OrderCreated>(),
         codec.Register<orders::v1::OrderStatusUpdated>(), codec.Register<billing::v1::PaymentProcessed>(),
+        codec.Register<orders::v1::OrderCancellationRequested>(),
         codec.Register<billing::v1::PaymentRefunded>(),
         codec.Register<notifications::v1::NotificationRequested>(),
         codec.Register<notifications::v1::NotificationSent>()}) {
@@ -121,7 +128,8 @@ absl::Status ReadTopics(const SystemAddresses& system, RunFacts& facts) {
   std::set<std::string> payments_seen;  // event ids: a re-published event counts once
   for (absl::string_view topic :
        {topics::kOrdersRequests, topics::kOrdersCreated, topics::kOrdersStatus,
-        topics::kBillingPayments, topics::kNotificationsRequested, topics::kNotificationsSent}) {
+        topics::kOrdersCancellations, topics::kBillingPayments, topics::kNotificationsRequested,
+        topics::kNotificationsSent}) {
     absl::StatusOr<std::vector<KafkaRecord>> records =
         testing::ReadTopicToEnd(system.kafka, std::string(topic), absl::Seconds(60));
     if (!records.ok()) return records.status();
@@ -144,6 +152,32 @@ absl::StatusOr<RunFacts> GatherFacts(const SystemAddresses& system, const e2e::T
   if (absl::Status asked = AskServices(system, users, placed, facts); !asked.ok()) return asked;
   if (absl::Status read = ReadTopics(system, facts); !read.ok()) return read;
   return facts;
+}
+
+}  // namespace choreo::chaos
+
+namespace choreo::chaos {
+
+std::vector<Violation> SettledViolations(const SystemAddresses& system, const e2e::TestUsers& users,
+                                         const std::vector<PlacedOrder>& placed,
+                                         const std::map<std::string, int64_t>& deposited,
+                                         absl::Duration settle, RunFacts* last) {
+  std::vector<Violation> violations;
+  bool gathered_once = false;
+  const bool settled = testing::WaitUntil(
+      [&] {
+        absl::StatusOr<RunFacts> facts = GatherFacts(system, users, placed, deposited);
+        if (!facts.ok()) return false;
+        gathered_once = true;
+        violations = CheckInvariants(*facts);
+        if (last != nullptr) *last = *std::move(facts);
+        return violations.empty();
+      },
+      settle);
+  if (!settled && !gathered_once) {
+    violations.push_back({"facts", "-", "the system's facts could not be gathered"});
+  }
+  return violations;
 }
 
 }  // namespace choreo::chaos

@@ -14,6 +14,28 @@ std::string Name(int status) { return orders::v1::OrderStatus_Name(static_cast<O
 
 bool Terminal(int status) { return contracts::IsTerminal(static_cast<OrderStatus>(status)); }
 
+// I7: refunds only of debits, once, for orders that ended without their payment.
+template <typename Report>
+void CheckCompensation(const OrderFacts& order, const Report& violation) {
+  const int status = order.truth_status;
+  const bool cancelled = status == orders::v1::ORDER_STATUS_CANCELLED;
+  const bool refunded = status == orders::v1::ORDER_STATUS_REFUNDED;
+  if (order.refunds > 1) violation("I7", absl::StrCat(order.refunds, " refunds"));
+  if (order.refunded > order.debited || order.refunds > order.successful_debits) {
+    violation("I7", absl::StrCat(order.refunded, " refunded of ", order.debited, " debited"));
+  }
+  if (order.refunds > 0 && !cancelled && !refunded && status != orders::v1::ORDER_STATUS_EXPIRED) {
+    violation("I7", absl::StrCat("a refund of a ", Name(status), " order"));
+  }
+  if (refunded && (order.refunds != 1 || order.refunded != order.total)) {
+    violation("I7", absl::StrCat("REFUNDED with ", order.refunds, " refund(s) of ", order.refunded,
+                                 " for a total of ", order.total));
+  }
+  if ((cancelled || refunded) && !order.cancel_on_topic) {
+    violation("I7", absl::StrCat(Name(status), " without its cancellation on orders.cancellations"));
+  }
+}
+
 void CheckOrder(const std::string& id, const OrderFacts& order, std::vector<Violation>& out) {
   auto violation = [&](const char* invariant, std::string detail) {
     out.push_back({invariant, id, std::move(detail)});
@@ -62,28 +84,32 @@ void CheckOrder(const std::string& id, const OrderFacts& order, std::vector<Viol
   if (Terminal(order.truth_status) && !order.statuses_on_topic.contains(order.truth_status)) {
     violation("I5", absl::StrCat("no ", Name(order.truth_status), " on orders.status"));
   }
-  // I6: one notification per terminal status, and its outcome.
+  // I6: one notification per terminal status the order went through, and its outcome.
+  std::set<int> reached = order.truth_history;
+  reached.insert(order.truth_status);
   for (const auto& [status, ids] : order.notifications_requested) {
-    if (status != order.truth_status) {
-      violation("I6", absl::StrCat("a notification for ", Name(status), ", not its status"));
+    if (!reached.contains(status)) {
+      violation("I6", absl::StrCat("a notification for ", Name(status), ", a status it never had"));
     }
   }
-  if (Terminal(order.truth_status)) {
-    auto requested = order.notifications_requested.find(order.truth_status);
+  for (int status : reached) {
+    if (!Terminal(status)) continue;
+    auto requested = order.notifications_requested.find(status);
     const size_t count = requested == order.notifications_requested.end() ? 0 : requested->second.size();
     if (count != 1) {
-      violation("I6", absl::StrCat(count, " notifications requested for ", Name(order.truth_status)));
+      violation("I6", absl::StrCat(count, " notifications requested for ", Name(status)));
     } else if (!order.notifications_sent.contains(*requested->second.begin())) {
-      violation("I6", absl::StrCat("the notification for ", Name(order.truth_status),
+      violation("I6", absl::StrCat("the notification for ", Name(status),
                                    " has no outcome on notifications.sent"));
     }
   }
+  CheckCompensation(order, violation);
 }
 
 }  // namespace
 
 const std::vector<std::string>& InvariantNames() {
-  static const std::vector<std::string> names = {"I1", "I2", "I3", "I4", "I5", "I6"};
+  static const std::vector<std::string> names = {"I1", "I2", "I3", "I4", "I5", "I6", "I7"};
   return names;
 }
 

@@ -11,8 +11,12 @@
 //   I4 no PAID order without its debit, of its total
 //   I5 no event lost on any hop: an accepted order's OrderCreationRequested, and its terminal
 //      status, are on their topics; a PAID order's OrderCreated too
-//   I6 exactly one notification per terminal status (one notification id requested, and its
-//      outcome published), none for a status the order did not end in
+//   I6 exactly one notification per terminal status the order went through (PAID, then REFUNDED
+//      when cancelled after payment): one notification id requested, and its outcome published;
+//      none for a status the order never had
+//   I7 compensation: at most one refund per order, never more than was debited, only for an
+//      order that ended EXPIRED, CANCELLED or REFUNDED; a REFUNDED order was refunded exactly
+//      its total; a CANCELLED or REFUNDED order's cancellation is on orders.cancellations
 
 #include <cstdint>
 #include <map>
@@ -28,6 +32,7 @@ struct OrderFacts {
   std::string user;
   bool accepted = false;     // the order service holds it (its client's call got that far)
   int truth_status = 0;      // at the order service (OrderAdmin.GetOrder)
+  std::set<int> truth_history;  // every status in the order service's history of it
   int view_status = 0;       // through the gateway (GetOrder); 0 if it found none
   std::vector<std::pair<int, int>> view_history;  // the view's (previous, status) changes
   int64_t total = 0;         // minor units, at the order service
@@ -38,6 +43,7 @@ struct OrderFacts {
   bool requested_on_topic = false;  // OrderCreationRequested on orders.requests
   bool created_on_topic = false;    // OrderCreated on orders.created
   std::set<int> statuses_on_topic;  // OrderStatusUpdated statuses on orders.status
+  bool cancel_on_topic = false;     // an OrderCancellationRequested on orders.cancellations
   // Notification ids requested (NotificationRequested) per status, and those with an outcome.
   std::map<int, std::set<std::string>> notifications_requested;
   std::set<std::string> notifications_sent;
@@ -50,14 +56,14 @@ struct RunFacts {
 };
 
 struct Violation {
-  std::string invariant;  // "I1".."I6"
+  std::string invariant;  // "I1".."I7"
   std::string subject;    // the order id or user
   std::string detail;
 };
 
 std::vector<Violation> CheckInvariants(const RunFacts& facts);
 
-// The invariants' names, in order ("I1".."I6").
+// The invariants' names, in order ("I1".."I7").
 const std::vector<std::string>& InvariantNames();
 
 }  // namespace choreo::chaos

@@ -14,12 +14,16 @@ constexpr int kPending = orders::v1::ORDER_STATUS_PENDING_VALIDATION;
 constexpr int kPaid = orders::v1::ORDER_STATUS_PAID;
 constexpr int kRefused = orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS;
 constexpr int kExpired = orders::v1::ORDER_STATUS_EXPIRED;
+constexpr int kCancelled = orders::v1::ORDER_STATUS_CANCELLED;
+constexpr int kRefundPending = orders::v1::ORDER_STATUS_REFUND_PENDING;
+constexpr int kRefunded = orders::v1::ORDER_STATUS_REFUNDED;
 
 OrderFacts Healthy(const std::string& user, int status, int64_t total) {
   OrderFacts order;
   order.user = user;
   order.accepted = true;
   order.truth_status = status;
+  order.truth_history = {kPending, status};
   order.view_status = status;
   order.view_history = {{0, kPending}, {kPending, status}};
   order.total = total;
@@ -45,6 +49,23 @@ RunFacts HealthyRun() {
   facts.orders["o3"].debited = 300;
   facts.orders["o3"].refunds = 1;
   facts.orders["o3"].refunded = 300;
+  // A paid order cancelled and refunded: notified twice, PAID and REFUNDED.
+  OrderFacts& o4 = facts.orders["o4"] = Healthy("bob", kPaid, 200);
+  o4.truth_status = o4.view_status = kRefunded;
+  o4.truth_history = {kPending, kPaid, kRefundPending, kRefunded};
+  o4.view_history = {{0, kPending}, {kPending, kPaid}, {kPaid, kRefundPending},
+                     {kRefundPending, kRefunded}};
+  o4.statuses_on_topic = o4.truth_history;
+  o4.cancel_on_topic = true;
+  o4.refunds = 1;
+  o4.refunded = 200;
+  o4.notifications_requested[kRefunded] = {"n-o4-refunded"};
+  o4.notifications_sent.insert("n-o4-refunded");
+  // A pending order cancelled, whose payment landed afterwards and was handed back.
+  OrderFacts& o5 = facts.orders["o5"] = Healthy("bob", kCancelled, 100);
+  o5.cancel_on_topic = true;
+  o5.successful_debits = o5.refunds = 1;
+  o5.debited = o5.refunded = 100;
   facts.deposited = {{"ann", 1000}, {"bob", 1000}};
   facts.balances = {{"ann", 500}, {"bob", 1000}};
   return facts;
@@ -67,6 +88,7 @@ TEST(InvariantsTest, EachInvariantCatchesItsFailureAndEveryViolationIsReported) 
   facts.orders["o2"].truth_status = kPending;     // I1: stuck (I6: notified for a status
   facts.orders["o2"].view_status = kPending;      // it does not hold)
   facts.orders["o2"].view_history = {{0, kPending}};
+  facts.orders["o2"].truth_history = {kPending};
   EXPECT_THAT(Broken(facts), ::testing::UnorderedElementsAre("I1 o1", "I1 o2", "I6 o2"));
 
   facts = HealthyRun();
@@ -101,6 +123,40 @@ TEST(InvariantsTest, EachInvariantCatchesItsFailureAndEveryViolationIsReported) 
   facts.orders["o2"].notifications_sent.clear();                        // I6: no outcome
   facts.orders["o3"].notifications_requested[kPaid] = {"n-x"};          // I6: wrong status
   EXPECT_THAT(Broken(facts), ::testing::UnorderedElementsAre("I6 o1", "I6 o2", "I6 o3"));
+
+  facts = HealthyRun();
+  facts.orders["o4"].notifications_requested.erase(kPaid);  // I6: PAID passed through, never told
+  EXPECT_THAT(Broken(facts), ::testing::UnorderedElementsAre("I6 o4"));
+}
+
+TEST(InvariantsTest, CompensationCatchesEveryWrongRefund) {
+  RunFacts facts = HealthyRun();
+  facts.orders["o4"].refunds = 2;  // I7 three times: two refunds, more than debited, REFUNDED
+  facts.orders["o4"].refunded = 400;  // twice its total; and I3: the extra refund kept
+  facts.balances["bob"] = 1200;
+  EXPECT_THAT(Broken(facts), ::testing::UnorderedElementsAre("I7 o4", "I7 o4", "I7 o4", "I3 o4",
+                                                             "I3 bob"));
+
+  facts = HealthyRun();
+  facts.orders["o4"].truth_status = facts.orders["o4"].view_status = kRefundPending;
+  facts.orders["o4"].view_history.pop_back();     // I1: stuck waiting for billing's refund
+  facts.orders["o4"].truth_history.erase(kRefunded);
+  facts.orders["o4"].notifications_requested.erase(kRefunded);
+  EXPECT_THAT(Broken(facts), ::testing::Contains("I1 o4"));
+
+  facts = HealthyRun();
+  facts.orders["o5"].cancel_on_topic = false;     // I7: cancelled by nobody
+  facts.orders["o1"].refunds = 1;                 // I7 (and I4): a PAID order refunded
+  facts.orders["o1"].refunded = 500;
+  facts.balances["ann"] = 1000;
+  EXPECT_THAT(Broken(facts),
+              ::testing::UnorderedElementsAre("I7 o5", "I7 o1", "I4 o1", "I3 ann"));
+
+  facts = HealthyRun();
+  facts.orders["o3"].successful_debits = 0;       // I7: a refund with no debit (and I3)
+  facts.orders["o3"].debited = 0;
+  facts.balances["bob"] = 1300;
+  EXPECT_THAT(Broken(facts), ::testing::UnorderedElementsAre("I7 o3", "I3 o3", "I3 bob"));
 }
 
 TEST(InvariantsTest, AnOrderThatNeverReachedTheOrderServiceIsNotJudged) {

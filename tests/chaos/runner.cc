@@ -11,6 +11,7 @@
 #include "grpcpp/grpcpp.h"
 #include "platform/ids/stable_id.h"
 #include "testing/wait.h"
+#include "tests/e2e/retrying_call.h"
 
 namespace choreo::chaos {
 
@@ -52,24 +53,13 @@ grpc::Status ChaosRunner::Retrying(const std::string& user, const std::string& r
   const gateway::v1::CreateOrderRequest request =
       e2e::OrderRequest(request_id, variant % 4 == 0 ? "BOOK-001" : "PEN-004",
                         1 + static_cast<int>(variant / 4 % 2));
-  const absl::Time give_up = absl::Now() + absl::Seconds(240);
-  grpc::Status status;
-  do {
-    grpc::ClientContext context;
-    users_->Authorize(user, context);
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-    // A retry waits for the channel to connect instead of failing at once while it is down: a
-    // synchronous client whose calls fail fast polls nothing, so its channel would notice the
-    // gateway's return only at gRPC's backup poll, every 5 s.
-    context.set_wait_for_ready(true);
-    gateway::v1::Order order;
-    status = stub_->orders->CreateOrder(&context, request, &order);
-    if (status.ok()) return status;
-    absl::SleepFor(absl::Milliseconds(50));  // a client's backoff before its retry
-  } while ((status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-            status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) &&
-           absl::Now() < give_up);
-  return status;
+  gateway::v1::Order order;
+  return e2e::CallRetrying(
+      *users_, user,
+      [&](grpc::ClientContext& context) {
+        return stub_->orders->CreateOrder(&context, request, &order);
+      },
+      {.backoff = absl::Milliseconds(50), .wait_for_ready = true});
 }
 
 std::vector<PlacedOrder> ChaosRunner::Place(int phase, std::vector<Call>& calls,
@@ -127,7 +117,8 @@ PhaseResult ChaosRunner::RunPhase(const Fault& fault) {
   }
   Measure(calls, injected, healed, result);
   RunFacts facts;
-  for (Violation& v : SettledViolations(facts)) {
+  for (Violation& v :
+       SettledViolations(options_.system, *users_, placed_, deposited_, options_.settle, &facts)) {
     if (!reported_.insert(absl::StrCat(v.invariant, " ", v.subject, " ", v.detail)).second) {
       continue;
     }
@@ -145,25 +136,6 @@ PhaseResult ChaosRunner::RunPhase(const Fault& fault) {
 
 absl::StatusOr<RunFacts> ChaosRunner::GatherNow() const {
   return GatherFacts(options_.system, *users_, placed_, deposited_);
-}
-
-// The violations once the system has settled (notifications and views follow their sagas a
-// little later), or those left after `settle`; `facts` as last gathered.
-std::vector<Violation> ChaosRunner::SettledViolations(RunFacts& facts) {
-  std::vector<Violation> violations;
-  const bool settled = testing::WaitUntil(
-      [&] {
-        absl::StatusOr<RunFacts> gathered = GatherNow();
-        if (!gathered.ok()) return false;
-        violations = CheckInvariants(*gathered);
-        facts = *std::move(gathered);
-        return violations.empty();
-      },
-      options_.settle);
-  if (!settled && facts.orders.empty()) {
-    violations.push_back({"facts", "-", "the system's facts could not be gathered"});
-  }
-  return violations;
 }
 
 // The p99 latency of the calls in flight during [injected, healed], and the time from the heal

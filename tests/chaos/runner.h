@@ -91,7 +91,6 @@ class ChaosRunner {
   std::vector<PlacedOrder> Place(int phase, std::vector<Call>& calls, std::atomic<int>& answered);
   grpc::Status Retrying(const std::string& user, const std::string& request_id,
                         uint32_t variant);
-  std::vector<Violation> SettledViolations(RunFacts& facts);
   static void Measure(const std::vector<Call>& calls, absl::Time injected, absl::Time healed,
                       PhaseResult& result);
 

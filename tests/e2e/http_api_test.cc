@@ -198,6 +198,24 @@ TEST_F(HttpApiTest, OrdersEndToEndWithStreaming) {
       absl::Seconds(30)));
 }
 
+TEST_F(HttpApiTest, CancelOrderIsAPostToTheOrdersCancelMethod) {
+  const std::string token = SignUp("cleo");
+  ASSERT_EQ(Call("POST", "/v1/account/deposits", R"({"requestId":"d","amount":{"minorUnits":"10000","currency":"USD"}})", {}, token).status, 200);
+  const HttpResult created = Call("POST", "/v1/orders", OrderBody("http-c1", "PEN-004", 1), {}, token);
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string id = Parse<gateway::v1::Order>(created).order_id();
+  const HttpResult cancelled =
+      Call("POST", "/v1/orders/" + id + ":cancel", R"({"requestId":"c1","reason":"wrong size"})", {}, token);
+  ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+  EXPECT_EQ(Parse<gateway::v1::Order>(cancelled).status(), orders::v1::ORDER_STATUS_REFUNDED);
+  EXPECT_THAT(cancelled.body, HasSubstr("wrong size"));
+  EXPECT_THAT(Call("GET", "/v1/account/balance", "", {}, token).body, HasSubstr(R"("minorUnits":"10000")"));
+  const HttpResult twice = Call("POST", "/v1/orders/" + id + ":cancel", R"({"requestId":"c2"})", {}, token);
+  EXPECT_EQ(twice.status, 400) << twice.body;  // FAILED_PRECONDITION
+  EXPECT_THAT(twice.body, HasSubstr("already cancelled"));
+  EXPECT_EQ(Call("POST", "/v1/orders/" + id + ":cancel", R"({"requestId":"c3"})", {}, SignUp("cato")).status, 404);
+}
+
 TEST_F(HttpApiTest, EveryErrorClassHasItsHttpStatus) {
   const std::string token = SignUp("erin");
   const HttpResult invalid = Call("POST", "/v1/orders", R"({"requestId":"x1"})", {}, token);

@@ -27,6 +27,7 @@
 #include "services/order/core/order_decisions.h"
 #include "tests/chaos/facts.h"
 #include "tests/chaos/invariants.h"
+#include "tests/e2e/retrying_call.h"
 #include "tests/e2e/system.h"
 
 namespace choreo::e2e {
@@ -57,33 +58,16 @@ class Client {
         orders_(gateway::v1::OrderService::NewStub(channel_)),
         accounts_(gateway::v1::AccountService::NewStub(channel_)) {}
 
-  // Calls until the call succeeds or fails with something other than UNAVAILABLE or
-  // DEADLINE_EXCEEDED (which the API says to retry with the same request id).
   // Each attempt's deadline: the gateway's own limit on waiting for a saga.
   static constexpr absl::Duration kAttemptDeadline = absl::Seconds(30);
 
+  // The call, retried while UNAVAILABLE or DEADLINE_EXCEEDED (CallRetrying).
   template <typename Call>
   grpc::Status Retrying(const std::string& user, Call call, int* attempts = nullptr,
-                        std::string* first_error = nullptr,
-                        absl::Duration total = absl::Seconds(240)) {
-    const absl::Time give_up = absl::Now() + total;
-    grpc::Status status;
-    do {
-      grpc::ClientContext context;
-      users_->Authorize(user, context);
-      context.set_deadline(absl::ToChronoTime(absl::Now() + kAttemptDeadline));
-      const absl::Time sent = absl::Now();
-      status = call(context);
-      if (attempts != nullptr) ++*attempts;
-      if (!status.ok() && first_error != nullptr && first_error->empty()) {
-        *first_error = absl::StrCat(status.error_code(), " after ",
-                                    absl::FormatDuration(absl::Now() - sent), ": ",
-                                    status.error_message());
-      }
-    } while ((status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-              status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) &&
-             absl::Now() < give_up);
-    return status;
+                        std::string* first_error = nullptr) {
+    return CallRetrying(*users_, user, std::move(call),
+                        {.attempt = kAttemptDeadline, .attempts = attempts,
+                         .first_error = first_error});
   }
 
   gateway::v1::OrderService::Stub& orders() { return *orders_; }
@@ -199,17 +183,8 @@ void RunSagaAndCheckInvariants(LocalSystem& system,
   // The saga's invariants (tests/chaos/invariants.h) over what the system holds once it has
   // settled (notifications follow their sagas): every violation is reported, not only the first.
   const chaos::SystemAddresses addresses{system.gateway(), system.order(), system.kafka()};
-  std::vector<chaos::Violation> violations;
-  testing::WaitUntil(
-      [&] {
-        absl::StatusOr<chaos::RunFacts> facts =
-            chaos::GatherFacts(addresses, users, to_check, deposited);
-        if (!facts.ok()) return false;
-        violations = chaos::CheckInvariants(*facts);
-        return violations.empty();
-      },
-      absl::Seconds(90));
-  for (const chaos::Violation& v : violations) {
+  for (const chaos::Violation& v :
+       chaos::SettledViolations(addresses, users, to_check, deposited, absl::Seconds(90))) {
     ADD_FAILURE() << v.invariant << " " << v.subject << ": " << v.detail;
   }
 

@@ -131,6 +131,72 @@ TEST(GatewayRulesTest, AStepThatArrivesAfterTheEndJoinsTheHistoryInTimeOrder) {
   EXPECT_EQ(LatestChange(view).status(), orders::v1::ORDER_STATUS_PAID);
 }
 
+TEST(GatewayRulesTest, ACancelledPaidOrdersViewMovesOnInTheStateMachinesOrderWhateverArrivesFirst) {
+  auto update = [](orders::v1::OrderStatus previous, orders::v1::OrderStatus status, int64_t at) {
+    orders::v1::OrderStatusUpdated update;
+    update.set_order_id("ord-1");
+    update.set_previous_status(previous);
+    update.set_status(status);
+    update.mutable_updated_at()->set_seconds(at);
+    return update;
+  };
+  const auto pending = update(orders::v1::ORDER_STATUS_UNSPECIFIED,
+                              orders::v1::ORDER_STATUS_PENDING_VALIDATION, 100);
+  const auto paid = update(orders::v1::ORDER_STATUS_PENDING_VALIDATION, orders::v1::ORDER_STATUS_PAID, 101);
+  const auto refund_pending = update(orders::v1::ORDER_STATUS_PAID,
+                                     orders::v1::ORDER_STATUS_REFUND_PENDING, 102);
+  const auto refunded = update(orders::v1::ORDER_STATUS_REFUND_PENDING,
+                               orders::v1::ORDER_STATUS_REFUNDED, 103);
+  // In order: PAID is terminal but not final; REFUND_PENDING is not terminal; REFUNDED ends it.
+  gateway::v1::Order view;
+  for (const auto* step : {&pending, &paid, &refund_pending}) EXPECT_TRUE(ApplyStatus(*step, "c", view));
+  EXPECT_EQ(view.status(), orders::v1::ORDER_STATUS_REFUND_PENDING);
+  EXPECT_FALSE(LatestChange(view).terminal());
+  EXPECT_TRUE(ApplyStatus(refunded, "c", view));
+  EXPECT_TRUE(LatestChange(view).terminal());
+  // Any other order of arrival ends in the same view, history in time order.
+  gateway::v1::Order reversed;
+  for (const auto* step : {&refunded, &paid, &refund_pending, &pending, &paid}) {
+    ApplyStatus(*step, "c", reversed);
+  }
+  EXPECT_EQ(reversed.status(), orders::v1::ORDER_STATUS_REFUNDED);
+  ASSERT_EQ(reversed.history_size(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(reversed.history(i).status(), view.history(i).status());
+  // A cancelled pending order never shows a payment outcome of the same stage.
+  gateway::v1::Order cancelled;
+  ApplyStatus(pending, "c", cancelled);
+  EXPECT_TRUE(ApplyStatus(update(orders::v1::ORDER_STATUS_PENDING_VALIDATION,
+                                 orders::v1::ORDER_STATUS_CANCELLED, 101),
+                          "c", cancelled));
+  EXPECT_FALSE(ApplyStatus(paid, "c", cancelled));
+  EXPECT_EQ(cancelled.status(), orders::v1::ORDER_STATUS_CANCELLED);
+}
+
+TEST(GatewayRulesTest, ACancelJoinsItsOrdersSagaAndItsRetriesMapToOneEvent) {
+  gateway::v1::CancelOrderRequest cancel;
+  cancel.set_order_id("ord-1");
+  cancel.set_request_id("c-1");
+  EXPECT_TRUE(ValidateCancelOrder(cancel).ok());
+  const auto ids = CancelSagaIds(ids::Username("alice"), cancel, ids::CorrelationId("order-saga"));
+  EXPECT_EQ(ids.correlation_id.value(), "order-saga");
+  EXPECT_EQ(ids.aggregate_id.value(), "ord-1");
+  EXPECT_EQ(ids.event_id, CancelSagaIds(ids::Username("alice"), cancel, ids.correlation_id).event_id);
+  EXPECT_NE(ids.event_id, CancelSagaIds(ids::Username("bob"), cancel, ids.correlation_id).event_id);
+  gateway::v1::CancelOrderRequest other = cancel;
+  other.set_order_id("ord-2");
+  EXPECT_NE(ids.fingerprint, CancelSagaIds(ids::Username("alice"), other, ids.correlation_id).fingerprint);
+
+  gateway::v1::CancelOrderRequest bad = cancel;
+  bad.clear_order_id();
+  EXPECT_THAT(ValidateCancelOrder(bad).message(), HasSubstr("order_id"));
+  bad = cancel;
+  bad.set_request_id("");
+  EXPECT_THAT(ValidateCancelOrder(bad).message(), HasSubstr("request_id"));
+  bad = cancel;
+  bad.set_reason(std::string(kMaxCancelReasonBytes + 1, 'x'));
+  EXPECT_THAT(ValidateCancelOrder(bad).message(), HasSubstr("reason"));
+}
+
 TEST(GatewayRulesTest, AViewOfAnOrderCarriesEverythingAClientSees) {
   orders::v1::Order order;
   order.set_order_id("o-1");

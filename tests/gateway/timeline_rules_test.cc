@@ -109,6 +109,21 @@ TEST(TimelineRulesTest, ARecordGivesItsHopAndTheSagaFacts) {
   EXPECT_EQ(FromProtoTime(dead.hop().occurred_at()), kStart + absl::Milliseconds(50));
 }
 
+TEST(TimelineRulesTest, ARefusedCancellationIsAFailedHopWithItsReason) {
+  orders::v1::OrderCancellationRefused refused;
+  refused.set_order_id("ord-1");
+  refused.set_username("alice");
+  refused.set_status(orders::v1::ORDER_STATUS_REFUNDED);
+  refused.set_reason("order ord-1 was already cancelled");
+  absl::StatusOr<v1::IndexedHop> hop =
+      IndexRecord(Record(refused, "orders.status", 40, "e9", "e8", absl::Milliseconds(60), "order"));
+  ASSERT_TRUE(hop.ok()) << hop.status();
+  EXPECT_EQ(hop->hop().status(), "failed");
+  EXPECT_EQ(hop->hop().error(), "order ord-1 was already cancelled");
+  EXPECT_EQ(hop->order_id(), "ord-1");
+  EXPECT_EQ(hop->order_status(), orders::v1::ORDER_STATUS_REFUNDED);  // unchanged by a refusal
+}
+
 TEST(TimelineRulesTest, UndecodableRecordsStillGiveAHopFromTheirHeaders) {
   KafkaRecord record{.topic = "orders.created", .partition = 0, .offset = 5, .key = "alice",
                      .value = "\xff\xff not protobuf"};

@@ -75,6 +75,11 @@ void ReadEventFacts(const Message& event, v1::IndexedHop& indexed) {
       hop.set_error(StringField(event, "reason"));
     }
   }
+  // A refusal (OrderCancellationRefused) is a business failure whatever status it names.
+  if (absl::EndsWith(descriptor->name(), "Refused")) {
+    hop.set_status("failed");
+    hop.set_error(StringField(event, "reason"));
+  }
 }
 
 google::protobuf::Timestamp TimeOfHeader(const KafkaRecord& record, absl::string_view header) {

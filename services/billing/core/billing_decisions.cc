@@ -1,5 +1,7 @@
 #include "services/billing/core/billing_decisions.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "platform/proto_time/proto_time.h"
 #include "contracts/topics/topics.h"
@@ -14,6 +16,13 @@ common::v1::Money Usd(int64_t cents) {
   money.set_minor_units(cents);
   money.set_currency("USD");
   return money;
+}
+
+// `balance` + `amount`, or nullopt where the sum would not fit in int64 (money never wraps).
+std::optional<int64_t> CheckedSum(int64_t balance, int64_t amount) {
+  int64_t sum = 0;
+  if (__builtin_add_overflow(balance, amount, &sum)) return std::nullopt;
+  return sum;
 }
 
 }  // namespace
@@ -92,10 +101,12 @@ AccountReaction OnDepositRequested(const Account& account,
   } else if (deposit.amount().currency() != account.balance().currency()) {
     result.set_failure_reason(absl::StrCat("deposit in ", deposit.amount().currency(),
                                            ", account in ", account.balance().currency()));
+  } else if (!CheckedSum(account.balance().minor_units(), deposit.amount().minor_units())) {
+    result.set_failure_reason("the balance would exceed the largest amount an account can hold");
   } else {
     Account credited = account;
-    credited.mutable_balance()->set_minor_units(account.balance().minor_units() +
-                                                deposit.amount().minor_units());
+    credited.mutable_balance()->set_minor_units(
+        *CheckedSum(account.balance().minor_units(), deposit.amount().minor_units()));
     credited.set_deposits(account.deposits() + 1);
     result.set_success(true);
     *result.mutable_balance_after() = credited.balance();
@@ -114,10 +125,23 @@ absl::StatusOr<AccountReaction> OnRefundRequested(const Account& account,
         absl::StrCat("refund of order ", refund.order_id(), " for unknown account '",
                      refund.username(), "'"));
   }
+  if (refund.amount().minor_units() <= 0 ||
+      refund.amount().currency() != account.balance().currency()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refund of order ", refund.order_id(), ": amount ", refund.amount().minor_units(), " ",
+        refund.amount().currency(), " is not a positive amount in the account's currency (",
+        account.balance().currency(), ")"));
+  }
+  const std::optional<int64_t> balance =
+      CheckedSum(account.balance().minor_units(), refund.amount().minor_units());
+  if (!balance) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refund of order ", refund.order_id(), " would overflow the balance of '",
+        refund.username(), "'"));
+  }
   AccountReaction reaction;
   Account credited = account;
-  credited.mutable_balance()->set_minor_units(account.balance().minor_units() +
-                                              refund.amount().minor_units());
+  credited.mutable_balance()->set_minor_units(*balance);
   credited.set_refunds(account.refunds() + 1);
   billing::v1::PaymentRefunded refunded;
   refunded.set_order_id(refund.order_id());

@@ -8,8 +8,11 @@
 //   order service emits one OrderCreated per order), or reports why it could not:
 //   PaymentProcessed either way.
 // - DepositRequested credits a positive amount (FundsDeposited, success or not).
-// - PaymentRefundRequested credits a late payment back (PaymentRefunded).
-// Balances never go below zero.
+// - PaymentRefundRequested credits an order's payment back (PaymentRefunded): a cancelled PAID
+//   order's total, or a payment that landed after its order expired or was cancelled. The order
+//   aggregate asks at most once per order, and the runtime applies each request once.
+// Balances never go below zero, and never wrap: a credit that would pass INT64_MAX minor units is
+// refused.
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -39,7 +42,8 @@ AccountReaction OnOrderCreated(const billing::v1::Account& account,
 AccountReaction OnDepositRequested(const billing::v1::Account& account,
                                    const billing::v1::DepositRequested& deposit, absl::Time now);
 
-// FAILED_PRECONDITION if the account does not exist (dead-lettered: an operator must look).
+// FAILED_PRECONDITION (dead-lettered: an operator must look) if the account does not exist, the
+// amount is not positive or not in the account's currency, or the credit would overflow.
 absl::StatusOr<AccountReaction> OnRefundRequested(const billing::v1::Account& account,
                                                   const orders::v1::PaymentRefundRequested& refund,
                                                   absl::Time now);

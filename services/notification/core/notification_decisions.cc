@@ -42,6 +42,17 @@ void Describe(const orders::v1::OrderStatusUpdated& status, NotificationType typ
       out.set_subject(absl::StrCat("Order ", id, " expired"));
       out.set_body(absl::StrCat("Order ", id, " expired before it was paid."));
       break;
+    case notifications::v1::NOTIFICATION_TYPE_ORDER_CANCELLED:
+      out.set_subject(absl::StrCat("Order ", id, " is cancelled"));
+      out.set_body(absl::StrCat("Order ", id, " is cancelled, as you asked. Nothing was charged",
+                                " (a payment still on its way is credited back)."));
+      break;
+    case notifications::v1::NOTIFICATION_TYPE_ORDER_REFUNDED:
+      out.set_subject(absl::StrCat("Order ", id, " is refunded"));
+      out.set_body(absl::StrCat("Order ", id, " is cancelled and ",
+                                status.has_total() ? MoneyText(status.total()) : "its total",
+                                " is back in your balance."));
+      break;
     default:
       break;
   }
@@ -63,6 +74,10 @@ std::optional<NotificationType> NotificationTypeFor(OrderStatus status) {
       return notifications::v1::NOTIFICATION_TYPE_ORDER_REJECTED;
     case orders::v1::ORDER_STATUS_EXPIRED:
       return notifications::v1::NOTIFICATION_TYPE_ORDER_EXPIRED;
+    case orders::v1::ORDER_STATUS_CANCELLED:
+      return notifications::v1::NOTIFICATION_TYPE_ORDER_CANCELLED;
+    case orders::v1::ORDER_STATUS_REFUNDED:
+      return notifications::v1::NOTIFICATION_TYPE_ORDER_REFUNDED;
     default:
       return std::nullopt;
   }

@@ -3,7 +3,7 @@
 // The notification service's pure decisions. No Kafka, Redis, HTTP or clock of their own.
 //
 // - Status -> notification: each terminal order status (PAID, INSUFFICIENT_FUNDS, REJECTED,
-//   EXPIRED) is marked notified once (DecideNotification); after the commit, knowing the
+//   EXPIRED, CANCELLED, REFUNDED; not REFUND_PENDING) is marked notified once (DecideNotification); after the commit, knowing the
 //   recipient, it becomes one NotificationRequested (NotificationFor), whose id derives from
 //   (order, status), on the recipient's preferred channel: the webhook when enabled, else the
 //   file channel when enabled. A muted type, or a user with every channel off, gets none (the

@@ -1,5 +1,6 @@
 #include "services/order/core/order_decisions.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "platform/ids/stable_id.h"
 #include "platform/proto_time/proto_time.h"
@@ -37,7 +38,56 @@ orders::v1::OrderStatusUpdated ChangeStatus(Order& order, OrderStatus status,
   *updated.mutable_updated_at() = ToProtoTime(now);
   updated.set_request_id(order.request_id());
   *updated.mutable_total() = order.total();
+  if (status == orders::v1::ORDER_STATUS_CANCELLED ||
+      status == orders::v1::ORDER_STATUS_REFUND_PENDING ||
+      status == orders::v1::ORDER_STATUS_REFUNDED) {
+    updated.set_cancel_request_id(order.cancel_request_id());
+  }
   return updated;
+}
+
+// The OrderStatusUpdated of `order`'s latest change, again (same status, time and reason).
+orders::v1::OrderStatusUpdated CurrentStatus(const Order& order) {
+  Order copy = order;
+  const orders::v1::StatusChange latest =
+      order.history().empty() ? orders::v1::StatusChange() : *order.history().rbegin();
+  copy.set_status(latest.previous_status());
+  copy.clear_history();
+  return ChangeStatus(copy, order.status(), order.reason(), FromProtoTime(latest.changed_at()));
+}
+
+// Asks billing to hand `amount` of `order`'s payment back, unless it was asked already.
+void RequestRefund(Order& order, const common::v1::Money& amount, absl::string_view reason,
+                   absl::Time now, OrderReaction& reaction) {
+  if (order.refund_requested() || order.refunded()) return;
+  order.set_refund_requested(true);
+  orders::v1::PaymentRefundRequested refund;
+  refund.set_order_id(order.order_id());
+  refund.set_username(order.username());
+  *refund.mutable_amount() = amount;
+  refund.set_reason(std::string(reason));
+  *refund.mutable_requested_at() = ToProtoTime(now);
+  reaction.events.push_back(
+      saga::OutgoingEvent::Of(topics::kOrdersRefunds, order.username(), std::move(refund)));
+}
+
+orders::v1::OrderCancellationRefused Refusal(const Order& order,
+                                             const orders::v1::OrderCancellationRequested& cancel,
+                                             absl::Time now) {
+  orders::v1::OrderCancellationRefused refused;
+  refused.set_order_id(order.order_id());
+  refused.set_username(order.username());
+  refused.set_request_id(cancel.request_id());
+  refused.set_status(order.status());
+  const std::string status = orders::v1::OrderStatus_Name(order.status());
+  refused.set_reason(
+      order.cancel_request_id().empty()
+          ? absl::StrCat("order ", order.order_id(), " is ", status,
+                         ": only a PENDING_VALIDATION or PAID order can be cancelled")
+          : absl::StrCat("order ", order.order_id(), " was already cancelled (request_id '",
+                         order.cancel_request_id(), "') and is ", status));
+  *refused.mutable_refused_at() = ToProtoTime(now);
+  return refused;
 }
 
 }  // namespace
@@ -50,7 +100,11 @@ bool IsValidTransition(OrderStatus from, OrderStatus to) {
     case orders::v1::ORDER_STATUS_PENDING_VALIDATION:
       return to == orders::v1::ORDER_STATUS_PAID ||
              to == orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS ||
-             to == orders::v1::ORDER_STATUS_EXPIRED;
+             to == orders::v1::ORDER_STATUS_EXPIRED || to == orders::v1::ORDER_STATUS_CANCELLED;
+    case orders::v1::ORDER_STATUS_PAID:
+      return to == orders::v1::ORDER_STATUS_REFUND_PENDING;
+    case orders::v1::ORDER_STATUS_REFUND_PENDING:
+      return to == orders::v1::ORDER_STATUS_REFUNDED;
     default:
       return false;
   }
@@ -169,19 +223,19 @@ absl::StatusOr<OrderReaction> OnPaymentProcessed(const Order& state,
     reaction.state = std::move(order);
     return reaction;
   }
-  if (state.status() == orders::v1::ORDER_STATUS_EXPIRED && payment.success() &&
-      !state.refunded()) {
-    // Money moved for an order the client was told had expired: hand it back.
-    orders::v1::PaymentRefundRequested refund;
-    refund.set_order_id(state.order_id());
-    refund.set_username(state.username());
-    *refund.mutable_amount() = payment.amount();
-    refund.set_reason("payment arrived after the order expired");
-    *refund.mutable_requested_at() = ToProtoTime(now);
-    reaction.events.push_back(
-        saga::OutgoingEvent::Of(topics::kOrdersRefunds, state.username(), std::move(refund)));
+  const bool ended_unpaid = state.status() == orders::v1::ORDER_STATUS_EXPIRED ||
+                           state.status() == orders::v1::ORDER_STATUS_CANCELLED;
+  if (ended_unpaid && payment.success() && !state.refund_requested() && !state.refunded()) {
+    // Money moved for an order the client was told had expired or was cancelled: hand it back.
+    Order order = state;
+    RequestRefund(order, payment.amount(),
+                  absl::StrCat("payment arrived after the order was ",
+                               absl::AsciiStrToLower(orders::v1::OrderStatus_Name(state.status())
+                                                         .substr(sizeof("ORDER_STATUS_") - 1))),
+                  now, reaction);
+    reaction.state = std::move(order);
   }
-  return reaction;  // terminal already: a late or repeated outcome changes nothing
+  return reaction;  // decided already: a late or repeated outcome changes nothing
 }
 
 absl::StatusOr<OrderReaction> OnPaymentRefunded(const Order& state,
@@ -196,6 +250,55 @@ absl::StatusOr<OrderReaction> OnPaymentRefunded(const Order& state,
   Order order = state;
   order.set_refunded(true);
   (*order.mutable_updated_at()) = ToProtoTime(now);
+  if (order.status() == orders::v1::ORDER_STATUS_REFUND_PENDING) {
+    orders::v1::OrderStatusUpdated refunded = ChangeStatus(
+        order, orders::v1::ORDER_STATUS_REFUNDED, order.reason(), now);
+    reaction.events.push_back(
+        saga::OutgoingEvent::Of(topics::kOrdersStatus, order.order_id(), std::move(refunded)));
+  }
+  reaction.state = std::move(order);
+  return reaction;
+}
+
+absl::StatusOr<OrderReaction> OnCancellationRequested(
+    const Order& state, const orders::v1::OrderCancellationRequested& cancel, absl::Time now) {
+  if (state.order_id().empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cancellation of unknown order ", cancel.order_id()));
+  }
+  if (cancel.username() != state.username()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cancellation of order ", state.order_id(), " by '", cancel.username(),
+        "', who does not own it"));
+  }
+  OrderReaction reaction;
+  if (!state.cancel_request_id().empty() && state.cancel_request_id() == cancel.request_id()) {
+    // This request cancelled the order already, and its first outcome's de-duplication record is
+    // gone (the runtime would have re-published that): say where the order is now, so that the
+    // retry is answered. Nothing changes.
+    reaction.events.push_back(saga::OutgoingEvent::Of(topics::kOrdersStatus, state.order_id(),
+                                                      CurrentStatus(state)));
+    return reaction;
+  }
+  const bool pending = state.status() == orders::v1::ORDER_STATUS_PENDING_VALIDATION;
+  const bool paid = state.status() == orders::v1::ORDER_STATUS_PAID;
+  if (!pending && !paid) {
+    reaction.events.push_back(saga::OutgoingEvent::Of(topics::kOrdersStatus, state.order_id(),
+                                                      Refusal(state, cancel, now)));
+    return reaction;
+  }
+  Order order = state;
+  order.set_cancel_request_id(cancel.request_id());
+  order.set_cancel_reason(cancel.reason());
+  const std::string reason =
+      cancel.reason().empty() ? "cancelled by its user"
+                              : absl::StrCat("cancelled by its user: ", cancel.reason());
+  orders::v1::OrderStatusUpdated updated = ChangeStatus(
+      order, pending ? orders::v1::ORDER_STATUS_CANCELLED : orders::v1::ORDER_STATUS_REFUND_PENDING,
+      reason, now);
+  if (paid) RequestRefund(order, order.total(), reason, now, reaction);
+  reaction.events.push_back(
+      saga::OutgoingEvent::Of(topics::kOrdersStatus, order.order_id(), std::move(updated)));
   reaction.state = std::move(order);
   return reaction;
 }

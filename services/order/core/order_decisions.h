@@ -4,13 +4,14 @@
 // No I/O: unit-tested with plain TEST()s; services/order wires them to the saga runtime.
 //
 // Transitions (OrderStatus):
-//   (new) --valid request--> PENDING_VALIDATION --payment ok--> PAID
-//                                               --payment failed--> INSUFFICIENT_FUNDS
-//                                               --deadline passed--> EXPIRED
-//   (new) --invalid request--> REJECTED
-// Terminal statuses never change. A successful payment that arrives for an EXPIRED order is
-// refunded: the order stays EXPIRED and PaymentRefundRequested asks billing to credit the money
-// back (docs: services/order/README.md).
+//   (new) --valid request--> PENDING_VALIDATION --payment ok--> PAID --cancel--> REFUND_PENDING
+//                                               --payment failed--> INSUFFICIENT_FUNDS    |
+//                                               --deadline passed--> EXPIRED        refunded
+//                                               --cancel--> CANCELLED                     v
+//   (new) --invalid request--> REJECTED                                              REFUNDED
+// No other status changes. A successful payment that arrives for an EXPIRED or CANCELLED order
+// is refunded: the order keeps its status and PaymentRefundRequested asks billing to credit the
+// money back. An order asks for at most one refund (docs: services/order/README.md).
 
 #include <optional>
 #include <string>
@@ -59,7 +60,17 @@ absl::StatusOr<OrderReaction> OnPaymentProcessed(const orders::v1::Order& state,
                                                  const billing::v1::PaymentProcessed& payment,
                                                  absl::Time now);
 
-// billing.payments: billing gave a late payment back; the order records it.
+// orders.cancellations: the order's owner asked to cancel it. PENDING_VALIDATION -> CANCELLED;
+// PAID -> REFUND_PENDING (+PaymentRefundRequested of its total); any other status, or a second
+// cancellation, -> OrderCancellationRefused naming the status; the same request again (decided
+// anew once its de-duplication record expired) re-announces the current status, changing nothing. FAILED_PRECONDITION (dead-lettered) for an order this service never created or a
+// requester who does not own it: the gateway checks both before it publishes.
+absl::StatusOr<OrderReaction> OnCancellationRequested(
+    const orders::v1::Order& state, const orders::v1::OrderCancellationRequested& cancel,
+    absl::Time now);
+
+// billing.payments: billing gave a payment back; the order records it (REFUND_PENDING ->
+// REFUNDED; a late payment's refund leaves the status as it is).
 absl::StatusOr<OrderReaction> OnPaymentRefunded(const orders::v1::Order& state,
                                                 const billing::v1::PaymentRefunded& refund,
                                                 absl::Time now);

@@ -2,6 +2,8 @@
 
 #include "services/billing/core/billing_decisions.h"
 
+#include <limits>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "contracts/topics/topics.h"
@@ -140,6 +142,41 @@ TEST(BillingDecisionsTest, ARefundCreditsTheLatePaymentBack) {
   EXPECT_EQ(Emitted<billing::v1::PaymentRefunded>(*refunded).balance_after().minor_units(), 3000);
   EXPECT_EQ(OnRefundRequested(Account(), refund, kNow).status().code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(BillingDecisionsTest, ARefundThatIsNotAPositiveAmountOfTheAccountsCurrencyIsRefused) {
+  orders::v1::PaymentRefundRequested refund;
+  refund.set_order_id("ord-1");
+  refund.set_username("alice");
+  *refund.mutable_amount() = Usd(-5);
+  EXPECT_TRUE(absl::IsFailedPrecondition(OnRefundRequested(Open(10), refund, kNow).status()));
+  *refund.mutable_amount() = Usd(0);
+  EXPECT_TRUE(absl::IsFailedPrecondition(OnRefundRequested(Open(10), refund, kNow).status()));
+  refund.mutable_amount()->set_minor_units(5);
+  refund.mutable_amount()->set_currency("EUR");
+  EXPECT_TRUE(absl::IsFailedPrecondition(OnRefundRequested(Open(10), refund, kNow).status()));
+}
+
+TEST(BillingDecisionsTest, CreditsNeverWrapTheBalance) {
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  orders::v1::PaymentRefundRequested refund;
+  refund.set_order_id("ord-1");
+  refund.set_username("alice");
+  *refund.mutable_amount() = Usd(1);
+  absl::StatusOr<AccountReaction> refused = OnRefundRequested(Open(max), refund, kNow);
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status()));
+  EXPECT_THAT(refused.status().message(), HasSubstr("overflow"));
+
+  billing::v1::DepositRequested deposit;
+  deposit.set_request_id("d1");
+  deposit.set_username("alice");
+  *deposit.mutable_amount() = Usd(1);
+  AccountReaction too_much = OnDepositRequested(Open(max), deposit, kNow);
+  EXPECT_FALSE(too_much.state.has_value());
+  EXPECT_FALSE(Emitted<billing::v1::FundsDeposited>(too_much).success());
+  EXPECT_THAT(Emitted<billing::v1::FundsDeposited>(too_much).failure_reason(), HasSubstr("exceed"));
+  *deposit.mutable_amount() = Usd(max - 10);
+  EXPECT_EQ(OnDepositRequested(Open(10), deposit, kNow).state->balance().minor_units(), max);
 }
 
 }  // namespace

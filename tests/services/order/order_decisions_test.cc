@@ -2,6 +2,7 @@
 
 #include "platform/proto_time/proto_time.h"
 #include "services/order/core/order_decisions.h"
+#include "tests/services/order/order_test_values.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -13,37 +14,13 @@ namespace {
 using orders::v1::Order;
 using ::testing::HasSubstr;
 
-const absl::Time kNow = absl::FromUnixSeconds(1795348800);
-
-orders::v1::OrderCreationRequested Request(const std::string& user = "alice",
-                                           const std::string& request_id = "r1") {
-  orders::v1::OrderCreationRequested request;
-  request.mutable_meta()->set_correlation_id("corr-1");
-  request.set_request_id(request_id);
-  request.set_username(user);
-  auto* item = request.add_items();
-  item->set_sku("MUG-002");
-  item->set_quantity(2);
-  item = request.add_items();
-  item->set_sku("PEN-004");
-  item->set_quantity(1);
-  auto* address = request.mutable_delivery_address();
-  address->set_recipient("Alice");
-  address->set_line1("1 Main St");
-  address->set_city("Springfield");
-  address->set_country("US");
-  request.set_payment_method(orders::v1::PAYMENT_METHOD_ACCOUNT_BALANCE);
-  return request;
-}
+using test_values::kNow;
+using test_values::Pending;
+using test_values::Request;
 
 template <typename Event>
 const Event& Emitted(const OrderReaction& reaction, size_t index) {
   return static_cast<const Event&>(*reaction.events.at(index).event);
-}
-
-Order Pending() {
-  OrderReaction created = OnOrderRequested(Order(), Request(), Catalog::Default(), {}, kNow);
-  return *created.state;
 }
 
 TEST(OrderDecisionsTest, AValidRequestIsPricedAndPending) {
@@ -198,7 +175,10 @@ TEST(OrderDecisionsTest, APaymentAfterExpiryIsRefundedOnce) {
   late.mutable_amount()->set_currency("USD");
   auto refund = OnPaymentProcessed(expired, late, kNow + absl::Minutes(2));
   ASSERT_TRUE(refund.ok());
-  EXPECT_FALSE(refund->state.has_value());  // stays EXPIRED
+  ASSERT_TRUE(refund->state.has_value());  // stays EXPIRED, and remembers the refund it asked for
+  EXPECT_EQ(refund->state->status(), orders::v1::ORDER_STATUS_EXPIRED);
+  EXPECT_TRUE(refund->state->refund_requested());
+  EXPECT_TRUE(OnPaymentProcessed(*refund->state, late, kNow)->events.empty());  // asked once
   ASSERT_EQ(refund->events.size(), 1u);
   EXPECT_EQ(refund->events[0].topic, topics::kOrdersRefunds);
   EXPECT_EQ(refund->events[0].key, "alice");
@@ -226,12 +206,27 @@ TEST(OrderDecisionsTest, TheStateMachineAllowsOnlyItsTransitions) {
   const OrderStatus all[] = {
       orders::v1::ORDER_STATUS_UNSPECIFIED, orders::v1::ORDER_STATUS_PENDING_VALIDATION,
       orders::v1::ORDER_STATUS_PAID, orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS,
-      orders::v1::ORDER_STATUS_REJECTED, orders::v1::ORDER_STATUS_EXPIRED};
+      orders::v1::ORDER_STATUS_REJECTED, orders::v1::ORDER_STATUS_EXPIRED,
+      orders::v1::ORDER_STATUS_CANCELLED, orders::v1::ORDER_STATUS_REFUND_PENDING,
+      orders::v1::ORDER_STATUS_REFUNDED};
   int allowed = 0;
   for (OrderStatus from : all) {
-    for (OrderStatus to : all) allowed += IsValidTransition(from, to);
+    for (OrderStatus to : all) {
+      const bool valid = IsValidTransition(from, to);
+      allowed += valid;
+      // Every transition moves to a later stage: what the gateway's views rely on.
+      if (valid) {
+        EXPECT_LT(contracts::StatusStage(from), contracts::StatusStage(to));
+      }
+    }
   }
-  EXPECT_EQ(allowed, 5);
+  EXPECT_EQ(allowed, 8);
+  EXPECT_TRUE(IsValidTransition(orders::v1::ORDER_STATUS_PAID, orders::v1::ORDER_STATUS_REFUND_PENDING));
+  EXPECT_FALSE(IsValidTransition(orders::v1::ORDER_STATUS_PAID, orders::v1::ORDER_STATUS_CANCELLED));
+  EXPECT_TRUE(IsTerminal(orders::v1::ORDER_STATUS_PAID));
+  EXPECT_FALSE(IsTerminal(orders::v1::ORDER_STATUS_REFUND_PENDING));
+  EXPECT_TRUE(IsTerminal(orders::v1::ORDER_STATUS_CANCELLED));
+  EXPECT_TRUE(IsTerminal(orders::v1::ORDER_STATUS_REFUNDED));
   EXPECT_FALSE(IsValidTransition(orders::v1::ORDER_STATUS_PAID, orders::v1::ORDER_STATUS_EXPIRED));
   EXPECT_FALSE(IsTerminal(orders::v1::ORDER_STATUS_PENDING_VALIDATION));
   EXPECT_TRUE(IsTerminal(orders::v1::ORDER_STATUS_EXPIRED));

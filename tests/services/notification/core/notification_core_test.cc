@@ -38,8 +38,27 @@ TEST(NotificationTypes, OnlyTerminalStatusesAreNotified) {
             notifications::v1::NOTIFICATION_TYPE_ORDER_REJECTED);
   EXPECT_EQ(NotificationTypeFor(orders::v1::ORDER_STATUS_EXPIRED),
             notifications::v1::NOTIFICATION_TYPE_ORDER_EXPIRED);
+  EXPECT_EQ(NotificationTypeFor(orders::v1::ORDER_STATUS_CANCELLED),
+            notifications::v1::NOTIFICATION_TYPE_ORDER_CANCELLED);
+  EXPECT_EQ(NotificationTypeFor(orders::v1::ORDER_STATUS_REFUNDED),
+            notifications::v1::NOTIFICATION_TYPE_ORDER_REFUNDED);
   EXPECT_FALSE(NotificationTypeFor(orders::v1::ORDER_STATUS_PENDING_VALIDATION).has_value());
+  EXPECT_FALSE(NotificationTypeFor(orders::v1::ORDER_STATUS_REFUND_PENDING).has_value());
   EXPECT_FALSE(NotificationTypeFor(orders::v1::ORDER_STATUS_UNSPECIFIED).has_value());
+}
+
+TEST(NotificationFor, ACancelledAndARefundedOrderSayWhatHappenedToTheMoney) {
+  const std::optional<NotificationRequested> cancelled =
+      NotificationFor(Status(orders::v1::ORDER_STATUS_CANCELLED), FileUser(), kNow);
+  ASSERT_TRUE(cancelled.has_value());
+  EXPECT_EQ(cancelled->subject(), "Order ord-1 is cancelled");
+  const std::optional<NotificationRequested> refunded =
+      NotificationFor(Status(orders::v1::ORDER_STATUS_REFUNDED), FileUser(), kNow);
+  ASSERT_TRUE(refunded.has_value());
+  EXPECT_EQ(refunded->subject(), "Order ord-1 is refunded");
+  EXPECT_NE(refunded->body().find("12.34 USD is back in your balance"), std::string::npos)
+      << refunded->body();
+  EXPECT_NE(refunded->notification_id(), cancelled->notification_id());
 }
 
 TEST(DecideNotification, EachNotifiedStatusIsMarkedOnceAndNothingIsEmitted) {
