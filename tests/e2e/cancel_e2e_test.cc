@@ -293,6 +293,7 @@ struct Race {
   Order order;  // CreateOrder's answer
   grpc::Status cancelled;
   Order after;  // CancelOrder's answer
+  absl::Duration cancel_took;  // the CancelOrder that was answered (retries included)
 };
 
 // Places an order and, as soon as the gateway knows it, cancels it: the cancellation reaches the
@@ -306,7 +307,9 @@ void RunRace(Client& client, Race& race) {
   // FAILED_PRECONDITION "no status yet" until the order service has the order: ask again.
   testing::WaitUntil(
       [&] {
+        const absl::Time sent = absl::Now();
         race.cancelled = client.Cancel(race.user, order_id, "cancel-" + race.request_id, &race.after);
+        race.cancel_took = absl::Now() - sent;
         return !(race.cancelled.error_code() == grpc::StatusCode::NOT_FOUND ||
                  (race.cancelled.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
                   absl::StrContains(race.cancelled.error_message(), "no status yet")));
@@ -371,6 +374,7 @@ TEST(CancelRaceTest, CancellationsRacingPaymentsWhileOrderAndBillingAreKilledKee
   for (std::thread& t : clients) t.join();
   EXPECT_EQ(kills, 4);
 
+  std::map<int, std::vector<double>> took_ms;  // CancelOrder's latency by outcome
   std::map<int, int> outcomes;  // the cancellation's answer: its status, or -code on refusal
   std::vector<chaos::PlacedOrder> placed;
   for (const Race& race : races) {
@@ -378,6 +382,7 @@ TEST(CancelRaceTest, CancellationsRacingPaymentsWhileOrderAndBillingAreKilledKee
     ASSERT_TRUE(race.created.ok()) << race.request_id << ": " << race.created.error_message();
     if (race.cancelled.ok()) {
       ++outcomes[race.after.status()];
+      took_ms[race.after.status()].push_back(absl::ToDoubleMilliseconds(race.cancel_took));
       // A CreateOrder answered before the cancellation saw PAID, after it the cancelled order.
       if (race.after.status() == orders::v1::ORDER_STATUS_CANCELLED) {
         EXPECT_EQ(race.order.status(), orders::v1::ORDER_STATUS_CANCELLED) << race.request_id;
@@ -398,6 +403,12 @@ TEST(CancelRaceTest, CancellationsRacingPaymentsWhileOrderAndBillingAreKilledKee
               outcomes[orders::v1::ORDER_STATUS_REFUNDED],
               kOrders - outcomes[orders::v1::ORDER_STATUS_CANCELLED] -
                   outcomes[orders::v1::ORDER_STATUS_REFUNDED]);
+  for (auto& [status, ms] : took_ms) {
+    std::sort(ms.begin(), ms.end());
+    std::printf("cancel race: CancelOrder answered %s in p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+                orders::v1::OrderStatus_Name(static_cast<orders::v1::OrderStatus>(status)).c_str(),
+                ms[ms.size() / 2], ms[static_cast<size_t>(0.99 * (ms.size() - 1))], ms.back());
+  }
   // Both sides of the race happened: cancelled before the payment, and after it.
   EXPECT_GT(outcomes[orders::v1::ORDER_STATUS_CANCELLED], 0);
   EXPECT_GT(outcomes[orders::v1::ORDER_STATUS_REFUNDED], 0);

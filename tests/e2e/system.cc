@@ -287,6 +287,15 @@ absl::Status LocalSystem::WaitReady(const std::string& process, absl::Duration t
   return absl::UnavailableError(absl::StrCat(process, " not ready: ", last.status, " ", last.body));
 }
 
+absl::Status LocalSystem::WaitAllReady(absl::Duration timeout) const {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (const char* process : {"gateway", "order", "billing", "notification", "users"}) {
+    if (admin(process).empty()) continue;  // deferred: not started
+    if (absl::Status ready = WaitReady(process, deadline - absl::Now()); !ready.ok()) return ready;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> LocalSystem::StartGateway(const std::string& name) {
   return StartInstance("gateway", name);
 }

@@ -99,6 +99,9 @@ class LocalSystem {
   std::string admin(const std::string& process) const;
   // Waits until the process's /readyz answers 200.
   absl::Status WaitReady(const std::string& process, absl::Duration timeout) const;
+  // WaitReady for the gateway and every service started (what an operator waits for before
+  // sending traffic; Start() waits only until each process serves its ports).
+  absl::Status WaitAllReady(absl::Duration timeout) const;
   testing::RedisServer& redis_server() { return *redis_; }
   // Starts another gateway instance (its own consumer group) and returns its address.
   absl::StatusOr<std::string> StartGateway(const std::string& name);
