@@ -24,6 +24,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "saga/codec/event_codec.h"
+#include "edges/redis/redis_connection.h"
 #include "testing/topic_reader.h"
 #include "testing/wait.h"
 #include "tests/chaos/facts.h"
@@ -283,6 +284,46 @@ TEST_F(CancelOrderTest, OnlyAPendingOrPaidOrderOfTheCallersOwnCanBeCancelled) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("reason"));
   ExpectInvariants(*system_, client_->users(), {{"cyd", "o1"}}, {{"cyd", 100}});
+}
+
+// A retry that comes after the order service's de-duplication record of the first one expired
+// is decided again: the order re-announces where it is, so the call is answered, and no money
+// moves. The records live a second here (production: 7 days, as long as the gateway's claim).
+TEST(CancelRetryTest, ARetryAfterItsDeduplicationRecordExpiredIsAnsweredAndMovesNoMoney) {
+  LocalSystem system(Binaries::Built(), {.order_flags = {"--marker-retention", "1s"}});
+  {
+    const absl::Status started = system.Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
+  TestUsers users(system.gateway());
+  Client client(system.gateway(), users);
+  ASSERT_TRUE(users.SignUpFunded("eva", 10000).ok());
+  Order paid, refunded;
+  ASSERT_TRUE(client.Create("eva", "o1", &paid).ok());
+  ASSERT_EQ(paid.status(), orders::v1::ORDER_STATUS_PAID);
+  ASSERT_TRUE(client.Cancel("eva", paid.order_id(), "c1", &refunded).ok());
+  ASSERT_EQ(refunded.status(), orders::v1::ORDER_STATUS_REFUNDED);
+
+  // Every de-duplication record of the order service's for the order is gone.
+  redis::RedisConnection redis({.address = *redis::ParseRedisAddress(system.redis())});
+  std::vector<std::string> left;
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        absl::StatusOr<redis::RedisReply> keys =
+            redis.Command({"KEYS", absl::StrCat("done:{order.order:", paid.order_id(), "}:*")});
+        if (!keys.ok()) return false;
+        left.clear();
+        for (const redis::RedisReply& key : keys->elements) left.push_back(key.str);
+        return left.empty();
+      },
+      absl::Seconds(30)))
+      << ::testing::PrintToString(left);
+  Order again;
+  const grpc::Status status = client.Cancel("eva", paid.order_id(), "c1", &again);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(again.status(), orders::v1::ORDER_STATUS_REFUNDED);
+  EXPECT_EQ(client.Balance("eva"), 10000);
+  EXPECT_EQ(RefundsOnTopic(system, paid.order_id()), 1);
 }
 
 // One order and the cancellation that races its payment, as a client sees them.
