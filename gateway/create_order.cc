@@ -22,9 +22,7 @@ using gateway::v1::Order;
 
 // "paid", "insufficient_funds", ...: the status's name without its prefix, lowercase.
 std::string SagaOutcomeName(orders::v1::OrderStatus status) {
-  std::string name = absl::AsciiStrToLower(orders::v1::OrderStatus_Name(status));
-  absl::string_view prefix = "order_status_";
-  return absl::StartsWith(name, prefix) ? name.substr(prefix.size()) : name;
+  return absl::AsciiStrToLower(contracts::StatusName(status));
 }
 
 Order InitialView(const gateway::v1::CreateOrderRequest& request,

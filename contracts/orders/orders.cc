@@ -1,5 +1,6 @@
 #include "contracts/orders/orders.h"
 
+#include "absl/strings/match.h"
 #include "platform/ids/stable_id.h"
 
 namespace choreo::contracts {
@@ -11,6 +12,12 @@ ids::OrderId OrderIdFor(const ids::Username& username, absl::string_view request
 bool IsTerminal(orders::v1::OrderStatus status) {
   const int stage = StatusStage(status);
   return stage == 2 || stage == 4;
+}
+
+std::string StatusName(orders::v1::OrderStatus status) {
+  std::string name = orders::v1::OrderStatus_Name(status);
+  constexpr absl::string_view kPrefix = "ORDER_STATUS_";
+  return absl::StartsWith(name, kPrefix) ? name.substr(kPrefix.size()) : name;
 }
 
 int StatusStage(orders::v1::OrderStatus status) {

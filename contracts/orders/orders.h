@@ -21,6 +21,10 @@ ids::OrderId OrderIdFor(const ids::Username& username, absl::string_view request
 // or CancelOrder is answered, and a WatchOrder ends, at a terminal status.
 bool IsTerminal(orders::v1::OrderStatus status);
 
+// The status's name without its enum prefix: "PAID", "REFUND_PENDING" (for people: reasons,
+// metric labels, the command line).
+std::string StatusName(orders::v1::OrderStatus status);
+
 // How far along the state machine (services/order/README.md) `status` is: a status an order
 // reaches after another always has the larger stage (UNSPECIFIED 0, PENDING_VALIDATION 1, the
 // outcomes of the order's payment 2, REFUND_PENDING 3, REFUNDED 4). Two statuses of one stage

@@ -30,6 +30,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
+#include "contracts/orders/orders.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "platform/config/flag_set.h"
@@ -71,10 +72,7 @@ std::string Json(const google::protobuf::Message& message) {
   return out;
 }
 
-std::string StatusName(orders::v1::OrderStatus status) {
-  std::string name = orders::v1::OrderStatus_Name(status);
-  return name.rfind("ORDER_STATUS_", 0) == 0 ? name.substr(13) : name;
-}
+using contracts::StatusName;
 
 std::string Amount(const common::v1::Money& money) {
   return absl::StrFormat("%d.%02d %s", money.minor_units() / 100,

@@ -94,6 +94,8 @@ AccountReaction OnDepositRequested(const Account& account,
   *result.mutable_amount() = deposit.amount();
   *result.mutable_deposited_at() = ToProtoTime(now);
   *result.mutable_balance_after() = account.balance();
+  const std::optional<int64_t> balance =
+      CheckedSum(account.balance().minor_units(), deposit.amount().minor_units());
   if (!account.open()) {
     result.set_failure_reason(absl::StrCat("no account for user '", deposit.username(), "'"));
   } else if (deposit.amount().minor_units() <= 0) {
@@ -101,12 +103,11 @@ AccountReaction OnDepositRequested(const Account& account,
   } else if (deposit.amount().currency() != account.balance().currency()) {
     result.set_failure_reason(absl::StrCat("deposit in ", deposit.amount().currency(),
                                            ", account in ", account.balance().currency()));
-  } else if (!CheckedSum(account.balance().minor_units(), deposit.amount().minor_units())) {
+  } else if (!balance) {
     result.set_failure_reason("the balance would exceed the largest amount an account can hold");
   } else {
     Account credited = account;
-    credited.mutable_balance()->set_minor_units(
-        *CheckedSum(account.balance().minor_units(), deposit.amount().minor_units()));
+    credited.mutable_balance()->set_minor_units(*balance);
     credited.set_deposits(account.deposits() + 1);
     result.set_success(true);
     *result.mutable_balance_after() = credited.balance();

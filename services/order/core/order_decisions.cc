@@ -38,11 +38,8 @@ orders::v1::OrderStatusUpdated ChangeStatus(Order& order, OrderStatus status,
   *updated.mutable_updated_at() = ToProtoTime(now);
   updated.set_request_id(order.request_id());
   *updated.mutable_total() = order.total();
-  if (status == orders::v1::ORDER_STATUS_CANCELLED ||
-      status == orders::v1::ORDER_STATUS_REFUND_PENDING ||
-      status == orders::v1::ORDER_STATUS_REFUNDED) {
-    updated.set_cancel_request_id(order.cancel_request_id());
-  }
+  // Set once a cancellation moved the order; only cancellation statuses follow that.
+  updated.set_cancel_request_id(order.cancel_request_id());
   return updated;
 }
 
@@ -56,10 +53,11 @@ orders::v1::OrderStatusUpdated CurrentStatus(const Order& order) {
   return ChangeStatus(copy, order.status(), order.reason(), FromProtoTime(latest.changed_at()));
 }
 
-// Asks billing to hand `amount` of `order`'s payment back, unless it was asked already.
-void RequestRefund(Order& order, const common::v1::Money& amount, absl::string_view reason,
+// Asks billing to hand `amount` of `order`'s payment back, unless it was asked already; whether
+// it asked.
+bool RequestRefund(Order& order, const common::v1::Money& amount, absl::string_view reason,
                    absl::Time now, OrderReaction& reaction) {
-  if (order.refund_requested() || order.refunded()) return;
+  if (order.refund_requested() || order.refunded()) return false;
   order.set_refund_requested(true);
   orders::v1::PaymentRefundRequested refund;
   refund.set_order_id(order.order_id());
@@ -69,6 +67,7 @@ void RequestRefund(Order& order, const common::v1::Money& amount, absl::string_v
   *refund.mutable_requested_at() = ToProtoTime(now);
   reaction.events.push_back(
       saga::OutgoingEvent::Of(topics::kOrdersRefunds, order.username(), std::move(refund)));
+  return true;
 }
 
 orders::v1::OrderCancellationRefused Refusal(const Order& order,
@@ -225,15 +224,15 @@ absl::StatusOr<OrderReaction> OnPaymentProcessed(const Order& state,
   }
   const bool ended_unpaid = state.status() == orders::v1::ORDER_STATUS_EXPIRED ||
                            state.status() == orders::v1::ORDER_STATUS_CANCELLED;
-  if (ended_unpaid && payment.success() && !state.refund_requested() && !state.refunded()) {
+  if (ended_unpaid && payment.success()) {
     // Money moved for an order the client was told had expired or was cancelled: hand it back.
     Order order = state;
-    RequestRefund(order, payment.amount(),
-                  absl::StrCat("payment arrived after the order was ",
-                               absl::AsciiStrToLower(orders::v1::OrderStatus_Name(state.status())
-                                                         .substr(sizeof("ORDER_STATUS_") - 1))),
-                  now, reaction);
-    reaction.state = std::move(order);
+    if (RequestRefund(order, payment.amount(),
+                      absl::StrCat("payment arrived after the order was ",
+                                   absl::AsciiStrToLower(contracts::StatusName(state.status()))),
+                      now, reaction)) {
+      reaction.state = std::move(order);
+    }
   }
   return reaction;  // decided already: a late or repeated outcome changes nothing
 }
