@@ -54,8 +54,8 @@ class ObservabilityTest : public ::testing::Test {
                                                   .users_flags = otlp});
     const absl::Status started = system_->Start();
     ASSERT_TRUE(started.ok()) << started;
-    for (const std::string& process : kServices) {
-      const absl::Status ready = system_->WaitReady(process, absl::Seconds(60));
+    {
+      const absl::Status ready = system_->WaitAllReady(absl::Seconds(60));
       ASSERT_TRUE(ready.ok()) << ready;
     }
     users_ = new TestUsers(system_->gateway());
