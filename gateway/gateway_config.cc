@@ -7,8 +7,12 @@ namespace choreo::gateway {
 
 void GatewayConfig::AddFlags(config::FlagSet& flags) {
   ProcessConfig::AddFlags(flags);
-  flags.Add("http-listen", &http_listen,
-            "HTTP/JSON listen address, IPv4 host:port (port 0: any free port)")
+  flags
+      .Add("public-tls-cert", &public_tls_cert,
+           "PEM certificate for TLS on the public gRPC port (plaintext when empty)")
+      .Add("public-tls-key", &public_tls_key, "its private key")
+      .Add("http-listen", &http_listen,
+           "HTTP/JSON listen address, IPv4 host:port (port 0: any free port)")
       .Add("http-port-file", &http_port_file, "write the bound HTTP port to this file")
       .Add("http-max-connections", &http_max_connections, "HTTP connections at once")
       .Add("http-idle-timeout", &http_idle_timeout,
@@ -17,8 +21,7 @@ void GatewayConfig::AddFlags(config::FlagSet& flags) {
       .Add("order-address", &order_address, "the order service's gRPC address")
       .Add("billing-address", &billing_address, "the billing service's gRPC address")
       .Add("users-address", &users_address, "the user service's gRPC address")
-      .Add("notification-address", &notification_address,
-           "the notification service's gRPC address")
+      .Add("notification-address", &notification_address, "the notification service's gRPC address")
       .Add("jwt-public-key", &jwt_public_key,
            "the user service's token verifying key (Ed25519 SPKI PEM)")
       .Add("jwt-issuer", &jwt_issuer, "the iss claim tokens must carry")
@@ -45,6 +48,9 @@ absl::Status GatewayConfig::Validate() const {
   if (timeline_retention < absl::Minutes(1) || timeline_max_sagas_per_user < 1) {
     return absl::InvalidArgumentError(
         "--timeline-retention must be >= 1m and --timeline-max-sagas-per-user >= 1");
+  }
+  if (public_tls_cert.empty() != public_tls_key.empty()) {
+    return absl::InvalidArgumentError("--public-tls-cert and --public-tls-key go together");
   }
   if (max_waiting < 1) return absl::InvalidArgumentError("--max-waiting must be >= 1");
   if (work_threads < 1 || redis_connections < 1) {

@@ -15,6 +15,9 @@
 namespace choreo::gateway {
 
 struct GatewayConfig : service::ProcessConfig {
+  // TLS on the public gRPC port (no client certificates: clients prove who they are with tokens).
+  std::string public_tls_cert;
+  std::string public_tls_key;
   std::string http_listen = "127.0.0.1:0";
   std::string http_port_file;
   int http_max_connections = 1024;

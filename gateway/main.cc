@@ -2,21 +2,23 @@
 // answers when the saga's outcome arrives.
 
 #include "absl/strings/str_cat.h"
+#include "credentials/signing_keys.h"
+#include "edges/redis/redis_connection.h"
 #include "gateway/event_feed.h"
 #include "gateway/gateway_config.h"
 #include "gateway/gateway_service.h"
 #include "gateway/timeline/timeline_indexer.h"
-#include "gateway/view_projector.h"
 #include "gateway/timeline/timeline_page.h"
 #include "gateway/timeline/timeline_service.h"
+#include "gateway/view_projector.h"
 #include "grpcpp/grpcpp.h"
 #include "platform/logging/logger.h"
 #include "platform/process/files.h"
 #include "platform/process/stop_signals.h"
-#include "edges/redis/redis_connection.h"
 #include "saga/publish/publisher.h"
+#include "saga/service/grpc_tls.h"
 #include "saga/service/process_host.h"
-#include "credentials/signing_keys.h"
+#include "saga/service/service_host.h"
 #include "transcoding/transcoder.h"
 
 namespace choreo::gateway {
@@ -28,17 +30,24 @@ redis::RedisConnection::Options RedisOptions(const GatewayConfig& config) {
   return {.address = *redis::ParseRedisAddress(config.redis)};  // validated with the flags
 }
 
-// A channel to a service. Its reconnect backoff is capped at 1 s (gRPC's default grows to 120 s):
-// a service back from a restart is reached within a second, not after the backoff its outage
-// built up (Register answered UNAVAILABLE for seconds after the user service was ready).
+// A stub for the service named `peer`, over mutual TLS (service::ChannelTo).
 template <typename Service>
-std::unique_ptr<typename Service::Stub> StubOf(const std::string& address) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return Service::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+std::unique_ptr<typename Service::Stub> StubOf(const std::string& address, const std::string& peer,
+                                               const service::TlsMaterial& tls) {
+  return Service::NewStub(service::ChannelTo(address, peer, tls));
+}
+
+// The public port's TLS: the gateway's own certificate, no client certificates.
+absl::StatusOr<service::TlsMaterial> PublicTls(const GatewayConfig& config) {
+  service::TlsMaterial tls;
+  if (config.public_tls_cert.empty()) return tls;
+  absl::StatusOr<std::string> cert = service::ReadPem(config.public_tls_cert, "public-tls-cert");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = service::ReadPem(config.public_tls_key, "public-tls-key");
+  if (!key.ok()) return key.status();
+  tls.cert_pem = *std::move(cert);
+  tls.key_pem = *std::move(key);
+  return tls;
 }
 
 // The gateway's commands leave through a publisher of its own; a command the broker has not
@@ -58,7 +67,8 @@ absl::StatusOr<std::unique_ptr<publish::KafkaPublisher>> CreatePublisher(
 class Gateway {
  public:
   Gateway(const GatewayConfig& config, service::ProcessHost& host, credentials::VerifyingKey key,
-          std::unique_ptr<publish::KafkaPublisher> publisher);
+          std::unique_ptr<publish::KafkaPublisher> publisher,
+          const service::TlsMaterial& internal_tls, service::TlsMaterial public_tls);
 
   // Starts the event feed, the timeline indexer, gRPC and HTTP/JSON, registering each one's stop
   // with the host. On error the host's stop undoes what started.
@@ -71,6 +81,7 @@ class Gateway {
 
   const GatewayConfig& config_;
   service::ProcessHost& host_;
+  const service::TlsMaterial public_tls_;
   telemetry::Telemetry& telemetry_;
   SagaOutcomeMetrics saga_metrics_;
   const Authenticator auth_;
@@ -101,10 +112,12 @@ class Gateway {
   std::unique_ptr<transcoding::TranscodingServer> http_;
 };
 
-Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, credentials::VerifyingKey key,
-                 std::unique_ptr<publish::KafkaPublisher> publisher)
+Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host,
+                 credentials::VerifyingKey key, std::unique_ptr<publish::KafkaPublisher> publisher,
+                 const service::TlsMaterial& internal_tls, service::TlsMaterial public_tls)
     : config_(config),
       host_(host),
+      public_tls_(std::move(public_tls)),
       telemetry_(host.telemetry()),
       saga_metrics_(telemetry_.metrics()),
       auth_(credentials::TokenVerifier(std::move(key), config.jwt_issuer)),
@@ -116,19 +129,19 @@ Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host, creden
              .fetch_wait_max_ms = config.fetch_wait_max_ms,
              .tracer = &telemetry_.tracer()},
             cache_, waiters_),
-      views_({.kafka_brokers = config.kafka_brokers,
-              .fetch_wait_max_ms = config.fetch_wait_max_ms},
+      views_({.kafka_brokers = config.kafka_brokers, .fetch_wait_max_ms = config.fetch_wait_max_ms},
              cache_, waiters_),
       timeline_redis_(RedisOptions(config), 2),
       timeline_store_(timeline_redis_, {.retention = config.timeline_retention,
                                         .max_sagas_per_user = config.timeline_max_sagas_per_user}),
       // The timeline is on no saga's path: its fetches gather records (TimelineIndexer::Options).
-      indexer_({.kafka_brokers = config.kafka_brokers},
-               timeline_store_, telemetry_.metrics()),
-      order_admin_(StubOf<orders::v1::OrderAdmin>(config.order_address)),
-      billing_admin_(StubOf<billing::v1::BillingAdmin>(config.billing_address)),
-      users_(StubOf<users::v1::UserService>(config.users_address)),
-      notifications_(StubOf<notifications::v1::NotificationAdmin>(config.notification_address)),
+      indexer_({.kafka_brokers = config.kafka_brokers}, timeline_store_, telemetry_.metrics()),
+      order_admin_(StubOf<orders::v1::OrderAdmin>(config.order_address, "order", internal_tls)),
+      billing_admin_(
+          StubOf<billing::v1::BillingAdmin>(config.billing_address, "billing", internal_tls)),
+      users_(StubOf<users::v1::UserService>(config.users_address, "users", internal_tls)),
+      notifications_(StubOf<notifications::v1::NotificationAdmin>(config.notification_address,
+                                                                  "notification", internal_tls)),
       pool_(config.work_threads, static_cast<size_t>(config.max_waiting)),
       create_order_({.cache = cache_,
                      .waiters = waiters_,
@@ -193,9 +206,9 @@ absl::Status Gateway::StartEventFeeds() {
 }
 
 absl::Status Gateway::ServeGrpcAndHttp() {
-  absl::StatusOr<const service::RunningServer*> server = host_.ServeGrpc(
-      config_.grpc_listen, {&order_service_, &account_service_, &timeline_service_},
-      config_.port_file);
+  absl::StatusOr<const service::RunningServer*> server =
+      host_.ServeGrpc(config_.grpc_listen, {&order_service_, &account_service_, &timeline_service_},
+                      config_.port_file, public_tls_);
   if (!server.ok()) return server.status();
   host_.OnStop([this] { host_.ShutdownGrpc(); });
   if (absl::Status serving = ServeHttp(**server); !serving.ok()) return serving;
@@ -240,12 +253,23 @@ int main(int argc, char** argv) {
   using namespace choreo;  // NOLINT(build/namespaces): main only wires
   process::StopSignals signals;  // before any thread starts
   const gateway::GatewayConfig config = gateway::GatewayConfig::FromFlags(argc, argv);
+  if (absl::Status applied = config.ApplyKafkaProperties(); !applied.ok()) {
+    return service::StartFailure("gateway", applied);
+  }
   std::unique_ptr<service::ProcessHost> host = service::ProcessHost::Start("gateway", config.telemetry);
   if (host == nullptr) return 2;
   absl::StatusOr<credentials::VerifyingKey> key = credentials::LoadVerifyingKey(config.jwt_public_key);
   if (!key.ok()) {
     gateway::Log(absl::StrCat("--jwt-public-key: ", key.status().message()));
     return 2;
+  }
+  absl::StatusOr<service::TlsMaterial> internal_tls = service::TlsMaterial::Load(config.tls);
+  absl::StatusOr<service::TlsMaterial> public_tls = gateway::PublicTls(config);
+  for (const absl::Status& loaded : {internal_tls.status(), public_tls.status()}) {
+    if (!loaded.ok()) {
+      gateway::Log(loaded.message());
+      return 2;
+    }
   }
   absl::StatusOr<std::unique_ptr<publish::KafkaPublisher>> publisher =
       gateway::CreatePublisher(config, host->telemetry().tracer());
@@ -254,7 +278,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   gateway::Gateway& gateway = host->Keep(
-      std::make_unique<gateway::Gateway>(config, *host, *std::move(key), *std::move(publisher)));
+      std::make_unique<gateway::Gateway>(config, *host, *std::move(key), *std::move(publisher),
+                                         *internal_tls, *std::move(public_tls)));
   if (absl::Status started = gateway.Start(); !started.ok()) {
     gateway::Log(started.message());
     return 1;

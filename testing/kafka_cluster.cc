@@ -1,17 +1,22 @@
 #include "testing/kafka_cluster.h"
 
+#include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdlib>
+#include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "contracts/topics/acls.h"
+#include "contracts/topics/topics.h"
 #include "edges/kafka/kafka_client.h"
 #include "edges/kafka/kafka_producer.h"
 #include "edges/kafka/topic_admin.h"
 #include "testing/wait.h"
-#include "contracts/topics/topics.h"
 
 namespace choreo::testing {
 namespace {
@@ -33,6 +38,15 @@ bool Serving(const rd_kafka_metadata_t& metadata, int nodes) {
     }
   }
   return true;
+}
+
+// Writes `text` to `path`, readable by its owner only (it holds passwords).
+absl::Status WritePrivateFile(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", path));
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return written ? absl::OkStatus() : absl::InternalError(absl::StrCat("cannot write ", path));
 }
 
 }  // namespace
@@ -69,6 +83,10 @@ absl::StatusOr<std::unique_ptr<KafkaCluster>> KafkaCluster::Start(Options option
   cluster->bootstrap_ = absl::StrJoin(bootstrap, ",");
   // One cluster id for every node: a fixed, valid one is enough for a throwaway cluster.
   cluster->cluster_id_ = "Y2hvcmVvLXRlc3QtY2x1cw";
+  if (opts.authenticate) {
+    if (absl::Status written = cluster->WriteUsers(); !written.ok()) return written;
+    kafka::SetProcessClientProperties(cluster->ClientProperties("admin"));
+  }
   for (int i = 0; i < opts.nodes; ++i) {
     if (absl::Status launched = cluster->Launch(i); !launched.ok()) return launched;
   }
@@ -79,6 +97,11 @@ absl::StatusOr<std::unique_ptr<KafkaCluster>> KafkaCluster::Start(Options option
   absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> admin =
       AdminConnection(cluster->bootstrap_);
   if (!admin.ok()) return admin.status();
+  if (opts.authenticate) {
+    if (absl::Status granted = kafka::ApplyAcls(**admin, topics::MissionAcls()); !granted.ok()) {
+      return granted;
+    }
+  }
   if (opts.mission_topics) {
     absl::StatusOr<kafka::TopicReport> report = kafka::ApplyTopics(
         **admin,
@@ -91,6 +114,7 @@ absl::StatusOr<std::unique_ptr<KafkaCluster>> KafkaCluster::Start(Options option
       !created.ok()) {
     return created;
   }
+
   if (absl::Status serving = cluster->WaitServing(opts.nodes, opts.startup_timeout);
       !serving.ok()) {
     return serving;
@@ -120,6 +144,38 @@ std::string KafkaCluster::LogOf(int node) const {
   return dir_.File(absl::StrCat("node-", node + 1, ".log"));
 }
 
+absl::Status KafkaCluster::WriteUsers() {
+  std::random_device random;
+  std::vector<std::string> principals = topics::MissionPrincipals();
+  principals.push_back("admin");
+  std::string users;
+  for (const std::string& principal : principals) {
+    passwords_[principal] = absl::StrFormat("%08x%08x%08x", random(), random(), random());
+    absl::StrAppend(&users, principal, " ", passwords_[principal], "\n");
+  }
+  return WritePrivateFile(dir_.File("kafka-users"), users);
+}
+
+kafka::KafkaConfig KafkaCluster::ClientProperties(const std::string& principal) const {
+  const auto password = passwords_.find(principal);
+  if (password == passwords_.end()) return {};
+  // PLAIN: librdkafka 2.0.2's SCRAM client fails against Kafka 4 (deploy/kafka/README.md).
+  return {{"security.protocol", "sasl_plaintext"},
+          {"sasl.mechanisms", "PLAIN"},
+          {"sasl.username", principal},
+          {"sasl.password", password->second}};
+}
+
+std::string KafkaCluster::ClientPropertiesFile(const std::string& principal) const {
+  const kafka::KafkaConfig properties = ClientProperties(principal);
+  if (properties.empty()) return "";
+  std::string text;
+  for (const auto& [name, value] : properties) absl::StrAppend(&text, name, "=", value, "\n");
+  const std::string path = dir_.File(absl::StrCat("kafka-", principal, ".properties"));
+  if (!WritePrivateFile(path, text).ok()) return "";
+  return path;
+}
+
 absl::Status KafkaCluster::Launch(int node) {
   Node& n = nodes_.at(node);
   std::vector<std::string> argv = {
@@ -128,6 +184,7 @@ absl::Status KafkaCluster::Launch(int node) {
       absl::StrCat(node + 1), "--voters", voters_, "--cluster-id", cluster_id_, "--heap",
       options_.heap};
   if (options_.fast_start) argv.push_back("--fast-start");
+  if (options_.authenticate) argv.insert(argv.end(), {"--sasl-users", dir_.File("kafka-users")});
   if (n.advertised_port != n.port) {
     argv.insert(argv.end(), {"--advertised-port", absl::StrCat(n.advertised_port)});
   }

@@ -21,7 +21,13 @@
 # Endpoints are also written to .run/ (*.address) for other tools; logs go to .run/logs/. The
 # token signing key pair is made on the first run and kept in .run/keys/ (the user service signs
 # with the private key, the gateway verifies with the public one); notifications sent through the
-# file channel are appended to .run/notifications.jsonl (.run/dev/ with --dev-broker).
+# file channel are appended to .run/notifications.jsonl (.run/dev/ with --dev-broker). The
+# processes talk gRPC over mutual TLS: a local CA and one certificate per process (and one for
+# "operator", to call the services' admin APIs with grpcurl) are made on the first run and kept
+# in .run/tls/ (deploy/local/make-certs.sh). On Apache Kafka every process logs in (SASL) as its
+# own Kafka user and may touch only its own topics and groups (choreo-topics --acls); the users
+# and their passwords are made on the first run and kept in .run/kafka-auth/ (admin.properties
+# there is the login for kcat -F and the Kafka tools).
 # Every process also serves /metrics, /healthz and /readyz on its own admin port (.run/*.admin.address).
 # Ctrl-C (and the end of --check) stops the processes in the reverse order of their start,
 # gateway first and Redis last, each with SIGTERM and SIGKILL after a few seconds: within 10 s.
@@ -86,6 +92,8 @@ else
   [[ -d "$redis_dir" ]] || rm -f "$demo_users"
 fi
 mkdir -p "$run_dir/logs" "$run_dir/keys" "$redis_dir"
+deploy/local/make-certs.sh "$run_dir/tls" gateway users order billing notification operator
+tls() { echo --tls-ca "$run_dir/tls/ca.pem" --tls-cert "$run_dir/tls/$1.pem" --tls-key "$run_dir/tls/$1.key"; }
 
 # The processes started, in order: Ctrl-C or the end stops them in reverse.
 names=() pids=()
@@ -173,6 +181,9 @@ launch redis redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$redis_di
 wait_for redis-cli -p "$redis_port" ping
 echo "127.0.0.1:$redis_port" >"$run_dir/redis.address"
 
+# The Kafka login of up.sh's kcat, and a process's --kafka-properties (none on the dev broker).
+kcat_login=()
+kafka_login() { :; }
 if $dev_broker; then
   launch devbroker "$build_dir/tools/devbroker/choreo-devbroker" --partitions "$partitions" \
     --address-file "$run_dir/kafka.address"
@@ -189,13 +200,31 @@ else
   while [[ $controller_port == "$kafka_port" ]]; do controller_port=$(free_port); done
   kafka=127.0.0.1:$kafka_port
   [[ -f "$run_dir/kafka/data/meta.properties" ]] && kept=kept || kept=new
+  # Every process logs in as its own Kafka user and may touch only its own topics and groups
+  # (choreo-topics --acls); up.sh's own kcat and choreo-topics log in as admin.
+  auth_dir=$run_dir/kafka-auth
+  if [[ ! -f "$auth_dir/users" ]]; then
+    mkdir -p "$auth_dir"
+    (umask 077
+     for user in admin gateway users order billing notification; do
+       echo "$user $(head -c 18 /dev/urandom | base64 | tr '+/' '-_')"
+     done >"$auth_dir/users.tmp")
+    mv "$auth_dir/users.tmp" "$auth_dir/users"
+  fi
+  while read -r user password; do
+    (umask 077
+     printf '%s\n' security.protocol=sasl_plaintext sasl.mechanisms=PLAIN "sasl.username=$user" \
+       "sasl.password=$password" >"$auth_dir/$user.properties")
+  done <"$auth_dir/users"
+  kcat_login=(-F "$auth_dir/admin.properties")
   echo "Apache Kafka $kafka_version: starting one node on $kafka ($kept data in .run/kafka)..."
   launch kafka deploy/kafka/kafka-node.sh --dir "$run_dir/kafka" --port "$kafka_port" \
-    --controller-port "$controller_port" --heap "${CHOREO_KAFKA_HEAP:-512m}"
+    --controller-port "$controller_port" --heap "${CHOREO_KAFKA_HEAP:-512m}" \
+    --sasl-users "$auth_dir/users"
   kafka_pid=${pids[-1]}
   kafka_started=$(now_ms)
   # A JVM: seconds, more on the first start (it formats the storage too). At most 120 s.
-  until kcat -L -b "$kafka" -m 1 >/dev/null 2>&1; do
+  until kcat "${kcat_login[@]}" -L -b "$kafka" -m 1 >/dev/null 2>&1; do
     if ! kill -0 "$kafka_pid" 2>/dev/null || (($(now_ms) - kafka_started > 120000)); then
       echo "up.sh: Apache Kafka did not start (.run/logs/kafka.log):" >&2
       tail -n 20 "$run_dir/logs/kafka.log" >&2
@@ -207,13 +236,15 @@ else
   echo "Apache Kafka serves on $kafka after $(seconds $(($(now_ms) - kafka_started)))"
   # Never created on first use here: choreo-topics creates what is missing, verifies the rest.
   if ! topics_out=$("$build_dir/tools/topicsctl/choreo-topics" --kafka-brokers "$kafka" \
+        --kafka-properties "$auth_dir/admin.properties" --acls \
         --partitions "$partitions" --replication-factor 1 2>"$run_dir/logs/topics.log"); then
     echo "$topics_out" >&2
     echo "up.sh: choreo-topics failed (.run/logs/topics.log); existing topics are never altered: --fresh starts over" >&2
     exit 1
   fi
-  topics_line="choreo-topics: $(tail -n 1 <<<"$topics_out")"
+  topics_line="choreo-topics: $(grep 'topics declared' <<<"$topics_out")"
   broker="Apache Kafka $kafka_version (KRaft, 1 node, data in .run/kafka)"
+  kafka_login() { echo --kafka-properties "$auth_dir/$1.properties"; }
   # Kafka answers a long-poll fetch as soon as data arrives: the services' default stands.
   fetch_flags=()
 fi
@@ -225,7 +256,9 @@ service_flags=(--session-timeout-ms 6000 --max-poll-interval-ms 10000)
 start_service() {  # name binary args...
   local name=$1 binary=$2
   shift 2
-  launch "$name" "$build_dir/$binary" "$@" --port-file "$run_dir/$name.port" \
+  # shellcheck disable=SC2046 # tls prints flags and file paths without spaces
+  launch "$name" "$build_dir/$binary" "$@" $(tls "$name") $(kafka_login "$name") \
+    --port-file "$run_dir/$name.port" \
     --admin-port-file "$run_dir/$name.admin.port"
 }
 keys=(--jwt-public-key "$run_dir/keys/users-signing-key.pub.pem")
@@ -296,6 +329,8 @@ choreo is running locally
   order service (gRPC)        $(cat "$run_dir/order.address")
   billing service (gRPC)      $(cat "$run_dir/billing.address")
   notification service (gRPC) $(cat "$run_dir/notification.address")
+    (mutual TLS: grpcurl -cacert .run/tls/ca.pem -cert .run/tls/operator.pem
+     -key .run/tls/operator.key -authority order ADDRESS list)
   Kafka                       $kafka   $broker
   Redis                       127.0.0.1:$redis_port   $redis_line
   saga timeline (web page)    $http/timeline   (JSON: $http/v1/sagas, .../v1/orders/<id>/timeline)
@@ -304,9 +339,9 @@ $(for name in "${processes[@]}"; do printf '    %-24s  %s\n' "$name" "$(admin "$
   Grafana dashboard           deploy/grafana/choreo-dashboard.json
   logs (JSON lines)           $run_dir/logs/
 
-Topics ($topics_line; kcat -L -b $kafka):
+Topics ($topics_line; kcat ${kcat_login[*]} -L -b $kafka):
 EOT
-kcat -L -b "$kafka" | grep -E '^  topic ' | tr -s ' ' | cut -d' ' -f3 | tr -d '"' | grep -v '^__' |
+kcat "${kcat_login[@]}" -L -b "$kafka" | grep -E '^  topic ' | tr -s ' ' | cut -d' ' -f3 | tr -d '"' | grep -v '^__' |
   paste -sd' ' | fold -s -w 96 | sed 's/^/  /'
 
 ctl() { "$build_dir/gateway/choreoctl/choreoctl" "$1" --gateway "$gateway" "${@:2}"; }
@@ -327,8 +362,8 @@ if ! $dev_broker && [[ -s "$demo_users" ]]; then
   ctl balance --token "$first_token" | sed 's/^/  /'
   echo "\$ choreoctl list --token \$first_token"
   ctl list --token "$first_token" | sed 's/^/  /'
-  echo "\$ kcat -C -b $kafka -t orders.status -e -q | wc -l     (order status events of the earlier runs)"
-  echo "  $(kcat -C -b "$kafka" -t orders.status -o beginning -e -q -f '\n' | wc -l)"
+  echo "\$ kcat ${kcat_login[*]} -C -b $kafka -t orders.status -e -q | wc -l     (order status events of the earlier runs)"
+  echo "  $(kcat "${kcat_login[@]}" -C -b "$kafka" -t orders.status -o beginning -e -q -f '\n' | wc -l)"
   echo
 fi
 echo "\$ choreoctl catalog"

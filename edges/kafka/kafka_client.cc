@@ -1,6 +1,11 @@
 #include "edges/kafka/kafka_client.h"
 
+#include <fstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "platform/logging/logger.h"
 
 namespace choreo::kafka {
@@ -65,17 +70,65 @@ void LogToProcessLog(const rd_kafka_t* rk, int level, const char* facility, cons
                                {"facility", facility}});
 }
 
+absl::Mutex process_properties_mu(absl::kConstInit);
+KafkaConfig* process_properties ABSL_GUARDED_BY(process_properties_mu) = nullptr;
+
+KafkaConfig ProcessClientProperties() {
+  absl::MutexLock lock(&process_properties_mu);
+  return process_properties == nullptr ? KafkaConfig{} : *process_properties;
+}
+
 }  // namespace
+
+void SetProcessClientProperties(KafkaConfig properties) {
+  absl::MutexLock lock(&process_properties_mu);
+  delete process_properties;
+  process_properties = new KafkaConfig(std::move(properties));
+}
+
+absl::StatusOr<KafkaConfig> ReadClientProperties(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
+  KafkaConfig properties;
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    const absl::string_view text = absl::StripAsciiWhitespace(line);
+    if (text.empty() || text[0] == '#') continue;
+    const size_t equals = text.find('=');
+    if (equals == absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", number, ": expected name=value"));
+    }
+    properties.emplace_back(std::string(absl::StripAsciiWhitespace(text.substr(0, equals))),
+                            std::string(absl::StripAsciiWhitespace(text.substr(equals + 1))));
+  }
+  return properties;
+}
+
+absl::Status UseClientPropertiesFile(const std::string& path) {
+  if (path.empty()) return absl::OkStatus();
+  absl::StatusOr<KafkaConfig> properties = ReadClientProperties(path);
+  if (!properties.ok()) {
+    return absl::Status(properties.status().code(),
+                        absl::StrCat("--kafka-properties: ", properties.status().message()));
+  }
+  SetProcessClientProperties(*std::move(properties));
+  return absl::OkStatus();
+}
 
 absl::StatusOr<ConfPtr> MakeConf(const KafkaConfig& config) {
   ConfPtr conf(rd_kafka_conf_new());
   rd_kafka_conf_set_log_cb(conf.get(), &LogToProcessLog);
   char error[512];
-  for (const auto& [name, value] : config) {
-    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), error, sizeof error) !=
-        RD_KAFKA_CONF_OK) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("kafka property ", name, "=", value, ": ", error));
+  const KafkaConfig process = ProcessClientProperties();
+  for (const KafkaConfig* properties : {&process, &config}) {
+    for (const auto& [name, value] : *properties) {
+      if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), error, sizeof error) !=
+          RD_KAFKA_CONF_OK) {
+        const bool secret = absl::StrContains(name, "password") || absl::StrContains(name, "key");
+        return absl::InvalidArgumentError(
+            absl::StrCat("kafka property ", name, "=", secret ? "(secret)" : value, ": ", error));
+      }
     }
   }
   return conf;

@@ -59,7 +59,23 @@ using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
 using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 
-// A librdkafka configuration holding `config`; INVALID_ARGUMENT naming the bad property.
+// Who this process is to Kafka: properties every client of the process starts from (MakeConf
+// applies them before its own), such as security.protocol, sasl.mechanisms, sasl.username,
+// sasl.password and ssl.*. Set once at start (--kafka-properties), before any client exists; a
+// client's own config overrides them (a test's client with another identity). Thread-safe.
+void SetProcessClientProperties(KafkaConfig properties);
+
+// librdkafka properties from a file: `name=value` lines (spaces around both trimmed), blank lines
+// and lines starting with # skipped. FAILED_PRECONDITION for a file that cannot be read,
+// INVALID_ARGUMENT naming a line without '='.
+absl::StatusOr<KafkaConfig> ReadClientProperties(const std::string& path);
+
+// ReadClientProperties(path), then SetProcessClientProperties: a process's --kafka-properties.
+// No-op for an empty path; the error names the flag.
+absl::Status UseClientPropertiesFile(const std::string& path);
+
+// A librdkafka configuration holding the process's client properties, then `config`;
+// INVALID_ARGUMENT naming the bad property (a secret's value is not repeated).
 absl::StatusOr<ConfPtr> MakeConf(const KafkaConfig& config);
 
 // A producer or consumer handle; takes ownership of `conf` only on success.

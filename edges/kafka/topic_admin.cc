@@ -2,10 +2,13 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
+#include <set>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -77,6 +80,30 @@ class AdminCall {
   absl::Duration timeout_;
   rd_kafka_event_t* event_ = nullptr;
 };
+
+rd_kafka_ResourceType_t ResourceOf(topics::AclGrant::Resource resource) {
+  switch (resource) {
+    case topics::AclGrant::Resource::kTopic:
+      return RD_KAFKA_RESOURCE_TOPIC;
+    case topics::AclGrant::Resource::kGroup:
+      return RD_KAFKA_RESOURCE_GROUP;
+    case topics::AclGrant::Resource::kCluster:
+      return RD_KAFKA_RESOURCE_BROKER;
+  }
+  return RD_KAFKA_RESOURCE_UNKNOWN;
+}
+
+rd_kafka_AclOperation_t OperationOf(topics::AclGrant::Operation operation) {
+  switch (operation) {
+    case topics::AclGrant::Operation::kRead:
+      return RD_KAFKA_ACL_OPERATION_READ;
+    case topics::AclGrant::Operation::kWrite:
+      return RD_KAFKA_ACL_OPERATION_WRITE;
+    case topics::AclGrant::Operation::kIdempotentWrite:
+      return RD_KAFKA_ACL_OPERATION_IDEMPOTENT_WRITE;
+  }
+  return RD_KAFKA_ACL_OPERATION_UNKNOWN;
+}
 
 // Creates `specs`; returns the names this call created (not those that already existed).
 absl::StatusOr<std::vector<std::string>> CreateTopics(rd_kafka_t* handle,
@@ -235,6 +262,109 @@ absl::Status EnsureTopics(KafkaProducer& connection, const std::vector<std::stri
     return created.status();
   }
   return DescribeTopicsOnceVisible(connection.handle(), topics, timeout).status();
+}
+
+namespace {
+
+// The ALLOW ACLs the broker answering enforces, one "<restype> <pattern> <name> <principal> <op>"
+// line each (the broker's authorizer applies created ACLs from the metadata log a moment after
+// CreateAcls answers).
+absl::StatusOr<std::set<std::string>> DescribeAllowed(rd_kafka_t* handle, absl::Duration timeout) {
+  char error[512];
+  rd_kafka_AclBindingFilter_t* filter = rd_kafka_AclBindingFilter_new(
+      RD_KAFKA_RESOURCE_ANY, nullptr, RD_KAFKA_RESOURCE_PATTERN_ANY, nullptr, nullptr,
+      RD_KAFKA_ACL_OPERATION_ANY, RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, error, sizeof(error));
+  if (filter == nullptr) return absl::InternalError(absl::StrCat("DescribeAcls: ", error));
+  AdminCall call(handle, RD_KAFKA_ADMIN_OP_DESCRIBEACLS, timeout);
+  rd_kafka_DescribeAcls(handle, filter, call.options(), call.queue());
+  rd_kafka_AclBinding_destroy(filter);
+  absl::StatusOr<rd_kafka_event_t*> event = call.Wait("DescribeAcls");
+  if (!event.ok()) return event.status();
+  size_t count = 0;
+  const rd_kafka_AclBinding_t** acls =
+      rd_kafka_DescribeAcls_result_acls(rd_kafka_event_DescribeAcls_result(*event), &count);
+  std::set<std::string> allowed;
+  for (size_t i = 0; i < count; ++i) {
+    allowed.insert(absl::StrCat(
+        rd_kafka_AclBinding_restype(acls[i]), " ",
+        rd_kafka_AclBinding_resource_pattern_type(acls[i]), " ", rd_kafka_AclBinding_name(acls[i]),
+        " ", rd_kafka_AclBinding_principal(acls[i]), " ", rd_kafka_AclBinding_operation(acls[i])));
+  }
+  return allowed;
+}
+
+std::string AllowedLine(const topics::AclGrant& grant) {
+  return absl::StrCat(
+      ResourceOf(grant.resource), " ",
+      grant.prefixed ? RD_KAFKA_RESOURCE_PATTERN_PREFIXED : RD_KAFKA_RESOURCE_PATTERN_LITERAL, " ",
+      grant.name, " User:", grant.principal, " ", OperationOf(grant.operation));
+}
+
+// Waits until the broker enforces every one of `grants`.
+absl::Status WaitEnforced(rd_kafka_t* handle, const std::vector<topics::AclGrant>& grants,
+                          absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    absl::StatusOr<std::set<std::string>> allowed = DescribeAllowed(handle, timeout);
+    if (!allowed.ok()) return allowed.status();
+    const auto missing = std::find_if(grants.begin(), grants.end(), [&](const auto& grant) {
+      return !allowed->contains(AllowedLine(grant));
+    });
+    if (missing == grants.end()) return absl::OkStatus();
+    if (absl::Now() > deadline) {
+      return absl::UnavailableError(
+          absl::StrCat("the broker does not enforce ", topics::Describe(*missing), " in time"));
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+}
+
+}  // namespace
+
+absl::Status ApplyAcls(KafkaProducer& connection, const std::vector<topics::AclGrant>& grants,
+                       absl::Duration timeout) {
+  if (grants.empty()) return absl::OkStatus();
+  char error[512];
+  std::vector<rd_kafka_AclBinding_t*> bindings;
+  for (const topics::AclGrant& grant : grants) {
+    const std::string principal = absl::StrCat("User:", grant.principal);
+    bindings.push_back(rd_kafka_AclBinding_new(
+        ResourceOf(grant.resource), grant.name.c_str(),
+        grant.prefixed ? RD_KAFKA_RESOURCE_PATTERN_PREFIXED : RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+        principal.c_str(), "*", OperationOf(grant.operation), RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW,
+        error, sizeof(error)));
+    if (bindings.back() == nullptr) {
+      bindings.pop_back();
+      rd_kafka_AclBinding_destroy_array(bindings.data(), bindings.size());
+      return absl::InvalidArgumentError(absl::StrCat(topics::Describe(grant), ": ", error));
+    }
+  }
+  AdminCall call(connection.handle(), RD_KAFKA_ADMIN_OP_CREATEACLS, timeout);
+  rd_kafka_CreateAcls(connection.handle(), bindings.data(), bindings.size(), call.options(),
+                      call.queue());
+  rd_kafka_AclBinding_destroy_array(bindings.data(), bindings.size());
+  absl::StatusOr<rd_kafka_event_t*> event = call.Wait("CreateAcls");
+  if (!event.ok()) {
+    if (absl::StrContains(event.status().message(), "No Authorizer")) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(event.status().message(), ": the broker runs without security"));
+    }
+    return event.status();
+  }
+  size_t count = 0;
+  const rd_kafka_acl_result_t** results =
+      rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(*event), &count);
+  for (size_t i = 0; i < count && i < grants.size(); ++i) {
+    const rd_kafka_error_t* refused = rd_kafka_acl_result_error(results[i]);
+    if (refused == nullptr) continue;
+    if (rd_kafka_error_code(refused) == RD_KAFKA_RESP_ERR_SECURITY_DISABLED) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "CreateAcls: ", rd_kafka_error_string(refused), ": the broker runs without security"));
+    }
+    return absl::InternalError(absl::StrCat("CreateAcls ", topics::Describe(grants[i]), ": ",
+                                            rd_kafka_error_string(refused)));
+  }
+  return WaitEnforced(connection.handle(), grants, timeout);
 }
 
 absl::Status RequireTopics(rd_kafka_t* handle, const std::vector<std::string>& topics,

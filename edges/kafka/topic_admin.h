@@ -11,8 +11,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "edges/kafka/kafka_producer.h"
+#include "contracts/topics/acls.h"
 #include "contracts/topics/topics.h"
+#include "edges/kafka/kafka_producer.h"
 
 namespace choreo::kafka {
 
@@ -39,6 +40,15 @@ absl::StatusOr<TopicReport> ApplyTopics(KafkaProducer& connection,
 // all of them show in the broker's metadata.
 absl::Status EnsureTopics(KafkaProducer& connection, const std::vector<std::string>& topics,
                           int partitions, absl::Duration timeout = absl::Seconds(30));
+
+// Creates `grants` as ALLOW ACLs for any host (topics::MissionAcls), and returns once the broker
+// answering enforces them (its authorizer applies them a moment after they are created: a
+// service started at once would be refused). Idempotent: the broker keeps one copy of an ACL
+// created twice. Needs a super user's connection on a broker with an
+// authorizer; FAILED_PRECONDITION when the broker has none (security is off), UNAVAILABLE when it
+// does not answer within `timeout`, INTERNAL naming a refused grant.
+absl::Status ApplyAcls(KafkaProducer& connection, const std::vector<topics::AclGrant>& grants,
+                       absl::Duration timeout = absl::Seconds(30));
 
 // OK when every one of `topics` exists; FAILED_PRECONDITION naming the missing ones (and the
 // command that creates them) otherwise; UNAVAILABLE when the broker does not answer in time.

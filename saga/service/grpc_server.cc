@@ -48,13 +48,13 @@ void RecordServiceNames(grpc::ServerBuilder& builder, std::vector<std::string>* 
 
 absl::StatusOr<RunningServer> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
-                                              const std::string& port_file,
+                                              const std::string& port_file, const TlsMaterial& tls,
                                               InterceptorFactories interceptors) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   RunningServer running;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &running.port);
+  builder.AddListeningPort(listen, ServerCredentialsFor(tls), &running.port);
   for (grpc::Service* service : services) builder.RegisterService(service);
   RecordServiceNames(builder, &running.service_names);
   if (!interceptors.empty()) builder.experimental().SetInterceptorCreators(std::move(interceptors));

@@ -1,8 +1,9 @@
 #pragma once
 
 // StartGrpcServer: how every choreo process serves gRPC: its services beside grpc.health.v1
-// (NOT_SERVING until the caller's readiness says otherwise) and server reflection (so grpcurl works), on `listen` (port 0: any free
-// port), with the bound port written to `port_file` when one is given.
+// (NOT_SERVING until the caller's readiness says otherwise) and server reflection (so grpcurl
+// works), on `listen` (port 0: any free port) with mutual TLS when `tls` holds a certificate
+// (grpc_tls.h), with the bound port written to `port_file` when one is given.
 
 #include <memory>
 #include <string>
@@ -11,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "saga/service/grpc_tls.h"
 
 namespace choreo::service {
 
@@ -31,7 +33,7 @@ using InterceptorFactories =
 
 absl::StatusOr<RunningServer> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
-                                              const std::string& port_file,
+                                              const std::string& port_file, const TlsMaterial& tls,
                                               InterceptorFactories interceptors = {});
 
 }  // namespace choreo::service

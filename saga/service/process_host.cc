@@ -6,17 +6,21 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "platform/logging/logger.h"
+#include "edges/kafka/kafka_client.h"
 #include "edges/redis/redis_connection.h"
+#include "platform/logging/logger.h"
 #include "saga/telemetry/grpc_telemetry.h"
 
 namespace choreo::service {
 
 void ProcessConfig::AddFlags(config::FlagSet& flags) {
   flags.Add("kafka-brokers", &kafka_brokers, "Kafka bootstrap servers")
+      .Add("kafka-properties", &kafka_properties,
+           "file of librdkafka properties for every Kafka client: security.protocol, sasl.*, ssl.*")
       .Add("redis", &redis, "Redis host:port")
       .Add("grpc-listen", &grpc_listen, "gRPC listen address (port 0: any free port)")
       .Add("port-file", &port_file, "write the bound gRPC port to this file");
+  tls.AddFlags(flags);
 }
 
 absl::Status ProcessConfig::ValidateAddresses() const {
@@ -24,7 +28,11 @@ absl::Status ProcessConfig::ValidateAddresses() const {
   if (absl::Status redis_ok = redis::ParseRedisAddress(redis).status(); !redis_ok.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--redis: ", redis_ok.message()));
   }
-  return absl::OkStatus();
+  return tls.Validate();
+}
+
+absl::Status ProcessConfig::ApplyKafkaProperties() const {
+  return kafka::UseClientPropertiesFile(kafka_properties);
 }
 
 std::unique_ptr<ProcessHost> ProcessHost::Start(const std::string& name,
@@ -63,13 +71,13 @@ void ProcessHost::AddConsumer(telemetry::ConsumerLagSource lag,
 
 absl::StatusOr<const RunningServer*> ProcessHost::ServeGrpc(
     const std::string& listen, const std::vector<grpc::Service*>& services,
-    const std::string& port_file) {
+    const std::string& port_file, const TlsMaterial& tls) {
   telemetry::AddConsumerLag(telemetry_.metrics(), std::move(lag_sources_));
   lag_sources_.clear();
   InterceptorFactories interceptors;
   interceptors.push_back(telemetry::GrpcServerTelemetry(telemetry_.metrics(), telemetry_.tracer()));
   absl::StatusOr<RunningServer> server =
-      StartGrpcServer(listen, services, port_file, std::move(interceptors));
+      StartGrpcServer(listen, services, port_file, tls, std::move(interceptors));
   if (!server.ok()) return server.status();
   server_ = *std::move(server);
   grpc::HealthCheckServiceInterface* health = server_->server->GetHealthCheckService();

@@ -39,16 +39,21 @@ namespace choreo::service {
 // Flags every choreo process shares (each also CHOREO_<NAME> in the environment).
 struct ProcessConfig {
   std::string kafka_brokers = "127.0.0.1:9092";
+  // librdkafka properties file: who the process is to Kafka (kafka::SetProcessClientProperties).
+  std::string kafka_properties;
   std::string redis = "127.0.0.1:6379";
   std::string grpc_listen = "127.0.0.1:0";  // port 0: any free port (see --port-file)
   std::string port_file;                    // the bound gRPC port is written here
+  TlsFiles tls;                             // mutual TLS with the other processes
   telemetry::TelemetryConfig telemetry;
 
-  // --kafka-brokers, --redis, --grpc-listen, --port-file. A main adds its own flags after these
-  // and telemetry.AddFlags last: the order --help lists them in.
+  // --kafka-brokers, --kafka-properties, --redis, --grpc-listen, --port-file, --tls-*. A main adds
+  // its own flags after these and telemetry.AddFlags last: the order --help lists them in.
   void AddFlags(config::FlagSet& flags);
-  // The addresses; a main validates telemetry last, after its own flags.
+  // The addresses and TLS files; a main validates telemetry last, after its own flags.
   absl::Status ValidateAddresses() const;
+  // Reads --kafka-properties (if set) and makes them every Kafka client's; before any client.
+  absl::Status ApplyKafkaProperties() const;
 };
 
 class ProcessHost {
@@ -78,11 +83,13 @@ class ProcessHost {
   // A consumer group of the process: the readiness check "consumer <group>", and its lag.
   void AddConsumer(telemetry::ConsumerLagSource lag, std::function<absl::Status()> readiness);
 
-  // Serves `services` (not owned; they must outlive the host's stop) on `listen`, writes the
-  // bound port to `port_file` if not empty, and exports the lag of the consumers added so far.
+  // Serves `services` (not owned; they must outlive the host's stop) on `listen` with `tls`,
+  // writes the bound port to `port_file` if not empty, and exports the lag of the consumers
+  // added so far.
   absl::StatusOr<const RunningServer*> ServeGrpc(const std::string& listen,
                                                  const std::vector<grpc::Service*>& services,
-                                                 const std::string& port_file);
+                                                 const std::string& port_file,
+                                                 const TlsMaterial& tls);
   // Stops the gRPC server (calls in flight get 5 s). Idempotent; for a stop step that must stop
   // serving before later steps run.
   void ShutdownGrpc() noexcept;

@@ -142,10 +142,15 @@ int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSig
     host->AddConsumer(telemetry::LagOf(running), [&running] { return running.Readiness(); });
   }
   telemetry.AddRedisCheck(config.redis);
+  absl::StatusOr<TlsMaterial> tls = TlsMaterial::Load(config.tls);
+  if (!tls.ok()) {
+    log(std::string(tls.status().message()));
+    return 2;
+  }
   // The server stops after every stop step: it keeps answering health (NOT_SERVING) while the
   // runtimes drain.
   absl::StatusOr<const RunningServer*> server =
-      host->ServeGrpc(config.grpc_listen, parts.grpc_services, config.port_file);
+      host->ServeGrpc(config.grpc_listen, parts.grpc_services, config.port_file, *tls);
   if (!server.ok()) {
     log(std::string(server.status().message()));
     return 1;

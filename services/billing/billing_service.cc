@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "contracts/topics/topics.h"
+#include "saga/service/peer_auth.h"
 
 namespace choreo::billing {
 
@@ -51,9 +52,12 @@ absl::StatusOr<saga::HandlerRegistry> BillingRegistry(BillingPolicy policy) {
 BillingAdminService::BillingAdminService(redis::RedisConnection::Options redis)
     : store_(std::move(redis)) {}
 
-grpc::Status BillingAdminService::GetBalance(grpc::ServerContext*,
+grpc::Status BillingAdminService::GetBalance(grpc::ServerContext* context,
                                              const billing::v1::GetBalanceRequest* request,
                                              billing::v1::Balance* response) {
+  if (grpc::Status denied = service::RequirePeer(*context, service::kAdminReaders); !denied.ok()) {
+    return denied;
+  }
   if (request->username().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "username: required");
   }

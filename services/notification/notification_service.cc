@@ -6,10 +6,11 @@
 #include "choreo/notifications/v1/state.pb.h"
 #include "choreo/orders/v1/events.pb.h"
 #include "choreo/users/v1/events.pb.h"
+#include "contracts/topics/topics.h"
 #include "platform/ids/trace_context.h"
 #include "platform/proto_time/proto_time.h"
+#include "saga/service/peer_auth.h"
 #include "saga/store/load_state.h"
-#include "contracts/topics/topics.h"
 #include "services/notification/core/notification_decisions.h"
 
 namespace choreo::notification {
@@ -248,8 +249,11 @@ NotificationAdminService::NotificationAdminService(redis::RedisConnection::Optio
     : store_(std::move(redis)) {}
 
 grpc::Status NotificationAdminService::ListNotifications(
-    grpc::ServerContext* /*context*/, const notifications::v1::ListNotificationsRequest* request,
+    grpc::ServerContext* context, const notifications::v1::ListNotificationsRequest* request,
     notifications::v1::ListNotificationsResponse* response) {
+  if (grpc::Status denied = service::RequirePeer(*context, service::kAdminReaders); !denied.ok()) {
+    return denied;
+  }
   if (request->username().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "username: required");
   }

@@ -13,6 +13,9 @@
 namespace choreo::order {
 
 int RunOrder(const OrderConfig& config, process::StopSignals& signals) {
+  if (absl::Status applied = config.ApplyKafkaProperties(); !applied.ok()) {
+    return service::StartFailure(kService, applied);
+  }
   absl::StatusOr<Catalog> catalog = config.LoadCatalog();
   if (!catalog.ok()) return service::StartFailure(kService, catalog.status());
   absl::StatusOr<std::unique_ptr<telemetry::Telemetry>> telemetry =

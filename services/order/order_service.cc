@@ -5,9 +5,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "contracts/topics/topics.h"
 #include "platform/ids/stable_id.h"
 #include "platform/logging/logger.h"
-#include "contracts/topics/topics.h"
+#include "saga/service/peer_auth.h"
 #include "services/order/core/deadline_index.h"
 
 namespace choreo::order {
@@ -122,9 +123,12 @@ absl::StatusOr<saga::HandlerRegistry> OrderRegistry(const Catalog& catalog, Orde
 OrderAdminService::OrderAdminService(const Catalog& catalog, redis::RedisConnection::Options redis)
     : catalog_(catalog), store_(std::move(redis)) {}
 
-grpc::Status OrderAdminService::GetOrder(grpc::ServerContext*,
+grpc::Status OrderAdminService::GetOrder(grpc::ServerContext* context,
                                          const orders::v1::GetOrderRequest* request,
                                          orders::v1::Order* response) {
+  if (grpc::Status denied = service::RequirePeer(*context, service::kAdminReaders); !denied.ok()) {
+    return denied;
+  }
   if (request->order_id().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "order_id: required");
   }
@@ -143,9 +147,12 @@ grpc::Status OrderAdminService::GetOrder(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status OrderAdminService::ListCatalog(grpc::ServerContext*,
+grpc::Status OrderAdminService::ListCatalog(grpc::ServerContext* context,
                                             const orders::v1::ListCatalogRequest*,
                                             orders::v1::ListCatalogResponse* response) {
+  if (grpc::Status denied = service::RequirePeer(*context, service::kAdminReaders); !denied.ok()) {
+    return denied;
+  }
   for (const orders::v1::CatalogItem& item : catalog_.items()) *response->add_items() = item;
   return grpc::Status::OK;
 }

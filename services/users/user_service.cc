@@ -1,12 +1,13 @@
 #include "services/users/user_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "contracts/topics/topics.h"
 #include "platform/ids/trace_context.h"
 #include "platform/logging/logger.h"
 #include "platform/proto_time/proto_time.h"
-#include "saga/service/grpc_metadata.h"
-#include "contracts/topics/topics.h"
 #include "platform/tracing/messaging.h"
+#include "saga/service/grpc_metadata.h"
+#include "saga/service/peer_auth.h"
 #include "services/users/core/user_decisions.h"
 
 namespace choreo::users {
@@ -18,13 +19,13 @@ grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-// The user a profile call acts for: the gateway's verified x-username, which a request that
-// names a user must match.
+// The user a profile call acts for: the one the gateway asserts (service::CallingUser), which a
+// request that names a user must match.
 absl::StatusOr<std::string> ActingUser(const grpc::ServerContext& context,
                                        absl::string_view requested) {
-  const std::string caller = MetadataValue(context, "x-username");
-  if (caller.empty()) return absl::UnauthenticatedError("no caller (x-username) on the call");
-  if (!requested.empty() && requested != caller) {
+  absl::StatusOr<std::string> caller = service::CallingUser(context);
+  if (!caller.ok()) return caller.status();
+  if (!requested.empty() && requested != *caller) {
     return absl::PermissionDeniedError("a user may read and change only their own profile");
   }
   return caller;
@@ -96,6 +97,9 @@ absl::Status UserServiceImpl::CommitAndPublish(const grpc::ServerContext& contex
 grpc::Status UserServiceImpl::Register(grpc::ServerContext* context,
                                        const v1::RegisterRequest* request,
                                        v1::RegisterResponse* response) {
+  if (grpc::Status denied = service::RequirePeer(*context, {service::kGatewayPeer}); !denied.ok()) {
+    return denied;
+  }
   if (absl::Status valid = ValidateUsername(request->username()); !valid.ok()) return ToGrpc(valid);
   if (absl::Status valid = ValidatePassword(request->password(), request->username());
       !valid.ok()) {
@@ -125,9 +129,11 @@ grpc::Status UserServiceImpl::Register(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status UserServiceImpl::Login(grpc::ServerContext* /*context*/,
-                                    const v1::LoginRequest* request,
+grpc::Status UserServiceImpl::Login(grpc::ServerContext* context, const v1::LoginRequest* request,
                                     v1::LoginResponse* response) {
+  if (grpc::Status denied = service::RequirePeer(*context, {service::kGatewayPeer}); !denied.ok()) {
+    return denied;
+  }
   const grpc::Status refused(grpc::StatusCode::UNAUTHENTICATED, "wrong username or password");
   if (!ValidateUsername(request->username()).ok()) return refused;
   absl::StatusOr<int64_t> attempt =

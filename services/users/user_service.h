@@ -6,9 +6,10 @@
 // UserService runs on gRPC's sync API: password hashing is deliberately slow CPU work, and the
 // sync server's thread pool bounds how much of it runs at once.
 //
-// Caller identity: GetProfile and UpdateProfile act for the user in the `x-username` metadata,
-// which only the gateway sets (after verifying the caller's token); a request naming another
-// user is PERMISSION_DENIED. The service must not be exposed to clients directly.
+// Callers (saga/service/peer_auth.h): only the gateway, proven by its client certificate, may
+// call Register and Login, and GetProfile and UpdateProfile act for the user the gateway asserts
+// in the `x-username` metadata (after verifying the user's token); the same metadata from any
+// other caller is UNAUTHENTICATED, and a request naming another user is PERMISSION_DENIED.
 
 #include <string>
 #include <vector>

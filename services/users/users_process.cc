@@ -14,6 +14,9 @@
 namespace choreo::users {
 
 int RunUsers(const UsersConfig& config, process::StopSignals& signals) {
+  if (absl::Status applied = config.ApplyKafkaProperties(); !applied.ok()) {
+    return service::StartFailure(kService, applied);
+  }
   absl::StatusOr<std::unique_ptr<telemetry::Telemetry>> telemetry =
       telemetry::Telemetry::Start(kService, config.telemetry);
   if (!telemetry.ok()) return service::StartFailure(kService, telemetry.status());

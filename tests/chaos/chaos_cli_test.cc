@@ -19,11 +19,13 @@ struct Output {
 };
 
 // Runs choreo-chaos with `flags` against `system`, its stdout and stderr together.
-Output RunTool(const e2e::LocalSystem& system, const std::string& flags) {
-  const std::string command =
-      absl::StrCat(CHOREO_CHAOS, " --gateway ", system.gateway(), " --order-admin ", system.order(),
-                   " --kafka-brokers ", system.kafka(), " --orders 12 --order-interval 100ms ",
-                   flags, " 2>&1");
+Output RunTool(e2e::LocalSystem& system, const std::string& flags) {
+  const std::string command = absl::StrCat(
+      CHOREO_CHAOS, " --gateway ", system.gateway(), " --order-admin ", system.order(),
+      " --kafka-brokers ", system.kafka(), " --kafka-properties ",
+      system.kafka_cluster()->ClientPropertiesFile("admin"), " --tls-ca ", system.pki().ca(),
+      " --tls-cert ", system.pki().cert("operator"), " --tls-key ", system.pki().key("operator"),
+      " --orders 12 --order-interval 100ms ", flags, " 2>&1");
   Output output;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return output;

@@ -5,7 +5,12 @@
 // order was answered, 1 when not, 2 on bad flags or a fault command that failed.
 //
 //   choreo-chaos --gateway GW:9090 --order-admin ORDER:50051 --kafka-brokers KAFKA:9092
+//     --tls-ca ca.pem --tls-cert operator.pem --tls-key operator.key
+//     --kafka-properties admin.properties
 //     --fault "order pod deleted" --inject "kubectl delete pod -l app=choreo-order" (one line)
+//
+// The order service is read as an operator: a certificate from the deployment's CA whose common
+// name is "operator" (deploy/local/make-certs.sh).
 //
 // Users and request ids carry a run id of their own, so runs never see each other's orders.
 
@@ -15,7 +20,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "edges/kafka/kafka_client.h"
 #include "platform/config/flag_set.h"
+#include "saga/service/grpc_tls.h"
 #include "tests/chaos/runner.h"
 
 namespace choreo::chaos {
@@ -25,6 +32,8 @@ struct ChaosConfig {
   std::string gateway;
   std::string order_admin;
   std::string kafka_brokers;
+  std::string kafka_properties;
+  service::TlsFiles tls;
   std::string run_id;
   std::string fault = "none";
   std::string inject;
@@ -40,7 +49,10 @@ struct ChaosConfig {
     flags.Add("gateway", &gateway, "the gateway's gRPC address (clients' orders go there)")
         .Add("order-admin", &order_admin, "the order service's gRPC address (OrderAdmin)")
         .Add("kafka-brokers", &kafka_brokers, "bootstrap servers (the saga topics are read)")
-        .Add("run-id", &run_id, "names this run's users and request ids (random if empty)")
+        .Add("kafka-properties", &kafka_properties,
+             "file of librdkafka properties: a login that may read the saga topics");
+    tls.AddFlags(flags);
+    flags.Add("run-id", &run_id, "names this run's users and request ids (random if empty)")
         .Add("fault", &fault, "the fault's name in the table")
         .Add("inject", &inject, "shell command that injects the fault (none if empty)")
         .Add("heal", &heal, "shell command that heals it, fault-length later (none if empty)")
@@ -49,13 +61,17 @@ struct ChaosConfig {
         .Add("orders", &orders, "orders placed, one per order-interval")
         .Add("order-interval", &order_interval, "time between two orders' scheduled sends")
         .Add("fault-length", &fault_length, "time from the inject command to the heal command")
-        .Add("settle", &settle, "how long the invariants may take to hold once every order is answered");
+        .Add("settle", &settle,
+             "how long the invariants may take to hold once every order is answered");
   }
 
   absl::Status Validate() const {
     if (gateway.empty() || order_admin.empty() || kafka_brokers.empty()) {
       return absl::InvalidArgumentError("--gateway, --order-admin and --kafka-brokers are needed");
     }
+    if (!tls.enabled())
+      return absl::InvalidArgumentError("--tls-ca, --tls-cert and --tls-key are needed");
+    if (absl::Status tls_ok = tls.Validate(); !tls_ok.ok()) return tls_ok;
     if (users < 1 || clients < 1 || orders < 3) {
       return absl::InvalidArgumentError("--users and --clients must be >= 1, --orders >= 3");
     }
@@ -74,10 +90,20 @@ std::function<absl::Status()> Command(std::string command) {
 }
 
 int Run(const ChaosConfig& config) {
+  if (absl::Status used = kafka::UseClientPropertiesFile(config.kafka_properties); !used.ok()) {
+    std::fprintf(stderr, "choreo-chaos: %s\n", std::string(used.message()).c_str());
+    return 2;
+  }
+  absl::StatusOr<service::TlsMaterial> tls = service::TlsMaterial::Load(config.tls);
+  if (!tls.ok()) {
+    std::fprintf(stderr, "choreo-chaos: %s\n", std::string(tls.status().message()).c_str());
+    return 2;
+  }
   std::string run_id = config.run_id;
   if (run_id.empty()) run_id = absl::StrFormat("%08x", std::random_device()());
   ChaosRunner runner(ChaosRunner::Options{
-      .system = {config.gateway, config.order_admin, config.kafka_brokers},
+      .system = {config.gateway, service::ChannelTo(config.order_admin, "order", *tls),
+                 config.kafka_brokers},
       .user_prefix = absl::StrCat("chaos-", run_id, "-u"),
       .users = config.users,
       .request_prefix = absl::StrCat("chaos-", run_id, "-p"),

@@ -29,8 +29,7 @@ std::unique_ptr<grpc::ClientContext> Context(const e2e::TestUsers* users, const 
 // The order service's truth and the gateway's view of every placed order, and the balances.
 absl::Status AskServices(const SystemAddresses& system, const e2e::TestUsers& users,
                          const std::vector<PlacedOrder>& placed, RunFacts& facts) {
-  auto admin = orders::v1::OrderAdmin::NewStub(
-      grpc::CreateChannel(system.order, grpc::InsecureChannelCredentials()));
+  auto admin = orders::v1::OrderAdmin::NewStub(system.order_admin);
   auto gateway_channel = grpc::CreateChannel(system.gateway, grpc::InsecureChannelCredentials());
   auto gateway_orders = gateway::v1::OrderService::NewStub(gateway_channel);
   auto gateway_accounts = gateway::v1::AccountService::NewStub(gateway_channel);
@@ -164,10 +163,14 @@ std::vector<Violation> SettledViolations(const SystemAddresses& system, const e2
                                          absl::Duration settle, RunFacts* last) {
   std::vector<Violation> violations;
   bool gathered_once = false;
+  absl::Status last_failure;
   const bool settled = testing::WaitUntil(
       [&] {
         absl::StatusOr<RunFacts> facts = GatherFacts(system, users, placed, deposited);
-        if (!facts.ok()) return false;
+        if (!facts.ok()) {
+          last_failure = facts.status();
+          return false;
+        }
         gathered_once = true;
         violations = CheckInvariants(*facts);
         if (last != nullptr) *last = *std::move(facts);
@@ -175,7 +178,9 @@ std::vector<Violation> SettledViolations(const SystemAddresses& system, const e2
       },
       settle);
   if (!settled && !gathered_once) {
-    violations.push_back({"facts", "-", "the system's facts could not be gathered"});
+    violations.push_back(
+        {"facts", "-",
+         absl::StrCat("the system's facts could not be gathered: ", last_failure.ToString())});
   }
   return violations;
 }

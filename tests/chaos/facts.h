@@ -8,11 +8,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
 #include "tests/chaos/invariants.h"
 #include "tests/e2e/system.h"
 
@@ -25,7 +27,9 @@ struct PlacedOrder {
 
 struct SystemAddresses {
   std::string gateway;  // gRPC
-  std::string order;    // the order service's gRPC (OrderAdmin)
+  // To the order service (OrderAdmin), as an operator: mutual TLS with an operator's certificate
+  // (LocalSystem::ChannelTo, service::ChannelTo).
+  std::shared_ptr<grpc::Channel> order_admin;
   std::string kafka;    // bootstrap servers
 };
 

@@ -182,7 +182,7 @@ class FaultMatrixTest : public ::testing::Test {
     const char* orders = std::getenv("CHOREO_CHAOS_ORDERS");
     const int per_phase = orders != nullptr && std::atoi(orders) >= 3 ? std::atoi(orders) : 45;
     runner_ = std::make_unique<ChaosRunner>(ChaosRunner::Options{
-        .system = {system_->gateway(), system_->order(), system_->kafka()},
+        .system = {system_->gateway(), system_->ChannelTo("order"), system_->kafka()},
         .orders_per_phase = per_phase,
         .order_interval = absl::Milliseconds(5400) / per_phase,
         .settle = kSettle});

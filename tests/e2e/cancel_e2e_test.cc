@@ -124,7 +124,8 @@ int RefundsOnTopic(const LocalSystem& system, const std::string& order_id) {
 void ExpectInvariants(const LocalSystem& system, const TestUsers& users,
                       const std::vector<chaos::PlacedOrder>& placed,
                       const std::map<std::string, int64_t>& deposited) {
-  const chaos::SystemAddresses addresses{system.gateway(), system.order(), system.kafka()};
+  const chaos::SystemAddresses addresses{system.gateway(), system.ChannelTo("order"),
+                                         system.kafka()};
   for (const chaos::Violation& v :
        chaos::SettledViolations(addresses, users, placed, deposited, absl::Seconds(90))) {
     ADD_FAILURE() << v.invariant << " " << v.subject << ": " << v.detail;

@@ -308,12 +308,10 @@ TEST_F(ObservabilityTest, ADeadLetteredRecordIsHighlightedOnItsSagasTimeline) {
 TEST_F(ObservabilityTest, EveryProcessServesMetricsHealthAndReadiness) {
   // A health check on each, so every process has served a gRPC call.
   for (const std::string& process : kServices) {
-    const std::string address = process == "gateway" ? system_->gateway()
-                                                      : (process == "order"     ? system_->order()
-                                                         : process == "billing" ? system_->billing()
-                                                         : process == "users"   ? system_->users()
-                                                                                : system_->notification());
-    auto health = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    auto health = grpc::health::v1::Health::NewStub(
+        process == "gateway"
+            ? grpc::CreateChannel(system_->gateway(), grpc::InsecureChannelCredentials())
+            : system_->ChannelTo(process));
     grpc::ClientContext context;
     grpc::health::v1::HealthCheckResponse response;
     ASSERT_TRUE(health->Check(&context, {}, &response).ok()) << process;
@@ -492,8 +490,7 @@ TEST_F(ObservabilityTest, TheTimelinePageRendersTheSagaInChromium) {
 
 // Last: it takes Redis away from everyone.
 TEST_F(ObservabilityTest, ZReadinessFollowsRedis) {
-  auto health = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(system_->order(), grpc::InsecureChannelCredentials()));
+  auto health = grpc::health::v1::Health::NewStub(system_->ChannelTo("order"));
   auto status = [&] {
     grpc::ClientContext context;
     grpc::health::v1::HealthCheckResponse response;

@@ -17,12 +17,12 @@ using grpc::reflection::v1alpha::ServerReflectionRequest;
 using grpc::reflection::v1alpha::ServerReflectionResponse;
 using ::testing::IsSupersetOf;
 
-// `grpcurl -plaintext ADDRESS list`, then `describe SYMBOL`: the services, and whether the file
+// `grpcurl ADDRESS list` (with -plaintext for the gateway, with an operator's -cert and -key
+// for a service), then `describe SYMBOL`: the services, and whether the file
 // defining `symbol` came back.
-std::pair<std::vector<std::string>, bool> ListAndDescribe(const std::string& address,
-                                                          const std::string& symbol) {
-  auto stub = ServerReflection::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+std::pair<std::vector<std::string>, bool> ListAndDescribe(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& symbol) {
+  auto stub = ServerReflection::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   auto stream = stub->ServerReflectionInfo(&context);
@@ -46,9 +46,9 @@ std::pair<std::vector<std::string>, bool> ListAndDescribe(const std::string& add
   return {services, described};
 }
 
-grpc::health::v1::HealthCheckResponse::ServingStatus Health(const std::string& address) {
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+grpc::health::v1::HealthCheckResponse::ServingStatus Health(
+    const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::health::v1::HealthCheckResponse response;
@@ -62,28 +62,38 @@ TEST(ReflectionTest, EveryProcessListsDescribesAndReportsHealth) {
     const absl::Status started = system.Start();
     ASSERT_TRUE(started.ok()) << started;
   }
+  // The gateway's public port is plaintext here; the services take an operator's certificate.
   struct Expect {
-    std::string address;
+    std::string name;
+    std::shared_ptr<grpc::Channel> channel;
     std::vector<std::string> services;
   } processes[] = {
-      {system.gateway(),
+      {"gateway",
+       grpc::CreateChannel(system.gateway(), grpc::InsecureChannelCredentials()),
        {"choreo.gateway.v1.OrderService", "choreo.gateway.v1.AccountService",
         "choreo.gateway.v1.TimelineService", "grpc.health.v1.Health"}},
-      {system.order(), {"choreo.orders.v1.OrderAdmin", "grpc.health.v1.Health"}},
-      {system.billing(), {"choreo.billing.v1.BillingAdmin", "grpc.health.v1.Health"}},
-      {system.users(), {"choreo.users.v1.UserService", "grpc.health.v1.Health"}},
-      {system.notification(),
+      {"order",
+       system.ChannelTo("order"),
+       {"choreo.orders.v1.OrderAdmin", "grpc.health.v1.Health"}},
+      {"billing",
+       system.ChannelTo("billing"),
+       {"choreo.billing.v1.BillingAdmin", "grpc.health.v1.Health"}},
+      {"users",
+       system.ChannelTo("users"),
+       {"choreo.users.v1.UserService", "grpc.health.v1.Health"}},
+      {"notification",
+       system.ChannelTo("notification"),
        {"choreo.notifications.v1.NotificationAdmin", "grpc.health.v1.Health"}},
   };
   for (const Expect& process : processes) {
-    auto [services, described] = ListAndDescribe(process.address, process.services[0]);
-    EXPECT_THAT(services, IsSupersetOf(process.services)) << process.address;
+    auto [services, described] = ListAndDescribe(process.channel, process.services[0]);
+    EXPECT_THAT(services, IsSupersetOf(process.services)) << process.name;
     EXPECT_TRUE(described) << process.services[0];
     // SERVING once ready (consumers assigned, Kafka and Redis reachable).
     EXPECT_TRUE(testing::WaitUntil(
-        [&] { return Health(process.address) == grpc::health::v1::HealthCheckResponse::SERVING; },
+        [&] { return Health(process.channel) == grpc::health::v1::HealthCheckResponse::SERVING; },
         absl::Seconds(60)))
-        << process.address;
+        << process.name;
   }
 }
 

@@ -182,7 +182,8 @@ void RunSagaAndCheckInvariants(LocalSystem& system,
 
   // The saga's invariants (tests/chaos/invariants.h) over what the system holds once it has
   // settled (notifications follow their sagas): every violation is reported, not only the first.
-  const chaos::SystemAddresses addresses{system.gateway(), system.order(), system.kafka()};
+  const chaos::SystemAddresses addresses{system.gateway(), system.ChannelTo("order"),
+                                         system.kafka()};
   for (const chaos::Violation& v :
        chaos::SettledViolations(addresses, users, to_check, deposited, absl::Seconds(90))) {
     ADD_FAILURE() << v.invariant << " " << v.subject << ": " << v.detail;

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "saga/service/grpc_tls.h"
 #include "testing/http_client.h"
 #include "testing/wait.h"
 
@@ -109,6 +111,10 @@ absl::Status LocalSystem::Start() {
   absl::StatusOr<testing::TempDir> dir = testing::TempDir::Create("choreo-e2e-");
   if (!dir.ok()) return dir.status();
   dir_ = std::make_unique<testing::TempDir>(*std::move(dir));
+  absl::StatusOr<testing::LocalPki> pki = testing::LocalPki::Create(
+      dir_->File("tls"), {"gateway", "order", "billing", "users", "notification", "operator"});
+  if (!pki.ok()) return pki.status();
+  pki_ = std::make_unique<testing::LocalPki>(*std::move(pki));
   absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis =
       testing::RedisServer::Start({.appendfsync = options_.redis_appendfsync});
   if (!redis.ok()) return redis.status();
@@ -149,6 +155,7 @@ absl::Status LocalSystem::Start() {
 
     std::vector<std::string> argv = {service.binary};
     argv.insert(argv.end(), common.begin(), common.end());
+    for (const std::string& flag : IdentityFlags(service.name)) argv.push_back(flag);
     argv.push_back("--session-timeout-ms");
     argv.push_back(absl::StrCat(options_.session_timeout_ms));
     argv.push_back("--max-poll-interval-ms");
@@ -180,6 +187,7 @@ absl::Status LocalSystem::Start() {
                                       "--notification-address", addresses_["notification"],
                                       public_key[0], public_key[1]};
   gateway.insert(gateway.end(), common.begin(), common.end());
+  for (const std::string& flag : IdentityFlags("gateway")) gateway.push_back(flag);
   gateway.insert(gateway.end(), options_.gateway_flags.begin(), options_.gateway_flags.end());
   const std::string http_port_file = dir_->File("gateway.http.port");
   std::filesystem::remove(http_port_file);
@@ -195,6 +203,29 @@ absl::Status LocalSystem::Start() {
   }
   gateway_http_ = absl::StrCat("http://127.0.0.1:", ReadFile(http_port_file));
   return absl::OkStatus();
+}
+
+std::vector<std::string> LocalSystem::IdentityFlags(const std::string& process) const {
+  std::vector<std::string> flags = pki_->TlsFlags(process);
+  if (kafka_cluster_ != nullptr && options_.kafka_authentication) {
+    flags.push_back("--kafka-properties");
+    flags.push_back(kafka_cluster_->ClientPropertiesFile(process));
+  }
+  return flags;
+}
+
+std::shared_ptr<grpc::Channel> LocalSystem::ChannelTo(const std::string& service,
+                                                      const std::string& as) const {
+  absl::StatusOr<service::TlsMaterial> tls = absl::InternalError("no certificate");
+  if (absl::Status added = pki_->Add(as); added.ok()) {
+    tls = service::TlsMaterial::Load(
+        {.ca = pki_->ca(), .cert = pki_->cert(as), .key = pki_->key(as)});
+  }
+  // Without one the channel is plaintext, and the service refuses the test's calls.
+  if (!tls.ok())
+    std::fprintf(stderr, "no certificate for %s: %s\n", as.c_str(),
+                 tls.status().ToString().c_str());
+  return service::ChannelTo(addresses_.at(service), service, tls.value_or(service::TlsMaterial{}));
 }
 
 std::optional<int> LocalSystem::fetch_wait_max_ms() const {
@@ -213,7 +244,8 @@ absl::Status LocalSystem::StartBroker() {
                                          .partitions = options_.partitions,
                                          .extra_topics = options_.extra_topics,
                                          .heap = options_.kafka_fast_start ? "256m" : "1g",
-                                         .fast_start = options_.kafka_fast_start};
+                                         .fast_start = options_.kafka_fast_start,
+                                         .authenticate = options_.kafka_authentication};
     if (proxy_ != nullptr) {  // the broker listens on one port and sends its clients to another
       absl::StatusOr<int> port = testing::PickFreeTcpPort();
       if (!port.ok()) return port.status();

@@ -2,7 +2,9 @@
 
 // LocalSystem: the whole of choreo as processes, for end-to-end tests and benchmarks: Apache
 // Kafka (or the dev broker), a redis-server, the user, order, billing and notification services
-// and the gateway, each on a free loopback port, each killed with the test. Services can be
+// and the gateway, each on a free loopback port, each killed with the test. The processes talk
+// gRPC over mutual TLS with certificates made for the test (testing::LocalPki); a test reaches a
+// service with ChannelTo. Services can be
 // SIGKILLed and restarted, or started late; Kafka nodes too.
 //
 // TestUsers: a test's users, registered through the gateway, with their bearer tokens.
@@ -20,6 +22,7 @@
 #include "grpcpp/grpcpp.h"
 #include "testing/child_process.h"
 #include "testing/kafka_cluster.h"
+#include "testing/local_pki.h"
 #include "testing/redis_server.h"
 #include "testing/temp_dir.h"
 #include "testing/toxiproxy.h"
@@ -41,6 +44,9 @@ class LocalSystem {
   struct Options {
     Broker broker = Broker::kApacheKafka;
     int kafka_nodes = 1;  // Apache Kafka: 3 gives RF 3, min.insync.replicas 2
+    // Apache Kafka started here: every process logs in as its own principal and may touch only
+    // its own topics and groups (KafkaCluster::Options::authenticate).
+    bool kafka_authentication = true;
     // Apache Kafka's JVM: quick to start (tests) or fully optimising with a bigger heap (benchmarks).
     bool kafka_fast_start = true;
     // Non-empty: use this running Kafka instead (its topics must exist); `broker` is ignored.
@@ -91,6 +97,13 @@ class LocalSystem {
   const std::string& billing() const { return addresses_.at("billing"); }
   const std::string& users() const { return addresses_.at("users"); }
   const std::string& notification() const { return addresses_.at("notification"); }
+  // A channel to the process `service` ("order", "users", ...; its gRPC address as above) over
+  // mutual TLS with the certificate of `as` ("operator" may read the admin APIs; "gateway" may
+  // also assert users). An `as` without a certificate yet gets one from the test's CA.
+  std::shared_ptr<grpc::Channel> ChannelTo(const std::string& service,
+                                           const std::string& as = "operator") const;
+  // The test's certificates (made by Start).
+  const testing::LocalPki& pki() const { return *pki_; }
   // Where the notification service's file channel writes.
   std::string notification_file() const;
   std::string LogOf(const std::string& service) const;
@@ -122,12 +135,15 @@ class LocalSystem {
 
  private:
   absl::Status StartBroker();
+  // Who `process` is to the others: its certificate, and its Kafka login.
+  std::vector<std::string> IdentityFlags(const std::string& process) const;
   absl::StatusOr<std::string> StartProcess(const std::string& name,
                                            std::vector<std::string> argv);
 
   const Binaries binaries_;
   const Options options_;
   std::unique_ptr<testing::TempDir> dir_;
+  std::unique_ptr<testing::LocalPki> pki_;
   std::unique_ptr<testing::KafkaCluster> kafka_cluster_;
   std::unique_ptr<testing::RedisServer> redis_;
   std::unique_ptr<testing::Toxiproxy> proxy_;

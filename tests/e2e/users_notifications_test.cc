@@ -12,25 +12,27 @@
 #include <set>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
 #include "choreo/notifications/v1/events.pb.h"
 #include "choreo/orders/v1/events.pb.h"
 #include "choreo/users/v1/events.pb.h"
 #include "choreo/users/v1/user_service.grpc.pb.h"
+#include "contracts/topics/topics.h"
+#include "credentials/jwt.h"
+#include "credentials/signing_keys.h"
+#include "edges/kafka/kafka_client.h"
+#include "edges/kafka/kafka_producer.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "saga/codec/event_codec.h"
-#include "edges/kafka/kafka_client.h"
-#include "edges/kafka/kafka_producer.h"
+#include "testing/http_client.h"
 #include "testing/http_receiver.h"
 #include "testing/topic_reader.h"
 #include "testing/wait.h"
-#include "contracts/topics/topics.h"
-#include "credentials/jwt.h"
-#include "credentials/signing_keys.h"
 #include "tests/e2e/system.h"
 
 namespace choreo::e2e {
@@ -109,6 +111,10 @@ TEST(UsersAndNotificationsTest, OneWebhookNotificationPerStatusChangeEvenWhenRed
     const absl::Status started = system.Start();
     ASSERT_TRUE(started.ok()) << started;
   }
+  // Ready, as an operator waits before traffic: the notification service's profile view starts
+  // from the topic's end when its group is first assigned (it does not backfill, yet), so a
+  // profile changed before then reaches it only when it asks the user service.
+  ASSERT_TRUE(system.WaitAllReady(absl::Seconds(60)).ok());
   testing::HttpReceiver hook;
   ASSERT_TRUE(hook.Start().ok());
   TestUsers users(system.gateway());
@@ -123,6 +129,19 @@ TEST(UsersAndNotificationsTest, OneWebhookNotificationPerStatusChangeEvenWhenRed
   users::v1::Profile profile;
   ASSERT_TRUE(client.accounts().UpdateProfile(client.As("wendy").get(), update, &profile).ok());
   EXPECT_EQ(profile.email(), "wendy@example.com") << "fields outside the mask are kept";
+  // The notification service learns the webhook from users.registered, on a group of its own that
+  // batches its fetches (up to 250 ms): an order paid sooner is notified by file, its view being
+  // eventually consistent. So the order waits until the update is in the view.
+  std::string metrics;
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        metrics = testing::HttpCall("GET", system.admin("notification") + "/metrics").body;
+        return absl::StrContains(
+            metrics,
+            R"(choreo_events_consumed_total{outcome="handled",topic="users.registered",type="choreo.users.v1.ProfileUpdated"})");
+      },
+      absl::Seconds(30)))
+      << metrics;
   ASSERT_TRUE(client.Deposit("wendy", 1000).ok());
 
   gateway::v1::Order order;
@@ -343,9 +362,9 @@ TEST(UsersAndNotificationsTest, TokensAreRequiredAndUsersStayInTheirOwnLane) {
   ASSERT_TRUE(client.accounts().GetProfile(client.As("ann").get(), {}, &profile).ok());
   EXPECT_EQ(profile.display_name(), "");
   EXPECT_TRUE(client.Notifications("bob").empty());
-  // The user service itself refuses profile calls that carry no gateway-verified caller.
-  auto user_service = users::v1::UserService::NewStub(
-      grpc::CreateChannel(system.users(), grpc::InsecureChannelCredentials()));
+  // The user service itself refuses profile calls that carry no gateway-verified caller
+  // (trust_boundary_test.cc has the rest).
+  auto user_service = users::v1::UserService::NewStub(system.ChannelTo("users"));
   users::v1::GetProfileRequest direct;
   direct.set_username("ann");
   grpc::ClientContext no_caller;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "edges/kafka/kafka_client.h"
 #include "platform/config/flag_set.h"
 #include "saga/dlq/dead_letter.h"
 
@@ -18,6 +19,7 @@ namespace {
 
 struct DlqConfig {
   std::string kafka_brokers;
+  std::string kafka_properties;
   std::string topic;
   bool replay = false;
   std::string event_id;
@@ -45,6 +47,8 @@ int main(int argc, char** argv) {
       "their original topics (key, value and original headers unchanged). Without --replay it is\n"
       "a dry run that changes nothing.");
   flags.Add("kafka-brokers", &config.kafka_brokers, "bootstrap servers")
+      .Add("kafka-properties", &config.kafka_properties,
+           "file of librdkafka properties: security.protocol, sasl.*, ssl.*")
       .Add("topic", &config.topic, "the dead-letter topic, e.g. dlq.billing")
       .Add("replay", &config.replay, "replay the selected dead letters (default: dry run)")
       .Add("event-id", &config.event_id, "only the dead letter with this ce_id")
@@ -55,6 +59,11 @@ int main(int argc, char** argv) {
       .Add("timeout", &config.timeout, "how long reading the topic may take");
   choreo::config::ParseOrExit(flags, argc, argv, [&] { return config.Validate(); });
 
+  if (absl::Status used = choreo::kafka::UseClientPropertiesFile(config.kafka_properties);
+      !used.ok()) {
+    std::fprintf(stderr, "choreo-dlq: %s\n", std::string(used.message()).c_str());
+    return 2;
+  }
   choreo::dlq::ReplayOptions options;
   options.kafka_brokers = config.kafka_brokers;
   options.dlq_topic = config.topic;

@@ -18,7 +18,7 @@ std::string ErrnoText(absl::string_view what, const std::string& path, int error
 
 }  // namespace
 
-FileChannel::FileChannel(std::string default_path) : default_path_(std::move(default_path)) {}
+FileChannel::FileChannel(std::string path) : path_(std::move(path)) {}
 
 DeliveryResult FileChannel::Deliver(const notifications::v1::NotificationRequested& n) {
   DeliveryResult result;
@@ -28,13 +28,13 @@ DeliveryResult FileChannel::Deliver(const notifications::v1::NotificationRequest
     return result;
   }
   line.push_back('\n');
-  const std::string& path = n.destination().empty() ? default_path_ : n.destination();
+  const std::string& path = path_;
 
   absl::MutexLock lock(&mutex_);
   result.attempts = 1;
   int fd;
   do {
-    fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     result.failure_reason = ErrnoText("open", path, errno);

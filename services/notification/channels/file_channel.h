@@ -1,8 +1,10 @@
 #pragma once
 
 // FileChannel: delivers a notification by appending its JSON (NotificationJson) as one line to
-// a file: n.destination() if set, else the default path given at construction. The file is
-// created (mode 0644, less the umask) if missing; its directory must exist.
+// the one file given at construction (--notification-file), whatever the notification names as
+// its destination: a file path from an event is never opened (a forged NotificationRequested
+// could otherwise append to any file the service may write). The file is created mode 0600 (it
+// holds users' addresses and orders) if missing; its directory must exist.
 //
 // Promises:
 // - One attempt per Deliver(): the whole line ("<json>\n") goes to the kernel in one write() on
@@ -17,8 +19,6 @@
 //   starts cleanly.
 // - Deliver() blocks only for the open, write and close of a local file (plus waiting for the
 //   mutex behind other deliveries).
-// - The destination is used as given (relative paths resolve against the working directory):
-//   the producer of NotificationRequested is trusted to name a sensible file.
 
 #include <string>
 
@@ -30,12 +30,12 @@ namespace choreo::notification {
 
 class FileChannel : public NotificationChannel {
  public:
-  explicit FileChannel(std::string default_path);
+  explicit FileChannel(std::string path);
 
   DeliveryResult Deliver(const notifications::v1::NotificationRequested& n) override;
 
  private:
-  const std::string default_path_;
+  const std::string path_;
   absl::Mutex mutex_;  // serializes Deliver()
 };
 

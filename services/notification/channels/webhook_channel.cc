@@ -146,36 +146,59 @@ WebhookChannel::WebhookChannel(WebhookOptions options) : options_(Clamped(std::m
 
 namespace {
 
-bool IsNonPublicV4(uint32_t host_order) {
+AddressKind KindOfV4(uint32_t host_order) {
   const auto in = [host_order](uint32_t network, int bits) {
     const uint32_t mask = bits == 0 ? 0 : ~uint32_t{0} << (32 - bits);
     return (host_order & mask) == network;
   };
-  return in(0x00000000, 8) ||   // 0.0.0.0/8 "this network"
-         in(0x0A000000, 8) ||   // 10/8
-         in(0x64400000, 10) ||  // 100.64/10 CGNAT
-         in(0x7F000000, 8) ||   // 127/8 loopback
-         in(0xA9FE0000, 16) ||  // 169.254/16 link-local (cloud metadata)
-         in(0xAC100000, 12) ||  // 172.16/12
-         in(0xC0000000, 24) ||  // 192.0.0/24 IETF protocol assignments
-         in(0xC0A80000, 16) ||  // 192.168/16
-         in(0xC6120000, 15) ||  // 198.18/15 benchmarking
-         in(0xE0000000, 4) ||   // 224/4 multicast
-         in(0xF0000000, 4);     // 240/4 reserved, broadcast
+  if (in(0x00000000, 8) ||   // 0.0.0.0/8 "this network"
+      in(0xA9FE0000, 16) ||  // 169.254/16 link-local (cloud metadata)
+      in(0xE0000000, 4) ||   // 224/4 multicast
+      in(0xF0000000, 4)) {   // 240/4 reserved, broadcast
+    return AddressKind::kForbidden;
+  }
+  if (in(0x0A000000, 8) ||   // 10/8
+      in(0x64400000, 10) ||  // 100.64/10 CGNAT
+      in(0x7F000000, 8) ||   // 127/8 loopback
+      in(0xAC100000, 12) ||  // 172.16/12
+      in(0xC0000000, 24) ||  // 192.0.0/24 IETF protocol assignments
+      in(0xC0A80000, 16) ||  // 192.168/16
+      in(0xC6120000, 15)) {  // 198.18/15 benchmarking
+    return AddressKind::kPrivate;
+  }
+  return AddressKind::kPublic;
 }
 
-bool IsNonPublicV6(const in6_addr& address) {
+AddressKind KindOfV6(const in6_addr& address) {
   const uint8_t* b = address.s6_addr;
-  static constexpr uint8_t kZero[16] = {};
-  if (std::equal(b, b + 15, kZero) && (b[15] == 0 || b[15] == 1)) return true;  // :: and ::1
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::equal(b, b + 12, kMapped)) {  // ::ffff:a.b.c.d
-    return IsNonPublicV4(uint32_t{b[12]} << 24 | uint32_t{b[13]} << 16 | uint32_t{b[14]} << 8 |
-                         uint32_t{b[15]});
+  const auto v4_at = [b](int i) {
+    return KindOfV4(uint32_t{b[i]} << 24 | uint32_t{b[i + 1]} << 16 | uint32_t{b[i + 2]} << 8 |
+                    uint32_t{b[i + 3]});
+  };
+  const auto starts = [b](std::initializer_list<uint8_t> prefix) {
+    return std::equal(prefix.begin(), prefix.end(), b);
+  };
+  // Forms that carry an IPv4 address reach it: they are what it is. ::a.b.c.d (compatible;
+  // :: and ::1 among them), ::ffff:a.b.c.d (mapped), 64:ff9b::a.b.c.d (NAT64), and 6to4.
+  if (starts({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})) {
+    if (b[12] == 0 && b[13] == 0 && b[14] == 0 && b[15] == 1) return AddressKind::kPrivate;  // ::1
+    return v4_at(12);
   }
-  return (b[0] & 0xfe) == 0xfc ||                 // fc00::/7 unique local
-         (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||  // fe80::/10 link-local
-         b[0] == 0xff;                            // ff00::/8 multicast
+  if (starts({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff})) return v4_at(12);
+  if (starts({0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0})) return v4_at(12);
+  if (starts({0x20, 0x02})) return v4_at(2);                              // 2002::/16 6to4
+  if (starts({0, 0x64, 0xff, 0x9b, 0, 1})) return AddressKind::kPrivate;  // 64:ff9b:1::/48
+  if ((b[0] & 0xfe) == 0xfc ||                                            // fc00::/7 unique local
+      (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)) {                          // fec0::/10 site-local
+    return AddressKind::kPrivate;
+  }
+  if ((b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||  // fe80::/10 link-local
+      b[0] == 0xff ||                             // ff00::/8 multicast
+      starts({0x20, 0x01, 0, 0}) ||               // 2001::/32 Teredo (any IPv4 behind it)
+      starts({0x20, 0x01, 0x0d, 0xb8})) {         // 2001:db8::/32 documentation
+    return AddressKind::kForbidden;
+  }
+  return AddressKind::kPublic;
 }
 
 // Refuses, at connect time, sockets to non-public addresses (see the header).
@@ -186,14 +209,14 @@ struct ConnectGuard {
 
 curl_socket_t OpenSocket(void* clientp, curlsocktype /*purpose*/, curl_sockaddr* address) {
   auto* guard = static_cast<ConnectGuard*>(clientp);
-  bool non_public = true;
+  AddressKind kind = AddressKind::kForbidden;
   if (address->family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(&address->addr);
-    non_public = IsNonPublicV4(ntohl(in->sin_addr.s_addr));
+    kind = KindOfV4(ntohl(in->sin_addr.s_addr));
   } else if (address->family == AF_INET6) {
-    non_public = IsNonPublicV6(reinterpret_cast<const sockaddr_in6*>(&address->addr)->sin6_addr);
+    kind = KindOfV6(reinterpret_cast<const sockaddr_in6*>(&address->addr)->sin6_addr);
   }
-  if (non_public && !guard->allow_private) {
+  if (!(kind == AddressKind::kPublic || (kind == AddressKind::kPrivate && guard->allow_private))) {
     guard->refused = true;
     return CURL_SOCKET_BAD;
   }
@@ -277,8 +300,7 @@ DeliveryResult Post(WebhookRequest& request, const WebhookOptions& options) {
     bool retryable = false;
     std::optional<absl::Duration> retry_after;
     if (performed != CURLE_OK && request.guard.refused) {
-      result.failure_reason =
-          "destination address not allowed (loopback, private or link-local)";
+      result.failure_reason = "destination address not allowed (not a public address)";
       return result;  // permanent: the address will not change by retrying
     } else if (performed != CURLE_OK) {
       result.failure_reason =
@@ -304,13 +326,13 @@ DeliveryResult Post(WebhookRequest& request, const WebhookOptions& options) {
 
 }  // namespace
 
-bool IsNonPublicAddress(absl::string_view ip) {
+AddressKind KindOfAddress(absl::string_view ip) {
   const std::string text(ip);
   in_addr v4;
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return IsNonPublicV4(ntohl(v4.s_addr));
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return KindOfV4(ntohl(v4.s_addr));
   in6_addr v6;
-  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) return IsNonPublicV6(v6);
-  return true;
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) return KindOfV6(v6);
+  return AddressKind::kForbidden;
 }
 
 DeliveryResult WebhookChannel::Deliver(const notifications::v1::NotificationRequested& n) {

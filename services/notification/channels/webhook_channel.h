@@ -26,14 +26,16 @@
 // own state is immutable (the injected `sleep` may run on several threads at once).
 // curl's proxy environment variables (http_proxy, https_proxy, no_proxy) apply.
 //
-// Server-side request forgery: destinations are chosen by users, so by default the channel
-// refuses to connect to addresses that are not public (loopback, RFC 1918 and other private
-// ranges, link-local such as the cloud metadata address 169.254.169.254, CGNAT, unspecified,
-// multicast; their IPv6 counterparts and IPv4-mapped forms). The check runs on the address curl
-// actually connects to, after DNS, so a name that resolves to a private address is refused too.
-// Such a notification fails after one attempt, not retried. Development set-ups that post to
-// local receivers set allow_private_destinations (and so must a set-up that reaches the internet
-// through a proxy on a private address).
+// Server-side request forgery: destinations are chosen by users, so the channel connects only to
+// public unicast addresses (KindOfAddress). Private ones (loopback, RFC 1918 and other private
+// ranges, CGNAT, unique and site-local IPv6) only when allow_private_destinations is set:
+// development set-ups that post to local receivers, or that reach the internet through a proxy
+// on a private address. Forbidden ones never (link-local such as the cloud metadata address
+// 169.254.169.254, unspecified, multicast, reserved, Teredo, documentation). An IPv6 form that
+// carries an IPv4 address (::a.b.c.d, ::ffff:a.b.c.d, NAT64 64:ff9b::a.b.c.d, 6to4 2002::/16)
+// is what that IPv4 address is. The check runs on the address curl actually connects to, after
+// DNS, so a name that resolves to a refused address is refused too. Such a notification fails
+// after one attempt, not retried.
 
 #include <functional>
 
@@ -56,13 +58,15 @@ struct WebhookOptions {
   // How the channel pauses between attempts; tests inject one that records and returns.
   // Called from the delivering thread, possibly from several at once.
   std::function<void(absl::Duration)> sleep = [](absl::Duration d) { absl::SleepFor(d); };
-  // Allow loopback, private and link-local destinations (development and tests only).
+  // Allow private destinations (development and tests only); never forbidden ones.
   bool allow_private_destinations = false;
 };
 
-// Whether `ip` (a numeric IPv4 or IPv6 address) is one a webhook may not reach by default: not
-// a public unicast address. Unparseable text counts as not public.
-bool IsNonPublicAddress(absl::string_view ip);
+// What a webhook may reach at `ip` (a numeric IPv4 or IPv6 address): a public unicast address
+// always, a private one only with allow_private_destinations, a forbidden one never.
+// Unparseable text is forbidden.
+enum class AddressKind { kPublic, kPrivate, kForbidden };
+AddressKind KindOfAddress(absl::string_view ip);
 
 // OK if `options` make sense (timeout > 0, max_attempts >= 1, backoffs >= 0,
 // initial_backoff <= max_backoff, sleep set); INVALID_ARGUMENT naming the bad field otherwise.

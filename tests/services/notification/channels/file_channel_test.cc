@@ -1,5 +1,7 @@
 #include "services/notification/channels/file_channel.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <string>
 #include <thread>
@@ -50,7 +52,7 @@ TEST(NotificationJsonTest, IsOneLineOfProto3JsonWithCamelCaseNamesAndEnumNames) 
   EXPECT_TRUE(SameMessage(ParseJson(json), n));
 }
 
-TEST(FileChannelTest, AppendsOneJsonLinePerNotificationToTheDefaultPath) {
+TEST(FileChannelTest, AppendsOneJsonLinePerNotificationToItsFile) {
   absl::StatusOr<testing::TempDir> dir = testing::TempDir::Create("choreo-file-channel-");
   ASSERT_TRUE(dir.ok()) << dir.status();
   const std::string path = dir->File("notifications.jsonl");
@@ -72,20 +74,25 @@ TEST(FileChannelTest, AppendsOneJsonLinePerNotificationToTheDefaultPath) {
   EXPECT_TRUE(SameMessage(ParseJson(lines[1]), second));
 }
 
-TEST(FileChannelTest, WritesToTheDestinationWhenOneIsSet) {
+TEST(FileChannelTest, WritesOnlyToItsOwnFileWhateverTheDestinationSays) {
   absl::StatusOr<testing::TempDir> dir = testing::TempDir::Create("choreo-file-channel-");
   ASSERT_TRUE(dir.ok()) << dir.status();
-  FileChannel channel(dir->File("default.jsonl"));
+  FileChannel channel(dir->File("notifications.jsonl"));
   NotificationRequested n = SampleNotification("1");
-  n.set_destination(dir->File("alice.jsonl"));
+  // What a forged NotificationRequested names: another file the service could write.
+  n.set_destination(dir->File("authorized_keys"));
 
   const DeliveryResult result = channel.Deliver(n);
 
   EXPECT_TRUE(result.delivered);
-  const std::vector<std::string> lines = ReadLines(dir->File("alice.jsonl"));
+  const std::vector<std::string> lines = ReadLines(dir->File("notifications.jsonl"));
   ASSERT_THAT(lines, SizeIs(1));
   EXPECT_TRUE(SameMessage(ParseJson(lines[0]), n));
-  EXPECT_FALSE(std::ifstream(dir->File("default.jsonl")).good());
+  EXPECT_FALSE(std::ifstream(dir->File("authorized_keys")).good());
+  // Only its owner may read it: it holds users' orders and addresses.
+  struct stat info {};
+  ASSERT_EQ(::stat(dir->File("notifications.jsonl").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
 }
 
 TEST(FileChannelTest, ConcurrentDeliveriesGiveWholeLines) {

@@ -262,15 +262,23 @@ TEST_F(WebhookChannelTest, NonPublicDestinationsAreRefusedByDefaultAndNotRetried
 }
 
 TEST(WebhookAddressTest, OnlyPublicUnicastAddressesArePublic) {
-  for (const char* ip : {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
-                         "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1",
-                         "255.255.255.255", "::1", "::", "fd00::1", "fe80::1", "ff02::1",
-                         "::ffff:10.0.0.1", "::ffff:127.0.0.1", "not an address"}) {
-    EXPECT_TRUE(IsNonPublicAddress(ip)) << ip;
+  for (const char* ip :
+       {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1", "::1",
+        "fd00::1", "fec0::1", "::ffff:10.0.0.1", "::ffff:127.0.0.1", "::127.0.0.1", "::10.0.0.1",
+        "64:ff9b::10.0.0.1", "64:ff9b::127.0.0.1", "2002:7f00:1::1", "2002:c0a8:101::1",
+        "64:ff9b:1::1"}) {
+    EXPECT_EQ(KindOfAddress(ip), AddressKind::kPrivate) << ip;
   }
-  for (const char* ip : {"8.8.8.8", "93.184.216.34", "172.32.0.1", "100.128.0.1",
-                         "2606:4700::1111", "::ffff:8.8.8.8"}) {
-    EXPECT_FALSE(IsNonPublicAddress(ip)) << ip;
+  // Never, not even with allow_private_destinations: the cloud metadata address in every form.
+  for (const char* ip :
+       {"169.254.169.254", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::", "fe80::1", "ff02::1",
+        "::169.254.169.254", "::ffff:169.254.169.254", "64:ff9b::169.254.169.254",
+        "2002:a9fe:a9fe::1", "2001:0:4136::1", "2001:db8::1", "not an address"}) {
+    EXPECT_EQ(KindOfAddress(ip), AddressKind::kForbidden) << ip;
+  }
+  for (const char* ip : {"8.8.8.8", "93.184.216.34", "172.32.0.1", "100.128.0.1", "2606:4700::1111",
+                         "::ffff:8.8.8.8", "64:ff9b::8.8.8.8", "2002:808:808::1", "::8.8.8.8"}) {
+    EXPECT_EQ(KindOfAddress(ip), AddressKind::kPublic) << ip;
   }
 }
 

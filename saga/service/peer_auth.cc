@@ -1,0 +1,51 @@
+#include "saga/service/peer_auth.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "saga/service/grpc_metadata.h"
+
+namespace choreo::service {
+
+absl::Status AuthorizePeer(const std::optional<std::string>& peer,
+                           absl::Span<const absl::string_view> allowed) {
+  if (!peer.has_value()) {
+    return absl::UnauthenticatedError(
+        "no client certificate: this call needs a caller with a certificate from the deployment's "
+        "CA");
+  }
+  for (absl::string_view name : allowed) {
+    if (*peer == name) return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat("'", *peer, "' may not make this call (only ",
+                                                  absl::StrJoin(allowed, ", "), ")"));
+}
+
+absl::StatusOr<std::string> AssertedUser(const std::optional<std::string>& peer,
+                                         absl::string_view asserted) {
+  if (!peer.has_value()) return AuthorizePeer(peer, {kGatewayPeer});
+  if (peer != kGatewayPeer) {
+    return absl::UnauthenticatedError("a user's identity is taken only from the gateway");
+  }
+  if (asserted.empty()) return absl::UnauthenticatedError("no caller (x-username) on the call");
+  return std::string(asserted);
+}
+
+std::optional<std::string> AuthenticatedPeer(const grpc::ServerContextBase& context) {
+  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return std::nullopt;
+  const std::vector<grpc::string_ref> names = auth->FindPropertyValues("x509_common_name");
+  if (names.size() != 1) return std::nullopt;
+  return std::string(names[0].data(), names[0].size());
+}
+
+grpc::Status RequirePeer(const grpc::ServerContextBase& context,
+                         absl::Span<const absl::string_view> allowed) {
+  const absl::Status status = AuthorizePeer(AuthenticatedPeer(context), allowed);
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+absl::StatusOr<std::string> CallingUser(const grpc::ServerContextBase& context) {
+  return AssertedUser(AuthenticatedPeer(context), MetadataValue(context, "x-username"));
+}
+
+}  // namespace choreo::service
