@@ -11,6 +11,8 @@ packages=(
   librdkafka-dev libhiredis-dev libabsl-dev libgtest-dev libgmock-dev
   libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev prometheus-cpp-dev
   redis-server kcat grpc-proto curl jq
+  # The local CA and the processes' certificates (deploy/local/make-certs.sh).
+  openssl
   # Apache Kafka runs on a JRE; Maven resolves its jars (deploy/kafka/classpath.sh).
   default-jre-headless maven
   # The timeline page's browser test: headless Chromium, and fonts for its screenshot.

@@ -237,7 +237,8 @@ absl::Status Gateway::ServeHttp(const service::RunningServer& server) {
                        .bearer_auth = true},
            .static_resources = {{.path = "/timeline",
                                  .content_type = "text/html; charset=utf-8",
-                                 .body = timeline::TimelinePageHtml()}},
+                                 .body = timeline::TimelinePageHtml(),
+                                 .content_security_policy = timeline::TimelinePageCsp()}},
            .unary_timeout = config_.max_wait + absl::Seconds(10)});
   if (!http.ok()) return http.status();
   http_ = *std::move(http);
@@ -284,5 +285,5 @@ int main(int argc, char** argv) {
     gateway::Log(started.message());
     return 1;
   }
-  return host->Run(signals);
+  return host->Run(signals, config.stop_timeout);
 }

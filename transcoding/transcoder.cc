@@ -335,6 +335,13 @@ bool HttpTranscoder::ServeStatic(HttpExchange& exchange, std::vector<HttpHeader>
     if (request.path != resource.path) continue;
     headers.front().value = resource.content_type;
     headers.push_back({.name = "Cache-Control", .value = "no-cache"});
+    headers.push_back({.name = "X-Frame-Options", .value = "DENY"});
+    headers.push_back({.name = "X-Content-Type-Options", .value = "nosniff"});
+    headers.push_back({.name = "Referrer-Policy", .value = "no-referrer"});
+    if (!resource.content_security_policy.empty()) {
+      headers.push_back(
+          {.name = "Content-Security-Policy", .value = resource.content_security_policy});
+    }
     exchange.Respond({.status = 200, .headers = std::move(headers), .body = resource.body});
     return true;
   }

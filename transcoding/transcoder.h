@@ -41,10 +41,13 @@ using http::HttpServerOptions;
 absl::StatusOr<RouteTable> RoutesOfServices(const std::vector<std::string>& service_names);
 
 // A fixed document served for GET (and HEAD) of its exact path, before any route (a web page).
+// A page served as is. Every one goes out with X-Frame-Options DENY, X-Content-Type-Options
+// nosniff and Referrer-Policy no-referrer, and with its Content-Security-Policy when it has one.
 struct StaticResource {
   std::string path;
   std::string content_type;
   std::string body;
+  std::string content_security_policy;
 };
 
 struct TranscoderOptions {

@@ -176,8 +176,12 @@ wait_for() {
 }
 
 redis_port=$(free_port)
+# Its AOF holds users, balances and orders: readable by its owner only.
+old_umask=$(umask)
+umask 077
 launch redis redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$redis_dir" \
   --appendonly yes --appendfsync always --save "" --daemonize no
+umask "$old_umask"
 wait_for redis-cli -p "$redis_port" ping
 echo "127.0.0.1:$redis_port" >"$run_dir/redis.address"
 

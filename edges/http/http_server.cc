@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -12,8 +13,10 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "edges/http/status_body.h"
 
@@ -24,6 +27,31 @@ const std::string* HttpRequest::Header(absl::string_view lowercase_name) const {
     if (header.name == lowercase_name) return &header.value;
   }
   return nullptr;
+}
+
+std::optional<std::string> FramingProblem(const std::vector<HttpHeader>& headers) {
+  std::optional<std::string> length;
+  bool chunked = false;
+  for (const HttpHeader& header : headers) {
+    if (header.name == "transfer-encoding") {
+      if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(header.value), "chunked")) {
+        return "Transfer-Encoding other than chunked";
+      }
+      chunked = true;
+      continue;
+    }
+    if (header.name != "content-length") continue;
+    for (absl::string_view value : absl::StrSplit(header.value, ',')) {
+      value = absl::StripAsciiWhitespace(value);
+      if (value.empty() || !std::all_of(value.begin(), value.end(), absl::ascii_isdigit)) {
+        return "Content-Length is not a number";
+      }
+      if (length.has_value() && *length != value) return "two different Content-Length values";
+      length = std::string(value);
+    }
+  }
+  if (chunked && length.has_value()) return "Content-Length together with Transfer-Encoding";
+  return std::nullopt;
 }
 
 namespace {
@@ -157,12 +185,13 @@ class Exchange final : public HttpExchange, public std::enable_shared_from_this<
   bool dispatched = false;
   bool headers_read = false;
   bool too_large = false;
+  bool close_after = false;  // the answer closes the connection
 
   // Queues the answer if there is one, or suspends the connection until there is.
   MHD_Result QueueOrSuspend(MHD_Connection* connection) {
     absl::MutexLock lock(&mu_);
     if (response_.has_value()) {
-      MHD_Response* mhd = BufferResponse(*response_, server_->draining());
+      MHD_Response* mhd = BufferResponse(*response_, server_->draining() || close_after);
       const MHD_Result queued = MHD_queue_response(connection, static_cast<unsigned>(response_->status), mhd);
       MHD_destroy_response(mhd);
       response_.reset();
@@ -284,6 +313,10 @@ HttpResponse ErrorResponse(int http_status, int grpc_code, absl::string_view mes
           .body = StatusBody(grpc_code, message)};
 }
 
+HttpResponse BadFraming(absl::string_view problem) {
+  return ErrorResponse(400, 3, absl::StrCat("malformed request: ", problem));
+}
+
 HttpResponse TooLarge(size_t limit) {
   return ErrorResponse(413, 3, absl::StrCat("request body larger than ", limit, " bytes"));
 }
@@ -324,6 +357,13 @@ MHD_Result HttpServer::Impl::OnAccess(void* self, MHD_Connection* connection, co
   if (!exchange.headers_read) {
     exchange.headers_read = true;
     exchange.ReadHeaders(connection, method);
+    if (std::optional<std::string> problem = FramingProblem(exchange.request().headers)) {
+      exchange.dispatched = true;
+      exchange.too_large = true;  // the body, if any, is dropped unread
+      exchange.close_after = true;
+      exchange.Respond(BadFraming(*problem));
+      return exchange.QueueOrSuspend(connection);
+    }
     size_t declared = 0;
     const std::string* length = exchange.request().Header("content-length");
     if (length != nullptr && absl::SimpleAtoi(*length, &declared) && declared > limit) {

@@ -10,6 +10,9 @@
 //   accept); a connection idle or sending slower than `idle_timeout` between reads is closed
 //   (a connection waiting for its answer is exempt: the handler's deadline bounds that).
 // - A body over `max_body_bytes` is answered 413 (JSON) without reaching the handler.
+// - A request whose body framing is ambiguous (FramingProblem) is answered 400 (JSON) without
+//   reaching the handler, and its connection closed: a proxy in front may have framed it
+//   otherwise (request smuggling).
 // - Shutdown stops accepting, lets exchanges in flight finish within the grace period, aborts
 //   the rest (their OnAbort hooks run; the handler answers them) and stops. Idempotent.
 // - A client that goes away aborts its exchange: the OnAbort hook runs once, later writes are
@@ -17,6 +20,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +45,12 @@ struct HttpRequest {
   // The first header named `lowercase_name`; nullptr when absent.
   const std::string* Header(absl::string_view lowercase_name) const;
 };
+
+// Why a request's headers frame its body ambiguously, or nullopt when they do not: two
+// Content-Length headers (or one listing several values) that differ, a Content-Length that is
+// not a number, Content-Length together with Transfer-Encoding, or a Transfer-Encoding other than
+// chunked. Pure.
+std::optional<std::string> FramingProblem(const std::vector<HttpHeader>& headers);
 
 struct HttpResponse {
   int status = 200;

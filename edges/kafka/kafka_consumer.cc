@@ -136,8 +136,21 @@ absl::Status KafkaConsumer::Resume(const TopicPartition& partition) {
   return PauseOrResume(partition, false);
 }
 
-absl::Status KafkaConsumer::CommitSync() {
-  rd_kafka_resp_err_t err = rd_kafka_commit(handle_.get(), nullptr, /*async=*/0);
+absl::Status KafkaConsumer::CommitSync(absl::Duration timeout) {
+  rd_kafka_queue_t* answers = rd_kafka_queue_new(handle_.get());
+  rd_kafka_resp_err_t err =
+      rd_kafka_commit_queue(handle_.get(), nullptr, answers, nullptr, nullptr);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_event_t* answer =
+        rd_kafka_queue_poll(answers, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+    if (answer == nullptr) {
+      err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    } else {
+      err = rd_kafka_event_error(answer);
+      rd_kafka_event_destroy(answer);
+    }
+  }
+  rd_kafka_queue_destroy(answers);
   if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return absl::OkStatus();  // nothing new to commit
   return ErrorToStatus(err, "commit");
 }

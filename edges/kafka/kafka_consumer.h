@@ -63,8 +63,9 @@ class KafkaConsumer {
   absl::Status Pause(const TopicPartition& partition);
   absl::Status Resume(const TopicPartition& partition);
 
-  // Commits the stored offsets now.
-  absl::Status CommitSync();
+  // Commits the stored offsets now, waiting at most `timeout` for the broker's answer
+  // (DEADLINE_EXCEEDED after it: a stop must end even when no broker answers).
+  absl::Status CommitSync(absl::Duration timeout = absl::Seconds(10));
   // Commits stored offsets, leaves the group (OnRevoked runs), destroys the client. Idempotent.
   void Close();
 

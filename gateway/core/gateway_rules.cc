@@ -49,13 +49,20 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
 absl::Status ValidateCreateOrder(const gateway::v1::CreateOrderRequest& request) {
   if (absl::Status id = ValidateRequestId(request.request_id()); !id.ok()) return id;
   if (request.items().empty()) return absl::InvalidArgumentError("items: at least one is required");
+  if (request.items_size() > kMaxOrderLines) {
+    return absl::InvalidArgumentError(absl::StrCat("items: at most ", kMaxOrderLines, " lines"));
+  }
   for (int i = 0; i < request.items_size(); ++i) {
     if (Blank(request.items(i).sku())) {
       return absl::InvalidArgumentError(absl::StrCat("items[", i, "].sku: required"));
     }
-    if (request.items(i).quantity() <= 0) {
+    if (request.items(i).sku().size() > kMaxSkuBytes) {
       return absl::InvalidArgumentError(
-          absl::StrCat("items[", i, "].quantity: must be positive"));
+          absl::StrCat("items[", i, "].sku: at most ", kMaxSkuBytes, " bytes"));
+    }
+    if (request.items(i).quantity() <= 0 || request.items(i).quantity() > kMaxQuantity) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("items[", i, "].quantity: must be 1..", kMaxQuantity));
     }
   }
   const orders::v1::DeliveryAddress& address = request.delivery_address();
@@ -64,6 +71,18 @@ absl::Status ValidateCreateOrder(const gateway::v1::CreateOrderRequest& request)
   if (Blank(address.line1())) return absl::InvalidArgumentError("delivery_address.line1: required");
   if (Blank(address.city())) return absl::InvalidArgumentError("delivery_address.city: required");
   if (Blank(address.country())) return absl::InvalidArgumentError("delivery_address.country: required");
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string&>{"recipient", address.recipient()},
+        {"line1", address.line1()},
+        {"line2", address.line2()},
+        {"city", address.city()},
+        {"postal_code", address.postal_code()},
+        {"country", address.country()}}) {
+    if (value.size() > kMaxAddressFieldBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("delivery_address.", name, ": at most ", kMaxAddressFieldBytes, " bytes"));
+    }
+  }
   if (request.payment_method() == orders::v1::PAYMENT_METHOD_UNSPECIFIED) {
     return absl::InvalidArgumentError("payment_method: required");
   }
@@ -74,6 +93,10 @@ absl::Status ValidateDeposit(const gateway::v1::DepositRequest& request) {
   if (absl::Status id = ValidateRequestId(request.request_id()); !id.ok()) return id;
   if (request.amount().minor_units() <= 0) {
     return absl::InvalidArgumentError("amount.minor_units: must be positive");
+  }
+  if (request.amount().minor_units() > kMaxDepositMinorUnits) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("amount.minor_units: at most ", kMaxDepositMinorUnits, " in one deposit"));
   }
   if (request.amount().currency().size() != 3) {
     return absl::InvalidArgumentError("amount.currency: an ISO 4217 code is required");

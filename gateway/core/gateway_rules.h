@@ -22,6 +22,15 @@ absl::Status ValidateRequestId(absl::string_view request_id);
 absl::Status ValidateCreateOrder(const gateway::v1::CreateOrderRequest& request);
 absl::Status ValidateDeposit(const gateway::v1::DepositRequest& request);
 inline constexpr size_t kMaxCancelReasonBytes = 500;
+// What one request may carry (ARCHITECTURE.md §7: request fields have sizes): a bad client's
+// request is INVALID_ARGUMENT here, before it costs a Redis write or a Kafka record.
+inline constexpr int kMaxOrderLines = 100;
+inline constexpr int kMaxQuantity = 10'000;
+inline constexpr size_t kMaxSkuBytes = 64;
+inline constexpr size_t kMaxAddressFieldBytes = 200;
+// The most one deposit may add: 10,000,000.00 in a currency of two decimals. Billing refuses a
+// sum past INT64_MAX whatever comes (services/billing).
+inline constexpr int64_t kMaxDepositMinorUnits = 1'000'000'000;
 absl::Status ValidateCancelOrder(const gateway::v1::CancelOrderRequest& request);
 
 // The token of an `authorization` metadata value "Bearer <token>" (scheme case-insensitive, RFC

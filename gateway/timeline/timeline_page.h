@@ -9,4 +9,8 @@ namespace choreo::gateway::timeline {
 
 const std::string& TimelinePageHtml();
 
+// The page's Content-Security-Policy: its own inline script and style only (by their SHA-256),
+// requests to its own origin only, never in a frame, no forms, no <base>.
+const std::string& TimelinePageCsp();
+
 }  // namespace choreo::gateway::timeline

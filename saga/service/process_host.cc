@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -19,7 +20,9 @@ void ProcessConfig::AddFlags(config::FlagSet& flags) {
            "file of librdkafka properties for every Kafka client: security.protocol, sasl.*, ssl.*")
       .Add("redis", &redis, "Redis host:port")
       .Add("grpc-listen", &grpc_listen, "gRPC listen address (port 0: any free port)")
-      .Add("port-file", &port_file, "write the bound gRPC port to this file");
+      .Add("port-file", &port_file, "write the bound gRPC port to this file")
+      .Add("stop-timeout", &stop_timeout,
+           "the longest a stop may take; then the process exits with code 1");
   tls.AddFlags(flags);
 }
 
@@ -28,6 +31,8 @@ absl::Status ProcessConfig::ValidateAddresses() const {
   if (absl::Status redis_ok = redis::ParseRedisAddress(redis).status(); !redis_ok.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--redis: ", redis_ok.message()));
   }
+  if (stop_timeout < absl::Seconds(1))
+    return absl::InvalidArgumentError("--stop-timeout must be >= 1s");
   return tls.Validate();
 }
 
@@ -91,10 +96,27 @@ void ProcessHost::ShutdownGrpc() noexcept {
   server_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
-int ProcessHost::Run(process::StopSignals& signals) {
+int ProcessHost::Run(process::StopSignals& signals, absl::Duration stop_timeout) {
   const int signal_number = signals.Wait();
   logging::Info(absl::StrCat(strsignal(signal_number), ": stopping"));
+  absl::Mutex mu;
+  bool stopped = false;
+  std::thread watchdog([&] {
+    absl::MutexLock lock(&mu);
+    if (!mu.AwaitWithTimeout(absl::Condition(&stopped), stop_timeout)) {
+      logging::Error(absl::StrCat("the stop did not end within ",
+                                  absl::FormatDuration(stop_timeout),
+                                  " (a Kafka client waiting for a broker that does not answer?): "
+                                  "exiting now; what was not committed is read again"));
+      std::_Exit(1);
+    }
+  });
   Stop(/*log_stopped=*/true);
+  {
+    absl::MutexLock lock(&mu);
+    stopped = true;
+  }
+  watchdog.join();
   return 0;
 }
 

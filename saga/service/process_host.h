@@ -44,6 +44,8 @@ struct ProcessConfig {
   std::string redis = "127.0.0.1:6379";
   std::string grpc_listen = "127.0.0.1:0";  // port 0: any free port (see --port-file)
   std::string port_file;                    // the bound gRPC port is written here
+  // The longest a stop may take (ProcessHost::Run): below Kubernetes' default 30 s grace.
+  absl::Duration stop_timeout = absl::Seconds(25);
   TlsFiles tls;                             // mutual TLS with the other processes
   telemetry::TelemetryConfig telemetry;
 
@@ -94,8 +96,12 @@ class ProcessHost {
   // serving before later steps run.
   void ShutdownGrpc() noexcept;
 
-  // Waits for SIGTERM/SIGINT, then stops (logging it); returns the exit code, 0.
-  int Run(process::StopSignals& signals);
+  // Waits for SIGTERM/SIGINT, then stops (logging it); returns the exit code, 0. A stop that
+  // outlives `stop_timeout` ends the process at once with exit code 1, saying so: a Kafka
+  // consumer's close waits for ever for a group coordinator that does not answer (librdkafka
+  // issue 3740, open in 2.0.2 and later), and a stop must always end. Nothing is lost by it:
+  // what was not committed is read again by the group's next member, and applied once.
+  int Run(process::StopSignals& signals, absl::Duration stop_timeout);
 
  private:
   ProcessHost(std::unique_ptr<telemetry::Telemetry> owned, telemetry::Telemetry& telemetry)

@@ -159,7 +159,7 @@ int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSig
   log(absl::StrCat("serving gRPC on port ", (*server)->port, ", admin HTTP on port ",
                    telemetry.admin_port(), ", consuming ", topics, " topics in ",
                    parts.subscriptions.size(), " group(s)"));
-  return host->Run(signals);
+  return host->Run(signals, config.stop_timeout);
 }
 
 int StartFailure(absl::string_view service, const absl::Status& status) {

@@ -2,21 +2,25 @@
 // see only their own orders, request ids make retries safe, paging, streaming, back-pressure,
 // dead dependencies, and the refund of a payment that arrives after its order expired.
 
+#include <signal.h>
+
 #include <atomic>
+#include <fstream>
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
 #include "choreo/orders/v1/events.pb.h"
+#include "contracts/topics/topics.h"
+#include "edges/redis/redis_connection.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "services/order/core/order_decisions.h"
 #include "testing/topic_reader.h"
 #include "testing/wait.h"
-#include "contracts/topics/topics.h"
-#include "edges/redis/redis_connection.h"
-#include "services/order/core/order_decisions.h"
 #include "tests/e2e/system.h"
 
 namespace choreo::e2e {
@@ -288,6 +292,33 @@ TEST_F(GatewayApiTest, RedisOrBrokerDownIsUnavailableNotAHang) {
   status = api_->Create("dan", Api::Request("x2"), &order, absl::Seconds(20));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_LT(absl::Now() - start, absl::Seconds(15));
+}
+
+// A stop always ends: with the broker unreachable (frozen: connections open, nothing answers, as
+// in a network partition), SIGTERM ends every process within its --stop-timeout, by itself (not
+// by SIGKILL): cleanly, or saying that its stop did not end in time (a consumer's close that no
+// group coordinator answers blocks for ever, librdkafka issue 3740).
+TEST_F(GatewayApiTest, EveryProcessStopsInTimeOnceTheBrokerIsGone) {
+  const std::vector<std::string> stop = {"--stop-timeout", "12s"};
+  StartSystem({.order_flags = stop,
+               .billing_flags = stop,
+               .gateway_flags = stop,
+               .notification_flags = stop,
+               .users_flags = stop});
+  ASSERT_TRUE(api_->Register("stu").ok());
+  ASSERT_TRUE(system_->WaitAllReady(absl::Seconds(60)).ok());
+  ASSERT_EQ(::kill(system_->kafka_cluster()->pid(0), SIGSTOP), 0);
+  for (const std::string process : {"gateway", "order", "billing", "users", "notification"}) {
+    const absl::Time start = absl::Now();
+    ASSERT_TRUE(system_->Stop(process, absl::Seconds(40)).ok()) << process;
+    EXPECT_LT(absl::Now() - start, absl::Seconds(15)) << process;
+    std::ifstream log(system_->LogOf(process));
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    EXPECT_TRUE(absl::StrContains(text, R"("msg":"stopped")") ||
+                absl::StrContains(text, "the stop did not end within 12s"))
+        << process << " was killed, not stopped; its log ends: "
+        << text.substr(text.size() > 1500 ? text.size() - 1500 : 0);
+  }
 }
 
 TEST_F(GatewayApiTest, APaymentAfterExpiryIsRefunded) {

@@ -442,6 +442,13 @@ TEST_F(ObservabilityTest, LogsAreJsonLinesCarryingTheSagasIds) {
 
 TEST_F(ObservabilityTest, TheTimelinePageRendersTheSagaInChromium) {
   CompleteTimeline("/v1/sagas/" + order_->correlation_id());
+  // Only its own inline script and style run, and never in another site's frame: Chromium below
+  // runs the page under this policy, so a script the policy does not name would not load.
+  const HttpResult page = testing::HttpCall("GET", system_->gateway_http() + "/timeline");
+  EXPECT_THAT(page.Header("content-security-policy"), HasSubstr("script-src 'sha256-"));
+  EXPECT_THAT(page.Header("content-security-policy"), HasSubstr("frame-ancestors 'none'"));
+  EXPECT_EQ(page.Header("x-frame-options"), "DENY");
+  EXPECT_EQ(page.Header("x-content-type-options"), "nosniff");
   const std::string url = absl::StrCat(system_->gateway_http(), "/timeline?order_id=", order_->order_id(),
                                        "#token=", users_->Token("olga"));
   const std::string artifacts = CHOREO_ARTIFACT_DIR;

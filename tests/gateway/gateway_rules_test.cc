@@ -35,9 +35,23 @@ TEST(GatewayRulesTest, MalformedRequestsNameTheField) {
       {"request_id: at most 128", [](auto& r) { r.set_request_id(std::string(129, 'a')); }},
       {"items: at least one", [](auto& r) { r.clear_items(); }},
       {"items[0].sku: required", [](auto& r) { r.mutable_items(0)->set_sku(" "); }},
-      {"items[0].quantity: must be positive", [](auto& r) { r.mutable_items(0)->set_quantity(-1); }},
+      {"items[0].quantity: must be 1..10000",
+       [](auto& r) { r.mutable_items(0)->set_quantity(-1); }},
+      {"items[0].quantity: must be 1..10000",
+       [](auto& r) { r.mutable_items(0)->set_quantity(10'001); }},
+      {"items[0].sku: at most 64 bytes",
+       [](auto& r) { r.mutable_items(0)->set_sku(std::string(1 << 20, 'A')); }},
+      {"items: at most 100 lines",
+       [](auto& r) {
+         for (int i = 0; i < 100; ++i) *r.add_items() = r.items(0);
+       }},
+      {"delivery_address.line2: at most 200 bytes",
+       [](auto& r) { r.mutable_delivery_address()->set_line2(std::string(201, 'x')); }},
+      {"delivery_address.recipient: at most 200 bytes",
+       [](auto& r) { r.mutable_delivery_address()->set_recipient(std::string(201, 'x')); }},
       {"delivery_address: required", [](auto& r) { r.clear_delivery_address(); }},
-      {"delivery_address.country: required", [](auto& r) { r.mutable_delivery_address()->clear_country(); }},
+      {"delivery_address.country: required",
+       [](auto& r) { r.mutable_delivery_address()->clear_country(); }},
       {"payment_method: required", [](auto& r) { r.clear_payment_method(); }},
   };
   for (const Case& c : cases) {
@@ -53,6 +67,14 @@ TEST(GatewayRulesTest, MalformedRequestsNameTheField) {
   EXPECT_THAT(std::string(ValidateDeposit(deposit).message()), HasSubstr("amount.minor_units"));
   deposit.mutable_amount()->set_minor_units(5);
   EXPECT_TRUE(ValidateDeposit(deposit).ok());
+  deposit.mutable_amount()->set_minor_units(kMaxDepositMinorUnits);
+  EXPECT_TRUE(ValidateDeposit(deposit).ok());
+  deposit.mutable_amount()->set_minor_units(kMaxDepositMinorUnits + 1);
+  EXPECT_THAT(std::string(ValidateDeposit(deposit).message()),
+              HasSubstr("amount.minor_units: at most 1000000000 in one deposit"));
+  deposit.mutable_amount()->set_minor_units(INT64_MAX);
+  EXPECT_EQ(ValidateDeposit(deposit).code(), absl::StatusCode::kInvalidArgument);
+  deposit.mutable_amount()->set_minor_units(5);
   deposit.mutable_amount()->set_currency("dollars");
   EXPECT_THAT(std::string(ValidateDeposit(deposit).message()), HasSubstr("amount.currency"));
 }

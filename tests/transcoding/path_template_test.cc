@@ -90,6 +90,13 @@ TEST(PathTemplate, DecodesSingleSegmentsFullyAndKeepsSlashesOfMultiSegments) {
   EXPECT_EQ(Match("/v1/orders/{id}", "/v1/orders/a%2Fb%20c"), "id=a/b c");
   EXPECT_EQ(Match("/v1/files/{path=**}", "/v1/files/a/b%2Fc/d%20e"), "path=a/b%2Fc/d e");
   EXPECT_EQ(Match("/v1/caf%C3%A9", "/v1/caf%c3%a9"), "match");
+  // Literal text only in normal form: an unreserved character percent-encoded is not it.
+  EXPECT_EQ(Match("/v1/accounts/balance", "/%761/accounts/balance"), "no match");
+  EXPECT_EQ(Match("/v1/accounts/balance", "/v1/%61ccounts/balance"), "no match");
+  EXPECT_EQ(Match("/v1/orders/{id}:cancel", "/v1/orders/o1:%63ancel"), "no match");
+  EXPECT_EQ(Match("/v1/orders/{id}:cancel", "/v1/orders/o1:cancel"), "id=o1");
+  // Variables still decode, unreserved characters included.
+  EXPECT_EQ(Match("/v1/orders/{id}", "/v1/orders/%6F1"), "id=o1");
   EXPECT_EQ(Match("/v1/orders/{id}", "/v1/orders/%zz"), "no match");
   EXPECT_EQ(Match("/v1/orders/{id}", "/v1/orders/%4"), "no match");
 }

@@ -185,6 +185,24 @@ std::optional<std::string> PercentDecode(absl::string_view text, bool keep_slash
   return out;
 }
 
+namespace {
+
+// Whether raw path text is `literal`, written in normal form (RFC 3986 §6.2.2.2): an unreserved
+// character percent-encoded ("%76" for "v") does not match, so that the rules a proxy or a
+// firewall applies to paths mean what they say here too.
+bool LiteralMatches(absl::string_view raw, absl::string_view literal) {
+  for (size_t at = raw.find('%'); at != absl::string_view::npos; at = raw.find('%', at + 1)) {
+    const std::optional<std::string> byte = PercentDecode(raw.substr(at, 3));
+    if (!byte.has_value()) return false;
+    const unsigned char c = static_cast<unsigned char>((*byte)[0]);
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') return false;
+  }
+  const std::optional<std::string> decoded = PercentDecode(raw);
+  return decoded.has_value() && *decoded == literal;
+}
+
+}  // namespace
+
 std::optional<PathMatch> MatchPath(const PathTemplate& path_template, absl::string_view raw_path) {
   if (raw_path.empty() || raw_path.front() != '/') return std::nullopt;
   raw_path.remove_prefix(1);
@@ -194,8 +212,7 @@ std::optional<PathMatch> MatchPath(const PathTemplate& path_template, absl::stri
     if (colon == absl::string_view::npos || raw_path.find('/', colon) != absl::string_view::npos) {
       return std::nullopt;
     }
-    std::optional<std::string> verb = PercentDecode(raw_path.substr(colon + 1));
-    if (!verb.has_value() || *verb != path_template.verb) return std::nullopt;
+    if (!LiteralMatches(raw_path.substr(colon + 1), path_template.verb)) return std::nullopt;
     raw_path = raw_path.substr(0, colon);
   }
   const std::vector<absl::string_view> parts = absl::StrSplit(raw_path, '/');
@@ -216,8 +233,7 @@ std::optional<PathMatch> MatchPath(const PathTemplate& path_template, absl::stri
     }
     if (parts[i].empty()) return std::nullopt;  // "//" or a trailing '/'
     if (segment.kind == PathSegment::Kind::kLiteral) {
-      std::optional<std::string> decoded = PercentDecode(parts[i]);
-      if (!decoded.has_value() || *decoded != segment.literal) return std::nullopt;
+      if (!LiteralMatches(parts[i], segment.literal)) return std::nullopt;
       match.rank.push_back(2);
     } else {
       match.rank.push_back(1);
