@@ -396,6 +396,7 @@ grpc::Status TestUsers::SignUpFunded(const std::string& user, int64_t minor_unit
   grpc::ClientContext context;
   Authorize(user, context);
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  context.set_wait_for_ready(true);
   gateway::v1::DepositRequest deposit;
   deposit.set_request_id("funding");
   deposit.mutable_amount()->set_minor_units(minor_units);
@@ -405,9 +406,12 @@ grpc::Status TestUsers::SignUpFunded(const std::string& user, int64_t minor_unit
 }
 
 grpc::Status TestUsers::SignUp(const std::string& user, const std::string& email) {
+  // Setup, not a test of availability: a gateway that is not reachable yet (its first
+  // connection under load) is waited for, within the deadline.
   auto context = [] {
     auto call = std::make_unique<grpc::ClientContext>();
     call->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    call->set_wait_for_ready(true);
     return call;
   };
   gateway::v1::RegisterRequest registration;
