@@ -4,10 +4,6 @@
 
 namespace choreo::gateway {
 
-grpc::Status ToGrpc(const absl::Status& status) {
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
-
 grpc::Status Unavailable(const absl::Status& status) {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(status.message()));
 }

@@ -5,11 +5,12 @@
 
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
+#include "saga/service/grpc_status.h"
 
 namespace choreo::gateway {
 
 // The same code and message.
-grpc::Status ToGrpc(const absl::Status& status);
+using service::ToGrpc;
 
 // UNAVAILABLE with `status`'s message, whatever its code: a store the call needs did not answer.
 grpc::Status Unavailable(const absl::Status& status);

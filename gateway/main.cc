@@ -37,19 +37,6 @@ std::unique_ptr<typename Service::Stub> StubOf(const std::string& address, const
   return Service::NewStub(service::ChannelTo(address, peer, tls));
 }
 
-// The public port's TLS: the gateway's own certificate, no client certificates.
-absl::StatusOr<service::TlsMaterial> PublicTls(const GatewayConfig& config) {
-  service::TlsMaterial tls;
-  if (config.public_tls_cert.empty()) return tls;
-  absl::StatusOr<std::string> cert = service::ReadPem(config.public_tls_cert, "public-tls-cert");
-  if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = service::ReadPem(config.public_tls_key, "public-tls-key");
-  if (!key.ok()) return key.status();
-  tls.cert_pem = *std::move(cert);
-  tls.key_pem = *std::move(key);
-  return tls;
-}
-
 // The gateway's commands leave through a publisher of its own; a command the broker has not
 // taken within --publish-timeout fails (its caller gets UNAVAILABLE).
 absl::StatusOr<std::unique_ptr<publish::KafkaPublisher>> CreatePublisher(
@@ -265,7 +252,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   absl::StatusOr<service::TlsMaterial> internal_tls = service::TlsMaterial::Load(config.tls);
-  absl::StatusOr<service::TlsMaterial> public_tls = gateway::PublicTls(config);
+  // The public port: the gateway's own certificate, no client certificates (no CA).
+  absl::StatusOr<service::TlsMaterial> public_tls = service::TlsMaterial::Load(
+      {.cert = config.public_tls_cert, .key = config.public_tls_key}, "public-tls");
   for (const absl::Status& loaded : {internal_tls.status(), public_tls.status()}) {
     if (!loaded.ok()) {
       gateway::Log(loaded.message());

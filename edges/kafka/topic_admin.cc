@@ -93,6 +93,10 @@ rd_kafka_ResourceType_t ResourceOf(topics::AclGrant::Resource resource) {
   return RD_KAFKA_RESOURCE_UNKNOWN;
 }
 
+rd_kafka_ResourcePatternType_t PatternOf(const topics::AclGrant& grant) {
+  return grant.prefixed ? RD_KAFKA_RESOURCE_PATTERN_PREFIXED : RD_KAFKA_RESOURCE_PATTERN_LITERAL;
+}
+
 rd_kafka_AclOperation_t OperationOf(topics::AclGrant::Operation operation) {
   switch (operation) {
     case topics::AclGrant::Operation::kRead:
@@ -294,10 +298,8 @@ absl::StatusOr<std::set<std::string>> DescribeAllowed(rd_kafka_t* handle, absl::
 }
 
 std::string AllowedLine(const topics::AclGrant& grant) {
-  return absl::StrCat(
-      ResourceOf(grant.resource), " ",
-      grant.prefixed ? RD_KAFKA_RESOURCE_PATTERN_PREFIXED : RD_KAFKA_RESOURCE_PATTERN_LITERAL, " ",
-      grant.name, " User:", grant.principal, " ", OperationOf(grant.operation));
+  return absl::StrCat(ResourceOf(grant.resource), " ", PatternOf(grant), " ", grant.name,
+                      " User:", grant.principal, " ", OperationOf(grant.operation));
 }
 
 // Waits until the broker enforces every one of `grants`.
@@ -329,10 +331,8 @@ absl::Status ApplyAcls(KafkaProducer& connection, const std::vector<topics::AclG
   for (const topics::AclGrant& grant : grants) {
     const std::string principal = absl::StrCat("User:", grant.principal);
     bindings.push_back(rd_kafka_AclBinding_new(
-        ResourceOf(grant.resource), grant.name.c_str(),
-        grant.prefixed ? RD_KAFKA_RESOURCE_PATTERN_PREFIXED : RD_KAFKA_RESOURCE_PATTERN_LITERAL,
-        principal.c_str(), "*", OperationOf(grant.operation), RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW,
-        error, sizeof(error)));
+        ResourceOf(grant.resource), grant.name.c_str(), PatternOf(grant), principal.c_str(), "*",
+        OperationOf(grant.operation), RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, error, sizeof(error)));
     if (bindings.back() == nullptr) {
       bindings.pop_back();
       rd_kafka_AclBinding_destroy_array(bindings.data(), bindings.size());

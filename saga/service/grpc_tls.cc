@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 
@@ -31,18 +32,17 @@ absl::Status TlsFiles::Validate() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<TlsMaterial> TlsMaterial::Load(const TlsFiles& files) {
+absl::StatusOr<TlsMaterial> TlsMaterial::Load(const TlsFiles& files,
+                                              absl::string_view flag_prefix) {
   TlsMaterial material;
-  if (!files.enabled()) return material;
-  absl::StatusOr<std::string> ca = ReadPem(files.ca, "tls-ca");
-  if (!ca.ok()) return ca.status();
-  absl::StatusOr<std::string> cert = ReadPem(files.cert, "tls-cert");
-  if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = ReadPem(files.key, "tls-key");
-  if (!key.ok()) return key.status();
-  material.ca_pem = *std::move(ca);
-  material.cert_pem = *std::move(cert);
-  material.key_pem = *std::move(key);
+  for (auto [path, pem, name] : {std::tuple{&files.ca, &material.ca_pem, "ca"},
+                                 std::tuple{&files.cert, &material.cert_pem, "cert"},
+                                 std::tuple{&files.key, &material.key_pem, "key"}}) {
+    if (path->empty()) continue;
+    absl::StatusOr<std::string> text = ReadPem(*path, absl::StrCat(flag_prefix, "-", name));
+    if (!text.ok()) return text.status();
+    *pem = *std::move(text);
+  }
   return material;
 }
 

@@ -42,8 +42,10 @@ struct TlsMaterial {
   std::string key_pem;
 
   bool enabled() const { return !cert_pem.empty(); }
-  // The files' contents; FAILED_PRECONDITION naming a file that cannot be read.
-  static absl::StatusOr<TlsMaterial> Load(const TlsFiles& files);
+  // The contents of the files given (none: TLS off); FAILED_PRECONDITION naming the flag
+  // ("--<flag_prefix>-cert") and the file that cannot be read.
+  static absl::StatusOr<TlsMaterial> Load(const TlsFiles& files,
+                                          absl::string_view flag_prefix = "tls");
 };
 
 // The text of the PEM file at `path`; FAILED_PRECONDITION naming `flag` if it cannot be read.

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "saga/service/grpc_metadata.h"
+#include "saga/service/grpc_status.h"
 
 namespace choreo::service {
 
@@ -40,8 +41,7 @@ std::optional<std::string> AuthenticatedPeer(const grpc::ServerContextBase& cont
 
 grpc::Status RequirePeer(const grpc::ServerContextBase& context,
                          absl::Span<const absl::string_view> allowed) {
-  const absl::Status status = AuthorizePeer(AuthenticatedPeer(context), allowed);
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  return ToGrpc(AuthorizePeer(AuthenticatedPeer(context), allowed));
 }
 
 absl::StatusOr<std::string> CallingUser(const grpc::ServerContextBase& context) {

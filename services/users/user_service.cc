@@ -7,6 +7,7 @@
 #include "platform/proto_time/proto_time.h"
 #include "platform/tracing/messaging.h"
 #include "saga/service/grpc_metadata.h"
+#include "saga/service/grpc_status.h"
 #include "saga/service/peer_auth.h"
 #include "services/users/core/user_decisions.h"
 
@@ -14,10 +15,7 @@ namespace choreo::users {
 namespace {
 
 using service::MetadataValue;
-
-grpc::Status ToGrpc(const absl::Status& status) {
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
+using service::ToGrpc;
 
 // The user a profile call acts for: the one the gateway asserts (service::CallingUser), which a
 // request that names a user must match.
