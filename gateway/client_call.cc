@@ -1,8 +1,11 @@
 #include "gateway/client_call.h"
 
+#include <optional>
 #include <string>
 
 #include "saga/service/grpc_metadata.h"
+#include "saga/service/peer_auth.h"
+#include "transcoding/transcoder.h"
 
 namespace choreo::gateway {
 
@@ -11,11 +14,20 @@ absl::Time WaitDeadline(const grpc::CallbackServerContext& context, absl::Durati
   return std::min(client, absl::Now() + limit);
 }
 
+std::string ClientAddress(const grpc::CallbackServerContext& client) {
+  if (std::optional<std::string> ip = service::PeerIpAddress(client.peer()); ip.has_value()) {
+    return *std::move(ip);
+  }
+  std::string forwarded = service::MetadataValue(client, transcoding::kClientAddressKey);
+  return forwarded.empty() ? client.peer() : forwarded;
+}
+
 void PrepareServiceCall(const grpc::CallbackServerContext& client, const Caller* caller,
                         grpc::ClientContext& context) {
   context.set_deadline(
       std::min(client.deadline(), std::chrono::system_clock::now() + std::chrono::seconds(10)));
   if (caller != nullptr) ForwardCaller(*caller, context);
+  context.AddMetadata(service::kClientAddressMetadata, ClientAddress(client));
   if (std::string traceparent = service::MetadataValue(client, "traceparent"); !traceparent.empty()) {
     context.AddMetadata("traceparent", traceparent);
   }

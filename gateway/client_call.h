@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/time/time.h"
@@ -27,8 +28,13 @@ struct ServiceCall {
   Response response;
 };
 
+// The network address of the client of a call to the gateway: its connection's IP address, or
+// for an HTTP call (in-process, from the transcoder) the address the transcoder names.
+std::string ClientAddress(const grpc::CallbackServerContext& client);
+
 // Sets up a call to a service for `client`: its deadline (at most 10 s), the caller's identity
-// (ForwardCaller) when `caller` is not null, the client's trace context.
+// (ForwardCaller) when `caller` is not null, the client's address (ClientAddress) and trace
+// context.
 void PrepareServiceCall(const grpc::CallbackServerContext& client, const Caller* caller,
                         grpc::ClientContext& context);
 

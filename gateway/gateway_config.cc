@@ -9,12 +9,15 @@ void GatewayConfig::AddFlags(config::FlagSet& flags) {
   ProcessConfig::AddFlags(flags);
   flags
       .Add("public-tls-cert", &public_tls_cert,
-           "PEM certificate for TLS on the public gRPC port (plaintext when empty)")
+           "PEM certificate (chain) for TLS on the public gRPC and HTTP/JSON ports (plaintext "
+           "when empty)")
       .Add("public-tls-key", &public_tls_key, "its private key")
       .Add("http-listen", &http_listen,
            "HTTP/JSON listen address, IPv4 host:port (port 0: any free port)")
       .Add("http-port-file", &http_port_file, "write the bound HTTP port to this file")
       .Add("http-max-connections", &http_max_connections, "HTTP connections at once")
+      .Add("http-max-connections-per-client", &http_max_connections_per_client,
+           "HTTP connections at once from one client address (more are closed at accept)")
       .Add("http-idle-timeout", &http_idle_timeout,
            "close an HTTP connection idle (or sending slower than this) for this long")
       .Add("http-max-body-bytes", &http_max_body_bytes, "larger HTTP bodies get 413")
@@ -60,9 +63,11 @@ absl::Status GatewayConfig::Validate() const {
   if (publish_timeout < absl::Seconds(1) || publish_timeout > max_wait) {
     return absl::InvalidArgumentError("--publish-timeout must be >= 1s and <= --max-wait");
   }
-  if (http_max_connections < 1 || http_max_body_bytes < 1 || http_idle_timeout < absl::Seconds(1)) {
+  if (http_max_connections < 1 || http_max_connections_per_client < 1 || http_max_body_bytes < 1 ||
+      http_idle_timeout < absl::Seconds(1)) {
     return absl::InvalidArgumentError(
-        "--http-max-connections and --http-max-body-bytes must be >= 1, --http-idle-timeout >= 1s");
+        "--http-max-connections, --http-max-connections-per-client and --http-max-body-bytes must "
+        "be >= 1, --http-idle-timeout >= 1s");
   }
   return telemetry.Validate();
 }

@@ -21,6 +21,7 @@ struct GatewayConfig : service::ProcessConfig {
   std::string http_listen = "127.0.0.1:0";
   std::string http_port_file;
   int http_max_connections = 1024;
+  int http_max_connections_per_client = 64;
   absl::Duration http_idle_timeout = absl::Seconds(30);
   int http_max_body_bytes = 1 << 20;
   std::string order_address = "127.0.0.1:50051";

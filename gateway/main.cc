@@ -215,6 +215,12 @@ absl::Status Gateway::ServeHttp(const service::RunningServer& server) {
           *server.server, server.service_names,
           {.listen = config_.http_listen,
            .max_connections = static_cast<unsigned>(config_.http_max_connections),
+           .max_connections_per_client =
+               static_cast<unsigned>(config_.http_max_connections_per_client),
+           .tls = public_tls_.enabled()
+                      ? std::optional<http::HttpTls>({.certificate_chain_pem = public_tls_.cert_pem,
+                                                      .private_key_pem = public_tls_.key_pem})
+                      : std::nullopt,
            .idle_timeout = config_.http_idle_timeout,
            .max_body_bytes = static_cast<size_t>(config_.http_max_body_bytes)},
           {.openapi = {.title = "choreo",
@@ -241,7 +247,7 @@ int main(int argc, char** argv) {
   using namespace choreo;  // NOLINT(build/namespaces): main only wires
   process::StopSignals signals;  // before any thread starts
   const gateway::GatewayConfig config = gateway::GatewayConfig::FromFlags(argc, argv);
-  if (absl::Status applied = config.ApplyKafkaProperties(); !applied.ok()) {
+  if (absl::Status applied = config.ApplyClientLogins(); !applied.ok()) {
     return service::StartFailure("gateway", applied);
   }
   std::unique_ptr<service::ProcessHost> host = service::ProcessHost::Start("gateway", config.telemetry);

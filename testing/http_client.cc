@@ -64,6 +64,15 @@ HttpResult HttpClient::Call(const std::string& method, const std::string& url,
   if (!body.empty() && !has_content_type) {
     headers = curl_slist_append(headers, "Content-Type: application/json");
   }
+  curl_slist* resolve = nullptr;
+  for (const std::string& entry : options.resolve)
+    resolve = curl_slist_append(resolve, entry.c_str());
+  curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
+  curl_easy_setopt(curl, CURLOPT_CAINFO,
+                   options.ca_file.empty() ? nullptr : options.ca_file.c_str());
+  const std::string interface = "host!" + options.source_address;
+  curl_easy_setopt(curl, CURLOPT_INTERFACE,
+                   options.source_address.empty() ? nullptr : interface.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   if (!body.empty()) {
@@ -87,6 +96,8 @@ HttpResult HttpClient::Call(const std::string& method, const std::string& url,
   const CURLcode code = curl_easy_perform(curl);
   curl_slist_free_all(headers);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_RESOLVE, nullptr);
+  curl_slist_free_all(resolve);
   long opened = 0;
   curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &opened);
   connections_opened_ += opened;

@@ -34,6 +34,13 @@ struct HttpCallOptions {
   std::vector<std::string> headers;  // "Name: value"
   absl::Duration timeout = absl::Seconds(20);
   std::function<bool(absl::string_view chunk)> on_data;
+  // HTTPS: the CA that signed the server's certificate, and "host:port:address" entries that
+  // send a name to an address (curl --resolve), for a certificate issued to a name.
+  std::string ca_file;
+  std::vector<std::string> resolve;
+  // The local address to call from (e.g. "127.0.0.2": all of 127/8 is this machine's), so one
+  // test can be several clients; empty: the system's choice.
+  std::string source_address;
 };
 
 class HttpClient {

@@ -1,11 +1,11 @@
 #include "testing/redis_server.h"
 
-#include <csignal>
-
 #include <hiredis/hiredis.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "testing/wait.h"
@@ -51,6 +51,11 @@ absl::Status RedisServer::Launch() {
                 "--daemonize", "no",
                 "--protected-mode", "yes",
                 "--logfile", ""};
+  if (!options_.acl_file_text.empty()) {
+    const std::string acl_file = dir_.File("users.acl");
+    std::ofstream(acl_file) << options_.acl_file_text;
+    child.argv.insert(child.argv.end(), {"--aclfile", acl_file});
+  }
   child.log_path = dir_.File("redis.log");
   absl::StatusOr<ChildProcess> process = ChildProcess::Start(child);
   if (!process.ok()) return process.status();
@@ -75,6 +80,9 @@ absl::Status RedisServer::Ping(absl::Duration timeout) const {
     status = absl::UnavailableError(absl::StrCat("redis connect ", address(), ": ", context->errstr));
   } else {
     redisSetTimeout(context, tv);
+    if (!options_.admin_password.empty()) {
+      freeReplyObject(redisCommand(context, "AUTH admin %s", options_.admin_password.c_str()));
+    }
     auto* reply = static_cast<redisReply*>(redisCommand(context, "PING"));
     if (reply == nullptr) {
       status = absl::UnavailableError(absl::StrCat("redis PING ", address(), ": ", context->errstr));

@@ -27,6 +27,10 @@ class RedisServer {
     absl::Duration startup_timeout = absl::Seconds(15);
     // The server binary; "redis-server" on PATH unless CHOREO_REDIS_SERVER names another.
     std::string binary;
+    // Non-empty: the server's ACL file (its users; stores::RedisAclFile), and the password of
+    // its "admin" user, which Ping logs in as.
+    std::string acl_file_text;
+    std::string admin_password;
   };
 
   static absl::StatusOr<std::unique_ptr<RedisServer>> Start(Options options);

@@ -225,6 +225,8 @@ absl::StatusOr<CallInput> ReadCallInput(const HttpRequest& request, const HttpRo
   header_pairs.emplace_back("x-request-id", request_id);
   absl::StatusOr<Metadata> metadata = MetadataFromHeaders(header_pairs);
   if (!metadata.ok()) return metadata.status();
+  std::erase_if(*metadata, [](const auto& entry) { return entry.first == kClientAddressKey; });
+  metadata->emplace_back(kClientAddressKey, request.client_address);
   CallInput input{.request = Serialize(*message), .metadata = *std::move(metadata)};
   if (const std::string* grpc_timeout = request.Header("grpc-timeout"); grpc_timeout != nullptr) {
     absl::StatusOr<absl::Duration> parsed = ParseGrpcTimeout(*grpc_timeout);

@@ -15,6 +15,9 @@
 // - GET /openapi.json: the OpenAPI 3 document of the same routes; GET of a static resource's
 //   path: that resource.
 // - Headers: see core/http_headers.h. X-Request-Id is echoed back (one is made when absent).
+// - The HTTP client's address (its TCP connection's) goes with every call as `x-forwarded-for`
+//   metadata (kClientAddressKey), as grpc-gateway does; one the client sent is dropped, so the
+//   server may believe it on in-process calls.
 
 #include <memory>
 #include <string>
@@ -28,6 +31,9 @@
 #include "edges/http/http_server.h"
 
 namespace choreo::transcoding {
+
+// The metadata key carrying the HTTP client's address on a transcoded call.
+inline constexpr char kClientAddressKey[] = "x-forwarded-for";
 
 using http::HttpExchange;
 using http::HttpHeader;

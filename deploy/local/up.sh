@@ -176,13 +176,20 @@ wait_for() {
 }
 
 redis_port=$(free_port)
+# Every process logs in to Redis as its own ACL user, allowed only its own keys; up.sh and
+# operators log in as admin. Passwords are made once and kept in .run/redis-auth (mode 0600).
+redis_auth=$run_dir/redis-auth
+"$build_dir/tools/redisacl/choreo-redis-acl" --dir "$redis_auth"
+redis_login() { echo --redis-user "$1" --redis-password-file "$redis_auth/$1.password"; }
 # Its AOF holds users, balances and orders: readable by its owner only.
 old_umask=$(umask)
 umask 077
 launch redis redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$redis_dir" \
-  --appendonly yes --appendfsync always --save "" --daemonize no
+  --appendonly yes --appendfsync always --save "" --daemonize no \
+  --aclfile "$redis_auth/users.acl"
 umask "$old_umask"
-wait_for redis-cli -p "$redis_port" ping
+wait_for redis-cli -p "$redis_port" --user admin --pass "$(cat "$redis_auth/admin.password")" \
+  --no-auth-warning ping
 echo "127.0.0.1:$redis_port" >"$run_dir/redis.address"
 
 # The Kafka login of up.sh's kcat, and a process's --kafka-properties (none on the dev broker).
@@ -260,8 +267,8 @@ service_flags=(--session-timeout-ms 6000 --max-poll-interval-ms 10000)
 start_service() {  # name binary args...
   local name=$1 binary=$2
   shift 2
-  # shellcheck disable=SC2046 # tls prints flags and file paths without spaces
-  launch "$name" "$build_dir/$binary" "$@" $(tls "$name") $(kafka_login "$name") \
+  # shellcheck disable=SC2046 # these print flags and file paths without spaces
+  launch "$name" "$build_dir/$binary" "$@" $(tls "$name") $(kafka_login "$name") $(redis_login "$name") \
     --port-file "$run_dir/$name.port" \
     --admin-port-file "$run_dir/$name.admin.port"
 }
@@ -337,6 +344,8 @@ choreo is running locally
      -key .run/tls/operator.key -authority order ADDRESS list)
   Kafka                       $kafka   $broker
   Redis                       127.0.0.1:$redis_port   $redis_line
+    (ACL user per process: redis-cli -p $redis_port --user admin
+     --pass "\$(cat .run/redis-auth/admin.password)")
   saga timeline (web page)    $http/timeline   (JSON: $http/v1/sagas, .../v1/orders/<id>/timeline)
   admin: /metrics /healthz /readyz
 $(for name in "${processes[@]}"; do printf '    %-24s  %s\n' "$name" "$(admin "$name")"; done)

@@ -58,6 +58,23 @@ namespace {
 
 class Exchange;
 
+// The connection's peer IP address as text; empty if libmicrohttpd does not know it.
+std::string ClientAddress(MHD_Connection* connection) {
+  const MHD_ConnectionInfo* info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (info == nullptr || info->client_addr == nullptr) return "";
+  char text[INET6_ADDRSTRLEN] = {};
+  const sockaddr* address = info->client_addr;
+  const void* ip = nullptr;
+  if (address->sa_family == AF_INET) {
+    ip = &reinterpret_cast<const sockaddr_in*>(address)->sin_addr;
+  } else if (address->sa_family == AF_INET6) {
+    ip = &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr;
+  }
+  if (ip == nullptr || inet_ntop(address->sa_family, ip, text, sizeof text) == nullptr) return "";
+  return text;
+}
+
 MHD_Response* BufferResponse(const HttpResponse& response, bool close) {
   MHD_Response* mhd = MHD_create_response_from_buffer(
       response.body.size(), const_cast<char*>(response.body.data()), MHD_RESPMEM_MUST_COPY);
@@ -118,6 +135,7 @@ class Exchange final : public HttpExchange, public std::enable_shared_from_this<
     const size_t question = uri.find('?');
     request_.path = std::string(uri.substr(0, question));
     if (question != absl::string_view::npos) request_.query = std::string(uri.substr(question + 1));
+    request_.client_address = ClientAddress(connection);
   }
 
   const HttpRequest& request() const override { return request_; }
@@ -307,6 +325,9 @@ struct ExchangeSlot {
   std::shared_ptr<Exchange> exchange;
 };
 
+// TLS 1.2 and 1.3 only (GnuTLS priority string).
+constexpr char kTlsPriorities[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
+
 HttpResponse ErrorResponse(int http_status, int grpc_code, absl::string_view message) {
   return {.status = http_status,
           .headers = {{.name = "Content-Type", .value = "application/json"}},
@@ -427,19 +448,34 @@ absl::Status HttpServer::Impl::Start() {
   if (!address.ok()) return address.status();
   const auto timeout_seconds =
       static_cast<unsigned>(std::max<int64_t>(1, absl::ToInt64Seconds(options_.idle_timeout)));
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                   MHD_USE_ERROR_LOG;
+  // The certificate options only with TLS: libmicrohttpd refuses them on a plain daemon.
+  std::vector<MHD_OptionItem> tls_options;
+  if (options_.tls.has_value()) {
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+      return absl::FailedPreconditionError("this libmicrohttpd was built without TLS");
+    }
+    flags |= MHD_USE_TLS;
+    tls_options = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0,
+         const_cast<char*>(options_.tls->certificate_chain_pem.c_str())},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(options_.tls->private_key_pem.c_str())},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(kTlsPriorities)},
+    };
+  }
+  tls_options.push_back({MHD_OPTION_END, 0, nullptr});
   daemon_ = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-      0, nullptr, nullptr, &Impl::OnAccess, this,
-      MHD_OPTION_EXTERNAL_LOGGER, &Impl::OnLog, this,
-      MHD_OPTION_SOCK_ADDR, &*address,
-      MHD_OPTION_CONNECTION_LIMIT, options_.max_connections,
-      MHD_OPTION_CONNECTION_TIMEOUT, timeout_seconds,
-      MHD_OPTION_NOTIFY_COMPLETED, &Impl::OnCompleted, this,
-      MHD_OPTION_URI_LOG_CALLBACK, &Impl::OnUri, this,
-      MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-      MHD_OPTION_END);
+      flags, 0, nullptr, nullptr, &Impl::OnAccess, this, MHD_OPTION_EXTERNAL_LOGGER, &Impl::OnLog,
+      this, MHD_OPTION_SOCK_ADDR, &*address, MHD_OPTION_CONNECTION_LIMIT, options_.max_connections,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, options_.max_connections_per_client,
+      MHD_OPTION_CONNECTION_TIMEOUT, timeout_seconds, MHD_OPTION_NOTIFY_COMPLETED,
+      &Impl::OnCompleted, this, MHD_OPTION_URI_LOG_CALLBACK, &Impl::OnUri, this,
+      MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_ARRAY, tls_options.data(), MHD_OPTION_END);
   if (daemon_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat("cannot serve HTTP on ", options_.listen));
+    return absl::UnavailableError(absl::StrCat("cannot serve HTTP", options_.tls ? "S" : "", " on ",
+                                               options_.listen,
+                                               " (see the log line before this one)"));
   }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
   port_ = info == nullptr ? 0 : info->port;

@@ -6,9 +6,13 @@
 // arrives.
 //
 // Promises:
-// - Keep-alive (HTTP/1.1); at most `max_connections` connections at once (more are refused at
-//   accept); a connection idle or sending slower than `idle_timeout` between reads is closed
-//   (a connection waiting for its answer is exempt: the handler's deadline bounds that).
+// - Keep-alive (HTTP/1.1); at most `max_connections` connections at once, and at most
+//   `max_connections_per_client` from one client address (more are refused at accept: one
+//   client cannot hold the port with idle or slow connections); a connection idle or sending slower
+//   than `idle_timeout` between reads is closed (a connection waiting for its answer is exempt: the
+//   handler's deadline bounds that).
+// - HTTPS when `tls` is given (PEM certificate chain and key; TLS 1.2 or later), plain HTTP
+//   otherwise.
 // - A body over `max_body_bytes` is answered 413 (JSON) without reaching the handler.
 // - A request whose body framing is ambiguous (FramingProblem) is answered 400 (JSON) without
 //   reaching the handler, and its connection closed: a proxy in front may have framed it
@@ -41,6 +45,9 @@ struct HttpRequest {
   std::string query;  // raw, without '?'
   std::vector<HttpHeader> headers;
   std::string body;
+  // The peer's IP address as text ("203.0.113.7", "2001:db8::1"): the TCP connection's, not
+  // anything the client wrote in a header.
+  std::string client_address;
 
   // The first header named `lowercase_name`; nullptr when absent.
   const std::string* Header(absl::string_view lowercase_name) const;
@@ -77,9 +84,17 @@ class HttpExchange {
 
 using HttpHandler = std::function<void(std::shared_ptr<HttpExchange>)>;
 
+// A server certificate chain and its private key, PEM.
+struct HttpTls {
+  std::string certificate_chain_pem;
+  std::string private_key_pem;
+};
+
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:0";  // IPv4 host:port; port 0 picks a free port
   unsigned max_connections = 1024;
+  unsigned max_connections_per_client = 64;
+  std::optional<HttpTls> tls;
   absl::Duration idle_timeout = absl::Seconds(30);
   size_t max_body_bytes = 1 << 20;
 };

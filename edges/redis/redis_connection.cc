@@ -69,6 +69,16 @@ absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view address) {
   return out;
 }
 
+// Read at every connect; set once at start-up.
+std::atomic<std::shared_ptr<const RedisLogin>>& ProcessLogin() {
+  static auto* login = new std::atomic<std::shared_ptr<const RedisLogin>>();
+  return *login;
+}
+
+void SetProcessLogin(RedisLogin login) {
+  ProcessLogin().store(std::make_shared<const RedisLogin>(std::move(login)));
+}
+
 RedisConnection::RedisConnection(Options options) : options_(std::move(options)) {}
 
 RedisConnection::~RedisConnection() { Drop(); }
@@ -90,7 +100,27 @@ absl::Status RedisConnection::EnsureConnected() {
                                                options_.address.port, ": ", error));
   }
   redisSetTimeout(context_, absl::ToTimeval(options_.command_timeout));
-  return absl::OkStatus();
+  return LogIn();
+}
+
+absl::Status RedisConnection::LogIn() {
+  const std::shared_ptr<const RedisLogin> login = ProcessLogin().load();
+  if (login == nullptr || login->user.empty()) return absl::OkStatus();
+  auto* reply = static_cast<redisReply*>(
+      redisCommand(context_, "AUTH %s %s", login->user.c_str(), login->password.c_str()));
+  if (reply == nullptr) {
+    std::string error = context_->errstr;
+    Drop();
+    return absl::UnavailableError(
+        absl::StrCat("redis ", options_.address.host, ":", options_.address.port, ": ", error));
+  }
+  const bool refused = reply->type == REDIS_REPLY_ERROR;
+  const std::string message = refused ? std::string(reply->str, reply->len) : "";
+  freeReplyObject(reply);
+  if (!refused) return absl::OkStatus();
+  Drop();
+  return absl::PermissionDeniedError(
+      absl::StrCat("redis refused the login as '", login->user, "': ", message));
 }
 
 // Read on every round trip of every thread, replaced rarely: an atomic shared_ptr, so a round

@@ -39,6 +39,16 @@ struct RedisAddress {
 // "host:port" -> RedisAddress; INVALID_ARGUMENT naming the problem.
 absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view address);
 
+// Who every connection of the process logs in as (a Redis ACL user): AUTH right after each
+// connect, and a refused login fails the call that connected (PERMISSION_DENIED, naming the
+// user). Set once at start-up, before connections are used. Empty user: no AUTH (the server's
+// default user).
+struct RedisLogin {
+  std::string user;
+  std::string password;
+};
+void SetProcessLogin(RedisLogin login);
+
 // Called after every round trip of every connection in the process with the command's name
 // (lowercase; "pipeline" for several) and the time it took, failures included. Set once at
 // start-up, before connections are used (metrics); must be thread-safe and must not block.
@@ -84,6 +94,8 @@ class RedisConnection {
   absl::StatusOr<std::vector<RedisReply>> RoundTrip(
       const std::vector<std::vector<std::string>>& commands);
   absl::Status EnsureConnected();
+  // AUTH as the process's login (SetProcessLogin), if it has one; drops the connection if refused.
+  absl::Status LogIn();
   // The SHA1 of `script`, loaded on this connection (SCRIPT LOAD on first use).
   absl::StatusOr<std::string> ScriptSha(const std::string& script);
   void Drop();

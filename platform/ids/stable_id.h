@@ -3,7 +3,9 @@
 // StableId: a 128-bit id (32 lowercase hex characters) that depends only on its inputs, the same
 // in every process and on every run. Used where re-delivery or a client's retry must land on the
 // same id: an order id from (username, request id), the event id of a client command.
-// Not cryptographic: do not use it where an adversary chooses inputs to collide.
+// BLAKE2b-128 over the length-prefixed inputs: clients choose the inputs (usernames, request
+// ids), and nobody can find two that give one id (another user's order) with less than about
+// 2^64 work. Not secret: every read of what an id names checks its owner (deploy/security.md).
 
 #include <initializer_list>
 #include <string>

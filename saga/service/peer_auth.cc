@@ -1,7 +1,10 @@
 #include "saga/service/peer_auth.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "saga/service/grpc_metadata.h"
 #include "saga/service/grpc_status.h"
 
@@ -46,6 +49,27 @@ grpc::Status RequirePeer(const grpc::ServerContextBase& context,
 
 absl::StatusOr<std::string> CallingUser(const grpc::ServerContextBase& context) {
   return AssertedUser(AuthenticatedPeer(context), MetadataValue(context, "x-username"));
+}
+
+std::string AssertedClientAddress(const std::optional<std::string>& peer,
+                                  absl::string_view asserted) {
+  return peer == kGatewayPeer ? std::string(asserted) : "";
+}
+
+std::optional<std::string> PeerIpAddress(absl::string_view peer) {
+  std::string address;
+  if (absl::ConsumePrefix(&peer, "ipv4:")) {
+    address = std::string(peer.substr(0, peer.rfind(':')));
+  } else if (absl::ConsumePrefix(&peer, "ipv6:")) {
+    const std::string decoded = absl::StrReplaceAll(peer, {{"%5B", "["}, {"%5D", "]"}});
+    const size_t close = decoded.find(']');
+    if (decoded.empty() || decoded[0] != '[' || close == std::string::npos) return std::nullopt;
+    address = decoded.substr(1, close - 1);
+  } else {
+    return std::nullopt;
+  }
+  if (address.empty()) return std::nullopt;
+  return address;
 }
 
 }  // namespace choreo::service

@@ -47,4 +47,18 @@ grpc::Status RequirePeer(const grpc::ServerContextBase& context,
 // AssertedUser for a call.
 absl::StatusOr<std::string> CallingUser(const grpc::ServerContextBase& context);
 
+// The metadata on which the gateway names the network address of the client a call is for
+// (the user service throttles logins and registrations by it). Believed only from the gateway.
+inline constexpr char kClientAddressMetadata[] = "x-client-address";
+
+// The client address a call is for: `asserted` (x-client-address) from the gateway; "" from
+// anyone else (who calls for no client).
+std::string AssertedClientAddress(const std::optional<std::string>& peer,
+                                  absl::string_view asserted);
+
+// The IP address in a gRPC peer string: "ipv4:203.0.113.7:5000" is "203.0.113.7",
+// "ipv6:[2001:db8::1]:5000" (or its percent-encoded form) is "2001:db8::1"; nullopt for a peer
+// without one (an in-process call, a unix socket).
+std::optional<std::string> PeerIpAddress(absl::string_view peer);
+
 }  // namespace choreo::service

@@ -3,8 +3,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "edges/kafka/kafka_client.h"
@@ -19,6 +21,9 @@ void ProcessConfig::AddFlags(config::FlagSet& flags) {
       .Add("kafka-properties", &kafka_properties,
            "file of librdkafka properties for every Kafka client: security.protocol, sasl.*, ssl.*")
       .Add("redis", &redis, "Redis host:port")
+      .Add("redis-user", &redis_user, "the Redis ACL user this process logs in as")
+      .Add("redis-password-file", &redis_password_file,
+           "file holding that user's password (one line)")
       .Add("grpc-listen", &grpc_listen, "gRPC listen address (port 0: any free port)")
       .Add("port-file", &port_file, "write the bound gRPC port to this file")
       .Add("stop-timeout", &stop_timeout,
@@ -31,13 +36,28 @@ absl::Status ProcessConfig::ValidateAddresses() const {
   if (absl::Status redis_ok = redis::ParseRedisAddress(redis).status(); !redis_ok.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--redis: ", redis_ok.message()));
   }
+  if (redis_user.empty() != redis_password_file.empty()) {
+    return absl::InvalidArgumentError("--redis-user and --redis-password-file go together");
+  }
   if (stop_timeout < absl::Seconds(1))
     return absl::InvalidArgumentError("--stop-timeout must be >= 1s");
   return tls.Validate();
 }
 
-absl::Status ProcessConfig::ApplyKafkaProperties() const {
-  return kafka::UseClientPropertiesFile(kafka_properties);
+absl::Status ProcessConfig::ApplyClientLogins() const {
+  if (absl::Status kafka = kafka::UseClientPropertiesFile(kafka_properties); !kafka.ok()) {
+    return kafka;
+  }
+  if (redis_user.empty()) return absl::OkStatus();
+  std::ifstream file(redis_password_file);
+  std::string password;
+  if (!file || !std::getline(file, password) || absl::StripAsciiWhitespace(password).empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--redis-password-file ", redis_password_file, " cannot be read or is empty"));
+  }
+  redis::SetProcessLogin(
+      {.user = redis_user, .password = std::string(absl::StripAsciiWhitespace(password))});
+  return absl::OkStatus();
 }
 
 std::unique_ptr<ProcessHost> ProcessHost::Start(const std::string& name,

@@ -42,6 +42,10 @@ struct ProcessConfig {
   // librdkafka properties file: who the process is to Kafka (kafka::SetProcessClientProperties).
   std::string kafka_properties;
   std::string redis = "127.0.0.1:6379";
+  // The process's Redis ACL user and the file holding its password (redis::SetProcessLogin);
+  // both empty: Redis's default user.
+  std::string redis_user;
+  std::string redis_password_file;
   std::string grpc_listen = "127.0.0.1:0";  // port 0: any free port (see --port-file)
   std::string port_file;                    // the bound gRPC port is written here
   // The longest a stop may take (ProcessHost::Run): below Kubernetes' default 30 s grace.
@@ -49,13 +53,15 @@ struct ProcessConfig {
   TlsFiles tls;                             // mutual TLS with the other processes
   telemetry::TelemetryConfig telemetry;
 
-  // --kafka-brokers, --kafka-properties, --redis, --grpc-listen, --port-file, --tls-*. A main adds
+  // --kafka-brokers, --kafka-properties, --redis, --redis-user, --redis-password-file,
+  // --grpc-listen, --port-file, --tls-*. A main adds
   // its own flags after these and telemetry.AddFlags last: the order --help lists them in.
   void AddFlags(config::FlagSet& flags);
   // The addresses and TLS files; a main validates telemetry last, after its own flags.
   absl::Status ValidateAddresses() const;
-  // Reads --kafka-properties (if set) and makes them every Kafka client's; before any client.
-  absl::Status ApplyKafkaProperties() const;
+  // Who the process is to Kafka and Redis: reads --kafka-properties and --redis-password-file
+  // (if set) and makes them every client's. Called before any client is made.
+  absl::Status ApplyClientLogins() const;
 };
 
 class ProcessHost {

@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
   using namespace choreo;  // NOLINT(build/namespaces): main only wires
   process::StopSignals signals;  // before any thread starts
   const billing::BillingConfig config = billing::BillingConfig::FromFlags(argc, argv);
-  if (absl::Status applied = config.ApplyKafkaProperties(); !applied.ok()) {
+  if (absl::Status applied = config.ApplyClientLogins(); !applied.ok()) {
     return service::StartFailure(billing::kService, applied);
   }
   absl::StatusOr<saga::HandlerRegistry> registry = billing::BillingRegistry(config.Policy());

@@ -8,6 +8,7 @@
 #include "choreo/users/v1/events.pb.h"
 #include "contracts/topics/topics.h"
 #include "platform/ids/trace_context.h"
+#include "platform/logging/logger.h"
 #include "platform/proto_time/proto_time.h"
 #include "saga/service/peer_auth.h"
 #include "saga/store/load_state.h"
@@ -229,7 +230,12 @@ absl::StatusOr<saga::HandlerRegistry> SenderRegistry(NotificationChannel* channe
   absl::Status added = registry.Effect<NotificationRequested>(
       kInboxAggregate, [](const NotificationRequested& n) { return n.username(); }, "delivery",
       [channel](const NotificationRequested& n, const saga::EffectContext& context) {
-        NotificationSent sent = SentFor(n, channel->Deliver(n), context.now);
+        const DeliveryResult result = channel->Deliver(n);
+        if (!result.detail.empty()) {
+          logging::Warn(absl::StrCat("delivery failed: ", result.detail),
+                        {{"notification_id", n.notification_id()}});
+        }
+        NotificationSent sent = SentFor(n, result, context.now);
         publish::Origin origin = context.origin;
         origin.event_id = ids::EventId(SentEventIdFor(n.notification_id()));
         return context.publisher.Publish(sent, topics::kNotificationsSent, n.username(), origin);

@@ -13,7 +13,7 @@
 namespace choreo::order {
 
 int RunOrder(const OrderConfig& config, process::StopSignals& signals) {
-  if (absl::Status applied = config.ApplyKafkaProperties(); !applied.ok()) {
+  if (absl::Status applied = config.ApplyClientLogins(); !applied.ok()) {
     return service::StartFailure(kService, applied);
   }
   absl::StatusOr<Catalog> catalog = config.LoadCatalog();

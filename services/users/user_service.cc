@@ -92,6 +92,48 @@ absl::Status UserServiceImpl::CommitAndPublish(const grpc::ServerContext& contex
   return absl::OkStatus();
 }
 
+namespace {
+
+// One of the service's password-check slots for as long as it lives, if one was free.
+class PasswordCheckSlot {
+ public:
+  PasswordCheckSlot(std::atomic<int>& in_flight, int capacity) : in_flight_(in_flight) {
+    taken_ = in_flight_.fetch_add(1) < capacity;
+    if (!taken_) in_flight_.fetch_sub(1);
+  }
+  ~PasswordCheckSlot() {
+    if (taken_) in_flight_.fetch_sub(1);
+  }
+  PasswordCheckSlot(const PasswordCheckSlot&) = delete;
+  PasswordCheckSlot& operator=(const PasswordCheckSlot&) = delete;
+
+  // RESOURCE_EXHAUSTED when no slot was free.
+  grpc::Status status() const {
+    if (taken_) return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        "too many password checks in progress; retry in a moment");
+  }
+
+ private:
+  std::atomic<int>& in_flight_;
+  bool taken_ = false;
+};
+
+}  // namespace
+
+grpc::Status UserServiceImpl::CountAttempt(const grpc::ServerContext& context,
+                                           absl::string_view kind, const AttemptLimit& limit) {
+  std::string client = service::AssertedClientAddress(
+      service::AuthenticatedPeer(context), MetadataValue(context, service::kClientAddressMetadata));
+  if (client.empty()) client = "unknown";
+  absl::StatusOr<int64_t> attempt = store_->CountAttempt(kind, client, limit.window);
+  if (!attempt.ok()) return ToGrpc(attempt.status());
+  if (AttemptAllowed(*attempt, limit)) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      absl::StrCat("too many ", kind, " attempts from ", client,
+                                   "; try again within ", absl::FormatDuration(limit.window)));
+}
+
 grpc::Status UserServiceImpl::Register(grpc::ServerContext* context,
                                        const v1::RegisterRequest* request,
                                        v1::RegisterResponse* response) {
@@ -103,12 +145,18 @@ grpc::Status UserServiceImpl::Register(grpc::ServerContext* context,
       !valid.ok()) {
     return ToGrpc(valid);
   }
+  if (grpc::Status counted = CountAttempt(*context, "registration", options_.registration_limit);
+      !counted.ok()) {
+    return counted;
+  }
   absl::StatusOr<std::optional<StoredUser>> existing = store_->Get(request->username());
   if (!existing.ok()) return ToGrpc(existing.status());
   if (existing->has_value()) {
     return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                         absl::StrCat("username: ", request->username(), " is taken"));
   }
+  const PasswordCheckSlot slot(password_checks_in_flight_, options_.password_checks);
+  if (!slot.status().ok()) return slot.status();
   absl::StatusOr<std::string> hash = credentials::HashPassword(request->password(), options_.password_hash);
   if (!hash.ok()) return ToGrpc(hash.status());
   absl::StatusOr<saga::Reaction<v1::UserRecord>> registered =
@@ -134,17 +182,13 @@ grpc::Status UserServiceImpl::Login(grpc::ServerContext* context, const v1::Logi
   }
   const grpc::Status refused(grpc::StatusCode::UNAUTHENTICATED, "wrong username or password");
   if (!ValidateUsername(request->username()).ok()) return refused;
-  absl::StatusOr<int64_t> attempt =
-      store_->CountLoginAttempt(request->username(), options_.login_limit.window);
-  if (!attempt.ok()) return ToGrpc(attempt.status());
-  if (!LoginAllowed(*attempt, options_.login_limit)) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        absl::StrCat("too many login attempts for ", request->username(),
-                                     "; try again within ",
-                                     absl::FormatDuration(options_.login_limit.window)));
+  if (grpc::Status counted = CountAttempt(*context, "login", options_.login_limit); !counted.ok()) {
+    return counted;
   }
   absl::StatusOr<std::optional<StoredUser>> user = store_->Get(request->username());
   if (!user.ok()) return ToGrpc(user.status());
+  const PasswordCheckSlot slot(password_checks_in_flight_, options_.password_checks);
+  if (!slot.status().ok()) return slot.status();
   if (!user->has_value()) {
     static_cast<void>(credentials::VerifyPassword(decoy_hash_, request->password()));
     return refused;

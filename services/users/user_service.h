@@ -11,6 +11,7 @@
 // in the `x-username` metadata (after verifying the user's token); the same metadata from any
 // other caller is UNAUTHENTICATED, and a request naming another user is PERMISSION_DENIED.
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -18,11 +19,11 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "choreo/users/v1/user_service.grpc.pb.h"
+#include "credentials/jwt.h"
+#include "credentials/password_hash.h"
 #include "saga/publish/publisher.h"
 #include "saga/runtime/handler_registry.h"
 #include "services/users/core/user_rules.h"
-#include "credentials/jwt.h"
-#include "credentials/password_hash.h"
 #include "services/users/user_store.h"
 
 namespace choreo::users {
@@ -34,7 +35,12 @@ absl::StatusOr<saga::HandlerRegistry> UserRegistry();
 
 struct UserServiceOptions {
   credentials::PasswordHashParams password_hash;
-  LoginLimit login_limit;
+  // Per client address (the gateway names it): logins, registrations.
+  AttemptLimit login_limit;
+  AttemptLimit registration_limit{.max_attempts = 10, .window = absl::Minutes(10)};
+  // Argon2 hashes computed at once, by all clients together: a flood from many addresses gets
+  // RESOURCE_EXHAUSTED instead of queueing every login behind it.
+  int password_checks = 4;
   // Stamps the events a call publishes (the outbox sends them). Not owned; required.
   const publish::Publisher* publisher = nullptr;
 };
@@ -55,6 +61,9 @@ class UserServiceImpl final : public v1::UserService::Service {
                              v1::Profile* response) override;
 
  private:
+  // Counts the attempt of `kind` for the call's client: RESOURCE_EXHAUSTED over `limit`.
+  grpc::Status CountAttempt(const grpc::ServerContext& context, absl::string_view kind,
+                            const AttemptLimit& limit);
   // Encodes the reaction's events (stamped as caused by the call), commits the record with them
   // and publishes them.
   absl::Status CommitAndPublish(const grpc::ServerContext& context, const std::string& username,
@@ -64,6 +73,7 @@ class UserServiceImpl final : public v1::UserService::Service {
   Outbox* outbox_;
   const credentials::TokenIssuer* issuer_;
   const UserServiceOptions options_;
+  std::atomic<int> password_checks_in_flight_{0};
   absl::Mutex random_mu_;
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
   // A hash of a random password, verified when the username is unknown so that a login for an

@@ -108,13 +108,13 @@ absl::StatusOr<std::vector<PendingChange>> UserStore::PendingSince(absl::Time cu
   return changes;
 }
 
-absl::StatusOr<int64_t> UserStore::CountLoginAttempt(const std::string& username,
-                                                     absl::Duration window) {
+absl::StatusOr<int64_t> UserStore::CountAttempt(absl::string_view kind, const std::string& client,
+                                                absl::Duration window) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<redis::RedisReply> reply =
-      redis_.Eval(kCountAttemptScript, {absl::StrCat("login:{users.user:", username, "}")},
-                  {absl::StrCat(absl::ToInt64Milliseconds(window))});
-  if (absl::Status ok = ReplyStatus("login attempts", reply); !ok.ok()) return ok;
+  absl::StatusOr<redis::RedisReply> reply = redis_.Eval(
+      kCountAttemptScript, {absl::StrCat("attempts:{users.client:", client, "}:", kind)},
+      {absl::StrCat(absl::ToInt64Milliseconds(window))});
+  if (absl::Status ok = ReplyStatus("attempt count", reply); !ok.ok()) return ok;
   return reply->integer;
 }
 

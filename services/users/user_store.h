@@ -18,12 +18,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "choreo/users/v1/state.pb.h"
-#include "saga/publish/publisher.h"
-#include "platform/record/record.h"
 #include "edges/redis/redis_connection.h"
+#include "platform/record/record.h"
+#include "saga/publish/publisher.h"
 #include "saga/store/redis_aggregate_store.h"
 
 namespace choreo::users {
@@ -63,9 +64,10 @@ class UserStore {
   // Changes indexed at or before `cutoff`, oldest first, at most `limit`.
   absl::StatusOr<std::vector<PendingChange>> PendingSince(absl::Time cutoff, int limit);
 
-  // Counts one login attempt for `username` in the current fixed window of `window` and
-  // returns the count (1 for the window's first attempt).
-  absl::StatusOr<int64_t> CountLoginAttempt(const std::string& username, absl::Duration window);
+  // Counts one attempt of `kind` ("login", "register") from `client` (an address) in the
+  // current fixed window of `window` and returns the count (1 for the window's first attempt).
+  absl::StatusOr<int64_t> CountAttempt(absl::string_view kind, const std::string& client,
+                                       absl::Duration window);
 
  private:
   absl::Mutex mu_;

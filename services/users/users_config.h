@@ -18,7 +18,9 @@ struct UsersConfig : service::ServiceConfig {
   std::string jwt_public_key = "users-signing-key.pub.pem";
   std::string jwt_issuer = "choreo-users";
   absl::Duration token_lifetime = absl::Hours(1);
-  LoginLimit login_limit;
+  AttemptLimit login_limit;
+  AttemptLimit registration_limit{.max_attempts = 10, .window = absl::Minutes(10)};
+  int password_checks = 4;        // Argon2 hashes computed at once
   int64_t password_hash_ops = 2;  // Argon2id opslimit
   int password_hash_mib = 19;     // Argon2id memory per hash
 

@@ -14,7 +14,7 @@
 namespace choreo::users {
 
 int RunUsers(const UsersConfig& config, process::StopSignals& signals) {
-  if (absl::Status applied = config.ApplyKafkaProperties(); !applied.ok()) {
+  if (absl::Status applied = config.ApplyClientLogins(); !applied.ok()) {
     return service::StartFailure(kService, applied);
   }
   absl::StatusOr<std::unique_ptr<telemetry::Telemetry>> telemetry =

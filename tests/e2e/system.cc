@@ -7,9 +7,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "contracts/stores/redis_acls.h"
+#include "edges/redis/redis_connection.h"
+#include "platform/ids/trace_context.h"
+#include "platform/process/files.h"
 #include "saga/service/grpc_tls.h"
 #include "testing/http_client.h"
 #include "testing/wait.h"
@@ -115,8 +120,24 @@ absl::Status LocalSystem::Start() {
       dir_->File("tls"), {"gateway", "order", "billing", "users", "notification", "operator"});
   if (!pki.ok()) return pki.status();
   pki_ = std::make_unique<testing::LocalPki>(*std::move(pki));
+  testing::RedisServer::Options redis_options{.appendfsync = options_.redis_appendfsync};
+  if (options_.redis_authentication) {
+    absl::StatusOr<std::string> acls = stores::RedisAclFile(RedisPasswords());
+    if (!acls.ok()) return acls.status();
+    redis_options.acl_file_text = *acls;
+    redis_options.admin_password = RedisPassword(stores::kRedisAdminUser);
+    redis::SetProcessLogin(
+        {.user = stores::kRedisAdminUser, .password = redis_options.admin_password});
+    for (const auto& [user, password] : RedisPasswords()) {
+      if (absl::Status written =
+              process::WriteFileAtomically(RedisPasswordFile(user), password + "\n");
+          !written.ok()) {
+        return written;
+      }
+    }
+  }
   absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis =
-      testing::RedisServer::Start({.appendfsync = options_.redis_appendfsync});
+      testing::RedisServer::Start(redis_options);
   if (!redis.ok()) return redis.status();
   redis_ = *std::move(redis);
   redis_address_ = redis_->address();
@@ -145,6 +166,10 @@ absl::Status LocalSystem::Start() {
   std::vector<std::string> users_flags = {"--jwt-private-key", dir_->File("jwt.pem"),
                                           public_key[0], public_key[1], "--password-hash-ops",
                                           "1", "--password-hash-mib", "8"};
+  // Every test client calls from loopback: the limits per client address are lifted unless a
+  // test sets its own (a later flag wins).
+  users_flags.insert(users_flags.end(),
+                     {"--login-attempts", "1000000", "--registrations", "1000000"});
   users_flags.insert(users_flags.end(), options_.users_flags.begin(), options_.users_flags.end());
   const std::vector<Service> services = {
       {"users", binaries_.users, users_flags},
@@ -188,6 +213,12 @@ absl::Status LocalSystem::Start() {
                                       public_key[0], public_key[1]};
   gateway.insert(gateway.end(), common.begin(), common.end());
   for (const std::string& flag : IdentityFlags("gateway")) gateway.push_back(flag);
+  // Every test client is 127.0.0.1, and benchmarks open hundreds of connections.
+  gateway.insert(gateway.end(), {"--http-max-connections-per-client", "4096"});
+  if (options_.public_tls) {
+    gateway.insert(gateway.end(), {"--public-tls-cert", pki_->cert("gateway"), "--public-tls-key",
+                                   pki_->key("gateway")});
+  }
   gateway.insert(gateway.end(), options_.gateway_flags.begin(), options_.gateway_flags.end());
   const std::string http_port_file = dir_->File("gateway.http.port");
   std::filesystem::remove(http_port_file);
@@ -201,7 +232,8 @@ absl::Status LocalSystem::Start() {
   if (!testing::WaitUntil([&] { return std::filesystem::exists(http_port_file); }, absl::Seconds(10))) {
     return absl::UnavailableError("the gateway serves no HTTP; see " + LogOf("gateway"));
   }
-  gateway_http_ = absl::StrCat("http://127.0.0.1:", ReadFile(http_port_file));
+  gateway_http_ = absl::StrCat(options_.public_tls ? "https://gateway:" : "http://127.0.0.1:",
+                               ReadFile(http_port_file));
   return absl::OkStatus();
 }
 
@@ -211,7 +243,32 @@ std::vector<std::string> LocalSystem::IdentityFlags(const std::string& process) 
     flags.push_back("--kafka-properties");
     flags.push_back(kafka_cluster_->ClientPropertiesFile(process));
   }
+  if (options_.redis_authentication) {
+    flags.insert(flags.end(),
+                 {"--redis-user", process, "--redis-password-file", RedisPasswordFile(process)});
+  }
   return flags;
+}
+
+std::string LocalSystem::RedisPasswordFile(const std::string& user) const {
+  return dir_->File(absl::StrCat(user, ".redis-password"));
+}
+
+const std::map<std::string, std::string>& LocalSystem::RedisPasswords() {
+  static const auto* passwords = [] {
+    absl::BitGen random;
+    auto* made = new std::map<std::string, std::string>();
+    (*made)[stores::kRedisAdminUser] = ids::RandomHex(random, 16);
+    for (const stores::RedisAclUser& user : stores::MissionRedisUsers()) {
+      (*made)[user.name] = ids::RandomHex(random, 16);
+    }
+    return made;
+  }();
+  return *passwords;
+}
+
+const std::string& LocalSystem::RedisPassword(const std::string& user) {
+  return RedisPasswords().at(user);
 }
 
 std::shared_ptr<grpc::Channel> LocalSystem::ChannelTo(const std::string& service,

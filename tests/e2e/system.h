@@ -47,6 +47,9 @@ class LocalSystem {
     // Apache Kafka started here: every process logs in as its own principal and may touch only
     // its own topics and groups (KafkaCluster::Options::authenticate).
     bool kafka_authentication = true;
+    // Every process logs in to Redis as its own ACL user, allowed only its own keys
+    // (stores::MissionRedisUsers); the test process logs in as admin (redis::SetProcessLogin).
+    bool redis_authentication = true;
     // Apache Kafka's JVM: quick to start (tests) or fully optimising with a bigger heap (benchmarks).
     bool kafka_fast_start = true;
     // Non-empty: use this running Kafka instead (its topics must exist); `broker` is ignored.
@@ -63,6 +66,8 @@ class LocalSystem {
     std::vector<std::string> gateway_flags;  // extra flags of choreo-gateway
     std::vector<std::string> notification_flags;
     std::vector<std::string> users_flags;
+    // The gateway's public gRPC and HTTP ports speak TLS with the "gateway" certificate of pki().
+    bool public_tls = false;
     // Services Start() leaves out, for the test to start with StartService.
     std::vector<std::string> deferred;
     // Every client reaches Apache Kafka (one node) and Redis through proxies named "kafka" and
@@ -91,7 +96,11 @@ class LocalSystem {
   // The proxies in front of Kafka and Redis; null without Options::network_proxy.
   testing::Toxiproxy* network_proxy() { return proxy_.get(); }
   const std::string& gateway() const { return gateway_; }
-  // The gateway's HTTP/JSON base URL, "http://127.0.0.1:<port>".
+  // The password of a Redis ACL user ("order", "admin", ...); the same for every system of the
+  // test process.
+  static const std::string& RedisPassword(const std::string& user);
+  // The gateway's HTTP/JSON base URL, "http://127.0.0.1:<port>"; with Options::public_tls
+  // "https://gateway:<port>" (its certificate's name: resolve it to 127.0.0.1).
   const std::string& gateway_http() const { return gateway_http_; }
   const std::string& order() const { return addresses_.at("order"); }
   const std::string& billing() const { return addresses_.at("billing"); }
@@ -148,6 +157,8 @@ class LocalSystem {
   std::unique_ptr<testing::RedisServer> redis_;
   std::unique_ptr<testing::Toxiproxy> proxy_;
   std::string redis_address_;
+  static const std::map<std::string, std::string>& RedisPasswords();
+  std::string RedisPasswordFile(const std::string& user) const;
   std::string kafka_, gateway_, gateway_http_;
   std::map<std::string, std::vector<std::string>> argv_;  // each process's flags, but --port-file
   std::map<std::string, std::string> addresses_;

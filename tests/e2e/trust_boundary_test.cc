@@ -7,18 +7,28 @@
 // - a client checks which service it reached: a certificate for another name is refused;
 // - on Kafka, an event that moves money is taken only from the service allowed to produce it: a
 //   DepositRequested from any other principal, or from no login, never reaches billing.deposits.
+// - at the gateway, logins and registrations are limited per client address (the connection's,
+//   over gRPC and HTTP alike, whatever headers say), never per user, and password hashing is
+//   capped for all clients together.
 // Each refusal has its positive control: the same call with the right certificate succeeds.
+
+#include <hiredis/hiredis.h>
+
+#include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "choreo/billing/v1/admin.grpc.pb.h"
 #include "choreo/billing/v1/events.pb.h"
+#include "choreo/gateway/v1/gateway.grpc.pb.h"
 #include "choreo/notifications/v1/admin.grpc.pb.h"
 #include "choreo/orders/v1/admin.grpc.pb.h"
 #include "choreo/users/v1/user_service.grpc.pb.h"
 #include "contracts/topics/topics.h"
 #include "edges/kafka/kafka_client.h"
 #include "edges/kafka/kafka_producer.h"
+#include "edges/redis/redis_connection.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -42,10 +52,16 @@ std::unique_ptr<grpc::ClientContext> Call(const std::string& asserted_user = "")
   return context;
 }
 
+std::string LoginBody(const std::string& user, const std::string& password) {
+  return absl::StrCat(R"({"username":")", user, R"(","password":")", password, R"("})");
+}
+
 class TrustBoundaryTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    system_ = new LocalSystem(Binaries::Built(), {});
+    system_ = new LocalSystem(Binaries::Built(),
+                              {.users_flags = {"--login-attempts", "5", "--registrations", "3",
+                                               "--password-checks", "1"}});
     const absl::Status started = system_->Start();
     ASSERT_TRUE(started.ok()) << started;
     TestUsers users(system_->gateway());
@@ -106,6 +122,14 @@ class TrustBoundaryTest : public ::testing::Test {
                       {{"message.timeout.ms", "5000"}}));
     if (!producer.ok()) return producer.status();
     return (*producer)->ProduceAndWait(record, absl::Seconds(15)).status();
+  }
+
+  // A call to the gateway's HTTP API from `source` (an address in 127/8).
+  static testing::HttpResult HttpFrom(const std::string& source, const std::string& target,
+                                      const std::string& body,
+                                      std::vector<std::string> headers = {}) {
+    return testing::HttpCall("POST", system_->gateway_http() + target, body,
+                             {.headers = std::move(headers), .source_address = source});
   }
 
   static LocalSystem* system_;
@@ -278,6 +302,161 @@ TEST_F(TrustBoundaryTest, AClientRefusesAServerWithAnotherServicesCertificate) {
       users::v1::UserService::NewStub(service::ChannelTo(system_->users(), "users", *gateway))
           ->GetProfile(Call("ann").get(), {}, &profile);
   EXPECT_TRUE(right.ok()) << right.error_message();
+}
+
+TEST_F(TrustBoundaryTest, LoginsAreLimitedPerClientAddressNeverPerUser) {
+  // Five wrong passwords for ann from one address, then that address is refused: 429 with the
+  // reason, whatever forwarding headers it sends.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(
+        HttpFrom("127.0.0.2", "/v1/accounts:login", LoginBody("ann", "not her password")).status,
+        401);
+  }
+  const testing::HttpResult limited =
+      HttpFrom("127.0.0.2", "/v1/accounts:login", LoginBody("ann", TestUsers::kPassword),
+               {"X-Forwarded-For: 10.9.9.9", "Grpc-Metadata-X-Forwarded-For: 10.9.9.9",
+                "Grpc-Metadata-X-Client-Address: 10.9.9.9"});
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_THAT(limited.body, HasSubstr("too many login attempts from 127.0.0.2"));
+  // Ann is not locked out: from her own address, over HTTP and over gRPC, she logs in.
+  EXPECT_EQ(
+      HttpFrom("127.0.0.3", "/v1/accounts:login", LoginBody("ann", TestUsers::kPassword)).status,
+      200);
+  TestUsers users(system_->gateway());
+  EXPECT_TRUE(users.SignUp("ann").ok()) << "a sign-up of an existing user logs in";
+}
+
+TEST_F(TrustBoundaryTest, RegistrationsAreLimitedPerClientAddress) {
+  auto register_from = [](const std::string& source, const std::string& user) {
+    return HttpFrom(
+        source, "/v1/accounts",
+        absl::StrCat(R"({"username":")", user, R"(","password":")", TestUsers::kPassword,
+                     R"(","email":")", user, R"(@example.com"})"));
+  };
+  for (const char* user : {"reg1", "reg2", "reg3"}) {
+    const testing::HttpResult registered = register_from("127.0.0.4", user);
+    EXPECT_EQ(registered.status, 200) << user << ": " << registered.body;
+  }
+  const testing::HttpResult limited = register_from("127.0.0.4", "reg4");
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_THAT(limited.body, HasSubstr("too many registration attempts"));
+  EXPECT_EQ(register_from("127.0.0.5", "reg4").status, 200) << "another address is not limited";
+}
+
+TEST_F(TrustBoundaryTest, PasswordHashingIsCappedForAllClientsTogether) {
+  // One password check at a time (--password-checks 1): logins from many addresses at once find
+  // it busy, RESOURCE_EXHAUSTED, instead of queueing behind each other. Rounds of concurrent
+  // logins until one does (each from fresh addresses, under their own per-address limits).
+  bool busy_seen = false;
+  int answered = 0;
+  for (int round = 0; round < 20 && !busy_seen; ++round) {
+    std::vector<std::thread> clients;
+    std::vector<testing::HttpResult> results(8);
+    for (int i = 0; i < 8; ++i) {
+      clients.emplace_back([&results, round, i] {
+        results[i] = HttpFrom(absl::StrCat("127.0.1.", round * 8 + i + 1), "/v1/accounts:login",
+                              LoginBody("ann", TestUsers::kPassword));
+      });
+    }
+    for (std::thread& client : clients) client.join();
+    for (const testing::HttpResult& result : results) {
+      if (result.status == 429) {
+        EXPECT_THAT(result.body, HasSubstr("too many password checks in progress"));
+        busy_seen = true;
+      } else {
+        EXPECT_EQ(result.status, 200) << result.body << result.error;
+        ++answered;
+      }
+    }
+  }
+  EXPECT_TRUE(busy_seen) << "concurrent logins never found the one password check busy";
+  EXPECT_GT(answered, 0);
+}
+
+// Not in the fixture: a system of its own, its gateway's public ports on TLS.
+TEST(PublicTlsTest, TheGatewaysPublicPortsSpeakTlsWhenGivenACertificate) {
+  LocalSystem system(Binaries::Built(), {.public_tls = true});
+  ASSERT_TRUE(system.Start().ok());
+  absl::StatusOr<std::string> ca = service::ReadPem(system.pki().ca(), "ca");
+  ASSERT_TRUE(ca.ok());
+  gateway::v1::LoginRequest login;
+  login.set_username("nobody");
+  login.set_password("not a password");
+  gateway::v1::LoginResponse token;
+  // gRPC: a TLS client that trusts the CA reaches the API (an unknown user's answer)...
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("gateway");
+  auto tls = gateway::v1::AccountService::NewStub(grpc::CreateCustomChannel(
+      system.gateway(), grpc::SslCredentials({.pem_root_certs = *ca}), args));
+  grpc::Status answered = tls->Login(Call().get(), login, &token);
+  EXPECT_EQ(answered.error_code(), grpc::StatusCode::UNAUTHENTICATED) << answered.error_message();
+  // ... and a plaintext one gets no connection.
+  auto plain = gateway::v1::AccountService::NewStub(
+      grpc::CreateChannel(system.gateway(), grpc::InsecureChannelCredentials()));
+  EXPECT_EQ(plain->Login(Call().get(), login, &token).error_code(), grpc::StatusCode::UNAVAILABLE);
+  // HTTP/JSON likewise.
+  const std::string port = system.gateway_http().substr(system.gateway_http().rfind(':') + 1);
+  const testing::HttpResult https = testing::HttpCall(
+      "POST", system.gateway_http() + "/v1/accounts:login", LoginBody("nobody", "not a password"),
+      {.ca_file = system.pki().ca(), .resolve = {"gateway:" + port + ":127.0.0.1"}});
+  EXPECT_EQ(https.status, 401) << https.error << https.body;
+  const testing::HttpResult plaintext = testing::HttpCall(
+      "POST", "http://127.0.0.1:" + port + "/v1/accounts:login", LoginBody("nobody", "x"));
+  EXPECT_EQ(plaintext.status, 0) << plaintext.body;
+}
+
+// Commands sent as `user` (AUTH first when `password` is not empty) over a fresh connection to
+// the system's Redis; each reply as text, errors included ("NOPERM ...").
+std::vector<std::string> RedisAs(const LocalSystem& system, const std::string& user,
+                                 const std::string& password,
+                                 const std::vector<std::vector<std::string>>& commands) {
+  absl::StatusOr<redis::RedisAddress> address = redis::ParseRedisAddress(system.redis());
+  redisContext* context = redisConnect(address->host.c_str(), address->port);
+  std::vector<std::string> replies;
+  auto run = [&](const std::vector<std::string>& argv) {
+    std::vector<const char*> args;
+    std::vector<size_t> lengths;
+    for (const std::string& arg : argv) {
+      args.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    auto* reply = static_cast<redisReply*>(
+        redisCommandArgv(context, static_cast<int>(args.size()), args.data(), lengths.data()));
+    std::string text = reply == nullptr        ? "no reply"
+                       : reply->str != nullptr ? std::string(reply->str, reply->len)
+                                               : absl::StrCat("type ", reply->type);
+    if (reply != nullptr) freeReplyObject(reply);
+    return text;
+  };
+  if (!password.empty()) replies.push_back(run({"AUTH", user, password}));
+  for (const std::vector<std::string>& command : commands) replies.push_back(run(command));
+  redisFree(context);
+  return replies;
+}
+
+TEST_F(TrustBoundaryTest, EachProcessReachesOnlyItsOwnRedisKeys) {
+  const std::string balance = "state:{billing.account:ann}";
+  // The notification service's login can neither read nor change a balance, nor flush Redis,
+  // nor list keys; its own keys it can use.
+  const std::vector<std::string> notification =
+      RedisAs(*system_, "notification", LocalSystem::RedisPassword("notification"),
+              {{"HGET", balance, "s"},
+               {"HSET", balance, "s", "forged"},
+               {"FLUSHALL"},
+               {"KEYS", "*"},
+               {"GET", "done:{notification.inbox:ann}:e1"}});
+  ASSERT_EQ(notification.size(), 6u);
+  EXPECT_EQ(notification[0], "OK");
+  for (int i : {1, 2, 3, 4}) EXPECT_THAT(notification[i], HasSubstr("NOPERM")) << i;
+  EXPECT_EQ(notification[5], "type 4") << "nil: allowed, and absent";
+  // Billing's own login reaches the balance: the positive control.
+  const std::vector<std::string> billing =
+      RedisAs(*system_, "billing", LocalSystem::RedisPassword("billing"), {{"EXISTS", balance}});
+  EXPECT_EQ(billing[0], "OK");
+  EXPECT_EQ(billing[1], "type 3") << "an integer reply";
+  // Without a login, or with a wrong password, nothing.
+  EXPECT_THAT(RedisAs(*system_, "", "", {{"GET", "gw:x"}})[0], HasSubstr("NOAUTH"));
+  EXPECT_THAT(RedisAs(*system_, "billing", "wrong", {})[0], HasSubstr("WRONGPASS"));
 }
 
 }  // namespace

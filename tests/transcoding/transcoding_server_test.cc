@@ -515,6 +515,7 @@ int ThreadCount() {
 
 TEST_F(TranscodingServerTest, WaitingCallsHoldNoThread) {
   constexpr int kWaiting = 200;
+  Restart({.max_connections_per_client = 2 * kWaiting});  // every client is 127.0.0.1
   const int threads_before = ThreadCount();
   std::vector<std::thread> clients;
   std::atomic<int> answered{0};

@@ -60,6 +60,10 @@ bool IsRetryableStatus(long status) {
   return status == 408 || status == 429 || (status >= 500 && status <= 599);
 }
 
+// What the user reads for any failure below HTTP (no address, refused, timed out, TLS): one
+// reason for all, so that the service is no oracle for which ports answer.
+constexpr char kNoAnswer[] = "no HTTP answer from the destination";
+
 // Connection errors and timeouts: the receiver may answer a later attempt. Anything else (a bad
 // URL, a certificate the peer cannot prove, a protocol curl lacks) will not change.
 bool IsRetryableCurlError(CURLcode code) {
@@ -303,8 +307,8 @@ DeliveryResult Post(WebhookRequest& request, const WebhookOptions& options) {
       result.failure_reason = "destination address not allowed (not a public address)";
       return result;  // permanent: the address will not change by retrying
     } else if (performed != CURLE_OK) {
-      result.failure_reason =
-          request.error[0] != '\0' ? request.error : curl_easy_strerror(performed);
+      result.failure_reason = kNoAnswer;
+      result.detail = request.error[0] != '\0' ? request.error : curl_easy_strerror(performed);
       retryable = IsRetryableCurlError(performed);
     } else {
       long status = 0;
@@ -312,6 +316,7 @@ DeliveryResult Post(WebhookRequest& request, const WebhookOptions& options) {
       if (status >= 200 && status <= 299) {
         result.delivered = true;
         result.failure_reason.clear();
+        result.detail.clear();
         return result;
       }
       result.failure_reason = absl::StrCat("HTTP ", status);

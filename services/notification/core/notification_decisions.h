@@ -32,8 +32,11 @@ struct DeliveryResult {
   bool delivered = false;
   // Attempts made to hand the notification over (0 if it was refused before any attempt).
   int attempts = 0;
-  // Why the last attempt failed; empty when delivered.
+  // Why the last attempt failed, as the user may read it; empty when delivered.
   std::string failure_reason;
+  // The transport's own error, for the operators' log only: shown to the user it would tell
+  // someone probing destinations which hosts and ports answer (refused, timed out, TLS).
+  std::string detail;
 };
 
 // The notification a status calls for; nullopt for statuses that are not notified.

@@ -97,6 +97,18 @@ v1::Profile NewProfile(absl::string_view username, absl::string_view email,
   return profile;
 }
 
+std::vector<std::string> ImpliedUpdateMask(const v1::Profile& update) {
+  std::vector<std::string> paths;
+  if (!update.email().empty()) paths.push_back("email");
+  if (!update.display_name().empty()) paths.push_back("display_name");
+  const v1::NotificationPreferences& preferences = update.notification_preferences();
+  if (preferences.file_enabled()) paths.push_back("notification_preferences.file_enabled");
+  if (preferences.webhook_enabled()) paths.push_back("notification_preferences.webhook_enabled");
+  if (!preferences.webhook_url().empty()) paths.push_back("notification_preferences.webhook_url");
+  if (!preferences.muted_types().empty()) paths.push_back("notification_preferences.muted_types");
+  return paths;
+}
+
 absl::StatusOr<v1::Profile> ApplyProfileUpdate(const v1::Profile& current,
                                                const v1::Profile& update,
                                                const google::protobuf::FieldMask& mask,
@@ -107,12 +119,11 @@ absl::StatusOr<v1::Profile> ApplyProfileUpdate(const v1::Profile& current,
   v1::Profile next = current;
   const v1::NotificationPreferences& from = update.notification_preferences();
   v1::NotificationPreferences* to = next.mutable_notification_preferences();
-  if (mask.paths().empty()) {
-    next.set_email(update.email());
-    next.set_display_name(update.display_name());
-    *to = from;
-  }
-  for (const std::string& path : mask.paths()) {
+  std::vector<std::string> paths(mask.paths().begin(), mask.paths().end());
+  if (paths.empty()) paths = ImpliedUpdateMask(update);
+  if (paths == std::vector<std::string>{"*"})
+    paths = {"email", "display_name", "notification_preferences"};
+  for (const std::string& path : paths) {
     if (path == "email") {
       next.set_email(update.email());
     } else if (path == "display_name") {
@@ -137,7 +148,7 @@ absl::StatusOr<v1::Profile> ApplyProfileUpdate(const v1::Profile& current,
   return next;
 }
 
-bool LoginAllowed(int64_t attempt, const LoginLimit& limit) {
+bool AttemptAllowed(int64_t attempt, const AttemptLimit& limit) {
   return attempt >= 1 && attempt <= limit.max_attempts;
 }
 

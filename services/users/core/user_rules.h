@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,8 +38,13 @@ absl::Status ValidateProfile(const v1::Profile& profile);
 v1::Profile NewProfile(absl::string_view username, absl::string_view email,
                        absl::string_view display_name, absl::Time now);
 
-// Applies the fields of `update` named by `mask` (empty mask: every writable field) to
-// `current`. Writable paths: email, display_name, notification_preferences and its fields
+// The fields an update without a mask changes (AIP-134): those it populates, i.e. with a
+// non-empty value. Such an update cannot clear a field or set one to false; a mask can.
+std::vector<std::string> ImpliedUpdateMask(const v1::Profile& update);
+
+// Applies the fields of `update` named by `mask` to `current`, per AIP-134: an empty mask is
+// ImpliedUpdateMask(update), fields the client did not send are kept; "*" replaces every
+// writable field. Writable paths: email, display_name, notification_preferences and its fields
 // (notification_preferences.file_enabled, .webhook_enabled, .webhook_url, .muted_types).
 // The username cannot change: a non-empty, different update.username is refused. The result is
 // validated; updated_at becomes `now`.
@@ -47,14 +53,16 @@ absl::StatusOr<v1::Profile> ApplyProfileUpdate(const v1::Profile& current,
                                                const google::protobuf::FieldMask& mask,
                                                absl::Time now);
 
-// Per-username login limit: at most `max_attempts` attempts in each `window` (a fixed window
-// that starts at the first attempt). Attempts are counted before the password is checked, so
-// the limit also bounds the hashing work an attacker can cause.
-struct LoginLimit {
-  int max_attempts = 10;
+// A limit on attempts (logins, registrations) from one client address: at most `max_attempts`
+// in each `window` (a fixed window that starts at the first attempt). Attempts are counted
+// before any password is hashed, so the limit also bounds the hashing work one client can
+// cause. It is per address, never per username: a limit per username would let anyone lock a
+// user out.
+struct AttemptLimit {
+  int max_attempts = 20;
   absl::Duration window = absl::Minutes(1);
 };
 // Whether the `attempt`-th attempt (1-based) of the current window may proceed.
-bool LoginAllowed(int64_t attempt, const LoginLimit& limit);
+bool AttemptAllowed(int64_t attempt, const AttemptLimit& limit);
 
 }  // namespace choreo::users

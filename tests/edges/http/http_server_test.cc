@@ -1,5 +1,7 @@
 // The HTTP server's own refusals: requests whose body framing is ambiguous never reach the
-// handler (request smuggling through a proxy that frames them otherwise).
+// handler (request smuggling through a proxy that frames them otherwise); one client cannot hold
+// more than its share of connections. The client's address comes from the connection, and the
+// server speaks TLS when given a certificate.
 
 #include "edges/http/http_server.h"
 
@@ -9,10 +11,17 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/http_client.h"
+#include "testing/local_pki.h"
+#include "testing/temp_dir.h"
+#include "testing/wait.h"
 
 namespace choreo::http {
 namespace {
@@ -35,8 +44,8 @@ TEST(FramingProblemTest, AmbiguousFramingIsNamed) {
             "Transfer-Encoding other than chunked");
 }
 
-// Sends `raw` to 127.0.0.1:`port` and returns everything it answers until it closes (or 5 s).
-std::string Exchange(int port, const std::string& raw) {
+// A TCP connection to 127.0.0.1:`port` (-1 if refused), reads timing out after 5 s.
+int Connect(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   timeval timeout{.tv_sec = 5, .tv_usec = 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
@@ -44,14 +53,86 @@ std::string Exchange(int port, const std::string& raw) {
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
   ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return fd;
+  ::close(fd);
+  return -1;
+}
+
+// Sends `raw` to 127.0.0.1:`port` and returns everything it answers until it closes (or 5 s).
+std::string Exchange(int port, const std::string& raw) {
+  const int fd = Connect(port);
   std::string answer;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::send(fd, raw.data(), raw.size(), 0) == static_cast<ssize_t>(raw.size())) {
+  if (fd >= 0 && ::send(fd, raw.data(), raw.size(), 0) == static_cast<ssize_t>(raw.size())) {
     char buffer[4096];
     for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, n);
   }
-  ::close(fd);
+  if (fd >= 0) ::close(fd);
   return answer;
+}
+
+const std::string kGet = "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+
+// A server answering 200 with the request's client address as its body.
+absl::StatusOr<std::unique_ptr<HttpServer>> EchoClientAddress(const HttpServerOptions& options) {
+  return HttpServer::Start(options, [](std::shared_ptr<HttpExchange> exchange) {
+    exchange->Respond({.status = 200, .body = "client=" + exchange->request().client_address});
+  });
+}
+
+TEST(HttpServerTest, OneClientCannotHoldMoreThanItsShareOfConnections) {
+  auto server = EchoClientAddress({.max_connections_per_client = 3});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  std::vector<int> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(Connect(port));
+    ASSERT_GE(idle.back(), 0);
+  }
+  // The fourth is closed at accept, without an answer, while the three idle ones stay open.
+  EXPECT_EQ(Exchange(port, kGet), "");
+  // Once one of the three goes, the client gets its connection again.
+  ::close(idle.back());
+  idle.pop_back();
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] { return absl::StartsWith(Exchange(port, kGet), "HTTP/1.1 200"); }, absl::Seconds(10)));
+  for (int fd : idle) ::close(fd);
+}
+
+TEST(HttpServerTest, TheClientAddressIsTheConnectionsNotAHeaders) {
+  auto server = EchoClientAddress({});
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_THAT(Exchange((*server)->port(),
+                       "GET /x HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 203.0.113.7\r\n"
+                       "Connection: close\r\n\r\n"),
+              HasSubstr("client=127.0.0.1"));
+}
+
+TEST(HttpServerTest, ServesHttpsWithTheCertificateGiven) {
+  absl::StatusOr<testing::TempDir> dir = testing::TempDir::Create("http-tls-");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  absl::StatusOr<testing::LocalPki> pki = testing::LocalPki::Create(dir->path(), {"gateway"});
+  ASSERT_TRUE(pki.ok()) << pki.status();
+  auto read = [](const std::string& path) {
+    std::ostringstream text;
+    text << std::ifstream(path).rdbuf();
+    return text.str();
+  };
+  auto server =
+      EchoClientAddress({.tls = HttpTls{.certificate_chain_pem = read(pki->cert("gateway")),
+                                        .private_key_pem = read(pki->key("gateway"))}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string port = std::to_string((*server)->port());
+  const testing::HttpResult https =
+      testing::HttpCall("GET", "https://gateway:" + port + "/x", "",
+                        {.ca_file = pki->ca(), .resolve = {"gateway:" + port + ":127.0.0.1"}});
+  EXPECT_EQ(https.status, 200) << https.error;
+  EXPECT_EQ(https.body, "client=127.0.0.1");
+  // Plain HTTP to the TLS port gets no answer; a client not trusting the CA refuses the server.
+  EXPECT_THAT(Exchange((*server)->port(), kGet), ::testing::Not(HasSubstr("client=")));
+  const testing::HttpResult untrusted = testing::HttpCall(
+      "GET", "https://gateway:" + port + "/x", "", {.resolve = {"gateway:" + port + ":127.0.0.1"}});
+  EXPECT_EQ(untrusted.status, 0);
+  EXPECT_THAT(untrusted.error, HasSubstr("certificate"));
 }
 
 TEST(HttpServerTest, AmbiguousFramingIsRefusedBeforeTheHandlerAndTheConnectionCloses) {

@@ -39,6 +39,23 @@ TEST(PeerAuthTest, AUserIsBelievedOnlyFromTheGateway) {
   EXPECT_TRUE(absl::IsUnauthenticated(AssertedUser("gateway", "").status()));
 }
 
+TEST(PeerAuthTest, AClientAddressIsBelievedOnlyFromTheGateway) {
+  EXPECT_EQ(AssertedClientAddress("gateway", "203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(AssertedClientAddress("operator", "203.0.113.7"), "");
+  EXPECT_EQ(AssertedClientAddress(std::nullopt, "203.0.113.7"), "");
+}
+
+TEST(PeerAuthTest, ThePeersIpAddressWithoutItsPort) {
+  EXPECT_EQ(PeerIpAddress("ipv4:203.0.113.7:5000"), "203.0.113.7");
+  EXPECT_EQ(PeerIpAddress("ipv6:[2001:db8::1]:5000"), "2001:db8::1");
+  EXPECT_EQ(PeerIpAddress("ipv6:%5B::1%5D:5000"), "::1");
+  EXPECT_EQ(PeerIpAddress("ipv6:[::ffff:10.0.0.1]:1"), "::ffff:10.0.0.1");
+  EXPECT_EQ(PeerIpAddress("inproc"), std::nullopt);
+  EXPECT_EQ(PeerIpAddress("unix:/run/x.sock"), std::nullopt);
+  EXPECT_EQ(PeerIpAddress("ipv6:::1:5000"), std::nullopt) << "no brackets: not a gRPC peer";
+  EXPECT_EQ(PeerIpAddress("ipv4::5000"), std::nullopt);
+}
+
 TEST(TlsFilesTest, AllThreeOrNone) {
   EXPECT_TRUE(TlsFiles{}.Validate().ok());
   EXPECT_FALSE(TlsFiles{}.enabled());

@@ -114,15 +114,17 @@ TEST_F(UserStoreTest, PublishMarksTheChangeAndAnEntryWithoutACommitIsDropped) {
   EXPECT_EQ(Published().size(), 1u);
 }
 
-TEST_F(UserStoreTest, LoginAttemptsCountPerUsernameWithinTheWindow) {
-  for (int i = 1; i <= 3; ++i) EXPECT_EQ(*store_->CountLoginAttempt("bob", absl::Minutes(1)), i);
-  EXPECT_EQ(*store_->CountLoginAttempt("ann", absl::Minutes(1)), 1) << "per username";
+TEST_F(UserStoreTest, AttemptsCountPerClientAndKindWithinTheWindow) {
+  const absl::Duration minute = absl::Minutes(1);
+  for (int i = 1; i <= 3; ++i) EXPECT_EQ(*store_->CountAttempt("login", "10.0.0.1", minute), i);
+  EXPECT_EQ(*store_->CountAttempt("login", "10.0.0.2", minute), 1) << "per client";
+  EXPECT_EQ(*store_->CountAttempt("register", "10.0.0.1", minute), 1) << "per kind";
   // A short window ends by itself (Redis expiry); wait for it on a condition, not a sleep.
-  EXPECT_EQ(*store_->CountLoginAttempt("cat", absl::Milliseconds(50)), 1);
+  EXPECT_EQ(*store_->CountAttempt("login", "10.0.0.3", absl::Milliseconds(50)), 1);
   const absl::Time give_up = absl::Now() + absl::Seconds(5);
   int64_t attempt = 2;
   while (absl::Now() < give_up) {
-    attempt = *store_->CountLoginAttempt("cat", absl::Milliseconds(50));
+    attempt = *store_->CountAttempt("login", "10.0.0.3", absl::Milliseconds(50));
     if (attempt == 1) break;
   }
   EXPECT_EQ(attempt, 1) << "a new window starts counting again";

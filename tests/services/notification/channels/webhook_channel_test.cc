@@ -207,7 +207,8 @@ TEST(WebhookChannelNoReceiverTest, NothingListeningIsARetriedConnectionError) {
 
   EXPECT_FALSE(result.delivered);
   EXPECT_EQ(result.attempts, 3);
-  EXPECT_THAT(result.failure_reason, HasSubstr("connect"));
+  EXPECT_EQ(result.failure_reason, "no HTTP answer from the destination");
+  EXPECT_THAT(result.detail, HasSubstr("connect")) << "for the operators' log";
   EXPECT_THAT(sleeps.sleeps(), SizeIs(2));
 }
 
@@ -239,7 +240,9 @@ TEST(WebhookChannelNoReceiverTest, ASilentReceiverTimesOutAndIsRetried) {
 
   EXPECT_FALSE(result.delivered);
   EXPECT_EQ(result.attempts, 2);
-  EXPECT_THAT(result.failure_reason, HasSubstr("timed out"));
+  // The user reads the same reason as for a refused connection (no port-scan oracle).
+  EXPECT_EQ(result.failure_reason, "no HTTP answer from the destination");
+  EXPECT_THAT(result.detail, HasSubstr("timed out"));
   EXPECT_THAT(sleeps.sleeps(), SizeIs(1));
   EXPECT_LT(took, absl::Seconds(5));
 }

@@ -60,7 +60,7 @@ TEST(ProfileRules, EmailDisplayNameAndWebhook) {
   EXPECT_TRUE(ValidateProfile(profile).ok());
 }
 
-TEST(ProfileUpdate, MaskPicksFieldsAndEmptyMaskReplacesAllWritableOnes) {
+TEST(ProfileUpdate, MaskPicksFieldsAndWithoutOneOnlyTheFieldsSentChange) {
   const v1::Profile current = NewProfile("bob", "bob@example.com", "Bob", kNow);
   v1::Profile update;
   update.set_display_name("Robert");
@@ -84,10 +84,38 @@ TEST(ProfileUpdate, MaskPicksFieldsAndEmptyMaskReplacesAllWritableOnes) {
   EXPECT_TRUE(next->notification_preferences().webhook_enabled());
   EXPECT_TRUE(next->notification_preferences().file_enabled()) << "not in the mask";
 
+  // No mask (AIP-134): the fields the update populates, and nothing the client did not send.
+  v1::Profile only_name;
+  only_name.set_display_name("Rob");
+  next = ApplyProfileUpdate(current, only_name, google::protobuf::FieldMask(), kNow);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->display_name(), "Rob");
+  EXPECT_EQ(next->email(), "bob@example.com") << "not sent: kept";
+  EXPECT_TRUE(next->notification_preferences().file_enabled()) << "not sent: kept";
   next = ApplyProfileUpdate(current, update, google::protobuf::FieldMask(), kNow);
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ(next->email(), "ignored@example.com");
+  EXPECT_TRUE(next->notification_preferences().webhook_enabled());
+  EXPECT_TRUE(next->notification_preferences().file_enabled()) << "false is not sent: kept";
+
+  // "*": every writable field replaced, unsent ones cleared.
+  mask.Clear();
+  mask.add_paths("*");
+  next = ApplyProfileUpdate(current, update, mask, kNow);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->display_name(), "Robert");
   EXPECT_FALSE(next->notification_preferences().file_enabled()) << "replaced as a whole";
+}
+
+TEST(ProfileUpdate, TheImpliedMaskNamesThePopulatedFields) {
+  v1::Profile update;
+  EXPECT_TRUE(ImpliedUpdateMask(update).empty());
+  update.set_email("a@example.com");
+  update.mutable_notification_preferences()->set_webhook_url("https://example.com/h");
+  update.mutable_notification_preferences()->add_muted_types("ORDER_CREATED");
+  EXPECT_EQ(ImpliedUpdateMask(update),
+            (std::vector<std::string>{"email", "notification_preferences.webhook_url",
+                                      "notification_preferences.muted_types"}));
 }
 
 TEST(ProfileUpdate, RefusesUnknownPathsUsernameChangesAndInvalidResults) {
@@ -106,12 +134,12 @@ TEST(ProfileUpdate, RefusesUnknownPathsUsernameChangesAndInvalidResults) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(LoginLimit, AllowsUpToTheLimitPerWindow) {
-  const LoginLimit limit{.max_attempts = 3, .window = absl::Minutes(1)};
-  EXPECT_TRUE(LoginAllowed(1, limit));
-  EXPECT_TRUE(LoginAllowed(3, limit));
-  EXPECT_FALSE(LoginAllowed(4, limit));
-  EXPECT_FALSE(LoginAllowed(0, limit));
+TEST(AttemptLimit, AllowsUpToTheLimitPerWindow) {
+  const AttemptLimit limit{.max_attempts = 3, .window = absl::Minutes(1)};
+  EXPECT_TRUE(AttemptAllowed(1, limit));
+  EXPECT_TRUE(AttemptAllowed(3, limit));
+  EXPECT_FALSE(AttemptAllowed(4, limit));
+  EXPECT_FALSE(AttemptAllowed(0, limit));
 }
 
 TEST(UserDecisions, RegisterMakesARecordWithRolesAndOneUserRegistered) {
