@@ -21,8 +21,11 @@ std::vector<std::string> Plus(std::vector<std::string> patterns,
   return patterns;
 }
 
-// Every command but those the mission never needs and an intruder would want.
-constexpr char kCommands[] = "+@all -@dangerous";
+// Every command but those the mission never needs and an intruder would want: the dangerous
+// ones (KEYS, FLUSHALL, CONFIG, DEBUG, ...), and those that list or count every key's name
+// (names hold usernames and order ids) or stop another client's script.
+constexpr char kCommands[] =
+    "+@all -@dangerous -scan -randomkey -dbsize -script|kill -function|kill";
 
 std::string Sha256Hex(const std::string& text) {
   unsigned char digest[crypto_hash_sha256_BYTES];

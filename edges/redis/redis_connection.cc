@@ -119,7 +119,9 @@ absl::Status RedisConnection::LogIn() {
   freeReplyObject(reply);
   if (!refused) return absl::OkStatus();
   Drop();
-  return absl::PermissionDeniedError(
+  // UNAVAILABLE, as any failure to reach Redis: the caller retries (a server at its client
+  // limit, a password mid-rotation), and readiness reports it; nothing is dead-lettered for it.
+  return absl::UnavailableError(
       absl::StrCat("redis refused the login as '", login->user, "': ", message));
 }
 

@@ -40,9 +40,9 @@ struct RedisAddress {
 absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view address);
 
 // Who every connection of the process logs in as (a Redis ACL user): AUTH right after each
-// connect, and a refused login fails the call that connected (PERMISSION_DENIED, naming the
-// user). Set once at start-up, before connections are used. Empty user: no AUTH (the server's
-// default user).
+// connect, and a refused login fails the call that connected (UNAVAILABLE, naming the user and
+// Redis's reason; the connection is dropped and the next call tries again). Set once at start-up,
+// before connections are used. Empty user: no AUTH (the server's default user).
 struct RedisLogin {
   std::string user;
   std::string password;

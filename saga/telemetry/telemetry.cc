@@ -95,7 +95,10 @@ absl::StatusOr<std::unique_ptr<Telemetry>> Telemetry::Start(const std::string& s
                                  exporter_count(&tracing::OtlpHttpExporter::failed));
 
   absl::StatusOr<std::unique_ptr<http::HttpServer>> admin = http::HttpServer::Start(
-      {.listen = config.admin_listen, .max_connections = 64, .max_body_bytes = 4096},
+      {.listen = config.admin_listen,
+       .max_connections = 64,
+       .max_connections_per_client = 8,  // one client cannot crowd out probes and scrapes
+       .max_body_bytes = 4096},
       [self](std::shared_ptr<http::HttpExchange> exchange) {
         const http::HttpRequest& request = exchange->request();
         if (request.method != "GET" && request.method != "HEAD") {

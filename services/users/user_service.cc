@@ -98,8 +98,10 @@ namespace {
 class PasswordCheckSlot {
  public:
   PasswordCheckSlot(std::atomic<int>& in_flight, int capacity) : in_flight_(in_flight) {
-    taken_ = in_flight_.fetch_add(1) < capacity;
-    if (!taken_) in_flight_.fetch_sub(1);
+    int now = in_flight_.load();
+    while (now < capacity && !in_flight_.compare_exchange_weak(now, now + 1)) {
+    }
+    taken_ = now < capacity;
   }
   ~PasswordCheckSlot() {
     if (taken_) in_flight_.fetch_sub(1);
@@ -125,7 +127,7 @@ grpc::Status UserServiceImpl::CountAttempt(const grpc::ServerContext& context,
                                            absl::string_view kind, const AttemptLimit& limit) {
   std::string client = service::AssertedClientAddress(
       service::AuthenticatedPeer(context), MetadataValue(context, service::kClientAddressMetadata));
-  if (client.empty()) client = "unknown";
+  client = client.empty() ? "unknown" : AttemptBucket(client);
   absl::StatusOr<int64_t> attempt = store_->CountAttempt(kind, client, limit.window);
   if (!attempt.ok()) return ToGrpc(attempt.status());
   if (AttemptAllowed(*attempt, limit)) return grpc::Status::OK;
@@ -145,6 +147,9 @@ grpc::Status UserServiceImpl::Register(grpc::ServerContext* context,
       !valid.ok()) {
     return ToGrpc(valid);
   }
+  // The slot first: a refusal for a busy server costs the client none of its attempts.
+  const PasswordCheckSlot slot(password_checks_in_flight_, options_.password_checks);
+  if (!slot.status().ok()) return slot.status();
   if (grpc::Status counted = CountAttempt(*context, "registration", options_.registration_limit);
       !counted.ok()) {
     return counted;
@@ -155,8 +160,6 @@ grpc::Status UserServiceImpl::Register(grpc::ServerContext* context,
     return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                         absl::StrCat("username: ", request->username(), " is taken"));
   }
-  const PasswordCheckSlot slot(password_checks_in_flight_, options_.password_checks);
-  if (!slot.status().ok()) return slot.status();
   absl::StatusOr<std::string> hash = credentials::HashPassword(request->password(), options_.password_hash);
   if (!hash.ok()) return ToGrpc(hash.status());
   absl::StatusOr<saga::Reaction<v1::UserRecord>> registered =
@@ -182,13 +185,13 @@ grpc::Status UserServiceImpl::Login(grpc::ServerContext* context, const v1::Logi
   }
   const grpc::Status refused(grpc::StatusCode::UNAUTHENTICATED, "wrong username or password");
   if (!ValidateUsername(request->username()).ok()) return refused;
+  const PasswordCheckSlot slot(password_checks_in_flight_, options_.password_checks);
+  if (!slot.status().ok()) return slot.status();
   if (grpc::Status counted = CountAttempt(*context, "login", options_.login_limit); !counted.ok()) {
     return counted;
   }
   absl::StatusOr<std::optional<StoredUser>> user = store_->Get(request->username());
   if (!user.ok()) return ToGrpc(user.status());
-  const PasswordCheckSlot slot(password_checks_in_flight_, options_.password_checks);
-  if (!slot.status().ok()) return slot.status();
   if (!user->has_value()) {
     static_cast<void>(credentials::VerifyPassword(decoy_hash_, request->password()));
     return refused;

@@ -64,7 +64,7 @@ class UserStore {
   // Changes indexed at or before `cutoff`, oldest first, at most `limit`.
   absl::StatusOr<std::vector<PendingChange>> PendingSince(absl::Time cutoff, int limit);
 
-  // Counts one attempt of `kind` ("login", "register") from `client` (an address) in the
+  // Counts one attempt of `kind` ("login", "registration") from `client` (an address) in the
   // current fixed window of `window` and returns the count (1 for the window's first attempt).
   absl::StatusOr<int64_t> CountAttempt(absl::string_view kind, const std::string& client,
                                        absl::Duration window);

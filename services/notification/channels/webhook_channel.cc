@@ -64,27 +64,6 @@ bool IsRetryableStatus(long status) {
 // reason for all, so that the service is no oracle for which ports answer.
 constexpr char kNoAnswer[] = "no HTTP answer from the destination";
 
-// Connection errors and timeouts: the receiver may answer a later attempt. Anything else (a bad
-// URL, a certificate the peer cannot prove, a protocol curl lacks) will not change.
-bool IsRetryableCurlError(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // The Retry-After header of the last response, when given in seconds (the HTTP-date form is
 // ignored: the computed backoff applies).
 std::optional<absl::Duration> RetryAfter(CURL* curl) {
@@ -309,7 +288,9 @@ DeliveryResult Post(WebhookRequest& request, const WebhookOptions& options) {
     } else if (performed != CURLE_OK) {
       result.failure_reason = kNoAnswer;
       result.detail = request.error[0] != '\0' ? request.error : curl_easy_strerror(performed);
-      retryable = IsRetryableCurlError(performed);
+      // Every failure below HTTP is retried alike: a closed port, a silent one and one speaking
+      // another protocol must not differ in attempts either.
+      retryable = true;
     } else {
       long status = 0;
       curl_easy_getinfo(request.curl.get(), CURLINFO_RESPONSE_CODE, &status);

@@ -1,5 +1,9 @@
 #include "services/users/core/user_rules.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -146,6 +150,20 @@ absl::StatusOr<v1::Profile> ApplyProfileUpdate(const v1::Profile& current,
   if (absl::Status valid = ValidateProfile(next); !valid.ok()) return valid;
   *next.mutable_updated_at() = ToProtoTime(now);
   return next;
+}
+
+std::string AttemptBucket(absl::string_view client_address) {
+  const std::string text(client_address);
+  in6_addr v6;
+  if (inet_pton(AF_INET6, text.c_str(), &v6) != 1) return text;
+  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+    char v4[INET_ADDRSTRLEN];
+    return inet_ntop(AF_INET, &v6.s6_addr[12], v4, sizeof v4) != nullptr ? v4 : text;
+  }
+  std::fill(v6.s6_addr + 8, v6.s6_addr + 16, 0);
+  char prefix[INET6_ADDRSTRLEN];
+  if (inet_ntop(AF_INET6, &v6, prefix, sizeof prefix) == nullptr) return text;
+  return absl::StrCat(prefix, "/64");
 }
 
 bool AttemptAllowed(int64_t attempt, const AttemptLimit& limit) {

@@ -62,6 +62,10 @@ struct AttemptLimit {
   int max_attempts = 20;
   absl::Duration window = absl::Minutes(1);
 };
+// Whose attempts `client_address` counts with: an IPv4 address alone; an IPv6 address with its
+// whole /64 ("2001:db8:1:2::/64"; one client commonly holds a /64), or the IPv4 address it maps
+// (::ffff:a.b.c.d); anything else as it is.
+std::string AttemptBucket(absl::string_view client_address);
 // Whether the `attempt`-th attempt (1-based) of the current window may proceed.
 bool AttemptAllowed(int64_t attempt, const AttemptLimit& limit);
 

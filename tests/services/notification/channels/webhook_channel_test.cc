@@ -1,11 +1,12 @@
 #include "services/notification/channels/webhook_channel.h"
 
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -212,9 +213,9 @@ TEST(WebhookChannelNoReceiverTest, NothingListeningIsARetriedConnectionError) {
   EXPECT_THAT(sleeps.sleeps(), SizeIs(2));
 }
 
-TEST(WebhookChannelNoReceiverTest, ASilentReceiverTimesOutAndIsRetried) {
-  // A listener that never accepts: the kernel completes the handshake, nobody answers.
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// A TCP socket listening on a free loopback port, which nothing accepts from yet.
+void ListenOnLoopback(int& fd, int& port) {
+  fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_GE(fd, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -223,6 +224,46 @@ TEST(WebhookChannelNoReceiverTest, ASilentReceiverTimesOutAndIsRetried) {
   ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   ASSERT_EQ(listen(fd, 8), 0);
   ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  port = ntohs(address.sin_port);
+}
+
+TEST(WebhookChannelNoReceiverTest, AServerSpeakingAnotherProtocolLooksLikeAClosedPort) {
+  // A listener that answers every connection with an SSH banner and hangs up: an open port
+  // that is no webhook. The user learns no more than from a closed port: same reason, same
+  // attempts; curl's own words go to the detail (the operators' log).
+  int fd = -1, port = 0;
+  ASSERT_NO_FATAL_FAILURE(ListenOnLoopback(fd, port));
+  std::thread banner([fd] {
+    for (int i = 0; i < 3; ++i) {
+      const int client = accept(fd, nullptr, nullptr);
+      if (client < 0) return;
+      constexpr char kBanner[] = "SSH-2.0-OpenSSH_9.2\r\n";
+      static_cast<void>(write(client, kBanner, sizeof kBanner - 1));
+      close(client);
+    }
+  });
+  RecordedSleeps sleeps;
+  WebhookOptions options;
+  options.sleep = sleeps.Sleeper();
+  options.allow_private_destinations = true;
+  WebhookChannel channel(options);
+  NotificationRequested n = SampleNotification("1");
+  n.set_destination(absl::StrCat("http://127.0.0.1:", port, "/hook"));
+
+  const DeliveryResult result = channel.Deliver(n);
+  banner.join();
+  close(fd);
+
+  EXPECT_FALSE(result.delivered);
+  EXPECT_EQ(result.attempts, 3) << "as many as for a closed port";
+  EXPECT_EQ(result.failure_reason, "no HTTP answer from the destination");
+  EXPECT_FALSE(result.detail.empty());
+}
+
+TEST(WebhookChannelNoReceiverTest, ASilentReceiverTimesOutAndIsRetried) {
+  // A listener that never accepts: the kernel completes the handshake, nobody answers.
+  int fd = -1, port = 0;
+  ASSERT_NO_FATAL_FAILURE(ListenOnLoopback(fd, port));
   RecordedSleeps sleeps;
   WebhookOptions options;
   options.timeout = absl::Milliseconds(200);
@@ -231,7 +272,7 @@ TEST(WebhookChannelNoReceiverTest, ASilentReceiverTimesOutAndIsRetried) {
   options.allow_private_destinations = true;
   WebhookChannel channel(options);
   NotificationRequested n = SampleNotification("1");
-  n.set_destination(absl::StrCat("http://127.0.0.1:", ntohs(address.sin_port), "/hook"));
+  n.set_destination(absl::StrCat("http://127.0.0.1:", port, "/hook"));
 
   const absl::Time start = absl::Now();
   const DeliveryResult result = channel.Deliver(n);

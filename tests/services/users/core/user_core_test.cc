@@ -134,6 +134,15 @@ TEST(ProfileUpdate, RefusesUnknownPathsUsernameChangesAndInvalidResults) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(AttemptLimit, IPv6ClientsCountByTheirSlash64) {
+  EXPECT_EQ(AttemptBucket("203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(AttemptBucket("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+  EXPECT_EQ(AttemptBucket("2001:db8:1:2::1"), AttemptBucket("2001:db8:1:2:ffff::9"));
+  EXPECT_NE(AttemptBucket("2001:db8:1:2::1"), AttemptBucket("2001:db8:1:3::1"));
+  EXPECT_EQ(AttemptBucket("::ffff:203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(AttemptBucket("inproc"), "inproc");
+}
+
 TEST(AttemptLimit, AllowsUpToTheLimitPerWindow) {
   const AttemptLimit limit{.max_attempts = 3, .window = absl::Minutes(1)};
   EXPECT_TRUE(AttemptAllowed(1, limit));
