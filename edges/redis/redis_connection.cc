@@ -3,10 +3,11 @@
 #include <hiredis/hiredis.h>
 
 #include <atomic>
+#include <fstream>
 #include <memory>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -77,6 +78,16 @@ std::atomic<std::shared_ptr<const RedisLogin>>& ProcessLogin() {
 
 void SetProcessLogin(RedisLogin login) {
   ProcessLogin().store(std::make_shared<const RedisLogin>(std::move(login)));
+}
+
+absl::StatusOr<std::string> ReadPasswordFile(const std::string& path) {
+  std::ifstream file(path);
+  std::string line;
+  if (!file || !std::getline(file, line) || absl::StripAsciiWhitespace(line).empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("password file ", path, " cannot be read or is empty"));
+  }
+  return std::string(absl::StripAsciiWhitespace(line));
 }
 
 RedisConnection::RedisConnection(Options options) : options_(std::move(options)) {}

@@ -49,6 +49,10 @@ struct RedisLogin {
 };
 void SetProcessLogin(RedisLogin login);
 
+// A password file's password: its first line, trimmed. FAILED_PRECONDITION naming the file if it
+// cannot be read or holds none.
+absl::StatusOr<std::string> ReadPasswordFile(const std::string& path);
+
 // Called after every round trip of every connection in the process with the command's name
 // (lowercase; "pipeline" for several) and the time it took, failures included. Set once at
 // start-up, before connections are used (metrics); must be thread-safe and must not block.

@@ -3,10 +3,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <thread>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "edges/kafka/kafka_client.h"
@@ -49,14 +47,12 @@ absl::Status ProcessConfig::ApplyClientLogins() const {
     return kafka;
   }
   if (redis_user.empty()) return absl::OkStatus();
-  std::ifstream file(redis_password_file);
-  std::string password;
-  if (!file || !std::getline(file, password) || absl::StripAsciiWhitespace(password).empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("--redis-password-file ", redis_password_file, " cannot be read or is empty"));
+  absl::StatusOr<std::string> password = redis::ReadPasswordFile(redis_password_file);
+  if (!password.ok()) {
+    return absl::Status(password.status().code(),
+                        absl::StrCat("--redis-password-file: ", password.status().message()));
   }
-  redis::SetProcessLogin(
-      {.user = redis_user, .password = std::string(absl::StripAsciiWhitespace(password))});
+  redis::SetProcessLogin({.user = redis_user, .password = *std::move(password)});
   return absl::OkStatus();
 }
 

@@ -13,15 +13,14 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/random/random.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "contracts/stores/redis_acls.h"
+#include "edges/redis/redis_connection.h"
 #include "platform/config/flag_set.h"
 #include "platform/ids/trace_context.h"
 #include "platform/process/files.h"
@@ -30,12 +29,10 @@ namespace {
 
 // The password in `path`, made (random, mode 0600) if the file does not exist.
 absl::StatusOr<std::string> PasswordIn(const std::string& path, absl::BitGen& random) {
-  std::ifstream file(path);
-  std::string password;
-  if (file && std::getline(file, password) && !absl::StripAsciiWhitespace(password).empty()) {
-    return std::string(absl::StripAsciiWhitespace(password));
+  if (absl::StatusOr<std::string> kept = choreo::redis::ReadPasswordFile(path); kept.ok()) {
+    return kept;
   }
-  password = choreo::ids::RandomHex(random, 16);
+  const std::string password = choreo::ids::RandomHex(random, 16);
   const mode_t old_mask = umask(077);
   absl::Status written = choreo::process::WriteFileAtomically(path, password + "\n");
   umask(old_mask);
