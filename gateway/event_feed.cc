@@ -17,12 +17,11 @@ WaitKey<CancelOutcome> CancelWaitKey(const ids::OrderId& order_id, absl::string_
   return {absl::StrCat("cancel:", order_id.value(), ":", request_id)};
 }
 
-void NotifyStatus(Waiters& waiters, const orders::v1::OrderStatusUpdated& update,
-                  const gateway::v1::Order& view) {
-  const ids::OrderId order_id(update.order_id());
+void NotifyView(Waiters& waiters, const orders::v1::Order& order, const gateway::v1::Order& view) {
+  const ids::OrderId order_id(order.order_id());
   waiters.Notify(OrderWaitKey(order_id), view);
-  if (!update.cancel_request_id().empty()) {
-    waiters.Notify(CancelWaitKey(order_id, update.cancel_request_id()), CancelOutcome{view, {}});
+  if (!order.cancel_request_id().empty()) {
+    waiters.Notify(CancelWaitKey(order_id, order.cancel_request_id()), CancelOutcome{view, {}});
   }
 }
 
@@ -35,7 +34,7 @@ WaitKey<billing::v1::AccountOpened> RegistrationWaitKey(const ids::CorrelationId
 
 EventFeed::EventFeed(Options options, OrderCache& cache, Waiters& waiters)
     : options_(std::move(options)), cache_(cache), waiters_(waiters) {
-  static_cast<void>(codec_.Register<orders::v1::OrderStatusUpdated>());
+  static_cast<void>(codec_.Register<orders::v1::OrderSnapshot>());
   static_cast<void>(codec_.Register<orders::v1::OrderCancellationRefused>());
   static_cast<void>(codec_.Register<billing::v1::FundsDeposited>());
   static_cast<void>(codec_.Register<billing::v1::AccountOpened>());
@@ -61,7 +60,8 @@ absl::Status EventFeed::Start(absl::Duration timeout) {
   loop_ = std::make_unique<consume::ConsumerLoop>(
       consume::ConsumerLoopOptions{
           .consumer = std::move(config),
-          .topics = {std::string(topics::kOrdersStatus), std::string(topics::kBillingAccounts)},
+          .topics = {std::string(topics::kOrdersSnapshots), std::string(topics::kOrdersStatus),
+                     std::string(topics::kBillingAccounts)},
           .lanes = std::max(1, options_.lanes),
           .max_batch = 64,
           .name = group_id()},
@@ -81,10 +81,10 @@ void EventFeed::HandleBatch(absl::Span<consume::RecordScope> batch) {
   struct Item {
     tracing::Span span;
     codec::DecodedEvent event;
-    const orders::v1::OrderStatusUpdated* update = nullptr;
+    const orders::v1::Order* order = nullptr;  // of an OrderSnapshot
   };
   std::vector<Item> items;
-  std::vector<OrderCache::StatusEvent> statuses;
+  std::vector<const orders::v1::Order*> snapshots;
   for (consume::RecordScope& scope : batch) {
     const KafkaRecord& record = scope.record();
     tracing::Span span =
@@ -92,32 +92,29 @@ void EventFeed::HandleBatch(absl::Span<consume::RecordScope> batch) {
     absl::StatusOr<codec::DecodedEvent> decoded = codec_.Decode(record);
     if (!decoded.ok()) continue;  // not ours to judge: the services dead-letter bad records
     Item& item = items.emplace_back(Item{std::move(span), *std::move(decoded)});
-    item.update = dynamic_cast<const orders::v1::OrderStatusUpdated*>(item.event.message.get());
-    if (item.update != nullptr) {
-      statuses.push_back({item.update, ids::CorrelationId(item.event.meta().correlation_id())});
+    if (const auto* snapshot =
+            dynamic_cast<const orders::v1::OrderSnapshot*>(item.event.message.get())) {
+      item.order = &snapshot->order();
+      snapshots.push_back(item.order);
     }
   }
   absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> applied =
-      statuses.empty() ? std::vector<std::pair<gateway::v1::Order, bool>>{}
-                       : cache_.ApplyStatuses(statuses);
+      snapshots.empty() ? std::vector<std::pair<gateway::v1::Order, bool>>{}
+                        : cache_.ApplySnapshots(snapshots);
   if (!applied.ok()) {
-    logging::Warn(absl::StrCat("status cache: ", applied.status().message()),
-                  {{"statuses", absl::StrCat(statuses.size())}});
+    logging::Warn(absl::StrCat("order views: ", applied.status().message()),
+                  {{"snapshots", absl::StrCat(snapshots.size())}});
   }
-  size_t status = 0;
+  size_t snapshot = 0;
   for (Item& item : items) {
     const ids::CorrelationId correlation(item.event.meta().correlation_id());
     const google::protobuf::Message* message = item.event.message.get();
-    if (item.update != nullptr) {
-      gateway::v1::Order view;
-      if (applied.ok()) {
-        view = std::move((*applied)[status].first);
-      } else {
-        // Redis is away: the waiters still get the news, from the event alone.
-        ApplyStatus(*item.update, correlation.value(), view);
-      }
-      ++status;
-      NotifyStatus(waiters_, *item.update, view);
+    if (item.order != nullptr) {
+      // Redis is away: the waiters still get the news, from the snapshot alone.
+      const gateway::v1::Order view =
+          applied.ok() ? std::move((*applied)[snapshot].first) : ViewOfOrder(*item.order);
+      ++snapshot;
+      NotifyView(waiters_, *item.order, view);
     } else if (const auto* refused =
                    dynamic_cast<const orders::v1::OrderCancellationRefused*>(message)) {
       waiters_.Notify(CancelWaitKey(ids::OrderId(refused->order_id()), refused->request_id()),

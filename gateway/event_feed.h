@@ -1,20 +1,22 @@
 #pragma once
 
-// EventFeed: this gateway instance's own reading of orders.status and billing.accounts. Each
-// instance is its own consumer group (choreo-gateway-<instance id>) starting at the latest
-// offsets, so every instance sees every status and answers its own waiters; it commits nothing
-// that matters. Each OrderStatusUpdated is applied to the Redis cache, then its view handed to
-// its waiters (NotifyStatus); an OrderCancellationRefused goes to its CancelWaitKey; FundsDeposited and AccountOpened go, as decoded, to the
-// waiters of DepositWaitKey / RegistrationWaitKey(correlation id).
+// EventFeed: this gateway instance's own reading of orders.snapshots, orders.status and
+// billing.accounts. Each instance is its own consumer group (choreo-gateway-<instance id>)
+// starting at the latest offsets, so every instance sees every change and answers its own
+// waiters; it commits nothing that matters. Each OrderSnapshot is applied to the order's view
+// in Redis, then the view handed to its waiters (NotifyView); an OrderCancellationRefused goes to
+// its CancelWaitKey; FundsDeposited and AccountOpened go, as decoded, to the waiters of
+// DepositWaitKey / RegistrationWaitKey(correlation id). OrderStatusUpdated is not read here: the
+// snapshot of the same change carries the whole order.
 //
-// A status write that fails (Redis away) is not retried here: the waiters still get the news,
-// from the event, and the ViewProjector (one durable group for all instances) applies it.
+// A view write that fails (Redis away) is not retried here: the waiters still get the news,
+// from the snapshot, and the ViewProjector (one durable group for all instances) applies it.
 //
 // Records are handled on `lanes` lanes of a consume::ConsumerLoop, chosen by record key (the order
-// id for statuses), so one order's statuses apply in order while different orders' Redis round
-// trips overlap; a lane's batch of statuses costs one read and one write round trip. A record's
+// id for orders), so one order's snapshots apply in order while different orders' Redis round
+// trips overlap; a lane's batch of snapshots costs one read and one write round trip. A record's
 // offset is stored once it was applied and handed to the waiters, so a rebalance resumes after
-// the last status applied.
+// the last snapshot applied.
 
 #include <memory>
 #include <optional>
@@ -36,19 +38,18 @@ namespace choreo::gateway {
 
 WaitKey<gateway::v1::Order> OrderWaitKey(const ids::OrderId& order_id);
 
-// What a CancelOrder waits for: the order's view after a status its cancellation caused
-// (OrderStatusUpdated.cancel_request_id), or the order service's refusal (OrderCancellationRefused),
-// whose reason is then `refusal`.
+// What a CancelOrder waits for: the order's view once its cancellation moved it
+// (Order.cancel_request_id), or the order service's refusal (OrderCancellationRefused), whose
+// reason is then `refusal`.
 struct CancelOutcome {
   gateway::v1::Order view;
   std::optional<std::string> refusal;
 };
 WaitKey<CancelOutcome> CancelWaitKey(const ids::OrderId& order_id, absl::string_view request_id);
 
-// Hands `view`, the order's view after `update`, to the waiters of OrderWaitKey and, for a status
-// a cancellation caused, to those of its CancelWaitKey.
-void NotifyStatus(Waiters& waiters, const orders::v1::OrderStatusUpdated& update,
-                  const gateway::v1::Order& view);
+// Hands `view`, an order's view after its snapshot `order`, to the waiters of OrderWaitKey and,
+// once a cancellation moved the order, to those of its CancelWaitKey.
+void NotifyView(Waiters& waiters, const orders::v1::Order& order, const gateway::v1::Order& view);
 WaitKey<billing::v1::FundsDeposited> DepositWaitKey(const ids::CorrelationId& correlation_id);
 WaitKey<billing::v1::AccountOpened> RegistrationWaitKey(const ids::CorrelationId& correlation_id);
 
@@ -64,7 +65,7 @@ class EventFeed final {
   EventFeed(Options options, OrderCache& cache, Waiters& waiters);
   ~EventFeed();
 
-  // Subscribes and returns once partitions are assigned (so no status produced after this is
+  // Subscribes and returns once partitions are assigned (so no change produced after this is
   // missed), or UNAVAILABLE after `timeout`.
   absl::Status Start(absl::Duration timeout);
   void Stop() noexcept;
@@ -75,7 +76,7 @@ class EventFeed final {
   std::string group_id() const;
 
  private:
-  // A lane's batch: statuses applied to the cache together (OrderCache::ApplyStatuses), then
+  // A lane's batch: snapshots applied to the views together (OrderCache::ApplySnapshots), then
   // every record handed to its waiters in order.
   void HandleBatch(absl::Span<consume::RecordScope> batch);
 

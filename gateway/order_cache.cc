@@ -135,20 +135,19 @@ constexpr int kMaxWriteRounds = 16;
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::ApplyStatuses(
-    const std::vector<StatusEvent>& events) {
+absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::ApplySnapshots(
+    const std::vector<const orders::v1::Order*>& events, SnapshotRule rule) {
   struct Touched {
     ids::Username owner;
     std::string order_id;
-    std::vector<size_t> events;  // indexes into `events`, in the order given
+    std::vector<size_t> events;  // indexes into `events` (snapshots), in the order given
   };
   std::vector<Touched> touched;                     // one per view key, in first-seen order
   absl::flat_hash_map<std::string, size_t> by_key;  // view key -> index in `touched`
   for (size_t e = 0; e < events.size(); ++e) {
-    ids::Username owner(events[e].update->username());
-    auto [it, added] =
-        by_key.try_emplace(ViewKey(owner, events[e].update->order_id()), touched.size());
-    if (added) touched.push_back({std::move(owner), events[e].update->order_id()});
+    ids::Username owner(events[e]->username());
+    auto [it, added] = by_key.try_emplace(ViewKey(owner, events[e]->order_id()), touched.size());
+    if (added) touched.push_back({std::move(owner), events[e]->order_id()});
     touched[it->second].events.push_back(e);
   }
   std::vector<std::pair<gateway::v1::Order, bool>> results(events.size());
@@ -172,8 +171,7 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::App
       gateway::v1::Order next = current->value_or(gateway::v1::Order());
       bool changed = false;
       for (size_t e : view.events) {
-        const bool applied =
-            gateway::ApplyStatus(*events[e].update, events[e].correlation_id.value(), next);
+        const bool applied = gateway::ApplySnapshot(*events[e], next, rule);
         changed = changed || applied;
         results[e] = {next, applied};
       }
@@ -196,6 +194,16 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::App
     }
   }
   return results;
+}
+
+absl::Status OrderCache::Index(const std::vector<const orders::v1::Order*>& orders) {
+  std::vector<std::vector<std::string>> commands;
+  for (const orders::v1::Order* order : orders) {
+    commands.push_back({"ZADD", IndexKey(ids::Username(order->username())), "NX",
+                        absl::StrCat(Millis(order->created_at())), order->order_id()});
+  }
+  if (commands.empty()) return absl::OkStatus();
+  return pool_.Run(commands).status();
 }
 
 absl::StatusOr<std::vector<std::pair<gateway::v1::Order, int64_t>>> OrderCache::List(

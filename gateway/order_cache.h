@@ -17,8 +17,9 @@
 #include "absl/synchronization/mutex.h"
 #include "choreo/gateway/v1/gateway.pb.h"
 #include "choreo/orders/v1/events.pb.h"
-#include "platform/ids/named_id.h"
 #include "edges/redis/redis_pool.h"
+#include "gateway/core/gateway_rules.h"
+#include "platform/ids/named_id.h"
 
 namespace choreo::gateway {
 
@@ -47,17 +48,18 @@ class OrderCache {
                                      const std::string& fingerprint,
                                      const gateway::v1::Order& initial);
 
-  // Applies status events to their users' views of the orders (gateway::ApplyStatus): one round
-  // trip reads every view concerned, one writes those that changed, each write a compare-and-set
-  // (a view another writer changed meanwhile is read and decided again), so concurrent writers
-  // lose nothing and applying an event twice changes nothing. Events of one order apply in the
-  // order given. One result per event: the view after it, and whether it changed the view.
-  struct StatusEvent {
-    const orders::v1::OrderStatusUpdated* update;  // not owned
-    ids::CorrelationId correlation_id;
-  };
-  absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> ApplyStatuses(
-      const std::vector<StatusEvent>& events);
+  // Applies order snapshots (OrderSnapshot.order) to their users' views (gateway::ApplySnapshot):
+  // one round trip reads every view concerned, one writes those that changed, each write a
+  // compare-and-set (a view another writer changed meanwhile is read and decided again), so
+  // concurrent writers lose nothing and applying a snapshot twice changes nothing. One result per
+  // snapshot, in the order given: the view after it, and whether it changed the view.
+  absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> ApplySnapshots(
+      const std::vector<const orders::v1::Order*>& orders,
+      SnapshotRule rule = SnapshotRule::kNewer);
+
+  // Indexes the orders for their users' ListOrders (score = creation ms), unless indexed
+  // already: one pipelined round trip. For a rebuild, whose views may have outlived their index.
+  absl::Status Index(const std::vector<const orders::v1::Order*>& orders);
 
   // Up to `limit` of the user's order views, newest first, created before `before_ms`
   // (exclusive; 0 = from the newest). Also returns each one's index score.

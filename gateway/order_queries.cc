@@ -40,9 +40,9 @@ void OrderQueries::FindOrder(const grpc::CallbackServerContext& context, const i
                              const std::string& order_id, FoundOrder done) {
   absl::StatusOr<std::optional<Order>> cached = deps_.cache.Get(user, ids::OrderId(order_id));
   if (!cached.ok()) return done(absl::UnavailableError(cached.status().message()));
-  // A view without items was not written from its request (its claim): it was rebuilt from
-  // status events alone after the claimed view was lost. The order service completes it.
-  if (cached->has_value() && !(*cached)->items().empty()) return done(**std::move(cached));
+  // A view of revision 0 is a CreateOrder's claim, written from the request before the order
+  // service took the order in (no names, prices or total yet): the order service may know more.
+  if (cached->has_value() && (*cached)->revision() > 0) return done(**std::move(cached));
   AskOrderService(context, user, order_id, std::move(done), *std::move(cached));
 }
 

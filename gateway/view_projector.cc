@@ -9,7 +9,7 @@ namespace choreo::gateway {
 
 ViewProjector::ViewProjector(Options options, OrderCache& cache, Waiters& waiters)
     : options_(std::move(options)), cache_(cache), waiters_(waiters) {
-  static_cast<void>(codec_.Register<orders::v1::OrderStatusUpdated>());
+  static_cast<void>(codec_.Register<orders::v1::OrderSnapshot>());
 }
 
 ViewProjector::~ViewProjector() { Stop(); }
@@ -20,10 +20,11 @@ absl::Status ViewProjector::Start() {
   config.emplace_back("fetch.wait.max.ms", absl::StrCat(options_.fetch_wait_max_ms));
   loop_ = std::make_unique<consume::ConsumerLoop>(
       consume::ConsumerLoopOptions{.consumer = std::move(config),
-                                   .topics = {std::string(topics::kOrdersStatus)},
+                                   .topics = {std::string(topics::kOrdersSnapshots)},
                                    .lanes = std::max(1, options_.lanes),
                                    .max_batch = 64,
-                                   .name = options_.group_id},
+                                   .name = options_.group_id,
+                                   .ready_once_caught_up = true},
       [this](int /*lane*/, absl::Span<consume::RecordScope> batch) { ApplyBatch(batch); });
   return loop_->Start();
 }
@@ -34,14 +35,7 @@ void ViewProjector::Stop() noexcept {
 
 absl::Status ViewProjector::Readiness() const {
   if (loop_ == nullptr) return absl::UnavailableError(absl::StrCat(options_.group_id, ": not running"));
-  if (caught_up_.load()) return loop_->Readiness();
-  absl::Status caught_up = loop_->CaughtUp();
-  if (!caught_up.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("order views are catching up: ", caught_up.message()));
-  }
-  caught_up_.store(true);
-  return absl::OkStatus();
+  return loop_->Readiness();
 }
 
 std::vector<kafka::PartitionLag> ViewProjector::ConsumerLag() const {
@@ -50,7 +44,7 @@ std::vector<kafka::PartitionLag> ViewProjector::ConsumerLag() const {
 
 void ViewProjector::ApplyBatch(absl::Span<consume::RecordScope> batch) {
   std::vector<codec::DecodedEvent> decoded;
-  std::vector<OrderCache::StatusEvent> statuses;
+  std::vector<const orders::v1::Order*> snapshots;
   decoded.reserve(batch.size());
   for (const consume::RecordScope& scope : batch) {
     absl::StatusOr<codec::DecodedEvent> event = codec_.Decode(scope.record());
@@ -58,25 +52,23 @@ void ViewProjector::ApplyBatch(absl::Span<consume::RecordScope> batch) {
     decoded.push_back(*std::move(event));
   }
   for (const codec::DecodedEvent& event : decoded) {
-    const auto* update = dynamic_cast<const orders::v1::OrderStatusUpdated*>(event.message.get());
-    if (update != nullptr) {
-      statuses.push_back({update, ids::CorrelationId(event.meta().correlation_id())});
-    }
+    const auto* snapshot = dynamic_cast<const orders::v1::OrderSnapshot*>(event.message.get());
+    if (snapshot != nullptr) snapshots.push_back(&snapshot->order());
   }
   std::vector<std::pair<gateway::v1::Order, bool>> applied;
-  if (!statuses.empty() &&
-      !consume::RetryBatch(batch, absl::StrCat("order views: applying ", statuses.size(), " statuses"),
-                           [&] {
-                             absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> views =
-                                 cache_.ApplyStatuses(statuses);
-                             if (views.ok()) applied = *std::move(views);
-                             return views.status();
-                           })) {
-    return;  // stopping: the statuses stay uncommitted and are read again
+  if (!snapshots.empty() &&
+      !consume::RetryBatch(
+          batch, absl::StrCat("order views: applying ", snapshots.size(), " snapshots"), [&] {
+            absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> views =
+                cache_.ApplySnapshots(snapshots);
+            if (views.ok()) applied = *std::move(views);
+            return views.status();
+          })) {
+    return;  // stopping: the snapshots stay uncommitted and are read again
   }
   for (size_t i = 0; i < applied.size(); ++i) {
     const auto& [view, changed] = applied[i];
-    if (changed) NotifyStatus(waiters_, *statuses[i].update, view);
+    if (changed) NotifyView(waiters_, *snapshots[i], view);
   }
   for (consume::RecordScope& scope : batch) scope.Done();
 }

@@ -1,32 +1,32 @@
 #pragma once
 
-// ViewProjector: keeps the gateway's order views (OrderCache) equal to the saga's statuses after
-// any crash or outage. It reads orders.status in the consumer group choreo-gateway-views, shared
-// by every gateway instance so that each status is applied by one of them, from the group's
-// committed offsets: statuses published while no gateway ran, or while Redis was away, are
-// applied when a gateway runs again. A new group starts at the earliest offsets (the views are
-// rebuilt from what the topic retains).
+// ViewProjector: keeps the gateway's order views (OrderCache) equal to the orders after any crash
+// or outage: the views are a projection of orders.snapshots (compacted: every order's latest
+// state). It reads that topic in the consumer group choreo-gateway-views, shared by every
+// gateway instance so that each snapshot is applied by one of them, from the group's committed
+// offsets: changes published while no gateway ran, or while Redis was away, are applied when a
+// gateway runs again. A new group starts at the earliest offsets (the views are built from every
+// order the topic holds); choreo-views rebuilds them on demand (tools/views).
 //
-// The per-instance EventFeed applies the statuses it answers its own callers with, before it
+// The per-instance EventFeed applies the snapshots it answers its own callers with, before it
 // answers (a caller never reads a view older than its answer); the projector is what makes every
-// other view converge, and it does not depend on which instance is alive. A status the projector
-// is first to apply (its instance's feed missed it: published while the instance was down) is
-// handed to this instance's waiters too, so a client's retry after a gateway crash is answered
-// once the projector catches up, not at its deadline.
+// other view converge, and it does not depend on which instance is alive. A snapshot the
+// projector is first to apply (its instance's feed missed it: published while the instance was
+// down) is handed to this instance's waiters too, so a client's retry after a gateway crash is
+// answered once the projector catches up, not at its deadline.
 //
 // Promises:
-// - At-least-once: a status's offset is stored only after its view is written; a failed write
+// - At-least-once: a snapshot's offset is stored only after its view is written; a failed write
 //   (Redis away) retries the batch with capped backoff, nothing is dropped.
-// - Applying a status twice, or in any interleaving with the other writers, loses nothing
-//   (OrderCache::ApplyStatuses: pure rules, compare-and-set writes).
+// - Applying a snapshot twice, or in any interleaving with the other writers, loses nothing
+//   (OrderCache::ApplySnapshots: the highest revision wins, compare-and-set writes).
 // - Readiness: UNAVAILABLE until every partition assigned to this member was handled to its end
-//   once (ConsumerLoop::CaughtUp; never in the middle of a rebalance, when the member owns
-//   nothing yet), so a restarted gateway reports ready only after applying what it missed; after
-//   that, it is ready while its consumer is (partitions taken over later from a dead member are
-//   caught up while the instance serves).
+//   once (ConsumerLoopOptions::ready_once_caught_up; never in the middle of a rebalance, when the
+//   member owns nothing yet), so a restarted gateway reports ready only after applying what it
+//   missed; after that, it is ready while its consumer is (partitions taken over later from a
+//   dead member are caught up while the instance serves).
 // Start/Stop from one thread; Readiness and ConsumerLag from any.
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,7 +46,7 @@ class ViewProjector final {
     std::string kafka_brokers;
     std::string group_id = "choreo-gateway-views";
     int fetch_wait_max_ms = 100;
-    int lanes = 4;  // by order id: one order's statuses apply in order
+    int lanes = 4;  // by order id: one order's snapshots apply in order
   };
   ViewProjector(Options options, OrderCache& cache, Waiters& waiters);
   ~ViewProjector();
@@ -66,7 +66,6 @@ class ViewProjector final {
   Waiters& waiters_;
   codec::EventCodec codec_;
   std::unique_ptr<consume::ConsumerLoop> loop_;
-  mutable std::atomic<bool> caught_up_{false};
 };
 
 }  // namespace choreo::gateway

@@ -19,12 +19,14 @@ struct Principal {
 std::vector<Principal> Principals() {
   return {
       {.name = "gateway",
-       // Commands from clients; the timeline indexer reads every mission topic.
+       // Commands from clients; the timeline indexer reads every saga topic, the views
+       // orders.snapshots (never users.snapshots: other users' profiles).
        .produces = {kOrdersRequests, kOrdersCancellations, kBillingDeposits},
        .consumes = {},
        .group_prefixes = {"choreo-gateway", "choreo-timeline"}},
       {.name = "order",
-       .produces = {kOrdersCreated, kOrdersStatus, kOrdersRefunds, kOrdersDeadlines},
+       .produces = {kOrdersCreated, kOrdersStatus, kOrdersRefunds, kOrdersDeadlines,
+                    kOrdersSnapshots},
        .consumes = {kOrdersRequests, kOrdersCancellations, kOrdersDeadlines, kBillingPayments},
        .group_prefixes = {"choreo-order"}},
       {.name = "billing",
@@ -32,12 +34,12 @@ std::vector<Principal> Principals() {
        .consumes = {kOrdersCreated, kOrdersRefunds, kBillingDeposits, kUsersRegistered},
        .group_prefixes = {"choreo-billing"}},
       {.name = "users",
-       .produces = {kUsersRegistered, kUsersProfileResponse},
+       .produces = {kUsersRegistered, kUsersProfileResponse, kUsersSnapshots},
        .consumes = {kUsersProfile},
        .group_prefixes = {"choreo-users"}},
       {.name = "notification",
        .produces = {kNotificationsRequested, kNotificationsSent, kUsersProfile},
-       .consumes = {kOrdersStatus, kUsersRegistered, kUsersProfileResponse, kNotificationsRequested,
+       .consumes = {kOrdersStatus, kUsersSnapshots, kUsersProfileResponse, kNotificationsRequested,
                     kNotificationsSent},
        .group_prefixes = {"choreo-notification"}},
   };
@@ -69,7 +71,10 @@ std::vector<AclGrant> MissionAcls() {
     // Every process that consumes copies what it cannot handle to its dead-letter topic.
     grant(Resource::kTopic, DeadLetterTopic(principal.name), Operation::kWrite, false);
     std::vector<std::string> reads(principal.consumes.begin(), principal.consumes.end());
-    if (principal.name == "gateway") reads = MissionTopics();
+    if (principal.name == "gateway") {  // the timeline indexes every saga topic
+      reads = SagaTopics();
+      reads.emplace_back(kOrdersSnapshots);
+    }
     for (const std::string& topic : reads) grant(Resource::kTopic, topic, Operation::kRead, false);
     for (const std::string& group : principal.group_prefixes) {
       grant(Resource::kGroup, group, Operation::kRead, true);

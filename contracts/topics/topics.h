@@ -30,6 +30,15 @@ inline constexpr absl::string_view kUsersProfileResponse = "users.profile.respon
 inline constexpr absl::string_view kNotificationsRequested = "notifications.requested";  // [username]
 inline constexpr absl::string_view kNotificationsSent = "notifications.sent";            // [username]
 
+// State topics: compacted, each holding the latest full state of every aggregate of one kind,
+// from which views are projected and rebuilt (not saga steps: the timeline does not index them).
+inline constexpr absl::string_view kOrdersSnapshots =
+    "orders.snapshots";  // OrderSnapshot [order id]
+inline constexpr absl::string_view kUsersSnapshots =
+    "users.snapshots";  // ProfileSnapshot [username]
+inline constexpr std::array<absl::string_view, 2> kStateTopics = {kOrdersSnapshots,
+                                                                  kUsersSnapshots};
+
 // The services that consume, each with its own dead-letter topic dlq.<service>.
 inline constexpr std::array<absl::string_view, 5> kServices = {"order", "billing", "users",
                                                               "notification", "gateway"};
@@ -45,12 +54,27 @@ inline constexpr std::array<absl::string_view, 14> kEventTopics = {
     kBillingPayments,  kBillingDeposits,  kBillingAccounts, kUsersRegistered,
     kUsersProfile,     kUsersProfileResponse, kNotificationsRequested, kNotificationsSent};
 
-// Every topic the mission uses: the event topics, then dlq.<service> for each service. The dev
-// broker creates these; on Apache Kafka choreo-topics creates them from MissionTopicSpecs.
-inline std::vector<std::string> MissionTopics() {
+// The topics of saga steps: the event topics, then dlq.<service> for each service (what the
+// timeline indexes).
+inline std::vector<std::string> SagaTopics() {
   std::vector<std::string> all(kEventTopics.begin(), kEventTopics.end());
   for (absl::string_view service : kServices) all.push_back(DeadLetterTopic(service));
   return all;
+}
+
+// Every topic the mission uses: SagaTopics(), then the state topics. The dev broker creates
+// these; on Apache Kafka choreo-topics creates them from MissionTopicSpecs.
+inline std::vector<std::string> MissionTopics() {
+  std::vector<std::string> all = SagaTopics();
+  for (absl::string_view topic : kStateTopics) all.emplace_back(topic);
+  return all;
+}
+
+inline bool IsStateTopic(absl::string_view topic) {
+  for (absl::string_view state : kStateTopics) {
+    if (topic == state) return true;
+  }
+  return false;
 }
 
 // How a topic is declared on the broker: what choreo-topics creates and verifies.
@@ -82,7 +106,8 @@ inline int MinInsyncReplicasFor(int replication_factor) {
 
 // The declaration of every mission topic (MissionTopics(), in that order) for `layout`:
 // events are kept 7 days, dead letters 30 days (an operator's time to replay them), the
-// profile request/reply pair 1 day; all are cleanup.policy=delete.
+// profile request/reply pair 1 day, all cleanup.policy=delete; the state topics are compacted
+// and kept for ever (each key's latest record stays).
 inline std::vector<TopicSpec> MissionTopicSpecs(const TopicLayout& layout) {
   std::vector<TopicSpec> specs;
   for (const std::string& name : MissionTopics()) {
@@ -91,12 +116,13 @@ inline std::vector<TopicSpec> MissionTopicSpecs(const TopicLayout& layout) {
     if (name == kUsersProfile || name == kUsersProfileResponse) {
       retention_ms = kRequestReplyRetentionMs;
     }
+    const bool state = IsStateTopic(name);
     specs.push_back({.name = name,
                      .partitions = layout.partitions,
                      .replication_factor = layout.replication_factor,
                      .min_insync_replicas = MinInsyncReplicasFor(layout.replication_factor),
-                     .retention_ms = retention_ms,
-                     .cleanup_policy = "delete"});
+                     .retention_ms = state ? -1 : retention_ms,
+                     .cleanup_policy = state ? "compact" : "delete"});
   }
   return specs;
 }

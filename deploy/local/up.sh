@@ -450,6 +450,14 @@ for name in "${processes[@]}"; do
 done
 echo "\$ curl -s $(admin order)/readyz"
 curl -sS "$(admin order)/readyz" | sed 's/^/  /'
+# The order views are a projection of orders.snapshots: rebuilt online, from the log.
+echo "\$ choreo-views --view orders ... --redis-user gateway     (deploy/views.md)"
+views_out=$("$build_dir/tools/views/choreo-views" --view orders --kafka-brokers "$kafka" \
+  $(kafka_login gateway) --redis "127.0.0.1:$redis_port" $(redis_login gateway) 2>&1) || {
+  echo "demo: rebuilding the order views failed: $views_out" >&2
+  exit 1
+}
+tail -2 <<<"$views_out" | sed 's/^/  /'
 [[ "$timeline" == *NotificationSent* ]] || {
   echo "demo: the order's timeline is incomplete: ${timeline:0:300}" >&2
   exit 1

@@ -150,41 +150,17 @@ SagaIds<ids::Username> RegistrationSagaIds(const ids::Username& username) {
           ids::EventId(ids::StableId("event/register", {username.value()})), ""};
 }
 
-
-bool ApplyStatus(const orders::v1::OrderStatusUpdated& update, absl::string_view correlation_id,
-                 gateway::v1::Order& view) {
-  for (const orders::v1::StatusChange& seen : view.history()) {
-    if (seen.status() == update.status()) return false;  // each status happens at most once
-  }
-  orders::v1::StatusChange change;
-  change.set_status(update.status());
-  change.set_previous_status(update.previous_status());
-  change.set_reason(update.reason());
-  *change.mutable_changed_at() = update.updated_at();
-  const int stage = contracts::StatusStage(update.status());
-  const int view_stage = contracts::StatusStage(view.status());
-  if (stage <= view_stage && view.status() != orders::v1::ORDER_STATUS_UNSPECIFIED) {
-    // The same stage: the other outcome of a step the view has already seen; one order never
-    // has both, so this is not news.
-    if (stage == view_stage) return false;
-    // An earlier step arriving after a later one: its first publication was lost to a crash
-    // and the re-publication came after the saga went on. It belongs in the history, in time
-    // order; the status stays.
-    int at = view.history_size();
-    while (at > 0 && FromProtoTime(view.history(at - 1).changed_at()) > FromProtoTime(change.changed_at())) --at;
-    *view.add_history() = std::move(change);
-    for (int i = view.history_size() - 1; i > at; --i) view.mutable_history()->SwapElements(i, i - 1);
+bool ApplySnapshot(const orders::v1::Order& order, gateway::v1::Order& view, SnapshotRule rule) {
+  // A view of revision 0 is a CreateOrder's claim, written from the request alone.
+  if (view.revision() > 0 && order.revision() < view.revision()) return false;
+  if (view.revision() > 0 && order.revision() == view.revision()) {
+    if (rule == SnapshotRule::kNewer) return false;
+    gateway::v1::Order projected = ViewOfOrder(order);
+    if (projected.SerializeAsString() == view.SerializeAsString()) return false;
+    view = std::move(projected);
     return true;
   }
-  view.set_order_id(update.order_id());
-  if (!update.request_id().empty()) view.set_request_id(update.request_id());
-  view.set_status(update.status());
-  view.set_reason(update.reason());
-  if (update.has_total()) *view.mutable_total() = update.total();
-  if (!correlation_id.empty()) view.set_correlation_id(std::string(correlation_id));
-  *view.mutable_updated_at() = update.updated_at();
-  if (!view.has_created_at()) *view.mutable_created_at() = update.updated_at();
-  *view.add_history() = std::move(change);
+  view = ViewOfOrder(order);
   return true;
 }
 
@@ -202,6 +178,7 @@ gateway::v1::Order ViewOfOrder(const orders::v1::Order& order) {
   if (order.has_created_at()) *view.mutable_created_at() = order.created_at();
   if (order.has_updated_at()) *view.mutable_updated_at() = order.updated_at();
   *view.mutable_history() = order.history();
+  view.set_revision(order.revision());
   return view;
 }
 

@@ -56,16 +56,18 @@ SagaIds<ids::Username> DepositSagaIds(const ids::Username& username,
                                       const gateway::v1::DepositRequest& request);
 SagaIds<ids::Username> RegistrationSagaIds(const ids::Username& username);
 
-// The cached view of an order after `update` (its history gains the change). Returns false if
-// the update is not newer than what the view holds (a re-delivered or stale event). Which status
-// is newer is the state machine's order (contracts::StatusStage), not arrival: a step of an
-// earlier stage arriving after a later one (its first publication lost to a crash) is put into
-// the history in time order and the status stays.
-bool ApplyStatus(const orders::v1::OrderStatusUpdated& update, absl::string_view correlation_id,
-                 gateway::v1::Order& view);
+// The cached view of an order after its snapshot `order` (OrderSnapshot.order): the order's
+// view if `order` is newer than what `view` holds (a higher revision), and whether it was.
+// Snapshots re-published after a crash, or read by several writers in any order, never move a
+// view back.
+// kReproject also projects a snapshot of the view's own revision again (a rebuild: the
+// projection may have changed since the view was written); never an older one.
+enum class SnapshotRule { kNewer, kReproject };
+bool ApplySnapshot(const orders::v1::Order& order, gateway::v1::Order& view,
+                   SnapshotRule rule = SnapshotRule::kNewer);
 
-// The gateway's view of an order as the order service holds it (for an order the cached views
-// do not know).
+// The gateway's view of an order as the order service holds it (its snapshot, or its admin
+// API's answer for an order the cached views do not know).
 gateway::v1::Order ViewOfOrder(const orders::v1::Order& order);
 
 using contracts::IsTerminal;

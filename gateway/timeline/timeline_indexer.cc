@@ -24,7 +24,7 @@ absl::Status TimelineIndexer::Start() {
   config.emplace_back("auto.offset.reset", "earliest");
   loop_ = std::make_unique<consume::ConsumerLoop>(
       consume::ConsumerLoopOptions{.consumer = std::move(config),
-                                   .topics = topics::MissionTopics(),
+                                   .topics = topics::SagaTopics(),
                                    .lanes = 1,
                                    .max_batch = options_.max_batch,
                                    .batch_window = options_.batch_window,

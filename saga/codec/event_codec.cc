@@ -116,7 +116,10 @@ void StampMeta(google::protobuf::Message& event, const Provenance& provenance,
                absl::BitGen& random) {
   common::v1::EventMeta* meta = MutableMetaOf(&event);
   meta->set_event_id(provenance.event_id);
-  meta->set_schema_version(CurrentSchemaVersion(*event.GetDescriptor()));
+  // An older revision a decision chose (for readers that know only that one), or the current.
+  const uint32_t current = CurrentSchemaVersion(*event.GetDescriptor());
+  const uint32_t chosen = meta->schema_version();
+  meta->set_schema_version(chosen >= 1 && chosen < current ? chosen : current);
   meta->set_correlation_id(provenance.correlation_id);
   meta->set_causation_id(provenance.causation_id);
   meta->set_traceparent(ids::IsValidTraceparent(provenance.traceparent)

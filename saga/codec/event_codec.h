@@ -89,9 +89,10 @@ struct Provenance {
   absl::Time occurred_at;
 };
 
-// Fills the EventMeta of a generated event message: ids, the type's current schema version, a
-// child of the parent's trace context (a new trace when the parent is empty or invalid), time
-// and producer.
+// Fills the EventMeta of a generated event message: ids, the type's current schema version (or
+// an older revision already set in meta.schema_version by a producer that writes that revision
+// for readers not yet upgraded), a child of the parent's trace context (a new trace when the
+// parent is empty or invalid), time and producer.
 void StampMeta(google::protobuf::Message& event, const Provenance& provenance,
                absl::BitGen& random);
 

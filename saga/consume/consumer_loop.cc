@@ -133,11 +133,20 @@ absl::Status ConsumerLoop::Readiness() const {
   if (!started_.load() || stopping_.load() || halted_.load() || consumer_ == nullptr) {
     return absl::UnavailableError(absl::StrCat(options_.name, ": not running"));
   }
-  return consumer_->Readiness();
+  if (!options_.ready_once_caught_up || caught_up_once_.load()) return consumer_->Readiness();
+  if (absl::Status caught_up = CaughtUp(); !caught_up.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat(options_.name, " is catching up: ", caught_up.message()));
+  }
+  caught_up_once_.store(true);
+  return absl::OkStatus();
 }
 
 absl::Status ConsumerLoop::CaughtUp() const {
-  if (absl::Status ready = Readiness(); !ready.ok()) return ready;
+  if (!started_.load() || stopping_.load() || halted_.load() || consumer_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat(options_.name, ": not running"));
+  }
+  if (absl::Status ready = consumer_->Readiness(); !ready.ok()) return ready;
   std::vector<kafka::TopicPartition> assigned;
   {
     absl::MutexLock lock(&partitions_mu_);

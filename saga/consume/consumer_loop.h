@@ -107,6 +107,10 @@ struct ConsumerLoopOptions {
   int max_in_flight_per_partition = 1000;
   absl::Duration drain_timeout = absl::Seconds(10);
   std::string name;  // for logs: the group or the part's name
+  // For a projection (a view built from its topics): Readiness is UNAVAILABLE until every
+  // partition assigned here was handled to its end once (CaughtUp), so a process that restarts
+  // or joins serves nothing older than what it missed. After that it is the consumer's.
+  bool ready_once_caught_up = false;
 };
 
 class ConsumerLoop final : private kafka::RebalanceListener {
@@ -128,7 +132,8 @@ class ConsumerLoop final : private kafka::RebalanceListener {
   void Halt();
 
   bool halted() const { return halted_.load(); }
-  // OK while started, not stopping, assigned and a broker is reachable; UNAVAILABLE otherwise.
+  // OK while started, not stopping, assigned and a broker is reachable (and, with
+  // ready_once_caught_up, once caught up); UNAVAILABLE otherwise.
   absl::Status Readiness() const;
   std::vector<kafka::PartitionLag> Lag() const;
   // OK once every partition assigned here has been handled to its end as of the consumer's
@@ -168,6 +173,7 @@ class ConsumerLoop final : private kafka::RebalanceListener {
   bool rebalancing_ ABSL_GUARDED_BY(partitions_mu_) = false;
 
   std::atomic<bool> started_{false};
+  mutable std::atomic<bool> caught_up_once_{false};  // ready_once_caught_up's latch
   std::atomic<bool> stopped_{false};
   std::atomic<bool> stopping_{false};   // no more polling
   std::atomic<bool> hard_stop_{false};  // abandon whatever is left

@@ -110,15 +110,17 @@ absl::Status SagaRuntime::Start() {
   }
   loop_ = std::make_unique<consume::ConsumerLoop>(
       consume::ConsumerLoopOptions{
-          .consumer = kafka::Merged(kafka::ConsumerDefaults(options_.kafka_brokers, options_.group_id),
-                                    options_.consumer_overrides),
+          .consumer =
+              kafka::Merged(kafka::ConsumerDefaults(options_.kafka_brokers, options_.group_id),
+                            options_.consumer_overrides),
           .topics = options_.topics,
           .lanes = options_.workers,
           .max_batch = options_.max_batch,
           .batch_window = options_.batch_window,
           .max_in_flight_per_partition = options_.max_in_flight_per_partition,
           .drain_timeout = options_.drain_timeout,
-          .name = options_.group_id},
+          .name = options_.group_id,
+          .ready_once_caught_up = options_.ready_once_caught_up},
       [this](int lane, absl::Span<consume::RecordScope> batch) {
         HandleBatch(*lanes_[lane], batch);
       });

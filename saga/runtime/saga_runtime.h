@@ -127,6 +127,8 @@ struct SagaRuntimeOptions {
   // After a lane's first record, how long it waits for more to batch (0: takes what is queued).
   absl::Duration batch_window = absl::ZeroDuration();
   absl::Duration drain_timeout = absl::Seconds(10);
+  // For a group that builds a view: not ready until caught up once (ConsumerLoopOptions).
+  bool ready_once_caught_up = false;
   absl::Duration publish_timeout = absl::Seconds(30);  // the Publisher's ack_timeout
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   SagaObserver* observer = nullptr;  // not owned; must outlive the runtime

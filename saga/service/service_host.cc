@@ -110,6 +110,7 @@ absl::StatusOr<std::unique_ptr<saga::SagaRuntime>> CreateRuntime(const ServiceCo
   }
   options.consumer_overrides =
       kafka::Merged(options.consumer_overrides, subscription.consumer_overrides);
+  options.ready_once_caught_up = subscription.ready_once_caught_up;
   return saga::SagaRuntime::Create(std::move(options), std::move(subscription.registry));
 }
 

@@ -69,6 +69,8 @@ struct Subscription {
   std::vector<std::string> topics;
   saga::HandlerRegistry registry;
   kafka::KafkaConfig consumer_overrides;  // over the service's own (e.g. auto.offset.reset)
+  // A group that builds a view: the service is not ready until it caught up once.
+  bool ready_once_caught_up = false;
 };
 
 struct ServiceParts {

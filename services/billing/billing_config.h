@@ -16,6 +16,7 @@ namespace choreo::billing {
 struct BillingConfig : service::ServiceConfig {
   int64_t starting_balance = 0;  // a new account's, in minor units
   std::string currency = "USD";  // the accounts' ISO 4217 currency
+  int payment_revision = 2;      // of PaymentProcessed (BillingPolicy::payment_revision)
 
   void AddFlags(config::FlagSet& flags);
   absl::Status Validate() const;

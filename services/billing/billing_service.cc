@@ -24,9 +24,10 @@ absl::StatusOr<saga::HandlerRegistry> BillingRegistry(BillingPolicy policy) {
   if (status.ok()) {
     status = registry.On<orders::v1::OrderCreated, Account>(
         kAggregate, [](const orders::v1::OrderCreated& e) { return e.username(); },
-        [](const Account& account, const orders::v1::OrderCreated& order,
-           const saga::EventContext& context) -> absl::StatusOr<AccountReaction> {
-          return OnOrderCreated(account, order, context.now);
+        [revision = policy.payment_revision](
+            const Account& account, const orders::v1::OrderCreated& order,
+            const saga::EventContext& context) -> absl::StatusOr<AccountReaction> {
+          return OnOrderCreated(account, order, context.now, revision);
         });
   }
   if (status.ok()) {

@@ -42,12 +42,15 @@ int RunNotification(const NotificationConfig& config, process::StopSignals& sign
       std::max(absl::Milliseconds(config.fetch_wait_max_ms), absl::Milliseconds(250)));
   service::ServiceParts parts;
   parts.name = kService;
-  // Users registered before this group first started are learnt on demand (users.profile).
+  // The profile view is a projection of users.snapshots: a new group backfills it from the
+  // topic's start (every user's latest profile), and the service is ready only once it caught
+  // up. A user registered a moment ago and not projected yet is asked for (users.profile).
   parts.subscriptions.push_back(
       {.group_suffix = "profiles",
        .topics = ProfileViewTopics(),
        .registry = *std::move(view),
-       .consumer_overrides = kafka::Merged(relaxed, {{"auto.offset.reset", "latest"}})});
+       .consumer_overrides = kafka::Merged(relaxed, {{"auto.offset.reset", "earliest"}}),
+       .ready_once_caught_up = true});
   parts.subscriptions.push_back(
       {.topics = StatusTopics(), .registry = *std::move(statuses), .consumer_overrides = relaxed});
   parts.subscriptions.push_back({.group_suffix = "sender",

@@ -98,7 +98,7 @@ absl::StatusOr<users::v1::Profile> ProfileLookup::Get(const std::string& usernam
 void ProfileLookup::OnRecordDone(const KafkaRecord& record, absl::string_view /*event_type*/,
                                  Outcome /*outcome*/, absl::Duration /*handling*/,
                                  absl::Duration /*queued*/) {
-  if (record.topic != topics::kUsersRegistered && record.topic != topics::kUsersProfileResponse) {
+  if (record.topic != topics::kUsersSnapshots && record.topic != topics::kUsersProfileResponse) {
     return;
   }
   absl::MutexLock lock(&mu_);
@@ -106,23 +106,17 @@ void ProfileLookup::OnRecordDone(const KafkaRecord& record, absl::string_view /*
 }
 
 std::vector<std::string> ProfileViewTopics() {
-  return {std::string(topics::kUsersRegistered), std::string(topics::kUsersProfileResponse)};
+  return {std::string(topics::kUsersSnapshots), std::string(topics::kUsersProfileResponse)};
 }
 
 absl::StatusOr<saga::HandlerRegistry> ProfileViewRegistry() {
   saga::HandlerRegistry registry;
   using notifications::v1::ProfileView;
   using Result = absl::StatusOr<saga::Reaction<ProfileView>>;
-  absl::Status added = registry.On<users::v1::UserRegistered, ProfileView>(
-      kProfileAggregate, [](const users::v1::UserRegistered& e) { return e.username(); },
-      [](const ProfileView& view, const users::v1::UserRegistered& e,
+  absl::Status added = registry.On<users::v1::ProfileSnapshot, ProfileView>(
+      kProfileAggregate, [](const users::v1::ProfileSnapshot& e) { return e.username(); },
+      [](const ProfileView& view, const users::v1::ProfileSnapshot& e,
          const saga::EventContext&) -> Result { return ApplyProfile(view, e.profile()); });
-  if (added.ok()) {
-    added = registry.On<users::v1::ProfileUpdated, ProfileView>(
-        kProfileAggregate, [](const users::v1::ProfileUpdated& e) { return e.username(); },
-        [](const ProfileView& view, const users::v1::ProfileUpdated& e,
-           const saga::EventContext&) -> Result { return ApplyProfile(view, e.profile()); });
-  }
   if (added.ok()) {
     added = registry.On<users::v1::ProfileResponse, ProfileView>(
         kProfileAggregate, [](const users::v1::ProfileResponse& e) { return e.username(); },
@@ -133,6 +127,37 @@ absl::StatusOr<saga::HandlerRegistry> ProfileViewRegistry() {
   }
   if (!added.ok()) return added;
   return registry;
+}
+
+absl::Status RebuildProfileView(saga::SagaRuntimeOptions options, absl::Duration timeout,
+                                const std::function<void(int64_t lag)>& progress) {
+  absl::StatusOr<saga::HandlerRegistry> registry = ProfileViewRegistry();
+  if (!registry.ok()) return registry.status();
+  options.topics = {std::string(topics::kUsersSnapshots)};
+  options.consumer_overrides.emplace_back("auto.offset.reset", "earliest");
+  options.ready_once_caught_up = true;
+  absl::StatusOr<std::unique_ptr<saga::SagaRuntime>> runtime =
+      saga::SagaRuntime::Create(std::move(options), *std::move(registry));
+  if (!runtime.ok()) return runtime.status();
+  if (absl::Status started = (*runtime)->Start(); !started.ok()) return started;
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::Status caught_up = (*runtime)->Readiness();
+  while (!caught_up.ok() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Seconds(1));  // the progress report's pace
+    int64_t lag = 0;
+    for (const kafka::PartitionLag& partition : (*runtime)->ConsumerLag()) {
+      lag += std::max<int64_t>(0, partition.lag);
+    }
+    if (progress) progress(lag);
+    caught_up = (*runtime)->Readiness();
+  }
+  (*runtime)->Stop();
+  if (!caught_up.ok()) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("the profile view did not catch up in time: ", caught_up.message()));
+  }
+  if (progress) progress(0);
+  return absl::OkStatus();
 }
 
 std::vector<std::string> StatusTopics() { return {std::string(topics::kOrdersStatus)}; }

@@ -3,9 +3,10 @@
 // The notification service's wiring. Three consumer groups, each its own saga runtime; every
 // decision is pure, the I/O runs in effects after the commit:
 //
-//   choreo-notification-profiles  users.registered, users.profile.response -> the local profile
-//                                 view (notification.profile:<username>). Starts from the latest
-//                                 offset: users already registered are learnt on demand.
+//   choreo-notification-profiles  users.snapshots, users.profile.response -> the local profile
+//                                 view (notification.profile:<username>): a projection of the
+//                                 compacted users.snapshots, backfilled from its start by a new
+//                                 group; ready once caught up. A miss asks users.profile.
 //   choreo-notification           orders.status -> the status marked notified
 //                                 (notification.order:<order id>); after the commit, one
 //                                 NotificationRequested for the recipient from the local view (on
@@ -17,6 +18,7 @@
 //
 // Plus NotificationAdmin.ListNotifications over the inbox (the gateway's ListNotifications).
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,8 +29,8 @@
 #include "absl/time/time.h"
 #include "choreo/notifications/v1/admin.grpc.pb.h"
 #include "choreo/users/v1/user.pb.h"
-#include "saga/publish/publisher.h"
 #include "edges/redis/redis_connection.h"
+#include "saga/publish/publisher.h"
 #include "saga/runtime/handler_registry.h"
 #include "saga/runtime/saga_runtime.h"
 #include "saga/store/redis_aggregate_store.h"
@@ -84,6 +86,15 @@ class ProfileLookup final : public saga::SagaObserver {
 // The three groups' topics and handlers (see the file comment).
 std::vector<std::string> ProfileViewTopics();
 absl::StatusOr<saga::HandlerRegistry> ProfileViewRegistry();
+// Rebuilds the local profile view from users.snapshots, online (what `choreo-views --view
+// profiles` runs): the view's own handlers (ProfileViewRegistry) in a saga runtime of a consumer
+// group of its own (`options.group_id`, new: it starts at the topic's start) until it has caught
+// up, then stops. The runtime's de-duplication skips snapshots the view already holds: after a
+// Redis loss every profile is applied again; an intact view costs one check per snapshot.
+// `progress` gets the group's remaining lag about once a second. DEADLINE_EXCEEDED after `timeout`.
+absl::Status RebuildProfileView(saga::SagaRuntimeOptions options, absl::Duration timeout,
+                                const std::function<void(int64_t lag)>& progress);
+
 std::vector<std::string> StatusTopics();
 absl::StatusOr<saga::HandlerRegistry> StatusRegistry(ProfileLookup* lookup);
 std::vector<std::string> SenderTopics();

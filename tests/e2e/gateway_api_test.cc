@@ -125,6 +125,12 @@ TEST_F(GatewayApiTest, OrdersFollowTheContract) {
   ASSERT_TRUE(api_->Create("ann", Api::Request("r1", "MUG-002", 2), &first).ok());
   EXPECT_EQ(first.status(), orders::v1::ORDER_STATUS_PAID);
   EXPECT_EQ(first.total().minor_units(), 2500);
+  // The view is the order as the order service priced it (its snapshot), not the request.
+  ASSERT_EQ(first.items_size(), 1);
+  EXPECT_EQ(first.items(0).name(), "Choreography mug");
+  EXPECT_EQ(first.items(0).unit_price().minor_units(), 1250);
+  EXPECT_EQ(first.items(0).line_total().minor_units(), 2500);
+  EXPECT_EQ(first.revision(), 2);  // taken in, then paid
   ASSERT_TRUE(api_->Create("ann", Api::Request("r1", "MUG-002", 2), &again).ok());
   EXPECT_EQ(again.order_id(), first.order_id());
   EXPECT_EQ(again.correlation_id(), first.correlation_id());
@@ -141,6 +147,8 @@ TEST_F(GatewayApiTest, OrdersFollowTheContract) {
   ASSERT_TRUE(api_->Get("ann", first.order_id(), &fetched).ok());
   EXPECT_EQ(fetched.status(), orders::v1::ORDER_STATUS_PAID);
   EXPECT_EQ(fetched.items(0).sku(), "MUG-002");
+  EXPECT_EQ(fetched.items(0).name(), "Choreography mug");
+  EXPECT_EQ(fetched.SerializeAsString(), first.SerializeAsString());
   EXPECT_EQ(api_->Get("bob", first.order_id(), &fetched).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(api_->Get("ann", "ord-nope", &fetched).error_code(), grpc::StatusCode::NOT_FOUND);
 
@@ -157,7 +165,12 @@ TEST_F(GatewayApiTest, OrdersFollowTheContract) {
     gateway::v1::ListOrdersResponse page;
     ASSERT_TRUE(api_->orders().ListOrders(api_->Context("ann").get(), list, &page).ok());
     EXPECT_LE(page.orders_size(), 2);
-    for (const Order& o : page.orders()) listed.push_back(o.request_id());
+    for (const Order& o : page.orders()) {
+      listed.push_back(o.request_id());
+      if (o.status() == orders::v1::ORDER_STATUS_PAID) {
+        EXPECT_FALSE(o.items(0).name().empty()) << o.order_id();
+      }
+    }
     token = page.next_page_token();
   } while (!token.empty());
   EXPECT_THAT(listed, ::testing::ElementsAre("r5", "r4", "r3", "r2", "r1", "r-unknown"));
@@ -401,7 +414,8 @@ TEST_F(GatewayApiTest, AGatewayKilledMidSagaServesTheTruthOnceReady) {
     EXPECT_EQ(view.status(), orders::v1::ORDER_STATUS_PAID) << id;
     ASSERT_EQ(view.history_size(), 2) << id;
     EXPECT_EQ(view.history(0).status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
-    EXPECT_EQ(view.items_size(), 1) << "the claim's items stay";
+    ASSERT_EQ(view.items_size(), 1);
+    EXPECT_EQ(view.items(0).name(), "Idempotent pen") << "the order's snapshot, not the claim";
   }
   gateway::v1::ListOrdersRequest list;
   list.set_page_size(100);
@@ -425,8 +439,8 @@ TEST_F(GatewayApiTest, AGatewayKilledMidSagaServesTheTruthOnceReady) {
 }
 
 // An order the views do not know is asked of the order service: the view is gone (a Redis key
-// lost; a late status may rebuild it without its items), the order is still served from the
-// service's truth, and stays another user's secret.
+// lost), or is still a CreateOrder's claim; the order is still served from the service's truth,
+// and stays another user's secret.
 TEST_F(GatewayApiTest, AnOrderTheViewsDoNotKnowIsAskedOfTheOrderService) {
   StartSystem();
   ASSERT_TRUE(api_->Register("hal").ok());
@@ -447,9 +461,11 @@ TEST_F(GatewayApiTest, AnOrderTheViewsDoNotKnowIsAskedOfTheOrderService) {
   EXPECT_EQ(api_->Get("ivy", order.order_id(), &fetched).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(api_->Get("hal", "no-such-order", &fetched).error_code(), grpc::StatusCode::NOT_FOUND);
 
-  // A view rebuilt from status events alone (no items) is completed from the service too.
+  // A CreateOrder's claim (revision 0: written from the request, before the order service took
+  // the order in) is completed from the service too.
   Order partial = order;
   partial.clear_items();
+  partial.set_revision(0);
   ASSERT_TRUE(redis
                   .Command({"SET", absl::StrCat("gw:order:{hal}:", order.order_id()),
                             partial.SerializeAsString()})

@@ -37,7 +37,8 @@ Binaries Binaries::Built() {
           .billing = CHOREO_BILLING,
           .users = CHOREO_USERS,
           .notification = CHOREO_NOTIFICATION,
-          .gateway = CHOREO_GATEWAY};
+          .gateway = CHOREO_GATEWAY,
+          .views = CHOREO_VIEWS};
 }
 
 LocalSystem::LocalSystem(Binaries binaries, Options options)
@@ -237,6 +238,27 @@ absl::Status LocalSystem::Start() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> LocalSystem::RunTool(const std::string& binary, std::vector<std::string> flags,
+                                         const std::string& as, absl::Duration timeout,
+                                         std::string* output) const {
+  std::vector<std::string> argv = {binary, "--kafka-brokers", kafka_, "--redis", redis_address_};
+  if (kafka_cluster_ != nullptr && options_.kafka_authentication) {
+    argv.insert(argv.end(), {"--kafka-properties", kafka_cluster_->ClientPropertiesFile(as)});
+  }
+  if (options_.redis_authentication) {
+    argv.insert(argv.end(), {"--redis-user", as, "--redis-password-file", RedisPasswordFile(as)});
+  }
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  const std::string log = dir_->File(absl::StrCat(std::filesystem::path(binary).filename().string(),
+                                                  ".", absl::ToUnixNanos(absl::Now()), ".log"));
+  absl::StatusOr<testing::ChildProcess> process =
+      testing::ChildProcess::Start({.argv = argv, .log_path = log});
+  if (!process.ok()) return process.status();
+  absl::StatusOr<int> exit = process->Wait(timeout);
+  if (output != nullptr) *output = ReadFile(log);
+  return exit;
+}
+
 std::vector<std::string> LocalSystem::IdentityFlags(const std::string& process) const {
   std::vector<std::string> flags = pki_->TlsFlags(process);
   if (kafka_cluster_ != nullptr && options_.kafka_authentication) {
@@ -412,6 +434,14 @@ absl::Status LocalSystem::KillBroker() {
   if (it == processes_.end()) return absl::FailedPreconditionError("no broker started here");
   it->second->Signal(SIGKILL);
   return it->second->Wait(absl::Seconds(10)).status();
+}
+
+absl::Status LocalSystem::Upgrade(const std::string& service,
+                                  const std::vector<std::string>& flags) {
+  if (absl::Status stopped = Stop(service); !stopped.ok()) return stopped;
+  std::vector<std::string>& argv = argv_.at(service);
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return Restart(service);
 }
 
 absl::Status LocalSystem::Restart(const std::string& service) {

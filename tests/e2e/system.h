@@ -30,7 +30,7 @@
 namespace choreo::e2e {
 
 struct Binaries {
-  std::string devbroker, topics, order, billing, users, notification, gateway;
+  std::string devbroker, topics, order, billing, users, notification, gateway, views;
   // The ones this build made (their paths are compiled in).
   static Binaries Built();
 };
@@ -125,6 +125,13 @@ class LocalSystem {
   // sending traffic; Start() waits only until each process serves its ports).
   absl::Status WaitAllReady(absl::Duration timeout) const;
   testing::RedisServer& redis_server() { return *redis_; }
+  // Runs the operator command `binary` (choreo-views, say) with `flags`, Kafka and Redis as this
+  // system's, logged in as process `as` ("gateway", "notification": its Kafka properties and
+  // Redis user), to its end (at most `timeout`): its exit code, and its output in `output`.
+  absl::StatusOr<int> RunTool(const std::string& binary, std::vector<std::string> flags,
+                              const std::string& as, absl::Duration timeout,
+                              std::string* output) const;
+  const Binaries& binaries() const { return binaries_; }
   // Starts another gateway instance (its own consumer group) and returns its address.
   absl::StatusOr<std::string> StartGateway(const std::string& name);
   // Starts another instance of `service` ("order", "billing", ...) named `name` ("order-2"):
@@ -132,6 +139,9 @@ class LocalSystem {
   // service's.
   absl::StatusOr<std::string> StartInstance(const std::string& service, const std::string& name,
                                             const std::vector<std::string>& flags = {});
+  // A rolling upgrade's step for one process: SIGTERM (it drains and leaves its group), then
+  // start it again on the same address with `flags` added to its own for good.
+  absl::Status Upgrade(const std::string& service, const std::vector<std::string>& flags);
   // SIGTERM and wait: the process drains, commits and leaves its group (SIGKILL after `grace`).
   absl::Status Stop(const std::string& name, absl::Duration grace = absl::Seconds(15));
   // Stops the broker for good (SIGKILL; every node of Apache Kafka).

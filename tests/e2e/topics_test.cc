@@ -61,9 +61,9 @@ TEST(TopicsTest, AServiceRefusesToStartWithoutItsTopicsUntilChoreoTopicsCreatesT
   const std::vector<std::string> topics = {binaries.topics, "--kafka-brokers", brokers};
   EXPECT_EQ(RunToEnd(topics, dir->File("topics.log"), &output), 0) << output;
   EXPECT_THAT(output, HasSubstr("created\torders.created"));
-  EXPECT_THAT(output, HasSubstr("19 topics declared: 19 created, 0 missing, 0 drifted"));
+  EXPECT_THAT(output, HasSubstr("21 topics declared: 21 created, 0 missing, 0 drifted"));
   EXPECT_EQ(RunToEnd(topics, dir->File("topics.log"), &output), 0) << output;
-  EXPECT_THAT(output, HasSubstr("19 topics declared: 0 created, 0 missing, 0 drifted"));
+  EXPECT_THAT(output, HasSubstr("21 topics declared: 0 created, 0 missing, 0 drifted"));
   std::vector<std::string> check = topics;
   check.insert(check.end(), {"--check", "--partitions", "6"});
   EXPECT_EQ(RunToEnd(check, dir->File("topics.log"), &output), 1) << output;

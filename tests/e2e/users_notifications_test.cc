@@ -111,9 +111,8 @@ TEST(UsersAndNotificationsTest, OneWebhookNotificationPerStatusChangeEvenWhenRed
     const absl::Status started = system.Start();
     ASSERT_TRUE(started.ok()) << started;
   }
-  // Ready, as an operator waits before traffic: the notification service's profile view starts
-  // from the topic's end when its group is first assigned (it does not backfill, yet), so a
-  // profile changed before then reaches it only when it asks the user service.
+  // Ready, as an operator waits before traffic (the notification service's profile view is
+  // ready once it has caught up with users.snapshots).
   ASSERT_TRUE(system.WaitAllReady(absl::Seconds(60)).ok());
   testing::HttpReceiver hook;
   ASSERT_TRUE(hook.Start().ok());
@@ -129,16 +128,17 @@ TEST(UsersAndNotificationsTest, OneWebhookNotificationPerStatusChangeEvenWhenRed
   users::v1::Profile profile;
   ASSERT_TRUE(client.accounts().UpdateProfile(client.As("wendy").get(), update, &profile).ok());
   EXPECT_EQ(profile.email(), "wendy@example.com") << "fields outside the mask are kept";
-  // The notification service learns the webhook from users.registered, on a group of its own that
-  // batches its fetches (up to 250 ms): an order paid sooner is notified by file, its view being
-  // eventually consistent. So the order waits until the update is in the view.
+  // The notification service learns the webhook from users.snapshots (the registration's
+  // snapshot, then the update's), on a group of its own that batches its fetches (up to 250 ms):
+  // an order paid sooner is notified by file, its view being eventually consistent. So the order
+  // waits until the update is in the view.
   std::string metrics;
   ASSERT_TRUE(testing::WaitUntil(
       [&] {
         metrics = testing::HttpCall("GET", system.admin("notification") + "/metrics").body;
         return absl::StrContains(
             metrics,
-            R"(choreo_events_consumed_total{outcome="handled",topic="users.registered",type="choreo.users.v1.ProfileUpdated"})");
+            R"(choreo_events_consumed_total{outcome="handled",topic="users.snapshots",type="choreo.users.v1.ProfileSnapshot"} 2)");
       },
       absl::Seconds(30)))
       << metrics;
@@ -234,7 +234,7 @@ TEST(UsersAndNotificationsTest, OneWebhookNotificationPerStatusChangeEvenWhenRed
   EXPECT_TRUE(listed[1].delivered());
 }
 
-TEST(UsersAndNotificationsTest, ALateNotificationServiceAsksForTheProfileOverKafka) {
+TEST(UsersAndNotificationsTest, ALateNotificationServiceBackfillsItsProfileViewFromTheSnapshots) {
   LocalSystem system(Binaries::Built(), {.deferred = {"notification"}});
   {
     const absl::Status started = system.Start();
@@ -242,43 +242,38 @@ TEST(UsersAndNotificationsTest, ALateNotificationServiceAsksForTheProfileOverKaf
   }
   TestUsers users(system.gateway());
   Client client(system.gateway(), &users);
+  testing::HttpReceiver hook;
+  ASSERT_TRUE(hook.Start().ok());
+  // Registered and changed before the notification service ever ran: its new profile group
+  // starts at the beginning of the compacted users.snapshots, so it knows lena's webhook once
+  // it is ready, without asking anyone.
   ASSERT_TRUE(users.SignUp("lena").ok());
+  gateway::v1::UpdateProfileRequest update;
+  update.mutable_profile()->mutable_notification_preferences()->set_webhook_enabled(true);
+  update.mutable_profile()->mutable_notification_preferences()->set_webhook_url(hook.url("/lena"));
+  update.mutable_update_mask()->add_paths("notification_preferences");
+  users::v1::Profile profile;
+  ASSERT_TRUE(client.accounts().UpdateProfile(client.As("lena").get(), update, &profile).ok());
   ASSERT_TRUE(client.Deposit("lena", 1000).ok());
-  // Registered (UserRegistered is on users.registered) before the notification service exists;
-  // its profile view starts from the latest offset, so it never sees that event.
   ASSERT_TRUE(system.StartService("notification").ok());
+  ASSERT_TRUE(system.WaitAllReady(absl::Seconds(60)).ok());
   gateway::v1::Order order;
   ASSERT_TRUE(client.Order("lena", "l1", &order).ok());
   ASSERT_EQ(order.status(), orders::v1::ORDER_STATUS_PAID);
 
+  ASSERT_TRUE(hook.WaitForRequests(1, absl::Seconds(30)));
+  EXPECT_EQ(hook.requests()[0].path, "/lena") << "the webhook set before the service started";
   std::vector<gateway::v1::Notification> listed;
   ASSERT_TRUE(testing::WaitUntil(
       [&] {
         listed = client.Notifications("lena");
-        return !listed.empty();
+        return !listed.empty() && listed[0].delivered();
       },
-      absl::Seconds(60)));
-  ASSERT_EQ(listed.size(), 1u);
+      absl::Seconds(30)));
   EXPECT_EQ(listed[0].order_id(), order.order_id());
-  EXPECT_EQ(listed[0].channel(), notifications::v1::CHANNEL_FILE) << "the default preference";
-  EXPECT_TRUE(listed[0].delivered());
-  // It asked, within the order's saga, and the user service answered.
-  const auto asked =
-      EventsOn<users::v1::ProfileRequested>(system.kafka(), topics::kUsersProfile);
-  ASSERT_FALSE(asked.empty());
-  EXPECT_EQ(asked[0].username(), "lena");
-  EXPECT_EQ(asked[0].meta().correlation_id(), order.correlation_id());
-  const auto answered =
-      EventsOn<users::v1::ProfileResponse>(system.kafka(), topics::kUsersProfileResponse);
-  ASSERT_FALSE(answered.empty());
-  EXPECT_TRUE(answered[0].found());
-  EXPECT_EQ(answered[0].request_id(), asked[0].request_id());
-  EXPECT_EQ(answered[0].meta().correlation_id(), order.correlation_id());
-  // The file channel wrote the same notification as a JSON line.
-  std::ifstream file(system.notification_file());
-  std::string line;
-  ASSERT_TRUE(std::getline(file, line));
-  EXPECT_THAT(line, HasSubstr(order.order_id()));
+  EXPECT_EQ(listed[0].channel(), notifications::v1::CHANNEL_WEBHOOK);
+  // Nobody had to ask the user service.
+  EXPECT_TRUE(EventsOn<users::v1::ProfileRequested>(system.kafka(), topics::kUsersProfile).empty());
 }
 
 TEST(UsersAndNotificationsTest, TokensAreRequiredAndUsersStayInTheirOwnLane) {

@@ -103,95 +103,100 @@ TEST(GatewayRulesTest, RetriesMapToTheSameSagaAndOtherBodiesDiffer) {
   EXPECT_NE(first.correlation_id.value(), first.event_id.value());
 }
 
-TEST(GatewayRulesTest, TheViewFollowsStatusEventsOnceAndStopsAtATerminalOne) {
+namespace {
+
+// The order service's snapshot of order ord-1 at `revision`, in `status` (history: every
+// status so far).
+orders::v1::Order Snapshot(int64_t revision, std::vector<orders::v1::OrderStatus> statuses) {
+  orders::v1::Order order;
+  order.set_order_id("ord-1");
+  order.set_request_id("req-1");
+  order.set_username("alice");
+  order.set_correlation_id("corr");
+  orders::v1::PricedItem* item = order.add_items();
+  item->set_sku("PEN-004");
+  item->set_name("Fountain pen");
+  item->set_quantity(2);
+  item->mutable_unit_price()->set_minor_units(625);
+  order.mutable_total()->set_minor_units(1250);
+  order.mutable_created_at()->set_seconds(100);
+  orders::v1::OrderStatus previous = orders::v1::ORDER_STATUS_UNSPECIFIED;
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    orders::v1::StatusChange* change = order.add_history();
+    change->set_status(statuses[i]);
+    change->set_previous_status(previous);
+    change->mutable_changed_at()->set_seconds(100 + static_cast<int64_t>(i));
+    previous = statuses[i];
+  }
+  order.set_status(previous);
+  order.mutable_updated_at()->set_seconds(100 + static_cast<int64_t>(statuses.size()));
+  order.set_revision(revision);
+  return order;
+}
+
+constexpr orders::v1::OrderStatus kPending = orders::v1::ORDER_STATUS_PENDING_VALIDATION;
+constexpr orders::v1::OrderStatus kPaid = orders::v1::ORDER_STATUS_PAID;
+
+}  // namespace
+
+TEST(GatewayRulesTest, TheViewIsTheOrdersSnapshotOfTheHighestRevision) {
   gateway::v1::Order view;
-  orders::v1::OrderStatusUpdated pending;
-  pending.set_order_id("ord-1");
-  pending.set_request_id("req-1");
-  pending.set_status(orders::v1::ORDER_STATUS_PENDING_VALIDATION);
-  pending.mutable_total()->set_minor_units(1250);
-  pending.mutable_updated_at()->set_seconds(100);
-  EXPECT_TRUE(ApplyStatus(pending, "corr", view));
-  EXPECT_FALSE(ApplyStatus(pending, "corr", view));  // re-delivered
-  orders::v1::OrderStatusUpdated paid = pending;
-  paid.set_status(orders::v1::ORDER_STATUS_PAID);
-  paid.set_previous_status(orders::v1::ORDER_STATUS_PENDING_VALIDATION);
-  paid.mutable_updated_at()->set_seconds(101);
-  EXPECT_TRUE(ApplyStatus(paid, "corr", view));
-  orders::v1::OrderStatusUpdated expired = paid;
-  expired.set_status(orders::v1::ORDER_STATUS_EXPIRED);
-  EXPECT_FALSE(ApplyStatus(expired, "corr", view));  // terminal stays terminal
-  EXPECT_EQ(view.status(), orders::v1::ORDER_STATUS_PAID);
+  EXPECT_TRUE(ApplySnapshot(Snapshot(1, {kPending}), view));
+  EXPECT_FALSE(ApplySnapshot(Snapshot(1, {kPending}), view));  // re-delivered
+  EXPECT_TRUE(ApplySnapshot(Snapshot(2, {kPending, kPaid}), view));
+  EXPECT_FALSE(ApplySnapshot(Snapshot(1, {kPending}), view));  // re-published after a crash
+  EXPECT_EQ(view.status(), kPaid);
+  EXPECT_EQ(view.revision(), 2);
   EXPECT_EQ(view.correlation_id(), "corr");
   EXPECT_EQ(view.total().minor_units(), 1250);
+  ASSERT_EQ(view.items_size(), 1);
+  EXPECT_EQ(view.items(0).name(), "Fountain pen");  // priced by the order service
+  EXPECT_EQ(view.items(0).unit_price().minor_units(), 625);
   ASSERT_EQ(view.history_size(), 2);
-  EXPECT_EQ(view.history(1).previous_status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  EXPECT_EQ(view.history(1).previous_status(), kPending);
   gateway::v1::OrderStatusChange change = LatestChange(view);
   EXPECT_TRUE(change.terminal());
-  EXPECT_EQ(change.previous_status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  EXPECT_EQ(change.previous_status(), kPending);
 }
 
-TEST(GatewayRulesTest, AStepThatArrivesAfterTheEndJoinsTheHistoryInTimeOrder) {
-  // PENDING's first publication was lost to a crash; its re-publication came after PAID.
-  orders::v1::OrderStatusUpdated pending;
-  pending.set_order_id("ord-1");
-  pending.set_status(orders::v1::ORDER_STATUS_PENDING_VALIDATION);
-  pending.mutable_updated_at()->set_seconds(100);
-  orders::v1::OrderStatusUpdated paid = pending;
-  paid.set_status(orders::v1::ORDER_STATUS_PAID);
-  paid.set_previous_status(orders::v1::ORDER_STATUS_PENDING_VALIDATION);
-  paid.mutable_updated_at()->set_seconds(101);
+TEST(GatewayRulesTest, ARebuildProjectsTheViewsOwnRevisionAgainButNeverAnOlderOne) {
   gateway::v1::Order view;
-  EXPECT_TRUE(ApplyStatus(paid, "corr", view));
-  EXPECT_TRUE(ApplyStatus(pending, "corr", view));
-  EXPECT_FALSE(ApplyStatus(pending, "corr", view));  // once
-  EXPECT_EQ(view.status(), orders::v1::ORDER_STATUS_PAID);
-  ASSERT_EQ(view.history_size(), 2);
-  EXPECT_EQ(view.history(0).status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
-  EXPECT_EQ(view.history(0).previous_status(), orders::v1::ORDER_STATUS_UNSPECIFIED);
-  EXPECT_EQ(view.history(1).status(), orders::v1::ORDER_STATUS_PAID);
-  EXPECT_EQ(LatestChange(view).status(), orders::v1::ORDER_STATUS_PAID);
+  ASSERT_TRUE(ApplySnapshot(Snapshot(2, {kPending, kPaid}), view));
+  // The projection changed since the view was written (here: a field it lacked).
+  gateway::v1::Order stale = view;
+  stale.clear_items();
+  EXPECT_FALSE(
+      ApplySnapshot(Snapshot(2, {kPending, kPaid}), stale));  // live writers: same revision
+  EXPECT_TRUE(ApplySnapshot(Snapshot(2, {kPending, kPaid}), stale, SnapshotRule::kReproject));
+  EXPECT_EQ(stale.SerializeAsString(), view.SerializeAsString());
+  // Equal already: nothing to write. Older: never.
+  EXPECT_FALSE(ApplySnapshot(Snapshot(2, {kPending, kPaid}), view, SnapshotRule::kReproject));
+  EXPECT_FALSE(ApplySnapshot(Snapshot(1, {kPending}), view, SnapshotRule::kReproject));
+  EXPECT_EQ(view.status(), kPaid);
 }
 
-TEST(GatewayRulesTest, ACancelledPaidOrdersViewMovesOnInTheStateMachinesOrderWhateverArrivesFirst) {
-  auto update = [](orders::v1::OrderStatus previous, orders::v1::OrderStatus status, int64_t at) {
-    orders::v1::OrderStatusUpdated update;
-    update.set_order_id("ord-1");
-    update.set_previous_status(previous);
-    update.set_status(status);
-    update.mutable_updated_at()->set_seconds(at);
-    return update;
-  };
-  const auto pending = update(orders::v1::ORDER_STATUS_UNSPECIFIED,
-                              orders::v1::ORDER_STATUS_PENDING_VALIDATION, 100);
-  const auto paid = update(orders::v1::ORDER_STATUS_PENDING_VALIDATION, orders::v1::ORDER_STATUS_PAID, 101);
-  const auto refund_pending = update(orders::v1::ORDER_STATUS_PAID,
-                                     orders::v1::ORDER_STATUS_REFUND_PENDING, 102);
-  const auto refunded = update(orders::v1::ORDER_STATUS_REFUND_PENDING,
-                               orders::v1::ORDER_STATUS_REFUNDED, 103);
-  // In order: PAID is terminal but not final; REFUND_PENDING is not terminal; REFUNDED ends it.
-  gateway::v1::Order view;
-  for (const auto* step : {&pending, &paid, &refund_pending}) EXPECT_TRUE(ApplyStatus(*step, "c", view));
-  EXPECT_EQ(view.status(), orders::v1::ORDER_STATUS_REFUND_PENDING);
-  EXPECT_FALSE(LatestChange(view).terminal());
-  EXPECT_TRUE(ApplyStatus(refunded, "c", view));
-  EXPECT_TRUE(LatestChange(view).terminal());
-  // Any other order of arrival ends in the same view, history in time order.
+TEST(GatewayRulesTest, AClaimedViewGivesWayToTheFirstSnapshot) {
+  gateway::v1::Order claimed;  // written by CreateOrder from the request: no names, revision 0
+  claimed.set_order_id("ord-1");
+  claimed.add_items()->set_sku("PEN-004");
+  EXPECT_TRUE(ApplySnapshot(Snapshot(1, {kPending}), claimed));
+  EXPECT_EQ(claimed.items(0).name(), "Fountain pen");
+  EXPECT_EQ(claimed.revision(), 1);
+}
+
+TEST(GatewayRulesTest, SnapshotsInAnyOrderOfArrivalEndInTheNewestOrder) {
+  const std::vector<orders::v1::Order> steps = {
+      Snapshot(1, {kPending}), Snapshot(2, {kPending, kPaid}),
+      Snapshot(3, {kPending, kPaid, orders::v1::ORDER_STATUS_REFUND_PENDING}),
+      Snapshot(4, {kPending, kPaid, orders::v1::ORDER_STATUS_REFUND_PENDING,
+                   orders::v1::ORDER_STATUS_REFUNDED})};
+  gateway::v1::Order in_order;
+  for (const orders::v1::Order& step : steps) EXPECT_TRUE(ApplySnapshot(step, in_order));
   gateway::v1::Order reversed;
-  for (const auto* step : {&refunded, &paid, &refund_pending, &pending, &paid}) {
-    ApplyStatus(*step, "c", reversed);
-  }
+  for (int i : {3, 1, 2, 0, 1}) EXPECT_EQ(ApplySnapshot(steps[i], reversed), i == 3);
+  EXPECT_EQ(reversed.SerializeAsString(), in_order.SerializeAsString());
   EXPECT_EQ(reversed.status(), orders::v1::ORDER_STATUS_REFUNDED);
-  ASSERT_EQ(reversed.history_size(), 4);
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(reversed.history(i).status(), view.history(i).status());
-  // A cancelled pending order never shows a payment outcome of the same stage.
-  gateway::v1::Order cancelled;
-  ApplyStatus(pending, "c", cancelled);
-  EXPECT_TRUE(ApplyStatus(update(orders::v1::ORDER_STATUS_PENDING_VALIDATION,
-                                 orders::v1::ORDER_STATUS_CANCELLED, 101),
-                          "c", cancelled));
-  EXPECT_FALSE(ApplyStatus(paid, "c", cancelled));
-  EXPECT_EQ(cancelled.status(), orders::v1::ORDER_STATUS_CANCELLED);
+  EXPECT_TRUE(LatestChange(reversed).terminal());
 }
 
 TEST(GatewayRulesTest, ACancelJoinsItsOrdersSagaAndItsRetriesMapToOneEvent) {

@@ -1,7 +1,7 @@
 // The gateway's order views against a real redis-server and a Kafka-protocol broker (librdkafka's
-// mock cluster, in process): concurrent writers lose no status (compare-and-set), and the view
-// projection applies statuses published while Redis was away or while no projector ran, and
-// reports ready only once it has caught up.
+// mock cluster, in process): concurrent writers lose no change (compare-and-set, the highest
+// revision wins), and the view projection applies snapshots published while Redis was away or
+// while no projector ran, and reports ready only once it has caught up.
 
 #include <atomic>
 #include <memory>
@@ -25,26 +25,40 @@
 namespace choreo::gateway {
 namespace {
 
+using orders::v1::OrderSnapshot;
 using orders::v1::OrderStatus;
-using orders::v1::OrderStatusUpdated;
 
 constexpr absl::Duration kWait = absl::Seconds(30);
 
-OrderStatusUpdated Status(const std::string& order_id, OrderStatus status, int64_t at_ms) {
-  OrderStatusUpdated update;
-  update.mutable_meta()->set_event_id(absl::StrCat(order_id, "/", status));
-  update.mutable_meta()->set_schema_version(1);
-  update.mutable_meta()->set_correlation_id("corr-" + order_id);
-  update.mutable_meta()->set_producer("order");
-  *update.mutable_meta()->mutable_occurred_at() = ToProtoTime(absl::FromUnixMillis(at_ms));
-  update.set_order_id(order_id);
-  update.set_username("una");
-  update.set_status(status);
-  update.set_previous_status(status == orders::v1::ORDER_STATUS_PENDING_VALIDATION
-                                 ? orders::v1::ORDER_STATUS_UNSPECIFIED
-                                 : orders::v1::ORDER_STATUS_PENDING_VALIDATION);
-  *update.mutable_updated_at() = ToProtoTime(absl::FromUnixMillis(at_ms));
-  return update;
+// Order `order_id` of una at revision 1 (PENDING_VALIDATION) or 2 (PAID), as the order service
+// publishes it.
+OrderSnapshot Snapshot(const std::string& order_id, OrderStatus status, int64_t at_ms) {
+  const bool paid = status == orders::v1::ORDER_STATUS_PAID;
+  OrderSnapshot snapshot;
+  snapshot.mutable_meta()->set_event_id(absl::StrCat(order_id, "/", status));
+  snapshot.mutable_meta()->set_schema_version(1);
+  snapshot.mutable_meta()->set_correlation_id("corr-" + order_id);
+  snapshot.mutable_meta()->set_producer("order");
+  *snapshot.mutable_meta()->mutable_occurred_at() = ToProtoTime(absl::FromUnixMillis(at_ms));
+  orders::v1::Order& order = *snapshot.mutable_order();
+  order.set_order_id(order_id);
+  order.set_username("una");
+  order.set_correlation_id("corr-" + order_id);
+  orders::v1::PricedItem* item = order.add_items();
+  item->set_sku("PEN-004");
+  item->set_name("Fountain pen");
+  item->set_quantity(1);
+  for (OrderStatus step : {orders::v1::ORDER_STATUS_PENDING_VALIDATION, status}) {
+    orders::v1::StatusChange* change = order.add_history();
+    change->set_previous_status(order.status());
+    change->set_status(step);
+    order.set_status(step);
+    if (!paid) break;
+  }
+  *order.mutable_created_at() = ToProtoTime(absl::FromUnixMillis(1000));
+  *order.mutable_updated_at() = ToProtoTime(absl::FromUnixMillis(at_ms));
+  order.set_revision(paid ? 2 : 1);
+  return snapshot;
 }
 
 class OrderViewsTest : public ::testing::Test {
@@ -58,22 +72,22 @@ class OrderViewsTest : public ::testing::Test {
         2);
   }
 
-  // Starts the broker, with orders.status, and a producer to it.
+  // Starts the broker, with orders.snapshots, and a producer to it.
   void StartBroker() {
     auto cluster = kafka::EmbeddedKafkaCluster::Start();
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
-    ASSERT_TRUE(cluster_->CreateTopic(topics::kOrdersStatus, 4).ok());
+    ASSERT_TRUE(cluster_->CreateTopic(topics::kOrdersSnapshots, 4).ok());
     auto producer = kafka::KafkaProducer::Create(
         kafka::ProducerDefaults(cluster_->bootstrap_servers()));
     ASSERT_TRUE(producer.ok()) << producer.status();
     producer_ = *std::move(producer);
-    ASSERT_TRUE(codec_.Register<OrderStatusUpdated>().ok());
+    ASSERT_TRUE(codec_.Register<OrderSnapshot>().ok());
   }
 
-  void Publish(const OrderStatusUpdated& update) {
+  void Publish(const OrderSnapshot& snapshot) {
     absl::StatusOr<KafkaRecord> record =
-        codec_.Encode(update, std::string(topics::kOrdersStatus), update.order_id());
+        codec_.Encode(snapshot, std::string(topics::kOrdersSnapshots), snapshot.order().order_id());
     ASSERT_TRUE(record.ok()) << record.status();
     ASSERT_TRUE(producer_->ProduceAndWait(*record, absl::Seconds(10)).ok());
   }
@@ -96,7 +110,8 @@ class OrderViewsTest : public ::testing::Test {
   bool Paid(const std::string& order_id) {
     std::optional<v1::Order> view = View(order_id);
     return view.has_value() && view->status() == orders::v1::ORDER_STATUS_PAID &&
-           view->history_size() == 2;
+           view->history_size() == 2 && view->revision() == 2 &&
+           view->items(0).name() == "Fountain pen";
   }
 
   std::unique_ptr<testing::RedisServer> redis_;
@@ -107,18 +122,19 @@ class OrderViewsTest : public ::testing::Test {
   codec::EventCodec codec_;
 };
 
-TEST_F(OrderViewsTest, ConcurrentWritersOfOneViewLoseNoStatus) {
+TEST_F(OrderViewsTest, ConcurrentWritersOfOneViewLoseNoChange) {
   constexpr int kOrders = 500;
-  std::vector<OrderStatusUpdated> pending, paid;
+  std::vector<OrderSnapshot> pending, paid;
   for (int i = 0; i < kOrders; ++i) {
-    pending.push_back(Status(absl::StrCat("o", i), orders::v1::ORDER_STATUS_PENDING_VALIDATION, 1000));
-    paid.push_back(Status(absl::StrCat("o", i), orders::v1::ORDER_STATUS_PAID, 2000));
+    pending.push_back(
+        Snapshot(absl::StrCat("o", i), orders::v1::ORDER_STATUS_PENDING_VALIDATION, 1000));
+    paid.push_back(Snapshot(absl::StrCat("o", i), orders::v1::ORDER_STATUS_PAID, 2000));
   }
-  // Two writers (an instance's feed and the projector, say), each with one status of every
-  // order, racing: each view must end with both.
-  auto write = [&](const std::vector<OrderStatusUpdated>& updates) {
-    for (const OrderStatusUpdated& update : updates) {
-      EXPECT_TRUE(cache_->ApplyStatuses({{&update, ids::CorrelationId("c")}}).ok());
+  // Two writers (an instance's feed and the projector, say), each with one snapshot of every
+  // order, racing: each view must end at the newer.
+  auto write = [&](const std::vector<OrderSnapshot>& snapshots) {
+    for (const OrderSnapshot& snapshot : snapshots) {
+      EXPECT_TRUE(cache_->ApplySnapshots({&snapshot.order()}).ok());
     }
   };
   std::thread first(write, std::cref(pending));
@@ -128,37 +144,37 @@ TEST_F(OrderViewsTest, ConcurrentWritersOfOneViewLoseNoStatus) {
   for (int i = 0; i < kOrders; ++i) EXPECT_TRUE(Paid(absl::StrCat("o", i))) << i;
   // Applying again changes nothing.
   absl::StatusOr<std::vector<std::pair<v1::Order, bool>>> again =
-      cache_->ApplyStatuses({{&paid[0], ids::CorrelationId("c")}});
+      cache_->ApplySnapshots({&paid[0].order()});
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->front().second);
 }
 
-TEST_F(OrderViewsTest, StatusesMissedWhileRedisOrTheProjectorWasAwayAreApplied) {
+TEST_F(OrderViewsTest, ChangesMissedWhileRedisOrTheProjectorWasAwayAreApplied) {
   StartBroker();
   std::unique_ptr<ViewProjector> projector = StartProjector();
   ASSERT_TRUE(testing::WaitUntil([&] { return projector->Readiness().ok(); }, kWait))
       << projector->Readiness();
 
-  // Redis goes away while statuses arrive: they are retried, not dropped.
+  // Redis goes away while snapshots arrive: they are retried, not dropped.
   ASSERT_TRUE(redis_->Stop().ok());
   for (int i = 0; i < 5; ++i) {
-    Publish(Status(absl::StrCat("r", i), orders::v1::ORDER_STATUS_PENDING_VALIDATION, 1000));
-    Publish(Status(absl::StrCat("r", i), orders::v1::ORDER_STATUS_PAID, 2000));
+    Publish(Snapshot(absl::StrCat("r", i), orders::v1::ORDER_STATUS_PENDING_VALIDATION, 1000));
+    Publish(Snapshot(absl::StrCat("r", i), orders::v1::ORDER_STATUS_PAID, 2000));
   }
   ASSERT_TRUE(redis_->Restart().ok());
   for (int i = 0; i < 5; ++i) {
     EXPECT_TRUE(testing::WaitUntil([&] { return Paid(absl::StrCat("r", i)); }, kWait)) << i;
   }
 
-  // No projector runs while statuses arrive; the next one resumes where the group stopped and
+  // No projector runs while snapshots arrive; the next one resumes where the group stopped and
   // is ready only once it applied them.
   projector->Stop();
   projector.reset();
   for (int i = 0; i < 5; ++i) {
-    Publish(Status(absl::StrCat("s", i), orders::v1::ORDER_STATUS_PENDING_VALIDATION, 1000));
-    Publish(Status(absl::StrCat("s", i), orders::v1::ORDER_STATUS_PAID, 2000));
+    Publish(Snapshot(absl::StrCat("s", i), orders::v1::ORDER_STATUS_PENDING_VALIDATION, 1000));
+    Publish(Snapshot(absl::StrCat("s", i), orders::v1::ORDER_STATUS_PAID, 2000));
   }
-  // A client waiting on one of them (its retry after a gateway crash) gets the status from the
+  // A client waiting on one of them (its retry after a gateway crash) gets the order from the
   // projector: this instance's own feed never saw it.
   std::atomic<int> answered{0};
   ASSERT_TRUE(waiters_

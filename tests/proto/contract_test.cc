@@ -131,7 +131,8 @@ TEST(ContractTest, EveryChoreoFileIsLinkedAndKeepsTheContract) {
 TEST(ContractTest, EventsOfEveryPackageAreWhereTheFlowNeedsThem) {
   for (const char* name :
        {"choreo.orders.v1.OrderCreationRequested", "choreo.orders.v1.OrderCreated",
-        "choreo.orders.v1.OrderStatusUpdated", "choreo.billing.v1.PaymentProcessed",
+        "choreo.orders.v1.OrderStatusUpdated", "choreo.orders.v1.OrderSnapshot",
+        "choreo.users.v1.ProfileSnapshot", "choreo.billing.v1.PaymentProcessed",
         "choreo.billing.v1.AccountOpened", "choreo.billing.v1.FundsDeposited",
         "choreo.users.v1.UserRegistered", "choreo.users.v1.ProfileRequested",
         "choreo.users.v1.ProfileResponse", "choreo.notifications.v1.NotificationRequested",

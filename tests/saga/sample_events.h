@@ -55,6 +55,7 @@ inline billing::v1::PaymentProcessed SamplePaymentProcessed(const std::string& e
   event.mutable_amount()->set_minor_units(900);
   event.mutable_amount()->set_currency("EUR");
   event.set_success(false);
+  event.set_outcome(billing::v1::PAYMENT_OUTCOME_INSUFFICIENT_FUNDS);
   event.set_failure_reason("insufficient funds: balance 300 < total 900");
   return event;
 }

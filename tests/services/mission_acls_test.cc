@@ -65,6 +65,23 @@ TEST(MissionAclsTest, EventsThatMoveMoneyComeOnlyFromTheServiceAllowedToProduceT
   EXPECT_THAT(Writers(kBillingPayments), ::testing::ElementsAre("billing"));
   EXPECT_THAT(Writers(kOrdersCancellations), ::testing::ElementsAre("gateway"));
   EXPECT_THAT(Writers(kUsersRegistered), ::testing::ElementsAre("users"));
+  // The full-state topics come from their aggregates' owners alone.
+  EXPECT_THAT(Writers(kOrdersSnapshots), ::testing::ElementsAre("order"));
+  EXPECT_THAT(Writers(kUsersSnapshots), ::testing::ElementsAre("users"));
+}
+
+TEST(MissionAclsTest, EveryUsersProfileIsReadOnlyByTheServiceThatNeedsThem) {
+  // users.snapshots holds every user's email and webhook: the notification service's view
+  // reads it, and nobody else (not the gateway, though its timeline reads every saga topic).
+  std::set<std::string> readers;
+  for (const AclGrant& grant : MissionAcls()) {
+    if (grant.resource == Resource::kTopic && grant.name == kUsersSnapshots &&
+        grant.operation == Operation::kRead) {
+      readers.insert(grant.principal);
+    }
+  }
+  EXPECT_THAT(readers, ::testing::ElementsAre("notification"));
+  EXPECT_TRUE(Topics("gateway", Operation::kRead).contains(std::string(kOrdersSnapshots)));
 }
 
 TEST(MissionAclsTest, EveryPrincipalProducesIdempotentlyToItsTopicsAndItsDeadLetters) {

@@ -3,8 +3,9 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "platform/proto_time/proto_time.h"
+#include "contracts/payments/payments.h"
 #include "contracts/topics/topics.h"
+#include "platform/proto_time/proto_time.h"
 
 namespace choreo::billing {
 namespace {
@@ -48,7 +49,7 @@ AccountReaction OnUserRegistered(const Account& account, const users::v1::UserRe
 }
 
 AccountReaction OnOrderCreated(const Account& account, const orders::v1::OrderCreated& order,
-                               absl::Time now) {
+                               absl::Time now, uint32_t payment_revision) {
   AccountReaction reaction;
   billing::v1::PaymentProcessed payment;
   payment.set_order_id(order.order_id());
@@ -57,18 +58,18 @@ AccountReaction OnOrderCreated(const Account& account, const orders::v1::OrderCr
   *payment.mutable_processed_at() = ToProtoTime(now);
   *payment.mutable_balance_after() = account.balance();
   if (!account.open()) {
-    payment.set_success(false);
+    payment.set_outcome(billing::v1::PAYMENT_OUTCOME_REFUSED);
     payment.set_failure_reason(absl::StrCat("no account for user '", order.username(), "'"));
   } else if (order.total().currency() != account.balance().currency()) {
-    payment.set_success(false);
+    payment.set_outcome(billing::v1::PAYMENT_OUTCOME_REFUSED);
     payment.set_failure_reason(absl::StrCat("order in ", order.total().currency(),
                                             ", account in ", account.balance().currency()));
   } else if (order.total().minor_units() < 0) {
-    payment.set_success(false);
+    payment.set_outcome(billing::v1::PAYMENT_OUTCOME_REFUSED);
     payment.set_failure_reason("negative order total");
   } else if (account.balance().minor_units() < order.total().minor_units()) {
-    payment.set_success(false);
-    payment.set_failure_reason(absl::StrCat("insufficient funds: balance ",
+    payment.set_outcome(billing::v1::PAYMENT_OUTCOME_INSUFFICIENT_FUNDS);
+    payment.set_failure_reason(absl::StrCat(contracts::kInsufficientFundsReason, "balance ",
                                             account.balance().minor_units(), " < total ",
                                             order.total().minor_units()));
   } else {
@@ -76,9 +77,14 @@ AccountReaction OnOrderCreated(const Account& account, const orders::v1::OrderCr
     debited.mutable_balance()->set_minor_units(account.balance().minor_units() -
                                                order.total().minor_units());
     debited.set_debits(account.debits() + 1);
-    payment.set_success(true);
+    payment.set_outcome(billing::v1::PAYMENT_OUTCOME_CHARGED);
     *payment.mutable_balance_after() = debited.balance();
     reaction.state = std::move(debited);
+  }
+  payment.set_success(payment.outcome() == billing::v1::PAYMENT_OUTCOME_CHARGED);
+  if (payment_revision == 1) {  // for readers of revision 1: its fields alone
+    payment.clear_outcome();
+    payment.mutable_meta()->set_schema_version(1);
   }
   reaction.events.push_back(
       saga::OutgoingEvent::Of(topics::kBillingPayments, order.order_id(), std::move(payment)));

@@ -27,6 +27,10 @@ namespace choreo::billing {
 
 struct BillingPolicy {
   common::v1::Money starting_balance;  // default: 0 USD (see DefaultPolicy)
+  // The revision of PaymentProcessed billing writes: 2 (outcome), or 1 (success and
+  // failure_reason alone) while order services that read only revision 1 still run: the first
+  // step of a rolling upgrade upgrades the readers (services/billing/README.md).
+  uint32_t payment_revision = 2;
 };
 BillingPolicy DefaultPolicy();
 
@@ -36,8 +40,11 @@ AccountReaction OnUserRegistered(const billing::v1::Account& account,
                                  const users::v1::UserRegistered& registered,
                                  const BillingPolicy& policy, absl::Time now);
 
+// Charges the order's total: PaymentProcessed CHARGED (the account debited), INSUFFICIENT_FUNDS
+// or REFUSED (no account, another currency, a negative total), in `payment_revision`.
 AccountReaction OnOrderCreated(const billing::v1::Account& account,
-                               const orders::v1::OrderCreated& order, absl::Time now);
+                               const orders::v1::OrderCreated& order, absl::Time now,
+                               uint32_t payment_revision = 2);
 
 AccountReaction OnDepositRequested(const billing::v1::Account& account,
                                    const billing::v1::DepositRequested& deposit, absl::Time now);

@@ -99,7 +99,8 @@ bool IsValidTransition(OrderStatus from, OrderStatus to) {
     case orders::v1::ORDER_STATUS_PENDING_VALIDATION:
       return to == orders::v1::ORDER_STATUS_PAID ||
              to == orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS ||
-             to == orders::v1::ORDER_STATUS_EXPIRED || to == orders::v1::ORDER_STATUS_CANCELLED;
+             to == orders::v1::ORDER_STATUS_REJECTED || to == orders::v1::ORDER_STATUS_EXPIRED ||
+             to == orders::v1::ORDER_STATUS_CANCELLED;
     case orders::v1::ORDER_STATUS_PAID:
       return to == orders::v1::ORDER_STATUS_REFUND_PENDING;
     case orders::v1::ORDER_STATUS_REFUND_PENDING:
@@ -209,14 +210,30 @@ absl::StatusOr<OrderReaction> OnPaymentProcessed(const Order& state,
     return absl::FailedPreconditionError(
         absl::StrCat("payment for unknown order ", payment.order_id()));
   }
+  const billing::v1::PaymentOutcome outcome = payment.outcome();
+  if (outcome != billing::v1::PAYMENT_OUTCOME_CHARGED &&
+      outcome != billing::v1::PAYMENT_OUTCOME_INSUFFICIENT_FUNDS &&
+      outcome != billing::v1::PAYMENT_OUTCOME_REFUSED) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "payment of order ", payment.order_id(), " has no outcome this service knows (",
+        billing::v1::PaymentOutcome_Name(outcome).empty()
+            ? absl::StrCat(static_cast<int>(outcome))
+            : billing::v1::PaymentOutcome_Name(outcome),
+        ")"));
+  }
   OrderReaction reaction;
   if (state.status() == orders::v1::ORDER_STATUS_PENDING_VALIDATION) {
     Order order = state;
-    orders::v1::OrderStatusUpdated updated =
-        payment.success()
-            ? ChangeStatus(order, orders::v1::ORDER_STATUS_PAID, "", now)
-            : ChangeStatus(order, orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS,
-                           payment.failure_reason(), now);
+    orders::v1::OrderStatusUpdated updated;
+    if (outcome == billing::v1::PAYMENT_OUTCOME_CHARGED) {
+      updated = ChangeStatus(order, orders::v1::ORDER_STATUS_PAID, "", now);
+    } else if (outcome == billing::v1::PAYMENT_OUTCOME_INSUFFICIENT_FUNDS) {
+      updated = ChangeStatus(order, orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS,
+                             payment.failure_reason(), now);
+    } else {
+      updated = ChangeStatus(order, orders::v1::ORDER_STATUS_REJECTED,
+                             absl::StrCat("payment refused: ", payment.failure_reason()), now);
+    }
     reaction.events.push_back(
         saga::OutgoingEvent::Of(topics::kOrdersStatus, order.order_id(), std::move(updated)));
     reaction.state = std::move(order);
@@ -224,7 +241,7 @@ absl::StatusOr<OrderReaction> OnPaymentProcessed(const Order& state,
   }
   const bool ended_unpaid = state.status() == orders::v1::ORDER_STATUS_EXPIRED ||
                            state.status() == orders::v1::ORDER_STATUS_CANCELLED;
-  if (ended_unpaid && payment.success()) {
+  if (ended_unpaid && outcome == billing::v1::PAYMENT_OUTCOME_CHARGED) {
     // Money moved for an order the client was told had expired or was cancelled: hand it back.
     Order order = state;
     if (RequestRefund(order, payment.amount(),
@@ -320,6 +337,22 @@ OrderReaction OnDeadlinePassed(const Order& state, const orders::v1::OrderDeadli
   reaction.events.push_back(
       saga::OutgoingEvent::Of(topics::kOrdersStatus, order.order_id(), std::move(expired)));
   reaction.state = std::move(order);
+  return reaction;
+}
+
+OrderReaction WithSnapshot(const Order& before, OrderReaction reaction) {
+  bool announces = false;
+  for (const saga::OutgoingEvent& event : reaction.events) {
+    announces =
+        announces || event.event->GetDescriptor() == orders::v1::OrderStatusUpdated::descriptor();
+  }
+  if (!reaction.state.has_value() && !announces) return reaction;
+  if (reaction.state.has_value()) reaction.state->set_revision(before.revision() + 1);
+  orders::v1::OrderSnapshot snapshot;
+  *snapshot.mutable_order() = reaction.state.has_value() ? *reaction.state : before;
+  std::string key = snapshot.order().order_id();
+  reaction.events.push_back(
+      saga::OutgoingEvent::Of(topics::kOrdersSnapshots, std::move(key), std::move(snapshot)));
   return reaction;
 }
 

@@ -6,6 +6,7 @@
 // Transitions (OrderStatus):
 //   (new) --valid request--> PENDING_VALIDATION --payment ok--> PAID --cancel--> REFUND_PENDING
 //                                               --payment failed--> INSUFFICIENT_FUNDS    |
+//                                               --payment refused--> REJECTED             |
 //                                               --deadline passed--> EXPIRED        refunded
 //                                               --cancel--> CANCELLED                     v
 //   (new) --invalid request--> REJECTED                                              REFUNDED
@@ -53,9 +54,11 @@ OrderReaction OnOrderRequested(const orders::v1::Order& state,
                                const orders::v1::OrderCreationRequested& request,
                                const Catalog& catalog, const OrderPolicy& policy, absl::Time now);
 
-// billing.payments: PAID or INSUFFICIENT_FUNDS for a pending order; a refund request for a
-// successful payment of an expired order; nothing otherwise. FAILED_PRECONDITION for a payment
-// of an order this service never created (dead-lettered).
+// billing.payments: PAID, INSUFFICIENT_FUNDS, or REJECTED (billing refused to charge it: "payment
+// refused: <why>") for a pending order, by payment.outcome (revision 1 is upcast first:
+// contracts::UpcastPaymentProcessedFromV1); a refund request for a charged payment of an
+// expired or cancelled order; nothing otherwise. FAILED_PRECONDITION for a payment of an order
+// this service never created, or one without an outcome it knows (dead-lettered).
 absl::StatusOr<OrderReaction> OnPaymentProcessed(const orders::v1::Order& state,
                                                  const billing::v1::PaymentProcessed& payment,
                                                  absl::Time now);
@@ -78,5 +81,14 @@ absl::StatusOr<OrderReaction> OnPaymentRefunded(const orders::v1::Order& state,
 // orders.deadlines: a still-pending order past its deadline becomes EXPIRED.
 OrderReaction OnDeadlinePassed(const orders::v1::Order& state,
                                const orders::v1::OrderDeadlinePassed& deadline, absl::Time now);
+
+// Every change of an order goes out whole: gives the reaction's new state the revision after
+// `before`'s and adds its OrderSnapshot (orders.snapshots, key order id) to the reaction's
+// events, so that the snapshot commits and publishes with the change. A reaction that changes
+// nothing but announces the order's status again (a repeated cancellation decided anew)
+// re-publishes `before`'s snapshot, same revision: who waits on snapshots (the gateway's
+// CancelOrder) hears the answer too, and no view moves. Any other reaction that changes nothing
+// is returned as it is. The order service applies it to every decision above.
+OrderReaction WithSnapshot(const orders::v1::Order& before, OrderReaction reaction);
 
 }  // namespace choreo::order

@@ -4,6 +4,21 @@
 #include "contracts/topics/topics.h"
 
 namespace choreo::users {
+namespace {
+
+// Every change of a user goes out whole too: the new record's public profile on
+// users.snapshots (compacted, key username), in the same outbox as the change's event.
+void AddSnapshot(saga::Reaction<v1::UserRecord>& reaction) {
+  v1::ProfileSnapshot snapshot;
+  snapshot.set_username(reaction.state->profile().username());
+  *snapshot.mutable_profile() = reaction.state->profile();
+  *snapshot.mutable_registered_at() = reaction.state->registered_at();
+  std::string key = snapshot.username();
+  reaction.events.push_back(
+      saga::OutgoingEvent::Of(topics::kUsersSnapshots, std::move(key), std::move(snapshot)));
+}
+
+}  // namespace
 
 absl::StatusOr<saga::Reaction<v1::UserRecord>> Register(const Registration& registration,
                                                         absl::Time now) {
@@ -24,6 +39,7 @@ absl::StatusOr<saga::Reaction<v1::UserRecord>> Register(const Registration& regi
   reaction.state = std::move(user);
   reaction.events.push_back(saga::OutgoingEvent::Of(topics::kUsersRegistered,
                                                     registration.username, std::move(event)));
+  AddSnapshot(reaction);
   return reaction;
 }
 
@@ -40,6 +56,7 @@ absl::StatusOr<saga::Reaction<v1::UserRecord>> UpdateProfile(
   *reaction.state->mutable_profile() = *std::move(profile);
   reaction.events.push_back(saga::OutgoingEvent::Of(topics::kUsersRegistered,
                                                     user.profile().username(), std::move(event)));
+  AddSnapshot(reaction);
   return reaction;
 }
 

@@ -27,13 +27,15 @@ struct Registration {
   std::string password_hash;
 };
 
-// A new user's record and its UserRegistered (on users.registered, key username). The fields
+// A new user's record and its UserRegistered (on users.registered, key username), then its
+// ProfileSnapshot (users.snapshots, key username). The fields
 // must already be valid (ValidateUsername, ValidatePassword before hashing, and the profile
 // rules, which this checks again).
 absl::StatusOr<saga::Reaction<v1::UserRecord>> Register(const Registration& registration,
                                                         absl::Time now);
 
-// The profile change and its ProfileUpdated (users.registered, key username), or the rule the
+// The profile change and its ProfileUpdated (users.registered, key username), then its
+// ProfileSnapshot (users.snapshots), or the rule the
 // update breaks. An update that changes nothing still emits (clients asked for it).
 absl::StatusOr<saga::Reaction<v1::UserRecord>> UpdateProfile(
     const v1::UserRecord& user, const v1::Profile& update,

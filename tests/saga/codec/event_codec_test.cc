@@ -75,7 +75,7 @@ TEST_F(EventCodecTest, RoundTripsEveryRegisteredType) {
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_EQ(decoded->type(), event->GetDescriptor()->full_name());
     EXPECT_EQ(decoded->major_version, 1);
-    EXPECT_EQ(decoded->schema_version, 1u);
+    EXPECT_EQ(decoded->schema_version, codec::CurrentSchemaVersion(*event->GetDescriptor()));
     EXPECT_TRUE(MessageDifferencer::Equals(*decoded->message, *event))
         << decoded->message->DebugString();
     EXPECT_EQ(decoded->meta().event_id(), MetaOf(*event).event_id());
@@ -209,6 +209,25 @@ TEST_F(EventCodecTest, MetaOfAnyEventCanBeReadWithoutItsType) {
   EXPECT_EQ(meta->correlation_id(), "corr-p1");
   EXPECT_EQ(meta->producer(), "billing");
   EXPECT_THAT(DecodeErrorOf(DecodeMeta("\xff\xff").status()), Optional(DecodeError::kUndecodable));
+}
+
+TEST(StampMetaTest, KeepsAnOlderRevisionTheProducerChoseAndOtherwiseStampsTheCurrent) {
+  absl::BitGen random;
+  const codec::Provenance provenance{.event_id = "e1",
+                                     .correlation_id = "c1",
+                                     .producer = "billing",
+                                     .occurred_at = absl::FromUnixSeconds(1796000000)};
+  billing::v1::PaymentProcessed payment;  // revision 2 is current
+  codec::StampMeta(payment, provenance, random);
+  EXPECT_EQ(payment.meta().schema_version(), 2u);
+  payment.Clear();
+  payment.mutable_meta()->set_schema_version(1);  // for readers of revision 1
+  codec::StampMeta(payment, provenance, random);
+  EXPECT_EQ(payment.meta().schema_version(), 1u);
+  EXPECT_EQ(payment.meta().event_id(), "e1");
+  payment.mutable_meta()->set_schema_version(7);  // no such revision yet: the current one
+  codec::StampMeta(payment, provenance, random);
+  EXPECT_EQ(payment.meta().schema_version(), 2u);
 }
 
 TEST(EventTypeNameTest, SplitsFamilyAndMajor) {

@@ -3,10 +3,11 @@
 #include "services/billing/core/billing_decisions.h"
 
 #include <limits>
+#include <tuple>
 
+#include "contracts/topics/topics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "contracts/topics/topics.h"
 
 namespace choreo::billing {
 namespace {
@@ -71,6 +72,8 @@ TEST(BillingDecisionsTest, AnOrderIsDebitedWhenTheBalanceCoversIt) {
   EXPECT_EQ(paid.events[0].key, "ord-1");
   const auto& payment = Emitted<billing::v1::PaymentProcessed>(paid);
   EXPECT_TRUE(payment.success());
+  EXPECT_EQ(payment.outcome(), billing::v1::PAYMENT_OUTCOME_CHARGED);
+  EXPECT_EQ(payment.meta().schema_version(), 0u) << "the runtime stamps the current revision";
   EXPECT_EQ(payment.amount().minor_units(), 2699);
   EXPECT_EQ(payment.balance_after().minor_units(), 301);
 
@@ -84,13 +87,17 @@ TEST(BillingDecisionsTest, AnOrderBeyondTheBalanceIsRefusedAndNothingMoves) {
   EXPECT_FALSE(refused.state.has_value());
   const auto& payment = Emitted<billing::v1::PaymentProcessed>(refused);
   EXPECT_FALSE(payment.success());
+  EXPECT_EQ(payment.outcome(), billing::v1::PAYMENT_OUTCOME_INSUFFICIENT_FUNDS);
   EXPECT_EQ(payment.failure_reason(), "insufficient funds: balance 300 < total 2699");
   EXPECT_EQ(payment.balance_after().minor_units(), 300);
 }
 
-TEST(BillingDecisionsTest, NoAccountOrAnotherCurrencyIsAFailedPayment) {
+TEST(BillingDecisionsTest, NoAccountOrAnotherCurrencyIsARefusedPayment) {
   auto none = OnOrderCreated(Account(), Order(1), kNow);
   EXPECT_FALSE(none.state.has_value());
+  EXPECT_EQ(Emitted<billing::v1::PaymentProcessed>(none).outcome(),
+            billing::v1::PAYMENT_OUTCOME_REFUSED);
+  EXPECT_FALSE(Emitted<billing::v1::PaymentProcessed>(none).success());
   EXPECT_THAT(Emitted<billing::v1::PaymentProcessed>(none).failure_reason(),
               HasSubstr("no account for user 'alice'"));
   orders::v1::OrderCreated euros = Order(1);
@@ -99,6 +106,22 @@ TEST(BillingDecisionsTest, NoAccountOrAnotherCurrencyIsAFailedPayment) {
   EXPECT_FALSE(mismatch.state.has_value());
   EXPECT_THAT(Emitted<billing::v1::PaymentProcessed>(mismatch).failure_reason(),
               HasSubstr("order in EUR, account in USD"));
+  EXPECT_EQ(Emitted<billing::v1::PaymentProcessed>(mismatch).outcome(),
+            billing::v1::PAYMENT_OUTCOME_REFUSED);
+}
+
+TEST(BillingDecisionsTest, RevisionOneIsWrittenForReadersNotYetUpgraded) {
+  // --payment-revision 1: revision 1's fields alone, stamped revision 1 (StampMeta keeps it).
+  for (const auto& [account, total, success] :
+       {std::tuple{Open(3000), 2699, true}, std::tuple{Open(300), 2699, false},
+        std::tuple{Account(), 1, false}}) {
+    AccountReaction reaction = OnOrderCreated(account, Order(total), kNow, 1);
+    const auto& payment = Emitted<billing::v1::PaymentProcessed>(reaction);
+    EXPECT_EQ(payment.meta().schema_version(), 1u);
+    EXPECT_EQ(payment.outcome(), billing::v1::PAYMENT_OUTCOME_UNSPECIFIED);
+    EXPECT_EQ(payment.success(), success);
+    EXPECT_EQ(reaction.state.has_value(), success) << "the money moves the same in both revisions";
+  }
 }
 
 TEST(BillingDecisionsTest, DepositsCreditPositiveAmountsOnly) {

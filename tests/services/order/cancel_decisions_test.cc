@@ -33,6 +33,8 @@ billing::v1::PaymentProcessed Payment(const Order& order, bool success) {
   payment.set_username(order.username());
   *payment.mutable_amount() = order.total();
   payment.set_success(success);
+  payment.set_outcome(success ? billing::v1::PAYMENT_OUTCOME_CHARGED
+                              : billing::v1::PAYMENT_OUTCOME_INSUFFICIENT_FUNDS);
   return payment;
 }
 

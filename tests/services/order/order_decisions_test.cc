@@ -95,10 +95,18 @@ TEST(OrderDecisionsTest, ARequestForAnExistingOrderChangesNothing) {
   EXPECT_TRUE(again.events.empty());
 }
 
-TEST(OrderDecisionsTest, PaymentOutcomesEndThePendingOrder) {
+// A payment of `outcome` as billing of revision 2 writes it.
+billing::v1::PaymentProcessed Outcome(billing::v1::PaymentOutcome outcome) {
   billing::v1::PaymentProcessed payment;
+  payment.set_order_id("ord-1");
+  payment.set_outcome(outcome);
+  payment.set_success(outcome == billing::v1::PAYMENT_OUTCOME_CHARGED);
+  return payment;
+}
+
+TEST(OrderDecisionsTest, PaymentOutcomesEndThePendingOrder) {
+  billing::v1::PaymentProcessed payment = Outcome(billing::v1::PAYMENT_OUTCOME_CHARGED);
   payment.set_order_id(Pending().order_id());
-  payment.set_success(true);
   auto paid = OnPaymentProcessed(Pending(), payment, kNow + absl::Seconds(1));
   ASSERT_TRUE(paid.ok());
   EXPECT_EQ(paid->state->status(), orders::v1::ORDER_STATUS_PAID);
@@ -112,19 +120,40 @@ TEST(OrderDecisionsTest, PaymentOutcomesEndThePendingOrder) {
   EXPECT_TRUE(IsValidTransition(paid->state->history(1).previous_status(),
                                 paid->state->history(1).status()));
 
-  payment.set_success(false);
+  payment = Outcome(billing::v1::PAYMENT_OUTCOME_INSUFFICIENT_FUNDS);
   payment.set_failure_reason("insufficient funds: balance 1 < total 2699");
+  auto short_of_funds = OnPaymentProcessed(Pending(), payment, kNow);
+  ASSERT_TRUE(short_of_funds.ok());
+  EXPECT_EQ(short_of_funds->state->status(), orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS);
+  EXPECT_EQ(short_of_funds->state->reason(), "insufficient funds: balance 1 < total 2699");
+
+  // Billing refused to charge at all: the order was never payable, not short of funds.
+  payment = Outcome(billing::v1::PAYMENT_OUTCOME_REFUSED);
+  payment.set_failure_reason("order in EUR, account in USD");
   auto refused = OnPaymentProcessed(Pending(), payment, kNow);
   ASSERT_TRUE(refused.ok());
-  EXPECT_EQ(refused->state->status(), orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS);
-  EXPECT_EQ(refused->state->reason(), "insufficient funds: balance 1 < total 2699");
+  EXPECT_EQ(refused->state->status(), orders::v1::ORDER_STATUS_REJECTED);
+  EXPECT_EQ(refused->state->reason(), "payment refused: order in EUR, account in USD");
+  EXPECT_TRUE(IsValidTransition(orders::v1::ORDER_STATUS_PENDING_VALIDATION,
+                                orders::v1::ORDER_STATUS_REJECTED));
+
+  // No outcome (a revision-2 event without one, or one this service does not know yet): an
+  // operator must look.
+  EXPECT_EQ(OnPaymentProcessed(Pending(), Outcome(billing::v1::PAYMENT_OUTCOME_UNSPECIFIED), kNow)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      OnPaymentProcessed(Pending(), Outcome(static_cast<billing::v1::PaymentOutcome>(7)), kNow)
+          .status()
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(OrderDecisionsTest, TerminalOrdersIgnoreFurtherOutcomes) {
-  billing::v1::PaymentProcessed payment;
-  payment.set_success(true);
+  billing::v1::PaymentProcessed payment = Outcome(billing::v1::PAYMENT_OUTCOME_CHARGED);
   Order paid = *OnPaymentProcessed(Pending(), payment, kNow)->state;
-  payment.set_success(false);  // an out-of-order or repeated outcome
+  payment = Outcome(billing::v1::PAYMENT_OUTCOME_INSUFFICIENT_FUNDS);  // out of order, repeated
   auto again = OnPaymentProcessed(paid, payment, kNow);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->state.has_value());
@@ -133,7 +162,7 @@ TEST(OrderDecisionsTest, TerminalOrdersIgnoreFurtherOutcomes) {
 }
 
 TEST(OrderDecisionsTest, PaymentForAnUnknownOrderIsAPreconditionFailure) {
-  billing::v1::PaymentProcessed payment;
+  billing::v1::PaymentProcessed payment = Outcome(billing::v1::PAYMENT_OUTCOME_CHARGED);
   payment.set_order_id("ord-unknown");
   auto result = OnPaymentProcessed(Order(), payment, kNow);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -168,9 +197,8 @@ TEST(OrderDecisionsTest, TheScannersClockSaysWhenTheDeadlinePassed) {
 
 TEST(OrderDecisionsTest, APaymentAfterExpiryIsRefundedOnce) {
   Order expired = *OnDeadlinePassed(Pending(), {}, kNow + absl::Minutes(1)).state;
-  billing::v1::PaymentProcessed late;
+  billing::v1::PaymentProcessed late = Outcome(billing::v1::PAYMENT_OUTCOME_CHARGED);
   late.set_order_id(expired.order_id());
-  late.set_success(true);
   late.mutable_amount()->set_minor_units(2699);
   late.mutable_amount()->set_currency("USD");
   auto refund = OnPaymentProcessed(expired, late, kNow + absl::Minutes(2));
@@ -187,6 +215,7 @@ TEST(OrderDecisionsTest, APaymentAfterExpiryIsRefundedOnce) {
   EXPECT_EQ(request.order_id(), expired.order_id());
 
   // A failed late payment moved no money: nothing to refund.
+  late.set_outcome(billing::v1::PAYMENT_OUTCOME_INSUFFICIENT_FUNDS);
   late.set_success(false);
   EXPECT_TRUE(OnPaymentProcessed(expired, late, kNow)->events.empty());
 
@@ -197,8 +226,49 @@ TEST(OrderDecisionsTest, APaymentAfterExpiryIsRefundedOnce) {
   ASSERT_TRUE(recorded->state.has_value());
   EXPECT_TRUE(recorded->state->refunded());
   EXPECT_EQ(recorded->state->status(), orders::v1::ORDER_STATUS_EXPIRED);
+  late.set_outcome(billing::v1::PAYMENT_OUTCOME_CHARGED);
   late.set_success(true);
   EXPECT_TRUE(OnPaymentProcessed(*recorded->state, late, kNow)->events.empty());
+}
+
+TEST(OrderDecisionsTest, EveryChangeGoesOutWholeWithTheNextRevision) {
+  OrderReaction created =
+      WithSnapshot(Order(), OnOrderRequested(Order(), Request(), Catalog::Default(), {}, kNow));
+  ASSERT_TRUE(created.state.has_value());
+  EXPECT_EQ(created.state->revision(), 1);
+  ASSERT_FALSE(created.events.empty());
+  const saga::OutgoingEvent& last = created.events.back();
+  EXPECT_EQ(last.topic, topics::kOrdersSnapshots);
+  EXPECT_EQ(last.key, created.state->order_id());
+  const auto& snapshot = static_cast<const orders::v1::OrderSnapshot&>(*last.event);
+  EXPECT_EQ(snapshot.order().SerializeAsString(), created.state->SerializeAsString());
+  EXPECT_FALSE(snapshot.order().items(0).name().empty());  // priced: what views show
+
+  billing::v1::PaymentProcessed charged = Outcome(billing::v1::PAYMENT_OUTCOME_CHARGED);
+  OrderReaction paid =
+      WithSnapshot(*created.state, *OnPaymentProcessed(*created.state, charged, kNow));
+  EXPECT_EQ(paid.state->revision(), 2);
+  EXPECT_EQ(
+      static_cast<const orders::v1::OrderSnapshot&>(*paid.events.back().event).order().status(),
+      orders::v1::ORDER_STATUS_PAID);
+  // No change, no snapshot.
+  OrderReaction again = WithSnapshot(*paid.state, *OnPaymentProcessed(*paid.state, charged, kNow));
+  EXPECT_FALSE(again.state.has_value());
+  EXPECT_TRUE(again.events.empty());
+  // A status announced again without a change (a cancellation decided anew once its
+  // de-duplication record expired) comes with the unchanged snapshot, for those who wait on it.
+  orders::v1::OrderCancellationRequested cancel;
+  cancel.set_order_id(paid.state->order_id());
+  cancel.set_username(paid.state->username());
+  cancel.set_request_id("c1");
+  Order cancelled =
+      *WithSnapshot(*paid.state, *OnCancellationRequested(*paid.state, cancel, kNow)).state;
+  OrderReaction repeated =
+      WithSnapshot(cancelled, *OnCancellationRequested(cancelled, cancel, kNow));
+  EXPECT_FALSE(repeated.state.has_value());
+  ASSERT_FALSE(repeated.events.empty());
+  const auto& resent = static_cast<const orders::v1::OrderSnapshot&>(*repeated.events.back().event);
+  EXPECT_EQ(resent.order().SerializeAsString(), cancelled.SerializeAsString());
 }
 
 TEST(OrderDecisionsTest, TheStateMachineAllowsOnlyItsTransitions) {
@@ -220,9 +290,11 @@ TEST(OrderDecisionsTest, TheStateMachineAllowsOnlyItsTransitions) {
       }
     }
   }
-  EXPECT_EQ(allowed, 8);
+  EXPECT_EQ(allowed, 9);
   EXPECT_TRUE(IsValidTransition(orders::v1::ORDER_STATUS_PAID, orders::v1::ORDER_STATUS_REFUND_PENDING));
   EXPECT_FALSE(IsValidTransition(orders::v1::ORDER_STATUS_PAID, orders::v1::ORDER_STATUS_CANCELLED));
+  EXPECT_TRUE(IsValidTransition(orders::v1::ORDER_STATUS_PENDING_VALIDATION,
+                                orders::v1::ORDER_STATUS_REJECTED));  // billing refused the payment
   EXPECT_TRUE(IsTerminal(orders::v1::ORDER_STATUS_PAID));
   EXPECT_FALSE(IsTerminal(orders::v1::ORDER_STATUS_REFUND_PENDING));
   EXPECT_TRUE(IsTerminal(orders::v1::ORDER_STATUS_CANCELLED));

@@ -161,12 +161,19 @@ TEST(UserDecisions, RegisterMakesARecordWithRolesAndOneUserRegistered) {
   EXPECT_EQ(reaction->state->password_hash(), "$argon2id$fake");
   ASSERT_EQ(reaction->state->roles_size(), 1);
   EXPECT_EQ(reaction->state->roles(0), "user");
-  ASSERT_EQ(reaction->events.size(), 1u);
+  ASSERT_EQ(reaction->events.size(), 2u);
   EXPECT_EQ(reaction->events[0].topic, topics::kUsersRegistered);
   EXPECT_EQ(reaction->events[0].key, "bob");
   const auto& event = static_cast<const v1::UserRegistered&>(*reaction->events[0].event);
   EXPECT_EQ(event.profile().email(), "bob@example.com");
   EXPECT_TRUE(event.profile().notification_preferences().file_enabled());
+  // Then the user's whole public profile, for the views (never the password hash).
+  EXPECT_EQ(reaction->events[1].topic, topics::kUsersSnapshots);
+  EXPECT_EQ(reaction->events[1].key, "bob");
+  const auto& snapshot = static_cast<const v1::ProfileSnapshot&>(*reaction->events[1].event);
+  EXPECT_EQ(snapshot.profile().SerializeAsString(), reaction->state->profile().SerializeAsString());
+  EXPECT_EQ(snapshot.registered_at().seconds(), reaction->state->registered_at().seconds());
+  EXPECT_EQ(snapshot.SerializeAsString().find("$argon2id$fake"), std::string::npos);
 
   EXPECT_FALSE(Register({.username = "Bob"}, kNow).ok());
   EXPECT_FALSE(Register({.username = "bob", .email = "nope"}, kNow).ok());
@@ -182,9 +189,12 @@ TEST(UserDecisions, UpdateProfileEmitsProfileUpdatedAndKeepsTheHash) {
   ASSERT_TRUE(reaction.ok()) << reaction.status();
   EXPECT_EQ(reaction->state->password_hash(), "h");
   EXPECT_EQ(reaction->state->profile().display_name(), "Bobby");
-  ASSERT_EQ(reaction->events.size(), 1u);
+  ASSERT_EQ(reaction->events.size(), 2u);
   EXPECT_EQ(static_cast<const v1::ProfileUpdated&>(*reaction->events[0].event).profile().display_name(),
             "Bobby");
+  EXPECT_EQ(
+      static_cast<const v1::ProfileSnapshot&>(*reaction->events[1].event).profile().display_name(),
+      "Bobby");
   mask.set_paths(0, "roles");
   EXPECT_EQ(UpdateProfile(user, update, mask, kNow).status().code(),
             absl::StatusCode::kInvalidArgument);
