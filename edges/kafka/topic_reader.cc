@@ -50,12 +50,11 @@ absl::StatusOr<Ranges> AssignFromStart(rd_kafka_t* rk, const std::string& topic,
   return ranges;
 }
 
-// Errors that no retry mends: the login may not read the topic, or it is gone. (Not a group
-// authorization failure: nothing here uses the group, which librdkafka asks about regardless.)
+// An error no retry mends: the login may not read the topic. (A missing topic is found by the
+// metadata request first; an unknown partition, or a group authorization failure, which
+// librdkafka reports though nothing here uses the group, can be passing states.)
 bool IsRefusal(rd_kafka_resp_err_t err) {
-  return err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
-         err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-         err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+  return err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ struct ReadProgress {
 // Calls `visit` for each record (in offset order within a partition) and stops at the first
 // error it returns; `progress`, if set, after each record. `config` holds at least
 // bootstrap.servers. DEADLINE_EXCEEDED if the end is not reached within `timeout`; the broker's
-// error for a missing topic or one the login may not read. A partition whose last offsets hold
+// error for a missing topic, or at once for one the login may not read. A partition whose last offsets hold
 // no record (compacted away) ends when the consumer reaches its end; one whose start was deleted
 // by retention meanwhile is read from what is left.
 absl::Status ReadTopicToEnd(const KafkaConfig& config, const std::string& topic,
