@@ -43,6 +43,11 @@ absl::Status ProcessConfig::ValidateAddresses() const {
 }
 
 absl::Status ProcessConfig::ApplyClientLogins() const {
+  return service::ApplyClientLogins(kafka_properties, redis_user, redis_password_file);
+}
+
+absl::Status ApplyClientLogins(const std::string& kafka_properties, const std::string& redis_user,
+                               const std::string& redis_password_file) {
   if (absl::Status kafka = kafka::UseClientPropertiesFile(kafka_properties); !kafka.ok()) {
     return kafka;
   }

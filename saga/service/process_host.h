@@ -64,6 +64,12 @@ struct ProcessConfig {
   absl::Status ApplyClientLogins() const;
 };
 
+// Who this process is to Kafka and Redis, from the files --kafka-properties and
+// --redis-password-file name (either may be empty: no such login): what
+// ProcessConfig::ApplyClientLogins does, for a tool that logs in as a process.
+absl::Status ApplyClientLogins(const std::string& kafka_properties, const std::string& redis_user,
+                               const std::string& redis_password_file);
+
 class ProcessHost {
  public:
   // Starts telemetry for "choreo-<name>", or adopts `adopted` (not owned, but stopped at the

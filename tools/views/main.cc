@@ -18,13 +18,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "edges/kafka/kafka_client.h"
 #include "edges/redis/redis_connection.h"
 #include "edges/redis/redis_pool.h"
 #include "gateway/order_cache.h"
 #include "gateway/rebuild/view_rebuild.h"
 #include "gateway/timeline/timeline_store.h"
 #include "platform/config/flag_set.h"
+#include "saga/service/process_host.h"
 #include "services/notification/notification_service.h"
 
 namespace {
@@ -124,15 +124,10 @@ int main(int argc, char** argv) {
       .Add("timeout", &config.timeout, "how long reading one topic to its end may take");
   choreo::config::ParseOrExit(flags, argc, argv, [&] { return config.Validate(); });
 
-  if (absl::Status used = choreo::kafka::UseClientPropertiesFile(config.kafka_properties);
-      !used.ok()) {
-    return Fail(used, 2);
-  }
-  if (!config.redis_user.empty()) {
-    absl::StatusOr<std::string> password =
-        choreo::redis::ReadPasswordFile(config.redis_password_file);
-    if (!password.ok()) return Fail(password.status(), 2);
-    choreo::redis::SetProcessLogin({config.redis_user, *std::move(password)});
+  if (absl::Status logins = choreo::service::ApplyClientLogins(
+          config.kafka_properties, config.redis_user, config.redis_password_file);
+      !logins.ok()) {
+    return Fail(logins, 2);
   }
   if (config.view == "profiles") return RebuildProfiles(config);
   return RebuildGatewayView(config, *choreo::redis::ParseRedisAddress(config.redis));
