@@ -21,10 +21,13 @@ void GatewayConfig::AddFlags(config::FlagSet& flags) {
       .Add("http-idle-timeout", &http_idle_timeout,
            "close an HTTP connection idle (or sending slower than this) for this long")
       .Add("http-max-body-bytes", &http_max_body_bytes, "larger HTTP bodies get 413")
-      .Add("order-address", &order_address, "the order service's gRPC address")
-      .Add("billing-address", &billing_address, "the billing service's gRPC address")
-      .Add("users-address", &users_address, "the user service's gRPC address")
-      .Add("notification-address", &notification_address, "the notification service's gRPC address")
+      .Add("order-address", &order_address,
+           "the order service's gRPC target: host:port, ipv4:a:p,b:p,... (its instances, called "
+           "round robin) or dns:///name:port")
+      .Add("billing-address", &billing_address, "the billing service's gRPC target (as above)")
+      .Add("users-address", &users_address, "the user service's gRPC target (as above)")
+      .Add("notification-address", &notification_address,
+           "the notification service's gRPC target (as above)")
       .Add("jwt-public-key", &jwt_public_key,
            "the user service's token verifying key (Ed25519 SPKI PEM)")
       .Add("jwt-issuer", &jwt_issuer, "the iss claim tokens must carry")

@@ -27,7 +27,7 @@ namespace {
 void Log(absl::string_view message) { logging::Info(std::string(message)); }
 
 redis::RedisConnection::Options RedisOptions(const GatewayConfig& config) {
-  return {.address = *redis::ParseRedisAddress(config.redis)};  // validated with the flags
+  return *redis::RedisConnection::OptionsFor(config.redis);  // validated with the flags
 }
 
 // A stub for the service named `peer`, over mutual TLS (service::ChannelTo).

@@ -26,6 +26,11 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(Options options)
     absl::StatusOr<int> port = PickFreeTcpPort();
     if (!port.ok()) return port.status();
     server->port_ = *port;
+    if (server->options_.cluster_node) {
+      absl::StatusOr<int> bus = PickFreeTcpPort();
+      if (!bus.ok()) return bus.status();
+      server->bus_port_ = *bus;
+    }
     launched = server->Launch();
     if (launched.ok() || absl::IsNotFound(launched)) break;
   }
@@ -55,6 +60,21 @@ absl::Status RedisServer::Launch() {
     const std::string acl_file = dir_.File("users.acl");
     std::ofstream(acl_file) << options_.acl_file_text;
     child.argv.insert(child.argv.end(), {"--aclfile", acl_file});
+  }
+  if (options_.cluster_node) {
+    child.argv.insert(child.argv.end(),
+                      {"--cluster-enabled", "yes", "--cluster-config-file", dir_.File("nodes.conf"),
+                       "--cluster-port", absl::StrCat(bus_port_), "--cluster-node-timeout",
+                       absl::StrCat(absl::ToInt64Milliseconds(options_.cluster_node_timeout)),
+                       // A replica takes over however long it has not heard from its master:
+                       // what it holds is what the clients were told is written (they WAIT).
+                       "--cluster-replica-validity-factor", "0",
+                       // A new replica syncs at once (the default waits 5 s for others).
+                       "--repl-diskless-sync-delay", "0"});
+    if (!options_.admin_password.empty()) {
+      child.argv.insert(child.argv.end(),
+                        {"--masteruser", "admin", "--masterauth", options_.admin_password});
+    }
   }
   child.log_path = dir_.File("redis.log");
   absl::StatusOr<ChildProcess> process = ChildProcess::Start(child);

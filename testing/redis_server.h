@@ -31,6 +31,11 @@ class RedisServer {
     // its "admin" user, which Ping logs in as.
     std::string acl_file_text;
     std::string admin_password;
+    // A Redis Cluster node (cluster-enabled, its bus on a second free port, a failure noticed
+    // after `cluster_node_timeout`); testing::RedisCluster joins the nodes. With an ACL file,
+    // a replica logs in to its master as admin.
+    bool cluster_node = false;
+    absl::Duration cluster_node_timeout = absl::Seconds(1);
   };
 
   static absl::StatusOr<std::unique_ptr<RedisServer>> Start(Options options);
@@ -63,6 +68,7 @@ class RedisServer {
   TempDir dir_;
   std::string host_ = "127.0.0.1";
   int port_ = 0;
+  int bus_port_ = 0;  // cluster nodes
   std::unique_ptr<ChildProcess> process_;
 };
 

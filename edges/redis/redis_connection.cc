@@ -1,84 +1,40 @@
 #include "edges/redis/redis_connection.h"
 
-#include <hiredis/hiredis.h>
-
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <memory>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "edges/redis/node_link.h"
 
 namespace choreo::redis {
 namespace {
 
-RedisReply Convert(const redisReply* reply) {
-  RedisReply out;
-  switch (reply->type) {
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::kString;
-      out.str.assign(reply->str, reply->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::kStatus;
-      out.str.assign(reply->str, reply->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::kError;
-      out.str.assign(reply->str, reply->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::kInteger;
-      out.integer = reply->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::kArray;
-      for (size_t i = 0; i < reply->elements; ++i) out.elements.push_back(Convert(reply->element[i]));
-      break;
-    default:
-      out.type = RedisReply::Type::kNil;
-  }
-  return out;
-}
+// Redirects one command may follow in one call (a slot moved, then asked elsewhere, ...).
+constexpr int kMaxRedirects = 5;
 
-void AppendArgv(redisContext* context, const std::vector<std::string>& argv) {
-  std::vector<const char*> pointers;
-  std::vector<size_t> lengths;
-  pointers.reserve(argv.size());
-  lengths.reserve(argv.size());
-  for (const std::string& arg : argv) {
-    pointers.push_back(arg.data());
-    lengths.push_back(arg.size());
-  }
-  redisAppendCommandArgv(context, static_cast<int>(argv.size()), pointers.data(), lengths.data());
+const std::vector<std::string>& AskingCommand() {
+  static const auto* asking = new std::vector<std::string>{"ASKING"};
+  return *asking;
 }
 
 }  // namespace
 
-absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view address) {
-  const size_t colon = address.rfind(':');
-  RedisAddress out;
-  if (colon == absl::string_view::npos || colon == 0 ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &out.port) || out.port <= 0 ||
-      out.port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("redis address '", address, "' is not host:port"));
-  }
-  out.host = std::string(address.substr(0, colon));
-  return out;
-}
-
 // Read at every connect; set once at start-up.
-std::atomic<std::shared_ptr<const RedisLogin>>& ProcessLogin() {
+std::atomic<std::shared_ptr<const RedisLogin>>& LoginSlot() {
   static auto* login = new std::atomic<std::shared_ptr<const RedisLogin>>();
   return *login;
 }
 
 void SetProcessLogin(RedisLogin login) {
-  ProcessLogin().store(std::make_shared<const RedisLogin>(std::move(login)));
+  LoginSlot().store(std::make_shared<const RedisLogin>(std::move(login)));
 }
+
+std::shared_ptr<const RedisLogin> ProcessLogin() { return LoginSlot().load(); }
 
 absl::StatusOr<std::string> ReadPasswordFile(const std::string& path) {
   std::ifstream file(path);
@@ -90,52 +46,6 @@ absl::StatusOr<std::string> ReadPasswordFile(const std::string& path) {
   return std::string(absl::StripAsciiWhitespace(line));
 }
 
-RedisConnection::RedisConnection(Options options) : options_(std::move(options)) {}
-
-RedisConnection::~RedisConnection() { Drop(); }
-
-void RedisConnection::Drop() {
-  if (context_ != nullptr) redisFree(context_);
-  context_ = nullptr;
-}
-
-absl::Status RedisConnection::EnsureConnected() {
-  if (context_ != nullptr) return absl::OkStatus();
-  const timeval connect_timeout = absl::ToTimeval(options_.connect_timeout);
-  context_ = redisConnectWithTimeout(options_.address.host.c_str(), options_.address.port,
-                                     connect_timeout);
-  if (context_ == nullptr || context_->err != 0) {
-    std::string error = context_ != nullptr ? context_->errstr : "out of memory";
-    Drop();
-    return absl::UnavailableError(absl::StrCat("redis ", options_.address.host, ":",
-                                               options_.address.port, ": ", error));
-  }
-  redisSetTimeout(context_, absl::ToTimeval(options_.command_timeout));
-  return LogIn();
-}
-
-absl::Status RedisConnection::LogIn() {
-  const std::shared_ptr<const RedisLogin> login = ProcessLogin().load();
-  if (login == nullptr || login->user.empty()) return absl::OkStatus();
-  auto* reply = static_cast<redisReply*>(
-      redisCommand(context_, "AUTH %s %s", login->user.c_str(), login->password.c_str()));
-  if (reply == nullptr) {
-    std::string error = context_->errstr;
-    Drop();
-    return absl::UnavailableError(
-        absl::StrCat("redis ", options_.address.host, ":", options_.address.port, ": ", error));
-  }
-  const bool refused = reply->type == REDIS_REPLY_ERROR;
-  const std::string message = refused ? std::string(reply->str, reply->len) : "";
-  freeReplyObject(reply);
-  if (!refused) return absl::OkStatus();
-  Drop();
-  // UNAVAILABLE, as any failure to reach Redis: the caller retries (a server at its client
-  // limit, a password mid-rotation), and readiness reports it; nothing is dead-lettered for it.
-  return absl::UnavailableError(
-      absl::StrCat("redis refused the login as '", login->user, "': ", message));
-}
-
 // Read on every round trip of every thread, replaced rarely: an atomic shared_ptr, so a round
 // trip in flight keeps the observer it loaded.
 std::atomic<std::shared_ptr<const RoundTripObserver>>& ProcessObserver() {
@@ -144,8 +54,110 @@ std::atomic<std::shared_ptr<const RoundTripObserver>>& ProcessObserver() {
 }
 
 void SetRoundTripObserver(RoundTripObserver observer) {
-  ProcessObserver().store(
-      observer ? std::make_shared<const RoundTripObserver>(std::move(observer)) : nullptr);
+  ProcessObserver().store(observer ? std::make_shared<const RoundTripObserver>(std::move(observer))
+                                   : nullptr);
+}
+
+// A command on its way: which one, to which server, and whether ASKING goes first.
+struct RedisConnection::Routed {
+  size_t index;
+  NodeLink* to;
+  bool asking = false;
+};
+
+absl::StatusOr<RedisConnection::Options> RedisConnection::OptionsFor(absl::string_view addresses) {
+  absl::StatusOr<std::vector<RedisAddress>> parsed = ParseRedisAddresses(addresses);
+  if (!parsed.ok()) return parsed.status();
+  Options options;
+  options.address = parsed->front();
+  options.more_seeds.assign(parsed->begin() + 1, parsed->end());
+  return options;
+}
+
+RedisConnection::RedisConnection(Options options) : options_(std::move(options)) {}
+
+RedisConnection::~RedisConnection() = default;
+
+NodeLink& RedisConnection::LinkTo(const RedisAddress& address) {
+  std::unique_ptr<NodeLink>& link = links_[address.ToString()];
+  if (link == nullptr) {
+    link = std::make_unique<NodeLink>(address, options_.connect_timeout, options_.command_timeout);
+  }
+  return *link;
+}
+
+void RedisConnection::DropAll() {
+  for (auto& [name, link] : links_) link->Drop();
+}
+
+absl::Status RedisConnection::Discover() {
+  std::vector<RedisAddress> candidates;
+  if (slots_ != nullptr) {
+    for (const SlotTable::Master& master : slots_->masters()) candidates.push_back(master.address);
+  }
+  candidates.push_back(options_.address);
+  candidates.insert(candidates.end(), options_.more_seeds.begin(), options_.more_seeds.end());
+  static const auto* ask = new std::vector<std::string>{"CLUSTER", "NODES"};
+  absl::Status last = absl::UnavailableError("redis: no address to reach");
+  for (const RedisAddress& address : candidates) {
+    NodeLink& link = LinkTo(address);
+    absl::StatusOr<RedisReply> reply;
+    if (absl::Status sent = link.Send({ask}); sent.ok()) {
+      reply = link.Receive();
+    } else {
+      reply = sent;
+    }
+    if (!reply.ok()) {
+      last = reply.status();
+      continue;
+    }
+    if (reply->is_error() && absl::StrContains(reply->str, "cluster support disabled")) {
+      mode_ = Mode::kSingle;
+      single_ = address;
+      stale_ = false;
+      return absl::OkStatus();
+    }
+    if (reply->is_error()) {  // LOADING, NOAUTH, NOPERM: this one cannot say; ask another
+      last = absl::UnavailableError(
+          absl::StrCat("redis ", address.ToString(), ": CLUSTER NODES: ", reply->str));
+      continue;
+    }
+    absl::StatusOr<SlotTable> table = SlotTable::FromClusterNodes(reply->str, address);
+    if (table.ok() && table->masters().empty()) table = absl::UnavailableError("no slot is served");
+    if (!table.ok()) {
+      last = absl::UnavailableError(absl::StrCat("redis ", address.ToString(),
+                                                 ": CLUSTER NODES: ", table.status().message()));
+      continue;
+    }
+    slots_ = std::make_unique<SlotTable>(*std::move(table));
+    mode_ = Mode::kCluster;
+    stale_ = false;
+    return absl::OkStatus();
+  }
+  return last;
+}
+
+absl::StatusOr<bool> RedisConnection::IsCluster() {
+  if (mode_ == Mode::kUnknown || stale_) {
+    if (absl::Status found = Discover(); !found.ok()) return found;
+  }
+  return mode_ == Mode::kCluster;
+}
+
+absl::StatusOr<std::vector<RedisAddress>> RedisConnection::Masters() {
+  absl::StatusOr<bool> cluster = IsCluster();
+  if (!cluster.ok()) return cluster.status();
+  if (!*cluster) return std::vector<RedisAddress>{single_};
+  std::vector<RedisAddress> masters;
+  for (const SlotTable::Master& master : slots_->masters()) masters.push_back(master.address);
+  return masters;
+}
+
+absl::StatusOr<RedisReply> RedisConnection::CommandOn(const RedisAddress& server,
+                                                      const std::vector<std::string>& argv) {
+  NodeLink& link = LinkTo(server);
+  if (absl::Status sent = link.Send({&argv}); !sent.ok()) return sent;
+  return link.Receive();
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisConnection::Pipeline(
@@ -163,23 +175,136 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::Pipeline(
 
 absl::StatusOr<std::vector<RedisReply>> RedisConnection::RoundTrip(
     const std::vector<std::vector<std::string>>& commands) {
-  if (absl::Status connected = EnsureConnected(); !connected.ok()) return connected;
-  for (const auto& argv : commands) AppendArgv(context_, argv);
-  std::vector<RedisReply> replies;
-  replies.reserve(commands.size());
-  for (size_t i = 0; i < commands.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
-      std::string error = context_->errstr;
-      Drop();
-      return absl::UnavailableError(absl::StrCat("redis ", options_.address.host, ":",
-                                                 options_.address.port, ": ", error));
-    }
-    auto* reply = static_cast<redisReply*>(raw);
-    replies.push_back(Convert(reply));
-    freeReplyObject(reply);
+  std::vector<RedisReply> replies(commands.size());
+  if (absl::Status routed = Route(commands, replies); !routed.ok()) {
+    // Replies not yet read are on the open links: close them. On a cluster, the failure may be
+    // a failover: ask for the slot table again.
+    DropAll();
+    if (mode_ == Mode::kCluster) stale_ = true;
+    return routed;
   }
   return replies;
+}
+
+absl::Status RedisConnection::Route(const std::vector<std::vector<std::string>>& commands,
+                                    std::vector<RedisReply>& replies) {
+  if (mode_ == Mode::kUnknown || stale_) {
+    if (absl::Status found = Discover(); !found.ok()) return found;
+  }
+  std::vector<Routed> batch;
+  batch.reserve(commands.size());
+  if (mode_ == Mode::kSingle) {
+    NodeLink* single = &LinkTo(single_);
+    for (size_t i = 0; i < commands.size(); ++i) batch.push_back({i, single});
+  }
+  std::vector<std::pair<const SlotTable::Master*, NodeLink*>> links;  // the few masters used
+  for (size_t i = 0; mode_ == Mode::kCluster && i < commands.size(); ++i) {
+    const std::optional<absl::string_view> key = RoutingKey(commands[i]);
+    const int slot = key ? KeySlot(*key) : -1;
+    const SlotTable::Master* master = key ? slots_->MasterOf(slot) : &slots_->masters().front();
+    if (master == nullptr) {
+      return absl::UnavailableError(absl::StrCat("redis cluster: no master serves slot ", slot));
+    }
+    auto known = std::find_if(links.begin(), links.end(),
+                              [master](const auto& link) { return link.first == master; });
+    if (known == links.end()) known = links.insert(links.end(), {master, &LinkTo(master->address)});
+    batch.push_back({i, known->second});
+  }
+  for (int round = 0; !batch.empty(); ++round) {
+    if (round > kMaxRedirects) {
+      return absl::UnavailableError("redis cluster: a command was redirected too often");
+    }
+    // A redirect to a master the slot table does not know (new in a reshard): learn it, and its
+    // replicas, before writing there.
+    if (round > 0 && mode_ == Mode::kCluster &&
+        std::any_of(batch.begin(), batch.end(),
+                    [this](const Routed& r) { return !slots_->Knows(r.to->address()); })) {
+      if (absl::Status found = Discover(); !found.ok()) return found;
+    }
+    std::vector<Routed> redirected;
+    if (absl::Status done = SendAndReceive(commands, batch, replies, redirected); !done.ok()) {
+      return done;
+    }
+    batch = std::move(redirected);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisConnection::SendAndReceive(const std::vector<std::vector<std::string>>& commands,
+                                             std::vector<Routed>& batch,
+                                             std::vector<RedisReply>& replies,
+                                             std::vector<Routed>& redirected) {
+  // One group per server, in order of first appearance; each sent before any is read.
+  struct Group {
+    NodeLink* link;
+    std::vector<const Routed*> routed;
+    bool wait = false;  // a WAIT for one replica follows the group's commands
+  };
+  std::vector<Group> groups;
+  for (const Routed& r : batch) {
+    auto group =
+        std::find_if(groups.begin(), groups.end(), [&r](const Group& g) { return g.link == r.to; });
+    if (group == groups.end()) group = groups.insert(groups.end(), Group{r.to, {}});
+    group->routed.push_back(&r);
+  }
+  const std::vector<std::string> wait = {
+      "WAIT", "1", absl::StrCat(absl::ToInt64Milliseconds(options_.replication_timeout))};
+  for (Group& group : groups) {
+    std::vector<const std::vector<std::string>*> argv;
+    for (const Routed* r : group.routed) {
+      if (r->asking) argv.push_back(&AskingCommand());
+      argv.push_back(&commands[r->index]);
+      group.wait = group.wait || MayWrite(commands[r->index]);
+    }
+    group.wait = group.wait && mode_ == Mode::kCluster && ReplicasOf(group.link->address()) > 0;
+    if (group.wait) argv.push_back(&wait);
+    if (absl::Status sent = group.link->Send(argv); !sent.ok()) return sent;
+  }
+  for (Group& group : groups) {
+    bool wrote = false;  // a write of the group ran here (was not redirected)
+    for (const Routed* r : group.routed) {
+      if (r->asking) {
+        if (absl::StatusOr<RedisReply> ok = group.link->Receive(); !ok.ok()) return ok.status();
+      }
+      absl::StatusOr<RedisReply> reply = group.link->Receive();
+      if (!reply.ok()) return reply.status();
+      if (reply->is_error()) {
+        if (std::optional<Redirect> to = ParseRedirect(reply->str, group.link->address())) {
+          if (to->kind == Redirect::Kind::kMoved) {
+            if (slots_ != nullptr) slots_->Move(to->slot, to->to);
+            stale_ = true;  // more slots may have moved: ask for the table before the next call
+          }
+          redirected.push_back({r->index, &LinkTo(to->to), to->kind == Redirect::Kind::kAsk});
+          continue;
+        }
+        if (IsClusterTransient(reply->str)) {
+          return absl::UnavailableError(
+              absl::StrCat("redis ", group.link->address().ToString(), ": ", reply->str));
+        }
+      }
+      wrote = wrote || MayWrite(commands[r->index]);
+      replies[r->index] = *std::move(reply);
+    }
+    if (!group.wait) continue;
+    // Read even when every write was redirected: then the WAIT is moot (and a demoted master,
+    // now a replica, refuses it).
+    absl::StatusOr<RedisReply> copies = group.link->Receive();
+    if (!copies.ok()) return copies.status();
+    if (wrote && (copies->type != RedisReply::Type::kInteger || copies->integer < 1)) {
+      return absl::UnavailableError(absl::StrCat(
+          "redis ", group.link->address().ToString(), ": a write is not on its replica after ",
+          absl::FormatDuration(options_.replication_timeout), " (", copies->str, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int RedisConnection::ReplicasOf(const RedisAddress& master) const {
+  if (slots_ == nullptr) return 0;
+  for (const SlotTable::Master& m : slots_->masters()) {
+    if (m.address == master) return m.replicas;
+  }
+  return 0;
 }
 
 absl::StatusOr<RedisReply> RedisConnection::Command(const std::vector<std::string>& argv) {
@@ -208,37 +333,36 @@ absl::StatusOr<RedisReply> RedisConnection::Eval(const std::string& script,
 
 absl::StatusOr<std::vector<RedisReply>> RedisConnection::EvalMany(
     const std::string& script, const std::vector<ScriptCall>& calls) {
-  std::vector<RedisReply> replies(calls.size());
-  std::vector<size_t> pending(calls.size());  // calls without their reply yet
-  for (size_t i = 0; i < calls.size(); ++i) pending[i] = i;
-  for (int attempt = 0; !pending.empty(); ++attempt) {
-    absl::StatusOr<std::string> sha = ScriptSha(script);
-    if (!sha.ok()) return sha.status();
-    std::vector<std::vector<std::string>> commands;
-    commands.reserve(pending.size());
-    for (size_t i : pending) {
-      const ScriptCall& call = calls[i];
-      std::vector<std::string>& argv = commands.emplace_back();
-      argv.reserve(3 + call.keys.size() + call.args.size());
-      argv.insert(argv.end(), {"EVALSHA", *sha, absl::StrCat(call.keys.size())});
-      argv.insert(argv.end(), call.keys.begin(), call.keys.end());
-      argv.insert(argv.end(), call.args.begin(), call.args.end());
+  absl::StatusOr<std::string> sha = ScriptSha(script);
+  if (!sha.ok()) return sha.status();
+  auto command = [&](const std::string& verb, const std::string& body, const ScriptCall& call) {
+    std::vector<std::string> argv;
+    argv.reserve(3 + call.keys.size() + call.args.size());
+    argv.insert(argv.end(), {verb, body, absl::StrCat(call.keys.size())});
+    argv.insert(argv.end(), call.keys.begin(), call.keys.end());
+    argv.insert(argv.end(), call.args.begin(), call.args.end());
+    return argv;
+  };
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(calls.size());
+  for (const ScriptCall& call : calls) commands.push_back(command("EVALSHA", *sha, call));
+  absl::StatusOr<std::vector<RedisReply>> replies = Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  // NOSCRIPT: that server lost its script cache (a restart, SCRIPT FLUSH) or never had it (another
+  // master of a cluster): run the script whole there, which caches it too.
+  std::vector<size_t> again;
+  std::vector<std::vector<std::string>> whole;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const RedisReply& reply = (*replies)[i];
+    if (reply.is_error() && absl::StartsWith(reply.str, "NOSCRIPT")) {
+      again.push_back(i);
+      whole.push_back(command("EVAL", script, calls[i]));
     }
-    absl::StatusOr<std::vector<RedisReply>> got = Pipeline(commands);
-    if (!got.ok()) return got.status();
-    std::vector<size_t> again;
-    for (size_t k = 0; k < pending.size(); ++k) {
-      RedisReply& reply = (*got)[k];
-      // NOSCRIPT: the server lost its script cache (a restart, SCRIPT FLUSH): load it once more.
-      if (attempt == 0 && reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0) {
-        again.push_back(pending[k]);
-      } else {
-        replies[pending[k]] = std::move(reply);
-      }
-    }
-    if (!again.empty()) script_shas_.erase(script);
-    pending = std::move(again);
   }
+  if (again.empty()) return replies;
+  absl::StatusOr<std::vector<RedisReply>> retried = Pipeline(whole);
+  if (!retried.ok()) return retried.status();
+  for (size_t k = 0; k < again.size(); ++k) (*replies)[again[k]] = std::move((*retried)[k]);
   return replies;
 }
 

@@ -65,10 +65,9 @@ absl::StatusOr<std::unique_ptr<SagaRuntime>> SagaRuntime::Create(SagaRuntimeOpti
         absl::StrCat("saga runtime: workers must be 1..256, got ", options.workers));
   }
   if (!options.store_factory) {
-    if (absl::StatusOr<redis::RedisAddress> address =
-            redis::ParseRedisAddress(options.redis_address);
-        !address.ok()) {
-      return address.status();
+    if (absl::Status parsed = redis::RedisConnection::OptionsFor(options.redis_address).status();
+        !parsed.ok()) {
+      return parsed;
     }
   }
   if (options.group_id.empty()) options.group_id = absl::StrCat("choreo-", options.service);
@@ -103,8 +102,8 @@ absl::Status SagaRuntime::Start() {
     if (options_.store_factory) {
       lane->store = options_.store_factory();
     } else {
-      lane->store = std::make_unique<store::RedisAggregateStore>(redis::RedisConnection::Options{
-          .address = *redis::ParseRedisAddress(options_.redis_address)});
+      lane->store = std::make_unique<store::RedisAggregateStore>(
+          *redis::RedisConnection::OptionsFor(options_.redis_address));
     }
     lanes_.push_back(std::move(lane));
   }

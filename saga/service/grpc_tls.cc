@@ -64,7 +64,11 @@ std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address, const std::
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   // A call that found no connection (a failed connect or TLS handshake, a service restarting) is
   // tried again twice, 0.1 s and 0.2 s later; a service down for longer is UNAVAILABLE in 0.3 s.
-  args.SetServiceConfigJSON(R"({"methodConfig": [{"name": [{}], "retryPolicy": {
+  // Calls go round robin over every address the target resolves to: the instances of a service
+  // ("ipv4:10.0.0.1:50051,10.0.0.2:50051", or a Kubernetes headless Service's DNS name), each
+  // left out while it cannot be reached.
+  args.SetServiceConfigJSON(R"({"loadBalancingConfig": [{"round_robin": {}}],
+      "methodConfig": [{"name": [{}], "retryPolicy": {
       "maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "1s", "backoffMultiplier": 2,
       "retryableStatusCodes": ["UNAVAILABLE"]}}]})");
   if (!tls.enabled()) {

@@ -18,7 +18,8 @@ void ProcessConfig::AddFlags(config::FlagSet& flags) {
   flags.Add("kafka-brokers", &kafka_brokers, "Kafka bootstrap servers")
       .Add("kafka-properties", &kafka_properties,
            "file of librdkafka properties for every Kafka client: security.protocol, sasl.*, ssl.*")
-      .Add("redis", &redis, "Redis host:port")
+      .Add("redis", &redis,
+           "Redis host:port, or host:port,host:port,... of Redis Cluster nodes (any few)")
       .Add("redis-user", &redis_user, "the Redis ACL user this process logs in as")
       .Add("redis-password-file", &redis_password_file,
            "file holding that user's password (one line)")
@@ -31,7 +32,7 @@ void ProcessConfig::AddFlags(config::FlagSet& flags) {
 
 absl::Status ProcessConfig::ValidateAddresses() const {
   if (kafka_brokers.empty()) return absl::InvalidArgumentError("--kafka-brokers is empty");
-  if (absl::Status redis_ok = redis::ParseRedisAddress(redis).status(); !redis_ok.ok()) {
+  if (absl::Status redis_ok = redis::RedisConnection::OptionsFor(redis).status(); !redis_ok.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--redis: ", redis_ok.message()));
   }
   if (redis_user.empty() != redis_password_file.empty()) {

@@ -142,14 +142,15 @@ void Telemetry::Stop() noexcept {
 }
 
 void Telemetry::AddRedisCheck(const std::string& address) {
-  absl::StatusOr<redis::RedisAddress> parsed = redis::ParseRedisAddress(address);
+  absl::StatusOr<redis::RedisConnection::Options> parsed =
+      redis::RedisConnection::OptionsFor(address);
   if (!parsed.ok()) {
     readiness_.AddCheck("redis", [status = parsed.status()] { return status; });
     return;
   }
   // The checks run on one thread; the mutex only makes that visible.
-  auto connection = std::make_shared<redis::RedisConnection>(redis::RedisConnection::Options{
-      .address = *parsed, .connect_timeout = absl::Seconds(1), .command_timeout = absl::Seconds(1)});
+  parsed->command_timeout = absl::Seconds(1);
+  auto connection = std::make_shared<redis::RedisConnection>(*std::move(parsed));
   auto mu = std::make_shared<absl::Mutex>();
   readiness_.AddCheck("redis", [connection, mu]() -> absl::Status {
     absl::MutexLock lock(mu.get());

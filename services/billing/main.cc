@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   }
   absl::StatusOr<saga::HandlerRegistry> registry = billing::BillingRegistry(config.Policy());
   if (!registry.ok()) return service::StartFailure(billing::kService, registry.status());
-  billing::BillingAdminService admin({.address = *redis::ParseRedisAddress(config.redis)});
+  billing::BillingAdminService admin(*redis::RedisConnection::OptionsFor(config.redis));
   service::ServiceParts parts;
   parts.name = billing::kService;
   parts.subscriptions.push_back({.topics = billing::BillingTopics(), .registry = *std::move(registry)});

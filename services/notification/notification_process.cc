@@ -20,7 +20,7 @@ int RunNotification(const NotificationConfig& config, process::StopSignals& sign
   absl::StatusOr<std::unique_ptr<telemetry::Telemetry>> telemetry =
       telemetry::Telemetry::Start(kService, config.telemetry);
   if (!telemetry.ok()) return service::StartFailure(kService, telemetry.status());
-  const redis::RedisConnection::Options redis{.address = *redis::ParseRedisAddress(config.redis)};
+  const redis::RedisConnection::Options redis = *redis::RedisConnection::OptionsFor(config.redis);
   ProfileLookup lookup({.redis = redis, .wait = config.profile_wait});
   ChannelRouter::Channels channels;
   channels[notifications::v1::CHANNEL_FILE] = std::make_unique<FileChannel>(config.notification_file);

@@ -21,7 +21,7 @@ int RunOrder(const OrderConfig& config, process::StopSignals& signals) {
   absl::StatusOr<std::unique_ptr<telemetry::Telemetry>> telemetry =
       telemetry::Telemetry::Start(kService, config.telemetry);
   if (!telemetry.ok()) return service::StartFailure(kService, telemetry.status());
-  const redis::RedisConnection::Options redis{.address = *redis::ParseRedisAddress(config.redis)};
+  const redis::RedisConnection::Options redis = *redis::RedisConnection::OptionsFor(config.redis);
   OrderPolicy policy;
   policy.expiry = config.order_expiry;
   // One connection per runtime lane: each lane writes its orders' deadlines after the commit.

@@ -15,8 +15,6 @@
 namespace choreo::order {
 namespace {
 
-constexpr char kDeadlineIndex[] = "order:deadlines";
-
 // The order route of `Event`: keeps the deadline index in line with the committed order (for a
 // batch of orders, in one round trip).
 template <typename Event>
@@ -47,8 +45,14 @@ auto Snapshotting(Decide decide) {
 
 }  // namespace
 
+redis::ShardedSchedule DeadlineSchedule() {
+  // Before the schedule was sharded (0.x), the one key "order:deadlines" held every deadline.
+  return redis::ShardedSchedule(
+      {.name = "order:deadlines", .shards = 16, .legacy_key = "order:deadlines"});
+}
+
 DeadlineIndex::DeadlineIndex(redis::RedisConnection::Options redis, int connections)
-    : pool_(std::move(redis), connections) {}
+    : pool_(std::move(redis), connections), schedule_(DeadlineSchedule()) {}
 
 absl::Status DeadlineIndex::Apply(const std::vector<orders::v1::Order>& orders) {
   std::vector<std::vector<std::string>> commands;
@@ -57,11 +61,11 @@ absl::Status DeadlineIndex::Apply(const std::vector<orders::v1::Order>& orders) 
       case DeadlineIndexAction::kNone:
         break;
       case DeadlineIndexAction::kAdd:  // the same member and score again: a no-op
-        commands.push_back({"ZADD", kDeadlineIndex, absl::StrCat(DeadlineScore(order)),
-                            DeadlineMember(order)});
+        commands.push_back(
+            schedule_.AddCommand(order.order_id(), DeadlineScore(order), DeadlineMember(order)));
         break;
       case DeadlineIndexAction::kRemove:
-        commands.push_back({"ZREM", kDeadlineIndex, DeadlineMember(order)});
+        commands.push_back(schedule_.RemoveCommand(order.order_id(), DeadlineMember(order)));
         break;
     }
   }
@@ -181,7 +185,10 @@ grpc::Status OrderAdminService::ListCatalog(grpc::ServerContext* context,
 }
 
 DeadlineScanner::DeadlineScanner(Options options)
-    : options_(std::move(options)), scan_(options_.redis) {}
+    : options_(std::move(options)),
+      scan_(options_.redis),
+      schedule_(DeadlineSchedule()),
+      holder_(redis::NewLeaseHolder()) {}
 
 DeadlineScanner::~DeadlineScanner() { Stop(); }
 
@@ -210,17 +217,28 @@ void DeadlineScanner::Stop() noexcept {
     absl::MutexLock lock(&stop_mu_);
     stopping_ = true;
   }
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+    static_cast<void>(schedule_.Release(scan_, holder_));  // another instance scans at once
+  }
 }
 
 absl::StatusOr<int> DeadlineScanner::ScanOnce(absl::Time now) {
-  absl::StatusOr<redis::RedisReply> due =
-      scan_.Command({"ZRANGEBYSCORE", kDeadlineIndex, "-inf",
-                     absl::StrCat(absl::ToUnixMillis(now)), "LIMIT", "0", "500"});
+  absl::StatusOr<int> published = PublishDue(now);
+  if (!published.ok()) {
+    // Another instance may publish what this one cannot: let it scan at once.
+    static_cast<void>(schedule_.Release(scan_, holder_));
+  }
+  return published;
+}
+
+absl::StatusOr<int> DeadlineScanner::PublishDue(absl::Time now) {
+  absl::StatusOr<std::vector<redis::ShardedSchedule::Entry>> due =
+      schedule_.Due(scan_, holder_, now, 500);
   if (!due.ok()) return due.status();
   int published = 0;
-  for (const redis::RedisReply& member : due->elements) {
-    const DeadlineEntry entry = ParseDeadlineMember(member.str);
+  for (const redis::ShardedSchedule::Entry& due_entry : *due) {
+    const DeadlineEntry entry = ParseDeadlineMember(due_entry.member);
     orders::v1::OrderDeadlinePassed event;
     event.set_order_id(entry.order_id);
     publish::Origin origin =
@@ -231,8 +249,7 @@ absl::StatusOr<int> DeadlineScanner::ScanOnce(absl::Time now) {
         !sent.ok()) {
       return sent;
     }
-    absl::StatusOr<redis::RedisReply> removed = scan_.Command({"ZREM", kDeadlineIndex, member.str});
-    if (!removed.ok()) return removed.status();
+    if (absl::Status removed = schedule_.Remove(scan_, due_entry); !removed.ok()) return removed;
     ++published;
   }
   return published;

@@ -14,9 +14,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "choreo/orders/v1/admin.grpc.pb.h"
-#include "saga/publish/publisher.h"
 #include "edges/redis/redis_connection.h"
 #include "edges/redis/redis_pool.h"
+#include "edges/redis/sharded_schedule.h"
+#include "saga/publish/publisher.h"
 #include "saga/runtime/handler_registry.h"
 #include "saga/runtime/saga_runtime.h"
 #include "saga/store/redis_aggregate_store.h"
@@ -31,8 +32,13 @@ inline constexpr char kAggregate[] = "order";  // Redis: state:{order.order:<ord
 // orders.requests, billing.payments, orders.deadlines, orders.cancellations.
 std::vector<std::string> OrderTopics();
 
-// DeadlineIndex: the deadlines of pending orders in a Redis sorted set (order:deadlines, member
-// "<order id> <correlation id> <traceparent>", score = deadline in ms; core/deadline_index.h).
+// The deadlines of pending orders: a schedule sharded by order id over 16 sorted sets
+// "order:deadlines:{order:deadlines:<n>}", member "<order id> <correlation id> <traceparent>",
+// score = deadline in ms (core/deadline_index.h); the unsharded "order:deadlines" of earlier
+// releases is still scanned.
+redis::ShardedSchedule DeadlineSchedule();
+
+// DeadlineIndex: keeps DeadlineSchedule() in line with the orders.
 // Apply() brings the index in line with an order as committed: a pending order is added, a
 // terminal one removed, its member (DeadlineMember) the same whatever the order's state. One
 // command, idempotent, so the runtime repeats it freely; Redis failures are UNAVAILABLE, for the
@@ -46,6 +52,7 @@ class DeadlineIndex {
 
  private:
   redis::RedisPool pool_;
+  const redis::ShardedSchedule schedule_;
 };
 
 // The handlers of every event the order service consumes; after each commit the order's entry in
@@ -89,12 +96,16 @@ class DeadlineScanner {
   absl::Status Start();
   void Stop() noexcept;
 
-  // One pass: publishes OrderDeadlinePassed for every member due at `now`. Returns how many.
+  // One pass: publishes OrderDeadlinePassed for every member due at `now`, if this instance
+  // holds the schedule's lease (one order service instance scans at a time). Returns how many.
   absl::StatusOr<int> ScanOnce(absl::Time now);
 
  private:
+  absl::StatusOr<int> PublishDue(absl::Time now);  // ScanOnce, but the lease kept on failure
   const Options options_;
   redis::RedisConnection scan_;  // scanner thread only
+  const redis::ShardedSchedule schedule_;
+  const std::string holder_;  // this instance, to the schedule's lease
   absl::Mutex stop_mu_;
   bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;
   std::thread thread_;

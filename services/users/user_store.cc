@@ -9,7 +9,6 @@
 namespace choreo::users {
 namespace {
 
-constexpr char kOutboxIndex[] = "users:outbox";
 constexpr char kSeparator = '|';  // usernames and change ids never contain it
 
 store::AggregateRef UserRef(const std::string& username) {
@@ -34,10 +33,25 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
 )lua";
 
+std::vector<std::string> RemoveCommand(const redis::ShardedSchedule& outbox,
+                                       const PendingChange& change) {
+  if (change.index_key.empty()) return outbox.RemoveCommand(change.username, Member(change));
+  return {"ZREM", change.index_key, Member(change)};
+}
+
 }  // namespace
 
+redis::ShardedSchedule OutboxSchedule() {
+  return redis::ShardedSchedule(
+      {.name = "users:outbox", .shards = 16, .legacy_key = "users:outbox"});
+}
+
 UserStore::UserStore(redis::RedisConnection::Options redis, absl::Duration marker_retention)
-    : store_(redis), redis_(redis), marker_retention_(marker_retention) {}
+    : store_(redis),
+      redis_(redis),
+      marker_retention_(marker_retention),
+      outbox_(OutboxSchedule()),
+      holder_(redis::NewLeaseHolder()) {}
 
 absl::StatusOr<std::optional<StoredUser>> UserStore::Get(const std::string& username) {
   absl::MutexLock lock(&mu_);
@@ -56,8 +70,8 @@ absl::Status UserStore::Commit(const std::string& username, int64_t expected_ver
   // Index first: a crash after the commit leaves an index entry the relay resolves; a crash
   // before it leaves one that points at no marker, which the relay drops.
   if (absl::Status indexed = ReplyStatus(
-          "ZADD", redis_.Command({"ZADD", kOutboxIndex, absl::StrCat(absl::ToUnixMillis(now)),
-                                  Member(change)}));
+          "ZADD",
+          redis_.Command(outbox_.AddCommand(username, absl::ToUnixMillis(now), Member(change))));
       !indexed.ok()) {
     return indexed;
   }
@@ -66,7 +80,7 @@ absl::Status UserStore::Commit(const std::string& username, int64_t expected_ver
                     store::EncodeHandledOutcome(events), marker_retention_);
   if (!committed.ok()) return committed.status();
   if (committed->outcome == store::CommitOutcome::kVersionConflict) {
-    static_cast<void>(redis_.Command({"ZREM", kOutboxIndex, Member(change)}));
+    static_cast<void>(redis_.Command(RemoveCommand(outbox_, change)));
     if (expected_version == 0) {
       return absl::AlreadyExistsError(absl::StrCat("username: ", username, " is taken"));
     }
@@ -88,24 +102,28 @@ absl::StatusOr<std::vector<KafkaRecord>> UserStore::ChangeEvents(const PendingCh
 
 absl::Status UserStore::MarkPublished(const PendingChange& change) {
   absl::MutexLock lock(&mu_);
-  return ReplyStatus("ZREM", redis_.Command({"ZREM", kOutboxIndex, Member(change)}));
+  return ReplyStatus("ZREM", redis_.Command(RemoveCommand(outbox_, change)));
 }
 
 absl::StatusOr<std::vector<PendingChange>> UserStore::PendingSince(absl::Time cutoff, int limit) {
-  absl::StatusOr<redis::RedisReply> reply;
+  absl::StatusOr<std::vector<redis::ShardedSchedule::Entry>> due;
   {
     absl::MutexLock lock(&mu_);
-    reply = redis_.Command({"ZRANGEBYSCORE", kOutboxIndex, "-inf",
-                            absl::StrCat(absl::ToUnixMillis(cutoff)), "LIMIT", "0",
-                            absl::StrCat(limit)});
+    due = outbox_.Due(redis_, holder_, cutoff, limit);
   }
-  if (absl::Status ok = ReplyStatus("ZRANGEBYSCORE", reply); !ok.ok()) return ok;
+  if (!due.ok()) return due.status();
   std::vector<PendingChange> changes;
-  for (const redis::RedisReply& member : reply->elements) {
-    std::pair<std::string, std::string> parts = absl::StrSplit(member.str, absl::MaxSplits(kSeparator, 1));
-    changes.push_back({std::move(parts.first), std::move(parts.second)});
+  for (redis::ShardedSchedule::Entry& entry : *due) {
+    std::pair<std::string, std::string> parts =
+        absl::StrSplit(entry.member, absl::MaxSplits(kSeparator, 1));
+    changes.push_back({std::move(parts.first), std::move(parts.second), std::move(entry.key)});
   }
   return changes;
+}
+
+absl::Status UserStore::ReleaseRelay() {
+  absl::MutexLock lock(&mu_);
+  return outbox_.Release(redis_, holder_);
 }
 
 absl::StatusOr<int64_t> UserStore::CountAttempt(absl::string_view kind, const std::string& client,
@@ -129,6 +147,13 @@ absl::Status Outbox::Publish(const PendingChange& change, const std::vector<Kafk
 }
 
 absl::StatusOr<int> Outbox::RelayOnce(absl::Time now) {
+  absl::StatusOr<int> published = RelayDue(now);
+  // Another instance may publish what this one cannot: let it relay at once.
+  if (!published.ok()) static_cast<void>(store_->ReleaseRelay());
+  return published;
+}
+
+absl::StatusOr<int> Outbox::RelayDue(absl::Time now) {
   absl::StatusOr<std::vector<PendingChange>> pending =
       store_->PendingSince(now - options_.grace, 100);
   if (!pending.ok()) return pending.status();
@@ -167,7 +192,10 @@ void Outbox::Stop() noexcept {
     absl::MutexLock lock(&mu_);
     stop_ = true;
   }
-  if (relay_.joinable()) relay_.join();
+  if (relay_.joinable()) {
+    relay_.join();
+    static_cast<void>(store_->ReleaseRelay());  // another instance relays at once
+  }
 }
 
 }  // namespace choreo::users

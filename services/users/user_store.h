@@ -5,9 +5,10 @@
 // A user is the saga aggregate users.user:<username> (state:{users.user:<name>}), written
 // through the same store as the saga runtime's, so its ProfileRequested handler reads the very
 // same record. Every change commits, in ONE Lua step, the new record and a handled marker that
-// holds the change's encoded events (the outbox). A sorted set (users:outbox) indexes changes
-// whose events the broker has not acknowledged yet; the Outbox relays them. Together: a change
-// that was committed is published at least once, with the same event ids every time.
+// holds the change's encoded events (the outbox). A schedule (OutboxSchedule: sorted sets sharded
+// by username) indexes changes whose events the broker has not acknowledged yet; the Outbox
+// relays them. Together: a change that was committed is published at least once, with the same
+// event ids every time.
 //
 // Thread-safe (one guarded connection pair). Transport failures are UNAVAILABLE.
 
@@ -23,6 +24,7 @@
 #include "absl/time/time.h"
 #include "choreo/users/v1/state.pb.h"
 #include "edges/redis/redis_connection.h"
+#include "edges/redis/sharded_schedule.h"
 #include "platform/record/record.h"
 #include "saga/publish/publisher.h"
 #include "saga/store/redis_aggregate_store.h"
@@ -41,7 +43,12 @@ struct StoredUser {
 struct PendingChange {
   std::string username;
   std::string change_id;
+  std::string index_key;  // the key it was found in (PendingSince); empty: its username's shard
 };
+
+// Changes to publish: 16 sorted sets "users:outbox:{users:outbox:<n>}" by username; the unsharded
+// "users:outbox" of earlier releases is still relayed.
+redis::ShardedSchedule OutboxSchedule();
 
 class UserStore {
  public:
@@ -61,8 +68,11 @@ class UserStore {
   // The events of a committed change (from its marker); NOT_FOUND once the marker expired.
   absl::StatusOr<std::vector<KafkaRecord>> ChangeEvents(const PendingChange& change);
   absl::Status MarkPublished(const PendingChange& change);
-  // Changes indexed at or before `cutoff`, oldest first, at most `limit`.
+  // Changes indexed at or before `cutoff`, oldest first per shard, at most `limit` per shard; none
+  // while another instance relays (it holds the schedule's lease).
   absl::StatusOr<std::vector<PendingChange>> PendingSince(absl::Time cutoff, int limit);
+  // Gives the outbox's lease up (after a failed relay pass), for another instance to relay.
+  absl::Status ReleaseRelay();
 
   // Counts one attempt of `kind` ("login", "registration") from `client` (an address) in the
   // current fixed window of `window` and returns the count (1 for the window's first attempt).
@@ -74,6 +84,8 @@ class UserStore {
   store::RedisAggregateStore store_ ABSL_GUARDED_BY(mu_);
   redis::RedisConnection redis_ ABSL_GUARDED_BY(mu_);
   const absl::Duration marker_retention_;
+  const redis::ShardedSchedule outbox_;
+  const std::string holder_;  // this instance, to the outbox's lease
 };
 
 // Publishes changes' events and relays the ones a failed publish (or a crash) left behind.
@@ -92,13 +104,15 @@ class Outbox {
   // Publishes `events` and waits for the broker; on success marks the change published. On
   // failure the change stays indexed and the relay publishes it later.
   absl::Status Publish(const PendingChange& change, const std::vector<KafkaRecord>& events);
-  // Publishes every change indexed before now - grace. Returns how many were published.
+  // Publishes every change indexed before now - grace, if this instance holds the outbox's
+  // lease (one instance relays at a time). Returns how many were published.
   absl::StatusOr<int> RelayOnce(absl::Time now);
 
   void Start();
   void Stop() noexcept;
 
  private:
+  absl::StatusOr<int> RelayDue(absl::Time now);  // RelayOnce, but the lease kept on failure
   UserStore* store_;
   const publish::Publisher* publisher_;
   const Options options_;

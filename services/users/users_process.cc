@@ -39,7 +39,7 @@ int RunUsers(const UsersConfig& config, process::StopSignals& signals) {
            }});
   if (!publisher.ok()) return service::StartFailure(kService, publisher.status());
 
-  UserStore store({.address = *redis::ParseRedisAddress(config.redis)}, config.marker_retention);
+  UserStore store(*redis::RedisConnection::OptionsFor(config.redis), config.marker_retention);
   Outbox outbox(&store, &(*publisher)->publisher(), {});
   UserServiceOptions options = config.ServiceOptions();
   options.publisher = &(*publisher)->publisher();

@@ -72,6 +72,8 @@ struct BenchConfig {
   int partitions = 4;
   int fetch_wait_max_ms = 0;  // 0: 1 on the dev broker, the services' default on Kafka
   int workers = 0;            // 0: the services' default
+  int instances = 1;          // of every service (users, order, billing, notification)
+  int redis_cluster_masters = 0;  // > 0: a Redis Cluster of this many masters (a replica each)
   std::string redis_appendfsync = "always";
   bool floor = true;
   bool saga = true;
@@ -207,15 +209,9 @@ std::string PhaseJson(const Phase& phase) {
       absl::StrJoin(errors, ","), absl::StrJoin(usage, ","));
 }
 
-// Redis commands by name (INFO commandstats), to see the round trips an order costs.
-std::map<std::string, int64_t> RedisCommandCounts(const std::string& address) {
-  std::map<std::string, int64_t> counts;
-  absl::StatusOr<redis::RedisAddress> parsed = redis::ParseRedisAddress(address);
-  if (!parsed.ok()) return counts;
-  redis::RedisConnection redis({.address = *parsed});
-  absl::StatusOr<redis::RedisReply> info = redis.Command({"INFO", "commandstats"});
-  if (!info.ok()) return counts;
-  for (absl::string_view line : absl::StrSplit(info->str, '\n')) {
+// Adds the calls of each command in an INFO commandstats reply to `counts`.
+void AddCommandCounts(absl::string_view info, std::map<std::string, int64_t>& counts) {
+  for (absl::string_view line : absl::StrSplit(info, '\n')) {
     // cmdstat_get:calls=12,usec=...
     if (!absl::ConsumePrefix(&line, "cmdstat_")) continue;
     const size_t colon = line.find(':');
@@ -224,9 +220,46 @@ std::map<std::string, int64_t> RedisCommandCounts(const std::string& address) {
     int64_t n = 0;
     absl::string_view number = line.substr(calls + 6);
     number = number.substr(0, number.find(','));
-    if (absl::SimpleAtoi(number, &n)) counts[std::string(line.substr(0, colon))] = n;
+    if (absl::SimpleAtoi(number, &n)) counts[std::string(line.substr(0, colon))] += n;
   }
+}
+
+// INFO `section` of every master of a cluster (of the one Redis otherwise).
+std::vector<std::string> RedisInfo(const std::string& address, const std::string& section) {
+  std::vector<std::string> texts;
+  absl::StatusOr<redis::RedisConnection::Options> options =
+      redis::RedisConnection::OptionsFor(address);
+  if (!options.ok()) return texts;
+  redis::RedisConnection redis(*options);
+  absl::StatusOr<std::vector<redis::RedisAddress>> masters = redis.Masters();
+  for (const redis::RedisAddress& master : masters.value_or(std::vector<redis::RedisAddress>{})) {
+    absl::StatusOr<redis::RedisReply> info = redis.CommandOn(master, {"INFO", section});
+    if (info.ok()) texts.push_back(info->str);
+  }
+  return texts;
+}
+
+// Redis commands by name (INFO commandstats), to see the round trips an order costs; summed over
+// every master.
+std::map<std::string, int64_t> RedisCommandCounts(const std::string& address) {
+  std::map<std::string, int64_t> counts;
+  for (const std::string& info : RedisInfo(address, "commandstats")) AddCommandCounts(info, counts);
   return counts;
+}
+
+// Bytes of data Redis holds (INFO memory used_memory), summed over every master.
+int64_t RedisUsedMemory(const std::string& address) {
+  int64_t total = 0;
+  for (const std::string& info : RedisInfo(address, "memory")) {
+    const size_t at = info.find("used_memory:");
+    int64_t bytes = 0;
+    if (at != std::string::npos &&
+        absl::SimpleAtoi(absl::string_view(info).substr(at + 12, info.find('\r', at) - at - 12),
+                         &bytes)) {
+      total += bytes;
+    }
+  }
+  return total;
 }
 
 // Where a saga's time goes: for every saga that started at or after `since`, the time between
@@ -277,8 +310,9 @@ int Main(int argc, char** argv) {
   BenchConfig config;
   config::FlagSet flags("choreo-bench",
                         "Saga latency and throughput against a four-hop relay floor.");
-  flags.Add("broker", &config.broker,
-            "kafka: Apache Kafka (one KRaft node, started here); dev: the embedded dev broker")
+  flags
+      .Add("broker", &config.broker,
+           "kafka: Apache Kafka (one KRaft node, started here); dev: the embedded dev broker")
       .Add("kafka-brokers", &config.kafka_brokers,
            "a running Kafka to use instead (its topics created with choreo-topics)")
       .Add("mode", &config.mode, "fixed: --rate for --duration; search: the highest passing rate")
@@ -298,6 +332,10 @@ int Main(int argc, char** argv) {
            "every consumer's fetch.wait.max.ms, saga and floor alike (0: 1 on the dev broker, "
            "the services' default on Kafka)")
       .Add("workers", &config.workers, "the services' --workers (0: their default)")
+      .Add("instances", &config.instances,
+           "instances of every service (users, order, billing, notification); one gateway")
+      .Add("redis-cluster-masters", &config.redis_cluster_masters,
+           "0: one redis-server; N: a Redis Cluster of N masters with a replica each")
       .Add("redis-appendfsync", &config.redis_appendfsync, "Redis appendfsync: always, everysec")
       .Add("floor", &config.floor, "measure the relay-chain floor")
       .Add("saga", &config.saga, "measure the saga")
@@ -351,6 +389,8 @@ int Main(int argc, char** argv) {
                            .extra_topics = RelayChain::Topics(kHops),
                            .fetch_wait_max_ms = config.fetch_wait_max_ms,
                            .redis_appendfsync = config.redis_appendfsync,
+                           .instances = config.instances,
+                           .redis_cluster_masters = config.redis_cluster_masters,
                            .order_flags = worker_flags,
                            .billing_flags = worker_flags,
                            .gateway_flags = gateway_flags,
@@ -461,12 +501,17 @@ int Main(int argc, char** argv) {
 
   std::vector<Phase> saga_phases, floor_phases;
   std::string redis_per_order;
+  double redis_memory_per_order = 0;  // bytes kept per order (markers, views, indexes)
   absl::Time saga_started = absl::InfiniteFuture();
   if (config.mode == "fixed") {
     if (config.saga) {
       const std::map<std::string, int64_t> before = RedisCommandCounts(system.redis());
+      const int64_t memory_before = RedisUsedMemory(system.redis());
       saga_started = absl::Now();
       saga_phases.push_back(run_saga(config.rate, config.duration, "saga"));
+      redis_memory_per_order =
+          static_cast<double>(RedisUsedMemory(system.redis()) - memory_before) /
+          static_cast<double>(std::max<int64_t>(1, saga_phases.back().sent));
       std::vector<std::string> parts;
       double total = 0;
       for (const auto& [command, calls] : RedisCommandCounts(system.redis())) {
@@ -528,6 +573,8 @@ int Main(int argc, char** argv) {
   }
   if (!redis_per_order.empty()) {
     std::printf("\nRedis commands per order (all services): %s\n", redis_per_order.c_str());
+    std::printf("Redis memory per order: %.0f bytes (held until markers and views expire)\n",
+                redis_memory_per_order);
   }
   if (config.mode == "fixed" && config.saga) {
     std::printf("\ntime between the saga's events (from their occurred_at), saga phase:\n%s",

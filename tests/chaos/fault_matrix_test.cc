@@ -9,16 +9,17 @@
 #include <cstdlib>
 #include <functional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "choreo/billing/v1/admin.pb.h"
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
-#include "gtest/gtest.h"
 #include "contracts/orders/orders.h"
 #include "contracts/topics/topics.h"
 #include "edges/kafka/kafka_client.h"
 #include "edges/kafka/kafka_producer.h"
 #include "edges/redis/redis_connection.h"
+#include "gtest/gtest.h"
 #include "testing/topic_reader.h"
 #include "testing/wait.h"
 #include "tests/chaos/facts.h"
@@ -111,19 +112,43 @@ absl::Status Signal(pid_t pid, int signal) {
 // decisions, event times and deadlines; the host's clock cannot be skewed for one process, and
 // libfaketime's skew stalls every timed wait of absl's, which sleeps until an absolute time of
 // the kernel's own clock) joins the group for the fault's length. Ahead, its deadline scanner
-// (the index is shared) judges every pending order overdue; behind, the orders it creates are
-// overdue at once by the other instance's clock. An order ends EXPIRED or PAID either way, and a
-// payment that lands after EXPIRED is refunded. An order waits some 10 ms for its payment, so the
-// skewed scanner looks every 2 ms (not every 250) to catch orders in that window: expiry racing
-// payment is what the rows are for.
+// (the index is shared) judges every pending order overdue. One instance scans at a time, under
+// a lease the first one holds: the first is frozen until the lease has passed to the skewed one,
+// then thawed; it goes on consuming (creating orders by the true clock), and the skewed one
+// scanning. Behind, the orders it creates are overdue at once by the other instance's clock. An
+// order ends EXPIRED or PAID either way, and a payment that lands after EXPIRED is refunded. An
+// order waits some 10 ms for its payment, so the skewed scanner looks every 2 ms (not every 250) to
+// catch orders in that window: expiry racing payment is what the rows are for. Freezes "order"
+// until another instance holds the deadline scan's lease, then thaws it.
+absl::Status HandTheDeadlineScanOver(LocalSystem& s) {
+  const std::string lease = "order:deadlines:{order:deadlines}:lease";  // DeadlineSchedule()'s
+  redis::RedisConnection redis(*redis::RedisConnection::OptionsFor(s.redis()));
+  absl::StatusOr<redis::RedisReply> holder = redis.Command({"GET", lease});
+  if (!holder.ok()) return holder.status();
+  if (absl::Status frozen = s.Signal("order", SIGSTOP); !frozen.ok()) return frozen;
+  const bool handed = testing::WaitUntil(
+      [&] {
+        absl::StatusOr<redis::RedisReply> now = redis.Command({"GET", lease});
+        return now.ok() && now->type == redis::RedisReply::Type::kString && now->str != holder->str;
+      },
+      absl::Seconds(20));
+  if (absl::Status thawed = s.Signal("order", SIGCONT); !thawed.ok()) return thawed;
+  return handed ? absl::OkStatus()
+                : absl::DeadlineExceededError("the deadline scan's lease never moved");
+}
+
 Fault ClockSkew(LocalSystem& s, absl::string_view offset) {
+  const bool ahead = absl::StartsWith(offset, "+");
   return {absl::StrCat("clock skew order ", offset),
-          [&s, offset = std::string(offset)] {
-            return s
-                .StartInstance("order", "order-skewed",
-                               {"--clock-offset", offset, "--deadline-scan-interval", "2ms"})
-                .status();
+          [&s, offset = std::string(offset), ahead] {
+            absl::Status started =
+                s.StartInstance("order", "order-skewed",
+                                {"--clock-offset", offset, "--deadline-scan-interval", "2ms"})
+                    .status();
+            if (!started.ok() || !ahead) return started;
+            return HandTheDeadlineScanOver(s);
           },
+          // A clean stop gives the lease up: the first instance scans again at once.
           [&s] { return s.Stop("order-skewed"); }};
 }
 

@@ -1,8 +1,9 @@
 // The whole system as processes on Apache Kafka: 1,000 orders from 20 concurrent clients across
 // 50 users with known balances, some of whom run out of money; then the saga's invariants. The
 // same again while the order and billing services are SIGKILLed and restarted during the run,
-// while more instances of them join and leave their consumer groups, and while one broker of a
-// three-node Kafka cluster is killed and restarted.
+// while more instances of them join and leave their consumer groups, while one broker of a
+// three-node Kafka cluster is killed and restarted, and on a Redis Cluster whose master is killed
+// and replaced by its replica.
 
 #include <algorithm>
 #include <atomic>
@@ -88,10 +89,13 @@ struct RunSummary {
 
 // Places the orders (while `chaos`, if given, runs on this thread beside the client threads,
 // seeing how many orders have completed: processes it restarts must be started by a thread that
-// lives as long as they do) and checks every invariant. Failures are reported through gtest.
+// lives as long as they do) and checks every invariant. Client c calls gateways[c % size], or the
+// system's gateway. Failures are reported through gtest.
 void RunSagaAndCheckInvariants(LocalSystem& system,
                                const std::function<void(const std::atomic<int>&)>& chaos,
-                               RunSummary* summary = nullptr) {
+                               RunSummary* summary = nullptr,
+                               std::vector<std::string> gateways = {}) {
+  if (gateways.empty()) gateways.push_back(system.gateway());
   const order::Catalog catalog = order::Catalog::Default();
   TestUsers users(system.gateway());
   Client setup(system.gateway(), &users);
@@ -123,7 +127,7 @@ void RunSagaAndCheckInvariants(LocalSystem& system,
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
-      Client client(system.gateway(), &users);
+      Client client(gateways[c % gateways.size()], &users);
       std::mt19937 random(1000 + c);
       for (int i = next++; i < kOrders; i = next++) {
         Placed& p = placed[i];
@@ -339,6 +343,72 @@ TEST(SagaEndToEndTest, OneOfThreeKafkaBrokersKilledAndRestartedKeepsEveryInvaria
   // make a client call again.
   EXPECT_EQ(summary.retried, 0);
   EXPECT_LT(summary.max_latency, Client::kAttemptDeadline);
+}
+
+TEST(SagaEndToEndTest, EveryServiceAsSeveralInstancesOnARedisClusterKeepsEveryInvariant) {
+  // Two instances of every service from the start (the gateway calls them round robin), two
+  // gateways sharing the clients, on a three-master Redis Cluster. Mid-run a third instance of
+  // each service joins its groups; then instances leave, cleanly or killed.
+  LocalSystem system(Binaries::Built(), {.instances = 2, .redis_cluster_masters = 3});
+  {
+    const absl::Status started = system.Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
+  absl::StatusOr<std::string> second_gateway = system.StartGateway("gateway-2");
+  ASSERT_TRUE(second_gateway.ok()) << second_gateway.status();
+  ASSERT_TRUE(system.WaitReady("gateway-2", absl::Seconds(60)).ok());
+  auto start = [&](const std::string& service) {
+    const std::string name = service + "-3";
+    return ChaosStep{
+        20, [&system, service, name] { return system.StartInstance(service, name).status(); },
+        "start " + name};
+  };
+  RunSagaAndCheckInvariants(
+      system,
+      [&](const std::atomic<int>& completed) {
+        RunChaos(completed,
+                 {start("order"),
+                  start("billing"),
+                  start("users"),
+                  start("notification"),
+                  {50, [&] { return system.Stop("order-2"); }, "SIGTERM order-2"},
+                  {50, [&] { return system.Kill("billing-2"); }, "SIGKILL billing-2"},
+                  {50, [&] { return system.Stop("notification-2"); }, "SIGTERM notification-2"},
+                  {70, [&] { return system.Kill("users-2"); }, "SIGKILL users-2"},
+                  {70, [&] { return system.Kill("order-3"); }, "SIGKILL order-3"}});
+      },
+      nullptr, {system.gateway(), *second_gateway});
+}
+
+TEST(SagaEndToEndTest, OnARedisClusterAKilledMasterIsReplacedAndEveryInvariantHolds) {
+  // Three masters with a replica each, appendfsync always on every node: every process is given
+  // the nodes as seeds and routes each key to its master.
+  LocalSystem system(Binaries::Built(),
+                     {.redis_appendfsync = "always", .redis_cluster_masters = 3});
+  {
+    const absl::Status started = system.Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
+  testing::RedisCluster& redis = *system.redis_cluster();
+  int victim = -1;
+  RunSagaAndCheckInvariants(system, [&](const std::atomic<int>& completed) {
+    // The master of some accounts, state and markers dies (SIGKILL) at 30%: its replica takes
+    // over. At 60% it comes back, as the new master's replica.
+    RunChaos(completed,
+             {{30,
+               [&]() -> absl::Status {
+                 absl::StatusOr<int> master = redis.MasterOf("state:{billing.account:user1}");
+                 if (!master.ok()) return master.status();
+                 victim = *master;
+                 return redis.node(victim).Kill();
+               },
+               "SIGKILL the Redis master of user1's account"},
+              {60, [&] { return redis.node(victim).Restart(); }, "restart that Redis node"}});
+  });
+  ASSERT_GE(victim, 0);
+  absl::StatusOr<int> master = redis.MasterOf("state:{billing.account:user1}");
+  ASSERT_TRUE(master.ok()) << master.status();
+  EXPECT_NE(*master, victim) << "its replica took over";
 }
 
 }  // namespace

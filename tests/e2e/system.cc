@@ -75,6 +75,11 @@ std::map<std::string, pid_t> LocalSystem::NamedPids() const {
     }
   }
   if (redis_ != nullptr && redis_->pid() != 0) pids["redis"] = redis_->pid();
+  for (int node = 0; redis_cluster_ != nullptr && node < redis_cluster_->size(); ++node) {
+    if (redis_cluster_->node(node).pid() != 0) {
+      pids[absl::StrCat("redis-", node + 1)] = redis_cluster_->node(node).pid();
+    }
+  }
   return pids;
 }
 
@@ -137,11 +142,22 @@ absl::Status LocalSystem::Start() {
       }
     }
   }
-  absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis =
-      testing::RedisServer::Start(redis_options);
-  if (!redis.ok()) return redis.status();
-  redis_ = *std::move(redis);
-  redis_address_ = redis_->address();
+  if (options_.redis_cluster_masters > 0) {
+    absl::StatusOr<std::unique_ptr<testing::RedisCluster>> cluster = testing::RedisCluster::Start(
+        {.masters = options_.redis_cluster_masters, .replicas = 1, .node = redis_options});
+    if (!cluster.ok()) return cluster.status();
+    redis_cluster_ = *std::move(cluster);
+    redis_address_ = redis_cluster_->seeds();
+  } else {
+    absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis =
+        testing::RedisServer::Start(redis_options);
+    if (!redis.ok()) return redis.status();
+    redis_ = *std::move(redis);
+    redis_address_ = redis_->address();
+  }
+  if (options_.network_proxy && redis_ == nullptr) {
+    return absl::InvalidArgumentError("network_proxy fronts one redis-server, not a cluster");
+  }
   if (options_.network_proxy) {
     absl::StatusOr<std::unique_ptr<testing::Toxiproxy>> proxy = testing::Toxiproxy::Start();
     if (!proxy.ok()) return proxy.status();
@@ -177,6 +193,8 @@ absl::Status LocalSystem::Start() {
       {"order", binaries_.order, options_.order_flags},
       {"billing", binaries_.billing, options_.billing_flags},
       {"notification", binaries_.notification, options_.notification_flags}};
+  // The gateway's target of each service: its address, or "ipv4:" and every instance's.
+  std::map<std::string, std::string> targets;
   for (const Service& service : services) {
 
     std::vector<std::string> argv = {service.binary};
@@ -197,6 +215,12 @@ absl::Status LocalSystem::Start() {
       continue;
     }
     if (absl::Status started = StartService(service.name); !started.ok()) return started;
+    for (int i = 2; i <= options_.instances; ++i) {
+      absl::StatusOr<std::string> more =
+          StartInstance(service.name, absl::StrCat(service.name, "-", i));
+      if (!more.ok()) return more.status();
+      absl::StrAppend(&targets[service.name], ",", *more);
+    }
   }
   // The gateway reaches services by address; a deferred service gets its port now.
   for (const std::string& name : options_.deferred) {
@@ -206,12 +230,14 @@ absl::Status LocalSystem::Start() {
     argv_[name].push_back("--grpc-listen");
     argv_[name].push_back(addresses_[name]);
   }
-  std::vector<std::string> gateway = {binaries_.gateway,
-                                      "--order-address", addresses_["order"],
-                                      "--billing-address", addresses_["billing"],
-                                      "--users-address", addresses_["users"],
-                                      "--notification-address", addresses_["notification"],
-                                      public_key[0], public_key[1]};
+  auto target = [&](const std::string& service) {
+    return targets[service].empty() ? addresses_[service]
+                                    : absl::StrCat("ipv4:", addresses_[service], targets[service]);
+  };
+  std::vector<std::string> gateway = {
+      binaries_.gateway,      "--order-address", target("order"), "--billing-address",
+      target("billing"),      "--users-address", target("users"), "--notification-address",
+      target("notification"), public_key[0],     public_key[1]};
   gateway.insert(gateway.end(), common.begin(), common.end());
   for (const std::string& flag : IdentityFlags("gateway")) gateway.push_back(flag);
   // Every test client is 127.0.0.1, and benchmarks open hundreds of connections.

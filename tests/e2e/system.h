@@ -23,6 +23,7 @@
 #include "testing/child_process.h"
 #include "testing/kafka_cluster.h"
 #include "testing/local_pki.h"
+#include "testing/redis_cluster.h"
 #include "testing/redis_server.h"
 #include "testing/temp_dir.h"
 #include "testing/toxiproxy.h"
@@ -60,6 +61,13 @@ class LocalSystem {
     int fetch_wait_max_ms = 0;
     // Redis durability: tests favour speed; benchmarks pass "always", as production runs.
     std::string redis_appendfsync = "everysec";
+    // Every service (users, order, billing, notification) runs this many instances from the
+    // start, the first named as the service, the others "<service>-2", ...; the gateway calls
+    // them round robin.
+    int instances = 1;
+    // > 0: a Redis Cluster of this many masters, a replica each (testing::RedisCluster), instead
+    // of one redis-server; every process gets every node as its --redis seeds.
+    int redis_cluster_masters = 0;
     int session_timeout_ms = 6000;
     std::vector<std::string> order_flags;    // extra flags of choreo-order
     std::vector<std::string> billing_flags;  // extra flags of choreo-billing
@@ -125,6 +133,8 @@ class LocalSystem {
   // sending traffic; Start() waits only until each process serves its ports).
   absl::Status WaitAllReady(absl::Duration timeout) const;
   testing::RedisServer& redis_server() { return *redis_; }
+  // The Redis Cluster (Options::redis_cluster_masters); null otherwise.
+  testing::RedisCluster* redis_cluster() { return redis_cluster_.get(); }
   // Runs the operator command `binary` (choreo-views, say) with `flags`, Kafka and Redis as this
   // system's, logged in as process `as` ("gateway", "notification": its Kafka properties and
   // Redis user), to its end (at most `timeout`): its exit code, and its output in `output`.
@@ -165,6 +175,7 @@ class LocalSystem {
   std::unique_ptr<testing::LocalPki> pki_;
   std::unique_ptr<testing::KafkaCluster> kafka_cluster_;
   std::unique_ptr<testing::RedisServer> redis_;
+  std::unique_ptr<testing::RedisCluster> redis_cluster_;
   std::unique_ptr<testing::Toxiproxy> proxy_;
   std::string redis_address_;
   static const std::map<std::string, std::string>& RedisPasswords();

@@ -44,8 +44,8 @@ struct ViewsConfig {
           absl::StrCat("--view must be orders, timeline or profiles, got '", view, "'"));
     }
     if (kafka_brokers.empty()) return absl::InvalidArgumentError("--kafka-brokers is required");
-    if (!choreo::redis::ParseRedisAddress(redis).ok()) {
-      return absl::InvalidArgumentError("--redis must be host:port");
+    if (!choreo::redis::RedisConnection::OptionsFor(redis).ok()) {
+      return absl::InvalidArgumentError("--redis must be host:port[,host:port...]");
     }
     if (redis_user.empty() != redis_password_file.empty()) {
       return absl::InvalidArgumentError("--redis-user and --redis-password-file go together");
@@ -68,16 +68,17 @@ void PrintProgress(const choreo::gateway::RebuildProgress& progress) {
   std::fflush(stdout);
 }
 
-int RebuildGatewayView(const ViewsConfig& config, const choreo::redis::RedisAddress& address) {
+int RebuildGatewayView(const ViewsConfig& config,
+                       const choreo::redis::RedisConnection::Options& redis) {
   choreo::gateway::RebuildOptions options{.kafka = {{"bootstrap.servers", config.kafka_brokers}},
                                           .timeout = config.timeout,
                                           .progress = PrintProgress};
   absl::StatusOr<int64_t> written;
   if (config.view == "orders") {
-    choreo::gateway::OrderCache cache({.address = address}, 2);
+    choreo::gateway::OrderCache cache(redis, 2);
     written = choreo::gateway::RebuildOrderViews(options, cache);
   } else {
-    choreo::redis::RedisPool pool({.address = address}, 2);
+    choreo::redis::RedisPool pool(redis, 2);
     choreo::gateway::timeline::TimelineStore store(pool, {});
     written = choreo::gateway::RebuildTimelines(options, store);
   }
@@ -118,7 +119,8 @@ int main(int argc, char** argv) {
       .Add("kafka-brokers", &config.kafka_brokers, "bootstrap servers")
       .Add("kafka-properties", &config.kafka_properties,
            "file of librdkafka properties: the view owner's login (security.protocol, sasl.*)")
-      .Add("redis", &config.redis, "the view's Redis, host:port")
+      .Add("redis", &config.redis,
+           "the view's Redis, host:port (or cluster nodes, comma-separated)")
       .Add("redis-user", &config.redis_user, "the view owner's Redis user (gateway, notification)")
       .Add("redis-password-file", &config.redis_password_file, "its password, first line")
       .Add("timeout", &config.timeout, "how long reading one topic to its end may take");
@@ -130,5 +132,5 @@ int main(int argc, char** argv) {
     return Fail(logins, 2);
   }
   if (config.view == "profiles") return RebuildProfiles(config);
-  return RebuildGatewayView(config, *choreo::redis::ParseRedisAddress(config.redis));
+  return RebuildGatewayView(config, *choreo::redis::RedisConnection::OptionsFor(config.redis));
 }

@@ -94,6 +94,47 @@ TEST_F(UserStoreTest, ACommittedChangeIsRelayedWhenItsRequestDiedBeforePublishin
   EXPECT_EQ(Published().size(), 1u);
 }
 
+// Several user service instances relay one outbox: one at a time, under its lease, so each
+// change left behind is published once, not once per instance. One that gives the lease up
+// (its pass failed) lets another relay at once.
+TEST_F(UserStoreTest, SeveralInstancesRelayEachChangeOnce) {
+  const redis::RedisConnection::Options redis{.address =
+                                                  *redis::ParseRedisAddress(redis_->address())};
+  std::vector<std::unique_ptr<UserStore>> stores;
+  std::vector<std::unique_ptr<Outbox>> relays;
+  for (int i = 0; i < 3; ++i) {
+    stores.push_back(std::make_unique<UserStore>(redis));
+    relays.push_back(std::make_unique<Outbox>(stores.back().get(), publisher_.get(),
+                                              Outbox::Options{.grace = absl::Seconds(5)}));
+  }
+  const absl::Time now = absl::Now();
+  for (int u = 0; u < 20; ++u) {  // committed, never published: their requests died
+    const std::string user = absl::StrCat("user", u);
+    v1::UserRecord record;
+    record.mutable_profile()->set_username(user);
+    ASSERT_TRUE(stores[u % 3]->Commit(user, 0, record, "e1", {Registered(user, "e1")}, now).ok());
+  }
+  int relayed = 0;
+  for (const auto& relay : relays) {  // each instance's pass, as their timers fire
+    absl::StatusOr<int> one = relay->RelayOnce(now + absl::Seconds(6));
+    ASSERT_TRUE(one.ok()) << one.status();
+    relayed += *one;
+  }
+  EXPECT_EQ(relayed, 20);
+  EXPECT_EQ(Published().size(), 20u) << "each change once";
+
+  v1::UserRecord late;
+  late.mutable_profile()->set_username("late");
+  ASSERT_TRUE(stores[0]->Commit("late", 0, late, "e1", {Registered("late", "e1")}, now).ok());
+  // The first pass took the lease: the others wait while it holds it...
+  EXPECT_EQ(*relays[1]->RelayOnce(now + absl::Seconds(6)), 0);
+  // ...and relay at once when it gives it up.
+  ASSERT_TRUE(stores[0]->ReleaseRelay().ok() && stores[1]->ReleaseRelay().ok() &&
+              stores[2]->ReleaseRelay().ok());
+  EXPECT_EQ(*relays[1]->RelayOnce(now + absl::Seconds(6)), 1);
+  EXPECT_EQ(Published().size(), 21u);
+}
+
 TEST_F(UserStoreTest, PublishMarksTheChangeAndAnEntryWithoutACommitIsDropped) {
   v1::UserRecord record;
   record.mutable_profile()->set_username("ann");
