@@ -5,9 +5,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <fstream>
 #include <random>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -49,9 +53,35 @@ absl::Status WritePrivateFile(const std::string& path, const std::string& text) 
   return written ? absl::OkStatus() : absl::InternalError(absl::StrCat("cannot write ", path));
 }
 
+// The last `lines` lines of a file (a node's log, kept in a message: the dir goes with a failed
+// start).
+std::string TailOf(const std::string& path, size_t lines) {
+  std::ifstream file(path);
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(file, line);) {
+    tail.push_back(line);
+    if (tail.size() > lines) tail.pop_front();
+  }
+  return absl::StrJoin(tail, "\n");
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<KafkaCluster>> KafkaCluster::Start(Options options) {
+  // A node exits at start when a port picked as free was taken before it bound it (by another
+  // test's server): start again, on other ports, a few times.
+  absl::StatusOr<std::unique_ptr<KafkaCluster>> cluster;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    cluster = StartOnce(options);
+    if (cluster.ok() || !absl::StrContains(cluster.status().message(), " exited")) break;
+    std::fprintf(stderr, "KafkaCluster: attempt %d: %s\n", attempt,
+                 std::string(cluster.status().message()).c_str());
+  }
+  return cluster;
+}
+
+absl::StatusOr<std::unique_ptr<KafkaCluster>> KafkaCluster::StartOnce(const Options& options_in) {
+  Options options = options_in;
   if (options.nodes < 1 || options.nodes > 5) {
     return absl::InvalidArgumentError(absl::StrCat("nodes must be 1..5, got ", options.nodes));
   }
@@ -233,9 +263,9 @@ absl::Status KafkaCluster::WaitServing(int nodes, absl::Duration timeout) const 
       },
       timeout);
   if (serving && !exited) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat("Apache Kafka at ", bootstrap_,
-                                             exited ? " exited" : " did not serve in time",
-                                             "; see ", LogOf(0)));
+  return absl::UnavailableError(
+      absl::StrCat("Apache Kafka at ", bootstrap_, exited ? " exited" : " did not serve in time",
+                   "; see ", LogOf(0), ", which ends:\n", TailOf(LogOf(0), 8)));
 }
 
 }  // namespace choreo::testing

@@ -52,6 +52,8 @@ class KafkaCluster {
     bool authenticate = false;
   };
 
+  // A node that exits at start (a port taken meanwhile) is started again on other ports, up to
+  // three times.
   static absl::StatusOr<std::unique_ptr<KafkaCluster>> Start(Options options);
   // The pinned Apache Kafka version (deploy/kafka/pom.xml), e.g. "4.1.1".
   static std::string Version() { return CHOREO_KAFKA_VERSION; }
@@ -81,6 +83,7 @@ class KafkaCluster {
   absl::Status WaitServing(int nodes, absl::Duration timeout) const;
 
  private:
+  static absl::StatusOr<std::unique_ptr<KafkaCluster>> StartOnce(const Options& options);
   struct Node {
     int port = 0, advertised_port = 0, controller_port = 0;
     std::unique_ptr<ChildProcess> process;
