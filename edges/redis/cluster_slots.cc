@@ -191,9 +191,10 @@ const SlotTable::Master* SlotTable::MasterOf(int slot) const {
   return index < 0 ? nullptr : &masters_[index];
 }
 
-bool SlotTable::Knows(const RedisAddress& address) const {
-  return std::any_of(masters_.begin(), masters_.end(),
-                     [&](const Master& master) { return master.address == address; });
+const SlotTable::Master* SlotTable::Find(const RedisAddress& address) const {
+  auto found = std::find_if(masters_.begin(), masters_.end(),
+                            [&](const Master& master) { return master.address == address; });
+  return found == masters_.end() ? nullptr : &*found;
 }
 
 void SlotTable::Move(int slot, const RedisAddress& to) {

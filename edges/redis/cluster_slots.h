@@ -67,7 +67,9 @@ class SlotTable {
   const Master* MasterOf(int slot) const;
   // Every master known (serving slots or not yet), the first serving slots first.
   const std::vector<Master>& masters() const { return masters_; }
-  bool Knows(const RedisAddress& address) const;
+  bool Knows(const RedisAddress& address) const { return Find(address) != nullptr; }
+  // The known master at `address`; null if none.
+  const Master* Find(const RedisAddress& address) const;
   // After a MOVED: `slot` is `to`'s now. A master not known yet is left to the next CLUSTER
   // NODES (its replicas are not known either).
   void Move(int slot, const RedisAddress& to);

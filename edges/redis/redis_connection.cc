@@ -137,10 +137,13 @@ absl::Status RedisConnection::Discover() {
   return last;
 }
 
+absl::Status RedisConnection::KnowTopology() {
+  if (mode_ != Mode::kUnknown && !stale_) return absl::OkStatus();
+  return Discover();
+}
+
 absl::StatusOr<bool> RedisConnection::IsCluster() {
-  if (mode_ == Mode::kUnknown || stale_) {
-    if (absl::Status found = Discover(); !found.ok()) return found;
-  }
+  if (absl::Status known = KnowTopology(); !known.ok()) return known;
   return mode_ == Mode::kCluster;
 }
 
@@ -188,9 +191,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::RoundTrip(
 
 absl::Status RedisConnection::Route(const std::vector<std::vector<std::string>>& commands,
                                     std::vector<RedisReply>& replies) {
-  if (mode_ == Mode::kUnknown || stale_) {
-    if (absl::Status found = Discover(); !found.ok()) return found;
-  }
+  if (absl::Status known = KnowTopology(); !known.ok()) return known;
   std::vector<Routed> batch;
   batch.reserve(commands.size());
   if (mode_ == Mode::kSingle) {
@@ -251,12 +252,13 @@ absl::Status RedisConnection::SendAndReceive(const std::vector<std::vector<std::
       "WAIT", "1", absl::StrCat(absl::ToInt64Milliseconds(options_.replication_timeout))};
   for (Group& group : groups) {
     std::vector<const std::vector<std::string>*> argv;
+    // Only a cluster master with a replica is waited for: on one Redis no command is looked at.
+    const bool replicated = mode_ == Mode::kCluster && ReplicasOf(group.link->address()) > 0;
     for (const Routed* r : group.routed) {
       if (r->asking) argv.push_back(&AskingCommand());
       argv.push_back(&commands[r->index]);
-      group.wait = group.wait || MayWrite(commands[r->index]);
+      group.wait = group.wait || (replicated && MayWrite(commands[r->index]));
     }
-    group.wait = group.wait && mode_ == Mode::kCluster && ReplicasOf(group.link->address()) > 0;
     if (group.wait) argv.push_back(&wait);
     if (absl::Status sent = group.link->Send(argv); !sent.ok()) return sent;
   }
@@ -282,7 +284,7 @@ absl::Status RedisConnection::SendAndReceive(const std::vector<std::vector<std::
               absl::StrCat("redis ", group.link->address().ToString(), ": ", reply->str));
         }
       }
-      wrote = wrote || MayWrite(commands[r->index]);
+      wrote = wrote || (group.wait && MayWrite(commands[r->index]));
       replies[r->index] = *std::move(reply);
     }
     if (!group.wait) continue;
@@ -300,11 +302,8 @@ absl::Status RedisConnection::SendAndReceive(const std::vector<std::vector<std::
 }
 
 int RedisConnection::ReplicasOf(const RedisAddress& master) const {
-  if (slots_ == nullptr) return 0;
-  for (const SlotTable::Master& m : slots_->masters()) {
-    if (m.address == master) return m.replicas;
-  }
-  return 0;
+  const SlotTable::Master* known = slots_ == nullptr ? nullptr : slots_->Find(master);
+  return known == nullptr ? 0 : known->replicas;
 }
 
 absl::StatusOr<RedisReply> RedisConnection::Command(const std::vector<std::string>& argv) {

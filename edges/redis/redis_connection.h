@@ -122,6 +122,8 @@ class RedisConnection {
                               std::vector<Routed>& redirected);
   // Learns whether this is a cluster and, if so, its slot table.
   absl::Status Discover();
+  // Discover, unless known and not stale.
+  absl::Status KnowTopology();
   NodeLink& LinkTo(const RedisAddress& address);
   int ReplicasOf(const RedisAddress& master) const;  // 0 when not a known cluster master
   // The SHA1 of `script` (SCRIPT LOAD on first use).

@@ -30,16 +30,17 @@ ShardedSchedule::ShardedSchedule(Options options) : options_(std::move(options))
 
 std::vector<std::string> ShardedSchedule::Keys() const {
   std::vector<std::string> keys;
-  for (int n = 0; n < std::max(1, options_.shards); ++n) {
-    keys.push_back(absl::StrCat(options_.name, ":{", options_.name, ":", n, "}"));
-  }
+  for (int n = 0; n < std::max(1, options_.shards); ++n) keys.push_back(KeyOf(n));
   if (!options_.legacy_key.empty()) keys.push_back(options_.legacy_key);
   return keys;
 }
 
-std::string ShardedSchedule::ShardKey(absl::string_view owner) const {
-  const int shard = Crc16(owner) % std::max(1, options_.shards);
+std::string ShardedSchedule::KeyOf(int shard) const {
   return absl::StrCat(options_.name, ":{", options_.name, ":", shard, "}");
+}
+
+std::string ShardedSchedule::ShardKey(absl::string_view owner) const {
+  return KeyOf(Crc16(owner) % std::max(1, options_.shards));
 }
 
 std::vector<std::string> ShardedSchedule::AddCommand(absl::string_view owner, int64_t due_ms,

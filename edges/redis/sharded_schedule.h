@@ -64,7 +64,8 @@ class ShardedSchedule {
   std::vector<std::string> Keys() const;
 
  private:
-  std::string ShardKey(absl::string_view owner) const;
+  std::string KeyOf(int shard) const;
+  std::string ShardKey(absl::string_view owner) const;  // `owner`'s shard
   std::string LeaseKey() const;
 
   const Options options_;
