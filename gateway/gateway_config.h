@@ -15,6 +15,9 @@
 namespace choreo::gateway {
 
 struct GatewayConfig : service::ProcessConfig {
+  // Its clients are outside: a load balancer in front spreads their connections.
+  GatewayConfig() { max_connection_age = absl::ZeroDuration(); }
+
   // TLS on the public gRPC port (no client certificates: clients prove who they are with tokens).
   std::string public_tls_cert;
   std::string public_tls_key;

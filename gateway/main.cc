@@ -193,9 +193,8 @@ absl::Status Gateway::StartEventFeeds() {
 }
 
 absl::Status Gateway::ServeGrpcAndHttp() {
-  absl::StatusOr<const service::RunningServer*> server =
-      host_.ServeGrpc(config_.grpc_listen, {&order_service_, &account_service_, &timeline_service_},
-                      config_.port_file, public_tls_);
+  absl::StatusOr<const service::RunningServer*> server = host_.ServeGrpc(
+      config_, {&order_service_, &account_service_, &timeline_service_}, public_tls_);
   if (!server.ok()) return server.status();
   host_.OnStop([this] { host_.ShutdownGrpc(); });
   if (absl::Status serving = ServeHttp(**server); !serving.ok()) return serving;

@@ -53,18 +53,6 @@ absl::Status WritePrivateFile(const std::string& path, const std::string& text) 
   return written ? absl::OkStatus() : absl::InternalError(absl::StrCat("cannot write ", path));
 }
 
-// The last `lines` lines of a file (a node's log, kept in a message: the dir goes with a failed
-// start).
-std::string TailOf(const std::string& path, size_t lines) {
-  std::ifstream file(path);
-  std::deque<std::string> tail;
-  for (std::string line; std::getline(file, line);) {
-    tail.push_back(line);
-    if (tail.size() > lines) tail.pop_front();
-  }
-  return absl::StrJoin(tail, "\n");
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<KafkaCluster>> KafkaCluster::Start(Options options) {
@@ -265,7 +253,7 @@ absl::Status KafkaCluster::WaitServing(int nodes, absl::Duration timeout) const 
   if (serving && !exited) return absl::OkStatus();
   return absl::UnavailableError(
       absl::StrCat("Apache Kafka at ", bootstrap_, exited ? " exited" : " did not serve in time",
-                   "; see ", LogOf(0), ", which ends:\n", TailOf(LogOf(0), 8)));
+                   "; see ", LogOf(0), ", which ends:\n", LastLines(LogOf(0), 8)));
 }
 
 }  // namespace choreo::testing

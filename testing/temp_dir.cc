@@ -8,11 +8,14 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <fstream>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace choreo::testing {
 
@@ -45,6 +48,16 @@ TempDir::~TempDir() {
 }
 
 std::string TempDir::File(absl::string_view name) const { return absl::StrCat(path_, "/", name); }
+
+std::string LastLines(const std::string& path, size_t lines) {
+  std::ifstream file(path);
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(file, line);) {
+    tail.push_back(line);
+    if (tail.size() > lines) tail.pop_front();
+  }
+  return absl::StrJoin(tail, "\n");
+}
 
 absl::StatusOr<int> PickFreeTcpPort() {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -27,6 +27,10 @@ class TempDir {
   std::string path_;
 };
 
+// The last `lines` lines of a file ("" if it cannot be read): a process's log, kept in an error
+// message because the directory holding it goes with a failed start.
+std::string LastLines(const std::string& path, size_t lines);
+
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read back, released).
 // Another process may take it before the caller binds it: callers retry on a bind failure.
 absl::StatusOr<int> PickFreeTcpPort();

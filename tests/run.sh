@@ -7,11 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./deploy/install-deps.sh
-build_dir=${BUILD_DIR:-build}
-# Paths relative to the checkout, and the working directory left out of the hash (debug info
-# would otherwise carry it), so that ccache hits across clones of the repository.
-export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir"
-ctest --test-dir "$build_dir" --output-on-failure -j "${CTEST_PARALLEL_LEVEL:-$(nproc)}" \
+./deploy/build.sh
+ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j "${CTEST_PARALLEL_LEVEL:-$(nproc)}" \
   --timeout 300 "$@"

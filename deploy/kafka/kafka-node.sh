@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# kafka-node.sh: runs one Apache Kafka node in KRaft combined mode (broker + controller) on
-# 127.0.0.1, in the foreground, until SIGTERM (controlled shutdown) or SIGKILL. The one launcher
-# of choreo's Kafka: deploy/local/up.sh, the test fixtures (testing/kafka_cluster.h) and the
-# benchmark start every node through it.
+# kafka-node.sh: runs one Apache Kafka node in KRaft combined mode (broker + controller), on
+# 127.0.0.1 unless told otherwise, in the foreground, until SIGTERM (controlled shutdown) or
+# SIGKILL. The one launcher of choreo's Kafka: deploy/local/up.sh, the test fixtures
+# (testing/kafka_cluster.h), the benchmark and deploy/compose (in the apache/kafka image) start
+# every node through it.
 #
 #   kafka-node.sh --dir DIR --port PORT --controller-port CPORT
 #                 [--node-id 1] [--voters 1@127.0.0.1:CPORT,2@...] [--cluster-id ID]
 #                 [--heap 512m] [--fast-start] [--advertised-port APORT] [--sasl-users FILE]
+#                 [--listen-host 127.0.0.1] [--advertised-host 127.0.0.1]
 #
 # DIR holds the node's log segments and metadata; it is formatted on the first start (with
 # --cluster-id, the same for every node of a cluster) and kept after, so data survives a restart.
@@ -15,6 +17,9 @@
 # created on first use (auto.create.topics.enable=false): choreo-topics declares them.
 # --fast-start trades steady-state speed for a JVM that starts sooner (tests). --advertised-port
 # tells clients (and the other brokers) to connect to another port, a proxy's in front of PORT.
+# --listen-host 0.0.0.0 listens on every interface, --advertised-host names the node to clients
+# (a container's name). The broker's jars: KAFKA_CLASSPATH if set (an image's "/opt/kafka/libs/*"),
+# else the pinned ones (classpath.sh); java: $JAVA_HOME/bin/java if JAVA_HOME is set.
 # The broker's own log goes to stdout. Waiting until the node serves is the caller's part.
 #
 # Without --sasl-users the client listener is PLAINTEXT and nothing is authorized: anyone who
@@ -32,7 +37,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 dir="" port="" controller_port="" node_id=1 voters="" cluster_id="" heap=512m fast_start=0
-advertised_port="" sasl_users=""
+advertised_port="" sasl_users="" listen_host=127.0.0.1 advertised_host=127.0.0.1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --dir) dir="$2"; shift 2 ;;
@@ -45,13 +50,15 @@ while [[ $# -gt 0 ]]; do
     --fast-start) fast_start=1; shift ;;
     --advertised-port) advertised_port="$2"; shift 2 ;;
     --sasl-users) sasl_users="$2"; shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --listen-host) listen_host="$2"; shift 2 ;;
+    --advertised-host) advertised_host="$2"; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo pipefail$/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "kafka-node.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ -n "$dir" && -n "$port" && -n "$controller_port" ]] ||
   { echo "kafka-node.sh: --dir, --port and --controller-port are required" >&2; exit 2; }
-[[ -n "$voters" ]] || voters="$node_id@127.0.0.1:$controller_port"
+[[ -n "$voters" ]] || voters="$node_id@$advertised_host:$controller_port"
 [[ -n "$advertised_port" ]] || advertised_port="$port"
 nodes=$(tr ',' '\n' <<<"$voters" | grep -c .)
 replication=$((nodes < 3 ? nodes : 3))
@@ -90,7 +97,7 @@ if [[ -n "$sasl_users" ]]; then
   done
 fi
 
-classpath=$("$here/classpath.sh")
+classpath=${KAFKA_CLASSPATH:-$("$here/classpath.sh")}
 mkdir -p "$dir"
 config="$dir/server.properties"
 # The client listener, named after its protocol, and the CONTROLLER listener's protocol.
@@ -103,8 +110,8 @@ cat >"$config" <<PROPERTIES
 process.roles=broker,controller
 node.id=$node_id
 controller.quorum.voters=$voters
-listeners=$client://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=$client://127.0.0.1:$advertised_port
+listeners=$client://$listen_host:$port,CONTROLLER://$listen_host:$controller_port
+advertised.listeners=$client://$advertised_host:$advertised_port
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=$client:$client,CONTROLLER:$controller_protocol
 inter.broker.listener.name=$client
@@ -147,7 +154,7 @@ super.users=User:admin
 PROPERTIES
 fi
 
-jvm=(java "-Xms$heap" "-Xmx$heap" -Djava.awt.headless=true
+jvm=("${JAVA_HOME:+$JAVA_HOME/bin/}java" "-Xms$heap" "-Xmx$heap" -Djava.awt.headless=true
      -Dlog4j2.configurationFile="$here/log4j2.properties")
 if [[ $fast_start -eq 1 ]]; then
   jvm+=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC)
@@ -157,8 +164,12 @@ fi
 
 if [[ ! -f "$dir/data/meta.properties" ]]; then
   if [[ -z "$cluster_id" ]]; then
-    # A Kafka cluster id: 16 random bytes, URL-safe base64 without padding.
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)
+    # A Kafka cluster id: 16 random bytes, URL-safe base64 without padding. Like Kafka's own
+    # generator, never one that starts with "-" (1 in 64 would), which reads as an option.
+    cluster_id=-
+    while [[ "$cluster_id" == -* ]]; do
+      cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)
+    done
   fi
   storage_tool=(kafka.tools.StorageTool format)
   if [[ -n "$sasl_users" ]]; then
@@ -178,7 +189,7 @@ if [[ ! -f "$dir/data/meta.properties" ]]; then
   fi
   formatted=0
   "${jvm[@]}" -cp "$classpath" "${storage_tool[@]}" --ignore-formatted \
-    --cluster-id "$cluster_id" --config "$config" >"$dir/format.log" && formatted=1
+    "--cluster-id=$cluster_id" --config "$config" >"$dir/format.log" && formatted=1
   [[ -z "$sasl_users" ]] || rm -f "$args"
   [[ $formatted -eq 1 ]] || { cat "$dir/format.log" >&2; exit 1; }
 fi

@@ -56,12 +56,7 @@ done
 ./deploy/install-deps.sh
 build_dir=${BUILD_DIR:-build}
 partitions=${CHOREO_PARTITIONS:-4}
-# Paths relative to the checkout, and the working directory left out of the hash (debug info
-# would otherwise carry it), so that ccache hits across clones of the repository.
-export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir" --target choreo-devbroker choreo-topics choreo-order choreo-billing \
-  choreo-users choreo-notification choreo-gateway choreoctl choreo-dlq
+./deploy/build.sh installed choreo-devbroker
 
 kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' deploy/kafka/pom.xml)
 if ! $dev_broker; then
@@ -452,6 +447,7 @@ echo "\$ curl -s $(admin order)/readyz"
 curl -sS "$(admin order)/readyz" | sed 's/^/  /'
 # The order views are a projection of orders.snapshots: rebuilt online, from the log.
 echo "\$ choreo-views --view orders ... --redis-user gateway     (deploy/views.md)"
+# shellcheck disable=SC2046 # these print flags and file paths without spaces
 views_out=$("$build_dir/tools/views/choreo-views" --view orders --kafka-brokers "$kafka" \
   $(kafka_login gateway) --redis "127.0.0.1:$redis_port" $(redis_login gateway) 2>&1) || {
   echo "demo: rebuilding the order views failed: $views_out" >&2

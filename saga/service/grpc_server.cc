@@ -1,6 +1,7 @@
 #include "saga/service/grpc_server.h"
 
 #include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/server_builder_option.h"
@@ -49,12 +50,22 @@ void RecordServiceNames(grpc::ServerBuilder& builder, std::vector<std::string>* 
 absl::StatusOr<RunningServer> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
                                               const std::string& port_file, const TlsMaterial& tls,
+                                              const ConnectionLimits& limits,
                                               InterceptorFactories interceptors) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // gRPC's built-in health service carries no descriptor: linking the generated one puts it in
+  // the pool reflection reads, so that grpcurl can describe and call grpc.health.v1.Health.
+  static_cast<void>(grpc::health::v1::HealthCheckRequest::descriptor());
   grpc::ServerBuilder builder;
   RunningServer running;
   builder.AddListeningPort(listen, ServerCredentialsFor(tls), &running.port);
+  if (limits.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(limits.max_connection_age)));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 30000);
+  }
   for (grpc::Service* service : services) builder.RegisterService(service);
   RecordServiceNames(builder, &running.service_names);
   if (!interceptors.empty()) builder.experimental().SetInterceptorCreators(std::move(interceptors));

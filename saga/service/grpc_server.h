@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "saga/service/grpc_tls.h"
@@ -31,9 +32,16 @@ void RecordServiceNames(grpc::ServerBuilder& builder, std::vector<std::string>* 
 using InterceptorFactories =
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>;
 
+struct ConnectionLimits {
+  // Zero: connections live for ever. Else each gets a GOAWAY this old, and its calls in flight
+  // 30 s more (ProcessConfig::max_connection_age).
+  absl::Duration max_connection_age = absl::ZeroDuration();
+};
+
 absl::StatusOr<RunningServer> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
                                               const std::string& port_file, const TlsMaterial& tls,
+                                              const ConnectionLimits& limits,
                                               InterceptorFactories interceptors = {});
 
 }  // namespace choreo::service

@@ -25,6 +25,13 @@ void ProcessConfig::AddFlags(config::FlagSet& flags) {
            "file holding that user's password (one line)")
       .Add("grpc-listen", &grpc_listen, "gRPC listen address (port 0: any free port)")
       .Add("port-file", &port_file, "write the bound gRPC port to this file")
+      .Add("health-listen", &health_listen,
+           "plaintext gRPC listen address of grpc.health.v1 alone, for Kubernetes' gRPC probes: "
+           "service \"\" is readiness, \"liveness\" liveness (empty: none)")
+      .Add("health-port-file", &health_port_file, "write the bound health port to this file")
+      .Add("max-connection-age", &max_connection_age,
+           "close each client connection this old (GOAWAY, 30 s grace) so that clients resolve "
+           "the name again and reach new instances; 0: never")
       .Add("stop-timeout", &stop_timeout,
            "the longest a stop may take; then the process exits with code 1");
   tls.AddFlags(flags);
@@ -40,6 +47,10 @@ absl::Status ProcessConfig::ValidateAddresses() const {
   }
   if (stop_timeout < absl::Seconds(1))
     return absl::InvalidArgumentError("--stop-timeout must be >= 1s");
+  // gRPC takes milliseconds as an int.
+  if (max_connection_age < absl::ZeroDuration() || max_connection_age > absl::Hours(24 * 24)) {
+    return absl::InvalidArgumentError("--max-connection-age must be between 0 (never) and 576h");
+  }
   return tls.Validate();
 }
 
@@ -97,25 +108,45 @@ void ProcessHost::AddConsumer(telemetry::ConsumerLagSource lag,
 }
 
 absl::StatusOr<const RunningServer*> ProcessHost::ServeGrpc(
-    const std::string& listen, const std::vector<grpc::Service*>& services,
-    const std::string& port_file, const TlsMaterial& tls) {
+    const ProcessConfig& config, const std::vector<grpc::Service*>& services,
+    const TlsMaterial& tls) {
   telemetry::AddConsumerLag(telemetry_.metrics(), std::move(lag_sources_));
   lag_sources_.clear();
   InterceptorFactories interceptors;
   interceptors.push_back(telemetry::GrpcServerTelemetry(telemetry_.metrics(), telemetry_.tracer()));
   absl::StatusOr<RunningServer> server =
-      StartGrpcServer(listen, services, port_file, tls, std::move(interceptors));
+      StartGrpcServer(config.grpc_listen, services, config.port_file, tls,
+                      {.max_connection_age = config.max_connection_age}, std::move(interceptors));
   if (!server.ok()) return server.status();
   server_ = *std::move(server);
-  grpc::HealthCheckServiceInterface* health = server_->server->GetHealthCheckService();
-  telemetry_.readiness().OnChange([health](bool ready) { health->SetServingStatus(ready); });
+  std::vector<grpc::HealthCheckServiceInterface*> healths = {
+      server_->server->GetHealthCheckService()};
+  if (!config.health_listen.empty()) {
+    absl::StatusOr<RunningServer> probes =
+        StartGrpcServer(config.health_listen, {}, config.health_port_file, TlsMaterial{}, {});
+    if (!probes.ok()) {
+      return absl::Status(probes.status().code(),
+                          absl::StrCat("--health-listen: ", probes.status().message()));
+    }
+    health_server_ = *std::move(probes);
+    grpc::HealthCheckServiceInterface* probe_health =
+        health_server_->server->GetHealthCheckService();
+    probe_health->SetServingStatus(kLivenessService, true);
+    healths.push_back(probe_health);
+  }
+  telemetry_.readiness().OnChange([healths](bool ready) {
+    for (grpc::HealthCheckServiceInterface* health : healths) health->SetServingStatus("", ready);
+  });
   return &*server_;
 }
 
 void ProcessHost::ShutdownGrpc() noexcept {
   if (!server_.has_value() || server_shut_down_) return;
   server_shut_down_ = true;
-  server_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(5);
+  server_->server->Shutdown(deadline);
+  // A probe's Health/Watch stream would otherwise hold the stop.
+  if (health_server_.has_value()) health_server_->server->Shutdown(deadline);
 }
 
 int ProcessHost::Run(process::StopSignals& signals, absl::Duration stop_timeout) {

@@ -36,6 +36,9 @@
 
 namespace choreo::service {
 
+// The grpc.health.v1 service name of liveness on the probes' health server (--health-listen).
+inline constexpr char kLivenessService[] = "liveness";
+
 // Flags every choreo process shares (each also CHOREO_<NAME> in the environment).
 struct ProcessConfig {
   std::string kafka_brokers = "127.0.0.1:9092";
@@ -48,16 +51,26 @@ struct ProcessConfig {
   std::string redis_password_file;
   std::string grpc_listen = "127.0.0.1:0";  // port 0: any free port (see --port-file)
   std::string port_file;                    // the bound gRPC port is written here
+  // Kubernetes' gRPC probes: a plaintext server of grpc.health.v1 (and reflection, which lists
+  // only it), no choreo API, where "" is SERVING
+  // exactly while the process is ready and "liveness" while it runs (ProcessHost::ServeGrpc).
+  // Empty: none. Its bound port goes to health_port_file when one is given.
+  std::string health_listen;
+  std::string health_port_file;
+  // Each client connection is closed (GOAWAY; calls in flight get 30 s more) once this old, so
+  // that clients resolve the name again and reach instances added since: a Kubernetes
+  // headless Service's new pods. Zero: never (the gateway's default: its clients are outside).
+  absl::Duration max_connection_age = absl::Minutes(5);
   // The longest a stop may take (ProcessHost::Run): below Kubernetes' default 30 s grace.
   absl::Duration stop_timeout = absl::Seconds(25);
   TlsFiles tls;                             // mutual TLS with the other processes
   telemetry::TelemetryConfig telemetry;
 
   // --kafka-brokers, --kafka-properties, --redis, --redis-user, --redis-password-file,
-  // --grpc-listen, --port-file, --tls-*. A main adds
+  // --grpc-listen, --port-file, --health-listen, --health-port-file, --tls-*. A main adds
   // its own flags after these and telemetry.AddFlags last: the order --help lists them in.
   void AddFlags(config::FlagSet& flags);
-  // The addresses and TLS files; a main validates telemetry last, after its own flags.
+  // The addresses, TLS files and limits; a main validates telemetry last, after its own flags.
   absl::Status ValidateAddresses() const;
   // Who the process is to Kafka and Redis: reads --kafka-properties and --redis-password-file
   // (if set) and makes them every client's. Called before any client is made.
@@ -97,15 +110,17 @@ class ProcessHost {
   // A consumer group of the process: the readiness check "consumer <group>", and its lag.
   void AddConsumer(telemetry::ConsumerLagSource lag, std::function<absl::Status()> readiness);
 
-  // Serves `services` (not owned; they must outlive the host's stop) on `listen` with `tls`,
-  // writes the bound port to `port_file` if not empty, and exports the lag of the consumers
-  // added so far.
-  absl::StatusOr<const RunningServer*> ServeGrpc(const std::string& listen,
+  // Serves `services` (not owned; they must outlive the host's stop) on --grpc-listen with `tls`,
+  // writes the bound port to --port-file if set, and exports the lag of the consumers added so
+  // far. With --health-listen, also the probes' plaintext health server: grpc.health.v1 (and
+  // reflection), no choreo API and no client certificate, "" following readiness and "liveness"
+  // SERVING until the stop closes it with the main server (readiness is NOT_SERVING from the stop's
+  // start).
+  absl::StatusOr<const RunningServer*> ServeGrpc(const ProcessConfig& config,
                                                  const std::vector<grpc::Service*>& services,
-                                                 const std::string& port_file,
                                                  const TlsMaterial& tls);
-  // Stops the gRPC server (calls in flight get 5 s). Idempotent; for a stop step that must stop
-  // serving before later steps run.
+  // Stops the gRPC server and the probes' one (calls in flight get 5 s). Idempotent; for a stop
+  // step that must stop serving before later steps run.
   void ShutdownGrpc() noexcept;
 
   // Waits for SIGTERM/SIGINT, then stops (logging it); returns the exit code, 0. A stop that
@@ -126,6 +141,7 @@ class ProcessHost {
   std::vector<std::function<void()>> stop_steps_;
   std::vector<telemetry::ConsumerLagSource> lag_sources_;
   std::optional<RunningServer> server_;
+  std::optional<RunningServer> health_server_;  // --health-listen's
   bool server_shut_down_ = false;
   bool stopped_ = false;
 };

@@ -150,8 +150,7 @@ int RunService(const ServiceConfig& config, ServiceParts parts, process::StopSig
   }
   // The server stops after every stop step: it keeps answering health (NOT_SERVING) while the
   // runtimes drain.
-  absl::StatusOr<const RunningServer*> server =
-      host->ServeGrpc(config.grpc_listen, parts.grpc_services, config.port_file, *tls);
+  absl::StatusOr<const RunningServer*> server = host->ServeGrpc(config, parts.grpc_services, *tls);
   if (!server.ok()) {
     log(std::string(server.status().message()));
     return 1;

@@ -93,6 +93,12 @@ absl::StatusOr<std::unique_ptr<Telemetry>> Telemetry::Start(const std::string& s
   self->metrics_.CounterCallback("choreo_trace_spans_failed_total",
                                  "Spans in batches the collector did not accept.",
                                  exporter_count(&tracing::OtlpHttpExporter::failed));
+  self->metrics_.GaugeCallback(
+      "choreo_ready", "1 while the process is ready (/readyz 200, grpc.health.v1 SERVING), else 0.",
+      [readiness = &self->readiness_] {
+        return std::vector<metrics::Sample>{
+            {.labels = {}, .value = readiness->ready() ? 1.0 : 0.0}};
+      });
 
   absl::StatusOr<std::unique_ptr<http::HttpServer>> admin = http::HttpServer::Start(
       {.listen = config.admin_listen,

@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "edges/kafka/kafka_client.h"
 #include "saga/service/service_host.h"
@@ -12,6 +14,43 @@
 #include "services/notification/notification_service.h"
 
 namespace choreo::notification {
+namespace {
+
+// Counts every delivery `channel` makes, by channel and outcome
+// (choreo_notification_deliveries_total: the webhook failure alert's source). The series of the
+// file and webhook channels exist from the start, at 0, so that a rate sees their first failure.
+class CountedChannel final : public NotificationChannel {
+ public:
+  CountedChannel(NotificationChannel& channel, metrics::Metrics& metrics)
+      : channel_(channel),
+        deliveries_(
+            metrics.Counter("choreo_notification_deliveries_total",
+                            "Notifications handed to a channel, by channel and outcome "
+                            "(delivered, failed: every attempt failed or none was made).")) {
+    for (const auto kind : {notifications::v1::CHANNEL_FILE, notifications::v1::CHANNEL_WEBHOOK}) {
+      for (const bool delivered : {true, false}) Count(kind, delivered, 0);
+    }
+  }
+
+  DeliveryResult Deliver(const notifications::v1::NotificationRequested& n) override {
+    DeliveryResult result = channel_.Deliver(n);
+    Count(n.channel(), result.delivered, 1);
+    return result;
+  }
+
+ private:
+  void Count(notifications::v1::Channel kind, bool delivered, double by) {
+    std::string channel = absl::AsciiStrToLower(notifications::v1::Channel_Name(kind));
+    if (absl::StartsWith(channel, "channel_")) channel.erase(0, 8);
+    deliveries_.Add({{"channel", channel}, {"outcome", delivered ? "delivered" : "failed"}})
+        .Increment(by);
+  }
+
+  NotificationChannel& channel_;
+  prometheus::Family<prometheus::Counter>& deliveries_;
+};
+
+}  // namespace
 
 int RunNotification(const NotificationConfig& config, process::StopSignals& signals) {
   if (absl::Status applied = config.ApplyClientLogins(); !applied.ok()) {
@@ -26,12 +65,13 @@ int RunNotification(const NotificationConfig& config, process::StopSignals& sign
   channels[notifications::v1::CHANNEL_FILE] = std::make_unique<FileChannel>(config.notification_file);
   channels[notifications::v1::CHANNEL_WEBHOOK] = std::make_unique<WebhookChannel>(config.webhook);
   ChannelRouter router(std::move(channels));
+  CountedChannel counted(router, (*telemetry)->metrics());
 
   absl::StatusOr<saga::HandlerRegistry> view = ProfileViewRegistry();
   if (!view.ok()) return service::StartFailure(kService, view.status());
   absl::StatusOr<saga::HandlerRegistry> statuses = StatusRegistry(&lookup);
   if (!statuses.ok()) return service::StartFailure(kService, statuses.status());
-  absl::StatusOr<saga::HandlerRegistry> sender = SenderRegistry(&router);
+  absl::StatusOr<saga::HandlerRegistry> sender = SenderRegistry(&counted);
   if (!sender.ok()) return service::StartFailure(kService, sender.status());
   NotificationAdminService admin(redis);
 

@@ -36,10 +36,18 @@ int RunOrder(const OrderConfig& config, process::StopSignals& signals) {
                                        .tracer = &(*telemetry)->tracer(),
                                        .clock = config.Clock()});
   if (!publisher.ok()) return service::StartFailure(kService, publisher.status());
+  prometheus::Gauge& overdue =
+      (*telemetry)
+          ->metrics()
+          .Gauge("choreo_order_deadlines_overdue",
+                 "Orders past their deadline that this instance's latest deadline scan found and "
+                 "could not publish OrderDeadlinePassed for (0 when it holds no scan lease).")
+          .Add({});
   DeadlineScanner scanner({.redis = redis,
                            .publisher = &(*publisher)->publisher(),
                            .interval = config.deadline_scan_interval,
-                           .clock = config.Clock()});
+                           .clock = config.Clock(),
+                           .after_pass = [&overdue](int count) { overdue.Set(count); }});
 
   service::ServiceParts parts;
   parts.name = kService;

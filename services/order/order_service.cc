@@ -224,7 +224,9 @@ void DeadlineScanner::Stop() noexcept {
 }
 
 absl::StatusOr<int> DeadlineScanner::ScanOnce(absl::Time now) {
-  absl::StatusOr<int> published = PublishDue(now);
+  int overdue = 0;
+  absl::StatusOr<int> published = PublishDue(now, &overdue);
+  if (options_.after_pass) options_.after_pass(overdue);
   if (!published.ok()) {
     // Another instance may publish what this one cannot: let it scan at once.
     static_cast<void>(schedule_.Release(scan_, holder_));
@@ -232,11 +234,12 @@ absl::StatusOr<int> DeadlineScanner::ScanOnce(absl::Time now) {
   return published;
 }
 
-absl::StatusOr<int> DeadlineScanner::PublishDue(absl::Time now) {
+absl::StatusOr<int> DeadlineScanner::PublishDue(absl::Time now, int* overdue) {
   absl::StatusOr<std::vector<redis::ShardedSchedule::Entry>> due =
       schedule_.Due(scan_, holder_, now, 500);
   if (!due.ok()) return due.status();
   int published = 0;
+  *overdue = static_cast<int>(due->size());
   for (const redis::ShardedSchedule::Entry& due_entry : *due) {
     const DeadlineEntry entry = ParseDeadlineMember(due_entry.member);
     orders::v1::OrderDeadlinePassed event;
@@ -251,6 +254,7 @@ absl::StatusOr<int> DeadlineScanner::PublishDue(absl::Time now) {
     }
     if (absl::Status removed = schedule_.Remove(scan_, due_entry); !removed.ok()) return removed;
     ++published;
+    --*overdue;
   }
   return published;
 }

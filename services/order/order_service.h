@@ -89,6 +89,10 @@ class DeadlineScanner {
     const publish::Publisher* publisher = nullptr;  // not owned
     absl::Duration interval = absl::Milliseconds(250);
     std::function<absl::Time()> clock = [] { return absl::Now(); };  // what "due" is judged by
+    // After every pass: how many orders past their deadline it left in the index (found due
+    // but not published, as when Kafka refuses); 0 after a pass that published all, and on an
+    // instance that does not hold the lease. Null: not told.
+    std::function<void(int overdue)> after_pass;
   };
   explicit DeadlineScanner(Options options);
   ~DeadlineScanner();
@@ -101,7 +105,8 @@ class DeadlineScanner {
   absl::StatusOr<int> ScanOnce(absl::Time now);
 
  private:
-  absl::StatusOr<int> PublishDue(absl::Time now);  // ScanOnce, but the lease kept on failure
+  // ScanOnce, but the lease kept on failure; `*overdue`: the due entries it did not publish.
+  absl::StatusOr<int> PublishDue(absl::Time now, int* overdue);
   const Options options_;
   redis::RedisConnection scan_;  // scanner thread only
   const redis::ShardedSchedule schedule_;

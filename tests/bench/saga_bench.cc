@@ -363,16 +363,15 @@ int Main(int argc, char** argv) {
   if (config.workers > 0) worker_flags = {"--workers", absl::StrCat(config.workers)};
   // --trace: a receiver stands in for an OpenTelemetry collector, so the run pays for spans.
   testing::HttpReceiver collector;
-  std::vector<std::string> trace_flags;
+  std::string otlp_endpoint;
   if (config.trace) {
     if (absl::Status listening = collector.Start(); !listening.ok()) {
       std::fprintf(stderr, "choreo-bench: %s\n", std::string(listening.message()).c_str());
       return 1;
     }
-    trace_flags = {"--otlp-endpoint", collector.url("/v1/traces")};
-    worker_flags.insert(worker_flags.end(), trace_flags.begin(), trace_flags.end());
+    otlp_endpoint = collector.url("/v1/traces");
   }
-  std::vector<std::string> gateway_flags = trace_flags;
+  std::vector<std::string> gateway_flags;
   for (absl::string_view flag : absl::StrSplit(config.gateway_flags, ',', absl::SkipEmpty())) {
     gateway_flags.emplace_back(flag);
   }
@@ -395,7 +394,7 @@ int Main(int argc, char** argv) {
                            .billing_flags = worker_flags,
                            .gateway_flags = gateway_flags,
                            .notification_flags = worker_flags,
-                           .users_flags = trace_flags});
+                           .otlp_endpoint = otlp_endpoint});
   if (absl::Status started = system.Start(); !started.ok()) {
     std::fprintf(stderr, "choreo-bench: %s\n", std::string(started.message()).c_str());
     return 1;

@@ -14,20 +14,21 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
+#include "choreo/orders/v1/admin.grpc.pb.h"
+#include "contracts/topics/topics.h"
+#include "edges/kafka/kafka_client.h"
+#include "edges/kafka/kafka_producer.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "platform/ids/trace_context.h"
-#include "edges/kafka/kafka_client.h"
-#include "edges/kafka/kafka_producer.h"
 #include "testing/child_process.h"
 #include "testing/http_client.h"
 #include "testing/http_receiver.h"
 #include "testing/otlp_spans.h"
 #include "testing/wait.h"
-#include "contracts/topics/topics.h"
 #include "tests/e2e/system.h"
 
 namespace choreo::e2e {
@@ -44,14 +45,8 @@ class ObservabilityTest : public ::testing::Test {
   static void SetUpTestSuite() {
     collector_ = new testing::HttpReceiver();
     ASSERT_TRUE(collector_->Start().ok());
-    const std::vector<std::string> otlp = {"--otlp-endpoint", collector_->url("/v1/traces")};
-    std::vector<std::string> order_flags = otlp;
-    order_flags.insert(order_flags.end(), {"--log-level", "debug"});
-    system_ = new LocalSystem(Binaries::Built(), {.order_flags = order_flags,
-                                                  .billing_flags = otlp,
-                                                  .gateway_flags = otlp,
-                                                  .notification_flags = otlp,
-                                                  .users_flags = otlp});
+    system_ = new LocalSystem(Binaries::Built(), {.order_flags = {"--log-level", "debug"},
+                                                  .otlp_endpoint = collector_->url("/v1/traces")});
     const absl::Status started = system_->Start();
     ASSERT_TRUE(started.ok()) << started;
     {
@@ -495,16 +490,34 @@ TEST_F(ObservabilityTest, TheTimelinePageRendersTheSagaInChromium) {
   std::cerr << "timeline screenshot: " << screenshot << "\n";
 }
 
-// Last: it takes Redis away from everyone.
+// Last: it takes Redis away from everyone. The mTLS server's health and the probes' plaintext
+// one (--health-listen: Kubernetes' gRPC probes) follow readiness; the probes' "liveness" does not.
 TEST_F(ObservabilityTest, ZReadinessFollowsRedis) {
-  auto health = grpc::health::v1::Health::NewStub(system_->ChannelTo("order"));
-  auto status = [&] {
+  using Status = grpc::health::v1::HealthCheckResponse;
+  auto check = [](grpc::health::v1::Health::Stub& health, const std::string& service) {
     grpc::ClientContext context;
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
     grpc::health::v1::HealthCheckResponse response;
-    return health->Check(&context, {}, &response).ok() ? response.status()
-                                                        : grpc::health::v1::HealthCheckResponse::UNKNOWN;
+    return health.Check(&context, request, &response).ok() ? response.status() : Status::UNKNOWN;
   };
-  ASSERT_EQ(status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  auto health = grpc::health::v1::Health::NewStub(system_->ChannelTo("order"));
+  std::shared_ptr<grpc::Channel> probe_channel =
+      grpc::CreateChannel(system_->health("order"), grpc::InsecureChannelCredentials());
+  auto probe = grpc::health::v1::Health::NewStub(probe_channel);
+  auto status = [&] { return check(*health, ""); };
+  auto probe_ready = [&] { return check(*probe, ""); };
+  auto probe_alive = [&] { return check(*probe, "liveness"); };
+  ASSERT_EQ(status(), Status::SERVING);
+  EXPECT_EQ(probe_ready(), Status::SERVING);
+  EXPECT_EQ(probe_alive(), Status::SERVING);
+  {  // The probes' port serves health alone, to anyone: no admin API without a certificate.
+    auto admin = orders::v1::OrderAdmin::NewStub(probe_channel);
+    grpc::ClientContext context;
+    orders::v1::ListCatalogResponse catalog;
+    EXPECT_EQ(admin->ListCatalog(&context, {}, &catalog).error_code(),
+              grpc::StatusCode::UNIMPLEMENTED);
+  }
   ASSERT_TRUE(system_->redis_server().Stop().ok());
   HttpResult ready;
   EXPECT_TRUE(testing::WaitUntil(
@@ -515,12 +528,16 @@ TEST_F(ObservabilityTest, ZReadinessFollowsRedis) {
       absl::Seconds(15)));
   EXPECT_THAT(ready.body, HasSubstr(R"("name":"redis","ok":false)"));
   EXPECT_EQ(testing::HttpCall("GET", system_->admin("order") + "/healthz").status, 200) << "alive";
-  EXPECT_TRUE(testing::WaitUntil(
-      [&] { return status() == grpc::health::v1::HealthCheckResponse::NOT_SERVING; }, absl::Seconds(15)));
+  EXPECT_TRUE(
+      testing::WaitUntil([&] { return status() == Status::NOT_SERVING; }, absl::Seconds(15)));
+  EXPECT_TRUE(
+      testing::WaitUntil([&] { return probe_ready() == Status::NOT_SERVING; }, absl::Seconds(15)));
+  EXPECT_EQ(probe_alive(), Status::SERVING) << "a Redis outage is no reason to restart the process";
   ASSERT_TRUE(system_->redis_server().Restart().ok());
   EXPECT_TRUE(system_->WaitReady("order", absl::Seconds(30)).ok());
-  EXPECT_TRUE(testing::WaitUntil(
-      [&] { return status() == grpc::health::v1::HealthCheckResponse::SERVING; }, absl::Seconds(15)));
+  EXPECT_TRUE(testing::WaitUntil([&] { return status() == Status::SERVING; }, absl::Seconds(15)));
+  EXPECT_TRUE(
+      testing::WaitUntil([&] { return probe_ready() == Status::SERVING; }, absl::Seconds(15)));
 }
 
 }  // namespace

@@ -93,28 +93,29 @@ absl::StatusOr<std::string> LocalSystem::StartProcess(const std::string& name,
                                                       std::vector<std::string> argv) {
   const std::string port_file = dir_->File(name + ".port");
   const std::string admin_port_file = dir_->File(name + ".admin.port");
-  std::filesystem::remove(port_file);
-  std::filesystem::remove(admin_port_file);
-  argv.push_back("--port-file");
-  argv.push_back(port_file);
-  argv.push_back("--admin-port-file");
-  argv.push_back(admin_port_file);
+  const std::string health_port_file = dir_->File(name + ".health.port");
+  for (const std::string& file : {port_file, admin_port_file, health_port_file}) {
+    std::filesystem::remove(file);
+  }
+  argv.insert(argv.end(),
+              {"--port-file", port_file, "--admin-port-file", admin_port_file, "--health-listen",
+               "127.0.0.1:0", "--health-port-file", health_port_file});
   absl::StatusOr<testing::ChildProcess> process =
       testing::ChildProcess::Start({.argv = argv, .log_path = LogOf(name)});
   if (!process.ok()) return process.status();
   processes_[name] = std::make_unique<testing::ChildProcess>(*std::move(process));
   testing::ChildProcess& child = *processes_[name];
   if (!testing::WaitUntil(
-          [&] { return std::filesystem::exists(port_file) || !child.running(); },
+          [&] { return std::filesystem::exists(health_port_file) || !child.running(); },
           absl::Seconds(90)) ||
       !child.running()) {
     // The log is removed with the test's directory: its last lines go with the error.
-    const std::string log = ReadFile(LogOf(name));
-    return absl::UnavailableError(absl::StrCat(name, " did not start; its log ends:\n",
-                                               log.substr(log.size() > 2000 ? log.size() - 2000 : 0)));
+    return absl::UnavailableError(
+        absl::StrCat(name, " did not start; its log ends:\n", testing::LastLines(LogOf(name), 20)));
   }
-  // The admin port is bound before the gRPC one.
+  // The admin port is bound before the gRPC one, the probes' health port after it.
   admin_[name] = absl::StrCat("http://127.0.0.1:", ReadFile(admin_port_file));
+  health_[name] = absl::StrCat("127.0.0.1:", ReadFile(health_port_file));
   return absl::StrCat("127.0.0.1:", ReadFile(port_file));
 }
 
@@ -173,6 +174,9 @@ absl::Status LocalSystem::Start() {
   if (std::optional<int> fetch_wait = fetch_wait_max_ms()) {
     common.push_back("--fetch-wait-max-ms");
     common.push_back(absl::StrCat(*fetch_wait));
+  }
+  if (!options_.otlp_endpoint.empty()) {
+    common.insert(common.end(), {"--otlp-endpoint", options_.otlp_endpoint});
   }
   const std::vector<std::string> public_key = {"--jwt-public-key", dir_->File("jwt.pub.pem")};
   struct Service {
@@ -408,6 +412,11 @@ absl::Status LocalSystem::Signal(const std::string& name, int signal) {
 std::string LocalSystem::admin(const std::string& process) const {
   auto it = admin_.find(process);
   return it == admin_.end() ? "" : it->second;
+}
+
+std::string LocalSystem::health(const std::string& process) const {
+  auto it = health_.find(process);
+  return it == health_.end() ? "" : it->second;
 }
 
 absl::Status LocalSystem::WaitReady(const std::string& process, absl::Duration timeout) const {

@@ -76,6 +76,8 @@ class LocalSystem {
     std::vector<std::string> users_flags;
     // The gateway's public gRPC and HTTP ports speak TLS with the "gateway" certificate of pki().
     bool public_tls = false;
+    // Non-empty: every process exports its spans to this OTLP/HTTP traces URL (--otlp-endpoint).
+    std::string otlp_endpoint;
     // Services Start() leaves out, for the test to start with StartService.
     std::vector<std::string> deferred;
     // Every client reaches Apache Kafka (one node) and Redis through proxies named "kafka" and
@@ -127,6 +129,9 @@ class LocalSystem {
   // A process's admin HTTP base URL ("http://127.0.0.1:<port>": /metrics, /healthz, /readyz),
   // as of its latest start; "" for one never started (or the dev broker).
   std::string admin(const std::string& process) const;
+  // A process's probes' health address ("127.0.0.1:<port>", plaintext grpc.health.v1 alone:
+  // --health-listen), as of its latest start; "" for one never started.
+  std::string health(const std::string& process) const;
   // Waits until the process's /readyz answers 200.
   absl::Status WaitReady(const std::string& process, absl::Duration timeout) const;
   // WaitReady for the gateway and every service started (what an operator waits for before
@@ -184,6 +189,7 @@ class LocalSystem {
   std::map<std::string, std::vector<std::string>> argv_;  // each process's flags, but --port-file
   std::map<std::string, std::string> addresses_;
   std::map<std::string, std::string> admin_;
+  std::map<std::string, std::string> health_;
   std::map<std::string, std::unique_ptr<testing::ChildProcess>> processes_;
 };
 

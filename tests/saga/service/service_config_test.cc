@@ -40,5 +40,18 @@ TEST(ServiceConfigTest, AnOffsetBeyondADayIsRefused) {
   EXPECT_EQ(config.Validate().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ServiceConfigTest, AMaxConnectionAgeIsNeverNegativeNorBeyondWhatGrpcTakes) {
+  const auto validated = [](const char* age) {
+    return Parsed({"--kafka-brokers", "k:9092", "--redis", "r:6379", "--max-connection-age", age})
+        .Validate()
+        .code();
+  };
+  EXPECT_EQ(validated("10m"), absl::StatusCode::kOk);
+  EXPECT_EQ(validated("0"), absl::StatusCode::kOk);
+  EXPECT_EQ(validated("-1s"), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(validated("1000h"), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ServiceConfig().max_connection_age, absl::Minutes(5));
+}
+
 }  // namespace
 }  // namespace choreo::service
