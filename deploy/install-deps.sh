@@ -9,8 +9,8 @@
 #
 # The test tools, each pinned by its own lock file: the OpenAPI validator (npm,
 # tests/tools/openapi), the fault matrix's TCP proxy (Go, tests/tools/toxiproxy), grpcurl and
-# kustomize (Go, tests/tools/ops), Jaeger (Go, tests/tools/jaeger) and the Python tools of the
-# deployment tests (PyPI, tests/tools/python). Uses sudo when not run as root.
+# kustomize (Go, tests/tools/ops), Jaeger (Go, tests/tools/jaeger), Docker Compose's loader (Go,
+# tests/tools/compose) and the Python tools of the deployment tests (PyPI, tests/tools/python). Uses sudo when not run as root.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -110,6 +110,7 @@ go_tool "$root/tests/tools/toxiproxy" toxiproxy-server github.com/Shopify/toxipr
 go_tool "$root/tests/tools/ops" grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl
 go_tool "$root/tests/tools/ops" kustomize sigs.k8s.io/kustomize/kustomize/v5
 go_tool "$root/tests/tools/jaeger" jaeger github.com/jaegertracing/jaeger/cmd/jaeger
+go_tool "$root/tests/tools/compose" docker-compose github.com/docker/compose/v2/cmd
 
 # The deployment tests' Python tools, in their own venv, reinstalled when the pins change.
 venv="$root/tests/tools/python/.venv"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # validate.sh: checks the compose deployment without a Docker engine.
 #
-#   deploy/compose/validate.sh CHECK_JSONSCHEMA PROMTOOL
+#   deploy/compose/validate.sh CHECK_JSONSCHEMA PROMTOOL [DOCKER_COMPOSE]
 #
 # - compose.yaml against the Compose Specification's JSON schema (check-jsonschema's
 #   vendor.compose-spec), and every relative bind-mount source exists;
@@ -10,12 +10,16 @@
 #   too; each rule_files entry must match a file;
 # - the OpenTelemetry Collector and Grafana provisioning files parse and have their top-level
 #   keys; the dashboard's `datasource` variable asks for the type of data source provisioned;
-# - the scripts with shellcheck, and the file with `docker compose config`, where installed.
+# - the scripts with shellcheck;
+# - the file with Docker Compose's own loader (`docker-compose config --quiet`: undeclared
+#   volumes, networks or services, variables, merges), DOCKER_COMPOSE if given, else
+#   `docker compose` where installed.
 # Prints a line per check; exits 1 if any failed.
 set -euo pipefail
 
-[[ $# -eq 2 ]] || { echo "usage: validate.sh CHECK_JSONSCHEMA PROMTOOL" >&2; exit 2; }
-check_jsonschema=$1 promtool=$2
+[[ $# -eq 2 || $# -eq 3 ]] ||
+  { echo "usage: validate.sh CHECK_JSONSCHEMA PROMTOOL [DOCKER_COMPOSE]" >&2; exit 2; }
+check_jsonschema=$1 promtool=$2 docker_compose=${3:-}
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 work=$(mktemp -d)
@@ -105,7 +109,10 @@ else
   echo "skipped shellcheck: not installed"
 fi
 
-if docker compose version >/dev/null 2>&1; then
+if [[ -n "$docker_compose" ]]; then
+  check "compose.yaml: docker-compose config (Docker Compose's loader)" \
+    "$docker_compose" -f "$here/compose.yaml" config --quiet
+elif docker compose version >/dev/null 2>&1; then
   check "docker compose config" docker compose -f "$here/compose.yaml" config --quiet
 else
   echo "skipped docker compose config: no docker compose"
