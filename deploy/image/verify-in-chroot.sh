@@ -83,7 +83,8 @@ pids+=($!)
 "$devbroker" --partitions 2 --address-file "$work/kafka.address" >"$work/devbroker.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [[ -s "$work/kafka.address" ]] && break; sleep 0.1; done
-as_choreo /usr/local/bin/choreo-order --kafka-brokers "$(cat "$work/kafka.address")" \
+# chroot itself, not a function in a subshell: $! must be the process (chroot execs it).
+chroot --userspec=10001:10001 "$runtime" /usr/local/bin/choreo-order --kafka-brokers "$(cat "$work/kafka.address")" \
   --redis "127.0.0.1:$redis_port" --grpc-listen 127.0.0.1:0 \
   --health-listen "127.0.0.1:$health_port" --admin-listen "127.0.0.1:$admin_port" \
   >"$work/order.log" 2>&1 &
@@ -108,6 +109,7 @@ if [[ -x "$grpcurl" ]]; then
   done
 fi
 kill -TERM "$order"
-wait "$order" || { echo "verify-in-chroot.sh: choreo-order's stop failed" >&2; exit 1; }
+wait "$order" ||
+  { tail -5 "$work/order.log"; echo "verify-in-chroot.sh: choreo-order's stop failed" >&2; exit 1; }
 echo "ok choreo-order stopped on SIGTERM: $(tail -1 "$work/order.log")"
 echo "the image's two stages work: built from HEAD, run as uid 10001"
