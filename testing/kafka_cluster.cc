@@ -7,8 +7,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
-#include <fstream>
 #include <random>
 
 #include "absl/strings/match.h"

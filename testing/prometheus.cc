@@ -1,6 +1,7 @@
 #include "testing/prometheus.h"
 
-#include <cctype>
+#include <curl/curl.h>
+
 #include <cstdlib>
 #include <fstream>
 
@@ -28,16 +29,12 @@ std::string Config(const Prometheus::Options& options) {
   return config;
 }
 
+// RFC 3986 percent-encoding of everything but the unreserved characters (curl's).
 std::string Escape(const std::string& text) {
-  std::string escaped;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      escaped.push_back(static_cast<char>(c));
-    } else {
-      absl::StrAppend(&escaped, "%", absl::Hex(c, absl::kZeroPad2));
-    }
-  }
-  return escaped;
+  char* escaped = curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
+  std::string result = escaped == nullptr ? "" : escaped;
+  curl_free(escaped);
+  return result;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "services/notification/notification_process.h"
 
+#include <map>
 #include <memory>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -18,7 +20,8 @@ namespace {
 
 // Counts every delivery `channel` makes, by channel and outcome
 // (choreo_notification_deliveries_total: the webhook failure alert's source). The series of the
-// file and webhook channels exist from the start, at 0, so that a rate sees their first failure.
+// file and webhook channels exist from the start, at 0, so that a rate sees their first failure;
+// a delivery through them counts with no label lookup.
 class CountedChannel final : public NotificationChannel {
  public:
   CountedChannel(NotificationChannel& channel, metrics::Metrics& metrics)
@@ -28,26 +31,28 @@ class CountedChannel final : public NotificationChannel {
                             "Notifications handed to a channel, by channel and outcome "
                             "(delivered, failed: every attempt failed or none was made).")) {
     for (const auto kind : {notifications::v1::CHANNEL_FILE, notifications::v1::CHANNEL_WEBHOOK}) {
-      for (const bool delivered : {true, false}) Count(kind, delivered, 0);
+      for (const bool delivered : {true, false})
+        known_[{kind, delivered}] = &Series(kind, delivered);
     }
   }
 
   DeliveryResult Deliver(const notifications::v1::NotificationRequested& n) override {
     DeliveryResult result = channel_.Deliver(n);
-    Count(n.channel(), result.delivered, 1);
+    auto known = known_.find({n.channel(), result.delivered});
+    (known != known_.end() ? *known->second : Series(n.channel(), result.delivered)).Increment();
     return result;
   }
 
  private:
-  void Count(notifications::v1::Channel kind, bool delivered, double by) {
+  prometheus::Counter& Series(notifications::v1::Channel kind, bool delivered) {
     std::string channel = absl::AsciiStrToLower(notifications::v1::Channel_Name(kind));
     if (absl::StartsWith(channel, "channel_")) channel.erase(0, 8);
-    deliveries_.Add({{"channel", channel}, {"outcome", delivered ? "delivered" : "failed"}})
-        .Increment(by);
+    return deliveries_.Add({{"channel", channel}, {"outcome", delivered ? "delivered" : "failed"}});
   }
 
   NotificationChannel& channel_;
   prometheus::Family<prometheus::Counter>& deliveries_;
+  std::map<std::pair<notifications::v1::Channel, bool>, prometheus::Counter*> known_;
 };
 
 }  // namespace
