@@ -250,6 +250,44 @@ TEST_F(OperatorToolsTest, APythonGrpcioClientRegistersDepositsAndOrders) {
   EXPECT_EQ(order.items(0).sku(), "PEN-004");
 }
 
+// What Jaeger's answer to /api/traces/<id> holds: {"data": [{"traceID", "spans": [{"spanID",
+// "references": [{"spanID"}]}], "processes": {"p1": {"serviceName"}}}]}.
+struct TraceShape {
+  std::set<std::string> services;
+  size_t traces = 0;
+  size_t spans = 0;
+  int roots = 0;  // spans without their parent in the trace
+  std::string trace_id;
+};
+
+TraceShape Shape(const google::protobuf::Struct& body) {
+  TraceShape shape;
+  const auto& traces = body.fields().at("data").list_value().values();
+  shape.traces = static_cast<size_t>(traces.size());
+  for (const auto& trace_value : traces) {
+    const auto& trace = trace_value.struct_value().fields();
+    shape.trace_id = trace.at("traceID").string_value();
+    for (const auto& [id, process] : trace.at("processes").struct_value().fields()) {
+      shape.services.insert(process.struct_value().fields().at("serviceName").string_value());
+    }
+    std::set<std::string> span_ids;
+    for (const auto& span : trace.at("spans").list_value().values()) {
+      span_ids.insert(span.struct_value().fields().at("spanID").string_value());
+    }
+    shape.spans += span_ids.size();
+    for (const auto& span : trace.at("spans").list_value().values()) {
+      bool has_parent = false;
+      for (const auto& reference :
+           span.struct_value().fields().at("references").list_value().values()) {
+        has_parent |=
+            span_ids.contains(reference.struct_value().fields().at("spanID").string_value());
+      }
+      if (!has_parent) ++shape.roots;
+    }
+  }
+  return shape;
+}
+
 TEST_F(OperatorToolsTest, JaegerReceivesOneOrdersSpansFromEveryProcessOnItsPathAsOneTrace) {
   absl::BitGen random;
   const std::string trace_id = ids::RandomHex(random, 16);
@@ -264,53 +302,31 @@ TEST_F(OperatorToolsTest, JaegerReceivesOneOrdersSpansFromEveryProcessOnItsPathA
   const grpc::Status created = orders->CreateOrder(&context, OrderRequest("jaeger-1"), &order);
   ASSERT_TRUE(created.ok()) << created.error_message();
 
-  // Jaeger's query API: {"data": [{"traceID", "spans": [...], "processes": {"p1":
-  // {"serviceName"}}}]}. Every process's spans arrive within a few export intervals.
-  std::set<std::string> services;
-  google::protobuf::Struct body;
+  // Each process exports its spans in batches of its own, so the trace is complete, and
+  // connected, only once every batch arrived: wait for that.
+  TraceShape seen;
   testing::HttpResult last;
   const bool complete = testing::WaitUntil(
       [&] {
         last = testing::HttpCall("GET", jaeger_->query_url() + "/api/traces/" + trace_id);
-        body.Clear();
+        google::protobuf::Struct body;
         if (last.status != 200 ||
             !google::protobuf::util::JsonStringToMessage(last.body, &body).ok()) {
           return false;
         }
-        services.clear();
-        for (const auto& trace : body.fields().at("data").list_value().values()) {
-          for (const auto& [id, process] :
-               trace.struct_value().fields().at("processes").struct_value().fields()) {
-            services.insert(process.struct_value().fields().at("serviceName").string_value());
-          }
-        }
-        return services.size() == kSagaProcesses.size();
+        seen = Shape(body);
+        return seen.services == kSagaProcesses && seen.traces == 1 && seen.roots == 1;
       },
       absl::Seconds(30));
-  ASSERT_TRUE(complete) << absl::StrJoin(services, ", ") << "\n"
-                        << last.status << " " << last.body.substr(0, 2000);
-  EXPECT_EQ(services, kSagaProcesses);
-  const auto& traces = body.fields().at("data").list_value().values();
-  ASSERT_EQ(traces.size(), 1) << "one trace";
-  const auto& trace = traces[0].struct_value().fields();
-  EXPECT_EQ(trace.at("traceID").string_value(), trace_id);
-  // Connected: every span but the gateway's first has its parent in the trace.
-  std::set<std::string> span_ids;
-  for (const auto& span : trace.at("spans").list_value().values()) {
-    span_ids.insert(span.struct_value().fields().at("spanID").string_value());
-  }
-  int roots = 0;
-  for (const auto& span : trace.at("spans").list_value().values()) {
-    bool has_parent = false;
-    for (const auto& reference :
-         span.struct_value().fields().at("references").list_value().values()) {
-      has_parent |=
-          span_ids.contains(reference.struct_value().fields().at("spanID").string_value());
-    }
-    if (!has_parent) ++roots;
-  }
-  EXPECT_EQ(roots, 1)
-      << "the gateway's server span, a child of the client's span, is the only root";
+  const std::string found =
+      absl::StrCat("services: ", absl::StrJoin(seen.services, ", "), "; traces: ", seen.traces,
+                   "; spans: ", seen.spans, "; roots: ", seen.roots, "\n", last.status, " ",
+                   last.body.substr(0, 2000));
+  // Connected: every span but the gateway's server span (a child of the client's, which is
+  // not in Jaeger) has its parent in the trace.
+  EXPECT_TRUE(complete) << "want every process on the order's path in one trace with one root; "
+                        << found;
+  EXPECT_EQ(seen.trace_id, trace_id);
 }
 
 // Prometheus's result of `expr`, once it has at least one series (within `timeout`).
