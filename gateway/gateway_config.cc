@@ -32,7 +32,9 @@ void GatewayConfig::AddFlags(config::FlagSet& flags) {
            "the user service's token verifying key (Ed25519 SPKI PEM)")
       .Add("jwt-issuer", &jwt_issuer, "the iss claim tokens must carry")
       .Add("instance-id", &instance_id, "this instance's id (its consumer group); random if empty")
-      .Add("fetch-wait-max-ms", &fetch_wait_max_ms, "consumer fetch.wait.max.ms")
+      .Add("fetch-wait-max-ms", &fetch_wait_max_ms,
+           "the event feed's consumer fetch.wait.max.ms (the view projector and the timeline fetch "
+           "in batches)")
       .Add("max-waiting", &max_waiting, "calls that may wait for a saga at once")
       .Add("work-threads", &work_threads, "threads for blocking work (Redis)")
       .Add("redis-connections", &redis_connections, "Redis connections")

@@ -1,6 +1,7 @@
 #include "gateway/order_cache.h"
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/core/gateway_rules.h"
@@ -118,20 +119,54 @@ absl::StatusOr<OrderCache::Claimed> OrderCache::ClaimOrder(const ids::Username& 
 
 namespace {
 
-// Writes a view only if it is still what the writer read (compare-and-set): the gateway's
-// writers (each instance's feed, the view projector, a CreateOrder's claim) never overwrite
-// each other's statuses. KEYS[1] view, KEYS[2] the user's index; ARGV[1] the view as read
-// ('' = none), ARGV[2] the new view, ARGV[3] its TTL (s), ARGV[4] creation ms, ARGV[5] order id.
-// 1 written, 0 the view changed meanwhile.
+// Writes a snapshot's view unless the stored one is as new, deciding in Redis, in the same
+// step as the read: one round trip per batch and no lost update whatever the gateway's writers
+// (each instance's feed, the view projector, a CreateOrder's claim) interleave. The rule is
+// gateway::ApplySnapshot's on revisions: a stored view of revision 0 (a claim) or of a lower
+// revision is replaced; one of a higher revision is kept; at an equal revision it is replaced
+// only under SnapshotRule::kReproject, and only if it differs. The stored revision is field 13
+// of the serialized gateway.v1.Order (a varint), found by walking the fields.
+// KEYS[1] view, KEYS[2] the user's index. ARGV[1] the new view, ARGV[2] its revision, ARGV[3]
+// '1' to replace at an equal revision, ARGV[4] TTL (s), ARGV[5] creation ms, ARGV[6] order id.
+// Returns {written (0/1), stored before ('' if none)}.
 constexpr char kWriteViewScript[] = R"lua(
-if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-if ARGV[1] == '' then redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[5]) end
-return 1
+local function revision(bytes)
+  local at, size, found = 1, #bytes, 0
+  local function varint()
+    local value, scale = 0, 1
+    repeat
+      local byte = string.byte(bytes, at)
+      if not byte then error('order view: truncated') end
+      at = at + 1
+      value = value + (byte % 128) * scale
+      scale = scale * 128
+    until byte < 128
+    return value
+  end
+  while at <= size do
+    local tag = varint()
+    local field, wire = math.floor(tag / 8), tag % 8
+    if wire == 0 then
+      local value = varint()
+      if field == 13 then found = value end
+    elseif wire == 2 then at = at + varint()
+    elseif wire == 1 then at = at + 8
+    elseif wire == 5 then at = at + 4
+    else error('order view: wire type ' .. wire) end
+  end
+  return found
+end
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local have, offered = revision(stored), tonumber(ARGV[2])
+  if have > 0 and (have > offered or (have == offered and (ARGV[3] ~= '1' or stored == ARGV[1]))) then
+    return {0, stored}
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[4])
+if not stored then redis.call('ZADD', KEYS[2], 'NX', ARGV[5], ARGV[6]) end
+return {1, stored or ''}
 )lua";
-
-// A view that changed meanwhile is read and decided again, at most this often per batch.
-constexpr int kMaxWriteRounds = 16;
 
 }  // namespace
 
@@ -150,47 +185,40 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::App
     if (added) touched.push_back({std::move(owner), events[e]->order_id()});
     touched[it->second].events.push_back(e);
   }
+  // Each view's candidate: its snapshots applied in order to no view. The script keeps the
+  // stored view instead when that is as new.
+  std::vector<redis::RedisConnection::ScriptCall> writes;
+  for (const Touched& view : touched) {
+    gateway::v1::Order candidate;
+    for (size_t e : view.events) gateway::ApplySnapshot(*events[e], candidate, rule);
+    writes.push_back({{ViewKey(view.owner, view.order_id), IndexKey(view.owner)},
+                      {candidate.SerializeAsString(), absl::StrCat(candidate.revision()),
+                       rule == SnapshotRule::kNewer ? "0" : "1", kViewTtlSeconds,
+                       absl::StrCat(Millis(candidate.created_at())), view.order_id}});
+  }
+  absl::StatusOr<std::vector<RedisReply>> written = pool_.EvalMany(kWriteViewScript, writes);
+  if (!written.ok()) return written.status();
+  // Each snapshot's result, decided again from the view as it was stored before: the same
+  // rule, so the view after the last of them is what the script left stored.
   std::vector<std::pair<gateway::v1::Order, bool>> results(events.size());
-  std::vector<size_t> pending(touched.size());  // views still to read, decide and write
-  for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
-  for (int round = 1; !pending.empty(); ++round) {
-    if (round > kMaxWriteRounds) {
-      return absl::AbortedError(absl::StrCat("order views kept changing while ", pending.size(),
-                                             " were written"));
+  for (size_t k = 0; k < touched.size(); ++k) {
+    const RedisReply& reply = (*written)[k];
+    if (reply.is_error()) {
+      // The script's own errors name the view ("order view: ..."); others are Redis's.
+      return absl::StrContains(reply.str, "order view:")
+                 ? absl::DataLossError(absl::StrCat("cached ", reply.str))
+                 : absl::UnavailableError(absl::StrCat("redis view write: ", reply.str));
     }
-    std::vector<std::vector<std::string>> reads;
-    for (size_t i : pending) reads.push_back({"GET", ViewKey(touched[i].owner, touched[i].order_id)});
-    absl::StatusOr<std::vector<RedisReply>> read = pool_.Run(reads);
-    if (!read.ok()) return read.status();
-    std::vector<size_t> writing;
-    std::vector<redis::RedisConnection::ScriptCall> writes;
-    for (size_t k = 0; k < pending.size(); ++k) {
-      const Touched& view = touched[pending[k]];
-      absl::StatusOr<std::optional<gateway::v1::Order>> current = ParseView((*read)[k]);
-      if (!current.ok()) return current.status();
-      gateway::v1::Order next = current->value_or(gateway::v1::Order());
-      bool changed = false;
-      for (size_t e : view.events) {
-        const bool applied = gateway::ApplySnapshot(*events[e], next, rule);
-        changed = changed || applied;
-        results[e] = {next, applied};
-      }
-      if (!changed) continue;
-      writing.push_back(pending[k]);
-      writes.push_back({{ViewKey(view.owner, view.order_id), IndexKey(view.owner)},
-                        {current->has_value() ? (*read)[k].str : "", next.SerializeAsString(),
-                         kViewTtlSeconds, absl::StrCat(Millis(next.created_at())),
-                         view.order_id}});
+    if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
+      return absl::UnavailableError("redis: unexpected reply to a view write");
     }
-    pending.clear();
-    if (writes.empty()) break;
-    absl::StatusOr<std::vector<RedisReply>> written = pool_.EvalMany(kWriteViewScript, writes);
-    if (!written.ok()) return written.status();
-    for (size_t k = 0; k < writing.size(); ++k) {
-      if ((*written)[k].type != RedisReply::Type::kInteger) {
-        return absl::UnavailableError("redis: unexpected reply to a view write");
-      }
-      if ((*written)[k].integer == 0) pending.push_back(writing[k]);
+    gateway::v1::Order view;
+    if (!reply.elements[1].str.empty() && !view.ParseFromString(reply.elements[1].str)) {
+      return absl::DataLossError("cached order view is corrupt");
+    }
+    for (size_t e : touched[k].events) {
+      const bool applied = gateway::ApplySnapshot(*events[e], view, rule);
+      results[e] = {view, applied};
     }
   }
   return results;

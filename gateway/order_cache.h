@@ -49,10 +49,10 @@ class OrderCache {
                                      const gateway::v1::Order& initial);
 
   // Applies order snapshots (OrderSnapshot.order) to their users' views (gateway::ApplySnapshot):
-  // one round trip reads every view concerned, one writes those that changed, each write a
-  // compare-and-set (a view another writer changed meanwhile is read and decided again), so
-  // concurrent writers lose nothing and applying a snapshot twice changes nothing. One result per
-  // snapshot, in the order given: the view after it, and whether it changed the view.
+  // one round trip for the batch, each view read, decided on its stored revision and written in
+  // one atomic step, so concurrent writers lose nothing and applying a snapshot twice changes
+  // nothing. One result per snapshot, in the order given: the view after it, and whether it
+  // changed the view.
   absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> ApplySnapshots(
       const std::vector<const orders::v1::Order*>& orders,
       SnapshotRule rule = SnapshotRule::kNewer);

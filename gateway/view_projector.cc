@@ -15,9 +15,10 @@ ViewProjector::ViewProjector(Options options, OrderCache& cache, Waiters& waiter
 ViewProjector::~ViewProjector() { Stop(); }
 
 absl::Status ViewProjector::Start() {
-  kafka::KafkaConfig config = kafka::ConsumerDefaults(options_.kafka_brokers, options_.group_id);
+  kafka::KafkaConfig config =
+      kafka::Merged(kafka::ConsumerDefaults(options_.kafka_brokers, options_.group_id),
+                    kafka::BatchedFetch(options_.fetch_max_wait));
   config.emplace_back("auto.offset.reset", "earliest");
-  config.emplace_back("fetch.wait.max.ms", absl::StrCat(options_.fetch_wait_max_ms));
   loop_ = std::make_unique<consume::ConsumerLoop>(
       consume::ConsumerLoopOptions{.consumer = std::move(config),
                                    .topics = {std::string(topics::kOrdersSnapshots)},

@@ -19,7 +19,7 @@
 // - At-least-once: a snapshot's offset is stored only after its view is written; a failed write
 //   (Redis away) retries the batch with capped backoff, nothing is dropped.
 // - Applying a snapshot twice, or in any interleaving with the other writers, loses nothing
-//   (OrderCache::ApplySnapshots: the highest revision wins, compare-and-set writes).
+//   (OrderCache::ApplySnapshots: the highest revision wins, decided and written in one step).
 // - Readiness: UNAVAILABLE until every partition assigned to this member was handled to its end
 //   once (ConsumerLoopOptions::ready_once_caught_up; never in the middle of a rebalance, when the
 //   member owns nothing yet), so a restarted gateway reports ready only after applying what it
@@ -45,7 +45,10 @@ class ViewProjector final {
   struct Options {
     std::string kafka_brokers;
     std::string group_id = "choreo-gateway-views";
-    int fetch_wait_max_ms = 100;
+    // Fetches gather snapshots this long (kafka::BatchedFetch): the projector is on no caller's
+    // path (each instance's feed writes the views it answers with), so it reads in batches, one
+    // broker answer and one Redis round trip per lane for many snapshots.
+    absl::Duration fetch_max_wait = absl::Milliseconds(250);
     int lanes = 4;  // by order id: one order's snapshots apply in order
   };
   ViewProjector(Options options, OrderCache& cache, Waiters& waiters);

@@ -35,7 +35,9 @@ absl::StatusOr<std::vector<PartitionLag>> ConsumerLagFromStatistics(absl::string
 // How many brokers the client is connected to (state "UP") in `json`: 0 means Kafka is not
 // reachable from this client. INVALID_ARGUMENT if it is not JSON.
 absl::StatusOr<int> BrokersUpInStatistics(absl::string_view json);
-// OK when `json` shows a broker UP; UNAVAILABLE otherwise (none, or no statistics yet).
+// OK when `json` shows a broker UP; UNAVAILABLE otherwise (none, or no statistics yet). This
+// and CheckConsumerReady scan the text (readiness runs them every second); they parse only to
+// name a partition that is not ready.
 absl::Status CheckBrokersReachable(absl::string_view json);
 
 // For a consumer's `json`: OK when a broker is UP and no partition is still looking up the

@@ -65,7 +65,8 @@ class AggregateStore {
  public:
   virtual ~AggregateStore() = default;
 
-  // The aggregate's state and version, and whether `event_id` was already handled for it.
+  // The aggregate's state and version, and whether `event_id` was already handled for it (an
+  // empty `event_id`: the state alone, no marker looked up).
   virtual absl::StatusOr<AggregateSnapshot> Load(const AggregateRef& aggregate,
                                                  absl::string_view event_id) = 0;
 

@@ -69,22 +69,27 @@ absl::StatusOr<AggregateSnapshot> RedisAggregateStore::Load(const AggregateRef& 
 
 absl::StatusOr<std::vector<AggregateSnapshot>> RedisAggregateStore::LoadMany(
     const std::vector<AggregateEvent>& items) {
+  // Per item: GET marker (unless the event id is empty: the state alone), HMGET state.
   std::vector<std::vector<std::string>> commands;
   commands.reserve(2 * items.size());
   for (const AggregateEvent& item : items) {
-    commands.push_back({"GET", MarkerKey(item.aggregate, item.event_id)});
+    if (!item.event_id.empty())
+      commands.push_back({"GET", MarkerKey(item.aggregate, item.event_id)});
     commands.push_back({"HMGET", StateKey(item.aggregate), "v", "s"});
   }
   absl::StatusOr<std::vector<RedisReply>> replies = connection_.Pipeline(commands);
   if (!replies.ok()) return replies.status();
   std::vector<AggregateSnapshot> snapshots(items.size());
+  size_t next = 0;
   for (size_t i = 0; i < items.size(); ++i) {
-    const RedisReply& marker = (*replies)[2 * i];
-    const RedisReply& state = (*replies)[2 * i + 1];
-    if (marker.is_error()) return ReplyError("GET marker", marker);
-    if (state.is_error()) return ReplyError("HMGET state", state);
     AggregateSnapshot& snapshot = snapshots[i];
-    if (marker.type == RedisReply::Type::kString) snapshot.handled_outcome = marker.str;
+    if (!items[i].event_id.empty()) {
+      const RedisReply& marker = (*replies)[next++];
+      if (marker.is_error()) return ReplyError("GET marker", marker);
+      if (marker.type == RedisReply::Type::kString) snapshot.handled_outcome = marker.str;
+    }
+    const RedisReply& state = (*replies)[next++];
+    if (state.is_error()) return ReplyError("HMGET state", state);
     if (state.type == RedisReply::Type::kArray && state.elements.size() == 2 &&
         state.elements[0].type == RedisReply::Type::kString) {
       if (!absl::SimpleAtoi(state.elements[0].str, &snapshot.version)) {

@@ -95,7 +95,7 @@ class OrderViewsTest : public ::testing::Test {
   std::unique_ptr<ViewProjector> StartProjector() {
     auto projector = std::make_unique<ViewProjector>(
         ViewProjector::Options{.kafka_brokers = cluster_->bootstrap_servers(),
-                               .fetch_wait_max_ms = 10},
+                               .fetch_max_wait = absl::Milliseconds(10)},
         *cache_, waiters_);
     EXPECT_TRUE(projector->Start().ok());
     return projector;
@@ -147,6 +147,59 @@ TEST_F(OrderViewsTest, ConcurrentWritersOfOneViewLoseNoChange) {
       cache_->ApplySnapshots({&paid[0].order()});
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->front().second);
+}
+
+// The view write decides in Redis on the stored view's revision (gateway::ApplySnapshot's rule):
+// a claim (revision 0) or an older view is replaced, a newer one kept, an equal one replaced only
+// by a reprojection that differs; revisions past one varint byte compare as numbers.
+TEST_F(OrderViewsTest, TheStoredRevisionDecidesWhatIsWritten) {
+  v1::Order claim;
+  claim.set_order_id("r1");
+  claim.set_request_id("req-r1");
+  *claim.mutable_created_at() = ToProtoTime(absl::FromUnixMillis(1000));
+  ASSERT_TRUE(cache_->ClaimOrder(ids::Username("una"), "req-r1", "fingerprint", claim).ok());
+  auto apply = [&](const OrderSnapshot& snapshot, SnapshotRule rule = SnapshotRule::kNewer) {
+    absl::StatusOr<std::vector<std::pair<v1::Order, bool>>> result =
+        cache_->ApplySnapshots({&snapshot.order()}, rule);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? result->front() : std::pair<v1::Order, bool>{};
+  };
+  OrderSnapshot created = Snapshot("r1", orders::v1::ORDER_STATUS_PENDING_VALIDATION, 1000);
+  EXPECT_TRUE(apply(created).second) << "a claim gives way to the first snapshot";
+  EXPECT_EQ(View("r1")->status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+
+  OrderSnapshot newer = Snapshot("r1", orders::v1::ORDER_STATUS_PAID, 2000);
+  newer.mutable_order()->set_revision(300);  // two varint bytes
+  OrderSnapshot older = newer;
+  older.mutable_order()->set_revision(299);
+  older.mutable_order()->set_status(orders::v1::ORDER_STATUS_CANCELLED);
+  EXPECT_TRUE(apply(newer).second);
+  const std::pair<v1::Order, bool> kept = apply(older);
+  EXPECT_FALSE(kept.second) << "an older snapshot never overwrites a newer view";
+  EXPECT_EQ(kept.first.revision(), 300) << "the result is the view as stored";
+  EXPECT_FALSE(apply(newer).second) << "the same snapshot again changes nothing";
+
+  OrderSnapshot corrected = newer;
+  corrected.mutable_order()->set_reason("reprojected");
+  EXPECT_FALSE(apply(corrected).second) << "an equal revision is kept, unless reprojecting";
+  EXPECT_TRUE(apply(corrected, SnapshotRule::kReproject).second);
+  EXPECT_EQ(View("r1")->reason(), "reprojected");
+  EXPECT_FALSE(apply(corrected, SnapshotRule::kReproject).second) << "nothing differs";
+
+  // Two snapshots of one order in one batch: one write, each result in order.
+  OrderSnapshot next = newer, last = newer;
+  next.mutable_order()->set_revision(301);
+  last.mutable_order()->set_revision(302);
+  absl::StatusOr<std::vector<std::pair<v1::Order, bool>>> batch =
+      cache_->ApplySnapshots({&next.order(), &last.order(), &older.order()});
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_TRUE((*batch)[0].second);
+  EXPECT_EQ((*batch)[0].first.revision(), 301);
+  EXPECT_TRUE((*batch)[1].second);
+  EXPECT_FALSE((*batch)[2].second);
+  EXPECT_EQ((*batch)[2].first.revision(), 302);
+  EXPECT_EQ(View("r1")->revision(), 302);
+  EXPECT_EQ(View("r1")->request_id(), "") << "the snapshot's view, not the claim's";
 }
 
 TEST_F(OrderViewsTest, ChangesMissedWhileRedisOrTheProjectorWasAwayAreApplied) {

@@ -55,6 +55,27 @@ TEST(ConsumerReadyTest, WaitsForABrokerAndEveryPartitionsStartingOffset) {
             absl::StatusCode::kUnavailable);
 }
 
+// Readiness scans the text instead of parsing it: the same verdicts on librdkafka's compact
+// JSON, and nothing but a broker's "state" counts as one UP.
+TEST(ConsumerReadyTest, TheTextScanReadsOnlyBrokerStates) {
+  EXPECT_TRUE(CheckBrokersReachable(R"({"brokers":{"b/1":{"name":"b/1","state":"UP"}}})").ok());
+  EXPECT_EQ(
+      CheckBrokersReachable(
+          R"({"brokers":{"b/1":{"state":"CONNECT"}},"cgrp":{"state":"up","join_state":"steady"},)"
+          R"("topics":{"state":{"partitions":{"0":{"fetch_state":"active"}}}}})")
+          .code(),
+      absl::StatusCode::kUnavailable)
+      << "the group's lowercase state and a topic named \"state\" are not brokers";
+  EXPECT_EQ(CheckConsumerReady(R"({"brokers":{"b/1":{"state":"UP"}},"topics":{"t":{"partitions":)"
+                               R"({"2":{"fetch_state":"offset-wait"}}}}})")
+                .code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(CheckConsumerReady(R"({"brokers":{"b/1":{"state":"UP"}},"topics":{"t":{"partitions":)"
+                                 R"({"2":{"fetch_state":"active"}}}}})")
+                  .ok());
+  EXPECT_EQ(CheckConsumerReady("{oops").code(), absl::StatusCode::kUnavailable);
+}
+
 TEST(CaughtUpTest, EveryAssignedPartitionMustBeHandledToItsEnd) {
   auto stats = [](const std::string& partitions) {
     return absl::StrCat(R"({"brokers": {"b/1": {"state": "UP"}}, "topics": {"orders.status": )",
