@@ -90,6 +90,9 @@ struct Route {
                                                const EventContext& context)>
       decide;
   std::string state_type;  // the State's full proto name
+  // The event almost always names an aggregate that does not exist yet
+  // (HandlerRegistry::StartsAggregate): decided on a new aggregate's state without a load.
+  bool starts_aggregate = false;
   // Without `decide`, a route of an effect alone (HandlerRegistry::Effect).
   std::optional<AfterCommitStep> after_commit;
 };
@@ -138,6 +141,24 @@ class HandlerRegistry {
         [acts_on](const google::protobuf::Message& event) {
           return acts_on(static_cast<const Event&>(event));
         };
+    return absl::OkStatus();
+  }
+
+  // Marks the handler of `Event` (registered with On or OnlyFor) as starting its aggregate: almost
+  // every such event names one that does not exist yet (an order's creation request: its order
+  // id is new). The runtime then decides it on a new aggregate's state without loading the
+  // aggregate first, as it decides on a state it remembers: a guess that the commit checks. One
+  // that exists already (a retried request, a re-delivery) fails the commit's version check or
+  // finds its marker, or fails the decision, and is then loaded and decided again as usual. One
+  // Redis round trip less per such record. FAILED_PRECONDITION if `Event` has no handler.
+  template <typename Event>
+  absl::Status StartsAggregate() {
+    auto route = routes_.find(Event::descriptor()->full_name());
+    if (route == routes_.end() || !route->second.decide) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(Event::descriptor()->full_name(), " has no handler to mark"));
+    }
+    route->second.starts_aggregate = true;
     return absl::OkStatus();
   }
 

@@ -331,13 +331,16 @@ void SagaRuntime::CommitTogether(Lane& lane, std::vector<Batched>& run,
     for (Batched& item : items) to_alone(item);
     items.clear();
   };
-  // What the lane remembers is decided on as it is; the rest is loaded in one round trip.
+  // What the lane remembers is decided on as it is, so is a new aggregate an event that starts
+  // one presumes (both guesses the commit checks); the rest is loaded in one round trip.
   std::vector<store::AggregateSnapshot> snapshots(run.size());
   std::vector<bool> loaded(run.size(), false);
   std::vector<store::AggregateEvent> keys;
   for (size_t i = 0; i < run.size(); ++i) {
     if (const store::AggregateSnapshot* known = lane.recent.Find(run[i].aggregate)) {
       snapshots[i] = *known;
+    } else if (run[i].dispatch.route->starts_aggregate) {
+      snapshots[i] = store::AggregateSnapshot{};
     } else {
       loaded[i] = true;
       keys.push_back({run[i].aggregate, run[i].dispatch.event.meta().event_id()});
@@ -549,11 +552,15 @@ bool SagaRuntime::CrashAt(CrashPoint point, const KafkaRecord& record) {
 }
 
 absl::StatusOr<store::AggregateSnapshot> SagaRuntime::RecentOrLoad(
-    Lane& lane, const store::AggregateRef& aggregate, absl::string_view event_id,
+    Lane& lane, const store::AggregateRef& aggregate, absl::string_view event_id, bool presume_new,
     bool& remembered) {
   if (const store::AggregateSnapshot* known = lane.recent.Find(aggregate)) {
     remembered = true;
     return *known;
+  }
+  if (presume_new) {
+    remembered = true;  // a guess, like a remembered state: a refusal or a failure reloads
+    return store::AggregateSnapshot{};
   }
   remembered = false;
   absl::StatusOr<store::AggregateSnapshot> loaded = lane.store->Load(aggregate, event_id);
@@ -592,8 +599,8 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
   };
   for (int conflicts = 0;; ++conflicts) {
     bool remembered = false;
-    absl::StatusOr<store::AggregateSnapshot> snapshot =
-        RecentOrLoad(lane, aggregate, meta.event_id(), remembered);
+    absl::StatusOr<store::AggregateSnapshot> snapshot = RecentOrLoad(
+        lane, aggregate, meta.event_id(), route.starts_aggregate && conflicts == 0, remembered);
     if (!snapshot.ok()) return snapshot.status();
     if (snapshot->handled_outcome) {
       if (absl::Status taken = take_stored(*snapshot->handled_outcome); !taken.ok()) return taken;

@@ -211,12 +211,13 @@ class SagaRuntime final {
                                             const HandlerRegistry::Dispatch& dispatch,
                                             const store::AggregateRef& aggregate,
                                             const tracing::Span& process);
-  // What the lane remembers of the aggregate (`remembered`: no marker was read), else the stored
-  // state and the record's marker, then remembered.
+  // What the lane remembers of the aggregate, else a new aggregate's state if `presume_new`
+  // (both guesses: `remembered`, no marker was read), else the stored state and the record's
+  // marker, then remembered.
   absl::StatusOr<store::AggregateSnapshot> RecentOrLoad(Lane& lane,
                                                         const store::AggregateRef& aggregate,
                                                         absl::string_view event_id,
-                                                        bool& remembered);
+                                                        bool presume_new, bool& remembered);
   // A decision on `state`, its events stamped (origin: caused by the event, a child of
   // `process`): what to commit and send. On an error, nothing stamped is left open.
   struct Decision {

@@ -94,6 +94,8 @@ absl::StatusOr<saga::HandlerRegistry> OrderRegistry(const Catalog& catalog, Orde
                              const saga::EventContext& context) {
             return OnOrderRequested(state, request, catalog, policy, context.now);
           }));
+  // An order id is new with its request (a retry of the request finds its order: loaded then).
+  if (status.ok()) status = registry.StartsAggregate<orders::v1::OrderCreationRequested>();
   if (status.ok()) {
     status = registry.On<billing::v1::PaymentProcessed, Order>(
         kAggregate, [](const billing::v1::PaymentProcessed& e) { return e.order_id(); },

@@ -157,6 +157,9 @@ class SagaRuntimeTest : public ::testing::Test {
           return reaction;
         });
     EXPECT_TRUE(added.ok()) << added;
+    if (starts_aggregate_) {
+      EXPECT_TRUE(registry.StartsAggregate<AmountAdded>().ok());
+    }
     if (effect_ && effect_many_) {
       added = registry.AfterCommit<AmountAdded, Account>(
           "mirror",
@@ -255,6 +258,7 @@ class SagaRuntimeTest : public ::testing::Test {
   codec::EventCodec codec_;
   std::atomic<bool> accept_rejected_{false};
   std::atomic<int> decided_{0};  // decisions made, retries included
+  bool starts_aggregate_ = false;  // AmountAdded registered with StartsAggregate
   // When set, the ledger's route runs it after the commit (effect "mirror").
   std::function<absl::Status(const Account&, const AmountAdded&, const EffectContext&)> effect_;
   // With effect_: the effect's batch form.
@@ -1041,6 +1045,79 @@ TEST_F(SagaRuntimeTest, ARememberedStateThatWentStaleIsReloadedNotTrusted) {
   EXPECT_EQ(state.balance(), 5 + 1000 + 7);
   EXPECT_EQ(state.applied(), 2);
   EXPECT_EQ(decided_ - decided_before, 2);  // on the remembered state, then on the stored one
+}
+
+// A Redis store that counts the loads asked of it.
+class LoadCountingStore : public ForwardingStore {
+ public:
+  LoadCountingStore(redis::RedisConnection::Options options, std::atomic<int>* loads)
+      : ForwardingStore(options), loads_(loads) {}
+  absl::StatusOr<store::AggregateSnapshot> Load(const store::AggregateRef& aggregate,
+                                                absl::string_view event_id) override {
+    ++*loads_;
+    return real_.Load(aggregate, event_id);
+  }
+  absl::StatusOr<std::vector<store::AggregateSnapshot>> LoadMany(
+      const std::vector<store::AggregateEvent>& items) override {
+    *loads_ += static_cast<int>(items.size());
+    return real_.LoadMany(items);
+  }
+
+ private:
+  std::atomic<int>* loads_;
+};
+
+// An event that starts its aggregate is decided on a new state without a load. When the
+// aggregate exists after all, the guess is refused (by the decision, by the version, or by the
+// marker of a re-delivery) and the stored state decides: nothing is lost or applied twice.
+TEST_F(SagaRuntimeTest, AnEventThatStartsItsAggregateIsNotLoadedUnlessItExists) {
+  starts_aggregate_ = true;
+  std::atomic<int> loads{0};
+  CountingObserver observer;
+  SagaRuntimeOptions options = Options(&observer);
+  options.workers = 1;
+  const redis::RedisConnection::Options connection{.address = {redis_->host(), redis_->port()}};
+  options.store_factory = [&] { return std::make_unique<LoadCountingStore>(connection, &loads); };
+  Start(options);
+  Produce(Event("new-1", "n", 5, 1));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 1; }, kWait));
+  EXPECT_EQ(loads, 0) << "a new aggregate is not loaded";
+  EXPECT_EQ(StateOf("n").balance(), 5);
+
+  // Two aggregates another writer made: x at seq 1, y.
+  store::RedisAggregateStore rival(connection);
+  Account existing;
+  existing.set_balance(100);
+  existing.set_applied(1);
+  existing.set_last_seq(1);
+  for (const char* id : {"x", "y"}) {
+    absl::StatusOr<store::CommitResult> made =
+        rival.Commit({"ledger.account", id}, absl::StrCat("made-", id), 0,
+                     existing.SerializeAsString(), "", absl::Minutes(1));
+    ASSERT_TRUE(made.ok() && made->outcome == store::CommitOutcome::kCommitted);
+  }
+  int decided_before = decided_;
+  Produce(Event("x-2", "x", 7, 2));  // refused on a new state (seq 2 after 0), then loaded
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 2; }, kWait));
+  EXPECT_EQ(StateOf("x").balance(), 107);
+  EXPECT_EQ(decided_ - decided_before, 2);
+  decided_before = decided_;
+  Produce(Event("y-1", "y", 1));  // decided on a new state, refused by the version, loaded
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 3; }, kWait));
+  EXPECT_EQ(StateOf("y").balance(), 101);
+  EXPECT_EQ(StateOf("y").applied(), 2);
+  EXPECT_EQ(decided_ - decided_before, 2);
+  EXPECT_EQ(loads, 2);
+
+  // A re-delivery of new-1 to a runtime that remembers nothing: its marker answers.
+  runtimes_.back()->Stop();
+  Start(options);
+  Produce(Event("new-1", "n", 5, 1));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 4; }, kWait));
+  EXPECT_EQ(observer.duplicates, 1);
+  EXPECT_EQ(StateOf("n").balance(), 5) << "applied once";
+  EXPECT_EQ(StateOf("n").applied(), 1);
+  EXPECT_EQ(observer.dead_lettered, 0);
 }
 
 TEST_F(SagaRuntimeTest, AVersionConflictDecidesAgainButRunsTheEffectOnceOnTheStateThatWon) {
