@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -17,15 +19,15 @@
 #include "choreo/billing/v1/events.pb.h"
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
 #include "choreo/orders/v1/events.pb.h"
+#include "contracts/topics/topics.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "saga/codec/event_codec.h"
-#include "testing/topic_reader.h"
-#include "testing/wait.h"
-#include "contracts/topics/topics.h"
 #include "services/order/core/catalog.h"
 #include "services/order/core/order_decisions.h"
+#include "testing/topic_reader.h"
+#include "testing/wait.h"
 #include "tests/chaos/facts.h"
 #include "tests/chaos/invariants.h"
 #include "tests/e2e/retrying_call.h"
@@ -188,9 +190,27 @@ void RunSagaAndCheckInvariants(LocalSystem& system,
   // settled (notifications follow their sagas): every violation is reported, not only the first.
   const chaos::SystemAddresses addresses{system.gateway(), system.ChannelTo("order"),
                                          system.kafka()};
-  for (const chaos::Violation& v :
-       chaos::SettledViolations(addresses, users, to_check, deposited, absl::Seconds(90))) {
-    ADD_FAILURE() << v.invariant << " " << v.subject << ": " << v.detail;
+  const std::vector<chaos::Violation> violations =
+      chaos::SettledViolations(addresses, users, to_check, deposited, absl::Seconds(90));
+  constexpr size_t kShown = 20;
+  for (size_t i = 0; i < violations.size() && i < kShown; ++i) {
+    ADD_FAILURE() << violations[i].invariant << " " << violations[i].subject << ": "
+                  << violations[i].detail;
+  }
+  if (violations.size() > kShown) ADD_FAILURE() << violations.size() - kShown << " more violations";
+  if (!violations.empty()) {
+    // What the services complained of: the last warnings and errors of each.
+    for (const char* process : {"gateway", "order", "billing", "notification"}) {
+      std::ifstream log(system.LogOf(process));
+      std::deque<std::string> complaints;
+      for (std::string line; std::getline(log, line);) {
+        if (line.find("\"level\":\"info\"") != std::string::npos) continue;
+        complaints.push_back(std::move(line));
+        if (complaints.size() > 30) complaints.pop_front();
+      }
+      std::printf("%s's last warnings and errors:\n", process);
+      for (const std::string& line : complaints) std::printf("  %s\n", line.c_str());
+    }
   }
 
   // Beyond them: every event of one order carries the order's correlation id.
