@@ -212,10 +212,10 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::App
     if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
       return absl::UnavailableError("redis: unexpected reply to a view write");
     }
-    gateway::v1::Order view;
-    if (!reply.elements[1].str.empty() && !view.ParseFromString(reply.elements[1].str)) {
-      return absl::DataLossError("cached order view is corrupt");
-    }
+    // '' (none stored) parses as an empty view, which every snapshot replaces.
+    absl::StatusOr<std::optional<gateway::v1::Order>> stored = ParseView(reply.elements[1]);
+    if (!stored.ok()) return stored.status();
+    gateway::v1::Order view = **stored;
     for (size_t e : touched[k].events) {
       const bool applied = gateway::ApplySnapshot(*events[e], view, rule);
       results[e] = {view, applied};

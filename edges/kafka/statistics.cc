@@ -25,28 +25,6 @@ absl::StatusOr<google::protobuf::Struct> ParseStatistics(absl::string_view json)
   return root;
 }
 
-int BrokersUp(const google::protobuf::Struct& root) {
-  int up = 0;
-  auto brokers = root.fields().find("brokers");
-  if (brokers == root.fields().end()) return up;
-  for (const auto& [name, broker] : brokers->second.struct_value().fields()) {
-    const auto& fields = broker.struct_value().fields();
-    auto state = fields.find("state");
-    if (state != fields.end() && state->second.string_value() == "UP") ++up;
-  }
-  return up;
-}
-
-// A client's statistics, parsed once (tens of KB of JSON), when they show a broker UP;
-// UNAVAILABLE otherwise (none, no statistics yet, not JSON).
-absl::StatusOr<google::protobuf::Struct> ReachableStatistics(absl::string_view json) {
-  if (json.empty()) return absl::UnavailableError("Kafka: no client statistics yet");
-  absl::StatusOr<google::protobuf::Struct> root = ParseStatistics(json);
-  if (!root.ok()) return absl::UnavailableError(root.status().message());
-  if (BrokersUp(*root) == 0) return absl::UnavailableError("Kafka: no broker reachable");
-  return root;
-}
-
 // The string values of every `"key": "..."` in `json`, in order: a text scan, no parse. A
 // client's statistics are tens of KB of JSON and readiness looks at them every second; a full
 // parse there cost each process about 2% of a core. librdkafka's keys never appear inside its
@@ -77,6 +55,15 @@ absl::Status BrokerUpByScan(absl::string_view json) {
   return absl::UnavailableError("Kafka: no broker reachable");
 }
 
+// A client's statistics, parsed once (tens of KB of JSON), when they show a broker UP;
+// UNAVAILABLE otherwise (none, no statistics yet, not JSON).
+absl::StatusOr<google::protobuf::Struct> ReachableStatistics(absl::string_view json) {
+  if (absl::Status up = BrokerUpByScan(json); !up.ok()) return up;
+  absl::StatusOr<google::protobuf::Struct> root = ParseStatistics(json);
+  if (!root.ok()) return absl::UnavailableError(root.status().message());
+  return root;
+}
+
 using PartitionFields = google::protobuf::Map<std::string, google::protobuf::Value>;
 
 // Calls `visit(topic, partition id, fields)` for every partition in the statistics (librdkafka's
@@ -101,12 +88,6 @@ absl::Status ForEachPartition(
 }
 
 }  // namespace
-
-absl::StatusOr<int> BrokersUpInStatistics(absl::string_view json) {
-  absl::StatusOr<google::protobuf::Struct> root = ParseStatistics(json);
-  if (!root.ok()) return root.status();
-  return BrokersUp(*root);
-}
 
 absl::Status CheckBrokersReachable(absl::string_view json) { return BrokerUpByScan(json); }
 

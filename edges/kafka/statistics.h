@@ -32,9 +32,6 @@ struct PartitionLag {
 // and librdkafka's internal partition -1 are left out). INVALID_ARGUMENT if it is not JSON.
 absl::StatusOr<std::vector<PartitionLag>> ConsumerLagFromStatistics(absl::string_view json);
 
-// How many brokers the client is connected to (state "UP") in `json`: 0 means Kafka is not
-// reachable from this client. INVALID_ARGUMENT if it is not JSON.
-absl::StatusOr<int> BrokersUpInStatistics(absl::string_view json);
 // OK when `json` shows a broker UP; UNAVAILABLE otherwise (none, or no statistics yet). This
 // and CheckConsumerReady scan the text (readiness runs them every second); they parse only to
 // name a partition that is not ready.

@@ -339,9 +339,7 @@ void SagaRuntime::CommitTogether(Lane& lane, std::vector<Batched>& run,
   for (size_t i = 0; i < run.size(); ++i) {
     if (const store::AggregateSnapshot* known = lane.recent.Find(run[i].aggregate)) {
       snapshots[i] = *known;
-    } else if (run[i].dispatch.route->starts_aggregate) {
-      snapshots[i] = store::AggregateSnapshot{};
-    } else {
+    } else if (!run[i].dispatch.route->starts_aggregate) {  // else new: the default snapshot
       loaded[i] = true;
       keys.push_back({run[i].aggregate, run[i].dispatch.event.meta().event_id()});
     }

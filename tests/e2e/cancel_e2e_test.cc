@@ -20,16 +20,17 @@
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
 #include "contracts/orders/orders.h"
 #include "contracts/topics/topics.h"
+#include "edges/redis/redis_connection.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "saga/codec/event_codec.h"
-#include "edges/redis/redis_connection.h"
 #include "testing/topic_reader.h"
 #include "testing/wait.h"
 #include "tests/chaos/facts.h"
 #include "tests/chaos/invariants.h"
 #include "tests/e2e/retrying_call.h"
+#include "tests/e2e/settled_invariants.h"
 #include "tests/e2e/system.h"
 
 namespace choreo::e2e {
@@ -117,19 +118,6 @@ int RefundsOnTopic(const LocalSystem& system, const std::string& order_id) {
     }
   }
   return static_cast<int>(refunds.size());
-}
-
-// Every saga invariant over `placed`, once the system has settled (notifications follow their
-// sagas); every violation is reported.
-void ExpectInvariants(const LocalSystem& system, const TestUsers& users,
-                      const std::vector<chaos::PlacedOrder>& placed,
-                      const std::map<std::string, int64_t>& deposited) {
-  const chaos::SystemAddresses addresses{system.gateway(), system.ChannelTo("order"),
-                                         system.kafka()};
-  for (const chaos::Violation& v :
-       chaos::SettledViolations(addresses, users, placed, deposited, absl::Seconds(90))) {
-    ADD_FAILURE() << v.invariant << " " << v.subject << ": " << v.detail;
-  }
 }
 
 class CancelOrderTest : public ::testing::Test {
@@ -221,7 +209,7 @@ TEST_F(CancelOrderTest, APaidOrderIsRefundedItsTotalExactlyOnce) {
                                               "choreo.orders.v1.PaymentRefundRequested",
                                               "choreo.orders.v1.OrderCancellationRefused"}));
   // Notified for PAID and for REFUNDED, once each (I6), and every other invariant.
-  ExpectInvariants(*system_, client_->users(), {{"ann", "o1"}}, {{"ann", 10000}});
+  ExpectSettledInvariants(*system_, client_->users(), {{"ann", "o1"}}, {{"ann", 10000}});
 }
 
 TEST_F(CancelOrderTest, APendingOrderIsCancelledAndAPaymentThatLandsLaterIsHandedBack) {
@@ -260,7 +248,7 @@ TEST_F(CancelOrderTest, APendingOrderIsCancelledAndAPaymentThatLandsLaterIsHande
   EXPECT_EQ(client_->Balance("bea"), 10000);
   ASSERT_TRUE(client_->Get("bea", order_id, &order).ok());
   EXPECT_EQ(order.status(), orders::v1::ORDER_STATUS_CANCELLED);  // the client's answer stands
-  ExpectInvariants(*system_, client_->users(), {{"bea", "o1"}}, {{"bea", 10000}});
+  ExpectSettledInvariants(*system_, client_->users(), {{"bea", "o1"}}, {{"bea", 10000}});
 }
 
 TEST_F(CancelOrderTest, OnlyAPendingOrPaidOrderOfTheCallersOwnCanBeCancelled) {
@@ -285,7 +273,7 @@ TEST_F(CancelOrderTest, OnlyAPendingOrPaidOrderOfTheCallersOwnCanBeCancelled) {
   status = client_->Cancel("cyd", unpaid.order_id(), "c3", &answer, std::string(501, 'x'));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("reason"));
-  ExpectInvariants(*system_, client_->users(), {{"cyd", "o1"}}, {{"cyd", 100}});
+  ExpectSettledInvariants(*system_, client_->users(), {{"cyd", "o1"}}, {{"cyd", 100}});
 }
 
 // A retry that comes after the order service's de-duplication record of the first one expired
@@ -455,7 +443,7 @@ TEST(CancelRaceTest, CancellationsRacingPaymentsWhileOrderAndBillingAreKilledKee
   // Both sides of the race happened: cancelled before the payment, and after it.
   EXPECT_GT(outcomes[orders::v1::ORDER_STATUS_CANCELLED], 0);
   EXPECT_GT(outcomes[orders::v1::ORDER_STATUS_REFUNDED], 0);
-  ExpectInvariants(system, users, placed, deposited);
+  ExpectSettledInvariants(system, users, placed, deposited);
 }
 
 }  // namespace

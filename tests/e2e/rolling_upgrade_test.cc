@@ -22,6 +22,7 @@
 #include "tests/chaos/facts.h"
 #include "tests/chaos/invariants.h"
 #include "tests/e2e/retrying_call.h"
+#include "tests/e2e/settled_invariants.h"
 #include "tests/e2e/system.h"
 
 namespace choreo::e2e {
@@ -104,12 +105,7 @@ TEST(RollingUpgradeTest, PaymentRevisionsOneAndTwoSideBySideKeepEveryInvariant) 
       statuses[orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS], revisions["1"], revisions["2"]);
   EXPECT_GT(revisions["1"], 0);
   EXPECT_GT(revisions["2"], 0);
-  const chaos::SystemAddresses addresses{system.gateway(), system.ChannelTo("order"),
-                                         system.kafka()};
-  for (const chaos::Violation& v :
-       chaos::SettledViolations(addresses, users, placed, deposited, absl::Seconds(90))) {
-    ADD_FAILURE() << v.invariant << " " << v.subject << ": " << v.detail;
-  }
+  ExpectSettledInvariants(system, users, placed, deposited);
 }
 
 }  // namespace

@@ -7,8 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <deque>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -31,6 +29,7 @@
 #include "tests/chaos/facts.h"
 #include "tests/chaos/invariants.h"
 #include "tests/e2e/retrying_call.h"
+#include "tests/e2e/settled_invariants.h"
 #include "tests/e2e/system.h"
 
 namespace choreo::e2e {
@@ -188,30 +187,7 @@ void RunSagaAndCheckInvariants(LocalSystem& system,
 
   // The saga's invariants (tests/chaos/invariants.h) over what the system holds once it has
   // settled (notifications follow their sagas): every violation is reported, not only the first.
-  const chaos::SystemAddresses addresses{system.gateway(), system.ChannelTo("order"),
-                                         system.kafka()};
-  const std::vector<chaos::Violation> violations =
-      chaos::SettledViolations(addresses, users, to_check, deposited, absl::Seconds(90));
-  constexpr size_t kShown = 20;
-  for (size_t i = 0; i < violations.size() && i < kShown; ++i) {
-    ADD_FAILURE() << violations[i].invariant << " " << violations[i].subject << ": "
-                  << violations[i].detail;
-  }
-  if (violations.size() > kShown) ADD_FAILURE() << violations.size() - kShown << " more violations";
-  if (!violations.empty()) {
-    // What the services complained of: the last warnings and errors of each.
-    for (const char* process : {"gateway", "order", "billing", "notification"}) {
-      std::ifstream log(system.LogOf(process));
-      std::deque<std::string> complaints;
-      for (std::string line; std::getline(log, line);) {
-        if (line.find("\"level\":\"info\"") != std::string::npos) continue;
-        complaints.push_back(std::move(line));
-        if (complaints.size() > 30) complaints.pop_front();
-      }
-      std::printf("%s's last warnings and errors:\n", process);
-      for (const std::string& line : complaints) std::printf("  %s\n", line.c_str());
-    }
-  }
+  ExpectSettledInvariants(system, users, to_check, deposited);
 
   // Beyond them: every event of one order carries the order's correlation id.
   std::map<std::string, std::set<std::string>> seen;  // order id -> correlation ids
