@@ -163,6 +163,11 @@ absl::Status ErrorToStatus(rd_kafka_resp_err_t err, absl::string_view context) {
     case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
     case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+    // A fatal producer's records: the producer replaces itself (KafkaProducer), so a retry
+    // succeeds; and records purged from a producer that stops.
+    case RD_KAFKA_RESP_ERR__FATAL:
+    case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
+    case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT:
       return absl::UnavailableError(message);
     case RD_KAFKA_RESP_ERR__INVALID_ARG:
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:

@@ -1,64 +1,122 @@
 #include "edges/kafka/kafka_producer.h"
 
-#include "contracts/topics/topics.h"
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "contracts/topics/topics.h"
+#include "platform/logging/logger.h"
 
 namespace choreo::kafka {
 
 absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const KafkaConfig& config,
                                                                      absl::Duration close_timeout) {
-  absl::StatusOr<ConfPtr> conf = MakeConf(config);
-  if (!conf.ok()) return conf.status();
-  std::unique_ptr<KafkaProducer> producer(new KafkaProducer(close_timeout));
-  rd_kafka_conf_set_opaque(conf->get(), producer.get());
-  rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaProducer::OnDelivery);
-  rd_kafka_conf_set_stats_cb(conf->get(), &KafkaProducer::OnStatistics);
-  absl::StatusOr<HandlePtr> handle = MakeHandle(RD_KAFKA_PRODUCER, *std::move(conf));
+  std::unique_ptr<KafkaProducer> producer(new KafkaProducer(config, close_timeout));
+  absl::StatusOr<std::shared_ptr<rd_kafka_t>> handle = producer->NewHandle();
   if (!handle.ok()) return handle.status();
-  producer->handle_ = *std::move(handle);
+  {
+    absl::MutexLock lock(&producer->handle_mu_);
+    producer->handle_ = *std::move(handle);
+  }
   producer->poller_ = std::thread([p = producer.get()] { p->PollLoop(); });
   return producer;
 }
 
+absl::StatusOr<std::shared_ptr<rd_kafka_t>> KafkaProducer::NewHandle() {
+  absl::StatusOr<ConfPtr> conf = MakeConf(config_);
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_opaque(conf->get(), this);
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &KafkaProducer::OnDelivery);
+  rd_kafka_conf_set_stats_cb(conf->get(), &KafkaProducer::OnStatistics);
+  rd_kafka_conf_set_error_cb(conf->get(), &KafkaProducer::OnError);
+  absl::StatusOr<HandlePtr> handle = MakeHandle(RD_KAFKA_PRODUCER, *std::move(conf));
+  if (!handle.ok()) return handle.status();
+  return std::shared_ptr<rd_kafka_t>(std::move(*handle));
+}
+
 KafkaProducer::~KafkaProducer() {
-  if (handle_ != nullptr) {
-    rd_kafka_flush(handle_.get(), static_cast<int>(absl::ToInt64Milliseconds(close_timeout_)));
-    rd_kafka_purge(handle_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-  }
+  // The poll thread stops first: rd_kafka_flush serves the delivery callbacks itself.
   stopping_.store(true);
   if (poller_.joinable()) poller_.join();
-  if (handle_ != nullptr) rd_kafka_poll(handle_.get(), 0);  // serve the purged records' callbacks
+  std::shared_ptr<rd_kafka_t> handle = Current();
+  if (handle != nullptr) {
+    rd_kafka_flush(handle.get(), static_cast<int>(absl::ToInt64Milliseconds(close_timeout_)));
+    rd_kafka_purge(handle.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(handle.get(), 0);  // serve the purged records' callbacks
+  }
   for (rd_kafka_topic_t* topic : known_topics_) rd_kafka_topic_destroy(topic);
 }
 
-void KafkaProducer::LearnMissionTopics() {
+std::shared_ptr<rd_kafka_t> KafkaProducer::Current() const {
+  absl::MutexLock lock(&handle_mu_);
+  return handle_;
+}
+
+rd_kafka_t* KafkaProducer::handle() const { return Current().get(); }
+
+void KafkaProducer::LearnMissionTopics(rd_kafka_t* handle) {
+  for (rd_kafka_topic_t* topic : known_topics_) rd_kafka_topic_destroy(topic);
+  known_topics_.clear();
   for (const std::string& name : topics::MissionTopics()) {
-    if (rd_kafka_topic_t* topic = rd_kafka_topic_new(handle_.get(), name.c_str(), nullptr)) {
+    if (rd_kafka_topic_t* topic = rd_kafka_topic_new(handle, name.c_str(), nullptr)) {
       known_topics_.push_back(topic);
     }
   }
   // One request for every topic: the reply updates each topic handle above. Best effort: a
   // broker that does not answer in time only leaves the first records to wait for the scan.
   const rd_kafka_metadata_t* metadata = nullptr;
-  if (rd_kafka_metadata(handle_.get(), 1, nullptr, &metadata, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (rd_kafka_metadata(handle, 1, nullptr, &metadata, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_metadata_destroy(metadata);
   }
 }
 
 void KafkaProducer::PollLoop() {
-  LearnMissionTopics();
-  while (!stopping_.load(std::memory_order_relaxed)) rd_kafka_poll(handle_.get(), 100);
+  LearnMissionTopics(Current().get());
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    if (fatal_.load()) ReplaceFatalHandle();
+    rd_kafka_poll(Current().get(), 100);
+  }
+}
+
+void KafkaProducer::ReplaceFatalHandle() {
+  std::shared_ptr<rd_kafka_t> old = Current();
+  char reason[512] = "";
+  const rd_kafka_resp_err_t err = rd_kafka_fatal_error(old.get(), reason, sizeof reason);
+  absl::StatusOr<std::shared_ptr<rd_kafka_t>> fresh = NewHandle();
+  if (!fresh.ok()) {
+    // The same configuration made the old handle, so this is not expected; try again later.
+    logging::Log(logging::Level::kError, "kafka producer: no new handle after a fatal error",
+                 {{"error", fresh.status().ToString()}});
+    rd_kafka_poll(old.get(), 1000);
+    return;
+  }
+  fatal_.store(false);
+  for (rd_kafka_topic_t* topic : known_topics_) rd_kafka_topic_destroy(topic);
+  known_topics_.clear();
+  {
+    absl::MutexLock lock(&handle_mu_);
+    handle_ = *std::move(fresh);
+  }
+  recoveries_.fetch_add(1);
+  logging::Log(logging::Level::kError,
+               "kafka producer: fatal error; replaced by a new producer, its unacknowledged "
+               "records failed for their callers to send again",
+               {{"client", rd_kafka_name(old.get())},
+                {"error", rd_kafka_err2name(err)},
+                {"reason", reason}});
+  // The old handle's records fail now (UNAVAILABLE) rather than at their message timeout.
+  rd_kafka_purge(old.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_poll(old.get(), 0);
+  old.reset();  // destroyed here, or by the last Produce still holding it
+  LearnMissionTopics(Current().get());
 }
 
 absl::Status KafkaProducer::Produce(const KafkaRecord& record, DeliveryCallback on_delivery) {
+  const std::shared_ptr<rd_kafka_t> handle = Current();
   auto* callback = new DeliveryCallback(std::move(on_delivery));
   rd_kafka_headers_t* headers = HeadersFromRecord(record);
   rd_kafka_resp_err_t err = rd_kafka_producev(
-      handle_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
+      handle.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
       RD_KAFKA_V_PARTITION(record.partition >= 0 ? record.partition : RD_KAFKA_PARTITION_UA),
       RD_KAFKA_V_KEY(record.key.data(), record.key.size()),
       RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
@@ -71,7 +129,6 @@ absl::Status KafkaProducer::Produce(const KafkaRecord& record, DeliveryCallback 
   }
   return absl::OkStatus();
 }
-
 absl::StatusOr<Delivery> KafkaProducer::ProduceAndWait(const KafkaRecord& record,
                                                        absl::Duration timeout) {
   struct Waiter {
@@ -93,7 +150,7 @@ absl::StatusOr<Delivery> KafkaProducer::ProduceAndWait(const KafkaRecord& record
 
 absl::Status KafkaProducer::Flush(absl::Duration timeout) {
   return ErrorToStatus(
-      rd_kafka_flush(handle_.get(), static_cast<int>(absl::ToInt64Milliseconds(timeout))),
+      rd_kafka_flush(Current().get(), static_cast<int>(absl::ToInt64Milliseconds(timeout))),
       "flush");
 }
 
@@ -119,6 +176,19 @@ int KafkaProducer::OnStatistics(rd_kafka_t*, char* json, size_t json_len, void* 
   absl::MutexLock lock(&self->statistics_mu_);
   self->statistics_.assign(json, json_len);
   return 0;  // librdkafka frees json
+}
+
+void KafkaProducer::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<KafkaProducer*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    self->fatal_.store(true);
+    return;  // ReplaceFatalHandle logs it, with the underlying error
+  }
+  // Transient (a broker down, a connection lost): librdkafka retries by itself.
+  logging::Log(logging::Level::kWarn, reason,
+               {{"component", "librdkafka"},
+                {"client", rd_kafka_name(rk)},
+                {"error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))}});
 }
 
 }  // namespace choreo::kafka

@@ -9,6 +9,14 @@
 // LatestStatistics are thread-safe. Destruction flushes for up to `close_timeout`, then drops
 // what is still queued (its callbacks run with an error) and joins the poll thread.
 //
+// Fatal errors: an idempotent producer can meet a fatal error (the broker lost the sequence of
+// its records, e.g. after a broker was killed), after which librdkafka fails every record it
+// is given, for ever. The producer replaces its librdkafka handle with a new one (a new
+// producer id) on its poll thread as soon as it learns of one: records queued or in flight on
+// the old handle are failed (UNAVAILABLE: the caller's retry sends them again, and consumers'
+// markers drop a record the broker had already appended), and Produce goes on with the new
+// handle. Each replacement is logged as an error and counted (recoveries()).
+//
 // First produce: librdkafka learns an unknown topic's partitions only on its next topic scan,
 // up to a second later, so a producer's first record to each topic would wait that long. The
 // poll thread therefore first asks the broker for the metadata of every mission topic
@@ -63,18 +71,37 @@ class KafkaProducer {
   // The last statistics JSON librdkafka emitted (statistics.interval.ms), empty before the first.
   std::string LatestStatistics() const;
 
-  rd_kafka_t* handle() const { return handle_.get(); }
+  // How many times a fatal error made the producer replace its handle.
+  int recoveries() const { return recoveries_.load(); }
+
+  // The current librdkafka handle, for admin requests and tests. Replaced after a fatal error:
+  // do not keep it across calls.
+  rd_kafka_t* handle() const;
 
  private:
-  explicit KafkaProducer(absl::Duration close_timeout) : close_timeout_(close_timeout) {}
+  KafkaProducer(KafkaConfig config, absl::Duration close_timeout)
+      : config_(std::move(config)), close_timeout_(close_timeout) {}
+  // A new librdkafka handle with this producer's callbacks.
+  absl::StatusOr<std::shared_ptr<rd_kafka_t>> NewHandle();
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
   static int OnStatistics(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
+  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void PollLoop();
-  void LearnMissionTopics();
+  // Topic handles of every mission topic on `handle`, and their metadata (see above).
+  void LearnMissionTopics(rd_kafka_t* handle);
+  // After a fatal error: a new handle in place of the old one, whose records are failed.
+  void ReplaceFatalHandle();
 
+  const KafkaConfig config_;
   const absl::Duration close_timeout_;
-  HandlePtr handle_;
+  // The current handle. Callers take a reference for the length of one call, so a replaced
+  // handle is destroyed by whoever lets go of it last; only the poll thread replaces it.
+  std::shared_ptr<rd_kafka_t> Current() const;
+  mutable absl::Mutex handle_mu_;
+  std::shared_ptr<rd_kafka_t> handle_ ABSL_GUARDED_BY(handle_mu_);
   std::vector<rd_kafka_topic_t*> known_topics_;  // held so librdkafka keeps their metadata
+  std::atomic<bool> fatal_{false};               // set by OnError, handled by the poll thread
+  std::atomic<int> recoveries_{0};
   std::atomic<bool> stopping_{false};
   std::thread poller_;
   mutable absl::Mutex statistics_mu_;

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <set>
@@ -501,10 +502,10 @@ TEST_F(GatewayApiTest, AServiceBackFromAnOutageIsReachedWithinASecond) {
 namespace choreo::e2e {
 namespace {
 
-// Once every process reports ready, the first orders are as quick as any: every producer learns
-// the mission topics' partitions as it starts (KafkaProducer), so the first saga does not wait
-// for librdkafka's once-a-second topic scan at each hop (it took 1.7-1.8 s here, then about
-// 25 ms), and the readiness checks wait for the producers' ids and the consumers' start offsets.
+// Once every process reports ready, the first orders are as quick as the next: every producer
+// learns the mission topics' partitions as it starts (KafkaProducer), so the first saga does not
+// wait for librdkafka's once-a-second topic scan at each hop (it took 1.7-1.8 s here, then about 25
+// ms), and the readiness checks wait for the producers' ids and the consumers' start offsets.
 void CheckTheFirstOrdersAfterStart(LocalSystem& system, Api& api) {
   {
     const absl::Status ready = system.WaitAllReady(absl::Seconds(60));
@@ -523,7 +524,12 @@ void CheckTheFirstOrdersAfterStart(LocalSystem& system, Api& api) {
   std::printf("CreateOrder after start: first %.1f ms, then %.1f, %.1f, %.1f ms\n",
               absl::ToDoubleMilliseconds(took[0]), absl::ToDoubleMilliseconds(took[1]),
               absl::ToDoubleMilliseconds(took[2]), absl::ToDoubleMilliseconds(took[3]));
-  EXPECT_LT(took[0], absl::Milliseconds(500));
+  // Before producers learnt their topics at start, the first took 1.7-1.8 s and the next about
+  // 25 ms. A loaded machine slows all four alike (563 ms, then 507, 282 and 754 ms once, beside
+  // another end-to-end test), so the first is held to the next ones' pace, never above 1.5 s.
+  const absl::Duration slowest_next = std::max({took[1], took[2], took[3]});
+  EXPECT_LT(took[0], std::max(absl::Milliseconds(500), 2 * slowest_next));
+  EXPECT_LT(took[0], absl::Milliseconds(1500));
 }
 
 TEST_F(GatewayApiTest, TheFirstOrderAfterStartIsAsQuickAsTheNext) {
