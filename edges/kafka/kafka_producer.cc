@@ -105,8 +105,13 @@ void KafkaProducer::ReplaceFatalHandle() {
                 {"error", rd_kafka_err2name(err)},
                 {"reason", reason}});
   // The old handle's records fail now (UNAVAILABLE) rather than at their message timeout.
+  // Every one of them gets its callback before the handle goes: a caller waits for it. A Produce
+  // still holding the old handle is refused at once (it is fatal), so nothing is added.
   rd_kafka_purge(old.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-  rd_kafka_poll(old.get(), 0);
+  const absl::Time deadline = absl::Now() + close_timeout_;
+  do {
+    rd_kafka_poll(old.get(), 10);
+  } while (rd_kafka_outq_len(old.get()) > 0 && absl::Now() < deadline);
   old.reset();  // destroyed here, or by the last Produce still holding it
   LearnMissionTopics(Current().get());
 }
