@@ -8,6 +8,13 @@
 #include "platform/logging/logger.h"
 
 namespace choreo::kafka {
+namespace {
+
+std::atomic<int64_t> producers_replaced{0};
+
+}  // namespace
+
+int64_t ProducersReplacedInProcess() { return producers_replaced.load(); }
 
 absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const KafkaConfig& config,
                                                                      absl::Duration close_timeout) {
@@ -98,6 +105,7 @@ void KafkaProducer::ReplaceFatalHandle() {
     handle_ = *std::move(fresh);
   }
   recoveries_.fetch_add(1);
+  producers_replaced.fetch_add(1);
   logging::Log(logging::Level::kError,
                "kafka producer: fatal error; replaced by a new producer, its unacknowledged "
                "records failed for their callers to send again",

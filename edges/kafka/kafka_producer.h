@@ -15,7 +15,8 @@
 // producer id) on its poll thread as soon as it learns of one: records queued or in flight on
 // the old handle are failed (UNAVAILABLE: the caller's retry sends them again, and consumers'
 // markers drop a record the broker had already appended), and Produce goes on with the new
-// handle. Each replacement is logged as an error and counted (recoveries()).
+// handle. Each replacement is logged as an error and counted (recoveries(), and for the process
+// ProducersReplacedInProcess(), which its metrics export).
 //
 // First produce: librdkafka learns an unknown topic's partitions only on its next topic scan,
 // up to a second later, so a producer's first record to each topic would wait that long. The
@@ -45,6 +46,9 @@ struct Delivery {
   int32_t partition = -1;
   int64_t offset = -1;
 };
+
+// Fatal-error replacements of every KafkaProducer of this process so far (see above).
+int64_t ProducersReplacedInProcess();
 
 class KafkaProducer {
  public:

@@ -3,10 +3,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "edges/kafka/kafka_producer.h"
+#include "edges/redis/redis_connection.h"
 #include "grpc/support/log.h"
 #include "platform/logging/logger.h"
 #include "platform/process/files.h"
-#include "edges/redis/redis_connection.h"
 
 namespace choreo::telemetry {
 namespace {
@@ -53,6 +54,50 @@ absl::Status TelemetryConfig::Validate() const {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The process's own metrics: Redis round trips, the span exporter's counts, Kafka producers
+// replaced, readiness. `exporter` may be null (no collector); both must outlive every scrape.
+void AddProcessMetrics(metrics::Metrics& metrics, tracing::OtlpHttpExporter* exporter,
+                       const Readiness& readiness) {
+  auto& redis_latency =
+      metrics.Histogram("choreo_redis_command_duration_seconds",
+                        "Redis round trips (one command or a pipeline), failures included.");
+  redis::SetRoundTripObserver([&redis_latency](absl::string_view command, absl::Duration took) {
+    redis_latency.Add({{"command", std::string(command)}}, metrics::FastLatencyBuckets())
+        .Observe(metrics::Seconds(took));
+  });
+  auto exporter_count = [exporter](uint64_t (tracing::OtlpHttpExporter::*count)() const) {
+    return [exporter, count] {
+      return std::vector<metrics::Sample>{
+          {.labels = {}, .value = exporter == nullptr ? 0.0 : static_cast<double>((exporter->*count)())}};
+    };
+  };
+  metrics.CounterCallback("choreo_trace_spans_exported_total", "Spans the collector accepted.",
+                          exporter_count(&tracing::OtlpHttpExporter::exported));
+  metrics.CounterCallback("choreo_trace_spans_dropped_total",
+                          "Spans dropped because the export queue was full.",
+                          exporter_count(&tracing::OtlpHttpExporter::dropped));
+  metrics.CounterCallback("choreo_trace_spans_failed_total",
+                          "Spans in batches the collector did not accept.",
+                          exporter_count(&tracing::OtlpHttpExporter::failed));
+  metrics.CounterCallback(
+      "choreo_kafka_producers_replaced_total",
+      "Kafka producers replaced after a fatal error (librdkafka's idempotence state lost); "
+      "their unacknowledged records were sent again.",
+      [] {
+        return std::vector<metrics::Sample>{
+            {.labels = {}, .value = static_cast<double>(kafka::ProducersReplacedInProcess())}};
+      });
+  metrics.GaugeCallback(
+      "choreo_ready", "1 while the process is ready (/readyz 200, grpc.health.v1 SERVING), else 0.",
+      [&readiness] {
+        return std::vector<metrics::Sample>{{.labels = {}, .value = readiness.ready() ? 1.0 : 0.0}};
+      });
+}
+
+}  // namespace
+
 Telemetry::Telemetry(const std::string& service, const TelemetryConfig& config)
     : exporter_(config.otlp_endpoint.empty()
                     ? nullptr
@@ -70,35 +115,7 @@ absl::StatusOr<std::unique_ptr<Telemetry>> Telemetry::Start(const std::string& s
   std::unique_ptr<Telemetry> telemetry(new Telemetry(service, config));
   Telemetry* self = telemetry.get();
 
-  auto& redis_latency = self->metrics_.Histogram(
-      "choreo_redis_command_duration_seconds",
-      "Redis round trips (one command or a pipeline), failures included.");
-  redis::SetRoundTripObserver([&redis_latency](absl::string_view command, absl::Duration took) {
-    redis_latency.Add({{"command", std::string(command)}}, metrics::FastLatencyBuckets())
-        .Observe(metrics::Seconds(took));
-  });
-  tracing::OtlpHttpExporter* exporter = self->exporter_.get();
-  auto exporter_count = [exporter](uint64_t (tracing::OtlpHttpExporter::*count)() const) {
-    return [exporter, count] {
-      return std::vector<metrics::Sample>{
-          {.labels = {}, .value = exporter == nullptr ? 0.0 : static_cast<double>((exporter->*count)())}};
-    };
-  };
-  self->metrics_.CounterCallback("choreo_trace_spans_exported_total",
-                                 "Spans the collector accepted.",
-                                 exporter_count(&tracing::OtlpHttpExporter::exported));
-  self->metrics_.CounterCallback("choreo_trace_spans_dropped_total",
-                                 "Spans dropped because the export queue was full.",
-                                 exporter_count(&tracing::OtlpHttpExporter::dropped));
-  self->metrics_.CounterCallback("choreo_trace_spans_failed_total",
-                                 "Spans in batches the collector did not accept.",
-                                 exporter_count(&tracing::OtlpHttpExporter::failed));
-  self->metrics_.GaugeCallback(
-      "choreo_ready", "1 while the process is ready (/readyz 200, grpc.health.v1 SERVING), else 0.",
-      [readiness = &self->readiness_] {
-        return std::vector<metrics::Sample>{
-            {.labels = {}, .value = readiness->ready() ? 1.0 : 0.0}};
-      });
+  AddProcessMetrics(self->metrics_, self->exporter_.get(), self->readiness_);
 
   absl::StatusOr<std::unique_ptr<http::HttpServer>> admin = http::HttpServer::Start(
       {.listen = config.admin_listen,

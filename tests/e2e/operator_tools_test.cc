@@ -431,8 +431,8 @@ TEST_F(OperatorToolsTest, PrometheusScrapesEveryProcessAndEveryDashboardQueryAnd
       }
     }
   }
-  EXPECT_EQ(recording, 6);
-  EXPECT_EQ(alerting, 7);
+  EXPECT_EQ(recording, 7);
+  EXPECT_EQ(alerting, 8);
   // Health is known once a group has been evaluated: poll until every rule has been, then none
   // may be in error.
   std::string unhealthy;

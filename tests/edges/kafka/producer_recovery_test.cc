@@ -54,6 +54,7 @@ TEST(KafkaProducerRecoveryTest, AFatalErrorReplacesTheProducerAndItSendsAgain) {
   }
 
   // What librdkafka raises when the broker lost its record sequence (a broker killed).
+  const int64_t replaced_before = ProducersReplacedInProcess();
   rd_kafka_t* failed = (*producer)->handle();
   ASSERT_GT(rd_kafka_outq_len(failed), 0);
   ASSERT_EQ(rd_kafka_test_fatal_error(failed, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
@@ -76,6 +77,7 @@ TEST(KafkaProducerRecoveryTest, AFatalErrorReplacesTheProducerAndItSendsAgain) {
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_GT(after->offset, first->offset);
   EXPECT_EQ((*producer)->recoveries(), 1);
+  EXPECT_EQ(ProducersReplacedInProcess(), replaced_before + 1);  // the process's metric
 }
 
 TEST(KafkaProducerRecoveryTest, RecordsOfAFatalOrStoppingProducerAreRetryable) {
