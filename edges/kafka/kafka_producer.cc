@@ -62,8 +62,6 @@ std::shared_ptr<rd_kafka_t> KafkaProducer::Current() const {
 rd_kafka_t* KafkaProducer::handle() const { return Current().get(); }
 
 void KafkaProducer::LearnMissionTopics(rd_kafka_t* handle) {
-  for (rd_kafka_topic_t* topic : known_topics_) rd_kafka_topic_destroy(topic);
-  known_topics_.clear();
   for (const std::string& name : topics::MissionTopics()) {
     if (rd_kafka_topic_t* topic = rd_kafka_topic_new(handle, name.c_str(), nullptr)) {
       known_topics_.push_back(topic);
@@ -98,6 +96,7 @@ void KafkaProducer::ReplaceFatalHandle() {
     return;
   }
   fatal_.store(false);
+  // The old handle's topic handles go before it does; LearnMissionTopics makes the new ones.
   for (rd_kafka_topic_t* topic : known_topics_) rd_kafka_topic_destroy(topic);
   known_topics_.clear();
   {
@@ -142,6 +141,7 @@ absl::Status KafkaProducer::Produce(const KafkaRecord& record, DeliveryCallback 
   }
   return absl::OkStatus();
 }
+
 absl::StatusOr<Delivery> KafkaProducer::ProduceAndWait(const KafkaRecord& record,
                                                        absl::Duration timeout) {
   struct Waiter {

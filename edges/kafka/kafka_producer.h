@@ -91,7 +91,8 @@ class KafkaProducer {
   static int OnStatistics(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void PollLoop();
-  // Topic handles of every mission topic on `handle`, and their metadata (see above).
+  // Topic handles of every mission topic on `handle`, and their metadata (see above); adds to
+  // known_topics_, which holds none of another handle.
   void LearnMissionTopics(rd_kafka_t* handle);
   // After a fatal error: a new handle in place of the old one, whose records are failed.
   void ReplaceFatalHandle();

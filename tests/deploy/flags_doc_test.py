@@ -63,11 +63,17 @@ def flags_of(path):
     return flags
 
 
-def find_binary(build_dir, name):
+def find_binaries(build_dir, names):
+    """The path of each of `names` under `build_dir`, in one walk of the build tree."""
+    found = {}
     for directory, _, files in os.walk(build_dir):
-        if name in files and os.access(os.path.join(directory, name), os.X_OK):
-            return os.path.join(directory, name)
-    sys.exit("FAIL: %s is not built under %s" % (name, build_dir))
+        for name in set(names).intersection(files) - found.keys():
+            if os.access(os.path.join(directory, name), os.X_OK):
+                found[name] = os.path.join(directory, name)
+    missing = sorted(set(names) - found.keys())
+    if missing:
+        sys.exit("FAIL: not built under %s: %s" % (build_dir, ", ".join(missing)))
+    return found
 
 
 def main():
@@ -75,8 +81,9 @@ def main():
     with open(os.path.join(repo, "deploy/flags.md")) as doc:
         parts = sections(doc.read())
     problems, total = [], 0
+    paths = find_binaries(build_dir, PROCESSES + COMMANDS)
     for binary in PROCESSES + COMMANDS:
-        has = flags_of(find_binary(build_dir, binary))
+        has = flags_of(paths[binary])
         total += len(has)
         undocumented = has - documented(binary, parts)
         if undocumented:
