@@ -59,7 +59,8 @@ std::vector<RedisAclUser> MissionRedisUsers() {
       {"billing", AggregateKeys("billing")},
       // users:outbox, and the attempt counters per client address.
       {"users", Plus(AggregateKeys("users"), {"users:*", "attempts:{users.*"})},
-      {"notification", AggregateKeys("notification")},
+      // notification:inbox:{<user>} and its records' markers.
+      {"notification", Plus(AggregateKeys("notification"), {"notification:*"})},
   };
 }
 

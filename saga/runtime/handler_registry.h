@@ -223,12 +223,14 @@ class HandlerRegistry {
   // aggregate: its completion record is all that is stored (one lookup and one write), so a
   // re-delivered event whose effect completed is not run again, and one whose effect did not is
   // (at least once: idempotent). Failures are retried, or dead-letter the record, like a
-  // decision's.
+  // decision's. Repeats::kFreely: an effect that is its own exactly-once (a set-like write, or
+  // one that checks and writes its own marker atomically) stores no completion record and costs
+  // no lookup: it runs on every handling of the event, duplicates included.
   //   aggregate_id: const Event& -> std::string (the completion record's aggregate)
   //   effect: (const Event&, const EffectContext&) -> absl::Status
   template <typename Event, typename IdFn, typename EffectFn>
   absl::Status Effect(std::string aggregate_type, IdFn aggregate_id, std::string name,
-                      EffectFn effect) {
+                      EffectFn effect, Repeats repeats = Repeats::kOnce) {
     Route route;
     route.aggregate_type = std::move(aggregate_type);
     route.aggregate_id = [aggregate_id](const google::protobuf::Message& event) {
@@ -236,12 +238,41 @@ class HandlerRegistry {
     };
     AfterCommitStep step;
     step.name = std::move(name);
+    step.record_completion = repeats == Repeats::kOnce;
     step.run = [effect](const std::string& /*state*/, const google::protobuf::Message& event,
                         const EffectContext& context) -> absl::Status {
       return effect(static_cast<const Event&>(event), context);
     };
     route.after_commit = std::move(step);
     return Add(*Event::descriptor(), std::move(route));  // no decide: an effect alone
+  }
+
+  // Effect with a batch form too: when a lane handles several records of `Event` at once (of
+  // distinct keys and aggregates), the runtime calls effect_many once for those whose effect is
+  // to run, instead of `effect` once each:
+  //   effect_many: (const std::vector<const Event*>& events,
+  //                 const std::vector<const EffectContext*>& contexts) -> absl::Status
+  // On its error, each record's `effect` runs alone (retried, dead-lettered as usual), so it
+  // needs not be all or nothing.
+  template <typename Event, typename IdFn, typename EffectFn, typename EffectManyFn>
+  absl::Status Effect(std::string aggregate_type, IdFn aggregate_id, std::string name,
+                      EffectFn effect, EffectManyFn effect_many, Repeats repeats) {
+    absl::Status added = Effect<Event>(std::move(aggregate_type), std::move(aggregate_id),
+                                       std::move(name), std::move(effect), repeats);
+    if (!added.ok()) return added;
+    routes_[Event::descriptor()->full_name()].after_commit->run_many =
+        [effect_many](const std::vector<EffectCall>& calls) -> absl::Status {
+      std::vector<const Event*> events;
+      std::vector<const EffectContext*> contexts;
+      events.reserve(calls.size());
+      contexts.reserve(calls.size());
+      for (const EffectCall& call : calls) {
+        events.push_back(static_cast<const Event*>(&call.event));
+        contexts.push_back(&call.context);
+      }
+      return effect_many(events, contexts);
+    };
+    return absl::OkStatus();
   }
 
   // Accepts `Event` on a subscribed topic and does nothing with it (its offset just moves on),

@@ -164,6 +164,7 @@ struct SagaRuntime::Batched {
   store::AggregateRef aggregate;
   std::vector<publish::StampedEvent> decided;  // once decided
   std::string state;                           // once committed: the state the effect sees
+  bool duplicate = false;  // an effect alone that completed before: nothing left to do
 };
 
 void SagaRuntime::HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch) {
@@ -189,7 +190,9 @@ void SagaRuntime::HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch
         scope.Done();
         continue;
       }
-      if (route != nullptr && route->decide) {
+      // A decision, or an effect alone with a batch form, shares the run's round trips.
+      if (route != nullptr &&
+          (route->decide || (route->after_commit && route->after_commit->run_many))) {
         store::AggregateRef aggregate{absl::StrCat(options_.service, ".", route->aggregate_type),
                                       route->aggregate_id(*dispatch->event.message)};
         if (!aggregate.id.empty()) {
@@ -215,11 +218,17 @@ void SagaRuntime::HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch
 bool SagaRuntime::RunTogether(Lane& lane, std::vector<Batched>& run) {
   if (run.empty()) return !crashed();
   std::vector<Batched> alone;
+  std::vector<Batched> effects_alone;  // no decision: nothing to load, commit or publish
   if (run.size() == 1) {
     alone = std::move(run);  // nothing to share: the plain path
     run.clear();
   } else {
-    CommitTogether(lane, run, alone);
+    std::vector<Batched> to_commit;
+    for (Batched& item : run) {
+      (item.dispatch.route->decide ? to_commit : effects_alone).push_back(std::move(item));
+    }
+    run = std::move(to_commit);
+    if (!run.empty()) CommitTogether(lane, run, alone);
   }
   if (!run.empty()) {
     if (CrashAt(CrashPoint::kAfterCommitBeforePublish, run.front().scope->record())) return false;
@@ -235,11 +244,22 @@ bool SagaRuntime::RunTogether(Lane& lane, std::vector<Batched>& run) {
       run.clear();
     }
   }
+  for (Batched& item : effects_alone) {
+    absl::StatusOr<bool> pending =
+        EffectPending(lane, *item.dispatch.route, item.aggregate,
+                      item.dispatch.event.meta().event_id(), /*handled_before=*/true);
+    if (!pending.ok()) {
+      alone.push_back(std::move(item));  // alone, with its retries
+      continue;
+    }
+    item.duplicate = !*pending;
+    run.push_back(std::move(item));
+  }
   std::vector<std::string> types;
   std::vector<std::unique_ptr<PendingEffect>> effects;
   for (Batched& item : run) {
     types.push_back(item.dispatch.event.type());
-    effects.push_back(item.dispatch.route->after_commit
+    effects.push_back(item.dispatch.route->after_commit && !item.duplicate
                           ? std::make_unique<PendingEffect>(PendingEffect{
                                 std::move(item.dispatch), item.aggregate, std::move(item.state)})
                           : nullptr);
@@ -248,7 +268,8 @@ bool SagaRuntime::RunTogether(Lane& lane, std::vector<Batched>& run) {
   for (size_t i = 0; i < run.size(); ++i) {
     Batched& item = run[i];
     consume::RecordScope& scope = *item.scope;
-    SagaObserver::Outcome outcome = SagaObserver::Outcome::kHandled;
+    SagaObserver::Outcome outcome =
+        item.duplicate ? SagaObserver::Outcome::kDuplicate : SagaObserver::Outcome::kHandled;
     if (PendingEffect* effect = effects[i].get(); effect != nullptr) {
       if (!effect->ran && CrashAt(CrashPoint::kAfterPublishBeforeEffect, scope.record())) {
         return false;

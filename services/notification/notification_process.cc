@@ -1,5 +1,6 @@
 #include "services/notification/notification_process.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <utility>
@@ -8,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "edges/kafka/kafka_client.h"
+#include "edges/redis/redis_pool.h"
 #include "saga/service/service_host.h"
 #include "saga/telemetry/telemetry.h"
 #include "services/notification/channels/channel_router.h"
@@ -76,9 +78,12 @@ int RunNotification(const NotificationConfig& config, process::StopSignals& sign
   if (!view.ok()) return service::StartFailure(kService, view.status());
   absl::StatusOr<saga::HandlerRegistry> statuses = StatusRegistry(&lookup);
   if (!statuses.ok()) return service::StartFailure(kService, statuses.status());
-  absl::StatusOr<saga::HandlerRegistry> sender = SenderRegistry(&counted);
+  // The inbox: the sender's lanes and the admin API share a few connections.
+  redis::RedisPool inbox_pool(redis, std::max(2, config.workers));
+  InboxStore inbox(inbox_pool, {.marker_retention = config.marker_retention});
+  absl::StatusOr<saga::HandlerRegistry> sender = SenderRegistry(&counted, &inbox);
   if (!sender.ok()) return service::StartFailure(kService, sender.status());
-  NotificationAdminService admin(redis);
+  NotificationAdminService admin(inbox);
 
   // Notifications are not on the order's critical path: fetches gather records for up to 250 ms
   // (kafka::BatchedFetch), so the runtime gets them in batches and the broker answers far fewer

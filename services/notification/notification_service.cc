@@ -243,41 +243,79 @@ std::vector<std::string> SenderTopics() {
   return {std::string(topics::kNotificationsRequested), std::string(topics::kNotificationsSent)};
 }
 
-absl::StatusOr<saga::HandlerRegistry> SenderRegistry(NotificationChannel* channel) {
+namespace {
+
+// Delivers `n` through its channel and stamps its outcome for notifications.sent.
+absl::StatusOr<publish::StampedEvent> DeliverAndStamp(
+    NotificationChannel* channel, const notifications::v1::NotificationRequested& n,
+    const saga::EffectContext& context) {
+  const DeliveryResult result = channel->Deliver(n);
+  if (!result.detail.empty()) {
+    logging::Warn(absl::StrCat("delivery failed: ", result.detail),
+                  {{"notification_id", n.notification_id()}});
+  }
+  notifications::v1::NotificationSent sent = SentFor(n, result, context.now);
+  publish::Origin origin = context.origin;
+  origin.event_id = ids::EventId(SentEventIdFor(n.notification_id()));
+  return context.publisher.Stamp(sent, topics::kNotificationsSent, n.username(), origin);
+}
+
+}  // namespace
+
+absl::StatusOr<saga::HandlerRegistry> SenderRegistry(NotificationChannel* channel,
+                                                     InboxStore* inbox) {
   saga::HandlerRegistry registry;
-  using notifications::v1::Inbox;
   using notifications::v1::NotificationRequested;
   using notifications::v1::NotificationSent;
-  using Result = absl::StatusOr<saga::Reaction<Inbox>>;
-  // Delivery is an effect alone, at least once (webhooks carry Idempotency-Key: <notification
-  // id>), once per notification id; its outcome has a stable event id, and the inbox records it
-  // from notifications.sent.
+  const auto user_of = [](const auto& event) { return event.username(); };
+  // Delivery: an effect alone, once per notification id (its completion record). A batch's
+  // outcomes go out at once and are acknowledged together.
   absl::Status added = registry.Effect<NotificationRequested>(
-      kInboxAggregate, [](const NotificationRequested& n) { return n.username(); }, "delivery",
+      kInboxAggregate, user_of, "delivery",
       [channel](const NotificationRequested& n, const saga::EffectContext& context) {
-        const DeliveryResult result = channel->Deliver(n);
-        if (!result.detail.empty()) {
-          logging::Warn(absl::StrCat("delivery failed: ", result.detail),
-                        {{"notification_id", n.notification_id()}});
+        absl::StatusOr<publish::StampedEvent> sent = DeliverAndStamp(channel, n, context);
+        if (!sent.ok()) return sent.status();
+        std::vector<publish::StampedEvent> one;
+        one.push_back(*std::move(sent));
+        return context.publisher.SendAndWait(std::move(one));
+      },
+      [channel](const std::vector<const NotificationRequested*>& requests,
+                const std::vector<const saga::EffectContext*>& contexts) -> absl::Status {
+        std::vector<publish::StampedEvent> outcomes;
+        for (size_t i = 0; i < requests.size(); ++i) {
+          absl::StatusOr<publish::StampedEvent> sent =
+              DeliverAndStamp(channel, *requests[i], *contexts[i]);
+          if (!sent.ok()) {
+            for (publish::StampedEvent& stamped : outcomes) stamped.send.Discard();
+            return sent.status();
+          }
+          outcomes.push_back(*std::move(sent));
         }
-        NotificationSent sent = SentFor(n, result, context.now);
-        publish::Origin origin = context.origin;
-        origin.event_id = ids::EventId(SentEventIdFor(n.notification_id()));
-        return context.publisher.Publish(sent, topics::kNotificationsSent, n.username(), origin);
-      });
+        return contexts.front()->publisher.SendAndWait(std::move(outcomes));
+      },
+      saga::HandlerRegistry::Repeats::kOnce);
   if (added.ok()) {
-    added = registry.On<NotificationSent, Inbox>(
-        kInboxAggregate, [](const NotificationSent& sent) { return sent.username(); },
-        [](const Inbox& inbox, const NotificationSent& sent, const saga::EventContext&) -> Result {
-          return RecordDelivery(inbox, sent);
-        });
+    // The inbox records the outcome with its own marker, in the same Lua step: an effect alone
+    // that needs no completion record of the runtime's. A batch's outcomes in one round trip.
+    added = registry.Effect<NotificationSent>(
+        kInboxAggregate, user_of, "inbox",
+        [inbox](const NotificationSent& sent, const saga::EffectContext&) -> absl::Status {
+          return inbox->Record(sent.username(), InboxRecordFor(sent)).status();
+        },
+        [inbox](const std::vector<const NotificationSent*>& outcomes,
+                const std::vector<const saga::EffectContext*>&) -> absl::Status {
+          std::vector<InboxStore::Entry> entries;
+          entries.reserve(outcomes.size());
+          for (const NotificationSent* sent : outcomes) {
+            entries.push_back({sent->username(), InboxRecordFor(*sent)});
+          }
+          return inbox->RecordMany(entries).status();
+        },
+        saga::HandlerRegistry::Repeats::kFreely);
   }
   if (!added.ok()) return added;
   return registry;
 }
-
-NotificationAdminService::NotificationAdminService(redis::RedisConnection::Options redis)
-    : store_(std::move(redis)) {}
 
 grpc::Status NotificationAdminService::ListNotifications(
     grpc::ServerContext* context, const notifications::v1::ListNotificationsRequest* request,
@@ -297,20 +335,15 @@ grpc::Status NotificationAdminService::ListNotifications(
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "page_token: not a token from a previous page");
   }
-  absl::StatusOr<store::VersionedState<notifications::v1::Inbox>> loaded;
-  {
-    absl::MutexLock lock(&mu_);
-    loaded = store::LoadState<notifications::v1::Inbox>(store_,
-                                                         Ref(kInboxAggregate, request->username()));
-  }
-  if (!loaded.ok()) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(loaded.status().message()));
-  }
-  const notifications::v1::Inbox& inbox = loaded->state;
   const int page_size = request->page_size() == 0 ? 20 : request->page_size();
-  const int end = std::min(inbox.records_size(), start + page_size);
-  for (int i = start; i < end; ++i) *response->add_notifications() = inbox.records(i);
-  if (end < inbox.records_size()) response->set_next_page_token(absl::StrCat(end));
+  absl::StatusOr<InboxStore::Page> page = inbox_.List(request->username(), start, page_size);
+  if (!page.ok()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(page.status().message()));
+  }
+  for (notifications::v1::NotificationRecord& record : page->records) {
+    *response->add_notifications() = std::move(record);
+  }
+  if (page->more) response->set_next_page_token(absl::StrCat(start + page_size));
   return grpc::Status::OK;
 }
 

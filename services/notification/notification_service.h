@@ -11,10 +11,11 @@
 //                                 (notification.order:<order id>); after the commit, one
 //                                 NotificationRequested for the recipient from the local view (on
 //                                 a miss it asks on users.profile and waits, bounded).
-//   choreo-notification-sender    notifications.requested -> accepted into the user's inbox
-//                                 (notification.inbox:<username>); after the commit, delivery
-//                                 through a channel and NotificationSent. notifications.sent ->
-//                                 the outcome recorded in the inbox.
+//   choreo-notification-sender    notifications.requested -> delivery through a channel and
+//                                 NotificationSent, an effect alone (its completion record, on
+//                                 notification.inbox:<username>, is all the runtime stores).
+//                                 notifications.sent -> the outcome recorded in the user's inbox
+//                                 (InboxStore: its own marker, one Lua step).
 //
 // Plus NotificationAdmin.ListNotifications over the inbox (the gateway's ListNotifications).
 
@@ -35,6 +36,7 @@
 #include "saga/runtime/saga_runtime.h"
 #include "saga/store/redis_aggregate_store.h"
 #include "services/notification/channels/notification_channel.h"
+#include "services/notification/inbox_store.h"
 
 namespace choreo::notification {
 
@@ -98,19 +100,19 @@ absl::Status RebuildProfileView(saga::SagaRuntimeOptions options, absl::Duration
 std::vector<std::string> StatusTopics();
 absl::StatusOr<saga::HandlerRegistry> StatusRegistry(ProfileLookup* lookup);
 std::vector<std::string> SenderTopics();
-absl::StatusOr<saga::HandlerRegistry> SenderRegistry(NotificationChannel* channel);
+absl::StatusOr<saga::HandlerRegistry> SenderRegistry(NotificationChannel* channel,
+                                                     InboxStore* inbox);
 
-// NotificationAdmin over the inbox in Redis. Sync API; one guarded connection.
+// NotificationAdmin over the inbox in Redis. Thread-safe.
 class NotificationAdminService final : public notifications::v1::NotificationAdmin::Service {
  public:
-  explicit NotificationAdminService(redis::RedisConnection::Options redis);
+  explicit NotificationAdminService(InboxStore& inbox) : inbox_(inbox) {}
   grpc::Status ListNotifications(grpc::ServerContext* context,
                                  const notifications::v1::ListNotificationsRequest* request,
                                  notifications::v1::ListNotificationsResponse* response) override;
 
  private:
-  absl::Mutex mu_;
-  store::RedisAggregateStore store_ ABSL_GUARDED_BY(mu_);
+  InboxStore& inbox_;
 };
 
 }  // namespace choreo::notification

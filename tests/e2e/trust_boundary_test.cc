@@ -445,11 +445,13 @@ TEST_F(TrustBoundaryTest, EachProcessReachesOnlyItsOwnRedisKeys) {
                {"FLUSHALL"},
                {"KEYS", "*"},
                {"SCAN", "0"},
-               {"GET", "done:{notification.inbox:ann}:e1"}});
-  ASSERT_EQ(notification.size(), 7u);
+               {"GET", "done:{notification.inbox:ann}:e1"},
+               {"LRANGE", "notification:inbox:{ann}", "0", "0"}});
+  ASSERT_EQ(notification.size(), 8u);
   EXPECT_EQ(notification[0], "OK");
   for (int i : {1, 2, 3, 4, 5}) EXPECT_THAT(notification[i], HasSubstr("NOPERM")) << i;
   EXPECT_EQ(notification[6], "type 4") << "nil: allowed, and absent";
+  EXPECT_EQ(notification[7], "type 2") << "the inbox: allowed, an (empty) list";
   // Billing's own login reaches the balance: the positive control.
   const std::vector<std::string> billing =
       RedisAs(*system_, "billing", LocalSystem::RedisPassword("billing"), {{"EXISTS", balance}});

@@ -52,6 +52,8 @@ TEST(RedisAclsTest, EachServicesAggregateKeysAreItsOwnAlone) {
   EXPECT_EQ(OwnerOf("order:deadlines"), "order");  // the unsharded key of earlier releases
   EXPECT_EQ(OwnerOf("order:deadlines:{order:deadlines:15}"), "order");
   EXPECT_EQ(OwnerOf("order:deadlines:{order:deadlines}:lease"), "order");
+  EXPECT_EQ(OwnerOf("notification:inbox:{ann}"), "notification");
+  EXPECT_EQ(OwnerOf("notification:sent:{ann}:n1"), "notification");
   EXPECT_EQ(OwnerOf("users:outbox"), "users");
   EXPECT_EQ(OwnerOf("users:outbox:{users:outbox:0}"), "users");
   EXPECT_EQ(OwnerOf("users:outbox:{users:outbox}:lease"), "users");

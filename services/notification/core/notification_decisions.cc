@@ -156,13 +156,6 @@ saga::Reaction<notifications::v1::ProfileView> ApplyProfileResponse(
   return reaction;
 }
 
-bool AlreadyRecorded(const notifications::v1::Inbox& inbox, absl::string_view notification_id) {
-  for (const notifications::v1::NotificationRecord& record : inbox.records()) {
-    if (record.notification_id() == notification_id) return true;
-  }
-  return false;
-}
-
 notifications::v1::NotificationSent SentFor(const notifications::v1::NotificationRequested& request,
                                             const DeliveryResult& result, absl::Time now) {
   notifications::v1::NotificationSent sent;
@@ -185,11 +178,8 @@ std::string SentEventIdFor(absl::string_view notification_id) {
   return ids::StableId("notification-sent", {notification_id});
 }
 
-saga::Reaction<notifications::v1::Inbox> RecordDelivery(
-    const notifications::v1::Inbox& inbox, const notifications::v1::NotificationSent& sent,
-    int keep) {
-  saga::Reaction<notifications::v1::Inbox> reaction;
-  if (AlreadyRecorded(inbox, sent.notification_id())) return reaction;
+notifications::v1::NotificationRecord InboxRecordFor(
+    const notifications::v1::NotificationSent& sent) {
   notifications::v1::NotificationRecord record;
   record.set_notification_id(sent.notification_id());
   record.set_order_id(sent.order_id());
@@ -203,14 +193,7 @@ saga::Reaction<notifications::v1::Inbox> RecordDelivery(
   record.set_failure_reason(sent.failure_reason());
   *record.mutable_sent_at() = sent.sent_at();
   record.set_correlation_id(sent.meta().correlation_id());
-
-  reaction.state.emplace();
-  *reaction.state->add_records() = record;
-  for (const notifications::v1::NotificationRecord& older : inbox.records()) {
-    if (reaction.state->records_size() >= keep) break;
-    *reaction.state->add_records() = older;
-  }
-  return reaction;
+  return record;
 }
 
 }  // namespace choreo::notification

@@ -66,17 +66,14 @@ saga::Reaction<notifications::v1::ProfileView> ApplyProfileResponse(
     const notifications::v1::ProfileView& view, const users::v1::ProfileResponse& response,
     absl::Time now);
 
-// Sender (aggregate notification.inbox:<username>).
-bool AlreadyRecorded(const notifications::v1::Inbox& inbox, absl::string_view notification_id);
+// Sender.
 // The outcome of delivering `request`, sent at `now`.
 notifications::v1::NotificationSent SentFor(const notifications::v1::NotificationRequested& request,
                                             const DeliveryResult& result, absl::Time now);
 // Stable: the event id of the NotificationSent of one notification.
 std::string SentEventIdFor(absl::string_view notification_id);
-// Records an outcome (newest first, at most `keep` entries). An outcome already recorded changes
-// nothing.
-saga::Reaction<notifications::v1::Inbox> RecordDelivery(
-    const notifications::v1::Inbox& inbox, const notifications::v1::NotificationSent& sent,
-    int keep = 100);
+// The inbox's record of an outcome (InboxStore keeps it, newest first, once per notification).
+notifications::v1::NotificationRecord InboxRecordFor(
+    const notifications::v1::NotificationSent& sent);
 
 }  // namespace choreo::notification

@@ -123,13 +123,21 @@ class SagaRuntimeTest : public ::testing::Test {
   HandlerRegistry Registry() {
     HandlerRegistry registry;
     if (effect_alone_) {
-      EXPECT_TRUE(registry
-                      .Effect<AmountAdded>(
-                          "account", [](const AmountAdded& e) { return e.account(); }, "notice",
-                          [this](const AmountAdded& event, const EffectContext& context) {
-                            return effect_alone_(event, context);
-                          })
-                      .ok());
+      const auto account = [](const AmountAdded& e) { return e.account(); };
+      const auto one = [this](const AmountAdded& event, const EffectContext& context) {
+        return effect_alone_(event, context);
+      };
+      const absl::Status added =
+          effect_alone_many_
+              ? registry.Effect<AmountAdded>(
+                    "account", account, "notice", one,
+                    [this](const std::vector<const AmountAdded*>& events,
+                           const std::vector<const EffectContext*>&) {
+                      return effect_alone_many_(events);
+                    },
+                    effect_repeats_)
+              : registry.Effect<AmountAdded>("account", account, "notice", one, effect_repeats_);
+      EXPECT_TRUE(added.ok()) << added;
       return registry;
     }
     absl::Status added = registry.On<AmountAdded, Account>(
@@ -213,6 +221,15 @@ class SagaRuntimeTest : public ::testing::Test {
     return *runtimes_.back();
   }
 
+  // One lane that gathers what arrives within a second: the records produced before it starts
+  // form one batch.
+  SagaRuntime& StartOneBatchingLane(SagaObserver* observer) {
+    SagaRuntimeOptions options = Options(observer);
+    options.workers = 1;
+    options.batch_window = absl::Seconds(1);
+    return Start(std::move(options));
+  }
+
   static AmountAdded Event(const std::string& id, const std::string& account, int64_t amount,
                            int64_t seq = 0) {
     AmountAdded event;
@@ -267,6 +284,7 @@ class SagaRuntimeTest : public ::testing::Test {
   HandlerRegistry::Repeats effect_repeats_ = HandlerRegistry::Repeats::kOnce;
   // When set, the ledger handles AmountAdded with this effect alone (effect "notice").
   std::function<absl::Status(const AmountAdded&, const EffectContext&)> effect_alone_;
+  std::function<absl::Status(const std::vector<const AmountAdded*>&)> effect_alone_many_;
   std::vector<std::unique_ptr<SagaRuntime>> runtimes_;
 };
 
@@ -735,6 +753,31 @@ TEST_F(SagaRuntimeTest, AnEffectAloneRunsOncePerEventAndStoresNothingElse) {
   EXPECT_EQ(DistinctIds(out), (std::set<std::string>{"notice-of-fa-1", "notice-of-fa-2"}));
 }
 
+TEST_F(SagaRuntimeTest, AnEffectAloneFreeToRepeatRunsOnEveryHandlingAndStoresNothing) {
+  // Its own exactly-once (the notification inbox's marker and write in one Lua step): the
+  // runtime neither asks for nor writes a completion record.
+  std::vector<std::string> ran;
+  absl::Mutex mu;
+  effect_repeats_ = HandlerRegistry::Repeats::kFreely;
+  effect_alone_ = [&](const AmountAdded& event, const EffectContext&) {
+    absl::MutexLock lock(&mu);
+    ran.push_back(event.meta().event_id());
+    return absl::OkStatus();
+  };
+  const KafkaRecord record = Record(Event("fr-1", "fr", 3), "fr");
+  Produce(record);
+  Produce(record);  // the same event again: it runs again
+  CountingObserver observer;
+  Start(Options(&observer));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 2; }, kWait));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(ran, (std::vector<std::string>{"fr-1", "fr-1"}));
+  redis::RedisConnection connection({.address = {redis_->host(), redis_->port()}});
+  auto keys = connection.Command({"KEYS", "*"});
+  ASSERT_TRUE(keys.ok());
+  EXPECT_TRUE(keys->elements.empty()) << "no completion record, no state, no marker";
+}
+
 TEST_F(SagaRuntimeTest, AnEffectCutShortByACrashRunsAgainWhenTheRecordComesBack) {
   EffectLog log;
   effect_ = [&](const Account& committed, const AmountAdded& event, const EffectContext&) {
@@ -911,14 +954,25 @@ INSTANTIATE_TEST_SUITE_P(
 
 // An effect with a batch form runs once for a lane's batch, on each record's committed state;
 // when the batch form fails, each record's effect runs alone.
+// Counts the calls of an effect's batch form and the records they carried; fails them on demand.
+struct BatchForm {
+  std::atomic<int> calls{0}, records{0};
+  std::atomic<bool> fail{false};
+  absl::Status Run(size_t records_in_call) {
+    ++calls;
+    if (fail.load()) return absl::UnavailableError("batch form away");
+    records += static_cast<int>(records_in_call);
+    return absl::OkStatus();
+  }
+};
+
 TEST_F(SagaRuntimeTest, AnEffectWithABatchFormRunsOnceForABatchAndAloneWhenItFails) {
   constexpr int kRecords = 6;
   for (int i = 0; i < kRecords; ++i) {
     Produce(Event(absl::StrCat("em-", i), absl::StrCat("em-account-", i), 10 + i, 1));
   }
   EffectLog alone;
-  std::atomic<int> batch_calls{0}, batched_records{0};
-  std::atomic<bool> fail_batch{false};
+  BatchForm batch;
   effect_ = [&](const Account& committed, const AmountAdded& event, const EffectContext&) {
     alone.Add({event.meta().event_id(), committed.balance(), 0});
     return absl::OkStatus();
@@ -929,39 +983,73 @@ TEST_F(SagaRuntimeTest, AnEffectWithABatchFormRunsOnceForABatchAndAloneWhenItFai
     for (size_t i = 0; i < events.size(); ++i) {
       EXPECT_EQ(committed[i].balance(), events[i]->amount());  // the state as committed
     }
-    ++batch_calls;
-    if (fail_batch.load()) return absl::UnavailableError("mirror away");
-    batched_records += static_cast<int>(events.size());
-    return absl::OkStatus();
+    return batch.Run(events.size());
   };
   CountingObserver first;
-  SagaRuntimeOptions options = Options(&first);
-  options.workers = 1;
-  options.batch_window = absl::Seconds(1);
-  SagaRuntime& runtime = Start(std::move(options));
+  SagaRuntime& runtime = StartOneBatchingLane(&first);
   ASSERT_TRUE(WaitUntil([&] { return first.done() == kRecords; }, kWait));
-  EXPECT_EQ(batch_calls, 1);
-  EXPECT_EQ(batched_records, kRecords);
+  EXPECT_EQ(batch.calls, 1);
+  EXPECT_EQ(batch.records, kRecords);
   EXPECT_EQ(alone.size(), 0u);
 
   // The batch form fails: every record's effect runs alone instead, once.
   runtime.Stop();
-  fail_batch = true;
+  batch.fail = true;
   for (int i = 0; i < kRecords; ++i) {
     Produce(Event(absl::StrCat("em2-", i), absl::StrCat("em2-account-", i), 10 + i, 1));
   }
   CountingObserver second;
-  options = Options(&second);
-  options.workers = 1;
-  options.batch_window = absl::Seconds(1);
-  Start(std::move(options));
+  StartOneBatchingLane(&second);
   ASSERT_TRUE(WaitUntil([&] { return second.done() == kRecords; }, kWait));
-  EXPECT_EQ(batch_calls, 2);
+  EXPECT_EQ(batch.calls, 2);
   EXPECT_EQ(second.handled, kRecords);
   std::set<std::string> ran;
   for (const EffectRun& call : alone.calls()) ran.insert(call.event_id);
   EXPECT_EQ(ran.size(), static_cast<size_t>(kRecords));
   EXPECT_EQ(alone.size(), static_cast<size_t>(kRecords));
+}
+
+TEST_F(SagaRuntimeTest, EffectsAloneWithABatchFormRunOnceForABatchAndAloneWhenItFails) {
+  constexpr int kRecords = 6;
+  for (int i = 0; i < kRecords; ++i) {
+    Produce(Event(absl::StrCat("ea-", i), absl::StrCat("ea-account-", i), 10 + i));
+  }
+  std::atomic<int> alone{0};
+  BatchForm batch;
+  effect_alone_ = [&](const AmountAdded&, const EffectContext&) {
+    ++alone;
+    return absl::OkStatus();
+  };
+  effect_alone_many_ = [&](const std::vector<const AmountAdded*>& events) -> absl::Status {
+    return batch.Run(events.size());
+  };
+  CountingObserver first;
+  SagaRuntime& runtime = StartOneBatchingLane(&first);
+  ASSERT_TRUE(WaitUntil([&] { return first.done() == kRecords; }, kWait));
+  EXPECT_EQ(batch.calls, 1);
+  EXPECT_EQ(batch.records, kRecords);
+  EXPECT_EQ(alone, 0);
+  EXPECT_EQ(first.handled, kRecords);
+  redis::RedisConnection connection({.address = {redis_->host(), redis_->port()}});
+  auto completions = connection.Command({"KEYS", "effect:*"});
+  ASSERT_TRUE(completions.ok());
+  EXPECT_EQ(completions->elements.size(), static_cast<size_t>(kRecords)) << "each one recorded";
+
+  // The batch form fails: every record's effect runs alone instead, once; one that completed
+  // before, re-delivered in the batch, does not run again.
+  runtime.Stop();
+  batch.fail = true;
+  for (int i = 0; i < kRecords; ++i) {
+    Produce(Event(absl::StrCat("ea2-", i), absl::StrCat("ea2-account-", i), 10 + i));
+  }
+  Produce(Event("ea-0", "ea-account-0", 10));
+  CountingObserver second;
+  StartOneBatchingLane(&second);
+  ASSERT_TRUE(WaitUntil([&] { return second.done() == kRecords + 1; }, kWait));
+  EXPECT_EQ(batch.calls, 2);
+  EXPECT_EQ(alone, kRecords);
+  EXPECT_EQ(second.handled, kRecords);
+  EXPECT_EQ(second.duplicates, 1);
 }
 
 // A store that lets a rival write the aggregate between the runtime's load and its commit, once
