@@ -153,6 +153,7 @@ struct SagaRuntime::PendingEffect {
   store::AggregateRef aggregate;
   std::string state;  // as committed (or, for a duplicate, as found)
   bool ran = false;   // ran and succeeded; only its completion is left to record
+  bool recorded = false;  // its completion is recorded too (with its batch's)
 };
 
 // A record of a lane's batch on its way through a run (RunTogether).
@@ -244,17 +245,7 @@ bool SagaRuntime::RunTogether(Lane& lane, std::vector<Batched>& run) {
       run.clear();
     }
   }
-  for (Batched& item : effects_alone) {
-    absl::StatusOr<bool> pending =
-        EffectPending(lane, *item.dispatch.route, item.aggregate,
-                      item.dispatch.event.meta().event_id(), /*handled_before=*/true);
-    if (!pending.ok()) {
-      alone.push_back(std::move(item));  // alone, with its retries
-      continue;
-    }
-    item.duplicate = !*pending;
-    run.push_back(std::move(item));
-  }
+  AskCompletions(lane, effects_alone, run, alone);
   std::vector<std::string> types;
   std::vector<std::unique_ptr<PendingEffect>> effects;
   for (Batched& item : run) {
@@ -264,7 +255,7 @@ bool SagaRuntime::RunTogether(Lane& lane, std::vector<Batched>& run) {
                                 std::move(item.dispatch), item.aggregate, std::move(item.state)})
                           : nullptr);
   }
-  if (!RunEffectsTogether(run, effects)) return false;
+  if (!RunEffectsTogether(lane, run, effects)) return false;
   for (size_t i = 0; i < run.size(); ++i) {
     Batched& item = run[i];
     consume::RecordScope& scope = *item.scope;
@@ -296,7 +287,28 @@ bool SagaRuntime::RunTogether(Lane& lane, std::vector<Batched>& run) {
   return !crashed();
 }
 
-bool SagaRuntime::RunEffectsTogether(std::vector<Batched>& run,
+void SagaRuntime::AskCompletions(Lane& lane, std::vector<Batched>& effects_alone,
+                                 std::vector<Batched>& run, std::vector<Batched>& alone) {
+  std::vector<store::AggregateEvent> asked;
+  for (const Batched& item : effects_alone) {
+    if (item.dispatch.route->after_commit->record_completion) {
+      asked.push_back({item.aggregate, item.dispatch.event.meta().event_id()});
+    }
+  }
+  absl::StatusOr<std::vector<bool>> done =
+      asked.empty() ? std::vector<bool>() : lane.store->EffectsDone(asked);
+  size_t next = 0;
+  for (Batched& item : effects_alone) {
+    if (!done.ok()) {
+      alone.push_back(std::move(item));  // alone, with its retries
+      continue;
+    }
+    if (item.dispatch.route->after_commit->record_completion) item.duplicate = (*done)[next++];
+    run.push_back(std::move(item));
+  }
+}
+
+bool SagaRuntime::RunEffectsTogether(Lane& lane, std::vector<Batched>& run,
                                      std::vector<std::unique_ptr<PendingEffect>>& effects) {
   absl::flat_hash_map<const AfterCommitStep*, std::vector<size_t>> groups;
   for (size_t i = 0; i < run.size(); ++i) {
@@ -336,6 +348,15 @@ bool SagaRuntime::RunEffectsTogether(std::vector<Batched>& run,
       continue;
     }
     for (size_t i : members) effects[i]->ran = true;
+    if (!step->record_completion) continue;
+    // Their completions in one round trip; on a failure each records its own, with retries.
+    std::vector<store::AggregateEvent> completed;
+    for (size_t i : members) {
+      completed.push_back({effects[i]->aggregate, effects[i]->dispatch.event.meta().event_id()});
+    }
+    if (lane.store->MarkEffectsDone(completed, options_.marker_retention).ok()) {
+      for (size_t i : members) effects[i]->recorded = true;
+    }
   }
   return true;
 }
@@ -721,7 +742,7 @@ absl::Status SagaRuntime::RunEffect(Lane& lane, const KafkaRecord& record,
     }
     effect.ran = true;
   }
-  if (!step.record_completion) return absl::OkStatus();
+  if (!step.record_completion || effect.recorded) return absl::OkStatus();
   // Recorded apart from the effect: a failure here retries the recording, not the effect.
   return lane.store->MarkEffectDone(effect.aggregate, meta.event_id(), options_.marker_retention);
 }

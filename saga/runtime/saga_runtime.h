@@ -178,9 +178,15 @@ class SagaRuntime final {
   // cannot finish the plain way, alone after. Returns false when the runtime crashed.
   bool RunTogether(Lane& lane, std::vector<Batched>& run);
   // The effects of a run's records that have a batch form (AfterCommitStep::run_many), once per
-  // effect for all of them; those that succeed are marked ran. False when the runtime crashed.
-  bool RunEffectsTogether(std::vector<Batched>& run,
+  // effect for all of them; those that succeed are marked ran, and their completions recorded
+  // in one round trip. False when the runtime crashed.
+  bool RunEffectsTogether(Lane& lane, std::vector<Batched>& run,
                           std::vector<std::unique_ptr<PendingEffect>>& effects);
+  // Asks in one round trip whether the effects alone of a run that record their completion
+  // completed before (those that did are duplicates) and moves them into `run`; all of them to
+  // `alone` when the store fails.
+  void AskCompletions(Lane& lane, std::vector<Batched>& effects_alone, std::vector<Batched>& run,
+                      std::vector<Batched>& alone);
   // Load, decide and commit of a run: the records committed (in run order) stay in `run`, the
   // others are moved to `alone`.
   void CommitTogether(Lane& lane, std::vector<Batched>& run, std::vector<Batched>& alone);

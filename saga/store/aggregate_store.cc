@@ -30,4 +30,27 @@ absl::StatusOr<std::vector<CommitResult>> AggregateStore::CommitMany(
   return results;
 }
 
+absl::StatusOr<std::vector<bool>> AggregateStore::EffectsDone(
+    const std::vector<AggregateEvent>& items) {
+  std::vector<bool> done;
+  done.reserve(items.size());
+  for (const AggregateEvent& item : items) {
+    absl::StatusOr<bool> one = EffectDone(item.aggregate, item.event_id);
+    if (!one.ok()) return one.status();
+    done.push_back(*one);
+  }
+  return done;
+}
+
+absl::Status AggregateStore::MarkEffectsDone(const std::vector<AggregateEvent>& items,
+                                             absl::Duration retention) {
+  for (const AggregateEvent& item : items) {
+    if (absl::Status marked = MarkEffectDone(item.aggregate, item.event_id, retention);
+        !marked.ok()) {
+      return marked;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace choreo::store

@@ -98,6 +98,12 @@ class AggregateStore {
   // re-delivered record does not run it again; kept for `retention`. Idempotent.
   virtual absl::Status MarkEffectDone(const AggregateRef& aggregate, absl::string_view event_id,
                                       absl::Duration retention) = 0;
+
+  // EffectDone and MarkEffectDone of several effects at once: one answer per item, in order. A
+  // store that can pipeline does each in one round trip; by default they run one by one.
+  virtual absl::StatusOr<std::vector<bool>> EffectsDone(const std::vector<AggregateEvent>& items);
+  virtual absl::Status MarkEffectsDone(const std::vector<AggregateEvent>& items,
+                                       absl::Duration retention);
 };
 
 }  // namespace choreo::store

@@ -150,20 +150,49 @@ absl::StatusOr<std::vector<CommitResult>> RedisAggregateStore::CommitMany(
 
 absl::StatusOr<bool> RedisAggregateStore::EffectDone(const AggregateRef& aggregate,
                                                      absl::string_view event_id) {
-  absl::StatusOr<RedisReply> reply = connection_.Command({"EXISTS", EffectKey(aggregate, event_id)});
-  if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return ReplyError("EXISTS effect", *reply);
-  return reply->type == RedisReply::Type::kInteger && reply->integer == 1;
+  absl::StatusOr<std::vector<bool>> done = EffectsDone({{aggregate, std::string(event_id)}});
+  if (!done.ok()) return done.status();
+  return done->front();
 }
 
 absl::Status RedisAggregateStore::MarkEffectDone(const AggregateRef& aggregate,
                                                  absl::string_view event_id,
                                                  absl::Duration retention) {
-  absl::StatusOr<RedisReply> reply = connection_.Command(
-      {"SET", EffectKey(aggregate, event_id), "1", "PX",
-       absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(retention)))});
-  if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return ReplyError("SET effect", *reply);
+  return MarkEffectsDone({{aggregate, std::string(event_id)}}, retention);
+}
+
+absl::StatusOr<std::vector<bool>> RedisAggregateStore::EffectsDone(
+    const std::vector<AggregateEvent>& items) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(items.size());
+  for (const AggregateEvent& item : items) {
+    commands.push_back({"EXISTS", EffectKey(item.aggregate, item.event_id)});
+  }
+  absl::StatusOr<std::vector<RedisReply>> replies = connection_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  std::vector<bool> done;
+  done.reserve(replies->size());
+  for (const RedisReply& reply : *replies) {
+    if (reply.is_error()) return ReplyError("EXISTS effect", reply);
+    done.push_back(reply.type == RedisReply::Type::kInteger && reply.integer == 1);
+  }
+  return done;
+}
+
+absl::Status RedisAggregateStore::MarkEffectsDone(const std::vector<AggregateEvent>& items,
+                                                  absl::Duration retention) {
+  const std::string retention_ms =
+      absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(retention)));
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(items.size());
+  for (const AggregateEvent& item : items) {
+    commands.push_back({"SET", EffectKey(item.aggregate, item.event_id), "1", "PX", retention_ms});
+  }
+  absl::StatusOr<std::vector<RedisReply>> replies = connection_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (reply.is_error()) return ReplyError("SET effect", reply);
+  }
   return absl::OkStatus();
 }
 

@@ -35,6 +35,10 @@ class RedisAggregateStore final : public AggregateStore {
                                   absl::string_view event_id) override;
   absl::Status MarkEffectDone(const AggregateRef& aggregate, absl::string_view event_id,
                               absl::Duration retention) override;
+  // Each in one pipelined round trip.
+  absl::StatusOr<std::vector<bool>> EffectsDone(const std::vector<AggregateEvent>& items) override;
+  absl::Status MarkEffectsDone(const std::vector<AggregateEvent>& items,
+                               absl::Duration retention) override;
 
   static std::string StateKey(const AggregateRef& aggregate);
   static std::string MarkerKey(const AggregateRef& aggregate, absl::string_view event_id);

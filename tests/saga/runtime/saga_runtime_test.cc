@@ -223,10 +223,13 @@ class SagaRuntimeTest : public ::testing::Test {
 
   // One lane that gathers what arrives within a second: the records produced before it starts
   // form one batch.
-  SagaRuntime& StartOneBatchingLane(SagaObserver* observer) {
+  SagaRuntime& StartOneBatchingLane(
+      SagaObserver* observer,
+      std::function<std::unique_ptr<store::AggregateStore>()> store_factory = nullptr) {
     SagaRuntimeOptions options = Options(observer);
     options.workers = 1;
     options.batch_window = absl::Seconds(1);
+    options.store_factory = std::move(store_factory);
     return Start(std::move(options));
   }
 
@@ -1009,6 +1012,39 @@ TEST_F(SagaRuntimeTest, AnEffectWithABatchFormRunsOnceForABatchAndAloneWhenItFai
   EXPECT_EQ(alone.size(), static_cast<size_t>(kRecords));
 }
 
+// Counts the effect completions asked for and recorded, one by one and many at once.
+class CompletionCountingStore : public ForwardingStore {
+ public:
+  struct Counts {
+    std::atomic<int> one_asked{0}, one_marked{0}, many_asked{0}, many_marked{0};
+  };
+  CompletionCountingStore(redis::RedisConnection::Options options, Counts* counts)
+      : ForwardingStore(std::move(options)), counts_(counts) {}
+  absl::StatusOr<bool> EffectDone(const store::AggregateRef& aggregate,
+                                  absl::string_view event_id) override {
+    ++counts_->one_asked;
+    return ForwardingStore::EffectDone(aggregate, event_id);
+  }
+  absl::Status MarkEffectDone(const store::AggregateRef& aggregate, absl::string_view event_id,
+                              absl::Duration retention) override {
+    ++counts_->one_marked;
+    return ForwardingStore::MarkEffectDone(aggregate, event_id, retention);
+  }
+  absl::StatusOr<std::vector<bool>> EffectsDone(
+      const std::vector<store::AggregateEvent>& items) override {
+    counts_->many_asked += static_cast<int>(items.size());
+    return real_.EffectsDone(items);
+  }
+  absl::Status MarkEffectsDone(const std::vector<store::AggregateEvent>& items,
+                               absl::Duration retention) override {
+    counts_->many_marked += static_cast<int>(items.size());
+    return real_.MarkEffectsDone(items, retention);
+  }
+
+ private:
+  Counts* counts_;
+};
+
 TEST_F(SagaRuntimeTest, EffectsAloneWithABatchFormRunOnceForABatchAndAloneWhenItFails) {
   constexpr int kRecords = 6;
   for (int i = 0; i < kRecords; ++i) {
@@ -1024,14 +1060,22 @@ TEST_F(SagaRuntimeTest, EffectsAloneWithABatchFormRunOnceForABatchAndAloneWhenIt
     return batch.Run(events.size());
   };
   CountingObserver first;
-  SagaRuntime& runtime = StartOneBatchingLane(&first);
+  CompletionCountingStore::Counts counts;
+  const redis::RedisConnection::Options connection{.address = {redis_->host(), redis_->port()}};
+  SagaRuntime& runtime = StartOneBatchingLane(
+      &first, [&] { return std::make_unique<CompletionCountingStore>(connection, &counts); });
   ASSERT_TRUE(WaitUntil([&] { return first.done() == kRecords; }, kWait));
   EXPECT_EQ(batch.calls, 1);
   EXPECT_EQ(batch.records, kRecords);
   EXPECT_EQ(alone, 0);
   EXPECT_EQ(first.handled, kRecords);
-  redis::RedisConnection connection({.address = {redis_->host(), redis_->port()}});
-  auto completions = connection.Command({"KEYS", "effect:*"});
+  // Their completions asked for and recorded for the whole batch at once, none one by one.
+  EXPECT_EQ(counts.many_asked, kRecords);
+  EXPECT_EQ(counts.many_marked, kRecords);
+  EXPECT_EQ(counts.one_asked, 0);
+  EXPECT_EQ(counts.one_marked, 0);
+  redis::RedisConnection redis(connection);
+  auto completions = redis.Command({"KEYS", "effect:*"});
   ASSERT_TRUE(completions.ok());
   EXPECT_EQ(completions->elements.size(), static_cast<size_t>(kRecords)) << "each one recorded";
 

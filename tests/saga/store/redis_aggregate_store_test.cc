@@ -114,6 +114,16 @@ TEST_F(RedisAggregateStoreTest, ManyAtOnceGiveEachItsOwnOutcome) {
   EXPECT_THAT((*after)[1].handled_outcome, Optional(std::string("out-b2")));
   EXPECT_EQ((*after)[2].state, "carol-1");
   EXPECT_EQ((*after)[2].handled_outcome, std::nullopt);
+
+  // Effect completions, many at once: each asked for and recorded on its own key.
+  ASSERT_TRUE(store_->MarkEffectDone(bob, "b1", absl::Hours(1)).ok());
+  absl::StatusOr<std::vector<bool>> done = store_->EffectsDone({{account_, "a1"}, {bob, "b1"}});
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, (std::vector<bool>{false, true}));
+  ASSERT_TRUE(store_->MarkEffectsDone({{account_, "a1"}, {carol, "c2"}}, absl::Hours(1)).ok());
+  done = store_->EffectsDone({{account_, "a1"}, {bob, "b2"}, {carol, "c2"}});
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(*done, (std::vector<bool>{true, false, true}));
 }
 
 TEST_F(RedisAggregateStoreTest, MarkersExpireAfterTheRetentionAndKeysShareAHashTag) {
