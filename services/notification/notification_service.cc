@@ -167,9 +167,9 @@ namespace {
 // The notification request a status calls for, stamped for notifications.requested, or nothing
 // (a status that is not notified, a recipient who wants none).
 absl::StatusOr<std::optional<publish::StampedEvent>> StampedRequest(
-    ProfileLookup* lookup, const notifications::v1::NotifiedOrder& order,
-    const orders::v1::OrderStatusUpdated& status, const saga::EffectContext& context) {
-  if (!IsNotified(order, status.status())) return std::nullopt;
+    ProfileLookup* lookup, const orders::v1::OrderStatusUpdated& status,
+    const saga::EffectContext& context) {
+  if (!NotificationTypeFor(status.status())) return std::nullopt;  // costs nothing
   absl::StatusOr<users::v1::Profile> recipient =
       lookup->Get(status.username(), context.origin, context.publisher);
   if (!recipient.ok()) return recipient.status();
@@ -188,53 +188,42 @@ absl::StatusOr<std::optional<publish::StampedEvent>> StampedRequest(
 
 absl::StatusOr<saga::HandlerRegistry> StatusRegistry(ProfileLookup* lookup) {
   saga::HandlerRegistry registry;
-  using notifications::v1::NotifiedOrder;
   using orders::v1::OrderStatusUpdated;
-  // Statuses that are never notified (PENDING_VALIDATION: half of all) cost nothing.
-  absl::Status added = registry.OnlyFor<OrderStatusUpdated, NotifiedOrder>(
-      [](const OrderStatusUpdated& e) { return NotificationTypeFor(e.status()).has_value(); },
+  // An effect alone, free to repeat: a request's event id is its notification id, derived from
+  // the order and the status, so every repeat of a change (a re-delivery, the same change under
+  // another event id) is the same event downstream, which the sender delivers once. Nothing is
+  // stored here. For a batch of statuses, every request goes out at once and is acknowledged
+  // together. Statuses that are never notified (PENDING_VALIDATION: half of all) cost nothing.
+  absl::Status added = registry.Effect<OrderStatusUpdated>(
       kOrderAggregate, [](const OrderStatusUpdated& e) { return e.order_id(); },
-      [](const NotifiedOrder& order, const OrderStatusUpdated& status,
-         const saga::EventContext&) -> absl::StatusOr<saga::Reaction<NotifiedOrder>> {
-        return DecideNotification(order, status);
-      });
+      "notification request",
+      [lookup](const OrderStatusUpdated& status, const saga::EffectContext& context) {
+        absl::StatusOr<std::optional<publish::StampedEvent>> request =
+            StampedRequest(lookup, status, context);
+        if (!request.ok()) return request.status();
+        if (!request->has_value()) return absl::OkStatus();
+        std::vector<publish::StampedEvent> one;
+        one.push_back(**std::move(request));
+        return context.publisher.SendAndWait(std::move(one));
+      },
+      [lookup](const std::vector<const OrderStatusUpdated*>& statuses,
+               const std::vector<const saga::EffectContext*>& contexts) -> absl::Status {
+        std::vector<publish::StampedEvent> requests;
+        for (size_t i = 0; i < statuses.size(); ++i) {
+          absl::StatusOr<std::optional<publish::StampedEvent>> request =
+              StampedRequest(lookup, *statuses[i], *contexts[i]);
+          if (!request.ok()) {
+            for (publish::StampedEvent& stamped : requests) stamped.send.Discard();
+            return request.status();
+          }
+          if (request->has_value()) requests.push_back(**std::move(request));
+        }
+        if (requests.empty()) return absl::OkStatus();
+        return contexts.front()->publisher.SendAndWait(std::move(requests));
+      },
+      saga::HandlerRegistry::Repeats::kFreely);
   // A refused cancellation is the caller's answer, not news for the user.
   if (added.ok()) added = registry.Ignore<orders::v1::OrderCancellationRefused>();
-  if (added.ok()) {
-    // The request's event id is its notification id: a repeat is the same event downstream.
-    // For a batch of statuses, every request goes out at once and is acknowledged together.
-    added = registry.AfterCommit<OrderStatusUpdated, NotifiedOrder>(
-        "notification request",
-        [lookup](const NotifiedOrder& order, const OrderStatusUpdated& status,
-                 const saga::EffectContext& context) -> absl::Status {
-          absl::StatusOr<std::optional<publish::StampedEvent>> request =
-              StampedRequest(lookup, order, status, context);
-          if (!request.ok()) return request.status();
-          if (!request->has_value()) return absl::OkStatus();
-          std::vector<publish::StampedEvent> one;
-          one.push_back(**std::move(request));
-          return context.publisher.SendAndWait(std::move(one));
-        },
-        [lookup](const std::vector<NotifiedOrder>& orders,
-                 const std::vector<const OrderStatusUpdated*>& statuses,
-                 const std::vector<const saga::EffectContext*>& contexts) -> absl::Status {
-          std::vector<publish::StampedEvent> requests;
-          for (size_t i = 0; i < orders.size(); ++i) {
-            absl::StatusOr<std::optional<publish::StampedEvent>> request =
-                StampedRequest(lookup, orders[i], *statuses[i], *contexts[i]);
-            if (!request.ok()) {
-              for (publish::StampedEvent& stamped : requests) stamped.send.Discard();
-              return request.status();
-            }
-            if (request->has_value()) requests.push_back(**std::move(request));
-          }
-          if (requests.empty()) return absl::OkStatus();
-          return contexts.front()->publisher.SendAndWait(std::move(requests));
-        },
-        // A repeat publishes the same event again (its id is the notification id), which the
-        // sender drops as a duplicate: no completion record needed.
-        saga::HandlerRegistry::Repeats::kFreely);
-  }
   if (!added.ok()) return added;
   return registry;
 }

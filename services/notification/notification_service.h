@@ -7,10 +7,10 @@
 //                                 view (notification.profile:<username>): a projection of the
 //                                 compacted users.snapshots, backfilled from its start by a new
 //                                 group; ready once caught up. A miss asks users.profile.
-//   choreo-notification           orders.status -> the status marked notified
-//                                 (notification.order:<order id>); after the commit, one
-//                                 NotificationRequested for the recipient from the local view (on
-//                                 a miss it asks on users.profile and waits, bounded).
+//   choreo-notification           orders.status -> one NotificationRequested for the recipient
+//                                 from the local view (on a miss it asks on users.profile and
+//                                 waits, bounded), an effect alone that stores nothing: its event
+//                                 id derives from (order, status), so repeats are one request.
 //   choreo-notification-sender    notifications.requested -> delivery through a channel and
 //                                 NotificationSent, an effect alone (its completion record, on
 //                                 notification.inbox:<username>, is all the runtime stores).

@@ -87,24 +87,6 @@ std::string NotificationIdFor(absl::string_view order_id, OrderStatus status) {
   return ids::StableId("notification", {order_id, orders::v1::OrderStatus_Name(status)});
 }
 
-bool IsNotified(const notifications::v1::NotifiedOrder& order, OrderStatus status) {
-  for (int notified : order.notified()) {
-    if (notified == status) return true;
-  }
-  return false;
-}
-
-saga::Reaction<notifications::v1::NotifiedOrder> DecideNotification(
-    const notifications::v1::NotifiedOrder& order, const orders::v1::OrderStatusUpdated& status) {
-  saga::Reaction<notifications::v1::NotifiedOrder> reaction;
-  if (!NotificationTypeFor(status.status()) || IsNotified(order, status.status())) {
-    return reaction;  // not notified, or this change was already
-  }
-  reaction.state = order;
-  reaction.state->add_notified(status.status());
-  return reaction;
-}
-
 std::optional<notifications::v1::NotificationRequested> NotificationFor(
     const orders::v1::OrderStatusUpdated& status, const users::v1::Profile& recipient,
     absl::Time now) {

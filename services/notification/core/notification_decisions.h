@@ -3,16 +3,16 @@
 // The notification service's pure decisions. No Kafka, Redis, HTTP or clock of their own.
 //
 // - Status -> notification: each terminal order status (PAID, INSUFFICIENT_FUNDS, REJECTED,
-//   EXPIRED, CANCELLED, REFUNDED; not REFUND_PENDING) is marked notified once (DecideNotification); after the commit, knowing the
-//   recipient, it becomes one NotificationRequested (NotificationFor), whose id derives from
-//   (order, status), on the recipient's preferred channel: the webhook when enabled, else the
-//   file channel when enabled. A muted type, or a user with every channel off, gets none (the
-//   status still counts as done).
+//   EXPIRED, CANCELLED, REFUNDED; not REFUND_PENDING), knowing the recipient, becomes one
+//   NotificationRequested (NotificationFor), whose id derives from (order, status), so that
+//   every repeat of the change is the same request; on the recipient's preferred channel: the
+//   webhook when enabled, else the file channel when enabled. A muted type, or a user with
+//   every channel off, gets none (the status still counts as done).
 // - Profile view: the newest profile (by updated_at) wins, whichever path brought it.
 // - Sender: a request is delivered by an effect alone (once per notification id: its completion
 //   record), and the outcome becomes NotificationSent (SentFor, a stable id per notification,
 //   carrying the request's subject, body and time); the inbox records that outcome from
-//   notifications.sent (RecordDelivery), once per notification id.
+//   notifications.sent (InboxRecordFor), once per notification id.
 
 #include <optional>
 #include <string>
@@ -45,13 +45,6 @@ std::optional<notifications::v1::NotificationType> NotificationTypeFor(
 
 // Stable: the same (order, status) always gives the same id.
 std::string NotificationIdFor(absl::string_view order_id, orders::v1::OrderStatus status);
-
-// The reaction of aggregate notification.order:<order id> to one of its status changes: a
-// notified status not seen before joins `notified`. Emits nothing: the notification goes out
-// after the commit, once the recipient is known.
-saga::Reaction<notifications::v1::NotifiedOrder> DecideNotification(
-    const notifications::v1::NotifiedOrder& order, const orders::v1::OrderStatusUpdated& status);
-bool IsNotified(const notifications::v1::NotifiedOrder& order, orders::v1::OrderStatus status);
 
 // The notification `status` calls for with `recipient`'s preferences; nullopt for a status that
 // is not notified, a muted type, or a recipient with every channel off.

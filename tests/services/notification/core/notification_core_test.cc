@@ -61,23 +61,6 @@ TEST(NotificationFor, ACancelledAndARefundedOrderSayWhatHappenedToTheMoney) {
   EXPECT_NE(refunded->notification_id(), cancelled->notification_id());
 }
 
-TEST(DecideNotification, EachNotifiedStatusIsMarkedOnceAndNothingIsEmitted) {
-  const auto first = DecideNotification({}, Status(orders::v1::ORDER_STATUS_PAID));
-  ASSERT_TRUE(first.state.has_value());
-  EXPECT_TRUE(first.events.empty()) << "the request goes out after the commit";
-  EXPECT_TRUE(IsNotified(*first.state, orders::v1::ORDER_STATUS_PAID));
-  EXPECT_FALSE(IsNotified(*first.state, orders::v1::ORDER_STATUS_EXPIRED));
-
-  // The same change again (another event carrying it): nothing more.
-  EXPECT_FALSE(DecideNotification(*first.state, Status(orders::v1::ORDER_STATUS_PAID)).state);
-  // A later, different status of the same order is its own change.
-  const auto expired = DecideNotification(*first.state, Status(orders::v1::ORDER_STATUS_EXPIRED));
-  ASSERT_TRUE(expired.state.has_value());
-  EXPECT_EQ(expired.state->notified_size(), 2);
-  // Statuses that are not notified change nothing.
-  EXPECT_FALSE(DecideNotification({}, Status(orders::v1::ORDER_STATUS_PENDING_VALIDATION)).state);
-}
-
 TEST(NotificationFor, AStableIdPerStatusChangeOnTheFileChannel) {
   const std::optional<NotificationRequested> request =
       NotificationFor(Status(orders::v1::ORDER_STATUS_PAID), FileUser(), kNow);
