@@ -334,7 +334,9 @@ bool SagaRuntime::RunEffectsTogether(Lane& lane, std::vector<Batched>& run,
     for (size_t i : members) {
       const common::v1::EventMeta& meta = effects[i]->dispatch.event.meta();
       publish::Origin& origin = origins.emplace_back(publish::Origin::CausedBy(meta));
-      origin.traceparent = span.traceparent();
+      // What the effect publishes for a record continues that record's own trace: the batch's
+      // span for the first member (a child of its process span), each other's process span.
+      origin.traceparent = i == members.front() ? span.traceparent() : run[i].span.traceparent();
       contexts.push_back(EffectContext{run[i].scope->record(), meta, *publisher_, origin, now});
     }
     std::vector<EffectCall> calls;

@@ -86,10 +86,10 @@ absl::StatusOr<InboxStore::Page> InboxStore::List(const std::string& username, i
   }
   std::vector<NotificationRecord> all = MergeInboxes(std::move(newer), older, options_.keep);
   Page page;
-  for (int i = std::max(0, start); i < static_cast<int>(all.size()) && i < start + count; ++i) {
-    page.records.push_back(std::move(all[i]));
-  }
-  page.more = start + count < static_cast<int>(all.size());
+  const size_t first = static_cast<size_t>(std::max(0, start));
+  const size_t end = first + static_cast<size_t>(std::max(0, count));  // no overflow: both < 2^31
+  for (size_t i = first; i < all.size() && i < end; ++i) page.records.push_back(std::move(all[i]));
+  page.more = end < all.size();
   return page;
 }
 

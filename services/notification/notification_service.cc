@@ -327,12 +327,16 @@ grpc::Status NotificationAdminService::ListNotifications(
   const int page_size = request->page_size() == 0 ? 20 : request->page_size();
   absl::StatusOr<InboxStore::Page> page = inbox_.List(request->username(), start, page_size);
   if (!page.ok()) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(page.status().message()));
+    // A record that does not parse is ours to fix, not the caller's to retry.
+    return grpc::Status(page.status().code() == absl::StatusCode::kDataLoss
+                            ? grpc::StatusCode::DATA_LOSS
+                            : grpc::StatusCode::UNAVAILABLE,
+                        std::string(page.status().message()));
   }
   for (notifications::v1::NotificationRecord& record : page->records) {
     *response->add_notifications() = std::move(record);
   }
-  if (page->more) response->set_next_page_token(absl::StrCat(start + page_size));
+  if (page->more) response->set_next_page_token(absl::StrCat(int64_t{start} + page_size));
   return grpc::Status::OK;
 }
 

@@ -132,8 +132,8 @@ class SagaRuntimeTest : public ::testing::Test {
               ? registry.Effect<AmountAdded>(
                     "account", account, "notice", one,
                     [this](const std::vector<const AmountAdded*>& events,
-                           const std::vector<const EffectContext*>&) {
-                      return effect_alone_many_(events);
+                           const std::vector<const EffectContext*>& contexts) {
+                      return effect_alone_many_(events, contexts);
                     },
                     effect_repeats_)
               : registry.Effect<AmountAdded>("account", account, "notice", one, effect_repeats_);
@@ -287,7 +287,9 @@ class SagaRuntimeTest : public ::testing::Test {
   HandlerRegistry::Repeats effect_repeats_ = HandlerRegistry::Repeats::kOnce;
   // When set, the ledger handles AmountAdded with this effect alone (effect "notice").
   std::function<absl::Status(const AmountAdded&, const EffectContext&)> effect_alone_;
-  std::function<absl::Status(const std::vector<const AmountAdded*>&)> effect_alone_many_;
+  std::function<absl::Status(const std::vector<const AmountAdded*>&,
+                             const std::vector<const EffectContext*>&)>
+      effect_alone_many_;
   std::vector<std::unique_ptr<SagaRuntime>> runtimes_;
 };
 
@@ -1056,7 +1058,8 @@ TEST_F(SagaRuntimeTest, EffectsAloneWithABatchFormRunOnceForABatchAndAloneWhenIt
     ++alone;
     return absl::OkStatus();
   };
-  effect_alone_many_ = [&](const std::vector<const AmountAdded*>& events) -> absl::Status {
+  effect_alone_many_ = [&](const std::vector<const AmountAdded*>& events,
+                           const std::vector<const EffectContext*>&) -> absl::Status {
     return batch.Run(events.size());
   };
   CountingObserver first;
@@ -1094,6 +1097,46 @@ TEST_F(SagaRuntimeTest, EffectsAloneWithABatchFormRunOnceForABatchAndAloneWhenIt
   EXPECT_EQ(alone, kRecords);
   EXPECT_EQ(second.handled, kRecords);
   EXPECT_EQ(second.duplicates, 1);
+}
+
+TEST_F(SagaRuntimeTest, WhatABatchFormPublishesContinuesEachRecordsOwnTrace) {
+  // Four sagas, each its own trace, handled in one batch: each one's notice stays in its trace.
+  constexpr int kRecords = 4;
+  const auto trace_of = [](int i) { return absl::StrCat("0af7651916cd43dd8448eb211c80319", i); };
+  for (int i = 0; i < kRecords; ++i) {
+    AmountAdded event = Event(absl::StrCat("tr-", i), absl::StrCat("tr-account-", i), i);
+    event.mutable_meta()->set_traceparent(absl::StrCat("00-", trace_of(i), "-b7ad6b7169203331-01"));
+    Produce(event);
+  }
+  std::atomic<int> batch_calls{0};
+  effect_alone_ = [&](const AmountAdded&, const EffectContext&) { return absl::OkStatus(); };
+  effect_alone_many_ = [&](const std::vector<const AmountAdded*>& events,
+                           const std::vector<const EffectContext*>& contexts) -> absl::Status {
+    ++batch_calls;
+    for (size_t i = 0; i < events.size(); ++i) {
+      AmountApplied notice;
+      notice.set_account(events[i]->account());
+      if (absl::Status sent = contexts[i]->publisher.Publish(notice, kOut, events[i]->account(),
+                                                             contexts[i]->origin);
+          !sent.ok()) {
+        return sent;
+      }
+    }
+    return absl::OkStatus();
+  };
+  CountingObserver observer;
+  StartOneBatchingLane(&observer);
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == kRecords; }, kWait));
+  EXPECT_EQ(batch_calls, 1);
+  std::vector<KafkaRecord> out = ReadToEnd(bootstrap(), kOut);
+  ASSERT_EQ(out.size(), static_cast<size_t>(kRecords));
+  for (const KafkaRecord& record : out) {
+    AmountApplied notice;
+    ASSERT_TRUE(notice.ParseFromString(record.value));
+    const int saga = notice.account().back() - '0';  // tr-account-<saga>
+    EXPECT_EQ(notice.meta().traceparent().substr(3, 32), trace_of(saga)) << notice.account();
+    EXPECT_EQ(notice.meta().causation_id(), absl::StrCat("tr-", saga));
+  }
 }
 
 // A store that lets a rival write the aggregate between the runtime's load and its commit, once

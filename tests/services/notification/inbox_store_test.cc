@@ -4,6 +4,8 @@
 
 #include "services/notification/inbox_store.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "edges/redis/redis_connection.h"
 #include "gtest/gtest.h"
@@ -114,6 +116,11 @@ TEST_F(InboxStoreTest, PagesFollowOneAnother) {
   EXPECT_TRUE(second->more);
   EXPECT_EQ(Ids(last->records), (std::vector<std::string>{"n1"}));
   EXPECT_FALSE(last->more);
+  // A position past the end (any token a caller makes up) is an empty last page.
+  absl::StatusOr<InboxStore::Page> past = inbox.List("ann", std::numeric_limits<int>::max(), 100);
+  ASSERT_TRUE(past.ok());
+  EXPECT_TRUE(past->records.empty());
+  EXPECT_FALSE(past->more);
 }
 
 TEST_F(InboxStoreTest, AnInboxOfTheEarlierLayoutIsStillRead) {
