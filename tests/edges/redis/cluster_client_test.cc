@@ -165,6 +165,21 @@ TEST_F(RedisClusterClientTest, AnAskRedirectIsFollowedDuringASlotMigration) {
 // after the replication timeout (and ran on the master; the caller retries), and once the
 // replica is back it succeeds.
 TEST_F(RedisClusterClientTest, AWriteIsNotAcknowledgedBeforeItsReplicaHasIt) {
+  // The client waits for a replica only where node 0's CLUSTER NODES names one; wait until it
+  // names all three (news of a replica reaches the other masters by gossip, which can lag the
+  // cluster's start on a loaded machine: then the write below went unwaited and succeeded).
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        absl::StatusOr<std::string> nodes = cluster_->Ask(0, {"CLUSTER", "NODES"});
+        int replicas = 0;
+        for (size_t at = nodes.ok() ? nodes->find("slave ") : std::string::npos;
+             at != std::string::npos; at = nodes->find("slave ", at + 1)) {
+          ++replicas;
+        }
+        return replicas == cluster_->size() / 2;
+      },
+      absl::Seconds(30)))
+      << "node 0 has not heard of every replica";
   RedisConnection client({.address = *ParseRedisAddress(cluster_->node(0).address()),
                           .replication_timeout = absl::Milliseconds(300)});
   ASSERT_TRUE(client.Command({"SET", Key(7), "one"}).ok());
