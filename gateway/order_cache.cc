@@ -1,5 +1,7 @@
 #include "gateway/order_cache.h"
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -61,7 +63,7 @@ absl::StatusOr<std::optional<gateway::v1::Order>> OrderCache::Get(const ids::Use
                                                                   const ids::OrderId& order_id) {
   absl::StatusOr<std::vector<RedisReply>> reply =
       pool_.Run({{"GET", ViewKey(username, order_id.value())}});
-  if (!reply.ok()) return reply.status();
+  if (!reply.ok()) return Noted(reply.status());
   return ParseView((*reply)[0]);
 }
 
@@ -71,7 +73,7 @@ absl::Status OrderCache::ClaimRequest(const ids::Username& username, const std::
   const std::string key = RequestKey(username, kind, request_id);
   absl::StatusOr<std::vector<RedisReply>> replies =
       pool_.Run({{"SET", key, fingerprint, "NX", "GET", "EX", kRequestTtlSeconds}});
-  if (!replies.ok()) return replies.status();
+  if (!replies.ok()) return Noted(replies.status());
   return CheckClaim((*replies)[0], fingerprint, request_id);
 }
 
@@ -102,7 +104,7 @@ absl::StatusOr<OrderCache::Claimed> OrderCache::ClaimOrder(const ids::Username& 
        IndexKey(username)},
       {fingerprint, kRequestTtlSeconds, initial.SerializeAsString(), kViewTtlSeconds,
        absl::StrCat(Millis(initial.created_at())), initial.order_id()});
-  if (!reply.ok()) return reply.status();
+  if (!reply.ok()) return Noted(reply.status());
   if (reply->type != RedisReply::Type::kArray || reply->elements.empty()) {
     return absl::UnavailableError("redis: unexpected reply to the order claim");
   }
@@ -197,7 +199,7 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::App
                        absl::StrCat(Millis(candidate.created_at())), view.order_id}});
   }
   absl::StatusOr<std::vector<RedisReply>> written = pool_.EvalMany(kWriteViewScript, writes);
-  if (!written.ok()) return written.status();
+  if (!written.ok()) return Noted(written.status());
   // Each snapshot's result, decided again from the view as it was stored before: the same
   // rule, so the view after the last of them is what the script left stored.
   std::vector<std::pair<gateway::v1::Order, bool>> results(events.size());
@@ -207,7 +209,7 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::App
       // The script's own errors name the view ("order view: ..."); others are Redis's.
       return absl::StrContains(reply.str, "order view:")
                  ? absl::DataLossError(absl::StrCat("cached ", reply.str))
-                 : absl::UnavailableError(absl::StrCat("redis view write: ", reply.str));
+                 : Noted(absl::UnavailableError(absl::StrCat("redis view write: ", reply.str)));
     }
     if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
       return absl::UnavailableError("redis: unexpected reply to a view write");
@@ -220,8 +222,39 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::App
       const bool applied = gateway::ApplySnapshot(*events[e], view, rule);
       results[e] = {view, applied};
     }
+    RememberStored(ViewKey(touched[k].owner, touched[k].order_id), view.revision());
   }
   return results;
+}
+
+std::vector<const orders::v1::Order*> OrderCache::MayChange(
+    const std::vector<const orders::v1::Order*>& orders) {
+  std::vector<const orders::v1::Order*> may_change;
+  may_change.reserve(orders.size());
+  absl::MutexLock lock(&mu_);
+  for (const orders::v1::Order* order : orders) {
+    auto it = stored_.find(ViewKey(ids::Username(order->username()), order->order_id()));
+    // A stored revision of 0 is a claim, which every snapshot replaces.
+    if (it == stored_.end() || it->second == 0 || it->second < order->revision()) {
+      may_change.push_back(order);
+    }
+  }
+  return may_change;
+}
+
+void OrderCache::RememberStored(const std::string& view_key, int64_t revision) {
+  absl::MutexLock lock(&mu_);
+  if (stored_.size() >= kRememberedViews && !stored_.contains(view_key)) stored_.clear();
+  int64_t& stored = stored_[view_key];
+  stored = std::max(stored, revision);
+}
+
+absl::Status OrderCache::Noted(absl::Status status) {
+  if (!status.ok()) {
+    absl::MutexLock lock(&mu_);
+    stored_.clear();
+  }
+  return status;
 }
 
 absl::Status OrderCache::Index(const std::vector<const orders::v1::Order*>& orders) {
@@ -231,7 +264,7 @@ absl::Status OrderCache::Index(const std::vector<const orders::v1::Order*>& orde
                         absl::StrCat(Millis(order->created_at())), order->order_id()});
   }
   if (commands.empty()) return absl::OkStatus();
-  return pool_.Run(commands).status();
+  return Noted(pool_.Run(commands).status());
 }
 
 absl::StatusOr<std::vector<std::pair<gateway::v1::Order, int64_t>>> OrderCache::List(
@@ -240,7 +273,7 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, int64_t>>> OrderCache::
   absl::StatusOr<std::vector<RedisReply>> ids =
       pool_.Run({{"ZREVRANGEBYSCORE", IndexKey(username), max, "-inf", "WITHSCORES", "LIMIT", "0",
             absl::StrCat(limit)}});
-  if (!ids.ok()) return ids.status();
+  if (!ids.ok()) return Noted(ids.status());
   const std::vector<RedisReply>& members = (*ids)[0].elements;
   std::vector<std::vector<std::string>> gets;
   std::vector<int64_t> scores;
@@ -253,7 +286,7 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, int64_t>>> OrderCache::
   std::vector<std::pair<gateway::v1::Order, int64_t>> views;
   if (gets.empty()) return views;
   absl::StatusOr<std::vector<RedisReply>> found = pool_.Run(gets);
-  if (!found.ok()) return found.status();
+  if (!found.ok()) return Noted(found.status());
   for (size_t i = 0; i < found->size(); ++i) {
     gateway::v1::Order view;
     if ((*found)[i].type == RedisReply::Type::kString && view.ParseFromString((*found)[i].str)) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "choreo/gateway/v1/gateway.pb.h"
@@ -57,6 +58,16 @@ class OrderCache {
       const std::vector<const orders::v1::Order*>& orders,
       SnapshotRule rule = SnapshotRule::kNewer);
 
+  // The snapshots among `orders` that may still change their views: all but those whose view
+  // this process saw stored, by ApplySnapshots, at their revision or a later one (which
+  // ApplySnapshots under kNewer would leave as they are). So the view projector skips what this
+  // instance's feed wrote a moment before. Only a memory, and ignoring it is never wrong: it
+  // holds at most kRememberedViews views (forgotten all at once when full) and is forgotten
+  // whenever a Redis call fails (a failover may have lost a write). In the order given.
+  std::vector<const orders::v1::Order*> MayChange(
+      const std::vector<const orders::v1::Order*>& orders);
+  static constexpr size_t kRememberedViews = 16384;
+
   // Indexes the orders for their users' ListOrders (score = creation ms), unless indexed
   // already: one pipelined round trip. For a rebuild, whose views may have outlived their index.
   absl::Status Index(const std::vector<const orders::v1::Order*>& orders);
@@ -67,7 +78,14 @@ class OrderCache {
       const ids::Username& username, int64_t before_ms, int limit);
 
  private:
+  // The status, after forgetting every stored revision if it is an error.
+  absl::Status Noted(absl::Status status);
+  void RememberStored(const std::string& view_key, int64_t revision);
+
   redis::RedisPool pool_;
+  absl::Mutex mu_;
+  // View key -> the highest revision this process saw stored (MayChange).
+  absl::flat_hash_map<std::string, int64_t> stored_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace choreo::gateway

@@ -56,6 +56,8 @@ void ViewProjector::ApplyBatch(absl::Span<consume::RecordScope> batch) {
     const auto* snapshot = dynamic_cast<const orders::v1::OrderSnapshot*>(event.message.get());
     if (snapshot != nullptr) snapshots.push_back(&snapshot->order());
   }
+  // What this instance's feed wrote a moment ago is not written again.
+  snapshots = cache_.MayChange(snapshots);
   std::vector<std::pair<gateway::v1::Order, bool>> applied;
   if (!snapshots.empty() &&
       !consume::RetryBatch(

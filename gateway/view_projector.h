@@ -16,8 +16,9 @@
 // answered once the projector catches up, not at its deadline.
 //
 // Promises:
-// - At-least-once: a snapshot's offset is stored only after its view is written; a failed write
-//   (Redis away) retries the batch with capped backoff, nothing is dropped.
+// - At-least-once: a snapshot's offset is stored only after its view is written, by the
+//   projector or, as this process saw (OrderCache::MayChange), by this instance's feed; a failed
+//   write (Redis away) retries the batch with capped backoff, nothing is dropped.
 // - Applying a snapshot twice, or in any interleaving with the other writers, loses nothing
 //   (OrderCache::ApplySnapshots: the highest revision wins, decided and written in one step).
 // - Readiness: UNAVAILABLE until every partition assigned to this member was handled to its end

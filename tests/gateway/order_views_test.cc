@@ -202,6 +202,71 @@ TEST_F(OrderViewsTest, TheStoredRevisionDecidesWhatIsWritten) {
   EXPECT_EQ(View("r1")->request_id(), "") << "the snapshot's view, not the claim's";
 }
 
+// MayChange: what this process saw stored needs no second write; another process's writes, a
+// newer revision and a claim still do, and a failed Redis call forgets everything.
+TEST_F(OrderViewsTest, WhatThisProcessSawStoredNeedsNoSecondWrite) {
+  const OrderSnapshot pending = Snapshot("m1", orders::v1::ORDER_STATUS_PENDING_VALIDATION, 1000);
+  const OrderSnapshot paid = Snapshot("m1", orders::v1::ORDER_STATUS_PAID, 2000);
+  const std::vector<const orders::v1::Order*> both = {&pending.order(), &paid.order()};
+  using Orders = std::vector<const orders::v1::Order*>;
+  EXPECT_EQ(cache_->MayChange(both), both) << "nothing is known yet";
+
+  ASSERT_TRUE(cache_->ApplySnapshots({&pending.order()}).ok());
+  EXPECT_EQ(cache_->MayChange(both), Orders{&paid.order()});
+  ASSERT_TRUE(cache_->ApplySnapshots({&paid.order()}).ok());
+  EXPECT_EQ(cache_->MayChange(both), Orders{});
+  // Applying an older snapshot teaches the stored revision too.
+  OrderCache other(
+      redis::RedisConnection::Options{.address = *redis::ParseRedisAddress(redis_->address())}, 1);
+  EXPECT_EQ(other.MayChange(both), both) << "another process knows nothing of these writes";
+  ASSERT_TRUE(other.ApplySnapshots({&pending.order()}).ok());
+  EXPECT_EQ(other.MayChange(both), Orders{}) << "it read revision 2 stored";
+
+  // A claim (revision 0) is replaced by every snapshot.
+  v1::Order claim;
+  claim.set_order_id("m2");
+  ASSERT_TRUE(cache_->ClaimOrder(ids::Username("una"), "req-m2", "fingerprint", claim).ok());
+  const OrderSnapshot m2 = Snapshot("m2", orders::v1::ORDER_STATUS_PENDING_VALIDATION, 1000);
+  EXPECT_EQ(cache_->MayChange({&m2.order()}), Orders{&m2.order()});
+
+  // A failed call (Redis away: a failover may have lost writes) forgets what was seen.
+  ASSERT_TRUE(redis_->Stop().ok());
+  EXPECT_FALSE(cache_->Get(ids::Username("una"), ids::OrderId("m1")).ok());
+  ASSERT_TRUE(redis_->Restart().ok());
+  EXPECT_EQ(cache_->MayChange(both), both);
+}
+
+// The projector does not write again what this process's feed wrote: a view removed behind the
+// cache's back after the feed wrote it stays removed, and a second process's projector (which
+// did not see it written) puts it back.
+TEST_F(OrderViewsTest, TheProjectorDoesNotWriteAgainWhatThisProcessWrote) {
+  StartBroker();
+  const OrderSnapshot fed = Snapshot("f0", orders::v1::ORDER_STATUS_PAID, 2000);
+  ASSERT_TRUE(cache_->ApplySnapshots({&fed.order()}).ok());  // as the feed does
+  redis::RedisConnection raw(
+      redis::RedisConnection::Options{.address = *redis::ParseRedisAddress(redis_->address())});
+  ASSERT_TRUE(raw.Command({"DEL", "gw:order:{una}:f0"}).ok());
+  Publish(fed);
+  Publish(Snapshot("f1", orders::v1::ORDER_STATUS_PAID, 2000));
+  std::unique_ptr<ViewProjector> projector = StartProjector();
+  ASSERT_TRUE(testing::WaitUntil([&] { return projector->Readiness().ok(); }, kWait))
+      << projector->Readiness();
+  EXPECT_TRUE(Paid("f1")) << "a snapshot this process never wrote is written";
+  EXPECT_FALSE(View("f0").has_value()) << "the feed's write was not repeated";
+  projector.reset();
+
+  cache_ = std::make_unique<OrderCache>(
+      redis::RedisConnection::Options{.address = *redis::ParseRedisAddress(redis_->address())}, 2);
+  auto elsewhere = std::make_unique<ViewProjector>(
+      ViewProjector::Options{.kafka_brokers = cluster_->bootstrap_servers(),
+                             .group_id = "choreo-gateway-views-elsewhere",
+                             .fetch_max_wait = absl::Milliseconds(10)},
+      *cache_, waiters_);
+  ASSERT_TRUE(elsewhere->Start().ok());
+  EXPECT_TRUE(testing::WaitUntil([&] { return Paid("f0"); }, kWait));
+  elsewhere->Stop();
+}
+
 TEST_F(OrderViewsTest, ChangesMissedWhileRedisOrTheProjectorWasAwayAreApplied) {
   StartBroker();
   std::unique_ptr<ViewProjector> projector = StartProjector();
