@@ -247,16 +247,21 @@ std::map<std::string, int64_t> RedisCommandCounts(const std::string& address) {
   return counts;
 }
 
-// Bytes of data Redis holds (INFO memory used_memory), summed over every master.
-int64_t RedisUsedMemory(const std::string& address) {
+// A number in INFO `section` ("used_memory" of "memory": bytes of data held;
+// "total_reads_processed" of "stats": reads of client input, about one per round trip), summed
+// over every master.
+int64_t RedisInfoNumber(const std::string& address, const std::string& section,
+                        const std::string& field) {
   int64_t total = 0;
-  for (const std::string& info : RedisInfo(address, "memory")) {
-    const size_t at = info.find("used_memory:");
-    int64_t bytes = 0;
+  const std::string prefix = field + ":";
+  for (const std::string& info : RedisInfo(address, section)) {
+    const size_t at = info.find(prefix);
+    int64_t value = 0;
     if (at != std::string::npos &&
-        absl::SimpleAtoi(absl::string_view(info).substr(at + 12, info.find('\r', at) - at - 12),
-                         &bytes)) {
-      total += bytes;
+        absl::SimpleAtoi(absl::string_view(info).substr(at + prefix.size(),
+                                                        info.find('\r', at) - at - prefix.size()),
+                         &value)) {
+      total += value;
     }
   }
   return total;
@@ -505,22 +510,30 @@ int Main(int argc, char** argv) {
   if (config.mode == "fixed") {
     if (config.saga) {
       const std::map<std::string, int64_t> before = RedisCommandCounts(system.redis());
-      const int64_t memory_before = RedisUsedMemory(system.redis());
+      const int64_t memory_before = RedisInfoNumber(system.redis(), "memory", "used_memory");
+      const int64_t reads_before =
+          RedisInfoNumber(system.redis(), "stats", "total_reads_processed");
       saga_started = absl::Now();
       saga_phases.push_back(run_saga(config.rate, config.duration, "saga"));
+      const double sent = static_cast<double>(std::max<int64_t>(1, saga_phases.back().sent));
       redis_memory_per_order =
-          static_cast<double>(RedisUsedMemory(system.redis()) - memory_before) /
-          static_cast<double>(std::max<int64_t>(1, saga_phases.back().sent));
+          static_cast<double>(RedisInfoNumber(system.redis(), "memory", "used_memory") -
+                              memory_before) /
+          sent;
+      const double reads_per_order =
+          static_cast<double>(RedisInfoNumber(system.redis(), "stats", "total_reads_processed") -
+                              reads_before) /
+          sent;
       std::vector<std::string> parts;
       double total = 0;
       for (const auto& [command, calls] : RedisCommandCounts(system.redis())) {
         const double per_order =
-            static_cast<double>(calls - (before.contains(command) ? before.at(command) : 0)) /
-            static_cast<double>(saga_phases.back().sent);
+            static_cast<double>(calls - (before.contains(command) ? before.at(command) : 0)) / sent;
         total += per_order;
         if (per_order >= 0.05) parts.push_back(absl::StrFormat("%s %.1f", command, per_order));
       }
-      redis_per_order = absl::StrFormat("%.1f (%s)", total, absl::StrJoin(parts, ", "));
+      redis_per_order = absl::StrFormat("%.1f (%s) in %.1f round trips", total,
+                                        absl::StrJoin(parts, ", "), reads_per_order);
     }
     sequence += 1'000'000;
     if (config.floor) floor_phases.push_back(run_floor(config.rate, config.duration, "floor"));
