@@ -24,7 +24,7 @@ esac
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libgrpc-dev
-  librdkafka-dev libhiredis-dev libabsl-dev libgtest-dev libgmock-dev
+  librdkafka-dev libhiredis-dev libabsl-dev libgtest-dev libgmock-dev libjemalloc-dev
   libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev prometheus-cpp-dev
   # grpc.health.v1's .proto, compiled into every server so that reflection describes it.
   grpc-proto
