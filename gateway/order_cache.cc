@@ -198,6 +198,7 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::App
                        rule == SnapshotRule::kNewer ? "0" : "1", kViewTtlSeconds,
                        absl::StrCat(Millis(candidate.created_at())), view.order_id}});
   }
+  const uint64_t failures_before = Failures();
   absl::StatusOr<std::vector<RedisReply>> written = pool_.EvalMany(kWriteViewScript, writes);
   if (!written.ok()) return Noted(written.status());
   // Each snapshot's result, decided again from the view as it was stored before: the same
@@ -222,7 +223,8 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::App
       const bool applied = gateway::ApplySnapshot(*events[e], view, rule);
       results[e] = {view, applied};
     }
-    RememberStored(ViewKey(touched[k].owner, touched[k].order_id), view.revision());
+    RememberStored(ViewKey(touched[k].owner, touched[k].order_id), view.revision(),
+                   failures_before);
   }
   return results;
 }
@@ -242,8 +244,15 @@ std::vector<const orders::v1::Order*> OrderCache::MayChange(
   return may_change;
 }
 
-void OrderCache::RememberStored(const std::string& view_key, int64_t revision) {
+uint64_t OrderCache::Failures() {
   absl::MutexLock lock(&mu_);
+  return failures_;
+}
+
+void OrderCache::RememberStored(const std::string& view_key, int64_t revision,
+                                uint64_t failures_before) {
+  absl::MutexLock lock(&mu_);
+  if (failures_ != failures_before) return;
   if (stored_.size() >= kRememberedViews && !stored_.contains(view_key)) stored_.clear();
   int64_t& stored = stored_[view_key];
   stored = std::max(stored, revision);
@@ -253,6 +262,7 @@ absl::Status OrderCache::Noted(absl::Status status) {
   if (!status.ok()) {
     absl::MutexLock lock(&mu_);
     stored_.clear();
+    ++failures_;
   }
   return status;
 }

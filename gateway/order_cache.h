@@ -63,7 +63,8 @@ class OrderCache {
   // ApplySnapshots under kNewer would leave as they are). So the view projector skips what this
   // instance's feed wrote a moment before. Only a memory, and ignoring it is never wrong: it
   // holds at most kRememberedViews views (forgotten all at once when full) and is forgotten
-  // whenever a Redis call fails (a failover may have lost a write). In the order given.
+  // whenever a Redis call fails (a failover may have lost a write), as is what a write saw
+  // while another call failed. In the order given.
   std::vector<const orders::v1::Order*> MayChange(
       const std::vector<const orders::v1::Order*>& orders);
   static constexpr size_t kRememberedViews = 16384;
@@ -80,12 +81,16 @@ class OrderCache {
  private:
   // The status, after forgetting every stored revision if it is an error.
   absl::Status Noted(absl::Status status);
-  void RememberStored(const std::string& view_key, int64_t revision);
+  // Counts the failures Noted saw: what a call saw stored is remembered only if none came
+  // between its start and its end (a failover while it ran may have lost its write).
+  uint64_t Failures();
+  void RememberStored(const std::string& view_key, int64_t revision, uint64_t failures_before);
 
   redis::RedisPool pool_;
   absl::Mutex mu_;
   // View key -> the highest revision this process saw stored (MayChange).
   absl::flat_hash_map<std::string, int64_t> stored_ ABSL_GUARDED_BY(mu_);
+  uint64_t failures_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace choreo::gateway
