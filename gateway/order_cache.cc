@@ -204,6 +204,8 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::App
   // Each snapshot's result, decided again from the view as it was stored before: the same
   // rule, so the view after the last of them is what the script left stored.
   std::vector<std::pair<gateway::v1::Order, bool>> results(events.size());
+  std::vector<std::pair<std::string, int64_t>> stored_revisions;  // view key -> revision
+  stored_revisions.reserve(touched.size());
   for (size_t k = 0; k < touched.size(); ++k) {
     const RedisReply& reply = (*written)[k];
     if (reply.is_error()) {
@@ -223,9 +225,9 @@ absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> OrderCache::App
       const bool applied = gateway::ApplySnapshot(*events[e], view, rule);
       results[e] = {view, applied};
     }
-    RememberStored(ViewKey(touched[k].owner, touched[k].order_id), view.revision(),
-                   failures_before);
+    stored_revisions.emplace_back(ViewKey(touched[k].owner, touched[k].order_id), view.revision());
   }
+  RememberStored(stored_revisions, failures_before);
   return results;
 }
 
@@ -249,13 +251,15 @@ uint64_t OrderCache::Failures() {
   return failures_;
 }
 
-void OrderCache::RememberStored(const std::string& view_key, int64_t revision,
+void OrderCache::RememberStored(const std::vector<std::pair<std::string, int64_t>>& revisions,
                                 uint64_t failures_before) {
   absl::MutexLock lock(&mu_);
   if (failures_ != failures_before) return;
-  if (stored_.size() >= kRememberedViews && !stored_.contains(view_key)) stored_.clear();
-  int64_t& stored = stored_[view_key];
-  stored = std::max(stored, revision);
+  for (const auto& [view_key, revision] : revisions) {
+    if (stored_.size() >= kRememberedViews && !stored_.contains(view_key)) stored_.clear();
+    int64_t& stored = stored_[view_key];
+    stored = std::max(stored, revision);
+  }
 }
 
 absl::Status OrderCache::Noted(absl::Status status) {

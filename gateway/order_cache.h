@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -84,7 +85,9 @@ class OrderCache {
   // Counts the failures Noted saw: what a call saw stored is remembered only if none came
   // between its start and its end (a failover while it ran may have lost its write).
   uint64_t Failures();
-  void RememberStored(const std::string& view_key, int64_t revision, uint64_t failures_before);
+  // Remembers each (view key, revision) seen stored, under one lock for a whole batch.
+  void RememberStored(const std::vector<std::pair<std::string, int64_t>>& revisions,
+                      uint64_t failures_before);
 
   redis::RedisPool pool_;
   absl::Mutex mu_;
