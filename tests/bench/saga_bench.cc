@@ -20,28 +20,30 @@
 #include <thread>
 
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
 #include "choreo/gateway/v1/gateway.grpc.pb.h"
 #include "choreo/orders/v1/events.pb.h"
+#include "contracts/topics/topics.h"
+#include "edges/redis/redis_connection.h"
 #include "grpcpp/grpcpp.h"
-#include "saga/codec/event_codec.h"
 #include "platform/config/flag_set.h"
 #include "platform/ids/trace_context.h"
 #include "platform/proto_time/proto_time.h"
-#include "edges/redis/redis_connection.h"
+#include "saga/codec/event_codec.h"
 #include "saga/service/service_host.h"
+#include "testing/http_client.h"
 #include "testing/http_receiver.h"
 #include "testing/topic_reader.h"
 #include "testing/wait.h"
-#include "contracts/topics/topics.h"
 #include "tests/bench/latency_histogram.h"
+#include "tests/bench/metrics_text.h"
 #include "tests/bench/open_loop.h"
 #include "tests/bench/process_usage.h"
 #include "tests/bench/relay_chain.h"
@@ -306,6 +308,50 @@ std::string HopBreakdown(const std::string& kafka, absl::Time since) {
   return out;
 }
 
+// What the saga services' own metrics say about their records, by service and topic: the wait in
+// a lane's queue (choreo_event_queue_seconds) and the handling (choreo_event_handling_seconds).
+struct RecordTimes {
+  std::map<std::string, CountAndSum> queued;
+  std::map<std::string, CountAndSum> handled;
+};
+using RecordTimesByService = std::map<std::string, RecordTimes>;
+
+RecordTimesByService ReadRecordTimes(const e2e::LocalSystem& system) {
+  RecordTimesByService times;
+  for (const char* service : {"order", "billing", "notification"}) {
+    const testing::HttpResult scrape =
+        testing::HttpCall("GET", absl::StrCat(system.admin(service), "/metrics"));
+    if (scrape.status != 200) continue;  // the section then leaves the service out
+    times[service] = {HistogramByLabel(scrape.body, "choreo_event_queue_seconds", "topic"),
+                      HistogramByLabel(scrape.body, "choreo_event_handling_seconds", "topic")};
+  }
+  return times;
+}
+
+// One line per service and topic that handled records between the two readings: the mean wait
+// and handling of a record (a batch's records each count the batch's whole handling).
+std::string RecordTimesBreakdown(const RecordTimesByService& before,
+                                 const RecordTimesByService& after) {
+  std::string out;
+  for (const auto& [service, now] : after) {
+    auto then = before.find(service);
+    const RecordTimes start = then == before.end() ? RecordTimes{} : then->second;
+    const std::map<std::string, CountAndSum> queued = Added(start.queued, now.queued);
+    const std::map<std::string, CountAndSum> handled = Added(start.handled, now.handled);
+    for (const auto& [topic, handling] : handled) {
+      if (handling.count < 1) continue;
+      auto wait = queued.find(topic);
+      const double queue_ms = wait == queued.end() || wait->second.count < 1
+                                  ? 0
+                                  : 1000 * wait->second.sum / wait->second.count;
+      absl::StrAppendFormat(&out, "       %-13s %-24s n %6.0f  queued %6.1f ms  handled %6.1f ms\n",
+                            service, topic, handling.count, queue_ms,
+                            1000 * handling.sum / handling.count);
+    }
+  }
+  return out;
+}
+
 bool Passes(const Phase& phase, const BenchConfig& config) {
   return phase.error_count() == 0 && phase.latency.Percentile(99) <= config.p99_bound &&
          phase.achieved() >= 0.95 * phase.offered_rate;
@@ -505,6 +551,7 @@ int Main(int argc, char** argv) {
 
   std::vector<Phase> saga_phases, floor_phases;
   std::string redis_per_order;
+  std::string record_times;  // each saga service's queue and handling per record, saga phase
   double redis_memory_per_order = 0;  // bytes kept per order (markers, views, indexes)
   absl::Time saga_started = absl::InfiniteFuture();
   if (config.mode == "fixed") {
@@ -513,8 +560,10 @@ int Main(int argc, char** argv) {
       const int64_t memory_before = RedisInfoNumber(system.redis(), "memory", "used_memory");
       const int64_t reads_before =
           RedisInfoNumber(system.redis(), "stats", "total_reads_processed");
+      const RecordTimesByService times_before = ReadRecordTimes(system);
       saga_started = absl::Now();
       saga_phases.push_back(run_saga(config.rate, config.duration, "saga"));
+      record_times = RecordTimesBreakdown(times_before, ReadRecordTimes(system));
       const double sent = static_cast<double>(std::max<int64_t>(1, saga_phases.back().sent));
       redis_memory_per_order =
           static_cast<double>(RedisInfoNumber(system.redis(), "memory", "used_memory") -
@@ -591,6 +640,12 @@ int Main(int argc, char** argv) {
   if (config.mode == "fixed" && config.saga) {
     std::printf("\ntime between the saga's events (from their occurred_at), saga phase:\n%s",
                 HopBreakdown(system.kafka(), saga_started).c_str());
+    std::printf(
+        "\na record's time in each service, saga phase (means from the services' metrics; "
+        "queued: polled until a lane took it; handled: then until its offset was stored, "
+        "acknowledgements and effects included, a batch's records each counting the "
+        "whole batch):\n%s",
+        record_times.c_str());
   }
   std::string ratios;
   if (saga_result != nullptr && floor_result != nullptr) {
