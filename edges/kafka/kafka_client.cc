@@ -20,7 +20,7 @@ KafkaConfig ProducerDefaults(absl::string_view bootstrap_servers) {
       {"bootstrap.servers", std::string(bootstrap_servers)},
       {"enable.idempotence", "true"},
       {"acks", "all"},
-      {"linger.ms", "1"},
+      {"linger.ms", "0"},
       {"socket.nagle.disable", "true"},
       {"statistics.interval.ms", "1000"},
       {"message.timeout.ms", "30000"},

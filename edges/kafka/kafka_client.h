@@ -25,8 +25,9 @@ using KafkaConfig = std::vector<std::pair<std::string, std::string>>;
 KafkaConfig Merged(KafkaConfig base, const KafkaConfig& overrides);
 
 // Producer settings chosen for safety and latency instead of librdkafka 2.0's defaults:
-// idempotent (acks=all, no reordering or duplicates on retry), linger.ms=1,
-// socket.nagle.disable, reconnecting within 1 s, statistics every second for metrics.
+// idempotent (acks=all, no reordering or duplicates on retry), linger.ms=0 (a record is sent at
+// once; under load batches form while earlier requests are in flight), socket.nagle.disable,
+// reconnecting within 1 s, statistics every second for metrics.
 KafkaConfig ProducerDefaults(absl::string_view bootstrap_servers);
 
 // A connection for admin requests only (topics, metadata): a producer without idempotence, so it
