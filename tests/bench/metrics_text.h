@@ -17,7 +17,8 @@ namespace choreo::bench {
 std::map<std::string, double> SamplesNamed(absl::string_view exposition, absl::string_view name);
 
 // The value of label `key` in a label set as SamplesNamed keys it (`topic="a",type="b"`); ""
-// when absent.
+// when absent. Label values are taken to hold no comma and no escaped quote (choreo's topics,
+// types and outcomes do not).
 std::string LabelValue(absl::string_view labels, absl::string_view key);
 
 // A histogram's count and sum (its _count and _sum samples), added up by the value of one label,
