@@ -29,6 +29,7 @@ struct Phase {
   std::map<std::string, int64_t> outcomes;
   std::map<std::string, int64_t> errors;
   std::map<std::string, ProcessUsage> usage;  // CPU: during the phase; RSS: peak so far
+  absl::Duration usage_window;                // the wall time `usage` covers
   double achieved() const {
     return span > absl::ZeroDuration() ? static_cast<double>(ok) / absl::ToDoubleSeconds(span) : 0;
   }
@@ -105,6 +106,7 @@ Phase RunOpenLoop(const std::string& name, int rate, absl::Duration duration,
   phase.offered_rate = rate;
   phase.duration = duration;
   const std::map<std::string, ProcessUsage> before = Usage(pids);
+  const absl::Time usage_start = absl::Now();
   const int64_t total = static_cast<int64_t>(rate * absl::ToDoubleSeconds(duration));
   const absl::Duration interval = absl::Seconds(1) / rate;
   // Whole microseconds: the floor carries due times through Kafka as microseconds.
@@ -138,6 +140,7 @@ Phase RunOpenLoop(const std::string& name, int rate, absl::Duration duration,
     phase.errors["NO_ANSWER"] = missing;
   }
   const std::map<std::string, ProcessUsage> after = Usage(pids);
+  phase.usage_window = absl::Now() - usage_start;
   for (const auto& [process, usage] : after) {
     ProcessUsage delta = usage;
     if (auto it = before.find(process); it != before.end()) delta.cpu -= it->second.cpu;

@@ -21,6 +21,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -43,10 +44,10 @@
 #include "testing/topic_reader.h"
 #include "testing/wait.h"
 #include "tests/bench/latency_histogram.h"
-#include "tests/bench/metrics_text.h"
 #include "tests/bench/open_loop.h"
 #include "tests/bench/process_usage.h"
 #include "tests/bench/relay_chain.h"
+#include "tests/bench/service_metrics.h"
 #include "tests/e2e/system.h"
 
 namespace choreo::bench {
@@ -182,14 +183,31 @@ void PrintPhase(const Phase& phase) {
   std::printf("       outcomes: %s\n", absl::StrJoin(outcomes, ", ").c_str());
 }
 
+// CPU per request of the phase's processes whose name contains `part` ("" for all of them).
+double CpuPerRequest(const Phase& phase, absl::string_view part = "") {
+  absl::Duration cpu;
+  for (const auto& [process, usage] : phase.usage) {
+    if (absl::StrContains(process, part)) cpu += usage.cpu;
+  }
+  return phase.sent > 0 ? absl::ToDoubleMicroseconds(cpu) / static_cast<double>(phase.sent) : 0;
+}
+
+// The phase's CPU table, and its sum: per request, and the cores every process used together.
 void PrintUsage(const Phase& phase) {
   std::printf("       %-14s %10s %12s %12s\n", "process", "cpu s", "cpu us/req", "peak RSS MB");
+  absl::Duration total;
   for (const auto& [process, usage] : phase.usage) {
     std::printf("       %-14s %10.2f %12.0f %12.1f\n", process.c_str(),
                 absl::ToDoubleSeconds(usage.cpu),
                 phase.sent > 0 ? absl::ToDoubleMicroseconds(usage.cpu) / phase.sent : 0.0,
                 usage.peak_rss_kib / 1024.0);
+    total += usage.cpu;
   }
+  const double cores = phase.usage_window > absl::ZeroDuration()
+                           ? absl::FDivDuration(total, phase.usage_window)
+                           : 0.0;
+  std::printf("       %-14s %10.2f %12.0f   (%.2f of the machine's cores)\n", "all",
+              absl::ToDoubleSeconds(total), CpuPerRequest(phase), cores);
 }
 
 std::string PhaseJson(const Phase& phase) {
@@ -203,12 +221,13 @@ std::string PhaseJson(const Phase& phase) {
   return absl::StrFormat(
       R"({"name":"%s","offered_rate":%d,"achieved_rate":%.1f,"duration_s":%.1f,"sent":%d,)"
       R"("ok":%d,"latency_ms":{"p50":%.3f,"p90":%.3f,"p99":%.3f,"p99_9":%.3f,"max":%.3f,)"
-      R"("mean":%.3f},"outcomes":{%s},"errors":{%s},"processes":{%s}})",
+      R"("mean":%.3f},"outcomes":{%s},"errors":{%s},"processes":{%s},)"
+      R"("processes_window_s":%.3f})",
       phase.name, phase.offered_rate, phase.achieved(), absl::ToDoubleSeconds(phase.duration),
       phase.sent, phase.ok, Ms(phase.latency.Percentile(50)), Ms(phase.latency.Percentile(90)),
-      Ms(phase.latency.Percentile(99)), Ms(phase.latency.Percentile(99.9)),
-      Ms(phase.latency.max()), Ms(phase.latency.mean()), absl::StrJoin(outcomes, ","),
-      absl::StrJoin(errors, ","), absl::StrJoin(usage, ","));
+      Ms(phase.latency.Percentile(99)), Ms(phase.latency.Percentile(99.9)), Ms(phase.latency.max()),
+      Ms(phase.latency.mean()), absl::StrJoin(outcomes, ","), absl::StrJoin(errors, ","),
+      absl::StrJoin(usage, ","), absl::ToDoubleSeconds(phase.usage_window));
 }
 
 // Adds the calls of each command in an INFO commandstats reply to `counts`.
@@ -308,48 +327,15 @@ std::string HopBreakdown(const std::string& kafka, absl::Time since) {
   return out;
 }
 
-// What the saga services' own metrics say about their records, by service and topic: the wait in
-// a lane's queue (choreo_event_queue_seconds) and the handling (choreo_event_handling_seconds).
-struct RecordTimes {
-  std::map<std::string, CountAndSum> queued;
-  std::map<std::string, CountAndSum> handled;
-};
-using RecordTimesByService = std::map<std::string, RecordTimes>;
-
-RecordTimesByService ReadRecordTimes(const e2e::LocalSystem& system) {
-  RecordTimesByService times;
-  for (const char* service : {"order", "billing", "notification"}) {
+// Every service's metrics as it reads them now (a service that does not answer is left out).
+MetricsByService ScrapeServices(const e2e::LocalSystem& system) {
+  MetricsByService metrics;
+  for (const char* service : {"gateway", "users", "order", "billing", "notification"}) {
     const testing::HttpResult scrape =
         testing::HttpCall("GET", absl::StrCat(system.admin(service), "/metrics"));
-    if (scrape.status != 200) continue;  // the section then leaves the service out
-    times[service] = {HistogramByLabel(scrape.body, "choreo_event_queue_seconds", "topic"),
-                      HistogramByLabel(scrape.body, "choreo_event_handling_seconds", "topic")};
+    if (scrape.status == 200) metrics[service] = ReadServiceMetrics(scrape.body);
   }
-  return times;
-}
-
-// One line per service and topic that handled records between the two readings: the mean wait
-// and handling of a record (a batch's records each count the batch's whole handling).
-std::string RecordTimesBreakdown(const RecordTimesByService& before,
-                                 const RecordTimesByService& after) {
-  std::string out;
-  for (const auto& [service, now] : after) {
-    auto then = before.find(service);
-    const RecordTimes start = then == before.end() ? RecordTimes{} : then->second;
-    const std::map<std::string, CountAndSum> queued = Added(start.queued, now.queued);
-    const std::map<std::string, CountAndSum> handled = Added(start.handled, now.handled);
-    for (const auto& [topic, handling] : handled) {
-      if (handling.count < 1) continue;
-      auto wait = queued.find(topic);
-      const double queue_ms = wait == queued.end() || wait->second.count < 1
-                                  ? 0
-                                  : 1000 * wait->second.sum / wait->second.count;
-      absl::StrAppendFormat(&out, "       %-13s %-24s n %6.0f  queued %6.1f ms  handled %6.1f ms\n",
-                            service, topic, handling.count, queue_ms,
-                            1000 * handling.sum / handling.count);
-    }
-  }
-  return out;
+  return metrics;
 }
 
 bool Passes(const Phase& phase, const BenchConfig& config) {
@@ -552,6 +538,7 @@ int Main(int argc, char** argv) {
   std::vector<Phase> saga_phases, floor_phases;
   std::string redis_per_order;
   std::string record_times;  // each saga service's queue and handling per record, saga phase
+  std::string round_trips;   // each service's Redis round trips per order, saga phase
   double redis_memory_per_order = 0;  // bytes kept per order (markers, views, indexes)
   absl::Time saga_started = absl::InfiniteFuture();
   if (config.mode == "fixed") {
@@ -560,11 +547,13 @@ int Main(int argc, char** argv) {
       const int64_t memory_before = RedisInfoNumber(system.redis(), "memory", "used_memory");
       const int64_t reads_before =
           RedisInfoNumber(system.redis(), "stats", "total_reads_processed");
-      const RecordTimesByService times_before = ReadRecordTimes(system);
+      const MetricsByService metrics_before = ScrapeServices(system);
       saga_started = absl::Now();
       saga_phases.push_back(run_saga(config.rate, config.duration, "saga"));
-      record_times = RecordTimesBreakdown(times_before, ReadRecordTimes(system));
+      const MetricsByService phase_metrics = MetricsAdded(metrics_before, ScrapeServices(system));
       const double sent = static_cast<double>(std::max<int64_t>(1, saga_phases.back().sent));
+      record_times = RecordTimesBreakdown(phase_metrics);
+      round_trips = RoundTripsBreakdown(phase_metrics, sent);
       redis_memory_per_order =
           static_cast<double>(RedisInfoNumber(system.redis(), "memory", "used_memory") -
                               memory_before) /
@@ -632,10 +621,29 @@ int Main(int argc, char** argv) {
     std::printf("\nprocesses during the saga phase at %d/s:\n", saga_result->offered_rate);
     PrintUsage(*saga_result);
   }
+  if (floor_result != nullptr) {
+    // The same processes while only the relays work: what the broker spends on the floor's
+    // records, against the saga's.
+    std::printf(
+        "\nprocesses during the floor phase at %d/s (the services idle, or finishing "
+        "what the saga phase left them):\n",
+        floor_result->offered_rate);
+    PrintUsage(*floor_result);
+  }
+  if (saga_result != nullptr && floor_result != nullptr && CpuPerRequest(*floor_result) > 0) {
+    std::printf("CPU per request, saga/floor: all processes %.2fx",
+                CpuPerRequest(*saga_result) / CpuPerRequest(*floor_result));
+    if (const double jvm = CpuPerRequest(*floor_result, "(JVM)"); jvm > 0) {
+      std::printf(", the broker's JVM %.2fx", CpuPerRequest(*saga_result, "(JVM)") / jvm);
+    }
+    std::printf("\n");
+  }
   if (!redis_per_order.empty()) {
     std::printf("\nRedis commands per order (all services): %s\n", redis_per_order.c_str());
     std::printf("Redis memory per order: %.0f bytes (held until markers and views expire)\n",
                 redis_memory_per_order);
+    std::printf("Redis round trips per order, by service (from the services' metrics):\n%s",
+                round_trips.c_str());
   }
   if (config.mode == "fixed" && config.saga) {
     std::printf("\ntime between the saga's events (from their occurred_at), saga phase:\n%s",
