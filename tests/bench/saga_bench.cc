@@ -183,13 +183,18 @@ void PrintPhase(const Phase& phase) {
   std::printf("       outcomes: %s\n", absl::StrJoin(outcomes, ", ").c_str());
 }
 
+// `cpu` spent over the phase, in µs per request it sent.
+double PerRequest(const Phase& phase, absl::Duration cpu) {
+  return phase.sent > 0 ? absl::ToDoubleMicroseconds(cpu) / static_cast<double>(phase.sent) : 0;
+}
+
 // CPU per request of the phase's processes whose name contains `part` ("" for all of them).
 double CpuPerRequest(const Phase& phase, absl::string_view part = "") {
   absl::Duration cpu;
   for (const auto& [process, usage] : phase.usage) {
     if (absl::StrContains(process, part)) cpu += usage.cpu;
   }
-  return phase.sent > 0 ? absl::ToDoubleMicroseconds(cpu) / static_cast<double>(phase.sent) : 0;
+  return PerRequest(phase, cpu);
 }
 
 // The phase's CPU table, and its sum: per request, and the cores every process used together.
@@ -198,8 +203,7 @@ void PrintUsage(const Phase& phase) {
   absl::Duration total;
   for (const auto& [process, usage] : phase.usage) {
     std::printf("       %-14s %10.2f %12.0f %12.1f\n", process.c_str(),
-                absl::ToDoubleSeconds(usage.cpu),
-                phase.sent > 0 ? absl::ToDoubleMicroseconds(usage.cpu) / phase.sent : 0.0,
+                absl::ToDoubleSeconds(usage.cpu), PerRequest(phase, usage.cpu),
                 usage.peak_rss_kib / 1024.0);
     total += usage.cpu;
   }
@@ -207,7 +211,7 @@ void PrintUsage(const Phase& phase) {
                            ? absl::FDivDuration(total, phase.usage_window)
                            : 0.0;
   std::printf("       %-14s %10.2f %12.0f   (%.2f of the machine's cores)\n", "all",
-              absl::ToDoubleSeconds(total), CpuPerRequest(phase), cores);
+              absl::ToDoubleSeconds(total), PerRequest(phase, total), cores);
 }
 
 std::string PhaseJson(const Phase& phase) {

@@ -17,10 +17,11 @@ ServiceMetrics ReadServiceMetrics(absl::string_view exposition) {
 }
 
 MetricsByService MetricsAdded(const MetricsByService& before, const MetricsByService& after) {
+  static const ServiceMetrics kNothing;
   MetricsByService added;
   for (const auto& [service, now] : after) {
     auto then = before.find(service);
-    const ServiceMetrics start = then == before.end() ? ServiceMetrics{} : then->second;
+    const ServiceMetrics& start = then == before.end() ? kNothing : then->second;
     added[service] = {Added(start.queued, now.queued), Added(start.handled, now.handled),
                       Added(start.redis, now.redis)};
   }
