@@ -41,7 +41,8 @@ class RedisCluster {
   // The index of a replica of node `master`.
   absl::StatusOr<int> ReplicaOf(int master);
   // Waits until every running node says the cluster is ok (every slot served by a live master)
-  // and, if given, every master has `replicas_online` replicas in sync.
+  // and sees `masters` live masters, and, if given, every master has `replicas_online` replicas
+  // in sync.
   absl::Status WaitHealthy(std::optional<int> replicas_online, absl::Duration timeout);
   // One command on a node as admin (or the default user without an ACL file): the reply as
   // text (a status, a string, or an array's elements joined by newlines); an error reply is
