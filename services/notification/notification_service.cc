@@ -193,7 +193,8 @@ absl::StatusOr<saga::HandlerRegistry> StatusRegistry(ProfileLookup* lookup) {
   // the order and the status, so every repeat of a change (a re-delivery, the same change under
   // another event id) is the same event downstream, which the sender delivers once. Nothing is
   // stored here. For a batch of statuses, every request goes out at once and is acknowledged
-  // together. Statuses that are never notified (PENDING_VALIDATION: half of all) cost nothing.
+  // together. Statuses that are never notified (REFUND_PENDING; PENDING_VALIDATION, which only an
+  // order service of before 2026-12-03 publishes) cost nothing.
   absl::Status added = registry.Effect<OrderStatusUpdated>(
       kOrderAggregate, [](const OrderStatusUpdated& e) { return e.order_id(); },
       "notification request",

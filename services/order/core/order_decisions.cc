@@ -184,8 +184,9 @@ OrderReaction OnOrderRequested(const Order& state, const orders::v1::OrderCreati
   order.mutable_total()->set_minor_units(total);
   order.mutable_total()->set_currency(currency);
   *order.mutable_deadline() = ToProtoTime(now + policy.expiry);
-  orders::v1::OrderStatusUpdated pending =
-      ChangeStatus(order, orders::v1::ORDER_STATUS_PENDING_VALIDATION, "", now);
+  // OrderCreated announces the new order; orders.status carries the changes that follow (and a
+  // refusal at creation, above), and orders.snapshots the order at every revision.
+  ChangeStatus(order, orders::v1::ORDER_STATUS_PENDING_VALIDATION, "", now);
 
   orders::v1::OrderCreated created;
   created.set_order_id(order.order_id());
@@ -197,8 +198,6 @@ OrderReaction OnOrderRequested(const Order& state, const orders::v1::OrderCreati
   created.set_payment_method(order.payment_method());
   reaction.events.push_back(
       saga::OutgoingEvent::Of(topics::kOrdersCreated, order.username(), std::move(created)));
-  reaction.events.push_back(
-      saga::OutgoingEvent::Of(topics::kOrdersStatus, order.order_id(), std::move(pending)));
   reaction.state = std::move(order);
   return reaction;
 }

@@ -48,8 +48,8 @@ bool IsValidTransition(orders::v1::OrderStatus from, orders::v1::OrderStatus to)
 std::optional<std::string> RejectionReason(const orders::v1::OrderCreationRequested& request,
                                            const Catalog& catalog, const OrderPolicy& policy);
 
-// orders.requests: a new order becomes PENDING_VALIDATION (+OrderCreated, +status) or REJECTED
-// (+status). A request for an order that exists already changes nothing.
+// orders.requests: a new order becomes PENDING_VALIDATION (+OrderCreated, which announces it: no
+// status event) or REJECTED (+status). A request for an order that exists already changes nothing.
 OrderReaction OnOrderRequested(const orders::v1::Order& state,
                                const orders::v1::OrderCreationRequested& request,
                                const Catalog& catalog, const OrderPolicy& policy, absl::Time now);

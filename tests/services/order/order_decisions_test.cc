@@ -34,18 +34,17 @@ TEST(OrderDecisionsTest, AValidRequestIsPricedAndPending) {
   EXPECT_EQ(order.items(0).line_total().minor_units(), 2500);
   EXPECT_EQ(order.correlation_id(), "corr-1");
   EXPECT_EQ(order.deadline().seconds(), absl::ToUnixSeconds(kNow + absl::Seconds(30)));
-  ASSERT_EQ(reaction.events.size(), 2u);
+  ASSERT_EQ(order.history_size(), 1);
+  EXPECT_EQ(order.history(0).status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  EXPECT_EQ(order.history(0).previous_status(), orders::v1::ORDER_STATUS_UNSPECIFIED);
+  // OrderCreated alone announces it: no status event for the creation.
+  ASSERT_EQ(reaction.events.size(), 1u);
   EXPECT_EQ(reaction.events[0].topic, topics::kOrdersCreated);
   EXPECT_EQ(reaction.events[0].key, "alice");
   const auto& created = Emitted<orders::v1::OrderCreated>(reaction, 0);
   EXPECT_EQ(created.order_id(), order.order_id());
+  EXPECT_EQ(created.request_id(), "r1");
   EXPECT_EQ(created.total().minor_units(), 2699);
-  EXPECT_EQ(reaction.events[1].topic, topics::kOrdersStatus);
-  EXPECT_EQ(reaction.events[1].key, order.order_id());
-  const auto& status = Emitted<orders::v1::OrderStatusUpdated>(reaction, 1);
-  EXPECT_EQ(status.status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
-  EXPECT_EQ(status.previous_status(), orders::v1::ORDER_STATUS_UNSPECIFIED);
-  EXPECT_EQ(status.request_id(), "r1");
 }
 
 TEST(OrderDecisionsTest, OrderIdsAreStablePerUserAndRequest) {
