@@ -32,21 +32,6 @@ std::string Text(const redisReply* reply) {
   }
 }
 
-// The fields of each line of a CLUSTER NODES reply that names a master not failing (not even
-// suspected of it): <id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slots...>
-std::vector<std::vector<absl::string_view>> LiveMasters(absl::string_view table) {
-  std::vector<std::vector<absl::string_view>> masters;
-  for (absl::string_view line : absl::StrSplit(table, '\n', absl::SkipEmpty())) {
-    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
-    if (fields.size() < 8 || !absl::StrContains(fields[2], "master") ||
-        absl::StrContains(fields[2], "fail")) {
-      continue;
-    }
-    masters.push_back(std::move(fields));
-  }
-  return masters;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RedisCluster>> RedisCluster::Start(Options options) {
@@ -135,7 +120,13 @@ absl::StatusOr<int> RedisCluster::MasterOf(absl::string_view key) {
     if (!nodes_[i]->running()) continue;
     absl::StatusOr<std::string> table = Ask(i, {"CLUSTER", "NODES"});
     if (!table.ok()) continue;
-    for (const std::vector<absl::string_view>& fields : LiveMasters(*table)) {
+    // <id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges...>
+    for (absl::string_view line : absl::StrSplit(*table, '\n', absl::SkipEmpty())) {
+      std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (fields.size() < 9 || !absl::StrContains(fields[2], "master") ||
+          absl::StrContains(fields[2], "fail")) {
+        continue;
+      }
       for (size_t f = 8; f < fields.size(); ++f) {
         std::pair<absl::string_view, absl::string_view> range = absl::StrSplit(fields[f], '-');
         int first = 0;
@@ -180,11 +171,16 @@ absl::Status RedisCluster::WaitHealthy(std::optional<int> replicas_online, absl:
                              : std::string(info.status().message());
             return false;
           }
-          // Right after create, gossip may not yet have told every node which are replicas.
+          // Right after create, gossip may not yet have told every node which are replicas: a
+          // client learning the cluster there would take them for masters without slots.
           absl::StatusOr<std::string> nodes = Ask(i, {"CLUSTER", "NODES"});
-          if (!nodes.ok() || LiveMasters(*nodes).size() != static_cast<size_t>(options_.masters)) {
-            last = absl::StrCat(nodes_[i]->address(), " does not see ", options_.masters,
-                                " live masters");
+          absl::StatusOr<redis::SlotTable> table =
+              nodes.ok() ? redis::SlotTable::FromClusterNodes(
+                               *nodes, {nodes_[i]->host(), nodes_[i]->port()})
+                         : absl::StatusOr<redis::SlotTable>(nodes.status());
+          if (!table.ok() || table->masters().size() != static_cast<size_t>(options_.masters)) {
+            last = absl::StrCat(nodes_[i]->address(), " does not know ", options_.masters,
+                                " masters, as a client reads it");
             return false;
           }
           absl::StatusOr<std::string> role = Ask(i, {"INFO", "replication"});

@@ -4,9 +4,10 @@
 // replicas each, every node a RedisServer (127.0.0.1, free ports, its own dir, append-only
 // file), joined by `redis-cli --cluster create`.
 //
-// Promises: Start() returns once every slot is served, the cluster says ok on every node and
-// every replica is in sync with its master. A test kills a master (node(i)->Kill()) and waits
-// for its replica to take over with WaitHealthy. The nodes die with the test. Not thread-safe.
+// Promises: Start() returns once every slot is served, the cluster says ok on every node, every
+// node names the masters alone as masters, and every replica is in sync with its master. A test
+// kills a master (node(i)->Kill()) and waits for its replica to take over with WaitHealthy. The
+// nodes die with the test. Not thread-safe.
 
 #include <memory>
 #include <optional>
@@ -41,8 +42,8 @@ class RedisCluster {
   // The index of a replica of node `master`.
   absl::StatusOr<int> ReplicaOf(int master);
   // Waits until every running node says the cluster is ok (every slot served by a live master)
-  // and sees `masters` live masters, and, if given, every master has `replicas_online` replicas
-  // in sync.
+  // and names `masters` masters, as a client reads its CLUSTER NODES (redis::SlotTable), and, if
+  // given, every master has `replicas_online` replicas in sync.
   absl::Status WaitHealthy(std::optional<int> replicas_online, absl::Duration timeout);
   // One command on a node as admin (or the default user without an ACL file): the reply as
   // text (a status, a string, or an array's elements joined by newlines); an error reply is
