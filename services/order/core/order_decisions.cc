@@ -16,26 +16,30 @@ bool Blank(const std::string& text) {
   return text.find_first_not_of(" \t\r\n") == std::string::npos;
 }
 
-// Moves `order` to `status` and returns the OrderStatusUpdated that announces it.
-orders::v1::OrderStatusUpdated ChangeStatus(Order& order, OrderStatus status,
-                                            const std::string& reason, absl::Time now) {
-  const OrderStatus previous = order.status();
+// Moves `order` to `status`, and records the change in its history.
+void MoveTo(Order& order, OrderStatus status, const std::string& reason, absl::Time now) {
   orders::v1::StatusChange* change = order.add_history();
   change->set_status(status);
-  change->set_previous_status(previous);
+  change->set_previous_status(order.status());
   change->set_reason(reason);
   *change->mutable_changed_at() = ToProtoTime(now);
   order.set_status(status);
   order.set_reason(reason);
   *order.mutable_updated_at() = ToProtoTime(now);
+}
 
+// The OrderStatusUpdated that announces `order`'s latest change (the same status, time and
+// reason however often it is asked for).
+orders::v1::OrderStatusUpdated CurrentStatus(const Order& order) {
+  const orders::v1::StatusChange latest =
+      order.history().empty() ? orders::v1::StatusChange() : *order.history().rbegin();
   orders::v1::OrderStatusUpdated updated;
   updated.set_order_id(order.order_id());
   updated.set_username(order.username());
-  updated.set_status(status);
-  updated.set_previous_status(previous);
-  updated.set_reason(reason);
-  *updated.mutable_updated_at() = ToProtoTime(now);
+  updated.set_status(order.status());
+  updated.set_previous_status(latest.previous_status());
+  updated.set_reason(order.reason());
+  *updated.mutable_updated_at() = latest.changed_at();
   updated.set_request_id(order.request_id());
   *updated.mutable_total() = order.total();
   // Set once a cancellation moved the order; only cancellation statuses follow that.
@@ -43,14 +47,11 @@ orders::v1::OrderStatusUpdated ChangeStatus(Order& order, OrderStatus status,
   return updated;
 }
 
-// The OrderStatusUpdated of `order`'s latest change, again (same status, time and reason).
-orders::v1::OrderStatusUpdated CurrentStatus(const Order& order) {
-  Order copy = order;
-  const orders::v1::StatusChange latest =
-      order.history().empty() ? orders::v1::StatusChange() : *order.history().rbegin();
-  copy.set_status(latest.previous_status());
-  copy.clear_history();
-  return ChangeStatus(copy, order.status(), order.reason(), FromProtoTime(latest.changed_at()));
+// Moves `order` to `status` and returns the OrderStatusUpdated that announces it.
+orders::v1::OrderStatusUpdated ChangeStatus(Order& order, OrderStatus status,
+                                            const std::string& reason, absl::Time now) {
+  MoveTo(order, status, reason, now);
+  return CurrentStatus(order);
 }
 
 // Asks billing to hand `amount` of `order`'s payment back, unless it was asked already; whether
@@ -186,7 +187,7 @@ OrderReaction OnOrderRequested(const Order& state, const orders::v1::OrderCreati
   *order.mutable_deadline() = ToProtoTime(now + policy.expiry);
   // OrderCreated announces the new order; orders.status carries the changes that follow (and a
   // refusal at creation, above), and orders.snapshots the order at every revision.
-  ChangeStatus(order, orders::v1::ORDER_STATUS_PENDING_VALIDATION, "", now);
+  MoveTo(order, orders::v1::ORDER_STATUS_PENDING_VALIDATION, "", now);
 
   orders::v1::OrderCreated created;
   created.set_order_id(order.order_id());
