@@ -1,12 +1,12 @@
 #include "edges/kafka/kafka_consumer.h"
 
-#include "edges/kafka/topic_admin.h"
-
-#include "edges/kafka/statistics.h"
-
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "edges/kafka/statistics.h"
+#include "edges/kafka/topic_admin.h"
 
 namespace choreo::kafka {
 namespace {
@@ -79,7 +79,17 @@ absl::Status KafkaConsumer::Readiness() const {
   if (!HasAssignment()) {
     return absl::UnavailableError(absl::StrCat(group_id_, ": waiting for a partition assignment"));
   }
-  return CheckConsumerReady(LatestStatistics());
+  const std::string statistics = LatestStatistics();
+  {
+    absl::MutexLock lock(&unconfirmed_mu_);
+    if (!unconfirmed_.empty()) {
+      if (absl::Status fetching = CheckFetching(statistics, unconfirmed_); !fetching.ok()) {
+        return fetching;
+      }
+      unconfirmed_.clear();
+    }
+  }
+  return CheckConsumerReady(statistics);
 }
 
 std::vector<PartitionLag> KafkaConsumer::Lag() const {
@@ -173,7 +183,12 @@ void KafkaConsumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     if (self->start_at_end_) self->PinNewPartitionsToTheirEnd(rk, partitions);
-    self->listener_->OnAssigned(ToVector(partitions));
+    std::vector<TopicPartition> assigned = ToVector(partitions);
+    {
+      absl::MutexLock lock(&self->unconfirmed_mu_);
+      self->unconfirmed_.insert(self->unconfirmed_.end(), assigned.begin(), assigned.end());
+    }
+    self->listener_->OnAssigned(assigned);
     self->has_assignment_.store(true);
     if (cooperative) {
       if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, partitions)) {
@@ -185,7 +200,14 @@ void KafkaConsumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     return;
   }
   // Revoked (or lost): let the listener finish and store, commit, then let go.
-  self->listener_->OnRevoked(ToVector(partitions));
+  const std::vector<TopicPartition> revoked = ToVector(partitions);
+  self->listener_->OnRevoked(revoked);
+  {
+    absl::MutexLock lock(&self->unconfirmed_mu_);
+    std::erase_if(self->unconfirmed_, [&revoked](const TopicPartition& partition) {
+      return std::find(revoked.begin(), revoked.end(), partition) != revoked.end();
+    });
+  }
   // Eager: everything is revoked and a new assignment follows. Cooperative: only these.
   if (!cooperative || rd_kafka_assignment_lost(rk) != 0) self->has_assignment_.store(false);
   if (rd_kafka_assignment_lost(rk) == 0) rd_kafka_commit(rk, nullptr, /*async=*/0);

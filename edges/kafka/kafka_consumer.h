@@ -73,8 +73,10 @@ class KafkaConsumer {
   // True once the group gave this member an assignment (possibly empty: more members than
   // partitions), false again while it has none (after a revocation, before the next one).
   bool HasAssignment() const { return has_assignment_.load(); }
-  // OK when it has its assignment and reaches a broker (librdkafka's statistics); UNAVAILABLE
-  // saying which is missing otherwise.
+  // OK when it has its assignment, reaches a broker (librdkafka's statistics) and fetches every
+  // partition it was given: statistics taken before an assignment do not count for it, so a
+  // new member is not reported ready a round before its partitions look up their offsets.
+  // UNAVAILABLE saying what is missing otherwise.
   absl::Status Readiness() const;
   // The consumer lag of each assigned partition, from the latest statistics.
   std::vector<PartitionLag> Lag() const;
@@ -97,6 +99,10 @@ class KafkaConsumer {
   std::string group_id_;
   mutable absl::Mutex statistics_mu_;
   std::string statistics_ ABSL_GUARDED_BY(statistics_mu_);
+  // Assigned partitions that Readiness has not yet seen fetching in the statistics (parsed
+  // only while there are some: at start and after a rebalance).
+  mutable absl::Mutex unconfirmed_mu_;
+  mutable std::vector<TopicPartition> unconfirmed_ ABSL_GUARDED_BY(unconfirmed_mu_);
 };
 
 }  // namespace choreo::kafka

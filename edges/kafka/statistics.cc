@@ -87,6 +87,36 @@ absl::Status ForEachPartition(
   return absl::OkStatus();
 }
 
+// Calls `check(name, fields)` for each of `partitions` as `root` shows it, in order, until one
+// returns an error; UNAVAILABLE when one is missing from `root` or not fetching there yet
+// (statistics older than an assignment prove nothing about it).
+absl::Status ForEachFetching(
+    const google::protobuf::Struct& root, const std::vector<TopicPartition>& partitions,
+    const std::function<absl::Status(const std::string&, const PartitionFields&)>& check) {
+  std::map<std::string, const PartitionFields*> seen;  // "topic[id]" -> fields
+  static_cast<void>(ForEachPartition(root, [&seen](const std::string& topic, const std::string& id,
+                                                   const PartitionFields& fields) {
+    seen[absl::StrCat(topic, "[", id, "]")] = &fields;
+    return absl::OkStatus();
+  }));
+  for (const TopicPartition& partition : partitions) {
+    const std::string name = absl::StrCat(partition.topic, "[", partition.partition, "]");
+    auto found = seen.find(name);
+    if (found == seen.end()) {
+      return absl::UnavailableError(absl::StrCat("Kafka: no statistics for ", name, " yet"));
+    }
+    const PartitionFields& fields = *found->second;
+    auto state = fields.find("fetch_state");
+    const std::string fetch = state == fields.end() ? "" : state->second.string_value();
+    if (fetch != "active") {
+      return absl::UnavailableError(
+          absl::StrCat("Kafka: ", name, " is not fetching yet (", fetch, ")"));
+    }
+    if (absl::Status checked = check(name, fields); !checked.ok()) return checked;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status CheckBrokersReachable(absl::string_view json) { return BrokerUpByScan(json); }
@@ -114,41 +144,32 @@ absl::Status CheckConsumerReady(absl::string_view json) {
   });
 }
 
+absl::Status CheckFetching(absl::string_view json, const std::vector<TopicPartition>& partitions) {
+  absl::StatusOr<google::protobuf::Struct> root = ReachableStatistics(json);
+  if (!root.ok()) return root.status();
+  return ForEachFetching(*root, partitions, [](const std::string&, const PartitionFields&) {
+    return absl::OkStatus();
+  });
+}
+
 absl::Status CheckCaughtUp(absl::string_view json, const std::vector<TopicPartition>& assigned) {
   absl::StatusOr<google::protobuf::Struct> root = ReachableStatistics(json);
   if (!root.ok()) return root.status();
-  std::map<std::string, const PartitionFields*> seen;  // "topic[id]" -> fields
-  static_cast<void>(ForEachPartition(*root, [&seen](const std::string& topic,
-                                                    const std::string& id,
-                                                    const PartitionFields& fields) {
-    seen[absl::StrCat(topic, "[", id, "]")] = &fields;
-    return absl::OkStatus();
-  }));
-  for (const TopicPartition& partition : assigned) {
-    const std::string name = absl::StrCat(partition.topic, "[", partition.partition, "]");
-    auto found = seen.find(name);
-    if (found == seen.end()) {
-      return absl::UnavailableError(absl::StrCat("Kafka: no statistics for ", name, " yet"));
-    }
-    const PartitionFields& fields = *found->second;
-    auto number = [&fields](const char* field) -> int64_t {
-      auto it = fields.find(field);
-      return it == fields.end() ? -1 : static_cast<int64_t>(it->second.number_value());
-    };
-    auto state = fields.find("fetch_state");
-    const std::string fetch = state == fields.end() ? "" : state->second.string_value();
-    if (fetch != "active") {
-      return absl::UnavailableError(absl::StrCat("Kafka: ", name, " is not fetching yet (", fetch, ")"));
-    }
-    const int64_t end = number("ls_offset") >= 0 ? number("ls_offset") : number("hi_offset");
-    if (end < 0) return absl::UnavailableError(absl::StrCat("Kafka: ", name, " has no end offset yet"));
-    const int64_t done = std::max(number("committed_offset"), number("stored_offset"));
-    if (done >= end || number("lo_offset") == end) continue;
-    return absl::UnavailableError(absl::StrCat(
-        name, ": ", done < 0 ? "nothing" : absl::StrCat(end - done, " records"), " of ", end,
-        " not handled yet"));
-  }
-  return absl::OkStatus();
+  return ForEachFetching(
+      *root, assigned, [](const std::string& name, const PartitionFields& fields) {
+        auto number = [&fields](const char* field) -> int64_t {
+          auto it = fields.find(field);
+          return it == fields.end() ? -1 : static_cast<int64_t>(it->second.number_value());
+        };
+        const int64_t end = number("ls_offset") >= 0 ? number("ls_offset") : number("hi_offset");
+        if (end < 0)
+          return absl::UnavailableError(absl::StrCat("Kafka: ", name, " has no end offset yet"));
+        const int64_t done = std::max(number("committed_offset"), number("stored_offset"));
+        if (done >= end || number("lo_offset") == end) return absl::OkStatus();
+        return absl::UnavailableError(
+            absl::StrCat(name, ": ", done < 0 ? "nothing" : absl::StrCat(end - done, " records"),
+                         " of ", end, " not handled yet"));
+      });
 }
 
 absl::Status CheckProducerIdAssigned(absl::string_view json) {

@@ -42,6 +42,11 @@ absl::Status CheckBrokersReachable(absl::string_view json);
 // for that); UNAVAILABLE otherwise.
 absl::Status CheckConsumerReady(absl::string_view json);
 
+// For a consumer's `json` and some of its assigned partitions: OK when a broker is UP and each
+// of them is fetching (fetch_state "active"); UNAVAILABLE naming the first that is missing from
+// `json` (statistics older than its assignment) or not fetching yet. Parses `json`.
+absl::Status CheckFetching(absl::string_view json, const std::vector<TopicPartition>& partitions);
+
 // For a consumer's `json` and the partitions assigned to it: OK when a broker is UP and each of
 // them has been read and handled to the end it had when the statistics were taken (the
 // committed or stored offset reaches the last stable offset; an empty partition counts as

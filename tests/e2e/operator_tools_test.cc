@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <set>
 
@@ -139,6 +140,25 @@ class OperatorToolsTest : public ::testing::Test {
     return RunCommand(argv);
   }
 
+  // Runs `check` (a grpc.health.v1.Health/Check) until it answers SERVING, for at most 30 s, as
+  // a probe with a failure threshold does: readiness follows Redis, Kafka and each consumer
+  // group's rebalances, so a single answer may be NOT_SERVING for a second. The last answer,
+  // and the process's /readyz (which names the failing check) when it never was SERVING.
+  static Ran CheckUntilServing(const std::string& process, const std::function<Ran()>& check) {
+    Ran last;
+    if (!testing::WaitUntil(
+            [&] {
+              last = check();
+              return last.exit_code == 0 &&
+                     absl::StrContains(last.output, R"("status": "SERVING")");
+            },
+            absl::Seconds(30))) {
+      absl::StrAppend(&last.output, "\n/readyz: ",
+                      testing::HttpCall("GET", system_->admin(process) + "/readyz").body);
+    }
+    return last;
+  }
+
   static LocalSystem* system_;
   static TestUsers* users_;
   static testing::Jaeger* jaeger_;
@@ -170,9 +190,11 @@ TEST_F(OperatorToolsTest, GrpcurlListsDescribesAndCallsEveryProcess) {
       EXPECT_THAT(described.output, HasSubstr(" is a service:")) << described.output;
       EXPECT_THAT(described.output, HasSubstr("rpc ")) << described.output;
     }
-    const Ran health = Grpcurl(process, {"grpc.health.v1.Health/Check"});
+    const Ran health = CheckUntilServing(
+        process, [&] { return Grpcurl(process, {"grpc.health.v1.Health/Check"}); });
     EXPECT_EQ(health.exit_code, 0) << process << ": " << health.output;
-    EXPECT_THAT(health.output, HasSubstr(R"("status": "SERVING")")) << process;
+    EXPECT_THAT(health.output, HasSubstr(R"("status": "SERVING")"))
+        << process << ": " << health.output;
   }
 
   // Calls: a client's with its token through the gateway, an operator's on each admin API.
@@ -212,9 +234,11 @@ TEST_F(OperatorToolsTest, GrpcurlListsDescribesAndCallsEveryProcess) {
     EXPECT_THAT(listed.output, HasSubstr("grpc.health.v1.Health"));
     EXPECT_THAT(listed.output, Not(HasSubstr("choreo."))) << process << " serves only health there";
     for (const char* service : {"", "liveness"}) {
-      const Ran checked = RunCommand({CHOREO_GRPCURL, "-plaintext", "-d",
-                                      absl::StrCat(R"({"service":")", service, R"("})"), probe,
-                                      "grpc.health.v1.Health/Check"});
+      const Ran checked = CheckUntilServing(process, [&] {
+        return RunCommand({CHOREO_GRPCURL, "-plaintext", "-d",
+                           absl::StrCat(R"({"service":")", service, R"("})"), probe,
+                           "grpc.health.v1.Health/Check"});
+      });
       EXPECT_EQ(checked.exit_code, 0) << process << " " << service << ": " << checked.output;
       EXPECT_THAT(checked.output, HasSubstr(R"("status": "SERVING")")) << process << " " << service;
     }

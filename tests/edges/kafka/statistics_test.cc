@@ -76,6 +76,34 @@ TEST(ConsumerReadyTest, TheTextScanReadsOnlyBrokerStates) {
   EXPECT_EQ(CheckConsumerReady("{oops").code(), absl::StatusCode::kUnavailable);
 }
 
+// What a new member's readiness waits for: its partitions in the statistics, fetching. The
+// statistics taken just before an assignment show none of them looking up an offset, which
+// CheckConsumerReady alone would read as ready.
+TEST(ConsumerReadyTest, NewlyAssignedPartitionsMustBeFetching) {
+  constexpr char kBeforeTheAssignment[] = R"({"brokers": {"b/1": {"state": "UP"}}, "topics": {
+      "orders.requests": {"partitions": {"-1": {"fetch_state": "none"}}}}})";
+  const std::vector<TopicPartition> assigned = {{"orders.requests", 0}, {"orders.requests", 1}};
+  EXPECT_TRUE(CheckConsumerReady(kBeforeTheAssignment).ok());
+  const absl::Status missing = CheckFetching(kBeforeTheAssignment, assigned);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(missing.message()),
+              ::testing::HasSubstr("no statistics for orders.requests[0]"));
+  constexpr char kLooking[] = R"({"brokers": {"b/1": {"state": "UP"}}, "topics": {
+      "orders.requests": {"partitions": {"0": {"fetch_state": "active"},
+                                         "1": {"fetch_state": "offset-query"}}}}})";
+  const absl::Status looking = CheckFetching(kLooking, assigned);
+  EXPECT_EQ(looking.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(looking.message()),
+              ::testing::HasSubstr("orders.requests[1] is not fetching yet (offset-query)"));
+  constexpr char kFetching[] = R"({"brokers": {"b/1": {"state": "UP"}}, "topics": {
+      "orders.requests": {"partitions": {"0": {"fetch_state": "active"},
+                                         "1": {"fetch_state": "active"}}}}})";
+  EXPECT_TRUE(CheckFetching(kFetching, assigned).ok());
+  EXPECT_TRUE(CheckFetching(kFetching, {}).ok());
+  EXPECT_EQ(CheckFetching(R"({"brokers": {"b/1": {"state": "DOWN"}}})", {}).code(),
+            absl::StatusCode::kUnavailable);
+}
+
 TEST(CaughtUpTest, EveryAssignedPartitionMustBeHandledToItsEnd) {
   auto stats = [](const std::string& partitions) {
     return absl::StrCat(R"({"brokers": {"b/1": {"state": "UP"}}, "topics": {"orders.status": )",

@@ -89,7 +89,9 @@ TEST_F(ConsumerLoopTest, EveryRecordArrivesInKeyOrderAndFinishedOnesAreCommitted
     ASSERT_TRUE(loop.Start().ok());
     ASSERT_TRUE(loop.WaitForAssignment(kWait).ok());
     ASSERT_TRUE(testing::WaitUntil([&] { return seen.count() >= 200; }, kWait));
-    EXPECT_TRUE(loop.Readiness().ok()) << loop.Readiness();
+    // Ready once the statistics show its partitions fetching (at most a statistics interval).
+    EXPECT_TRUE(testing::WaitUntil([&] { return loop.Readiness().ok(); }, kWait))
+        << loop.Readiness();
     loop.Stop();
     EXPECT_FALSE(loop.Readiness().ok());
   }
