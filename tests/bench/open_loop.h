@@ -30,6 +30,7 @@ struct Phase {
   std::map<std::string, int64_t> errors;
   std::map<std::string, ProcessUsage> usage;  // CPU: during the phase; RSS: peak so far
   absl::Duration usage_window;                // the wall time `usage` covers
+  std::string redis_stalls;  // Redis's stalls during the phase, as its latency monitor saw them
   double achieved() const {
     return span > absl::ZeroDuration() ? static_cast<double>(ok) / absl::ToDoubleSeconds(span) : 0;
   }

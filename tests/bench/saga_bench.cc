@@ -181,6 +181,9 @@ void PrintPhase(const Phase& phase) {
   for (const auto& [outcome, count] : phase.outcomes) outcomes.push_back(absl::StrCat(outcome, " ", count));
   for (const auto& [error, count] : phase.errors) outcomes.push_back(absl::StrCat("error ", error, " ", count));
   std::printf("       outcomes: %s\n", absl::StrJoin(outcomes, ", ").c_str());
+  if (!phase.redis_stalls.empty()) {
+    std::printf("       redis stalls: %s\n", phase.redis_stalls.c_str());
+  }
 }
 
 // `cpu` spent over the phase, in µs per request it sent.
@@ -226,12 +229,12 @@ std::string PhaseJson(const Phase& phase) {
       R"({"name":"%s","offered_rate":%d,"achieved_rate":%.1f,"duration_s":%.1f,"sent":%d,)"
       R"("ok":%d,"latency_ms":{"p50":%.3f,"p90":%.3f,"p99":%.3f,"p99_9":%.3f,"max":%.3f,)"
       R"("mean":%.3f},"outcomes":{%s},"errors":{%s},"processes":{%s},)"
-      R"("processes_window_s":%.3f})",
+      R"("processes_window_s":%.3f,"redis_stalls":"%s"})",
       phase.name, phase.offered_rate, phase.achieved(), absl::ToDoubleSeconds(phase.duration),
       phase.sent, phase.ok, Ms(phase.latency.Percentile(50)), Ms(phase.latency.Percentile(90)),
       Ms(phase.latency.Percentile(99)), Ms(phase.latency.Percentile(99.9)), Ms(phase.latency.max()),
       Ms(phase.latency.mean()), absl::StrJoin(outcomes, ","), absl::StrJoin(errors, ","),
-      absl::StrJoin(usage, ","), absl::ToDoubleSeconds(phase.usage_window));
+      absl::StrJoin(usage, ","), absl::ToDoubleSeconds(phase.usage_window), phase.redis_stalls);
 }
 
 // Adds the calls of each command in an INFO commandstats reply to `counts`.
@@ -249,19 +252,53 @@ void AddCommandCounts(absl::string_view info, std::map<std::string, int64_t>& co
   }
 }
 
-// INFO `section` of every master of a cluster (of the one Redis otherwise).
-std::vector<std::string> RedisInfo(const std::string& address, const std::string& section) {
-  std::vector<std::string> texts;
+// `command`'s reply from every master of a cluster (from the one Redis otherwise); failures are
+// left out.
+std::vector<redis::RedisReply> OnEveryMaster(const std::string& address,
+                                             const std::vector<std::string>& command) {
+  std::vector<redis::RedisReply> replies;
   absl::StatusOr<redis::RedisConnection::Options> options =
       redis::RedisConnection::OptionsFor(address);
-  if (!options.ok()) return texts;
+  if (!options.ok()) return replies;
   redis::RedisConnection redis(*options);
   absl::StatusOr<std::vector<redis::RedisAddress>> masters = redis.Masters();
   for (const redis::RedisAddress& master : masters.value_or(std::vector<redis::RedisAddress>{})) {
-    absl::StatusOr<redis::RedisReply> info = redis.CommandOn(master, {"INFO", section});
-    if (info.ok()) texts.push_back(info->str);
+    absl::StatusOr<redis::RedisReply> reply = redis.CommandOn(master, command);
+    if (reply.ok() && !reply->is_error()) replies.push_back(*std::move(reply));
+  }
+  return replies;
+}
+
+// INFO `section` of every master of a cluster (of the one Redis otherwise).
+std::vector<std::string> RedisInfo(const std::string& address, const std::string& section) {
+  std::vector<std::string> texts;
+  for (const redis::RedisReply& info : OnEveryMaster(address, {"INFO", section})) {
+    texts.push_back(info.str);
   }
   return texts;
+}
+
+// Redis's own record of the times its main thread stalled at least kRedisStallMs since the
+// last LATENCY RESET (the monitor is turned on at start): per kind of event
+// ("aof-fsync-always": the fsync every write waits for; "command": a slow command;
+// "expire-cycle", ...), the longest, and in how many seconds it happened (LATENCY HISTORY keeps
+// one sample per second). What a phase's tail may owe to Redis rather than to the services.
+constexpr int kRedisStallMs = 20;
+std::string RedisStalls(const std::string& address) {
+  std::vector<std::string> events;
+  for (const redis::RedisReply& latest : OnEveryMaster(address, {"LATENCY", "LATEST"})) {
+    for (const redis::RedisReply& event : latest.elements) {
+      if (event.elements.size() < 4) continue;
+      const std::string& name = event.elements[0].str;
+      std::vector<redis::RedisReply> history = OnEveryMaster(address, {"LATENCY", "HISTORY", name});
+      const size_t seconds = history.empty() ? 0 : history.front().elements.size();
+      events.push_back(absl::StrFormat("%s max %lld ms in %zu s", name,
+                                       static_cast<long long>(event.elements[3].integer), seconds));
+    }
+  }
+  return events.empty()
+             ? absl::StrCat("none of ", kRedisStallMs, " ms or more")
+             : absl::StrCat(absl::StrJoin(events, ", "), " (", kRedisStallMs, " ms or more)");
 }
 
 // Redis commands by name (INFO commandstats), to see the round trips an order costs; summed over
@@ -459,6 +496,8 @@ int Main(int argc, char** argv) {
   }
   std::fprintf(stderr, "choreo-bench: every process ready %.0f ms after all were serving\n",
                absl::ToDoubleMilliseconds(absl::Now() - started_at));
+  OnEveryMaster(system.redis(),
+                {"CONFIG", "SET", "latency-monitor-threshold", absl::StrCat(kRedisStallMs)});
   e2e::TestUsers users(system.gateway());
   SagaDriver saga(system.gateway(), &users, config.users);
   // The first order once every process is ready: one user signed up and funded, then one
@@ -513,9 +552,12 @@ int Main(int argc, char** argv) {
   }
   int64_t sequence = 0;
   auto run_saga = [&](int rate, absl::Duration duration, const std::string& name) {
-    return RunOpenLoop(name, rate, duration, pids, [&](int64_t i, absl::Time due, Recorder& r) {
-      saga.Issue(sequence + i, due, r, name);
-    });
+    OnEveryMaster(system.redis(), {"LATENCY", "RESET"});
+    Phase phase = RunOpenLoop(
+        name, rate, duration, pids,
+        [&](int64_t i, absl::Time due, Recorder& r) { saga.Issue(sequence + i, due, r, name); });
+    phase.redis_stalls = RedisStalls(system.redis());
+    return phase;
   };
   auto run_floor = [&](int rate, absl::Duration duration, const std::string& name) {
     return RunOpenLoop(name, rate, duration, pids, [&](int64_t i, absl::Time due, Recorder& r) {
