@@ -5,8 +5,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "edges/kafka/fetch_confirmation.h"
 #include "edges/kafka/statistics.h"
 #include "edges/kafka/topic_admin.h"
+#include "platform/logging/logger.h"
 
 namespace choreo::kafka {
 namespace {
@@ -79,15 +81,19 @@ absl::Status KafkaConsumer::Readiness() const {
   if (!HasAssignment()) {
     return absl::UnavailableError(absl::StrCat(group_id_, ": waiting for a partition assignment"));
   }
-  const std::string statistics = LatestStatistics();
+  std::string statistics;
+  FetchConfirmation::Pending pending;
   {
-    absl::MutexLock lock(&unconfirmed_mu_);
-    if (!unconfirmed_.empty()) {
-      if (absl::Status fetching = CheckFetching(statistics, unconfirmed_); !fetching.ok()) {
-        return fetching;
-      }
-      unconfirmed_.clear();
+    absl::MutexLock lock(&statistics_mu_);
+    statistics = statistics_;
+    pending = confirmation_.Unconfirmed();
+  }
+  if (!pending.partitions.empty()) {  // parsed only then: at start and after a rebalance
+    if (absl::Status fetching = FetchConfirmation::Check(pending, statistics); !fetching.ok()) {
+      return absl::UnavailableError(absl::StrCat(group_id_, ": ", fetching.message()));
     }
+    absl::MutexLock lock(&statistics_mu_);
+    confirmation_.Confirm(pending);
   }
   return CheckConsumerReady(statistics);
 }
@@ -185,28 +191,33 @@ void KafkaConsumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     if (self->start_at_end_) self->PinNewPartitionsToTheirEnd(rk, partitions);
     std::vector<TopicPartition> assigned = ToVector(partitions);
     {
-      absl::MutexLock lock(&self->unconfirmed_mu_);
-      self->unconfirmed_.insert(self->unconfirmed_.end(), assigned.begin(), assigned.end());
+      // Statistics delivered after this callback were taken after the revocation that came
+      // before it (the rebalance event was queued after that), so they show these partitions
+      // as they are now, not as this member fetched them before.
+      absl::MutexLock lock(&self->statistics_mu_);
+      self->confirmation_.Assigned(assigned);
     }
     self->listener_->OnAssigned(assigned);
     self->has_assignment_.store(true);
+    std::string failed;
     if (cooperative) {
       if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, partitions)) {
+        failed = rd_kafka_error_string(error);
         rd_kafka_error_destroy(error);
       }
-    } else {
-      rd_kafka_assign(rk, partitions);
+    } else if (rd_kafka_resp_err_t error = rd_kafka_assign(rk, partitions); error) {
+      failed = rd_kafka_err2str(error);
     }
+    // Its partitions never fetch: readiness says which, until the next rebalance.
+    if (!failed.empty()) logging::Error(absl::StrCat(self->group_id_, ": assign failed: ", failed));
     return;
   }
   // Revoked (or lost): let the listener finish and store, commit, then let go.
   const std::vector<TopicPartition> revoked = ToVector(partitions);
   self->listener_->OnRevoked(revoked);
   {
-    absl::MutexLock lock(&self->unconfirmed_mu_);
-    std::erase_if(self->unconfirmed_, [&revoked](const TopicPartition& partition) {
-      return std::find(revoked.begin(), revoked.end(), partition) != revoked.end();
-    });
+    absl::MutexLock lock(&self->statistics_mu_);
+    self->confirmation_.Revoked(revoked);
   }
   // Eager: everything is revoked and a new assignment follows. Cooperative: only these.
   if (!cooperative || rd_kafka_assignment_lost(rk) != 0) self->has_assignment_.store(false);
@@ -224,6 +235,7 @@ int KafkaConsumer::OnStatistics(rd_kafka_t*, char* json, size_t json_len, void* 
   auto* self = static_cast<KafkaConsumer*>(opaque);
   absl::MutexLock lock(&self->statistics_mu_);
   self->statistics_.assign(json, json_len);
+  self->confirmation_.StatisticsDelivered();
   return 0;
 }
 

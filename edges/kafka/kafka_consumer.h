@@ -26,8 +26,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "edges/kafka/statistics.h"
+#include "edges/kafka/fetch_confirmation.h"
 #include "edges/kafka/kafka_client.h"
+#include "edges/kafka/statistics.h"
 #include "platform/record/record.h"
 
 namespace choreo::kafka {
@@ -99,10 +100,9 @@ class KafkaConsumer {
   std::string group_id_;
   mutable absl::Mutex statistics_mu_;
   std::string statistics_ ABSL_GUARDED_BY(statistics_mu_);
-  // Assigned partitions that Readiness has not yet seen fetching in the statistics (parsed
-  // only while there are some: at start and after a rebalance).
-  mutable absl::Mutex unconfirmed_mu_;
-  mutable std::vector<TopicPartition> unconfirmed_ ABSL_GUARDED_BY(unconfirmed_mu_);
+  // Which assigned partitions readiness has yet to see fetching, in statistics delivered
+  // after their assignment.
+  mutable FetchConfirmation confirmation_ ABSL_GUARDED_BY(statistics_mu_);
 };
 
 }  // namespace choreo::kafka

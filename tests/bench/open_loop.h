@@ -30,7 +30,10 @@ struct Phase {
   std::map<std::string, int64_t> errors;
   std::map<std::string, ProcessUsage> usage;  // CPU: during the phase; RSS: peak so far
   absl::Duration usage_window;                // the wall time `usage` covers
-  std::string redis_stalls;  // Redis's stalls during the phase, as its latency monitor saw them
+  // The saga's phases: Redis's stalls during the phase as its latency monitor recorded them
+  // (see RedisStalls in saga_bench.cc), or why they are unknown. Empty: not looked at.
+  std::string redis_stalls;
+  std::string redis_stalls_json;  // the same as a JSON value; empty: not looked at
   double achieved() const {
     return span > absl::ZeroDuration() ? static_cast<double>(ok) / absl::ToDoubleSeconds(span) : 0;
   }

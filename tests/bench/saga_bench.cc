@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <thread>
@@ -229,12 +230,13 @@ std::string PhaseJson(const Phase& phase) {
       R"({"name":"%s","offered_rate":%d,"achieved_rate":%.1f,"duration_s":%.1f,"sent":%d,)"
       R"("ok":%d,"latency_ms":{"p50":%.3f,"p90":%.3f,"p99":%.3f,"p99_9":%.3f,"max":%.3f,)"
       R"("mean":%.3f},"outcomes":{%s},"errors":{%s},"processes":{%s},)"
-      R"("processes_window_s":%.3f,"redis_stalls":"%s"})",
+      R"("processes_window_s":%.3f,"redis_stalls":%s})",
       phase.name, phase.offered_rate, phase.achieved(), absl::ToDoubleSeconds(phase.duration),
       phase.sent, phase.ok, Ms(phase.latency.Percentile(50)), Ms(phase.latency.Percentile(90)),
       Ms(phase.latency.Percentile(99)), Ms(phase.latency.Percentile(99.9)), Ms(phase.latency.max()),
       Ms(phase.latency.mean()), absl::StrJoin(outcomes, ","), absl::StrJoin(errors, ","),
-      absl::StrJoin(usage, ","), absl::ToDoubleSeconds(phase.usage_window), phase.redis_stalls);
+      absl::StrJoin(usage, ","), absl::ToDoubleSeconds(phase.usage_window),
+      phase.redis_stalls_json.empty() ? "null" : phase.redis_stalls_json);
 }
 
 // Adds the calls of each command in an INFO commandstats reply to `counts`.
@@ -252,53 +254,101 @@ void AddCommandCounts(absl::string_view info, std::map<std::string, int64_t>& co
   }
 }
 
-// `command`'s reply from every master of a cluster (from the one Redis otherwise); failures are
-// left out.
-std::vector<redis::RedisReply> OnEveryMaster(const std::string& address,
-                                             const std::vector<std::string>& command) {
-  std::vector<redis::RedisReply> replies;
+// Calls `visit` with a connection and each master of a cluster (the one Redis otherwise) until
+// one fails; that error, or why the masters are unknown.
+absl::Status ForEveryMaster(
+    const std::string& address,
+    const std::function<absl::Status(redis::RedisConnection&, const redis::RedisAddress&)>& visit) {
   absl::StatusOr<redis::RedisConnection::Options> options =
       redis::RedisConnection::OptionsFor(address);
-  if (!options.ok()) return replies;
+  if (!options.ok()) return options.status();
   redis::RedisConnection redis(*options);
   absl::StatusOr<std::vector<redis::RedisAddress>> masters = redis.Masters();
-  for (const redis::RedisAddress& master : masters.value_or(std::vector<redis::RedisAddress>{})) {
-    absl::StatusOr<redis::RedisReply> reply = redis.CommandOn(master, command);
-    if (reply.ok() && !reply->is_error()) replies.push_back(*std::move(reply));
+  if (!masters.ok()) return masters.status();
+  for (const redis::RedisAddress& master : *masters) {
+    if (absl::Status visited = visit(redis, master); !visited.ok()) return visited;
   }
-  return replies;
+  return absl::OkStatus();
 }
 
-// INFO `section` of every master of a cluster (of the one Redis otherwise).
+// `command` on `master`: its reply, or an error for an error reply.
+absl::StatusOr<redis::RedisReply> CommandOn(redis::RedisConnection& redis,
+                                            const redis::RedisAddress& master,
+                                            const std::vector<std::string>& command) {
+  absl::StatusOr<redis::RedisReply> reply = redis.CommandOn(master, command);
+  if (reply.ok() && reply->is_error()) {
+    return absl::UnavailableError(absl::StrCat(absl::StrJoin(command, " "), ": ", reply->str));
+  }
+  return reply;
+}
+
+// `command` on every master; the first failure.
+absl::Status RunOnEveryMaster(const std::string& address, const std::vector<std::string>& command) {
+  return ForEveryMaster(address,
+                        [&](redis::RedisConnection& redis, const redis::RedisAddress& master) {
+                          return CommandOn(redis, master, command).status();
+                        });
+}
+
+// INFO `section` of every master of a cluster (of the one Redis otherwise); masters that do not
+// answer are left out.
 std::vector<std::string> RedisInfo(const std::string& address, const std::string& section) {
   std::vector<std::string> texts;
-  for (const redis::RedisReply& info : OnEveryMaster(address, {"INFO", section})) {
-    texts.push_back(info.str);
-  }
+  static_cast<void>(ForEveryMaster(
+      address, [&](redis::RedisConnection& redis, const redis::RedisAddress& master) {
+        absl::StatusOr<redis::RedisReply> info = CommandOn(redis, master, {"INFO", section});
+        if (info.ok()) texts.push_back(info->str);
+        return absl::OkStatus();
+      }));
   return texts;
 }
 
-// Redis's own record of the times its main thread stalled at least kRedisStallMs since the
-// last LATENCY RESET (the monitor is turned on at start): per kind of event
+// Redis's own record of the times its main thread stalled kRedisStallMs or more since the last
+// LATENCY RESET (the monitor is turned on at start), per master and kind of event
 // ("aof-fsync-always": the fsync every write waits for; "command": a slow command;
-// "expire-cycle", ...), the longest, and in how many seconds it happened (LATENCY HISTORY keeps
-// one sample per second). What a phase's tail may owe to Redis rather than to the services.
+// "expire-cycle", ...): the longest (LATENCY LATEST's 4th field, the maximum since the reset),
+// and in how many seconds it happened (LATENCY HISTORY: one sample per second, the last 160).
+// What a phase's tail may owe to Redis rather than to the services. Sets the phase's text and
+// JSON; unknown when the monitor was not reset (`reset`) or a master does not answer.
 constexpr int kRedisStallMs = 20;
-std::string RedisStalls(const std::string& address) {
-  std::vector<std::string> events;
-  for (const redis::RedisReply& latest : OnEveryMaster(address, {"LATENCY", "LATEST"})) {
-    for (const redis::RedisReply& event : latest.elements) {
-      if (event.elements.size() < 4) continue;
-      const std::string& name = event.elements[0].str;
-      std::vector<redis::RedisReply> history = OnEveryMaster(address, {"LATENCY", "HISTORY", name});
-      const size_t seconds = history.empty() ? 0 : history.front().elements.size();
-      events.push_back(absl::StrFormat("%s max %lld ms in %zu s", name,
-                                       static_cast<long long>(event.elements[3].integer), seconds));
-    }
+void ReadRedisStalls(const std::string& address, const absl::Status& reset, Phase& phase) {
+  std::vector<std::string> texts, jsons;
+  int masters = 0;
+  absl::Status read = !reset.ok()
+                          ? reset
+                          : ForEveryMaster(address, [&](redis::RedisConnection& redis,
+                                                        const redis::RedisAddress& master) {
+                              ++masters;
+                              absl::StatusOr<redis::RedisReply> latest =
+                                  CommandOn(redis, master, {"LATENCY", "LATEST"});
+                              if (!latest.ok()) return latest.status();
+                              for (const redis::RedisReply& event : latest->elements) {
+                                if (event.elements.size() < 4) continue;
+                                const std::string& name = event.elements[0].str;
+                                absl::StatusOr<redis::RedisReply> history =
+                                    CommandOn(redis, master, {"LATENCY", "HISTORY", name});
+                                if (!history.ok()) return history.status();
+                                const std::string on = master.ToString();
+                                const long long max_ms = event.elements[3].integer;
+                                const size_t seconds = history->elements.size();
+                                texts.push_back(absl::StrFormat("%s max %lld ms in %zu s (%s)",
+                                                                name, max_ms, seconds, on));
+                                jsons.push_back(absl::StrFormat(
+                                    R"({"master":"%s","event":"%s","max_ms":%lld,"seconds":%zu})",
+                                    on, name, max_ms, seconds));
+                              }
+                              return absl::OkStatus();
+                            });
+  if (!read.ok()) {
+    phase.redis_stalls = absl::StrCat("unknown: ", read.message());
+    phase.redis_stalls_json = "null";
+    return;
   }
-  return events.empty()
-             ? absl::StrCat("none of ", kRedisStallMs, " ms or more")
-             : absl::StrCat(absl::StrJoin(events, ", "), " (", kRedisStallMs, " ms or more)");
+  phase.redis_stalls =
+      texts.empty()
+          ? absl::StrCat("none of ", kRedisStallMs, " ms or more on ", masters, " master(s)")
+          : absl::StrCat(absl::StrJoin(texts, ", "), "; ", kRedisStallMs, " ms or more");
+  phase.redis_stalls_json = absl::StrCat("[", absl::StrJoin(jsons, ","), "]");
 }
 
 // Redis commands by name (INFO commandstats), to see the round trips an order costs; summed over
@@ -496,8 +546,8 @@ int Main(int argc, char** argv) {
   }
   std::fprintf(stderr, "choreo-bench: every process ready %.0f ms after all were serving\n",
                absl::ToDoubleMilliseconds(absl::Now() - started_at));
-  OnEveryMaster(system.redis(),
-                {"CONFIG", "SET", "latency-monitor-threshold", absl::StrCat(kRedisStallMs)});
+  const absl::Status latency_monitor = RunOnEveryMaster(
+      system.redis(), {"CONFIG", "SET", "latency-monitor-threshold", absl::StrCat(kRedisStallMs)});
   e2e::TestUsers users(system.gateway());
   SagaDriver saga(system.gateway(), &users, config.users);
   // The first order once every process is ready: one user signed up and funded, then one
@@ -552,11 +602,13 @@ int Main(int argc, char** argv) {
   }
   int64_t sequence = 0;
   auto run_saga = [&](int rate, absl::Duration duration, const std::string& name) {
-    OnEveryMaster(system.redis(), {"LATENCY", "RESET"});
+    const absl::Status reset = latency_monitor.ok()
+                                   ? RunOnEveryMaster(system.redis(), {"LATENCY", "RESET"})
+                                   : latency_monitor;
     Phase phase = RunOpenLoop(
         name, rate, duration, pids,
         [&](int64_t i, absl::Time due, Recorder& r) { saga.Issue(sequence + i, due, r, name); });
-    phase.redis_stalls = RedisStalls(system.redis());
+    ReadRedisStalls(system.redis(), reset, phase);
     return phase;
   };
   auto run_floor = [&](int rate, absl::Duration duration, const std::string& name) {
