@@ -1,17 +1,16 @@
 #include "saga/runtime/saga_runtime.h"
 
+#include <algorithm>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
-
 #include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "saga/dlq/dead_letter.h"
 #include "edges/kafka/statistics.h"
+#include "edges/redis/redis_connection.h"
 #include "platform/logging/logger.h"
 #include "platform/tracing/messaging.h"
-#include "edges/redis/redis_connection.h"
+#include "saga/dlq/dead_letter.h"
 #include "saga/store/handled_outcome.h"
 #include "saga/store/recent_states.h"
 #include "saga/store/redis_aggregate_store.h"
@@ -169,13 +168,19 @@ struct SagaRuntime::Batched {
 };
 
 void SagaRuntime::HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch) {
-  std::vector<Batched> run;
-  absl::flat_hash_set<std::string> taken;  // the keys and aggregates of `run`
+  // The records that share round trips, in runs: a record joins the run after the latest one
+  // that holds a record of its key or aggregate (the first run if none does), so a key's or an
+  // aggregate's records keep their order, one per run, and a repeated key holds back only its
+  // own later records, not the records of other keys behind it in the batch.
+  std::vector<std::vector<Batched>> runs;
+  absl::flat_hash_map<std::string, size_t> next_run;  // a key or aggregate -> the run it may join
   auto flush = [&] {
-    const bool alive = RunTogether(lane, run);
-    run.clear();
-    taken.clear();
-    return alive;
+    for (std::vector<Batched>& run : runs) {
+      if (!RunTogether(lane, run)) return false;
+    }
+    runs.clear();
+    next_run.clear();
+    return !crashed();
   };
   for (consume::RecordScope& scope : batch) {
     const KafkaRecord& record = scope.record();
@@ -191,7 +196,7 @@ void SagaRuntime::HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch
         scope.Done();
         continue;
       }
-      // A decision, or an effect alone with a batch form, shares the run's round trips.
+      // A decision, or an effect alone with a batch form, shares its run's round trips.
       if (route != nullptr &&
           (route->decide || (route->after_commit && route->after_commit->run_many))) {
         store::AggregateRef aggregate{absl::StrCat(options_.service, ".", route->aggregate_type),
@@ -199,11 +204,16 @@ void SagaRuntime::HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch
         if (!aggregate.id.empty()) {
           std::string key = absl::StrCat("key:", record.key);
           std::string id = absl::StrCat("aggregate:", aggregate.type, ":", aggregate.id);
-          if ((taken.contains(key) || taken.contains(id)) && !flush()) return;
-          taken.insert(std::move(key));
-          taken.insert(std::move(id));
-          run.push_back(Batched{&scope, std::move(span), started, *std::move(dispatch),
-                                std::move(aggregate)});
+          size_t joins = 0;
+          for (const std::string* name : {&key, &id}) {
+            if (auto it = next_run.find(*name); it != next_run.end())
+              joins = std::max(joins, it->second);
+          }
+          if (joins == runs.size()) runs.emplace_back();
+          runs[joins].push_back(Batched{&scope, std::move(span), started, *std::move(dispatch),
+                                        std::move(aggregate)});
+          next_run[std::move(key)] = joins + 1;
+          next_run[std::move(id)] = joins + 1;
           continue;
         }
       }

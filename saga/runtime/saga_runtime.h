@@ -172,7 +172,8 @@ class SagaRuntime final {
 
   struct Batched;
 
-  // A lane's batch: runs of distinct aggregates and keys together (RunTogether), the rest alone.
+  // A lane's batch: runs of distinct aggregates and keys together (RunTogether), a record of a
+  // key or aggregate already in a run in a later run, the rest alone.
   void HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch);
   // One run: load, decide, commit, publish together; effects and offsets per record; what it
   // cannot finish the plain way, alone after. Returns false when the runtime crashed.

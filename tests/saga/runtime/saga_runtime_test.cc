@@ -891,6 +891,59 @@ class BatchCountingStore : public ForwardingStore {
   std::atomic<size_t>* largest_;
 };
 
+// A Redis store that records the size of every batch it was asked to commit.
+class CommitSizesStore : public ForwardingStore {
+ public:
+  CommitSizesStore(redis::RedisConnection::Options options, absl::Mutex* mu,
+                   std::vector<size_t>* sizes)
+      : ForwardingStore(std::move(options)), mu_(mu), sizes_(sizes) {}
+  absl::StatusOr<std::vector<store::AggregateSnapshot>> LoadMany(
+      const std::vector<store::AggregateEvent>& items) override {
+    return real_.LoadMany(items);
+  }
+  absl::StatusOr<std::vector<store::CommitResult>> CommitMany(
+      const std::vector<store::CommitRequest>& commits, absl::Duration retention) override {
+    {
+      absl::MutexLock lock(mu_);
+      sizes_->push_back(commits.size());
+    }
+    return real_.CommitMany(commits, retention);
+  }
+
+ private:
+  absl::Mutex* mu_;
+  std::vector<size_t>* sizes_;
+};
+
+// A batch in which some accounts come back: each account's n-th record goes in the batch's n-th
+// run, so a repeated account holds back only its own later records, and every account's records
+// are still applied in their order (the ledger dead-letters a seq out of order).
+TEST_F(SagaRuntimeTest, ARepeatedKeyHoldsBackOnlyItsOwnRecordsInABatch) {
+  // a1 b1 a2 c1 d1 a3 b2: one run at a repeat would make [a1 b1] [a2 c1 d1] [a3 b2].
+  const std::vector<std::pair<std::string, int>> records = {{"a", 1}, {"b", 1}, {"a", 2}, {"c", 1},
+                                                            {"d", 1}, {"a", 3}, {"b", 2}};
+  for (const auto& [account, seq] : records) {
+    Produce(Event(absl::StrCat("rk-", account, seq), absl::StrCat("rk-", account), seq, seq));
+  }
+  absl::Mutex mu;
+  std::vector<size_t> sizes;
+  const redis::RedisConnection::Options connection{.address = {redis_->host(), redis_->port()}};
+  CountingObserver observer;
+  StartOneBatchingLane(&observer,
+                       [&] { return std::make_unique<CommitSizesStore>(connection, &mu, &sizes); });
+  ASSERT_TRUE(
+      WaitUntil([&] { return observer.done() == static_cast<int>(records.size()); }, kWait));
+  EXPECT_EQ(observer.handled, static_cast<int>(records.size()));
+  EXPECT_EQ(observer.dead_lettered, 0);
+  EXPECT_EQ(StateOf("rk-a").balance(), 1 + 2 + 3);
+  EXPECT_EQ(StateOf("rk-a").last_seq(), 3);
+  EXPECT_EQ(StateOf("rk-b").last_seq(), 2);
+  EXPECT_EQ(StateOf("rk-d").last_seq(), 1);
+  absl::MutexLock lock(&mu);
+  // Runs of [a1 b1 c1 d1] and [a2 b2] commit together; a3, alone in the last run, commits alone.
+  EXPECT_EQ(sizes, (std::vector<size_t>{4, 2}));
+}
+
 // A lane's batch crashes at each of its boundaries: after the whole run is committed and before
 // any of it is published; mid-run, after the third record's events were acknowledged and before
 // its offset is stored; before the third record's effect. After a restart every record is
