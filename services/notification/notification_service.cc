@@ -29,6 +29,13 @@ store::AggregateRef Ref(absl::string_view aggregate, const std::string& id) {
 
 ProfileLookup::ProfileLookup(Options options) : options_(options), store_(options.redis) {}
 
+ProfileLookup::Seen ProfileLookup::SeenIn(const notifications::v1::ProfileView& view) {
+  Seen seen;
+  if (view.known()) seen.profile = view.profile();
+  if (view.has_not_found_at()) seen.not_found_at = FromProtoTime(view.not_found_at());
+  return seen;
+}
+
 absl::StatusOr<ProfileLookup::Seen> ProfileLookup::Read(const std::string& username) {
   absl::StatusOr<store::VersionedState<notifications::v1::ProfileView>> loaded;
   {
@@ -37,10 +44,30 @@ absl::StatusOr<ProfileLookup::Seen> ProfileLookup::Read(const std::string& usern
                                                                Ref(kProfileAggregate, username));
   }
   if (!loaded.ok()) return loaded.status();
-  const notifications::v1::ProfileView& view = loaded->state;
-  Seen seen;
-  if (view.known()) seen.profile = view.profile();
-  if (view.has_not_found_at()) seen.not_found_at = FromProtoTime(view.not_found_at());
+  return SeenIn(loaded->state);
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<ProfileLookup::Seen>>> ProfileLookup::ReadMany(
+    const std::vector<std::string>& usernames) {
+  std::vector<store::AggregateRef> views;
+  views.reserve(usernames.size());
+  for (const std::string& username : usernames) views.push_back(Ref(kProfileAggregate, username));
+  absl::StatusOr<std::vector<absl::StatusOr<store::VersionedState<notifications::v1::ProfileView>>>>
+      loaded;
+  {
+    absl::MutexLock lock(&store_mu_);
+    loaded = store::LoadStates<notifications::v1::ProfileView>(store_, views);
+  }
+  if (!loaded.ok()) return loaded.status();
+  std::vector<absl::StatusOr<Seen>> seen;
+  seen.reserve(loaded->size());
+  for (absl::StatusOr<store::VersionedState<notifications::v1::ProfileView>>& view : *loaded) {
+    if (view.ok()) {
+      seen.push_back(SeenIn(view->state));
+    } else {
+      seen.push_back(view.status());
+    }
+  }
   return seen;
 }
 
@@ -64,7 +91,32 @@ absl::StatusOr<users::v1::Profile> ProfileLookup::Get(const std::string& usernam
   absl::StatusOr<Seen> seen = Read(username);
   if (!seen.ok()) return seen.status();
   if (seen->profile) return *seen->profile;
+  return AskAndWait(username, origin, publisher);
+}
 
+std::vector<absl::StatusOr<users::v1::Profile>> ProfileLookup::GetMany(
+    const std::vector<std::string>& usernames, const std::vector<const publish::Origin*>& origins,
+    const publish::Publisher& publisher) {
+  std::vector<absl::StatusOr<users::v1::Profile>> profiles;
+  profiles.reserve(usernames.size());
+  absl::StatusOr<std::vector<absl::StatusOr<Seen>>> seen = ReadMany(usernames);
+  for (size_t i = 0; i < usernames.size(); ++i) {
+    if (!seen.ok()) {
+      profiles.push_back(seen.status());
+    } else if (!(*seen)[i].ok()) {
+      profiles.push_back((*seen)[i].status());
+    } else if ((*seen)[i]->profile) {
+      profiles.push_back(*(*seen)[i]->profile);
+    } else {
+      profiles.push_back(AskAndWait(usernames[i], *origins[i], publisher));
+    }
+  }
+  return profiles;
+}
+
+absl::StatusOr<users::v1::Profile> ProfileLookup::AskAndWait(const std::string& username,
+                                                             const publish::Origin& origin,
+                                                             const publish::Publisher& publisher) {
   const absl::Time asked_at = absl::Now();
   if (absl::Status asked = Ask(username, origin, publisher); !asked.ok()) return asked;
   const absl::Time deadline = absl::Now() + options_.wait;
@@ -74,7 +126,7 @@ absl::StatusOr<users::v1::Profile> ProfileLookup::Get(const std::string& usernam
       absl::MutexLock lock(&mu_);
       changes = view_changes_;
     }
-    seen = Read(username);
+    absl::StatusOr<Seen> seen = Read(username);
     if (!seen.ok()) return seen.status();
     if (seen->profile) return *seen->profile;
     if (seen->not_found_at >= asked_at) {
@@ -164,17 +216,13 @@ std::vector<std::string> StatusTopics() { return {std::string(topics::kOrdersSta
 
 namespace {
 
-// The notification request a status calls for, stamped for notifications.requested, or nothing
-// (a status that is not notified, a recipient who wants none).
+// The notification request a status calls for, for `recipient`, stamped for
+// notifications.requested, or nothing (a recipient who wants none).
 absl::StatusOr<std::optional<publish::StampedEvent>> StampedRequest(
-    ProfileLookup* lookup, const orders::v1::OrderStatusUpdated& status,
+    const orders::v1::OrderStatusUpdated& status, const users::v1::Profile& recipient,
     const saga::EffectContext& context) {
-  if (!NotificationTypeFor(status.status())) return std::nullopt;  // costs nothing
-  absl::StatusOr<users::v1::Profile> recipient =
-      lookup->Get(status.username(), context.origin, context.publisher);
-  if (!recipient.ok()) return recipient.status();
   std::optional<notifications::v1::NotificationRequested> request =
-      NotificationFor(status, *recipient, context.now);
+      NotificationFor(status, recipient, context.now);
   if (!request) return std::nullopt;
   publish::Origin origin = context.origin;
   origin.event_id = ids::EventId(request->notification_id());
@@ -182,6 +230,38 @@ absl::StatusOr<std::optional<publish::StampedEvent>> StampedRequest(
       *request, topics::kNotificationsRequested, status.username(), origin);
   if (!stamped.ok()) return stamped.status();
   return std::optional<publish::StampedEvent>(*std::move(stamped));
+}
+
+// The requests a batch of statuses calls for, their recipients read in one round trip
+// (ProfileLookup::GetMany); statuses that are never notified cost nothing.
+absl::StatusOr<std::vector<publish::StampedEvent>> StampedRequests(
+    ProfileLookup* lookup, const std::vector<const orders::v1::OrderStatusUpdated*>& statuses,
+    const std::vector<const saga::EffectContext*>& contexts) {
+  std::vector<size_t> notified;
+  std::vector<std::string> usernames;
+  std::vector<const publish::Origin*> origins;
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    if (!NotificationTypeFor(statuses[i]->status())) continue;
+    notified.push_back(i);
+    usernames.push_back(statuses[i]->username());
+    origins.push_back(&contexts[i]->origin);
+  }
+  std::vector<publish::StampedEvent> requests;
+  if (notified.empty()) return requests;
+  std::vector<absl::StatusOr<users::v1::Profile>> recipients =
+      lookup->GetMany(usernames, origins, contexts.front()->publisher);
+  for (size_t k = 0; k < notified.size(); ++k) {
+    absl::StatusOr<std::optional<publish::StampedEvent>> request =
+        recipients[k].ok()
+            ? StampedRequest(*statuses[notified[k]], *recipients[k], *contexts[notified[k]])
+            : recipients[k].status();
+    if (!request.ok()) {
+      for (publish::StampedEvent& stamped : requests) stamped.send.Discard();
+      return request.status();
+    }
+    if (request->has_value()) requests.push_back(**std::move(request));
+  }
+  return requests;
 }
 
 }  // namespace
@@ -199,28 +279,19 @@ absl::StatusOr<saga::HandlerRegistry> StatusRegistry(ProfileLookup* lookup) {
       kOrderAggregate, [](const OrderStatusUpdated& e) { return e.order_id(); },
       "notification request",
       [lookup](const OrderStatusUpdated& status, const saga::EffectContext& context) {
-        absl::StatusOr<std::optional<publish::StampedEvent>> request =
-            StampedRequest(lookup, status, context);
-        if (!request.ok()) return request.status();
-        if (!request->has_value()) return absl::OkStatus();
-        std::vector<publish::StampedEvent> one;
-        one.push_back(**std::move(request));
-        return context.publisher.SendAndWait(std::move(one));
+        absl::StatusOr<std::vector<publish::StampedEvent>> requests =
+            StampedRequests(lookup, {&status}, {&context});
+        if (!requests.ok()) return requests.status();
+        if (requests->empty()) return absl::OkStatus();
+        return context.publisher.SendAndWait(*std::move(requests));
       },
       [lookup](const std::vector<const OrderStatusUpdated*>& statuses,
                const std::vector<const saga::EffectContext*>& contexts) -> absl::Status {
-        std::vector<publish::StampedEvent> requests;
-        for (size_t i = 0; i < statuses.size(); ++i) {
-          absl::StatusOr<std::optional<publish::StampedEvent>> request =
-              StampedRequest(lookup, *statuses[i], *contexts[i]);
-          if (!request.ok()) {
-            for (publish::StampedEvent& stamped : requests) stamped.send.Discard();
-            return request.status();
-          }
-          if (request->has_value()) requests.push_back(**std::move(request));
-        }
-        if (requests.empty()) return absl::OkStatus();
-        return contexts.front()->publisher.SendAndWait(std::move(requests));
+        absl::StatusOr<std::vector<publish::StampedEvent>> requests =
+            StampedRequests(lookup, statuses, contexts);
+        if (!requests.ok()) return requests.status();
+        if (requests->empty()) return absl::OkStatus();
+        return contexts.front()->publisher.SendAndWait(*std::move(requests));
       },
       saga::HandlerRegistry::Repeats::kFreely);
   // A refused cancellation is the caller's answer, not news for the user.

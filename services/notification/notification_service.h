@@ -38,6 +38,10 @@
 #include "services/notification/channels/notification_channel.h"
 #include "services/notification/inbox_store.h"
 
+namespace choreo::notifications::v1 {
+class ProfileView;
+}  // namespace choreo::notifications::v1
+
 namespace choreo::notification {
 
 inline constexpr char kService[] = "notification";
@@ -64,6 +68,12 @@ class ProfileLookup final : public saga::SagaObserver {
   absl::StatusOr<users::v1::Profile> Get(const std::string& username,
                                          const publish::Origin& origin,
                                          const publish::Publisher& publisher);
+  // Get for several users (`origins[i]` asks for `usernames[i]`): the profiles the view holds
+  // are read in one round trip, and each one it lacks is then asked for as Get does, one after
+  // the other. One result per username, in order.
+  std::vector<absl::StatusOr<users::v1::Profile>> GetMany(
+      const std::vector<std::string>& usernames, const std::vector<const publish::Origin*>& origins,
+      const publish::Publisher& publisher);
 
   void OnRecordDone(const KafkaRecord& record, absl::string_view event_type, Outcome outcome,
                     absl::Duration handling, absl::Duration queued) override;
@@ -73,7 +83,15 @@ class ProfileLookup final : public saga::SagaObserver {
     std::optional<users::v1::Profile> profile;
     absl::Time not_found_at = absl::InfinitePast();
   };
+  static Seen SeenIn(const notifications::v1::ProfileView& view);
   absl::StatusOr<Seen> Read(const std::string& username);
+  // Each user's view, in one round trip; a view that cannot be parsed fails alone.
+  absl::StatusOr<std::vector<absl::StatusOr<Seen>>> ReadMany(
+      const std::vector<std::string>& usernames);
+  // For a user the view lacks: asks the user service and waits for its answer to land.
+  absl::StatusOr<users::v1::Profile> AskAndWait(const std::string& username,
+                                                const publish::Origin& origin,
+                                                const publish::Publisher& publisher);
   absl::Status Ask(const std::string& username, const publish::Origin& origin,
                    const publish::Publisher& publisher);
 
