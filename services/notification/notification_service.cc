@@ -29,22 +29,10 @@ store::AggregateRef Ref(absl::string_view aggregate, const std::string& id) {
 
 ProfileLookup::ProfileLookup(Options options) : options_(options), store_(options.redis) {}
 
-ProfileLookup::Seen ProfileLookup::SeenIn(const notifications::v1::ProfileView& view) {
-  Seen seen;
-  if (view.known()) seen.profile = view.profile();
-  if (view.has_not_found_at()) seen.not_found_at = FromProtoTime(view.not_found_at());
-  return seen;
-}
-
 absl::StatusOr<ProfileLookup::Seen> ProfileLookup::Read(const std::string& username) {
-  absl::StatusOr<store::VersionedState<notifications::v1::ProfileView>> loaded;
-  {
-    absl::MutexLock lock(&store_mu_);
-    loaded = store::LoadState<notifications::v1::ProfileView>(store_,
-                                                               Ref(kProfileAggregate, username));
-  }
-  if (!loaded.ok()) return loaded.status();
-  return SeenIn(loaded->state);
+  absl::StatusOr<std::vector<absl::StatusOr<Seen>>> seen = ReadMany({username});
+  if (!seen.ok()) return seen.status();
+  return std::move(seen->front());
 }
 
 absl::StatusOr<std::vector<absl::StatusOr<ProfileLookup::Seen>>> ProfileLookup::ReadMany(
@@ -62,11 +50,15 @@ absl::StatusOr<std::vector<absl::StatusOr<ProfileLookup::Seen>>> ProfileLookup::
   std::vector<absl::StatusOr<Seen>> seen;
   seen.reserve(loaded->size());
   for (absl::StatusOr<store::VersionedState<notifications::v1::ProfileView>>& view : *loaded) {
-    if (view.ok()) {
-      seen.push_back(SeenIn(view->state));
-    } else {
+    if (!view.ok()) {
       seen.push_back(view.status());
+      continue;
     }
+    Seen one;
+    if (view->state.known()) one.profile = view->state.profile();
+    if (view->state.has_not_found_at())
+      one.not_found_at = FromProtoTime(view->state.not_found_at());
+    seen.push_back(std::move(one));
   }
   return seen;
 }
@@ -88,10 +80,7 @@ absl::Status ProfileLookup::Ask(const std::string& username, const publish::Orig
 absl::StatusOr<users::v1::Profile> ProfileLookup::Get(const std::string& username,
                                                       const publish::Origin& origin,
                                                       const publish::Publisher& publisher) {
-  absl::StatusOr<Seen> seen = Read(username);
-  if (!seen.ok()) return seen.status();
-  if (seen->profile) return *seen->profile;
-  return AskAndWait(username, origin, publisher);
+  return std::move(GetMany({username}, {&origin}, publisher).front());
 }
 
 std::vector<absl::StatusOr<users::v1::Profile>> ProfileLookup::GetMany(

@@ -38,10 +38,6 @@
 #include "services/notification/channels/notification_channel.h"
 #include "services/notification/inbox_store.h"
 
-namespace choreo::notifications::v1 {
-class ProfileView;
-}  // namespace choreo::notifications::v1
-
 namespace choreo::notification {
 
 inline constexpr char kService[] = "notification";
@@ -83,8 +79,7 @@ class ProfileLookup final : public saga::SagaObserver {
     std::optional<users::v1::Profile> profile;
     absl::Time not_found_at = absl::InfinitePast();
   };
-  static Seen SeenIn(const notifications::v1::ProfileView& view);
-  absl::StatusOr<Seen> Read(const std::string& username);
+  absl::StatusOr<Seen> Read(const std::string& username);  // ReadMany of one
   // Each user's view, in one round trip; a view that cannot be parsed fails alone.
   absl::StatusOr<std::vector<absl::StatusOr<Seen>>> ReadMany(
       const std::vector<std::string>& usernames);
