@@ -303,6 +303,29 @@ std::vector<std::string> RedisInfo(const std::string& address, const std::string
   return texts;
 }
 
+constexpr int kRedisStallMs = 20;
+
+// The stalls one master recorded, added to `texts` and `jsons`.
+absl::Status ReadStallsOf(redis::RedisConnection& redis, const redis::RedisAddress& master,
+                          std::vector<std::string>& texts, std::vector<std::string>& jsons) {
+  absl::StatusOr<redis::RedisReply> latest = CommandOn(redis, master, {"LATENCY", "LATEST"});
+  if (!latest.ok()) return latest.status();
+  for (const redis::RedisReply& event : latest->elements) {
+    if (event.elements.size() < 4) continue;
+    const std::string& name = event.elements[0].str;
+    absl::StatusOr<redis::RedisReply> history =
+        CommandOn(redis, master, {"LATENCY", "HISTORY", name});
+    if (!history.ok()) return history.status();
+    const std::string on = master.ToString();
+    const long long max_ms = event.elements[3].integer;
+    const size_t seconds = history->elements.size();
+    texts.push_back(absl::StrFormat("%s max %lld ms in %zu s (%s)", name, max_ms, seconds, on));
+    jsons.push_back(absl::StrFormat(R"({"master":"%s","event":"%s","max_ms":%lld,"seconds":%zu})",
+                                    on, name, max_ms, seconds));
+  }
+  return absl::OkStatus();
+}
+
 // Redis's own record of the times its main thread stalled kRedisStallMs or more since the last
 // LATENCY RESET (the monitor is turned on at start), per master and kind of event
 // ("aof-fsync-always": the fsync every write waits for; "command": a slow command;
@@ -310,35 +333,17 @@ std::vector<std::string> RedisInfo(const std::string& address, const std::string
 // and in how many seconds it happened (LATENCY HISTORY: one sample per second, the last 160).
 // What a phase's tail may owe to Redis rather than to the services. Sets the phase's text and
 // JSON; unknown when the monitor was not reset (`reset`) or a master does not answer.
-constexpr int kRedisStallMs = 20;
 void ReadRedisStalls(const std::string& address, const absl::Status& reset, Phase& phase) {
   std::vector<std::string> texts, jsons;
   int masters = 0;
-  absl::Status read = !reset.ok()
-                          ? reset
-                          : ForEveryMaster(address, [&](redis::RedisConnection& redis,
-                                                        const redis::RedisAddress& master) {
-                              ++masters;
-                              absl::StatusOr<redis::RedisReply> latest =
-                                  CommandOn(redis, master, {"LATENCY", "LATEST"});
-                              if (!latest.ok()) return latest.status();
-                              for (const redis::RedisReply& event : latest->elements) {
-                                if (event.elements.size() < 4) continue;
-                                const std::string& name = event.elements[0].str;
-                                absl::StatusOr<redis::RedisReply> history =
-                                    CommandOn(redis, master, {"LATENCY", "HISTORY", name});
-                                if (!history.ok()) return history.status();
-                                const std::string on = master.ToString();
-                                const long long max_ms = event.elements[3].integer;
-                                const size_t seconds = history->elements.size();
-                                texts.push_back(absl::StrFormat("%s max %lld ms in %zu s (%s)",
-                                                                name, max_ms, seconds, on));
-                                jsons.push_back(absl::StrFormat(
-                                    R"({"master":"%s","event":"%s","max_ms":%lld,"seconds":%zu})",
-                                    on, name, max_ms, seconds));
-                              }
-                              return absl::OkStatus();
-                            });
+  absl::Status read = reset;
+  if (read.ok()) {
+    read = ForEveryMaster(address,
+                          [&](redis::RedisConnection& redis, const redis::RedisAddress& master) {
+                            ++masters;
+                            return ReadStallsOf(redis, master, texts, jsons);
+                          });
+  }
   if (!read.ok()) {
     phase.redis_stalls = absl::StrCat("unknown: ", read.message());
     phase.redis_stalls_json = "null";
