@@ -142,6 +142,26 @@ common::v1::EventMeta* MutableMetaOf(Message* event) {
   return static_cast<common::v1::EventMeta*>(meta);
 }
 
+std::vector<RecordHeader> EventHeaders(absl::string_view type, const common::v1::EventMeta& meta) {
+  std::vector<RecordHeader> headers;
+  headers.reserve(10);
+  headers.push_back({std::string(kHeaderSpecVersion), std::string(kSpecVersion)});
+  headers.push_back({std::string(kHeaderId), meta.event_id()});
+  headers.push_back({std::string(kHeaderType), std::string(type)});
+  headers.push_back({std::string(kHeaderSource), absl::StrCat("/choreo/", meta.producer())});
+  headers.push_back({std::string(kHeaderTime), Rfc3339(meta.occurred_at())});
+  headers.push_back({std::string(kHeaderContentType), std::string(kContentType)});
+  headers.push_back({std::string(kHeaderCorrelationId), meta.correlation_id()});
+  headers.push_back({std::string(kHeaderSchemaVersion), absl::StrCat(meta.schema_version())});
+  if (!meta.traceparent().empty()) {
+    headers.push_back({std::string(kHeaderTraceparent), meta.traceparent()});
+  }
+  if (!meta.tracestate().empty()) {
+    headers.push_back({std::string(kHeaderTracestate), meta.tracestate()});
+  }
+  return headers;
+}
+
 absl::StatusOr<common::v1::EventMeta> DecodeMeta(absl::string_view value) {
   common::v1::EventEnvelope envelope;
   if (!envelope.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
@@ -197,21 +217,7 @@ absl::StatusOr<KafkaRecord> EventCodec::Encode(const Message& event, absl::strin
   if (!event.SerializeToString(&record.value)) {
     return absl::InternalError(absl::StrCat("cannot serialize ", type.full_name()));
   }
-  record.headers.reserve(10);
-  record.AddHeader(std::string(kHeaderSpecVersion), std::string(kSpecVersion));
-  record.AddHeader(std::string(kHeaderId), meta.event_id());
-  record.AddHeader(std::string(kHeaderType), type.full_name());
-  record.AddHeader(std::string(kHeaderSource), absl::StrCat("/choreo/", meta.producer()));
-  record.AddHeader(std::string(kHeaderTime), Rfc3339(meta.occurred_at()));
-  record.AddHeader(std::string(kHeaderContentType), std::string(kContentType));
-  record.AddHeader(std::string(kHeaderCorrelationId), meta.correlation_id());
-  record.AddHeader(std::string(kHeaderSchemaVersion), absl::StrCat(meta.schema_version()));
-  if (!meta.traceparent().empty()) {
-    record.AddHeader(std::string(kHeaderTraceparent), meta.traceparent());
-  }
-  if (!meta.tracestate().empty()) {
-    record.AddHeader(std::string(kHeaderTracestate), meta.tracestate());
-  }
+  record.headers = EventHeaders(type.full_name(), meta);
   return record;
 }
 

@@ -20,12 +20,13 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "choreo/common/v1/event.pb.h"
 #include "google/protobuf/message.h"
 #include "platform/record/record.h"
@@ -98,6 +99,10 @@ void StampMeta(google::protobuf::Message& event, const Provenance& provenance,
 
 // Reads the EventMeta of any event's bytes without knowing its type (see EventEnvelope).
 absl::StatusOr<common::v1::EventMeta> DecodeMeta(absl::string_view value);
+
+// The headers EventCodec::Encode gives an event of `type` (its full name) with `meta`, in the
+// order Encode writes them: a pure function of the two.
+std::vector<RecordHeader> EventHeaders(absl::string_view type, const common::v1::EventMeta& meta);
 
 // A decoded event and the facts the runtime routes on.
 struct DecodedEvent {

@@ -2,7 +2,9 @@
 
 // The bytes a "handled" marker holds (ARCHITECTURE.md §3 step 5): the exact records a reaction
 // published, so that a re-delivered event, or an outbox relay, re-publishes them byte for byte
-// with the same event ids.
+// with the same event ids. A record whose headers are the CloudEvents headers EventCodec derives
+// from its value (codec::EventHeaders) is stored without them, and they are derived again on
+// reading: the same bytes as long as the codec's header rules stay the same.
 
 #include <string>
 #include <vector>
@@ -14,7 +16,9 @@ namespace choreo::store {
 
 std::string EncodeHandledOutcome(const std::vector<KafkaRecord>& records);
 
-// DATA_LOSS when `bytes` is not an encoded outcome.
+// The records EncodeHandledOutcome was given, headers included. DATA_LOSS when `bytes` is not an
+// encoded outcome, or a record stored without its headers has a value they cannot be derived
+// from.
 absl::StatusOr<std::vector<KafkaRecord>> DecodeHandledOutcome(const std::string& bytes);
 
 }  // namespace choreo::store
