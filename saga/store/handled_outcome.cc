@@ -9,14 +9,19 @@
 namespace choreo::store {
 namespace {
 
-// The event type whose derived headers (codec::EventHeaders) `record` carries, exactly and in
-// order; empty when it carries any others.
-std::string DerivedHeadersType(const KafkaRecord& record) {
+// Whether `record`'s headers are exactly, and in order, those the codec derives from its value
+// and its ce_type (codec::EventHeaders).
+bool HeadersDerivable(const KafkaRecord& record) {
   const std::optional<absl::string_view> type = record.Header(codec::kHeaderType);
-  if (!type) return "";
+  if (!type) return false;
   absl::StatusOr<common::v1::EventMeta> meta = codec::DecodeMeta(record.value);
-  if (!meta.ok() || record.headers != codec::EventHeaders(*type, *meta)) return "";
-  return std::string(*type);
+  return meta.ok() && record.headers == codec::EventHeaders(*type, *meta);
+}
+
+// The headers a marker keeps of derivable ones: enough for a reader that does not derive the
+// rest to re-publish a record every choreo consumer decodes (EventCodec::Decode needs no other).
+bool KeptWhenDerived(const RecordHeader& header) {
+  return header.key == codec::kHeaderSpecVersion || header.key == codec::kHeaderType;
 }
 
 }  // namespace
@@ -28,11 +33,10 @@ std::string EncodeHandledOutcome(const std::vector<KafkaRecord>& records) {
     stored->set_topic(record.topic);
     stored->set_key(record.key);
     stored->set_value(record.value);
-    if (std::string type = DerivedHeadersType(record); !type.empty()) {
-      stored->set_event_type(std::move(type));
-      continue;
-    }
+    const bool derived = HeadersDerivable(record);
+    stored->set_headers_derived(derived);
     for (const RecordHeader& header : record.headers) {
+      if (derived && !KeptWhenDerived(header)) continue;
       saga::v1::StoredHeader* h = stored->add_headers();
       h->set_key(header.key);
       h->set_value(header.value);
@@ -52,17 +56,18 @@ absl::StatusOr<std::vector<KafkaRecord>> DecodeHandledOutcome(const std::string&
     record.topic = stored.topic();
     record.key = stored.key();
     record.value = stored.value();
-    if (!stored.event_type().empty()) {
-      absl::StatusOr<common::v1::EventMeta> meta = codec::DecodeMeta(record.value);
-      if (!meta.ok()) {
-        return absl::DataLossError(
-            absl::StrCat("stored handled marker: a ", stored.event_type(),
-                         " record's value has no EventMeta: ", meta.status().message()));
-      }
-      record.headers = codec::EventHeaders(stored.event_type(), *meta);
-    }
     for (const saga::v1::StoredHeader& header : stored.headers()) {
       record.AddHeader(header.key(), header.value());
+    }
+    if (stored.headers_derived()) {
+      const std::optional<absl::string_view> type = record.Header(codec::kHeaderType);
+      absl::StatusOr<common::v1::EventMeta> meta = codec::DecodeMeta(record.value);
+      if (!type || !meta.ok()) {
+        return absl::DataLossError(absl::StrCat(
+            "stored handled marker: a record on ", record.topic,
+            " stored without its headers has no ce_type or no EventMeta to derive them from"));
+      }
+      record.headers = codec::EventHeaders(*type, *meta);
     }
     records.push_back(std::move(record));
   }

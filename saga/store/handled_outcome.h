@@ -3,8 +3,10 @@
 // The bytes a "handled" marker holds (ARCHITECTURE.md §3 step 5): the exact records a reaction
 // published, so that a re-delivered event, or an outbox relay, re-publishes them byte for byte
 // with the same event ids. A record whose headers are the CloudEvents headers EventCodec derives
-// from its value (codec::EventHeaders) is stored without them, and they are derived again on
-// reading: the same bytes as long as the codec's header rules stay the same.
+// from its value (codec::EventHeaders) is stored with only its ce_specversion and ce_type, and
+// the rest are derived again on reading: the same bytes as long as the codec's header rules stay
+// the same. A reader of before this re-publishes such a record with those two headers, which is
+// all EventCodec::Decode needs.
 
 #include <string>
 #include <vector>
