@@ -44,6 +44,10 @@ RedisServer::~RedisServer() {
 
 std::string RedisServer::address() const { return absl::StrCat(host_, ":", port_); }
 
+redis::RedisConnection::Options RedisServer::ConnectionOptions() const {
+  return {.address = *redis::ParseRedisAddress(address())};
+}
+
 absl::Status RedisServer::Launch() {
   ChildProcess::Options child;
   child.argv = {options_.binary,

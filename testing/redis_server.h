@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "edges/redis/redis_connection.h"
 #include "testing/child_process.h"
 #include "testing/temp_dir.h"
 
@@ -45,6 +46,8 @@ class RedisServer {
   const std::string& host() const { return host_; }
   int port() const { return port_; }
   std::string address() const;  // "127.0.0.1:port"
+  // What a RedisConnection or RedisPool needs to reach it.
+  redis::RedisConnection::Options ConnectionOptions() const;
   pid_t pid() const { return process_ == nullptr ? 0 : process_->pid(); }  // 0 when stopped
   const std::string& dir() const { return dir_.path(); }
 

@@ -67,9 +67,7 @@ class OrderViewsTest : public ::testing::Test {
     auto redis = testing::RedisServer::Start();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    cache_ = std::make_unique<OrderCache>(
-        redis::RedisConnection::Options{.address = *redis::ParseRedisAddress(redis_->address())},
-        2);
+    cache_ = std::make_unique<OrderCache>(redis_->ConnectionOptions(), 2);
   }
 
   // Starts the broker, with orders.snapshots, and a producer to it.
@@ -216,8 +214,7 @@ TEST_F(OrderViewsTest, WhatThisProcessSawStoredNeedsNoSecondWrite) {
   ASSERT_TRUE(cache_->ApplySnapshots({&paid.order()}).ok());
   EXPECT_EQ(cache_->MayChange(both), Orders{});
   // Applying an older snapshot teaches the stored revision too.
-  OrderCache other(
-      redis::RedisConnection::Options{.address = *redis::ParseRedisAddress(redis_->address())}, 1);
+  OrderCache other(redis_->ConnectionOptions(), 1);
   EXPECT_EQ(other.MayChange(both), both) << "another process knows nothing of these writes";
   ASSERT_TRUE(other.ApplySnapshots({&pending.order()}).ok());
   EXPECT_EQ(other.MayChange(both), Orders{}) << "it read revision 2 stored";
@@ -243,8 +240,7 @@ TEST_F(OrderViewsTest, TheProjectorDoesNotWriteAgainWhatThisProcessWrote) {
   StartBroker();
   const OrderSnapshot fed = Snapshot("f0", orders::v1::ORDER_STATUS_PAID, 2000);
   ASSERT_TRUE(cache_->ApplySnapshots({&fed.order()}).ok());  // as the feed does
-  redis::RedisConnection raw(
-      redis::RedisConnection::Options{.address = *redis::ParseRedisAddress(redis_->address())});
+  redis::RedisConnection raw(redis_->ConnectionOptions());
   ASSERT_TRUE(raw.Command({"DEL", "gw:order:{una}:f0"}).ok());
   Publish(fed);
   Publish(Snapshot("f1", orders::v1::ORDER_STATUS_PAID, 2000));
@@ -255,8 +251,7 @@ TEST_F(OrderViewsTest, TheProjectorDoesNotWriteAgainWhatThisProcessWrote) {
   EXPECT_FALSE(View("f0").has_value()) << "the feed's write was not repeated";
   projector.reset();
 
-  cache_ = std::make_unique<OrderCache>(
-      redis::RedisConnection::Options{.address = *redis::ParseRedisAddress(redis_->address())}, 2);
+  cache_ = std::make_unique<OrderCache>(redis_->ConnectionOptions(), 2);
   auto elsewhere = std::make_unique<ViewProjector>(
       ViewProjector::Options{.kafka_brokers = cluster_->bootstrap_servers(),
                              .group_id = "choreo-gateway-views-elsewhere",

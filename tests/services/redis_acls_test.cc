@@ -92,7 +92,7 @@ TEST(RedisAclsTest, CommitsSurviveARestartWithTheAclFile) {
   redis::SetProcessLogin({.user = "billing", .password = passwords["billing"]});
   const std::string key = "state:{billing.account:ann}";
   {
-    redis::RedisConnection billing({.address = *redis::ParseRedisAddress((*server)->address())});
+    redis::RedisConnection billing((*server)->ConnectionOptions());
     absl::StatusOr<redis::RedisReply> written = billing.Eval(
         // Two writes: Redis logs them to the AOF as one MULTI/EXEC, as it does the saga's commits.
         "redis.call('HSET', KEYS[1], 'v', ARGV[1]); return redis.call('HSET', KEYS[1], 's', 'x')",
@@ -101,13 +101,13 @@ TEST(RedisAclsTest, CommitsSurviveARestartWithTheAclFile) {
   }
   ASSERT_TRUE((*server)->Kill().ok());
   ASSERT_TRUE((*server)->Restart().ok());
-  redis::RedisConnection billing({.address = *redis::ParseRedisAddress((*server)->address())});
+  redis::RedisConnection billing((*server)->ConnectionOptions());
   absl::StatusOr<redis::RedisReply> read = billing.Command({"HGET", key, "v"});
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->str, "7") << "the Lua commit was replayed from the AOF";
   // The default user cannot be logged in as: a connection without AUTH gets nothing.
   redis::SetProcessLogin({});
-  redis::RedisConnection anonymous({.address = *redis::ParseRedisAddress((*server)->address())});
+  redis::RedisConnection anonymous((*server)->ConnectionOptions());
   read = anonymous.Command({"HGET", key, "v"});
   EXPECT_TRUE(absl::IsUnavailable(read.status())) << read.status();
   EXPECT_THAT(read.status().message(), HasSubstr("NOAUTH"));

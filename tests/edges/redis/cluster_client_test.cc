@@ -32,9 +32,7 @@ class RedisClusterClientTest : public ::testing::Test {
   }
 
   // A client that knows one node only: it learns the others.
-  RedisConnection Client() const {
-    return RedisConnection({.address = *ParseRedisAddress(cluster_->node(0).address())});
-  }
+  RedisConnection Client() const { return RedisConnection(cluster_->node(0).ConnectionOptions()); }
 
   int64_t Integer(const std::string& text) const {
     int64_t value = -1;

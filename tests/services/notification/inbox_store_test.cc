@@ -37,7 +37,7 @@ class InboxStoreTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    options_.address = *redis::ParseRedisAddress(redis_->address());
+    options_ = redis_->ConnectionOptions();
     pool_ = std::make_unique<redis::RedisPool>(options_, 2);
   }
 

@@ -43,7 +43,7 @@ class ProfileLookupTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    options_.address = *redis::ParseRedisAddress(redis_->address());
+    options_ = redis_->ConnectionOptions();
   }
 
   // Stores `username`'s view as the profile view's handlers would.

@@ -17,8 +17,7 @@ namespace {
 TEST(DeadlineScannerTest, APassReportsTheDueOrdersItCouldNotPublish) {
   absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start();
   ASSERT_TRUE(redis.ok()) << redis.status();
-  const redis::RedisConnection::Options options{.address =
-                                                    *redis::ParseRedisAddress((*redis)->address())};
+  const redis::RedisConnection::Options options = (*redis)->ConnectionOptions();
   redis::RedisConnection connection(options);
   const absl::Time now = absl::Now();
   for (int i = 0; i < 3; ++i) {

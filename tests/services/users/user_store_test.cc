@@ -34,8 +34,7 @@ class UserStoreTest : public ::testing::Test {
     sink_ = std::make_unique<publish::KafkaSink>(producer_.get());
     publisher_ = std::make_unique<publish::Publisher>(sink_.get(),
                                                       publish::Publisher::Options{.service = "users"});
-    store_ = std::make_unique<UserStore>(
-        redis::RedisConnection::Options{.address = *redis::ParseRedisAddress(redis_->address())});
+    store_ = std::make_unique<UserStore>(redis_->ConnectionOptions());
   }
 
   // A UserRegistered record for `username`, as the service would encode it.
@@ -98,8 +97,7 @@ TEST_F(UserStoreTest, ACommittedChangeIsRelayedWhenItsRequestDiedBeforePublishin
 // change left behind is published once, not once per instance. One that gives the lease up
 // (its pass failed) lets another relay at once.
 TEST_F(UserStoreTest, SeveralInstancesRelayEachChangeOnce) {
-  const redis::RedisConnection::Options redis{.address =
-                                                  *redis::ParseRedisAddress(redis_->address())};
+  const redis::RedisConnection::Options redis = redis_->ConnectionOptions();
   std::vector<std::unique_ptr<UserStore>> stores;
   std::vector<std::unique_ptr<Outbox>> relays;
   for (int i = 0; i < 3; ++i) {
