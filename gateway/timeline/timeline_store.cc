@@ -16,6 +16,13 @@ std::string HopsKey(const std::string& correlation_id) {
 std::string OrderKey(const std::string& order_id) { return absl::StrCat("tl:order:{", order_id, "}"); }
 std::string UserKey(const std::string& username) { return absl::StrCat("tl:user:{", username, "}"); }
 
+// A hop as its saga's hash holds it: without the correlation id, which the key names.
+std::string StoredHop(const v1::IndexedHop& hop) {
+  v1::IndexedHop stored = hop;
+  stored.clear_correlation_id();
+  return stored.SerializeAsString();
+}
+
 }  // namespace
 
 absl::Status TimelineStore::Add(const std::vector<v1::IndexedHop>& hops) {
@@ -33,7 +40,7 @@ std::vector<std::vector<std::string>> TimelineStore::AddCommands(
   for (const v1::IndexedHop& hop : hops) {
     std::vector<std::string>& fields = saga_fields[HopsKey(hop.correlation_id())];
     fields.push_back(HopField(hop.hop()));
-    fields.push_back(hop.SerializeAsString());
+    fields.push_back(StoredHop(hop));
     if (!hop.order_id().empty()) order_sagas[OrderKey(hop.order_id())] = hop.correlation_id();
     // A saga is listed under the user its first event names (the root: no cause), once.
     if (!hop.username().empty() && hop.hop().causation_id().empty()) {
@@ -82,7 +89,8 @@ absl::StatusOr<std::vector<std::vector<v1::IndexedHop>>> TimelineStore::HopsOfMa
   absl::StatusOr<std::vector<redis::RedisReply>> replies = pool_.Run(commands);
   if (!replies.ok()) return replies.status();
   std::vector<std::vector<v1::IndexedHop>> sagas;
-  for (const redis::RedisReply& reply : *replies) {
+  for (size_t saga = 0; saga < replies->size(); ++saga) {
+    const redis::RedisReply& reply = (*replies)[saga];
     std::vector<v1::IndexedHop>& hops = sagas.emplace_back();
     for (size_t i = 1; i < reply.elements.size(); i += 2) {
       v1::IndexedHop hop;
@@ -90,6 +98,7 @@ absl::StatusOr<std::vector<std::vector<v1::IndexedHop>>> TimelineStore::HopsOfMa
         return absl::DataLossError(
             absl::StrCat("timeline hop ", reply.elements[i - 1].str, " is corrupt"));
       }
+      hop.set_correlation_id(correlation_ids[saga]);  // hops stored before 2026-12-04 have it too
       hops.push_back(std::move(hop));
     }
   }

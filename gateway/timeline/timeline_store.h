@@ -2,7 +2,8 @@
 
 // TimelineStore: the saga timeline in Redis. Keys (one hash tag per saga, per order, per user,
 // so it runs on Redis Cluster unchanged):
-//   tl:hops:{<correlation id>}   hash "<topic>/<partition>/<offset>" -> IndexedHop bytes
+//   tl:hops:{<correlation id>}   hash "<topic>/<partition>/<offset>" -> IndexedHop bytes, without
+//                                the correlation id (the key names it; read back with it)
 //   tl:order:{<order id>}        the correlation id of the saga that created the order
 //   tl:user:{<username>}         sorted set of the user's correlation ids, score = the saga's
 //                                first event's time (ms), written from that event (the hop

@@ -31,8 +31,7 @@ class TimelineStoreTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    pool_ = std::make_unique<redis::RedisPool>(
-        redis::RedisConnection::Options{.address = *redis::ParseRedisAddress(redis_->address())}, 2);
+    pool_ = std::make_unique<redis::RedisPool>(redis_->ConnectionOptions(), 2);
   }
 
   std::unique_ptr<testing::RedisServer> redis_;
@@ -50,6 +49,7 @@ TEST_F(TimelineStoreTest, ABatchWritesEachKeyOnceAndReadsBack) {
   absl::StatusOr<std::vector<v1::IndexedHop>> hops = store.Hops("c1");
   ASSERT_TRUE(hops.ok());
   EXPECT_EQ(hops->size(), 7u);
+  for (const v1::IndexedHop& hop : *hops) EXPECT_EQ(hop.correlation_id(), "c1");
   EXPECT_EQ(*store.SagaOfOrder("ord-1"), "c1");
   EXPECT_EQ(*store.SagaOfOrder("ord-unknown"), "");
   EXPECT_TRUE(store.Hops("nope")->empty());
@@ -62,13 +62,37 @@ TEST_F(TimelineStoreTest, ABatchWritesEachKeyOnceAndReadsBack) {
   EXPECT_TRUE(store.SagasOfUser("bob", 0, 10)->empty());
 
   // Every key expires after the retention.
-  redis::RedisConnection connection({.address = *redis::ParseRedisAddress(redis_->address())});
+  redis::RedisConnection connection(redis_->ConnectionOptions());
   for (const char* key : {"tl:hops:{c1}", "tl:order:{ord-1}", "tl:user:{ann}"}) {
     absl::StatusOr<redis::RedisReply> ttl = connection.Command({"TTL", key});
     ASSERT_TRUE(ttl.ok());
     EXPECT_GT(ttl->integer, 3500) << key;
     EXPECT_LE(ttl->integer, 3600) << key;
   }
+}
+
+TEST_F(TimelineStoreTest, AHopIsStoredWithoutTheCorrelationIdItsKeyNames) {
+  TimelineStore store(*pool_, {});
+  const v1::IndexedHop hop = Hop("c1", 4, 1000, "ord-1", "ann");
+  ASSERT_TRUE(store.Add({hop}).ok());
+  redis::RedisConnection connection(redis_->ConnectionOptions());
+  absl::StatusOr<redis::RedisReply> stored =
+      connection.Command({"HGET", "tl:hops:{c1}", "orders.created/0/4"});
+  ASSERT_TRUE(stored.ok());
+  v1::IndexedHop held;
+  ASSERT_TRUE(held.ParseFromString(stored->str));
+  EXPECT_EQ(held.correlation_id(), "");
+  EXPECT_EQ(held.order_id(), "ord-1");
+
+  // A hop stored with it (before 2026-12-04) reads the same.
+  ASSERT_TRUE(connection
+                  .Command({"HSET", "tl:hops:{c1}", "orders.created/0/5",
+                            Hop("c1", 5, 1001).SerializeAsString()})
+                  .ok());
+  absl::StatusOr<std::vector<v1::IndexedHop>> hops = store.Hops("c1");
+  ASSERT_TRUE(hops.ok());
+  ASSERT_EQ(hops->size(), 2u);
+  for (const v1::IndexedHop& read : *hops) EXPECT_EQ(read.correlation_id(), "c1");
 }
 
 TEST_F(TimelineStoreTest, RedisAwayIsUnavailable) {
