@@ -98,7 +98,8 @@ absl::StatusOr<std::vector<std::vector<v1::IndexedHop>>> TimelineStore::HopsOfMa
         return absl::DataLossError(
             absl::StrCat("timeline hop ", reply.elements[i - 1].str, " is corrupt"));
       }
-      hop.set_correlation_id(correlation_ids[saga]);  // hops stored before 2026-12-04 have it too
+      // Stored without it since 2026-12-04 (hops stored before hold the same id already).
+      hop.set_correlation_id(correlation_ids[saga]);
       hops.push_back(std::move(hop));
     }
   }

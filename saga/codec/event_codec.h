@@ -101,7 +101,9 @@ void StampMeta(google::protobuf::Message& event, const Provenance& provenance,
 absl::StatusOr<common::v1::EventMeta> DecodeMeta(absl::string_view value);
 
 // The headers EventCodec::Encode gives an event of `type` (its full name) with `meta`, in the
-// order Encode writes them: a pure function of the two.
+// order Encode writes them: a pure function of the two. A stored format too: handled markers
+// written with store::MarkerHeaders::kDerived get their records' headers from it when read, so
+// a change to it changes what such a marker re-publishes (HandledOutcomeTest pins the headers).
 std::vector<RecordHeader> EventHeaders(absl::string_view type, const common::v1::EventMeta& meta);
 
 // A decoded event and the facts the runtime routes on.

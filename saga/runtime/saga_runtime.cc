@@ -425,7 +425,8 @@ void SagaRuntime::CommitTogether(Lane& lane, std::vector<Batched>& run,
       continue;
     }
     commits.push_back({item.aggregate, item.dispatch.event.meta().event_id(), snapshot.version,
-                       decision->state, store::EncodeHandledOutcome(decision->records)});
+                       decision->state,
+                       store::EncodeHandledOutcome(decision->records, options_.marker_headers)});
     item.state = decision->state ? *std::move(decision->state) : std::move(snapshot.state);
     item.decided = std::move(decision->stamped);
     decided.push_back(std::move(item));
@@ -671,7 +672,7 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
     std::optional<std::string>& new_state = decision->state;
     absl::StatusOr<store::CommitResult> committed =
         lane.store->Commit(aggregate, meta.event_id(), snapshot->version, new_state,
-                           store::EncodeHandledOutcome(decision->records),
+                           store::EncodeHandledOutcome(decision->records, options_.marker_headers),
                            options_.marker_retention);
     if (!committed.ok()) lane.recent.Clear();  // the store failed: see RecentOrLoad
     if (!committed.ok()) return committed.status();

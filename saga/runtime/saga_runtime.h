@@ -59,12 +59,13 @@
 #include "absl/time/time.h"
 #include "edges/kafka/kafka_producer.h"
 #include "edges/kafka/statistics.h"
+#include "platform/tracing/tracer.h"
 #include "saga/consume/consumer_loop.h"
 #include "saga/publish/publisher.h"
 #include "saga/runtime/handler_registry.h"
 #include "saga/runtime/retry_policy.h"
 #include "saga/store/aggregate_store.h"
-#include "platform/tracing/tracer.h"
+#include "saga/store/handled_outcome.h"
 
 namespace choreo::saga {
 
@@ -117,6 +118,8 @@ struct SagaRuntimeOptions {
   std::string redis_address;              // host:port
   int workers = 4;
   absl::Duration marker_retention = absl::Hours(24 * 7);
+  // Which headers a handled marker keeps of each record (store::MarkerHeaders).
+  store::MarkerHeaders marker_headers = store::MarkerHeaders::kDerived;
   BackoffPolicy backoff;
   int max_attempts_unclassified = 10;
   int max_in_flight_per_partition = 1000;  // the partition pauses beyond this

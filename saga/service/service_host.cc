@@ -20,6 +20,10 @@ void ServiceConfig::AddFlags(config::FlagSet& flags) {
            "consumer max.poll.interval.ms: also how long a rebalance waits for members")
       .Add("drain-timeout", &drain_timeout, "how long a stop may take to finish in-flight work")
       .Add("marker-retention", &marker_retention, "how long handled-event markers are kept")
+      .Add("full-marker-headers", &full_marker_headers,
+           "keep every header of each record in handled markers, as releases before 2026-12-04 "
+           "did: while instances of such a release run beside this one (a rolling upgrade) or "
+           "a rollback to one is possible")
       .Add("clock-offset", &clock_offset,
            "fault drills only: run this instance's clock this far ahead (negative: behind)");
   telemetry.AddFlags(flags);
@@ -45,6 +49,10 @@ absl::Status ServiceConfig::Validate() const {
   return telemetry.Validate();
 }
 
+store::MarkerHeaders ServiceConfig::MarkerHeaders() const {
+  return full_marker_headers ? store::MarkerHeaders::kAll : store::MarkerHeaders::kDerived;
+}
+
 std::function<absl::Time()> ServiceConfig::Clock() const {
   if (clock_offset == absl::ZeroDuration()) return [] { return absl::Now(); };
   return [offset = clock_offset] { return absl::Now() + offset; };
@@ -60,6 +68,7 @@ saga::SagaRuntimeOptions ServiceConfig::RuntimeOptions(const std::string& servic
   options.workers = workers;
   options.drain_timeout = drain_timeout;
   options.marker_retention = marker_retention;
+  options.marker_headers = MarkerHeaders();
   options.clock = Clock();
   options.consumer_overrides = {
       {"fetch.wait.max.ms", absl::StrCat(fetch_wait_max_ms)},

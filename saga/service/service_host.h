@@ -22,6 +22,7 @@
 #include "platform/process/stop_signals.h"
 #include "saga/runtime/saga_runtime.h"
 #include "saga/service/process_host.h"
+#include "saga/store/handled_outcome.h"
 #include "saga/telemetry/telemetry.h"
 
 namespace choreo::service {
@@ -47,6 +48,11 @@ struct ServiceConfig : ProcessConfig {
   int max_poll_interval_ms = 30000;
   absl::Duration drain_timeout = absl::Seconds(10);
   absl::Duration marker_retention = absl::Hours(24 * 7);
+  // Handled markers keep every header of each record (store::MarkerHeaders::kAll) instead of
+  // deriving most of them: set during a rolling upgrade from a release before 2026-12-04 and
+  // while a rollback to one stays possible (a marker_retention), since such a release would
+  // re-publish records from the newer markers without their ids and trace context.
+  bool full_marker_headers = false;
   // For fault drills only (tests/chaos): this instance's wall clock, as its decisions, event
   // times and deadlines see it, runs this far ahead of the host's (negative: behind). A clock
   // skew between instances, without touching the host's clock. 0 in production.
@@ -54,6 +60,8 @@ struct ServiceConfig : ProcessConfig {
 
   void AddFlags(config::FlagSet& flags);
   absl::Status Validate() const;
+  // Which headers handled markers keep (full_marker_headers).
+  store::MarkerHeaders MarkerHeaders() const;
   // The instance's wall clock: the host's, plus clock_offset.
   std::function<absl::Time()> Clock() const;
   saga::SagaRuntimeOptions RuntimeOptions(const std::string& service,

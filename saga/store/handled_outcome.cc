@@ -18,22 +18,23 @@ bool HeadersDerivable(const KafkaRecord& record) {
   return meta.ok() && record.headers == codec::EventHeaders(*type, *meta);
 }
 
-// The headers a marker keeps of derivable ones: enough for a reader that does not derive the
-// rest to re-publish a record every choreo consumer decodes (EventCodec::Decode needs no other).
+// The headers a marker keeps of derivable ones: what a reader of before 2026-12-04, which does
+// not derive the rest, needs to re-publish a record consumers still decode (EventCodec::Decode
+// needs no other).
 bool KeptWhenDerived(const RecordHeader& header) {
   return header.key == codec::kHeaderSpecVersion || header.key == codec::kHeaderType;
 }
 
 }  // namespace
 
-std::string EncodeHandledOutcome(const std::vector<KafkaRecord>& records) {
+std::string EncodeHandledOutcome(const std::vector<KafkaRecord>& records, MarkerHeaders headers) {
   saga::v1::HandledOutcome outcome;
   for (const KafkaRecord& record : records) {
     saga::v1::StoredRecord* stored = outcome.add_records();
     stored->set_topic(record.topic);
     stored->set_key(record.key);
     stored->set_value(record.value);
-    const bool derived = HeadersDerivable(record);
+    const bool derived = headers == MarkerHeaders::kDerived && HeadersDerivable(record);
     stored->set_headers_derived(derived);
     for (const RecordHeader& header : record.headers) {
       if (derived && !KeptWhenDerived(header)) continue;

@@ -46,10 +46,12 @@ redis::ShardedSchedule OutboxSchedule() {
       {.name = "users:outbox", .shards = 16, .legacy_key = "users:outbox"});
 }
 
-UserStore::UserStore(redis::RedisConnection::Options redis, absl::Duration marker_retention)
+UserStore::UserStore(redis::RedisConnection::Options redis, absl::Duration marker_retention,
+                     store::MarkerHeaders marker_headers)
     : store_(redis),
       redis_(redis),
       marker_retention_(marker_retention),
+      marker_headers_(marker_headers),
       outbox_(OutboxSchedule()),
       holder_(redis::NewLeaseHolder()) {}
 
@@ -77,7 +79,7 @@ absl::Status UserStore::Commit(const std::string& username, int64_t expected_ver
   }
   absl::StatusOr<store::CommitResult> committed =
       store_.Commit(UserRef(username), change_id, expected_version, record.SerializeAsString(),
-                    store::EncodeHandledOutcome(events), marker_retention_);
+                    store::EncodeHandledOutcome(events, marker_headers_), marker_retention_);
   if (!committed.ok()) return committed.status();
   if (committed->outcome == store::CommitOutcome::kVersionConflict) {
     static_cast<void>(redis_.Command(RemoveCommand(outbox_, change)));

@@ -27,6 +27,7 @@
 #include "edges/redis/sharded_schedule.h"
 #include "platform/record/record.h"
 #include "saga/publish/publisher.h"
+#include "saga/store/handled_outcome.h"
 #include "saga/store/redis_aggregate_store.h"
 
 namespace choreo::users {
@@ -53,7 +54,8 @@ redis::ShardedSchedule OutboxSchedule();
 class UserStore {
  public:
   explicit UserStore(redis::RedisConnection::Options redis,
-                     absl::Duration marker_retention = absl::Hours(24 * 7));
+                     absl::Duration marker_retention = absl::Hours(24 * 7),
+                     store::MarkerHeaders marker_headers = store::MarkerHeaders::kDerived);
 
   // nullopt for an unknown user.
   absl::StatusOr<std::optional<StoredUser>> Get(const std::string& username);
@@ -84,6 +86,7 @@ class UserStore {
   store::RedisAggregateStore store_ ABSL_GUARDED_BY(mu_);
   redis::RedisConnection redis_ ABSL_GUARDED_BY(mu_);
   const absl::Duration marker_retention_;
+  const store::MarkerHeaders marker_headers_;
   const redis::ShardedSchedule outbox_;
   const std::string holder_;  // this instance, to the outbox's lease
 };

@@ -39,7 +39,8 @@ int RunUsers(const UsersConfig& config, process::StopSignals& signals) {
            }});
   if (!publisher.ok()) return service::StartFailure(kService, publisher.status());
 
-  UserStore store(*redis::RedisConnection::OptionsFor(config.redis), config.marker_retention);
+  UserStore store(*redis::RedisConnection::OptionsFor(config.redis), config.marker_retention,
+                  config.MarkerHeaders());
   Outbox outbox(&store, &(*publisher)->publisher(), {});
   UserServiceOptions options = config.ServiceOptions();
   options.publisher = &(*publisher)->publisher();

@@ -178,8 +178,9 @@ TEST_F(RedisClusterClientTest, AWriteIsNotAcknowledgedBeforeItsReplicaHasIt) {
       },
       absl::Seconds(30)))
       << "node 0 has not heard of every replica";
-  RedisConnection client({.address = *ParseRedisAddress(cluster_->node(0).address()),
-                          .replication_timeout = absl::Milliseconds(300)});
+  RedisConnection::Options options = cluster_->node(0).ConnectionOptions();
+  options.replication_timeout = absl::Milliseconds(300);
+  RedisConnection client(options);
   // With the replica running a write is acknowledged; on a loaded machine one WAIT of 300 ms
   // can still miss the replica's answer (a fresh-clone run failed so), so the writes made with
   // the replica running are tried until one is.

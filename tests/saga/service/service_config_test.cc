@@ -1,4 +1,5 @@
-// ServiceConfig's clock: the host's, unless --clock-offset (fault drills) moves it, within 24 h.
+// ServiceConfig: its clock (the host's, unless --clock-offset, for fault drills, moves it, within
+// 24 h), which headers handled markers keep, and the limits of its flags.
 
 #include "gtest/gtest.h"
 #include "platform/config/flag_set.h"
@@ -32,6 +33,15 @@ TEST(ServiceConfigTest, TheClockIsTheHostsUnlessAnOffsetMovesIt) {
   const ServiceConfig behind = Parsed({"--kafka-brokers", "k:9092", "--redis", "r:6379",
                                        "--clock-offset", "-60s"});
   EXPECT_LE(behind.Clock()() - absl::Now(), absl::Seconds(-59));
+}
+
+TEST(ServiceConfigTest, MarkersKeepEveryHeaderOnlyWhenAskedTo) {
+  const ServiceConfig plain = Parsed({"--kafka-brokers", "k:9092", "--redis", "r:6379"});
+  EXPECT_EQ(plain.RuntimeOptions("order", {"t"}).marker_headers, store::MarkerHeaders::kDerived);
+  const ServiceConfig upgrading =
+      Parsed({"--kafka-brokers", "k:9092", "--redis", "r:6379", "--full-marker-headers=true"});
+  EXPECT_EQ(upgrading.MarkerHeaders(), store::MarkerHeaders::kAll);
+  EXPECT_EQ(upgrading.RuntimeOptions("order", {"t"}).marker_headers, store::MarkerHeaders::kAll);
 }
 
 TEST(ServiceConfigTest, AnOffsetBeyondADayIsRefused) {

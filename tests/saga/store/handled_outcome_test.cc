@@ -59,7 +59,7 @@ TEST(HandledOutcomeTest, EventsComeBackWithTheirHeadersThatAreNotStored) {
   EXPECT_THAT(*read, ElementsAre(SameRecord(records[0]), SameRecord(records[1])));
 }
 
-TEST(HandledOutcomeTest, AReaderOfBeforeRepublishesRecordsThatStillDecode) {
+TEST(HandledOutcomeTest, AReaderOfBeforeRepublishesRecordsThatDecodeWithoutTheirIds) {
   const std::vector<KafkaRecord> records = EncodedEvents();
   const saga::v1::HandledOutcome stored = Stored(records);
   codec::EventCodec codec;
@@ -77,7 +77,61 @@ TEST(HandledOutcomeTest, AReaderOfBeforeRepublishesRecordsThatStillDecode) {
     absl::StatusOr<codec::DecodedEvent> decoded = codec.Decode(republished);
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_EQ(decoded->meta().event_id(), *records[i].Header("ce_id"));
+    // ... but without its ids and trace context in the headers: hence kAll during an upgrade.
+    EXPECT_FALSE(republished.Header("ce_id").has_value());
+    EXPECT_FALSE(republished.Header("traceparent").has_value());
   }
+}
+
+TEST(HandledOutcomeTest, WithAllHeadersAMarkerIsWhatAReaderOfBeforeWrote) {
+  const std::vector<KafkaRecord> records = EncodedEvents();
+  const std::string bytes = EncodeHandledOutcome(records, MarkerHeaders::kAll);
+  saga::v1::HandledOutcome stored;
+  ASSERT_TRUE(stored.ParseFromString(bytes));
+  ASSERT_EQ(stored.records_size(), 2);
+  for (int i = 0; i < stored.records_size(); ++i) {
+    EXPECT_FALSE(stored.records(i).headers_derived());
+    ASSERT_EQ(stored.records(i).headers_size(), static_cast<int>(records[i].headers.size()));
+    for (int h = 0; h < stored.records(i).headers_size(); ++h) {
+      EXPECT_EQ(stored.records(i).headers(h).key(), records[i].headers[h].key);
+      EXPECT_EQ(stored.records(i).headers(h).value(), records[i].headers[h].value);
+    }
+  }
+  absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(bytes);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_THAT(*read, ElementsAre(SameRecord(records[0]), SameRecord(records[1])));
+}
+
+// The derived headers are a stored format: markers written with kDerived get them from
+// codec::EventHeaders when read. This pins them, literally, for a record stored that way.
+TEST(HandledOutcomeTest, DerivedHeadersAreExactlyThese) {
+  saga::v1::HandledOutcome outcome;
+  saga::v1::StoredRecord* record = outcome.add_records();
+  record->set_topic("orders.created");
+  record->set_key("alice");
+  record->set_value(testing::SampleOrderCreated("e1").SerializeAsString());
+  record->set_headers_derived(true);
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"ce_specversion", "1.0"}, {"ce_type", "choreo.orders.v1.OrderCreated"}}) {
+    saga::v1::StoredHeader* header = record->add_headers();
+    header->set_key(key);
+    header->set_value(value);
+  }
+  absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(outcome.SerializeAsString());
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 1u);
+  const std::vector<RecordHeader> want = {
+      {"ce_specversion", "1.0"},
+      {"ce_id", "e1"},
+      {"ce_type", "choreo.orders.v1.OrderCreated"},
+      {"ce_source", "/choreo/order"},
+      {"ce_time", "2026-11-22T12:00:00.25Z"},
+      {"content-type", "application/protobuf"},
+      {"ce_correlationid", "corr-e1"},
+      {"ce_schemaversion", "1"},
+      {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+  };
+  EXPECT_EQ(read->front().headers, want);
 }
 
 TEST(HandledOutcomeTest, HeadersThatAreNotTheDerivedOnesAreStoredAsTheyAre) {
@@ -87,9 +141,12 @@ TEST(HandledOutcomeTest, HeadersThatAreNotTheDerivedOnesAreStoredAsTheyAre) {
   KafkaRecord plain{.topic = "t", .key = "k", .value = "not an event"};
   plain.AddHeader("ce_type", "choreo.orders.v1.OrderCreated");  // but no EventMeta in the value
   records.push_back(plain);
+  KafkaRecord repeated = EncodedEvents()[1];
+  repeated.AddHeader("ce_type", "choreo.billing.v1.PaymentProcessed");  // the same type, twice
+  records.push_back(repeated);
 
   const saga::v1::HandledOutcome stored = Stored(records);
-  ASSERT_EQ(stored.records_size(), 3);
+  ASSERT_EQ(stored.records_size(), 4);
   for (int i = 0; i < stored.records_size(); ++i) {
     EXPECT_FALSE(stored.records(i).headers_derived());
     EXPECT_EQ(stored.records(i).headers_size(), static_cast<int>(records[i].headers.size()));
@@ -98,8 +155,8 @@ TEST(HandledOutcomeTest, HeadersThatAreNotTheDerivedOnesAreStoredAsTheyAre) {
   absl::StatusOr<std::vector<KafkaRecord>> read =
       DecodeHandledOutcome(EncodeHandledOutcome(records));
   ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_THAT(*read,
-              ElementsAre(SameRecord(records[0]), SameRecord(records[1]), SameRecord(records[2])));
+  EXPECT_THAT(*read, ElementsAre(SameRecord(records[0]), SameRecord(records[1]),
+                                 SameRecord(records[2]), SameRecord(records[3])));
 }
 
 TEST(HandledOutcomeTest, MarkersWrittenWithEveryHeaderAreReadAsBefore) {
