@@ -45,7 +45,7 @@ RedisServer::~RedisServer() {
 std::string RedisServer::address() const { return absl::StrCat(host_, ":", port_); }
 
 redis::RedisConnection::Options RedisServer::ConnectionOptions() const {
-  return {.address = *redis::ParseRedisAddress(address())};
+  return {.address = {.host = host_, .port = port_}};
 }
 
 absl::Status RedisServer::Launch() {
