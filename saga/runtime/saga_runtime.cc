@@ -17,11 +17,12 @@
 
 namespace choreo::saga {
 
-// What one lane of the consumer loop works with: its own Redis connection and randomness.
+// What one lane of the consumer loop works with: its own Redis connection and randomness, and
+// the aggregates every lane of the runtime remembers.
 struct SagaRuntime::Lane {
-  explicit Lane(size_t recent_states) : recent(recent_states) {}
+  explicit Lane(store::RecentStates& recent) : recent(recent) {}
   std::unique_ptr<store::AggregateStore> store;
-  store::RecentStates recent;
+  store::RecentStates& recent;
   absl::BitGen random;
 };
 
@@ -56,8 +57,8 @@ absl::StatusOr<std::unique_ptr<SagaRuntime>> SagaRuntime::Create(SagaRuntimeOpti
     return absl::InvalidArgumentError(
         absl::StrCat("saga runtime: max_batch must be 1..10000, got ", options.max_batch));
   }
-  if (options.recent_states_per_lane < 0) {
-    return absl::InvalidArgumentError("saga runtime: recent_states_per_lane must be >= 0");
+  if (options.recent_states < 0) {
+    return absl::InvalidArgumentError("saga runtime: recent_states must be >= 0");
   }
   if (options.workers < 1 || options.workers > 256) {
     return absl::InvalidArgumentError(
@@ -96,8 +97,9 @@ absl::Status SagaRuntime::Start() {
   }
   publisher_ = std::make_unique<publish::Publisher>(sink_.get(), std::move(publishing));
 
+  recent_ = std::make_unique<store::RecentStates>(static_cast<size_t>(options_.recent_states));
   for (int i = 0; i < options_.workers; ++i) {
-    auto lane = std::make_unique<Lane>(static_cast<size_t>(options_.recent_states_per_lane));
+    auto lane = std::make_unique<Lane>(*recent_);
     if (options_.store_factory) {
       lane->store = options_.store_factory();
     } else {
@@ -391,8 +393,8 @@ void SagaRuntime::CommitTogether(Lane& lane, std::vector<Batched>& run,
   std::vector<bool> loaded(run.size(), false);
   std::vector<store::AggregateEvent> keys;
   for (size_t i = 0; i < run.size(); ++i) {
-    if (const store::AggregateSnapshot* known = lane.recent.Find(run[i].aggregate)) {
-      snapshots[i] = *known;
+    if (std::optional<store::AggregateSnapshot> known = lane.recent.Find(run[i].aggregate)) {
+      snapshots[i] = *std::move(known);
     } else if (!run[i].dispatch.route->starts_aggregate) {  // else new: the default snapshot
       loaded[i] = true;
       keys.push_back({run[i].aggregate, run[i].dispatch.event.meta().event_id()});
@@ -607,9 +609,9 @@ bool SagaRuntime::CrashAt(CrashPoint point, const KafkaRecord& record) {
 absl::StatusOr<store::AggregateSnapshot> SagaRuntime::RecentOrLoad(
     Lane& lane, const store::AggregateRef& aggregate, absl::string_view event_id, bool presume_new,
     bool& remembered) {
-  if (const store::AggregateSnapshot* known = lane.recent.Find(aggregate)) {
+  if (std::optional<store::AggregateSnapshot> known = lane.recent.Find(aggregate)) {
     remembered = true;
-    return *known;
+    return *std::move(known);
   }
   if (presume_new) {
     remembered = true;  // a guess, like a remembered state: a refusal or a failure reloads
@@ -618,7 +620,7 @@ absl::StatusOr<store::AggregateSnapshot> SagaRuntime::RecentOrLoad(
   remembered = false;
   absl::StatusOr<store::AggregateSnapshot> loaded = lane.store->Load(aggregate, event_id);
   if (!loaded.ok()) {
-    lane.recent.Clear();  // the store failed: what the lane remembers may have been lost there
+    lane.recent.Clear();  // the store failed: what the lanes remember may have been lost there
     return loaded.status();
   }
   lane.recent.Remember(aggregate, loaded->version, loaded->state);

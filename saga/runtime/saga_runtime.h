@@ -8,8 +8,8 @@
 //   publish the outgoing events through the Publisher and wait for the broker's acks -> run the
 //   route's effect after the commit, if any and not yet completed -> store the record's offset.
 //
-// Recent states: each lane remembers the aggregates it last loaded or committed and decides the
-// next event of one on what it remembers, without a load; the commit's version check and marker
+// Recent states: the lanes remember the aggregates they last loaded or committed and decide the
+// next event of one on what they remember, without a load; the commit's version check and marker
 // catch a stale guess or a duplicate, and the record is then decided again on the stored state.
 //
 // Batches: a lane takes up to max_batch queued records at once. A run of them with distinct
@@ -66,6 +66,7 @@
 #include "saga/runtime/retry_policy.h"
 #include "saga/store/aggregate_store.h"
 #include "saga/store/handled_outcome.h"
+#include "saga/store/recent_states.h"
 
 namespace choreo::saga {
 
@@ -124,9 +125,9 @@ struct SagaRuntimeOptions {
   int max_attempts_unclassified = 10;
   int max_in_flight_per_partition = 1000;  // the partition pauses beyond this
   int max_batch = 64;                      // records a lane handles together (1: one by one)
-  // Aggregates each lane remembers (store::RecentStates) to decide without loading them (0: load
-  // every time).
-  int recent_states_per_lane = 4096;
+  // Aggregates the lanes remember together (store::RecentStates) to decide without loading them
+  // (0: load every time).
+  int recent_states = 16384;
   // After a lane's first record, how long it waits for more to batch (0: takes what is queued).
   absl::Duration batch_window = absl::ZeroDuration();
   absl::Duration drain_timeout = absl::Seconds(10);
@@ -256,6 +257,7 @@ class SagaRuntime final {
   std::unique_ptr<kafka::KafkaProducer> producer_;
   std::unique_ptr<publish::KafkaSink> sink_;
   std::unique_ptr<publish::Publisher> publisher_;  // every record this runtime publishes
+  std::unique_ptr<store::RecentStates> recent_;    // shared by the lanes
   std::vector<std::unique_ptr<Lane>> lanes_;  // lane i of the loop works with lanes_[i]
   std::unique_ptr<consume::ConsumerLoop> loop_;
 

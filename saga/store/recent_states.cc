@@ -10,20 +10,43 @@ std::string RecentStates::Key(const AggregateRef& aggregate) {
   return absl::StrCat(aggregate.type, ":", aggregate.id);
 }
 
-const AggregateSnapshot* RecentStates::Find(const AggregateRef& aggregate) const {
-  auto it = states_.find(Key(aggregate));
-  return it == states_.end() ? nullptr : &it->second;
+std::optional<AggregateSnapshot> RecentStates::Find(const AggregateRef& aggregate) const {
+  const std::string key = Key(aggregate);
+  absl::MutexLock lock(&mu_);
+  auto it = states_.find(key);
+  if (it == states_.end()) return std::nullopt;
+  return it->second;
 }
 
 void RecentStates::Remember(const AggregateRef& aggregate, int64_t version, std::string state) {
   if (capacity_ == 0) return;
   std::string key = Key(aggregate);
-  if (states_.size() >= capacity_ && !states_.contains(key)) states_.clear();
+  absl::MutexLock lock(&mu_);
+  auto it = states_.find(key);
+  if (it != states_.end()) {
+    if (version < it->second.version) return;  // another lane already remembered a later one
+  } else if (states_.size() >= capacity_) {
+    states_.clear();
+  }
   AggregateSnapshot& snapshot = states_[std::move(key)];
   snapshot.version = version;
   snapshot.state = std::move(state);
 }
 
-void RecentStates::Forget(const AggregateRef& aggregate) { states_.erase(Key(aggregate)); }
+void RecentStates::Forget(const AggregateRef& aggregate) {
+  const std::string key = Key(aggregate);
+  absl::MutexLock lock(&mu_);
+  states_.erase(key);
+}
+
+void RecentStates::Clear() {
+  absl::MutexLock lock(&mu_);
+  states_.clear();
+}
+
+size_t RecentStates::size() const {
+  absl::MutexLock lock(&mu_);
+  return states_.size();
+}
 
 }  // namespace choreo::store

@@ -12,17 +12,18 @@
 #include <map>
 #include <set>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "choreo/sagatest/v1/events.pb.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "saga/codec/event_codec.h"
-#include "saga/dlq/dead_letter.h"
 #include "edges/kafka/kafka_client.h"
 #include "edges/kafka/kafka_producer.h"
 #include "edges/kafka_mock/embedded_kafka_cluster.h"
 #include "edges/redis/redis_connection.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "saga/codec/event_codec.h"
+#include "saga/dlq/dead_letter.h"
 #include "saga/runtime/saga_runtime.h"
 #include "saga/store/redis_aggregate_store.h"
 #include "testing/redis_server.h"
@@ -1295,6 +1296,38 @@ class LoadCountingStore : public ForwardingStore {
   std::atomic<int>* loads_;
 };
 
+// `options` on `workers` lanes whose stores count in `loads` the loads asked of them.
+SagaRuntimeOptions WithLoadsCounted(SagaRuntimeOptions options, int workers,
+                                    std::atomic<int>* loads) {
+  options.workers = workers;
+  options.store_factory = [connection = *redis::RedisConnection::OptionsFor(options.redis_address),
+                           loads] {
+    return std::make_unique<LoadCountingStore>(connection, loads);
+  };
+  return options;
+}
+
+// The lanes remember aggregates together: an event whose key puts it on another lane than the
+// aggregate's previous event (an order's payment after its request) is decided on what that lane
+// committed, without a load.
+TEST_F(SagaRuntimeTest, AnAggregateOneLaneCommittedIsNotLoadedByAnother) {
+  std::atomic<int> loads{0};
+  CountingObserver observer;
+  Start(WithLoadsCounted(Options(&observer), 4, &loads));
+  // Two record keys that the consumer loop puts on different lanes (it hashes the key).
+  const auto lane_of = [](const std::string& key) { return absl::HashOf(key) % 4; };
+  std::string other = "key-1";
+  for (int i = 2; lane_of(other) == lane_of("key-0"); ++i) other = absl::StrCat("key-", i);
+  Produce(Record(Event("shared-1", "shared", 5, 1), "key-0"));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 1; }, kWait));
+  EXPECT_EQ(loads, 1) << "the first event loads the aggregate";
+  Produce(Record(Event("shared-2", "shared", 7, 2), other));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 2; }, kWait));
+  EXPECT_EQ(loads, 1) << "the second, on another lane, is decided on what the first committed";
+  EXPECT_EQ(StateOf("shared").balance(), 12);
+  EXPECT_EQ(StateOf("shared").applied(), 2);
+}
+
 // An event that starts its aggregate is decided on a new state without a load. When the
 // aggregate exists after all, the guess is refused (by the decision, by the version, or by the
 // marker of a re-delivery) and the stored state decides: nothing is lost or applied twice.
@@ -1302,10 +1335,7 @@ TEST_F(SagaRuntimeTest, AnEventThatStartsItsAggregateIsNotLoadedUnlessItExists) 
   starts_aggregate_ = true;
   std::atomic<int> loads{0};
   CountingObserver observer;
-  SagaRuntimeOptions options = Options(&observer);
-  options.workers = 1;
-  const redis::RedisConnection::Options connection{.address = {redis_->host(), redis_->port()}};
-  options.store_factory = [&] { return std::make_unique<LoadCountingStore>(connection, &loads); };
+  const SagaRuntimeOptions options = WithLoadsCounted(Options(&observer), 1, &loads);
   Start(options);
   Produce(Event("new-1", "n", 5, 1));
   ASSERT_TRUE(WaitUntil([&] { return observer.done() == 1; }, kWait));
@@ -1313,7 +1343,7 @@ TEST_F(SagaRuntimeTest, AnEventThatStartsItsAggregateIsNotLoadedUnlessItExists) 
   EXPECT_EQ(StateOf("n").balance(), 5);
 
   // Two aggregates another writer made: x at seq 1, y.
-  store::RedisAggregateStore rival(connection);
+  store::RedisAggregateStore rival(redis_->ConnectionOptions());
   Account existing;
   existing.set_balance(100);
   existing.set_applied(1);
