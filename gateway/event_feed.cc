@@ -13,6 +13,9 @@ namespace choreo::gateway {
 WaitKey<gateway::v1::Order> OrderWaitKey(const ids::OrderId& order_id) {
   return {"order:" + order_id.value()};
 }
+WaitKey<gateway::v1::Order> WatchWaitKey(const ids::OrderId& order_id) {
+  return {"watch:" + order_id.value()};
+}
 WaitKey<CancelOutcome> CancelWaitKey(const ids::OrderId& order_id, absl::string_view request_id) {
   return {absl::StrCat("cancel:", order_id.value(), ":", request_id)};
 }
@@ -20,6 +23,7 @@ WaitKey<CancelOutcome> CancelWaitKey(const ids::OrderId& order_id, absl::string_
 void NotifyView(Waiters& waiters, const orders::v1::Order& order, const gateway::v1::Order& view) {
   const ids::OrderId order_id(order.order_id());
   waiters.Notify(OrderWaitKey(order_id), view);
+  waiters.Notify(WatchWaitKey(order_id), view);
   if (!order.cancel_request_id().empty()) {
     waiters.Notify(CancelWaitKey(order_id, order.cancel_request_id()), CancelOutcome{view, {}});
   }
@@ -77,11 +81,17 @@ void EventFeed::Stop() noexcept {
   if (loop_ != nullptr) loop_->Stop();
 }
 
+bool EventFeed::MayAnswerWith(const orders::v1::Order& order) const {
+  return contracts::IsTerminal(order.status()) ||
+         waiters_.Waiting(WatchWaitKey(ids::OrderId(order.order_id())));
+}
+
 void EventFeed::HandleBatch(absl::Span<consume::RecordScope> batch) {
   struct Item {
     tracing::Span span;
     codec::DecodedEvent event;
     const orders::v1::Order* order = nullptr;  // of an OrderSnapshot
+    bool written = false;                      // its view is written here (ApplySnapshots)
   };
   std::vector<Item> items;
   std::vector<const orders::v1::Order*> snapshots;
@@ -95,7 +105,8 @@ void EventFeed::HandleBatch(absl::Span<consume::RecordScope> batch) {
     if (const auto* snapshot =
             dynamic_cast<const orders::v1::OrderSnapshot*>(item.event.message.get())) {
       item.order = &snapshot->order();
-      snapshots.push_back(item.order);
+      item.written = MayAnswerWith(*item.order);
+      if (item.written) snapshots.push_back(item.order);
     }
   }
   absl::StatusOr<std::vector<std::pair<gateway::v1::Order, bool>>> applied =
@@ -110,10 +121,11 @@ void EventFeed::HandleBatch(absl::Span<consume::RecordScope> batch) {
     const ids::CorrelationId correlation(item.event.meta().correlation_id());
     const google::protobuf::Message* message = item.event.message.get();
     if (item.order != nullptr) {
-      // Redis is away: the waiters still get the news, from the snapshot alone.
-      const gateway::v1::Order view =
-          applied.ok() ? std::move((*applied)[snapshot].first) : ViewOfOrder(*item.order);
-      ++snapshot;
+      // Not written here, or Redis is away: the waiters get the news from the snapshot alone.
+      const gateway::v1::Order view = item.written && applied.ok()
+                                          ? std::move((*applied)[snapshot].first)
+                                          : ViewOfOrder(*item.order);
+      if (item.written) ++snapshot;
       NotifyView(waiters_, *item.order, view);
     } else if (const auto* refused =
                    dynamic_cast<const orders::v1::OrderCancellationRefused*>(message)) {

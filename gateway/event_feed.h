@@ -3,8 +3,12 @@
 // EventFeed: this gateway instance's own reading of orders.snapshots, orders.status and
 // billing.accounts. Each instance is its own consumer group (choreo-gateway-<instance id>)
 // starting at the latest offsets, so every instance sees every change and answers its own
-// waiters; it commits nothing that matters. Each OrderSnapshot is applied to the order's view
-// in Redis, then the view handed to its waiters (NotifyView); an OrderCancellationRefused goes to
+// waiters; it commits nothing that matters. An OrderSnapshot whose view a caller may be answered
+// with (a terminal status, or any status of an order a WatchOrder streams) is applied to the
+// order's view in Redis first, so no client reads a view older than its answer; every snapshot
+// is then handed to its waiters (NotifyView). The others (an order's pending states, which no
+// call waits for) are the ViewProjector's alone, which writes them in batches; until it has,
+// GetOrder finds the order's claim and asks the order service. An OrderCancellationRefused goes to
 // its CancelWaitKey; FundsDeposited and AccountOpened go, as decoded, to the waiters of
 // DepositWaitKey / RegistrationWaitKey(correlation id). OrderStatusUpdated is not read here: the
 // snapshot of the same change carries the whole order.
@@ -36,7 +40,11 @@
 
 namespace choreo::gateway {
 
+// A call waiting for the order's terminal view (CreateOrder).
 WaitKey<gateway::v1::Order> OrderWaitKey(const ids::OrderId& order_id);
+// A stream of every change of the order (WatchOrder): while one waits, the feed writes the
+// order's views of every status, not only the terminal ones.
+WaitKey<gateway::v1::Order> WatchWaitKey(const ids::OrderId& order_id);
 
 // What a CancelOrder waits for: the order's view once its cancellation moved it
 // (Order.cancel_request_id), or the order service's refusal (OrderCancellationRefused), whose
@@ -47,8 +55,8 @@ struct CancelOutcome {
 };
 WaitKey<CancelOutcome> CancelWaitKey(const ids::OrderId& order_id, absl::string_view request_id);
 
-// Hands `view`, an order's view after its snapshot `order`, to the waiters of OrderWaitKey and,
-// once a cancellation moved the order, to those of its CancelWaitKey.
+// Hands `view`, an order's view after its snapshot `order`, to the waiters of OrderWaitKey and
+// WatchWaitKey and, once a cancellation moved the order, to those of its CancelWaitKey.
 void NotifyView(Waiters& waiters, const orders::v1::Order& order, const gateway::v1::Order& view);
 WaitKey<billing::v1::FundsDeposited> DepositWaitKey(const ids::CorrelationId& correlation_id);
 WaitKey<billing::v1::AccountOpened> RegistrationWaitKey(const ids::CorrelationId& correlation_id);
@@ -79,9 +87,12 @@ class EventFeed final {
   std::string group_id() const;
 
  private:
-  // A lane's batch: snapshots applied to the views together (OrderCache::ApplySnapshots), then
-  // every record handed to its waiters in order.
+  // A lane's batch: the snapshots a call may be answered with applied to the views together
+  // (OrderCache::ApplySnapshots), then every record handed to its waiters in order.
   void HandleBatch(absl::Span<consume::RecordScope> batch);
+  // Whether a waiting call may be answered with the order's view after this snapshot: then it
+  // is written before it is handed over.
+  bool MayAnswerWith(const orders::v1::Order& order) const;
 
   const Options options_;
   OrderCache& cache_;

@@ -112,6 +112,11 @@ void Waiters::Shutdown() {
   if (timer_.joinable()) timer_.join();
 }
 
+bool Waiters::WaitingErased(const std::string& key) const {
+  absl::MutexLock lock(&mu_);
+  return by_key_.contains(key);
+}
+
 size_t Waiters::size() const {
   absl::MutexLock lock(&mu_);
   return waiters_.size();

@@ -63,6 +63,11 @@ class Waiters {
   void Notify(const WaitKey<Payload>& key, const Payload& payload) {
     NotifyErased(key.name, typeid(Payload), &payload);
   }
+  // Whether any waiter waits on `key` now.
+  template <typename Payload>
+  bool Waiting(const WaitKey<Payload>& key) const {
+    return WaitingErased(key.name);
+  }
   // Times out every waiter and stops the timer thread.
   void Shutdown();
   size_t size() const;
@@ -82,6 +87,7 @@ class Waiters {
                                      absl::Time deadline, ErasedOnEvent on_event,
                                      OnTimeout on_timeout);
   void NotifyErased(const std::string& key, std::type_index type, const void* payload);
+  bool WaitingErased(const std::string& key) const;
   void TimerLoop();
 
   const size_t capacity_;

@@ -49,12 +49,18 @@ class WatchReactor final : public grpc::ServerWriteReactor<gateway::v1::OrderSta
     gateway::v1::OrderStatusChange current ABSL_GUARDED_BY(mu);
     bool writing ABSL_GUARDED_BY(mu) = false;
     bool finished ABSL_GUARDED_BY(mu) = false;
+    int64_t sent_revision ABSL_GUARDED_BY(mu) = -1;  // of the latest view sent
     std::optional<grpc::Status> finish ABSL_GUARDED_BY(mu);
     std::atomic<uint64_t> waiter{0};
 
-    void Send(gateway::v1::OrderStatusChange change) {
+    // Sends the view's change, unless a view as new was sent already (the feed's news and the
+    // read after listening may bring the same change, or the read an older one).
+    void Send(const Order& view) {
       absl::MutexLock lock(&mu);
       if (reactor == nullptr || finished || finish.has_value()) return;
+      if (view.revision() <= sent_revision) return;
+      sent_revision = view.revision();
+      gateway::v1::OrderStatusChange change = LatestChange(view);
       const bool terminal = change.terminal();
       queue.push_back(std::move(change));
       if (terminal) finish = grpc::Status::OK;
@@ -99,13 +105,13 @@ class WatchReactor final : public grpc::ServerWriteReactor<gateway::v1::OrderSta
     if (!cached->has_value()) {
       return state->Close(grpc::Status(grpc::StatusCode::NOT_FOUND, "no order " + order_id.value()));
     }
-    if (IsTerminal((*cached)->status())) return state->Send(LatestChange(**cached));
+    if (IsTerminal((*cached)->status())) return state->Send(**cached);
     // Listen first, then send the current status: once a client has the first message, no
     // later change can be missed.
     absl::StatusOr<uint64_t> waiter = deps_.waiters.Add(
-        OrderWaitKey(order_id), deadline,
+        WatchWaitKey(order_id), deadline,
         [state](const Order& view) {
-          state->Send(LatestChange(view));
+          state->Send(view);
           return IsTerminal(view.status());
         },
         [state] {
@@ -116,7 +122,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<gateway::v1::OrderSta
     // The latest view: a change may have landed between the read above and the waiter.
     absl::StatusOr<std::optional<Order>> latest = deps_.cache.Get(user, order_id);
     const Order& view = latest.ok() && latest->has_value() ? **latest : **cached;
-    state->Send(LatestChange(view));
+    state->Send(view);
     if (IsTerminal(view.status()) && deps_.waiters.Remove(*waiter)) state->waiter.store(0);
   }
 

@@ -4,17 +4,21 @@
 // while no projector ran, and reports ready only once it has caught up.
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "choreo/orders/v1/events.pb.h"
 #include "contracts/topics/topics.h"
 #include "edges/kafka/kafka_client.h"
 #include "edges/kafka/kafka_producer.h"
 #include "edges/kafka_mock/embedded_kafka_cluster.h"
-#include "gateway/order_cache.h"
 #include "gateway/event_feed.h"
+#include "gateway/order_cache.h"
 #include "gateway/view_projector.h"
 #include "gtest/gtest.h"
 #include "platform/proto_time/proto_time.h"
@@ -304,6 +308,59 @@ TEST_F(OrderViewsTest, ChangesMissedWhileRedisOrTheProjectorWasAwayAreApplied) {
       << projector->Readiness();
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(Paid(absl::StrCat("s", i))) << i;
   EXPECT_EQ(answered.load(), 1);
+}
+
+// The instance's own feed writes first the views a call may be answered with: a terminal one
+// (CreateOrder's answer), and every one of an order a WatchOrder streams. An order's pending
+// states, which no call waits for, it only hands over; they are the projector's to write.
+TEST_F(OrderViewsTest, TheFeedWritesTheViewsACallMayBeAnsweredWith) {
+  StartBroker();
+  // The feed's other topics (the producer's start-up metadata request may have made them).
+  for (absl::string_view topic : {topics::kOrdersStatus, topics::kBillingAccounts}) {
+    absl::Status created = cluster_->CreateTopic(topic, 4);
+    ASSERT_TRUE(created.ok() || absl::StrContains(created.message(), "already exists")) << created;
+  }
+  EventFeed feed({.kafka_brokers = cluster_->bootstrap_servers(), .instance_id = "feed-test"},
+                 *cache_, waiters_);
+  ASSERT_TRUE(feed.Start(kWait).ok());
+  // What the feed hands over, by order: a creating call's waiter sees every status.
+  absl::Mutex mu;
+  std::map<std::string, std::vector<OrderStatus>> seen;
+  const auto listen = [&](const WaitKey<v1::Order>& key, const std::string& order_id) {
+    ASSERT_TRUE(waiters_
+                    .Add(
+                        key, absl::Now() + kWait,
+                        [&, order_id](const v1::Order& view) {
+                          absl::MutexLock lock(&mu);
+                          seen[order_id].push_back(view.status());
+                          return IsTerminal(view.status());
+                        },
+                        [] {})
+                    .ok());
+  };
+  const auto saw = [&](const std::string& order_id, size_t count) {
+    return testing::WaitUntil(
+        [&] {
+          absl::MutexLock lock(&mu);
+          return seen[order_id].size() == count;
+        },
+        kWait);
+  };
+  listen(OrderWaitKey(ids::OrderId("p0")), "p0");
+  listen(WatchWaitKey(ids::OrderId("w0")), "w0");
+
+  Publish(Snapshot("p0", orders::v1::ORDER_STATUS_PENDING_VALIDATION, 1000));
+  Publish(Snapshot("w0", orders::v1::ORDER_STATUS_PENDING_VALIDATION, 1000));
+  ASSERT_TRUE(saw("p0", 1));
+  ASSERT_TRUE(saw("w0", 1));
+  EXPECT_FALSE(View("p0").has_value()) << "a pending view no call is answered with";
+  ASSERT_TRUE(View("w0").has_value()) << "a watched order's every view";
+  EXPECT_EQ(View("w0")->status(), orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+
+  Publish(Snapshot("p0", orders::v1::ORDER_STATUS_PAID, 2000));
+  ASSERT_TRUE(saw("p0", 2));
+  EXPECT_TRUE(Paid("p0")) << "written before the call got it";
+  feed.Stop();
 }
 
 }  // namespace
