@@ -17,12 +17,9 @@
 
 namespace choreo::saga {
 
-// What one lane of the consumer loop works with: its own Redis connection and randomness, and
-// the aggregates every lane of the runtime remembers.
+// What one lane of the consumer loop works with: its own Redis connection and randomness.
 struct SagaRuntime::Lane {
-  explicit Lane(store::RecentStates& recent) : recent(recent) {}
   std::unique_ptr<store::AggregateStore> store;
-  store::RecentStates& recent;
   absl::BitGen random;
 };
 
@@ -75,7 +72,9 @@ absl::StatusOr<std::unique_ptr<SagaRuntime>> SagaRuntime::Create(SagaRuntimeOpti
 }
 
 SagaRuntime::SagaRuntime(SagaRuntimeOptions options, HandlerRegistry registry)
-    : options_(std::move(options)), registry_(std::move(registry)) {}
+    : options_(std::move(options)),
+      registry_(std::move(registry)),
+      recent_(static_cast<size_t>(options_.recent_states)) {}
 
 SagaRuntime::~SagaRuntime() { Stop(); }
 
@@ -97,9 +96,8 @@ absl::Status SagaRuntime::Start() {
   }
   publisher_ = std::make_unique<publish::Publisher>(sink_.get(), std::move(publishing));
 
-  recent_ = std::make_unique<store::RecentStates>(static_cast<size_t>(options_.recent_states));
   for (int i = 0; i < options_.workers; ++i) {
-    auto lane = std::make_unique<Lane>(*recent_);
+    auto lane = std::make_unique<Lane>();
     if (options_.store_factory) {
       lane->store = options_.store_factory();
     } else {
@@ -393,7 +391,7 @@ void SagaRuntime::CommitTogether(Lane& lane, std::vector<Batched>& run,
   std::vector<bool> loaded(run.size(), false);
   std::vector<store::AggregateEvent> keys;
   for (size_t i = 0; i < run.size(); ++i) {
-    if (std::optional<store::AggregateSnapshot> known = lane.recent.Find(run[i].aggregate)) {
+    if (std::optional<store::AggregateSnapshot> known = recent_.Find(run[i].aggregate)) {
       snapshots[i] = *std::move(known);
     } else if (!run[i].dispatch.route->starts_aggregate) {  // else new: the default snapshot
       loaded[i] = true;
@@ -403,13 +401,13 @@ void SagaRuntime::CommitTogether(Lane& lane, std::vector<Batched>& run,
   if (!keys.empty()) {
     absl::StatusOr<std::vector<store::AggregateSnapshot>> got = lane.store->LoadMany(keys);
     if (!got.ok()) {
-      lane.recent.Clear();
+      recent_.Clear();
       return all_alone(run);
     }
     for (size_t i = 0, k = 0; i < run.size(); ++i) {
       if (!loaded[i]) continue;
       snapshots[i] = std::move((*got)[k++]);
-      lane.recent.Remember(run[i].aggregate, snapshots[i].version, snapshots[i].state);
+      recent_.Remember(run[i].aggregate, snapshots[i].version, snapshots[i].state);
     }
   }
   std::vector<Batched> decided;
@@ -422,7 +420,7 @@ void SagaRuntime::CommitTogether(Lane& lane, std::vector<Batched>& run,
             ? absl::AlreadyExistsError("handled before")  // alone: it sends its stored events
             : Decide(item.dispatch, item.scope->record(), snapshot.state, item.span);
     if (!decision.ok()) {
-      if (!loaded[i]) lane.recent.Forget(item.aggregate);  // alone, it decides on the stored state
+      if (!loaded[i]) recent_.Forget(item.aggregate);  // alone, it decides on the stored state
       alone.push_back(std::move(item));
       continue;
     }
@@ -438,15 +436,15 @@ void SagaRuntime::CommitTogether(Lane& lane, std::vector<Batched>& run,
   absl::StatusOr<std::vector<store::CommitResult>> results =
       lane.store->CommitMany(commits, options_.marker_retention);
   if (!results.ok()) {
-    lane.recent.Clear();
+    recent_.Clear();
     return all_alone(decided);
   }
   for (size_t i = 0; i < decided.size(); ++i) {
     if ((*results)[i].outcome == store::CommitOutcome::kCommitted) {
-      lane.recent.Remember(decided[i].aggregate, (*results)[i].version, decided[i].state);
+      recent_.Remember(decided[i].aggregate, (*results)[i].version, decided[i].state);
       run.push_back(std::move(decided[i]));
     } else {  // a conflict or handled meanwhile: alone, it reloads
-      lane.recent.Forget(decided[i].aggregate);
+      recent_.Forget(decided[i].aggregate);
       to_alone(decided[i]);
     }
   }
@@ -609,7 +607,7 @@ bool SagaRuntime::CrashAt(CrashPoint point, const KafkaRecord& record) {
 absl::StatusOr<store::AggregateSnapshot> SagaRuntime::RecentOrLoad(
     Lane& lane, const store::AggregateRef& aggregate, absl::string_view event_id, bool presume_new,
     bool& remembered) {
-  if (std::optional<store::AggregateSnapshot> known = lane.recent.Find(aggregate)) {
+  if (std::optional<store::AggregateSnapshot> known = recent_.Find(aggregate)) {
     remembered = true;
     return *std::move(known);
   }
@@ -620,10 +618,10 @@ absl::StatusOr<store::AggregateSnapshot> SagaRuntime::RecentOrLoad(
   remembered = false;
   absl::StatusOr<store::AggregateSnapshot> loaded = lane.store->Load(aggregate, event_id);
   if (!loaded.ok()) {
-    lane.recent.Clear();  // the store failed: what the lanes remember may have been lost there
+    recent_.Clear();  // the store failed: what the lanes remember may have been lost there
     return loaded.status();
   }
-  lane.recent.Remember(aggregate, loaded->version, loaded->state);
+  recent_.Remember(aggregate, loaded->version, loaded->state);
   return loaded;
 }
 
@@ -667,7 +665,7 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
     absl::StatusOr<Decision> decision = Decide(dispatch, record, snapshot->state, process);
     if (!decision.ok()) {
       if (!remembered) return decision.status();
-      lane.recent.Forget(aggregate);  // perhaps a duplicate, or a stale guess: ask the store
+      recent_.Forget(aggregate);  // perhaps a duplicate, or a stale guess: ask the store
       continue;
     }
     result.decided = std::move(decision->stamped);
@@ -676,9 +674,9 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
         lane.store->Commit(aggregate, meta.event_id(), snapshot->version, new_state,
                            store::EncodeHandledOutcome(decision->records, options_.marker_headers),
                            options_.marker_retention);
-    if (!committed.ok()) lane.recent.Clear();  // the store failed: see RecentOrLoad
+    if (!committed.ok()) recent_.Clear();  // the store failed: see RecentOrLoad
     if (!committed.ok()) return committed.status();
-    if (committed->outcome != store::CommitOutcome::kCommitted) lane.recent.Forget(aggregate);
+    if (committed->outcome != store::CommitOutcome::kCommitted) recent_.Forget(aggregate);
     switch (committed->outcome) {
       case store::CommitOutcome::kVersionConflict:
         if (conflicts >= 100) {
@@ -700,7 +698,7 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
       }
       case store::CommitOutcome::kCommitted:
         result.state = new_state ? *std::move(new_state) : std::move(snapshot->state);
-        lane.recent.Remember(aggregate, committed->version, result.state);
+        recent_.Remember(aggregate, committed->version, result.state);
         succeeded = true;
         return result;
     }

@@ -257,7 +257,7 @@ class SagaRuntime final {
   std::unique_ptr<kafka::KafkaProducer> producer_;
   std::unique_ptr<publish::KafkaSink> sink_;
   std::unique_ptr<publish::Publisher> publisher_;  // every record this runtime publishes
-  std::unique_ptr<store::RecentStates> recent_;    // shared by the lanes
+  store::RecentStates recent_;                     // the aggregates the lanes remember, together
   std::vector<std::unique_ptr<Lane>> lanes_;  // lane i of the loop works with lanes_[i]
   std::unique_ptr<consume::ConsumerLoop> loop_;
 

@@ -23,14 +23,14 @@ void RecentStates::Remember(const AggregateRef& aggregate, int64_t version, std:
   std::string key = Key(aggregate);
   absl::MutexLock lock(&mu_);
   auto it = states_.find(key);
-  if (it != states_.end()) {
-    if (version < it->second.version) return;  // another lane already remembered a later one
-  } else if (states_.size() >= capacity_) {
-    states_.clear();
+  if (it == states_.end()) {
+    if (states_.size() >= capacity_) states_.clear();
+    it = states_.emplace(std::move(key), AggregateSnapshot{}).first;
+  } else if (version < it->second.version) {
+    return;  // another lane already remembered a later one
   }
-  AggregateSnapshot& snapshot = states_[std::move(key)];
-  snapshot.version = version;
-  snapshot.state = std::move(state);
+  it->second.version = version;
+  it->second.state = std::move(state);
 }
 
 void RecentStates::Forget(const AggregateRef& aggregate) {
