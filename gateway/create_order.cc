@@ -51,14 +51,14 @@ void RecordOutcome(SagaOutcomeMetrics* metrics, absl::string_view outcome, absl:
 
 SagaOutcomeMetrics::SagaOutcomeMetrics(metrics::Metrics& metrics)
     : completed_(metrics.Counter("choreo_sagas_completed_total",
-                                 "Order sagas a CreateOrder waited for, by outcome.")),
+                                 "Order sagas a CreateOrder waited for, by outcome.", {"outcome"})),
       duration_(metrics.Histogram("choreo_saga_duration_seconds",
-                                  "From CreateOrder's arrival to the saga's terminal status.")) {}
+                                  "From CreateOrder's arrival to the saga's terminal status.",
+                                  {"outcome"}, metrics::SagaBuckets())) {}
 
 void SagaOutcomeMetrics::Record(absl::string_view outcome, absl::Duration took) {
-  completed_.Add({{"outcome", std::string(outcome)}}).Increment();
-  duration_.Add({{"outcome", std::string(outcome)}}, metrics::SagaBuckets())
-      .Observe(metrics::Seconds(took));
+  completed_.With({outcome}).Increment();
+  duration_.With({outcome}).Observe(metrics::Seconds(took));
 }
 
 // One CreateOrder call, from the pool's thread to its answer. It owns a copy of the request: the

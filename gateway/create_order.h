@@ -41,8 +41,8 @@ class SagaOutcomeMetrics {
   void Record(absl::string_view outcome, absl::Duration took);
 
  private:
-  prometheus::Family<prometheus::Counter>& completed_;
-  prometheus::Family<prometheus::Histogram>& duration_;
+  metrics::Family<prometheus::Counter>& completed_;
+  metrics::Family<prometheus::Histogram>& duration_;
 };
 
 class CreateOrderFlow {

@@ -14,6 +14,7 @@
 #include "grpcpp/grpcpp.h"
 #include "platform/logging/logger.h"
 #include "platform/process/files.h"
+#include "platform/process/server_defaults.h"
 #include "platform/process/stop_signals.h"
 #include "saga/publish/publisher.h"
 #include "saga/service/grpc_tls.h"
@@ -243,6 +244,7 @@ absl::Status Gateway::ServeHttp(const service::RunningServer& server) {
 
 int main(int argc, char** argv) {
   using namespace choreo;  // NOLINT(build/namespaces): main only wires
+  process::ApplyServerDefaults();
   process::StopSignals signals;  // before any thread starts
   const gateway::GatewayConfig config = gateway::GatewayConfig::FromFlags(argc, argv);
   if (absl::Status applied = config.ApplyClientLogins(); !applied.ok()) {

@@ -13,7 +13,8 @@ TimelineIndexer::TimelineIndexer(Options options, TimelineStore& store, metrics:
       store_(store),
       indexed_(metrics.Counter("choreo_timeline_records_total",
                                "Records the timeline indexer read, by topic and outcome "
-                               "(indexed, or skipped: no correlation id).")) {}
+                               "(indexed, or skipped: no correlation id).",
+                               {"topic", "outcome"})) {}
 
 TimelineIndexer::~TimelineIndexer() { Stop(); }
 
@@ -51,8 +52,7 @@ void TimelineIndexer::IndexBatch(absl::Span<consume::RecordScope> batch) {
   for (const consume::RecordScope& scope : batch) {
     const KafkaRecord& record = scope.record();
     absl::StatusOr<v1::IndexedHop> hop = IndexRecord(record);
-    indexed_.Add({{"topic", record.topic}, {"outcome", hop.ok() ? "indexed" : "skipped"}})
-        .Increment();
+    indexed_.With({record.topic, hop.ok() ? "indexed" : "skipped"}).Increment();
     if (hop.ok()) hops.push_back(*std::move(hop));
   }
   // Stopping: unwritten records stay uncommitted; the group reads them again.

@@ -53,7 +53,7 @@ class TimelineIndexer final {
 
   const Options options_;
   TimelineStore& store_;
-  prometheus::Family<prometheus::Counter>& indexed_;
+  metrics::Family<prometheus::Counter>& indexed_;
   std::unique_ptr<consume::ConsumerLoop> loop_;
 };
 

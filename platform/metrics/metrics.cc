@@ -49,19 +49,34 @@ struct Metrics::Callback {
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {}
 
-prometheus::Family<prometheus::Counter>& Metrics::Counter(const std::string& name,
-                                                          const std::string& help) {
-  return prometheus::BuildCounter().Name(name).Help(help).Register(*registry_);
+template <typename T, typename... ChildArgs>
+Family<T>& Metrics::Register(prometheus::detail::Builder<T> builder, const std::string& name,
+                             const std::string& help, std::vector<std::string> label_names,
+                             ChildArgs... child_args) {
+  prometheus::Family<T>& family = builder.Name(name).Help(help).Register(*registry_);
+  auto kept = std::make_shared<Family<T>>(
+      std::move(label_names), [&family, child_args...](const prometheus::Labels& labels) -> T& {
+        return family.Add(labels, child_args...);
+      });
+  absl::MutexLock lock(&mu_);
+  families_.push_back(kept);
+  return *kept;
 }
 
-prometheus::Family<prometheus::Gauge>& Metrics::Gauge(const std::string& name,
-                                                      const std::string& help) {
-  return prometheus::BuildGauge().Name(name).Help(help).Register(*registry_);
+Family<prometheus::Counter>& Metrics::Counter(const std::string& name, const std::string& help,
+                                              std::vector<std::string> label_names) {
+  return Register(prometheus::BuildCounter(), name, help, std::move(label_names));
 }
 
-prometheus::Family<prometheus::Histogram>& Metrics::Histogram(const std::string& name,
-                                                              const std::string& help) {
-  return prometheus::BuildHistogram().Name(name).Help(help).Register(*registry_);
+Family<prometheus::Gauge>& Metrics::Gauge(const std::string& name, const std::string& help,
+                                          std::vector<std::string> label_names) {
+  return Register(prometheus::BuildGauge(), name, help, std::move(label_names));
+}
+
+Family<prometheus::Histogram>& Metrics::Histogram(
+    const std::string& name, const std::string& help, std::vector<std::string> label_names,
+    const prometheus::Histogram::BucketBoundaries& buckets) {
+  return Register(prometheus::BuildHistogram(), name, help, std::move(label_names), buckets);
 }
 
 void Metrics::CounterCallback(std::string name, std::string help,

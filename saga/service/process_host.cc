@@ -6,7 +6,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "edges/kafka/kafka_client.h"
 #include "edges/redis/redis_connection.h"
 #include "platform/logging/logger.h"
@@ -77,9 +76,6 @@ std::unique_ptr<ProcessHost> ProcessHost::Start(const std::string& name,
                                                 const telemetry::TelemetryConfig& config,
                                                 telemetry::Telemetry* adopted) {
   if (adopted != nullptr) return std::unique_ptr<ProcessHost>(new ProcessHost(nullptr, *adopted));
-  // A process of its own: abseil's mutex deadlock detection (on in Debian's build, a lock-graph
-  // update on every Lock, about 2% of a service's CPU) is left to the tests.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<std::unique_ptr<telemetry::Telemetry>> started =
       telemetry::Telemetry::Start(name, config);
   if (!started.ok()) {

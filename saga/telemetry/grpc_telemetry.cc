@@ -38,10 +38,12 @@ bool IsKnownMethod(const std::string& service, const std::string& method) {
   return descriptor != nullptr && descriptor->FindMethodByName(method) != nullptr;
 }
 
+std::vector<std::string> MethodLabels() { return {"grpc_type", "grpc_service", "grpc_method"}; }
+
 struct Families {
-  prometheus::Family<prometheus::Counter>& started;
-  prometheus::Family<prometheus::Counter>& handled;
-  prometheus::Family<prometheus::Histogram>& handling;
+  metrics::Family<prometheus::Counter>& started;
+  metrics::Family<prometheus::Counter>& handled;
+  metrics::Family<prometheus::Histogram>& handling;
 };
 
 class TelemetryInterceptor final : public grpc::experimental::Interceptor {
@@ -66,9 +68,7 @@ class TelemetryInterceptor final : public grpc::experimental::Interceptor {
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       start_ = absl::Now();
-      families_.started
-          .Add({{"grpc_type", type_}, {"grpc_service", service_}, {"grpc_method", method_name_}})
-          .Increment();
+      families_.started.With({type_, service_, method_name_}).Increment();
       if (traced_) StartSpan(*methods->GetRecvInitialMetadata());
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
@@ -76,15 +76,8 @@ class TelemetryInterceptor final : public grpc::experimental::Interceptor {
       // absl's names are the standard upper-case code names ("OK", "NOT_FOUND", ...).
       const std::string code =
           absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
-      families_.handled
-          .Add({{"grpc_type", type_},
-                {"grpc_service", service_},
-                {"grpc_method", method_name_},
-                {"grpc_code", code}})
-          .Increment();
-      families_.handling
-          .Add({{"grpc_type", type_}, {"grpc_service", service_}, {"grpc_method", method_name_}},
-               metrics::LatencyBuckets())
+      families_.handled.With({type_, service_, method_name_, code}).Increment();
+      families_.handling.With({type_, service_, method_name_})
           .Observe(metrics::Seconds(absl::Now() - start_));
       span_.SetAttribute("rpc.grpc.status_code", static_cast<int64_t>(status.error_code()));
       if (!status.ok()) span_.SetError(absl::StrCat(code, ": ", status.error_message()));
@@ -124,11 +117,14 @@ class Factory final : public grpc::experimental::ServerInterceptorFactoryInterfa
  public:
   Factory(metrics::Metrics& metrics, const tracing::Tracer& tracer)
       : families_{.started = metrics.Counter("grpc_server_started_total",
-                                             "RPCs started on the server."),
-                  .handled = metrics.Counter("grpc_server_handled_total",
-                                             "RPCs completed on the server, regardless of success or failure."),
+                                             "RPCs started on the server.", MethodLabels()),
+                  .handled = metrics.Counter(
+                      "grpc_server_handled_total",
+                      "RPCs completed on the server, regardless of success or failure.",
+                      {"grpc_type", "grpc_service", "grpc_method", "grpc_code"}),
                   .handling = metrics.Histogram("grpc_server_handling_seconds",
-                                                "Response latency of RPCs handled by the server.")},
+                                                "Response latency of RPCs handled by the server.",
+                                                MethodLabels(), metrics::LatencyBuckets())},
         tracer_(tracer) {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {

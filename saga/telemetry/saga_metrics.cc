@@ -7,52 +7,51 @@
 namespace choreo::telemetry {
 namespace {
 
-std::string TypeOf(const KafkaRecord& record) {
-  return std::string(record.Header("ce_type").value_or("unknown"));
+absl::string_view TypeOf(const KafkaRecord& record) {
+  return record.Header("ce_type").value_or("unknown");
 }
-
 
 }  // namespace
 
 SagaMetrics::SagaMetrics(metrics::Metrics& metrics)
     : consumed_(metrics.Counter("choreo_events_consumed_total",
-                                "Records this service finished with, by outcome.")),
+                                "Records this service finished with, by outcome.",
+                                {"topic", "type", "outcome"})),
       produced_(metrics.Counter("choreo_events_produced_total",
-                                "Records this service produced and the broker acknowledged.")),
-      failed_(metrics.Counter("choreo_events_failed_total",
-                              "Failed attempts to handle a record (each is retried or dead-lettered).")),
-      dead_lettered_(metrics.Counter("choreo_events_dead_lettered_total",
-                                     "Records copied to this service's dead-letter topic, by reason.")),
+                                "Records this service produced and the broker acknowledged.",
+                                {"topic", "type"})),
+      failed_(
+          metrics.Counter("choreo_events_failed_total",
+                          "Failed attempts to handle a record (each is retried or dead-lettered).",
+                          {"topic", "type", "code"})),
+      dead_lettered_(
+          metrics.Counter("choreo_events_dead_lettered_total",
+                          "Records copied to this service's dead-letter topic, by reason.",
+                          {"topic", "type", "reason"})),
       handling_(metrics.Histogram("choreo_event_handling_seconds",
                                   "From a worker taking a record to its offset being stored "
-                                  "(decode, Redis, decision, publish, retries).")),
+                                  "(decode, Redis, decision, publish, retries).",
+                                  {"topic", "type"}, metrics::LatencyBuckets())),
       queued_(metrics.Histogram("choreo_event_queue_seconds",
-                                "From a record being polled to a worker taking it.")) {}
+                                "From a record being polled to a worker taking it.", {"topic"},
+                                metrics::LatencyBuckets())) {}
 
 void SagaMetrics::OnRecordDone(const KafkaRecord& record, absl::string_view event_type,
                                Outcome outcome, absl::Duration handling, absl::Duration queued) {
-  const std::string type = event_type.empty() ? TypeOf(record) : std::string(event_type);
-  consumed_.Add({{"topic", record.topic}, {"type", type}, {"outcome", std::string(OutcomeName(outcome))}})
-      .Increment();
-  handling_.Add({{"topic", record.topic}, {"type", type}}, metrics::LatencyBuckets())
-      .Observe(metrics::Seconds(handling));
-  queued_.Add({{"topic", record.topic}}, metrics::LatencyBuckets()).Observe(metrics::Seconds(queued));
+  const absl::string_view type = event_type.empty() ? TypeOf(record) : event_type;
+  consumed_.With({record.topic, type, OutcomeName(outcome)}).Increment();
+  handling_.With({record.topic, type}).Observe(metrics::Seconds(handling));
+  queued_.With({record.topic}).Observe(metrics::Seconds(queued));
 }
 
 void SagaMetrics::OnRetry(const KafkaRecord& record, const absl::Status& error, int /*attempt*/) {
-  failed_.Add({{"topic", record.topic},
-               {"type", TypeOf(record)},
-               {"code", absl::StatusCodeToString(error.code())}})
-      .Increment();
+  failed_.With({record.topic, TypeOf(record), absl::StatusCodeToString(error.code())}).Increment();
 }
 
 void SagaMetrics::OnPublished(const KafkaRecord& record) {
-  produced_.Add({{"topic", record.topic}, {"type", TypeOf(record)}}).Increment();
+  produced_.With({record.topic, TypeOf(record)}).Increment();
   if (std::optional<absl::string_view> reason = record.Header(dlq::kErrorKind)) {
-    dead_lettered_
-        .Add({{"topic", std::string(record.Header(dlq::kOriginalTopic).value_or(""))},
-              {"type", TypeOf(record)},
-              {"reason", std::string(*reason)}})
+    dead_lettered_.With({record.Header(dlq::kOriginalTopic).value_or(""), TypeOf(record), *reason})
         .Increment();
   }
 }

@@ -8,7 +8,7 @@
 //   choreo_events_dead_lettered_total{topic,type,reason}  records copied to dlq.<service>
 //   choreo_event_handling_seconds{topic,type}             taking a record to storing its offset
 //   choreo_event_queue_seconds{topic}                     polled to taken by a worker
-// Thread-safe; recording never blocks beyond prometheus-cpp's label lookup.
+// Thread-safe; recording never blocks beyond a family's label lookup (metrics::Family::With).
 
 #include "platform/metrics/metrics.h"
 #include "saga/runtime/saga_runtime.h"
@@ -25,12 +25,12 @@ class SagaMetrics final : public saga::SagaObserver {
   void OnPublished(const KafkaRecord& record) override;
 
  private:
-  prometheus::Family<prometheus::Counter>& consumed_;
-  prometheus::Family<prometheus::Counter>& produced_;
-  prometheus::Family<prometheus::Counter>& failed_;
-  prometheus::Family<prometheus::Counter>& dead_lettered_;
-  prometheus::Family<prometheus::Histogram>& handling_;
-  prometheus::Family<prometheus::Histogram>& queued_;
+  metrics::Family<prometheus::Counter>& consumed_;
+  metrics::Family<prometheus::Counter>& produced_;
+  metrics::Family<prometheus::Counter>& failed_;
+  metrics::Family<prometheus::Counter>& dead_lettered_;
+  metrics::Family<prometheus::Histogram>& handling_;
+  metrics::Family<prometheus::Histogram>& queued_;
 };
 
 // A consumer group member whose lag is exported.

@@ -62,10 +62,10 @@ void AddProcessMetrics(metrics::Metrics& metrics, tracing::OtlpHttpExporter* exp
                        const Readiness& readiness) {
   auto& redis_latency =
       metrics.Histogram("choreo_redis_command_duration_seconds",
-                        "Redis round trips (one command or a pipeline), failures included.");
+                        "Redis round trips (one command or a pipeline), failures included.",
+                        {"command"}, metrics::FastLatencyBuckets());
   redis::SetRoundTripObserver([&redis_latency](absl::string_view command, absl::Duration took) {
-    redis_latency.Add({{"command", std::string(command)}}, metrics::FastLatencyBuckets())
-        .Observe(metrics::Seconds(took));
+    redis_latency.With({command}).Observe(metrics::Seconds(took));
   });
   auto exporter_count = [exporter](uint64_t (tracing::OtlpHttpExporter::*count)() const) {
     return [exporter, count] {

@@ -1,6 +1,7 @@
 // choreo-billing: the billing service. Opens accounts, debits each order exactly once (or says
 // why not), applies deposits and refunds, and serves BillingAdmin.
 
+#include "platform/process/server_defaults.h"
 #include "platform/process/stop_signals.h"
 #include "saga/service/service_host.h"
 #include "services/billing/billing_config.h"
@@ -8,6 +9,7 @@
 
 int main(int argc, char** argv) {
   using namespace choreo;  // NOLINT(build/namespaces): main only wires
+  process::ApplyServerDefaults();
   process::StopSignals signals;  // before any thread starts
   const billing::BillingConfig config = billing::BillingConfig::FromFlags(argc, argv);
   if (absl::Status applied = config.ApplyClientLogins(); !applied.ok()) {

@@ -1,7 +1,6 @@
 #include "services/notification/notification_process.h"
 
 #include <algorithm>
-#include <map>
 #include <memory>
 #include <utility>
 
@@ -22,26 +21,23 @@ namespace {
 
 // Counts every delivery `channel` makes, by channel and outcome
 // (choreo_notification_deliveries_total: the webhook failure alert's source). The series of the
-// file and webhook channels exist from the start, at 0, so that a rate sees their first failure;
-// a delivery through them counts with no label lookup.
+// file and webhook channels exist from the start, at 0, so that a rate sees their first failure.
 class CountedChannel final : public NotificationChannel {
  public:
   CountedChannel(NotificationChannel& channel, metrics::Metrics& metrics)
       : channel_(channel),
-        deliveries_(
-            metrics.Counter("choreo_notification_deliveries_total",
-                            "Notifications handed to a channel, by channel and outcome "
-                            "(delivered, failed: every attempt failed or none was made).")) {
+        deliveries_(metrics.Counter("choreo_notification_deliveries_total",
+                                    "Notifications handed to a channel, by channel and outcome "
+                                    "(delivered, failed: every attempt failed or none was made).",
+                                    {"channel", "outcome"})) {
     for (const auto kind : {notifications::v1::CHANNEL_FILE, notifications::v1::CHANNEL_WEBHOOK}) {
-      for (const bool delivered : {true, false})
-        known_[{kind, delivered}] = &Series(kind, delivered);
+      for (const bool delivered : {true, false}) Series(kind, delivered);
     }
   }
 
   DeliveryResult Deliver(const notifications::v1::NotificationRequested& n) override {
     DeliveryResult result = channel_.Deliver(n);
-    auto known = known_.find({n.channel(), result.delivered});
-    (known != known_.end() ? *known->second : Series(n.channel(), result.delivered)).Increment();
+    Series(n.channel(), result.delivered).Increment();
     return result;
   }
 
@@ -49,12 +45,11 @@ class CountedChannel final : public NotificationChannel {
   prometheus::Counter& Series(notifications::v1::Channel kind, bool delivered) {
     std::string channel = absl::AsciiStrToLower(notifications::v1::Channel_Name(kind));
     if (absl::StartsWith(channel, "channel_")) channel.erase(0, 8);
-    return deliveries_.Add({{"channel", channel}, {"outcome", delivered ? "delivered" : "failed"}});
+    return deliveries_.With({channel, delivered ? "delivered" : "failed"});
   }
 
   NotificationChannel& channel_;
-  prometheus::Family<prometheus::Counter>& deliveries_;
-  std::map<std::pair<notifications::v1::Channel, bool>, prometheus::Counter*> known_;
+  metrics::Family<prometheus::Counter>& deliveries_;
 };
 
 }  // namespace

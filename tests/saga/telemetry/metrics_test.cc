@@ -11,11 +11,26 @@ bool Has(const std::string& text, const std::string& line) {
   return text.find(line) != std::string::npos;
 }
 
+TEST(MetricsTest, AFamilyFindsEachChildByItsLabelValues) {
+  metrics::Metrics metrics;
+  auto& family = metrics.Counter("choreo_calls_total", "Calls.", {"method", "code"});
+  prometheus::Counter& first = family.With({"Get", "OK"});
+  EXPECT_EQ(&family.With({"Get", "OK"}), &first);  // found again, not built again
+  EXPECT_NE(&family.With({"Get", "NOT_FOUND"}), &first);
+  // Values are told apart by their lengths too: ("ab", "c") is not ("a", "bc").
+  EXPECT_NE(&family.With({"ab", "c"}), &family.With({"a", "bc"}));
+  first.Increment(2);
+  family.With({"Get", "OK"}).Increment();
+  const std::string text = metrics.Scrape();
+  EXPECT_TRUE(Has(text, "choreo_calls_total{code=\"OK\",method=\"Get\"} 3")) << text;
+  EXPECT_TRUE(Has(text, "choreo_calls_total{code=\"NOT_FOUND\",method=\"Get\"} 0")) << text;
+}
+
 TEST(MetricsTest, ScrapeIsThePrometheusTextFormat) {
   metrics::Metrics metrics;
-  metrics.Counter("choreo_things_total", "Things.").Add({{"kind", "a"}}).Increment(3);
-  metrics.Histogram("choreo_wait_seconds", "Waits.")
-      .Add({}, metrics::LatencyBuckets())
+  metrics.Counter("choreo_things_total", "Things.", {"kind"}).With({"a"}).Increment(3);
+  metrics.Histogram("choreo_wait_seconds", "Waits.", {}, metrics::LatencyBuckets())
+      .With({})
       .Observe(0.003);
   metrics.GaugeCallback("choreo_depth", "Depth.", [] {
     return std::vector<metrics::Sample>{{.labels = {{"queue", "q1"}}, .value = 7}};

@@ -65,7 +65,7 @@ TEST(TelemetryTest, AdminServerServesMetricsHealthAndReadiness) {
     return ready.load() ? absl::OkStatus() : absl::UnavailableError("not yet");
   });
   (*telemetry)->readiness().CheckNow();
-  (*telemetry)->metrics().Counter("choreo_test_total", "Test.").Add({}).Increment();
+  (*telemetry)->metrics().Counter("choreo_test_total", "Test.", {}).With({}).Increment();
   const std::string base = absl::StrCat("http://127.0.0.1:", (*telemetry)->admin_port());
 
   testing::HttpResult metrics = testing::HttpCall("GET", base + "/metrics");
