@@ -146,9 +146,8 @@ Phase RunOpenLoop(const std::string& name, int rate, absl::Duration duration,
   const std::map<std::string, ProcessUsage> after = Usage(pids);
   phase.usage_window = absl::Now() - usage_start;
   for (const auto& [process, usage] : after) {
-    ProcessUsage delta = usage;
-    if (auto it = before.find(process); it != before.end()) delta.cpu -= it->second.cpu;
-    phase.usage[process] = delta;
+    auto it = before.find(process);
+    phase.usage[process] = it != before.end() ? UsageBetween(it->second, usage) : usage;
   }
   return phase;
 }

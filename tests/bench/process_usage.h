@@ -1,22 +1,44 @@
 #pragma once
 
-// CPU time and memory of a running process, read from /proc (Linux).
+// CPU time and memory of a running process, and its threads' CPU and context switches by kind,
+// read from /proc (Linux).
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace choreo::bench {
+
+// What a process's threads of one kind used together.
+struct ThreadsUsage {
+  absl::Duration cpu;    // user + system
+  int64_t switches = 0;  // voluntary context switches: each one a sleep and a wake-up
+};
 
 struct ProcessUsage {
   absl::Duration cpu;       // user + system, since the process started
   int64_t peak_rss_kib = 0;  // VmHWM: the resident set's high-water mark
   int64_t rss_kib = 0;       // VmRSS now
+  // By ThreadKind, summed over the threads alive when read: a thread that has ended is in
+  // `cpu` but missing here.
+  std::map<std::string, ThreadsUsage> threads;
 };
 
+// The kind of a thread by its name (/proc/<pid>/task/<tid>/comm): "librdkafka" (rdk:*), "grpc"
+// (gRPC's and its event engine's threads), or "choreo" (the process's own: lanes, pollers,
+// pools, the admin server).
+absl::string_view ThreadKind(absl::string_view comm);
+
 absl::StatusOr<ProcessUsage> ReadProcessUsage(pid_t pid);
+
+// `after` less `before`: CPU and switches spent in between (RSS as in `after`). A kind's share
+// never goes below zero, though a thread that ended in between takes its CPU out of its kind.
+ProcessUsage UsageBetween(const ProcessUsage& before, const ProcessUsage& after);
 
 }  // namespace choreo::bench

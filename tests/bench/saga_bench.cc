@@ -218,13 +218,46 @@ void PrintUsage(const Phase& phase) {
               absl::ToDoubleSeconds(total), PerRequest(phase, total), cores);
 }
 
+// Each choreo process's CPU and voluntary context switches (each one a sleep and a wake-up) per
+// request, by the kind of thread (bench::ThreadKind): its own threads, librdkafka's, gRPC's.
+// The processes without librdkafka threads (Redis, the broker's JVM) are left out.
+void PrintThreadKinds(const Phase& phase) {
+  std::printf("       %-14s %24s %24s %24s\n", "process", "choreo: cpu us, switches", "librdkafka",
+              "grpc");
+  auto per_request = [&phase](int64_t n) {
+    return phase.sent > 0 ? static_cast<double>(n) / static_cast<double>(phase.sent) : 0.0;
+  };
+  for (const auto& [process, usage] : phase.usage) {
+    if (!usage.threads.contains("librdkafka")) continue;
+    auto kind = [&usage](const char* name) {
+      auto it = usage.threads.find(name);
+      return it != usage.threads.end() ? it->second : ThreadsUsage{};
+    };
+    const ThreadsUsage librdkafka = kind("librdkafka");
+    const ThreadsUsage grpc = kind("grpc");
+    // The process's own: the rest of its CPU, so that a thread that ended counts somewhere.
+    const absl::Duration own =
+        std::max(absl::ZeroDuration(), usage.cpu - librdkafka.cpu - grpc.cpu);
+    std::printf("       %-14s %16.0f %7.1f %16.0f %7.1f %16.0f %7.1f\n", process.c_str(),
+                PerRequest(phase, own), per_request(kind("choreo").switches),
+                PerRequest(phase, librdkafka.cpu), per_request(librdkafka.switches),
+                PerRequest(phase, grpc.cpu), per_request(grpc.switches));
+  }
+}
+
 std::string PhaseJson(const Phase& phase) {
   std::vector<std::string> outcomes, errors, usage;
   for (const auto& [k, v] : phase.outcomes) outcomes.push_back(absl::StrFormat(R"("%s":%d)", k, v));
   for (const auto& [k, v] : phase.errors) errors.push_back(absl::StrFormat(R"("%s":%d)", k, v));
   for (const auto& [k, v] : phase.usage) {
-    usage.push_back(absl::StrFormat(R"("%s":{"cpu_seconds":%.3f,"peak_rss_kib":%d})", k,
-                                    absl::ToDoubleSeconds(v.cpu), v.peak_rss_kib));
+    std::vector<std::string> threads;
+    for (const auto& [kind, used] : v.threads) {
+      threads.push_back(absl::StrFormat(R"("%s":{"cpu_seconds":%.3f,"voluntary_switches":%d})",
+                                        kind, absl::ToDoubleSeconds(used.cpu), used.switches));
+    }
+    usage.push_back(absl::StrFormat(R"("%s":{"cpu_seconds":%.3f,"peak_rss_kib":%d,"threads":{%s}})",
+                                    k, absl::ToDoubleSeconds(v.cpu), v.peak_rss_kib,
+                                    absl::StrJoin(threads, ",")));
   }
   return absl::StrFormat(
       R"({"name":"%s","offered_rate":%d,"achieved_rate":%.1f,"duration_s":%.1f,"sent":%d,)"
@@ -723,6 +756,10 @@ int Main(int argc, char** argv) {
   if (saga_result != nullptr) {
     std::printf("\nprocesses during the saga phase at %d/s:\n", saga_result->offered_rate);
     PrintUsage(*saga_result);
+    std::printf(
+        "their threads by kind, per order: CPU in us and voluntary context switches (each one "
+        "a sleep and a wake-up):\n");
+    PrintThreadKinds(*saga_result);
   }
   if (floor_result != nullptr) {
     // The same processes while only the relays work: what the broker spends on the floor's
