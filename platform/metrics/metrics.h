@@ -2,9 +2,10 @@
 
 // Metrics: one process's Prometheus metrics, on prometheus-cpp. Families are registered once at
 // start-up with their label names; recording finds a family's child by its label values
-// (Family::With: one hash lookup under a reader lock) and is lock-free after that
-// (Counter::Increment, Histogram::Observe). Values that live elsewhere (consumer lag, exporter
-// counts) are read at scrape time through callbacks.
+// (Family::With: one hash lookup under a reader lock; the first use of a label set also takes
+// the writer lock and prometheus-cpp's), then Counter::Increment is lock-free and
+// Histogram::Observe takes the child's own short mutex. Values that live elsewhere (consumer
+// lag, exporter counts) are read at scrape time through callbacks.
 //
 // Names follow Prometheus conventions: snake_case, base units (seconds), `_total` on counters.
 // Thread-safe.

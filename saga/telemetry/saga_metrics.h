@@ -8,7 +8,8 @@
 //   choreo_events_dead_lettered_total{topic,type,reason}  records copied to dlq.<service>
 //   choreo_event_handling_seconds{topic,type}             taking a record to storing its offset
 //   choreo_event_queue_seconds{topic}                     polled to taken by a worker
-// Thread-safe; recording never blocks beyond a family's label lookup (metrics::Family::With).
+// Thread-safe; recording takes short locks only (metrics::Family::With's lookup, a histogram's
+// own mutex).
 
 #include "platform/metrics/metrics.h"
 #include "saga/runtime/saga_runtime.h"

@@ -30,7 +30,10 @@ bool ParseStat(const std::string& text, std::string* comm, absl::Duration* cpu) 
   // Fields after the name (in parentheses, may hold spaces): state is field 3; utime 14, stime 15.
   const size_t open = text.find('(');
   const size_t close = text.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close < open) return false;
+  if (open == std::string::npos || close == std::string::npos || close < open ||
+      close + 2 > text.size()) {
+    return false;
+  }
   const std::vector<std::string> fields = absl::StrSplit(text.substr(close + 2), ' ');
   int64_t utime = 0, stime = 0;
   if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||

@@ -31,8 +31,9 @@ struct ProcessUsage {
 };
 
 // The kind of a thread by its name (/proc/<pid>/task/<tid>/comm): "librdkafka" (rdk:*), "grpc"
-// (gRPC's and its event engine's threads), or "choreo" (the process's own: lanes, pollers,
-// pools, the admin server).
+// (gRPC's and its event engine's threads, which also run the services' RPC handlers: a
+// synchronous handler, a callback reactor's code), or "choreo" (the rest: the threads the
+// process names itself, such as lanes, pollers and pools, and the admin server's).
 absl::string_view ThreadKind(absl::string_view comm);
 
 absl::StatusOr<ProcessUsage> ReadProcessUsage(pid_t pid);

@@ -1,6 +1,7 @@
 #include "tests/bench/process_usage.h"
 
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <thread>
@@ -23,8 +24,16 @@ TEST(ProcessUsageTest, ThreadsAreKindedByTheirNames) {
   }
 }
 
-// A thread named like librdkafka's that sleeps and wakes `rounds` times, handing a turn back and
-// forth with this one: its switches and CPU are read under its kind.
+// The CPU this thread has used.
+absl::Duration ThreadCpu() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return absl::DurationFromTimespec(now);
+}
+
+// A thread named like librdkafka's that works for 100 ms of CPU, then sleeps and wakes 50 times,
+// handing a turn back and forth with this one: its CPU and switches are read under its kind.
+// (The CPU in /proc counts in ticks of 10 ms.)
 TEST(ProcessUsageTest, AThreadsSwitchesAndCpuAreReadUnderItsKind) {
   static constexpr int kRounds = 50;
   absl::Mutex mu;
@@ -37,7 +46,14 @@ TEST(ProcessUsageTest, AThreadsSwitchesAndCpuAreReadUnderItsKind) {
   };
   std::thread named([&] {
     pthread_setname_np(pthread_self(), "rdk:test");
-    for (int i = 0; i < kRounds; ++i) at(0);
+    for (int i = 0; i < kRounds; ++i) {
+      if (i == 1) {  // between the two reads
+        const absl::Duration until = ThreadCpu() + absl::Milliseconds(100);
+        while (ThreadCpu() < until) {
+        }
+      }
+      at(0);
+    }
     absl::MutexLock lock(&mu);
     auto may_end = [&turn] { return turn > 2 * kRounds; };
     mu.Await(absl::Condition(&may_end));
@@ -57,7 +73,8 @@ TEST(ProcessUsageTest, AThreadsSwitchesAndCpuAreReadUnderItsKind) {
   ASSERT_TRUE(spent.threads.contains("librdkafka"));
   // Most hand-offs put the named thread to sleep; some find the turn already its own.
   EXPECT_GE(spent.threads.at("librdkafka").switches, kRounds / 5);
-  EXPECT_GE(spent.cpu, absl::ZeroDuration());
+  EXPECT_GE(spent.threads.at("librdkafka").cpu, absl::Milliseconds(50));
+  EXPECT_GE(spent.cpu, spent.threads.at("librdkafka").cpu);
   EXPECT_GT(after->peak_rss_kib, 0);
 }
 

@@ -218,9 +218,10 @@ void PrintUsage(const Phase& phase) {
               absl::ToDoubleSeconds(total), PerRequest(phase, total), cores);
 }
 
-// Each choreo process's CPU and voluntary context switches (each one a sleep and a wake-up) per
-// request, by the kind of thread (bench::ThreadKind): its own threads, librdkafka's, gRPC's.
-// The processes without librdkafka threads (Redis, the broker's JVM) are left out.
+// Each process's CPU and voluntary context switches (each one a sleep and a wake-up) per
+// request, by the kind of thread (bench::ThreadKind): its own threads, librdkafka's, gRPC's
+// (which run the RPC handlers too). Only the processes with Kafka clients: the services, and
+// the bench's own (its floor relays and gRPC client); not Redis or the broker.
 void PrintThreadKinds(const Phase& phase) {
   std::printf("       %-14s %24s %24s %24s\n", "process", "choreo: cpu us, switches", "librdkafka",
               "grpc");

@@ -11,14 +11,31 @@ bool Has(const std::string& text, const std::string& line) {
   return text.find(line) != std::string::npos;
 }
 
-TEST(MetricsTest, AFamilyFindsEachChildByItsLabelValues) {
+TEST(MetricsTest, AFamilyAddsEachChildOnce) {
+  prometheus::Registry registry;
+  auto& counters =
+      prometheus::BuildCounter().Name("choreo_calls_total").Help("Calls.").Register(registry);
+  int adds = 0;
+  metrics::Family<prometheus::Counter> family(
+      {"method", "code"}, [&](const prometheus::Labels& labels) -> prometheus::Counter& {
+        ++adds;
+        return counters.Add(labels);
+      });
+  prometheus::Counter& first = family.With({"Get", "OK"});
+  EXPECT_EQ(&family.With({"Get", "OK"}), &first);
+  EXPECT_EQ(adds, 1);  // found again, not built again
+  EXPECT_NE(&family.With({"Get", "NOT_FOUND"}), &first);
+  EXPECT_EQ(adds, 2);
+  // Values are told apart by their lengths too: ("ab", "c") is not ("a", "bc").
+  EXPECT_NE(&family.With({"ab", "c"}), &family.With({"a", "bc"}));
+  EXPECT_EQ(adds, 4);
+}
+
+TEST(MetricsTest, AFamilysChildrenAreScrapedWithTheirLabels) {
   metrics::Metrics metrics;
   auto& family = metrics.Counter("choreo_calls_total", "Calls.", {"method", "code"});
   prometheus::Counter& first = family.With({"Get", "OK"});
-  EXPECT_EQ(&family.With({"Get", "OK"}), &first);  // found again, not built again
-  EXPECT_NE(&family.With({"Get", "NOT_FOUND"}), &first);
-  // Values are told apart by their lengths too: ("ab", "c") is not ("a", "bc").
-  EXPECT_NE(&family.With({"ab", "c"}), &family.With({"a", "bc"}));
+  static_cast<void>(family.With({"Get", "NOT_FOUND"}));
   first.Increment(2);
   family.With({"Get", "OK"}).Increment();
   const std::string text = metrics.Scrape();
