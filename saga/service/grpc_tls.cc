@@ -60,8 +60,11 @@ std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address, const std::
                                          const TlsMaterial& tls) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // gRPC gives each connection attempt (TCP, TLS, HTTP/2 settings) at least this long, not only
+  // the backoff: 100 ms here cut slow handshakes off on a loaded machine again and again, so calls
+  // failed UNAVAILABLE while the server was up. A refused connection still fails at once.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kMinConnectTimeoutMs);
   // A call that found no connection (a failed connect or TLS handshake, a service restarting) is
   // tried again twice, 0.1 s and 0.2 s later; a service down for longer is UNAVAILABLE in 0.3 s.
   // Calls go round robin over every address the target resolves to: the instances of a service

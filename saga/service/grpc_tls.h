@@ -55,9 +55,13 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view f
 // (the gateway's public port); plaintext when `tls` is off.
 std::shared_ptr<grpc::ServerCredentials> ServerCredentialsFor(const TlsMaterial& tls);
 
+// The least time ChannelTo gives one connection attempt (TCP, TLS, HTTP/2 settings), in ms.
+inline constexpr int kMinConnectTimeoutMs = 5000;
+
 // A channel to the process named `peer` at `address`. Its reconnect backoff is capped at 1 s
 // (gRPC's default grows to 120 s): a process back from a restart is reached within a second. A
-// call answered UNAVAILABLE (no connection: a failed connect or TLS handshake) is tried twice
+// connection attempt is given at least kMinConnectTimeoutMs, so a slow handshake is not cut off.
+// A call answered UNAVAILABLE (no connection: a failed connect or TLS handshake) is tried twice
 // more, 0.1 and 0.2 s later (the services' calls are reads, or idempotent).
 std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address, const std::string& peer,
                                          const TlsMaterial& tls);
