@@ -199,6 +199,7 @@ KafkaRecord RecordFromMessage(const rd_kafka_message_t& message) {
   // rd_kafka_message_headers takes a non-const message but only reads it.
   if (rd_kafka_message_headers(const_cast<rd_kafka_message_t*>(&message), &headers) ==
       RD_KAFKA_RESP_ERR_NO_ERROR) {
+    record.headers.reserve(rd_kafka_header_cnt(headers));  // one allocation, not one per doubling
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;

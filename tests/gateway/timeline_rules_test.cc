@@ -149,6 +149,23 @@ TEST(TimelineRulesTest, UndecodableRecordsStillGiveAHopFromTheirHeaders) {
   EXPECT_TRUE(absl::IsNotFound(IndexRecord(record).status())) << "no correlation id: no saga";
 }
 
+// Event types are resolved once each and remembered, up to a bound: records naming ever new
+// types (past the bound) are still indexed, and a known type read after them is still decoded.
+TEST(TimelineRulesTest, RecordsNamingManyTypesAreIndexedAndKnownTypesStillDecoded) {
+  for (int n = 0; n < 1500; ++n) {
+    KafkaRecord record{.topic = "dlq.billing", .partition = 0, .offset = n, .value = "x"};
+    record.headers = {{"ce_correlationid", "corr-9"},
+                      {"ce_type", absl::StrCat("choreo.unknown.v1.Type", n)}};
+    absl::StatusOr<v1::IndexedHop> hop = IndexRecord(record);
+    ASSERT_TRUE(hop.ok()) << hop.status();
+    ASSERT_EQ(hop->hop().event_type(), absl::StrCat("choreo.unknown.v1.Type", n));
+  }
+  const std::vector<v1::IndexedHop> hops = SagaHops();
+  EXPECT_EQ(hops[2].order_id(), "ord-1");
+  EXPECT_EQ(hops[2].hop().status(), "failed");
+  EXPECT_EQ(hops[2].hop().error(), "insufficient funds");
+}
+
 TEST(TimelineRulesTest, TheTimelineIsInTimeOrderWithEachHopsLatency) {
   const v1::SagaTimeline timeline = BuildTimeline("corr-1", SagaHops());
   EXPECT_EQ(timeline.correlation_id(), "corr-1");

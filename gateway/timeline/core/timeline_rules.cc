@@ -6,15 +6,16 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "choreo/orders/v1/order.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/message.h"
-#include "saga/codec/event_codec.h"
-#include "saga/dlq/dead_letter.h"
 #include "platform/ids/trace_context.h"
 #include "platform/proto_time/proto_time.h"
+#include "saga/codec/event_codec.h"
+#include "saga/dlq/dead_letter.h"
 
 namespace choreo::gateway::timeline {
 namespace {
@@ -22,29 +23,85 @@ namespace {
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 
-// The event of `record` as its generated type, or null when the type is unknown here or the
-// bytes do not parse.
-std::unique_ptr<Message> DecodeEvent(const KafkaRecord& record) {
-  std::optional<absl::string_view> type = record.Header("ce_type");
-  if (!type) return nullptr;
+// What indexing needs of one event type, resolved once per type: its prototype and the fields
+// the saga facts are read from (by name, so that every event type works; null where the type
+// has no such field of the expected kind).
+struct EventType {
+  const Message* prototype = nullptr;
+  const FieldDescriptor* order_id = nullptr;
+  const FieldDescriptor* username = nullptr;
+  const FieldDescriptor* success = nullptr;         // bool
+  const FieldDescriptor* failure_reason = nullptr;  // read when success is false
+  const FieldDescriptor* status = nullptr;          // an OrderStatus
+  const FieldDescriptor* reason = nullptr;          // read for a failed status or a refusal
+  bool refusal = false;                             // OrderCancellationRefused and the like
+};
+
+const FieldDescriptor* StringFieldOf(const google::protobuf::Descriptor& type,
+                                     absl::string_view name) {
+  const FieldDescriptor* field = type.FindFieldByName(std::string(name));
+  if (field == nullptr || field->is_repeated() || field->type() != FieldDescriptor::TYPE_STRING) {
+    return nullptr;
+  }
+  return field;
+}
+
+// The event type named `name`, or nullopt when it is unknown here or no event type (field 1 is
+// not EventMeta): a record may name any type, dead letters above all.
+std::optional<EventType> ResolveEventType(const std::string& name) {
   const google::protobuf::Descriptor* descriptor =
-      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(std::string(*type));
-  // Only event types (field 1 is EventMeta): a record may name any type, dead letters above all.
-  if (descriptor == nullptr || !codec::ValidateEventType(*descriptor).ok()) return nullptr;
-  const Message* prototype =
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor);
-  if (prototype == nullptr) return nullptr;
-  std::unique_ptr<Message> event(prototype->New());
+      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(name);
+  if (descriptor == nullptr || !codec::ValidateEventType(*descriptor).ok()) return std::nullopt;
+  EventType type;
+  type.prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor);
+  if (type.prototype == nullptr) return std::nullopt;
+  type.order_id = StringFieldOf(*descriptor, "order_id");
+  type.username = StringFieldOf(*descriptor, "username");
+  if (const FieldDescriptor* success = descriptor->FindFieldByName("success");
+      success != nullptr && success->type() == FieldDescriptor::TYPE_BOOL &&
+      !success->is_repeated()) {
+    type.success = success;
+  }
+  type.failure_reason = StringFieldOf(*descriptor, "failure_reason");
+  if (const FieldDescriptor* status = descriptor->FindFieldByName("status");
+      status != nullptr && status->type() == FieldDescriptor::TYPE_ENUM && !status->is_repeated() &&
+      status->enum_type() == orders::v1::OrderStatus_descriptor()) {
+    type.status = status;
+  }
+  type.reason = StringFieldOf(*descriptor, "reason");
+  type.refusal = absl::EndsWith(descriptor->name(), "Refused");
+  return type;
+}
+
+// ResolveEventType, remembered per type name for the process (up to kMaxRemembered names, so
+// records naming ever new types cannot grow it without bound: past that they are resolved each
+// time). Thread-safe.
+std::optional<EventType> EventTypeNamed(absl::string_view name) {
+  static constexpr size_t kMaxRemembered = 1024;
+  static absl::Mutex mu;
+  static auto* remembered = new absl::flat_hash_map<std::string, std::optional<EventType>>();
+  {
+    absl::ReaderMutexLock lock(&mu);
+    if (auto it = remembered->find(name); it != remembered->end()) return it->second;
+  }
+  std::optional<EventType> type = ResolveEventType(std::string(name));
+  absl::MutexLock lock(&mu);
+  if (remembered->size() < kMaxRemembered) remembered->try_emplace(name, type);
+  return type;
+}
+
+// The event of `record` decoded as its generated type, or null when the type is unknown here or
+// the bytes do not parse.
+std::unique_ptr<Message> DecodeEvent(const KafkaRecord& record,
+                                     const std::optional<EventType>& type) {
+  if (!type) return nullptr;
+  std::unique_ptr<Message> event(type->prototype->New());
   if (!event->ParseFromString(record.value)) return nullptr;
   return event;
 }
 
-std::string StringField(const Message& event, absl::string_view name) {
-  const FieldDescriptor* field = event.GetDescriptor()->FindFieldByName(std::string(name));
-  if (field == nullptr || field->is_repeated() || field->type() != FieldDescriptor::TYPE_STRING) {
-    return "";
-  }
-  return event.GetReflection()->GetString(event, field);
+std::string StringField(const Message& event, const FieldDescriptor* field) {
+  return field == nullptr ? "" : event.GetReflection()->GetString(event, field);
 }
 
 bool IsFailedStatus(orders::v1::OrderStatus status) {
@@ -52,33 +109,29 @@ bool IsFailedStatus(orders::v1::OrderStatus status) {
          status == orders::v1::ORDER_STATUS_REJECTED || status == orders::v1::ORDER_STATUS_EXPIRED;
 }
 
-// The saga facts and a business failure, read by field name so that every event type works.
-void ReadEventFacts(const Message& event, v1::IndexedHop& indexed) {
-  indexed.set_order_id(StringField(event, "order_id"));
-  indexed.set_username(StringField(event, "username"));
+// The saga facts and a business failure of `event`, of type `type`.
+void ReadEventFacts(const Message& event, const EventType& type, v1::IndexedHop& indexed) {
+  indexed.set_order_id(StringField(event, type.order_id));
+  indexed.set_username(StringField(event, type.username));
   v1::SagaHop& hop = *indexed.mutable_hop();
-  const google::protobuf::Descriptor* descriptor = event.GetDescriptor();
   const google::protobuf::Reflection* reflection = event.GetReflection();
-  if (const FieldDescriptor* success = descriptor->FindFieldByName("success");
-      success != nullptr && success->type() == FieldDescriptor::TYPE_BOOL && !success->is_repeated() &&
-      !reflection->GetBool(event, success)) {
+  if (type.success != nullptr && !reflection->GetBool(event, type.success)) {
     hop.set_status("failed");
-    hop.set_error(StringField(event, "failure_reason"));
+    hop.set_error(StringField(event, type.failure_reason));
   }
-  if (const FieldDescriptor* status = descriptor->FindFieldByName("status");
-      status != nullptr && status->type() == FieldDescriptor::TYPE_ENUM && !status->is_repeated() &&
-      status->enum_type() == orders::v1::OrderStatus_descriptor()) {
-    const auto value = static_cast<orders::v1::OrderStatus>(reflection->GetEnumValue(event, status));
+  if (type.status != nullptr) {
+    const auto value =
+        static_cast<orders::v1::OrderStatus>(reflection->GetEnumValue(event, type.status));
     indexed.set_order_status(value);
     if (IsFailedStatus(value)) {
       hop.set_status("failed");
-      hop.set_error(StringField(event, "reason"));
+      hop.set_error(StringField(event, type.reason));
     }
   }
   // A refusal (OrderCancellationRefused) is a business failure whatever status it names.
-  if (absl::EndsWith(descriptor->name(), "Refused")) {
+  if (type.refusal) {
     hop.set_status("failed");
-    hop.set_error(StringField(event, "reason"));
+    hop.set_error(StringField(event, type.reason));
   }
 }
 
@@ -107,22 +160,24 @@ absl::StatusOr<v1::IndexedHop> IndexRecord(const KafkaRecord& record) {
   hop.set_partition(record.partition);
   hop.set_offset(record.offset);
   hop.set_key(record.key);
-  *hop.mutable_occurred_at() = TimeOfHeader(record, "ce_time");
   if (record.timestamp_ms > 0) {
     *hop.mutable_recorded_at() = ToProtoTime(absl::FromUnixMillis(record.timestamp_ms));
   }
   hop.set_trace_id(std::string(ids::TraceIdOf(record.Header("traceparent").value_or(""))));
   hop.set_status("ok");
   std::string correlation_id(record.Header("ce_correlationid").value_or(""));
-  if (std::unique_ptr<Message> event = DecodeEvent(record)) {
+  const std::optional<EventType> type = EventTypeNamed(hop.event_type());
+  if (std::unique_ptr<Message> event = DecodeEvent(record, type)) {
     const common::v1::EventMeta& meta = codec::MetaOf(*event);
     if (correlation_id.empty()) correlation_id = meta.correlation_id();
     if (hop.event_id().empty()) hop.set_event_id(meta.event_id());
     hop.set_causation_id(meta.causation_id());
     if (meta.has_occurred_at()) *hop.mutable_occurred_at() = meta.occurred_at();
     if (!meta.producer().empty()) hop.set_service(meta.producer());
-    ReadEventFacts(*event, indexed);
+    ReadEventFacts(*event, *type, indexed);
   }
+  // The header's time only for a record whose event did not say (parsing it costs).
+  if (!hop.has_occurred_at()) *hop.mutable_occurred_at() = TimeOfHeader(record, "ce_time");
   if (record.Header(dlq::kErrorKind)) {
     // A dead letter: the service that gave up on it, when, and why.
     hop.set_status("dead_lettered");
