@@ -91,38 +91,67 @@ grpc::ServerUnaryReactor* CreateOrderFlow::CreateOrder(
       .arrived = arrived,
       .deadline = WaitDeadline(*context, deps_.max_wait),
       .traceparent = service::MetadataValue(*context, "traceparent")});
-  if (!deps_.pool.Submit([this, call] { Run(call); })) call->once->Finish(Busy());
+  std::shared_ptr<Once> once = call->once;
+  if (!claims_.Add(std::move(call))) once->Finish(Busy());
   return reactor;
 }
 
-void CreateOrderFlow::Run(const std::shared_ptr<const Call>& call) {
-  // Listen first, then claim the request id and write a new order's view in one atomic step (one
-  // round trip): a reused id with another body is refused before anything can answer it, a
-  // status applied before the step is in the view it returns, one applied after reaches the
-  // waiter.
-  absl::StatusOr<uint64_t> waiter = Listen(call);
-  if (!waiter.ok()) return call->once->Finish(ToGrpc(waiter.status()));
-  absl::StatusOr<OrderCache::Claimed> claimed =
-      deps_.cache.ClaimOrder(call->caller.username, call->request.request_id(),
-                             call->ids.fingerprint, InitialView(call->request, call->ids));
+void CreateOrderFlow::Run(std::vector<std::shared_ptr<const Call>>& calls) {
+  // Listen first, then claim the request id and write a new order's view in one atomic step
+  // per call, the batch's steps in one round trip: a reused id with another body is refused
+  // before anything can answer it, a status applied before the step is in the view it returns,
+  // one applied after reaches the waiter.
+  std::vector<std::pair<const Call*, uint64_t>> listening;  // each call with its waiter
+  std::vector<Order> initial;
+  listening.reserve(calls.size());
+  initial.reserve(calls.size());
+  for (const std::shared_ptr<const Call>& call : calls) {
+    absl::StatusOr<uint64_t> waiter = Listen(call);
+    if (!waiter.ok()) {
+      call->once->Finish(ToGrpc(waiter.status()));
+      continue;
+    }
+    listening.emplace_back(call.get(), *waiter);
+    initial.push_back(InitialView(call->request, call->ids));
+  }
+  std::vector<OrderCache::OrderClaim> claims;
+  claims.reserve(listening.size());
+  for (size_t i = 0; i < listening.size(); ++i) {
+    const Call& call = *listening[i].first;
+    claims.push_back(
+        {call.caller.username, call.request.request_id(), call.ids.fingerprint, &initial[i]});
+  }
+  absl::StatusOr<std::vector<absl::StatusOr<OrderCache::Claimed>>> claimed =
+      claims.empty() ? std::vector<absl::StatusOr<OrderCache::Claimed>>{}
+                     : deps_.cache.ClaimOrders(claims);
+  for (size_t i = 0; i < listening.size(); ++i) {
+    const auto [call, waiter] = listening[i];
+    Continue(*call, waiter,
+             claimed.ok() ? std::move((*claimed)[i])
+                          : absl::StatusOr<OrderCache::Claimed>(claimed.status()));
+  }
+}
+
+void CreateOrderFlow::Continue(const Call& call, uint64_t waiter,
+                               absl::StatusOr<OrderCache::Claimed> claimed) {
   if (!claimed.ok()) {
-    if (deps_.waiters.Remove(*waiter)) {
-      call->once->Finish(absl::IsInvalidArgument(claimed.status()) ? ToGrpc(claimed.status())
-                                                                   : Unavailable(claimed.status()));
+    if (deps_.waiters.Remove(waiter)) {
+      call.once->Finish(absl::IsInvalidArgument(claimed.status()) ? ToGrpc(claimed.status())
+                                                                  : Unavailable(claimed.status()));
     }
     return;
   }
   if (IsTerminal(claimed->view.status())) {
-    if (deps_.waiters.Remove(*waiter)) {
+    if (deps_.waiters.Remove(waiter)) {
       // A retry after the end was counted when its saga ended.
       if (!claimed->existed) {
-        RecordOutcome(deps_.saga_metrics, SagaOutcomeName(claimed->view.status()), call->arrived);
+        RecordOutcome(deps_.saga_metrics, SagaOutcomeName(claimed->view.status()), call.arrived);
       }
-      call->once->FinishWith([&] { *call->response = claimed->view; });
+      call.once->FinishWith([&] { *call.response = claimed->view; });
     }
     return;
   }
-  Publish(*call, *waiter);
+  Publish(call, waiter);
 }
 
 absl::StatusOr<uint64_t> CreateOrderFlow::Listen(const std::shared_ptr<const Call>& call) {

@@ -7,7 +7,9 @@
 // after its end is answered from the cache; the same id with another body is INVALID_ARGUMENT.
 //
 // Thread-safe. The reactor never blocks: Redis work runs on the WorkPool (RESOURCE_EXHAUSTED
-// when it is full), the wait is a Waiters entry. The dependencies must outlive every call.
+// when it is full), the wait is a Waiters entry. Calls are claimed in batches (PoolBatches):
+// those that queued while the pool's threads were busy share one Redis round trip. The dependencies
+// must outlive every call.
 
 #include <cstdint>
 #include <memory>
@@ -21,6 +23,7 @@
 #include "gateway/auth.h"
 #include "gateway/command_publisher.h"
 #include "gateway/order_cache.h"
+#include "gateway/pool_batches.h"
 #include "gateway/waiters.h"
 #include "gateway/work_pool.h"
 #include "grpcpp/grpcpp.h"
@@ -55,7 +58,10 @@ class CreateOrderFlow {
     SagaOutcomeMetrics* saga_metrics = nullptr;  // null: outcomes are not recorded
     absl::Duration max_wait = absl::Seconds(30);  // the server's limit on the wait
   };
-  explicit CreateOrderFlow(Deps deps) : deps_(deps) {}
+  explicit CreateOrderFlow(Deps deps)
+      : deps_(deps),
+        claims_(deps.pool, kMaxClaimBatch,
+                [this](std::vector<std::shared_ptr<const Call>>& calls) { Run(calls); }) {}
 
   // Answers on the returned reactor; `response` must live until it finishes (gRPC's promise).
   grpc::ServerUnaryReactor* CreateOrder(grpc::CallbackServerContext* context, const Caller& caller,
@@ -64,11 +70,17 @@ class CreateOrderFlow {
 
  private:
   struct Call;
-  void Run(const std::shared_ptr<const Call>& call);
+  // The most calls whose claims share one Redis round trip.
+  static constexpr size_t kMaxClaimBatch = 64;
+  // Claims a batch of calls (PoolBatches), then continues each.
+  void Run(std::vector<std::shared_ptr<const Call>>& calls);
   absl::StatusOr<uint64_t> Listen(const std::shared_ptr<const Call>& call);
+  // After its claim: answers a refused, failed or finished call, publishes the others.
+  void Continue(const Call& call, uint64_t waiter, absl::StatusOr<OrderCache::Claimed> claimed);
   void Publish(const Call& call, uint64_t waiter);
 
   const Deps deps_;
+  PoolBatches<std::shared_ptr<const Call>> claims_;
 };
 
 }  // namespace choreo::gateway

@@ -94,29 +94,57 @@ return {'new'}
 
 }  // namespace
 
+namespace {
+
+// One claim's result from the claim script's reply.
+absl::StatusOr<OrderCache::Claimed> ClaimResult(const RedisReply& reply,
+                                                const OrderCache::OrderClaim& claim) {
+  if (reply.type != RedisReply::Type::kArray || reply.elements.empty()) {
+    return absl::UnavailableError("redis: unexpected reply to the order claim");
+  }
+  const std::string& verdict = reply.elements[0].str;
+  if (verdict == "refused") {
+    absl::Status refused = CheckClaim(reply.elements[1], claim.fingerprint, claim.request_id);
+    return refused.ok() ? absl::InternalError("order claim refused a matching body") : refused;
+  }
+  if (verdict == "new") return OrderCache::Claimed{*claim.initial, false};
+  absl::StatusOr<std::optional<gateway::v1::Order>> view = ParseView(reply.elements[1]);
+  if (!view.ok()) return view.status();
+  return OrderCache::Claimed{view->value_or(*claim.initial), true};
+}
+
+}  // namespace
+
 absl::StatusOr<OrderCache::Claimed> OrderCache::ClaimOrder(const ids::Username& username,
                                                            const std::string& request_id,
                                                            const std::string& fingerprint,
                                                            const gateway::v1::Order& initial) {
-  absl::StatusOr<RedisReply> reply = pool_.Eval(
-      kClaimOrderScript,
-      {RequestKey(username, "order", request_id), ViewKey(username, initial.order_id()),
-       IndexKey(username)},
-      {fingerprint, kRequestTtlSeconds, initial.SerializeAsString(), kViewTtlSeconds,
-       absl::StrCat(Millis(initial.created_at())), initial.order_id()});
-  if (!reply.ok()) return Noted(reply.status());
-  if (reply->type != RedisReply::Type::kArray || reply->elements.empty()) {
-    return absl::UnavailableError("redis: unexpected reply to the order claim");
+  absl::StatusOr<std::vector<absl::StatusOr<Claimed>>> claimed =
+      ClaimOrders({{username, request_id, fingerprint, &initial}});
+  if (!claimed.ok()) return claimed.status();
+  return std::move(claimed->front());
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<OrderCache::Claimed>>> OrderCache::ClaimOrders(
+    const std::vector<OrderClaim>& claims) {
+  std::vector<redis::RedisConnection::ScriptCall> calls;
+  calls.reserve(claims.size());
+  for (const OrderClaim& claim : claims) {
+    const gateway::v1::Order& initial = *claim.initial;
+    calls.push_back(
+        {{RequestKey(claim.username, "order", claim.request_id),
+          ViewKey(claim.username, initial.order_id()), IndexKey(claim.username)},
+         {claim.fingerprint, kRequestTtlSeconds, initial.SerializeAsString(), kViewTtlSeconds,
+          absl::StrCat(Millis(initial.created_at())), initial.order_id()}});
   }
-  const std::string& verdict = reply->elements[0].str;
-  if (verdict == "refused") {
-    absl::Status refused = CheckClaim(reply->elements[1], fingerprint, request_id);
-    return refused.ok() ? absl::InternalError("order claim refused a matching body") : refused;
+  absl::StatusOr<std::vector<RedisReply>> replies = pool_.EvalMany(kClaimOrderScript, calls);
+  if (!replies.ok()) return Noted(replies.status());
+  std::vector<absl::StatusOr<Claimed>> results;
+  results.reserve(claims.size());
+  for (size_t i = 0; i < claims.size(); ++i) {
+    results.push_back(ClaimResult((*replies)[i], claims[i]));
   }
-  if (verdict == "new") return Claimed{initial, false};
-  absl::StatusOr<std::optional<gateway::v1::Order>> view = ParseView(reply->elements[1]);
-  if (!view.ok()) return view.status();
-  return Claimed{view->value_or(initial), true};
+  return results;
 }
 
 namespace {

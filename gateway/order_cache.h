@@ -49,6 +49,17 @@ class OrderCache {
   absl::StatusOr<Claimed> ClaimOrder(const ids::Username& username, const std::string& request_id,
                                      const std::string& fingerprint,
                                      const gateway::v1::Order& initial);
+  // Several CreateOrders' steps, each as ClaimOrder's and atomic on its own, pipelined in one
+  // round trip. One result per claim, in the order given (INVALID_ARGUMENT for a refused one);
+  // UNAVAILABLE for all when Redis is.
+  struct OrderClaim {
+    ids::Username username;
+    std::string request_id;
+    std::string fingerprint;
+    const gateway::v1::Order* initial = nullptr;
+  };
+  absl::StatusOr<std::vector<absl::StatusOr<Claimed>>> ClaimOrders(
+      const std::vector<OrderClaim>& claims);
 
   // Applies order snapshots (OrderSnapshot.order) to their users' views (gateway::ApplySnapshot):
   // one round trip for the batch, each view read, decided on its stored revision and written in

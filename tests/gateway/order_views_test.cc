@@ -151,6 +151,41 @@ TEST_F(OrderViewsTest, ConcurrentWritersOfOneViewLoseNoChange) {
   EXPECT_FALSE(again->front().second);
 }
 
+// A batch of CreateOrder claims in one round trip, each decided as it would be alone: a new
+// order's view is written, the same request again (in the same batch) finds it, the same id
+// with another body is refused, and an order whose saga already ended is returned as stored.
+TEST_F(OrderViewsTest, ClaimsInOneBatchAreEachDecidedAsAlone) {
+  auto order = [](const std::string& id) {
+    v1::Order view;
+    view.set_order_id(id);
+    view.set_request_id("req-" + id);
+    *view.mutable_created_at() = ToProtoTime(absl::FromUnixMillis(1000));
+    return view;
+  };
+  const v1::Order b1 = order("b1"), b2 = order("b2"), b3 = order("b3");
+  ASSERT_TRUE(
+      cache_->ApplySnapshots({&Snapshot("b3", orders::v1::ORDER_STATUS_PAID, 2000).order()}).ok());
+  const ids::Username una("una");
+  absl::StatusOr<std::vector<absl::StatusOr<OrderCache::Claimed>>> claimed =
+      cache_->ClaimOrders({{una, "req-b1", "fp-b1", &b1},
+                           {una, "req-b1", "fp-b1", &b1},
+                           {una, "req-b1", "another body", &b2},
+                           {una, "req-b3", "fp-b3", &b3}});
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 4u);
+  ASSERT_TRUE((*claimed)[0].ok()) << (*claimed)[0].status();
+  EXPECT_FALSE((*claimed)[0]->existed);
+  EXPECT_EQ((*claimed)[0]->view.order_id(), "b1");
+  ASSERT_TRUE((*claimed)[1].ok()) << (*claimed)[1].status();
+  EXPECT_TRUE((*claimed)[1]->existed) << "the same request again joins the first";
+  EXPECT_TRUE(absl::IsInvalidArgument((*claimed)[2].status())) << (*claimed)[2].status();
+  ASSERT_TRUE((*claimed)[3].ok()) << (*claimed)[3].status();
+  EXPECT_TRUE((*claimed)[3]->existed);
+  EXPECT_EQ((*claimed)[3]->view.status(), orders::v1::ORDER_STATUS_PAID);
+  EXPECT_EQ(View("b1")->request_id(), "req-b1");
+  EXPECT_FALSE(View("b2").has_value()) << "a refused claim writes nothing";
+}
+
 // The view write decides in Redis on the stored view's revision (gateway::ApplySnapshot's rule):
 // a claim (revision 0) or an older view is replaced, a newer one kept, an equal one replaced only
 // by a reprojection that differs; revisions past one varint byte compare as numbers.
