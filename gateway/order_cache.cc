@@ -137,12 +137,18 @@ absl::StatusOr<std::vector<absl::StatusOr<OrderCache::Claimed>>> OrderCache::Cla
          {claim.fingerprint, kRequestTtlSeconds, initial.SerializeAsString(), kViewTtlSeconds,
           absl::StrCat(Millis(initial.created_at())), initial.order_id()}});
   }
-  absl::StatusOr<std::vector<RedisReply>> replies = pool_.EvalMany(kClaimOrderScript, calls);
+  // Each claim's reply on its own: one claim's error reply fails that claim alone.
+  absl::StatusOr<std::vector<RedisReply>> replies = pool_.EvalEach(kClaimOrderScript, calls);
   if (!replies.ok()) return Noted(replies.status());
   std::vector<absl::StatusOr<Claimed>> results;
   results.reserve(claims.size());
   for (size_t i = 0; i < claims.size(); ++i) {
-    results.push_back(ClaimResult((*replies)[i], claims[i]));
+    const RedisReply& reply = (*replies)[i];
+    if (reply.is_error()) {
+      results.push_back(Noted(absl::UnavailableError(absl::StrCat("redis: ", reply.str))));
+    } else {
+      results.push_back(ClaimResult(reply, claims[i]));
+    }
   }
   return results;
 }

@@ -49,15 +49,17 @@ class OrderCache {
   absl::StatusOr<Claimed> ClaimOrder(const ids::Username& username, const std::string& request_id,
                                      const std::string& fingerprint,
                                      const gateway::v1::Order& initial);
-  // Several CreateOrders' steps, each as ClaimOrder's and atomic on its own, pipelined in one
-  // round trip. One result per claim, in the order given (INVALID_ARGUMENT for a refused one);
-  // UNAVAILABLE for all when Redis is.
   struct OrderClaim {
     ids::Username username;
     std::string request_id;
     std::string fingerprint;
-    const gateway::v1::Order* initial = nullptr;
+    const gateway::v1::Order* initial = nullptr;  // must live until ClaimOrders returns
   };
+  // Several CreateOrders' steps, each as ClaimOrder's and atomic on its own, pipelined in one
+  // round trip. One result per claim, in the order given, each as ClaimOrder's would be
+  // (INVALID_ARGUMENT for a refused one, UNAVAILABLE for one Redis answered with an error);
+  // UNAVAILABLE for all when the round trip failed (on a Redis Cluster, also when any master
+  // of the batch's keys failed it).
   absl::StatusOr<std::vector<absl::StatusOr<Claimed>>> ClaimOrders(
       const std::vector<OrderClaim>& claims);
 

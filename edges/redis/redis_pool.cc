@@ -27,11 +27,16 @@ absl::StatusOr<RedisReply> RedisPool::Eval(const std::string& script,
   return std::move(replies->front());
 }
 
-absl::StatusOr<std::vector<RedisReply>> RedisPool::EvalMany(
+absl::StatusOr<std::vector<RedisReply>> RedisPool::EvalEach(
     const std::string& script, const std::vector<RedisConnection::ScriptCall>& calls) {
   Slot& slot = Next();
   absl::MutexLock lock(&slot.mu);
-  absl::StatusOr<std::vector<RedisReply>> replies = slot.connection->EvalMany(script, calls);
+  return slot.connection->EvalMany(script, calls);
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisPool::EvalMany(
+    const std::string& script, const std::vector<RedisConnection::ScriptCall>& calls) {
+  absl::StatusOr<std::vector<RedisReply>> replies = EvalEach(script, calls);
   if (!replies.ok()) return replies.status();
   for (const RedisReply& reply : *replies) {
     if (reply.is_error()) return absl::UnavailableError(absl::StrCat("redis: ", reply.str));

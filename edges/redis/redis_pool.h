@@ -31,6 +31,10 @@ class RedisPool {
   // an error reply to any of them is UNAVAILABLE.
   absl::StatusOr<std::vector<RedisReply>> EvalMany(
       const std::string& script, const std::vector<RedisConnection::ScriptCall>& calls);
+  // The same, but each reply as Redis gave it, error replies included: for callers that answer
+  // each call on its own. An error is returned only when the round trip itself failed.
+  absl::StatusOr<std::vector<RedisReply>> EvalEach(
+      const std::string& script, const std::vector<RedisConnection::ScriptCall>& calls);
 
  private:
   struct Slot {

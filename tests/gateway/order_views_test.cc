@@ -17,6 +17,7 @@
 #include "edges/kafka/kafka_client.h"
 #include "edges/kafka/kafka_producer.h"
 #include "edges/kafka_mock/embedded_kafka_cluster.h"
+#include "edges/redis/redis_connection.h"
 #include "gateway/event_feed.h"
 #include "gateway/order_cache.h"
 #include "gateway/view_projector.h"
@@ -153,7 +154,8 @@ TEST_F(OrderViewsTest, ConcurrentWritersOfOneViewLoseNoChange) {
 
 // A batch of CreateOrder claims in one round trip, each decided as it would be alone: a new
 // order's view is written, the same request again (in the same batch) finds it, the same id
-// with another body is refused, and an order whose saga already ended is returned as stored.
+// with another body is refused, an order whose saga already ended is returned as stored, and a
+// claim Redis answers with an error fails alone.
 TEST_F(OrderViewsTest, ClaimsInOneBatchAreEachDecidedAsAlone) {
   auto order = [](const std::string& id) {
     v1::Order view;
@@ -184,6 +186,18 @@ TEST_F(OrderViewsTest, ClaimsInOneBatchAreEachDecidedAsAlone) {
   EXPECT_EQ((*claimed)[3]->view.status(), orders::v1::ORDER_STATUS_PAID);
   EXPECT_EQ(View("b1")->request_id(), "req-b1");
   EXPECT_FALSE(View("b2").has_value()) << "a refused claim writes nothing";
+
+  // One claim that Redis answers with an error (its user's order index is no sorted set) fails
+  // alone: the others in its batch are claimed.
+  redis::RedisConnection raw(redis_->ConnectionOptions());
+  ASSERT_TRUE(raw.Command({"SET", "gw:orders:{broken}", "not a sorted set"}).ok());
+  const v1::Order b4 = order("b4"), b5 = order("b5");
+  claimed = cache_->ClaimOrders(
+      {{ids::Username("broken"), "req-b4", "fp-b4", &b4}, {una, "req-b5", "fp-b5", &b5}});
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_TRUE(absl::IsUnavailable((*claimed)[0].status())) << (*claimed)[0].status();
+  ASSERT_TRUE((*claimed)[1].ok()) << (*claimed)[1].status();
+  EXPECT_FALSE((*claimed)[1]->existed);
 }
 
 // The view write decides in Redis on the stored view's revision (gateway::ApplySnapshot's rule):

@@ -149,16 +149,22 @@ TEST(TimelineRulesTest, UndecodableRecordsStillGiveAHopFromTheirHeaders) {
   EXPECT_TRUE(absl::IsNotFound(IndexRecord(record).status())) << "no correlation id: no saga";
 }
 
-// Event types are resolved once each and remembered, up to a bound: records naming ever new
-// types (past the bound) are still indexed, and a known type read after them is still decoded.
-TEST(TimelineRulesTest, RecordsNamingManyTypesAreIndexedAndKnownTypesStillDecoded) {
+// Event types are resolved once each and remembered; names that resolve to no type are not (a
+// record may name anything). Records naming many unknown types are indexed from their headers,
+// with the broker's time when they carry none, and known types are still decoded after them.
+TEST(TimelineRulesTest, RecordsNamingUnknownTypesAreIndexedAndKnownTypesStillDecoded) {
   for (int n = 0; n < 1500; ++n) {
-    KafkaRecord record{.topic = "dlq.billing", .partition = 0, .offset = n, .value = "x"};
+    KafkaRecord record{.topic = "dlq.billing",
+                       .partition = 0,
+                       .offset = n,
+                       .value = "x",
+                       .timestamp_ms = absl::ToUnixMillis(kStart)};
     record.headers = {{"ce_correlationid", "corr-9"},
                       {"ce_type", absl::StrCat("choreo.unknown.v1.Type", n)}};
     absl::StatusOr<v1::IndexedHop> hop = IndexRecord(record);
     ASSERT_TRUE(hop.ok()) << hop.status();
     ASSERT_EQ(hop->hop().event_type(), absl::StrCat("choreo.unknown.v1.Type", n));
+    ASSERT_EQ(FromProtoTime(hop->hop().occurred_at()), kStart) << "no time of its own";
   }
   const std::vector<v1::IndexedHop> hops = SagaHops();
   EXPECT_EQ(hops[2].order_id(), "ord-1");

@@ -73,20 +73,20 @@ std::optional<EventType> ResolveEventType(const std::string& name) {
   return type;
 }
 
-// ResolveEventType, remembered per type name for the process (up to kMaxRemembered names, so
-// records naming ever new types cannot grow it without bound: past that they are resolved each
-// time). Thread-safe.
+// ResolveEventType, remembered per event type for the process (a name that resolves to none is
+// not: records may name anything, and the generated types are a bounded set). Thread-safe.
 std::optional<EventType> EventTypeNamed(absl::string_view name) {
-  static constexpr size_t kMaxRemembered = 1024;
   static absl::Mutex mu;
-  static auto* remembered = new absl::flat_hash_map<std::string, std::optional<EventType>>();
+  static auto* remembered = new absl::flat_hash_map<std::string, EventType>();
   {
     absl::ReaderMutexLock lock(&mu);
     if (auto it = remembered->find(name); it != remembered->end()) return it->second;
   }
   std::optional<EventType> type = ResolveEventType(std::string(name));
-  absl::MutexLock lock(&mu);
-  if (remembered->size() < kMaxRemembered) remembered->try_emplace(name, type);
+  if (type) {
+    absl::MutexLock lock(&mu);
+    remembered->try_emplace(name, *type);
+  }
   return type;
 }
 
@@ -135,14 +135,16 @@ void ReadEventFacts(const Message& event, const EventType& type, v1::IndexedHop&
   }
 }
 
-google::protobuf::Timestamp TimeOfHeader(const KafkaRecord& record, absl::string_view header) {
+// The time in `header` (RFC 3339), or nullopt when there is none or it does not parse.
+std::optional<google::protobuf::Timestamp> TimeOfHeader(const KafkaRecord& record,
+                                                        absl::string_view header) {
   absl::Time time;
   std::string error;
   if (std::optional<absl::string_view> text = record.Header(header);
       text && absl::ParseTime(absl::RFC3339_full, std::string(*text), &time, &error)) {
     return ToProtoTime(time);
   }
-  return {};
+  return std::nullopt;
 }
 
 absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) { return FromProtoTime(timestamp); }
@@ -177,15 +179,19 @@ absl::StatusOr<v1::IndexedHop> IndexRecord(const KafkaRecord& record) {
     ReadEventFacts(*event, *type, indexed);
   }
   // The header's time only for a record whose event did not say (parsing it costs).
-  if (!hop.has_occurred_at()) *hop.mutable_occurred_at() = TimeOfHeader(record, "ce_time");
+  if (!hop.has_occurred_at()) {
+    if (std::optional<google::protobuf::Timestamp> at = TimeOfHeader(record, "ce_time")) {
+      *hop.mutable_occurred_at() = *at;
+    }
+  }
   if (record.Header(dlq::kErrorKind)) {
     // A dead letter: the service that gave up on it, when, and why.
     hop.set_status("dead_lettered");
     hop.set_service(std::string(record.Header(dlq::kService).value_or(hop.service())));
     hop.set_error(absl::StrCat(record.Header(dlq::kErrorKind).value_or(""), ": ",
                                record.Header(dlq::kError).value_or("")));
-    if (google::protobuf::Timestamp at = TimeOfHeader(record, dlq::kTime); at.seconds() != 0) {
-      *hop.mutable_occurred_at() = at;
+    if (std::optional<google::protobuf::Timestamp> at = TimeOfHeader(record, dlq::kTime)) {
+      *hop.mutable_occurred_at() = *at;
     }
   }
   if (correlation_id.empty()) {
