@@ -115,16 +115,6 @@ absl::StatusOr<OrderCache::Claimed> ClaimResult(const RedisReply& reply,
 
 }  // namespace
 
-absl::StatusOr<OrderCache::Claimed> OrderCache::ClaimOrder(const ids::Username& username,
-                                                           const std::string& request_id,
-                                                           const std::string& fingerprint,
-                                                           const gateway::v1::Order& initial) {
-  absl::StatusOr<std::vector<absl::StatusOr<Claimed>>> claimed =
-      ClaimOrders({{username, request_id, fingerprint, &initial}});
-  if (!claimed.ok()) return claimed.status();
-  return std::move(claimed->front());
-}
-
 absl::StatusOr<std::vector<absl::StatusOr<OrderCache::Claimed>>> OrderCache::ClaimOrders(
     const std::vector<OrderClaim>& claims) {
   std::vector<redis::RedisConnection::ScriptCall> calls;

@@ -40,26 +40,22 @@ class OrderCache {
 
   // A CreateOrder's one step in Redis, atomic (one Lua script, the user's slot): claims the
   // request id for this body (INVALID_ARGUMENT if it was used with another) and, unless the
-  // order's view exists, writes `initial` and indexes it for ListOrders. Returns the view as it
-  // is after that, and whether it existed before (a retry, or a status applied first).
+  // order's view exists, writes `initial` and indexes it for ListOrders. Its result is the view
+  // as it is after that, and whether it existed before (a retry, or a status applied first).
   struct Claimed {
     gateway::v1::Order view;
     bool existed = false;
   };
-  absl::StatusOr<Claimed> ClaimOrder(const ids::Username& username, const std::string& request_id,
-                                     const std::string& fingerprint,
-                                     const gateway::v1::Order& initial);
   struct OrderClaim {
     ids::Username username;
     std::string request_id;
     std::string fingerprint;
     const gateway::v1::Order* initial = nullptr;  // must live until ClaimOrders returns
   };
-  // Several CreateOrders' steps, each as ClaimOrder's and atomic on its own, pipelined in one
-  // round trip. One result per claim, in the order given, each as ClaimOrder's would be
-  // (INVALID_ARGUMENT for a refused one, UNAVAILABLE for one Redis answered with an error);
-  // UNAVAILABLE for all when the round trip failed (on a Redis Cluster, also when any master
-  // of the batch's keys failed it).
+  // Several CreateOrders' steps, each atomic on its own, pipelined in one round trip. One
+  // result per claim, in the order given (INVALID_ARGUMENT for a refused one, UNAVAILABLE for
+  // one Redis answered with an error); UNAVAILABLE for all when the round trip failed (on a
+  // Redis Cluster, also when any master of the batch's keys failed it).
   absl::StatusOr<std::vector<absl::StatusOr<Claimed>>> ClaimOrders(
       const std::vector<OrderClaim>& claims);
 

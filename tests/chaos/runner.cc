@@ -10,19 +10,20 @@
 #include "contracts/orders/orders.h"
 #include "grpcpp/grpcpp.h"
 #include "platform/ids/stable_id.h"
+#include "saga/service/grpc_tls.h"
 #include "testing/wait.h"
 #include "tests/e2e/retrying_call.h"
 
 namespace choreo::chaos {
 
 // The clients' channel reconnects within 250 ms of the gateway's return (gRPC's default backoff
-// would add its own seconds to the gateway's recovery time); each connection attempt has 5 s, as
-// the services' channels do (service::ChannelTo): a shorter one cuts slow handshakes off.
+// would add its own seconds to the gateway's recovery time); each connection attempt has as long
+// as the services' channels give one (service::ChannelTo): a shorter one cuts slow handshakes off.
 struct ChaosRunner::Stub {
   explicit Stub(const std::string& gateway) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, service::kMinConnectTimeoutMs);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
     orders = gateway::v1::OrderService::NewStub(
         grpc::CreateCustomChannel(gateway, grpc::InsecureChannelCredentials(), args));

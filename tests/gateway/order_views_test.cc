@@ -104,6 +104,14 @@ class OrderViewsTest : public ::testing::Test {
     return projector;
   }
 
+  // una's CreateOrder step for `initial`, alone.
+  absl::Status Claim(const v1::Order& initial, const std::string& request_id) {
+    absl::StatusOr<std::vector<absl::StatusOr<OrderCache::Claimed>>> claimed =
+        cache_->ClaimOrders({{ids::Username("una"), request_id, "fingerprint", &initial}});
+    if (!claimed.ok()) return claimed.status();
+    return claimed->front().status();
+  }
+
   std::optional<v1::Order> View(const std::string& order_id) {
     absl::StatusOr<std::optional<v1::Order>> view =
         cache_->Get(ids::Username("una"), ids::OrderId(order_id));
@@ -208,7 +216,7 @@ TEST_F(OrderViewsTest, TheStoredRevisionDecidesWhatIsWritten) {
   claim.set_order_id("r1");
   claim.set_request_id("req-r1");
   *claim.mutable_created_at() = ToProtoTime(absl::FromUnixMillis(1000));
-  ASSERT_TRUE(cache_->ClaimOrder(ids::Username("una"), "req-r1", "fingerprint", claim).ok());
+  ASSERT_TRUE(Claim(claim, "req-r1").ok());
   auto apply = [&](const OrderSnapshot& snapshot, SnapshotRule rule = SnapshotRule::kNewer) {
     absl::StatusOr<std::vector<std::pair<v1::Order, bool>>> result =
         cache_->ApplySnapshots({&snapshot.order()}, rule);
@@ -275,7 +283,7 @@ TEST_F(OrderViewsTest, WhatThisProcessSawStoredNeedsNoSecondWrite) {
   // A claim (revision 0) is replaced by every snapshot.
   v1::Order claim;
   claim.set_order_id("m2");
-  ASSERT_TRUE(cache_->ClaimOrder(ids::Username("una"), "req-m2", "fingerprint", claim).ok());
+  ASSERT_TRUE(Claim(claim, "req-m2").ok());
   const OrderSnapshot m2 = Snapshot("m2", orders::v1::ORDER_STATUS_PENDING_VALIDATION, 1000);
   EXPECT_EQ(cache_->MayChange({&m2.order()}), Orders{&m2.order()});
 
