@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "edges/redis/cluster_slots.h"
@@ -82,11 +83,21 @@ absl::StatusOr<std::vector<ShardedSchedule::Entry>> ShardedSchedule::Due(RedisCo
   return due;
 }
 
-absl::Status ShardedSchedule::Remove(RedisConnection& redis, const Entry& entry) const {
-  absl::StatusOr<RedisReply> removed = redis.Command({"ZREM", entry.key, entry.member});
+absl::Status ShardedSchedule::Remove(RedisConnection& redis,
+                                     const std::vector<Entry>& entries) const {
+  std::vector<std::vector<std::string>> removals;  // one ZREM per shard, in first-seen order
+  absl::flat_hash_map<absl::string_view, size_t> by_key;
+  for (const Entry& entry : entries) {
+    auto [it, added] = by_key.try_emplace(entry.key, removals.size());
+    if (added) removals.push_back({"ZREM", entry.key});
+    removals[it->second].push_back(entry.member);
+  }
+  if (removals.empty()) return absl::OkStatus();
+  absl::StatusOr<std::vector<RedisReply>> removed = redis.Pipeline(removals);
   if (!removed.ok()) return removed.status();
-  if (removed->is_error())
-    return absl::UnavailableError(absl::StrCat("redis ZREM: ", removed->str));
+  for (const RedisReply& reply : *removed) {
+    if (reply.is_error()) return absl::UnavailableError(absl::StrCat("redis ZREM: ", reply.str));
+  }
   return absl::OkStatus();
 }
 

@@ -54,8 +54,8 @@ class ShardedSchedule {
   // instance) takes or holds the lease; none if another instance holds it.
   absl::StatusOr<std::vector<Entry>> Due(RedisConnection& redis, const std::string& holder,
                                          absl::Time cutoff, int limit) const;
-  // Removes an entry Due returned (one round trip); idempotent.
-  absl::Status Remove(RedisConnection& redis, const Entry& entry) const;
+  // Removes entries Due returned, in one round trip (one ZREM per shard); idempotent.
+  absl::Status Remove(RedisConnection& redis, const std::vector<Entry>& entries) const;
   // Gives the lease up if `holder` has it: a scanner whose pass failed (it cannot publish, say)
   // lets another instance try at once rather than keep the lease and the work.
   absl::Status Release(RedisConnection& redis, const std::string& holder) const;

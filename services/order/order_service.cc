@@ -45,6 +45,10 @@ auto Snapshotting(Decide decide) {
 
 }  // namespace
 
+store::AggregateRef OrderAggregate(const std::string& order_id) {
+  return {absl::StrCat(kService, ".", kAggregate), order_id};
+}
+
 redis::ShardedSchedule DeadlineSchedule() {
   // Before the schedule was sharded (0.x), the one key "order:deadlines" held every deadline.
   return redis::ShardedSchedule(
@@ -57,16 +61,10 @@ DeadlineIndex::DeadlineIndex(redis::RedisConnection::Options redis, int connecti
 absl::Status DeadlineIndex::Apply(const std::vector<orders::v1::Order>& orders) {
   std::vector<std::vector<std::string>> commands;
   for (const orders::v1::Order& order : orders) {
-    switch (DeadlineIndexActionFor(order)) {
-      case DeadlineIndexAction::kNone:
-        break;
-      case DeadlineIndexAction::kAdd:  // the same member and score again: a no-op
-        commands.push_back(
-            schedule_.AddCommand(order.order_id(), DeadlineScore(order), DeadlineMember(order)));
-        break;
-      case DeadlineIndexAction::kRemove:
-        commands.push_back(schedule_.RemoveCommand(order.order_id(), DeadlineMember(order)));
-        break;
+    // The same member and score again is a no-op; a settled order's entry waits for the scanner.
+    if (AwaitsDeadline(order)) {
+      commands.push_back(
+          schedule_.AddCommand(order.order_id(), DeadlineScore(order), DeadlineMember(order)));
     }
   }
   if (commands.empty()) return absl::OkStatus();
@@ -164,7 +162,7 @@ grpc::Status OrderAdminService::GetOrder(grpc::ServerContext* context,
   absl::StatusOr<store::AggregateSnapshot> snapshot;
   {
     absl::MutexLock lock(&mu_);
-    snapshot = store_.Load({absl::StrCat(kService, ".", kAggregate), request->order_id()}, "");
+    snapshot = store_.Load(OrderAggregate(request->order_id()), "");
   }
   if (!snapshot.ok()) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(snapshot.status().message()));
@@ -189,6 +187,7 @@ grpc::Status OrderAdminService::ListCatalog(grpc::ServerContext* context,
 DeadlineScanner::DeadlineScanner(Options options)
     : options_(std::move(options)),
       scan_(options_.redis),
+      orders_(options_.redis),
       schedule_(DeadlineSchedule()),
       holder_(redis::NewLeaseHolder()) {}
 
@@ -240,25 +239,44 @@ absl::StatusOr<int> DeadlineScanner::PublishDue(absl::Time now, int* overdue) {
   absl::StatusOr<std::vector<redis::ShardedSchedule::Entry>> due =
       schedule_.Due(scan_, holder_, now, 500);
   if (!due.ok()) return due.status();
-  int published = 0;
   *overdue = static_cast<int>(due->size());
+  if (due->empty()) return 0;
+  std::vector<DeadlineEntry> entries;
+  std::vector<store::AggregateEvent> refs;  // the orders' states alone (no event id)
   for (const redis::ShardedSchedule::Entry& due_entry : *due) {
-    const DeadlineEntry entry = ParseDeadlineMember(due_entry.member);
-    orders::v1::OrderDeadlinePassed event;
-    event.set_order_id(entry.order_id);
-    publish::Origin origin =
-        publish::Origin::Command(ids::CorrelationId(entry.correlation_id), entry.traceparent);
-    origin.event_id = ids::EventId(ids::StableId("deadline", {entry.order_id}));
-    if (absl::Status sent = options_.publisher->Publish(event, topics::kOrdersDeadlines,
-                                                        entry.order_id, origin);
-        !sent.ok()) {
-      return sent;
+    entries.push_back(ParseDeadlineMember(due_entry.member));
+    refs.push_back({OrderAggregate(entries.back().order_id), ""});
+  }
+  absl::StatusOr<std::vector<store::AggregateSnapshot>> states = orders_.LoadMany(refs);
+  if (!states.ok()) return states.status();
+  std::vector<redis::ShardedSchedule::Entry> settled;  // published, or not awaiting a deadline
+  int published = 0;
+  absl::Status failed;
+  for (size_t i = 0; i < due->size(); ++i) {
+    orders::v1::Order order;
+    // A state that does not parse is the handler's to judge: published, as any pending order.
+    const bool parsed = order.ParseFromString((*states)[i].state);
+    if (!parsed || AwaitsDeadline(order)) {
+      failed = Publish(entries[i]);
+      if (!failed.ok()) break;
+      ++published;
     }
-    if (absl::Status removed = schedule_.Remove(scan_, due_entry); !removed.ok()) return removed;
-    ++published;
+    settled.push_back((*due)[i]);
     --*overdue;
   }
+  // What was published is dropped only now: a crash in between publishes it again, a duplicate.
+  if (absl::Status removed = schedule_.Remove(scan_, settled); !removed.ok()) return removed;
+  if (!failed.ok()) return failed;
   return published;
+}
+
+absl::Status DeadlineScanner::Publish(const DeadlineEntry& entry) const {
+  orders::v1::OrderDeadlinePassed event;
+  event.set_order_id(entry.order_id);
+  publish::Origin origin =
+      publish::Origin::Command(ids::CorrelationId(entry.correlation_id), entry.traceparent);
+  origin.event_id = ids::EventId(ids::StableId("deadline", {entry.order_id}));
+  return options_.publisher->Publish(event, topics::kOrdersDeadlines, entry.order_id, origin);
 }
 
 }  // namespace choreo::order

@@ -22,12 +22,15 @@
 #include "saga/runtime/saga_runtime.h"
 #include "saga/store/redis_aggregate_store.h"
 #include "services/order/core/catalog.h"
+#include "services/order/core/deadline_index.h"
 #include "services/order/core/order_decisions.h"
 
 namespace choreo::order {
 
 inline constexpr char kService[] = "order";
 inline constexpr char kAggregate[] = "order";  // Redis: state:{order.order:<order id>}
+// The order `order_id` in the store (its type is "<service>.<aggregate>").
+store::AggregateRef OrderAggregate(const std::string& order_id);
 
 // orders.requests, billing.payments, orders.deadlines, orders.cancellations.
 std::vector<std::string> OrderTopics();
@@ -38,16 +41,16 @@ std::vector<std::string> OrderTopics();
 // releases is still scanned.
 redis::ShardedSchedule DeadlineSchedule();
 
-// DeadlineIndex: keeps DeadlineSchedule() in line with the orders.
-// Apply() brings the index in line with an order as committed: a pending order is added, a
-// terminal one removed, its member (DeadlineMember) the same whatever the order's state. One
-// command, idempotent, so the runtime repeats it freely; Redis failures are UNAVAILABLE, for the
-// runtime to retry. Thread-safe.
+// DeadlineIndex: adds the orders that await their deadline (core/deadline_index.h) to
+// DeadlineSchedule(). Apply() is called with each order as committed: a pending order is added,
+// its member (DeadlineMember) the same whatever the order's state; any other order costs
+// nothing (its entry, if any, is the scanner's to drop when due). Idempotent, so the runtime
+// repeats it freely; Redis failures are UNAVAILABLE, for the runtime to retry. Thread-safe.
 class DeadlineIndex {
  public:
   DeadlineIndex(redis::RedisConnection::Options redis, int connections);
-  // Brings the index in line with each order (its entry added, removed or left), in one round
-  // trip; set-like, so repeating it is harmless.
+  // Adds each order that awaits its deadline, in one round trip (none when no order does);
+  // set-like, so repeating it is harmless.
   absl::Status Apply(const std::vector<orders::v1::Order>& orders);
 
  private:
@@ -78,10 +81,14 @@ class OrderAdminService final : public orders::v1::OrderAdmin::Service {
   store::RedisAggregateStore store_ ABSL_GUARDED_BY(mu_);
 };
 
-// DeadlineScanner: every `interval`, publishes OrderDeadlinePassed for the members of the
-// deadline index past due, then removes them. The event id is derived from the order id, so
-// several scanners or a restart produce duplicates the runtime dedupes; it joins the order's saga
-// (correlation id) and trace (the member's traceparent, when it has one).
+// DeadlineScanner: every `interval`, reads the orders of the deadline index's members past due
+// (one round trip), publishes OrderDeadlinePassed for those that still await their deadline
+// (AwaitsDeadline; a state that does not parse too: the handler judges), then removes the
+// members it is done with in one round trip: those published and those of settled orders. The
+// handler, not the scanner, decides whether an order expires: the scanner only spares settled
+// orders an event. The event id is derived from the order id, so several scanners or a restart
+// produce duplicates the runtime dedupes; it joins the order's saga (correlation id) and trace
+// (the member's traceparent, when it has one).
 class DeadlineScanner {
  public:
   struct Options {
@@ -105,10 +112,13 @@ class DeadlineScanner {
   absl::StatusOr<int> ScanOnce(absl::Time now);
 
  private:
-  // ScanOnce, but the lease kept on failure; `*overdue`: the due entries it did not publish.
+  // ScanOnce, but the lease kept on failure; `*overdue`: the due entries it did not settle
+  // (publish, or find settled).
   absl::StatusOr<int> PublishDue(absl::Time now, int* overdue);
+  absl::Status Publish(const DeadlineEntry& entry) const;  // OrderDeadlinePassed, acknowledged
   const Options options_;
-  redis::RedisConnection scan_;  // scanner thread only
+  redis::RedisConnection scan_;        // scanner thread only
+  store::RedisAggregateStore orders_;  // scanner thread only: the due orders' states
   const redis::ShardedSchedule schedule_;
   const std::string holder_;  // this instance, to the schedule's lease
   absl::Mutex stop_mu_;

@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "platform/proto_time/proto_time.h"
-#include "services/order/core/order_decisions.h"
 
 namespace choreo::order {
 
@@ -26,13 +25,9 @@ std::string DeadlineMember(const orders::v1::Order& order) {
   return EncodeDeadlineMember({order.order_id(), order.correlation_id(), order.traceparent()});
 }
 
-DeadlineIndexAction DeadlineIndexActionFor(const orders::v1::Order& order) {
-  if (order.order_id().empty()) return DeadlineIndexAction::kNone;
-  if (IsTerminal(order.status())) return DeadlineIndexAction::kRemove;
-  if (order.status() == orders::v1::ORDER_STATUS_PENDING_VALIDATION && order.has_deadline()) {
-    return DeadlineIndexAction::kAdd;
-  }
-  return DeadlineIndexAction::kNone;
+bool AwaitsDeadline(const orders::v1::Order& order) {
+  return !order.order_id().empty() &&
+         order.status() == orders::v1::ORDER_STATUS_PENDING_VALIDATION && order.has_deadline();
 }
 
 int64_t DeadlineScore(const orders::v1::Order& order) {

@@ -1,8 +1,13 @@
 #pragma once
 
-// The deadline index's pure rules: what the index of pending orders' deadlines (Redis sorted set
-// order:deadlines, score = deadline in Unix ms) should hold for an order as committed, and how
-// one member is written and read. No I/O; services/order applies them after the commit.
+// The deadline index's pure rules: which orders the index of deadlines (Redis sorted sets
+// order:deadlines, score = deadline in Unix ms) is for, and how one member is written and read.
+// No I/O; services/order adds an order after the commit and its scanner reads the index.
+//
+// The index is added to, never trimmed by a commit: an order that is paid, cancelled or refused
+// keeps its entry until its deadline, when the scanner finds it no longer awaits one and drops it
+// without publishing. That spares every settled order a write of its own (a Redis round trip and
+// an fsync); the scanner drops a pass's entries in one round trip.
 
 #include <cstdint>
 #include <string>
@@ -28,10 +33,10 @@ std::string DeadlineMember(const orders::v1::Order& order);
 // empty correlation id reads as the order id.
 DeadlineEntry ParseDeadlineMember(absl::string_view member);
 
-// What the index must do for an order as committed: a pending order with a deadline is in it
-// (added once, whatever happens again), a terminal one is not; anything else leaves it alone.
-enum class DeadlineIndexAction { kNone, kAdd, kRemove };
-DeadlineIndexAction DeadlineIndexActionFor(const orders::v1::Order& order);
+// Whether `order`, as committed, awaits its deadline: a pending order with one. Such an order is
+// added to the index (again, whatever happens again: a no-op), and when its entry falls due the
+// scanner publishes OrderDeadlinePassed for it; for any other order the entry is dropped.
+bool AwaitsDeadline(const orders::v1::Order& order);
 
 // The order's deadline as the index's score, in Unix milliseconds.
 int64_t DeadlineScore(const orders::v1::Order& order);

@@ -4,6 +4,8 @@
 
 #include "edges/redis/sharded_schedule.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +25,15 @@ class ShardedScheduleTest : public ::testing::Test {
     server_ = *std::move(server);
     redis_ = std::make_unique<RedisConnection>(
         RedisConnection::Options{.address = {server_->host(), server_->port()}});
+  }
+
+  // How many ZREM commands the server has run (INFO commandstats).
+  int64_t ZremCalls() {
+    absl::StatusOr<RedisReply> info = redis_->Command({"INFO", "commandstats"});
+    if (!info.ok()) return -1;
+    const size_t at = info->str.find("cmdstat_zrem:calls=");
+    if (at == std::string::npos) return 0;
+    return std::strtoll(info->str.c_str() + at + std::strlen("cmdstat_zrem:calls="), nullptr, 10);
   }
 
   std::unique_ptr<testing::RedisServer> server_;
@@ -51,9 +62,14 @@ TEST_F(ShardedScheduleTest, EntriesSpreadOverTheShardsAndOnlyDueOnesAreReturned)
   absl::StatusOr<std::vector<ShardedSchedule::Entry>> due = schedule.Due(*redis_, "me", now, 1000);
   ASSERT_TRUE(due.ok()) << due.status();
   EXPECT_EQ(due->size(), kOwners / 2 + 1);
-  for (const ShardedSchedule::Entry& entry : *due) {
-    ASSERT_TRUE(schedule.Remove(*redis_, entry).ok());
-  }
+  std::set<std::string> due_keys;
+  for (const ShardedSchedule::Entry& entry : *due) due_keys.insert(entry.key);
+  const int64_t zrem_before = ZremCalls();
+  ASSERT_TRUE(schedule.Remove(*redis_, *due).ok());
+  EXPECT_EQ(ZremCalls() - zrem_before, static_cast<int64_t>(due_keys.size()))
+      << "one ZREM per key, whatever the entries in it (" << due->size() << ")";
+  ASSERT_TRUE(schedule.Remove(*redis_, *due).ok()) << "removing again is harmless";
+  ASSERT_TRUE(schedule.Remove(*redis_, {}).ok());
   due = schedule.Due(*redis_, "me", now, 1000);
   ASSERT_TRUE(due.ok()) << due.status();
   EXPECT_TRUE(due->empty());

@@ -17,23 +17,24 @@ orders::v1::Order Pending() {
   return order;
 }
 
-TEST(DeadlineIndexTest, APendingOrderIsAddedAtItsDeadline) {
-  EXPECT_EQ(DeadlineIndexActionFor(Pending()), DeadlineIndexAction::kAdd);
+TEST(DeadlineIndexTest, APendingOrderAwaitsItsDeadline) {
+  EXPECT_TRUE(AwaitsDeadline(Pending()));
   EXPECT_EQ(DeadlineScore(Pending()), 1795348830123);
 }
 
-TEST(DeadlineIndexTest, ATerminalOrderIsRemovedAndNothingElseTouchesTheIndex) {
+TEST(DeadlineIndexTest, ASettledOrderOrOneWithoutADeadlineAwaitsNone) {
   for (orders::v1::OrderStatus status :
        {orders::v1::ORDER_STATUS_PAID, orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS,
-        orders::v1::ORDER_STATUS_REJECTED, orders::v1::ORDER_STATUS_EXPIRED}) {
+        orders::v1::ORDER_STATUS_REJECTED, orders::v1::ORDER_STATUS_EXPIRED,
+        orders::v1::ORDER_STATUS_CANCELLED}) {
     orders::v1::Order order = Pending();
     order.set_status(status);
-    EXPECT_EQ(DeadlineIndexActionFor(order), DeadlineIndexAction::kRemove) << status;
+    EXPECT_FALSE(AwaitsDeadline(order)) << status;
   }
   orders::v1::Order no_deadline = Pending();
   no_deadline.clear_deadline();
-  EXPECT_EQ(DeadlineIndexActionFor(no_deadline), DeadlineIndexAction::kNone);
-  EXPECT_EQ(DeadlineIndexActionFor(orders::v1::Order()), DeadlineIndexAction::kNone);
+  EXPECT_FALSE(AwaitsDeadline(no_deadline));
+  EXPECT_FALSE(AwaitsDeadline(orders::v1::Order())) << "no order at all";
 }
 
 TEST(DeadlineIndexTest, AMemberCarriesTheSagaAndTraceAndOlderMembersStillRead) {

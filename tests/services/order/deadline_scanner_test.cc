@@ -1,12 +1,18 @@
-// DeadlineScanner's report after each pass (the overdue orders alert's source): the due orders
-// it could not publish, 0 once it published them all. A real redis-server; the events go to a
+// DeadlineScanner on a real redis-server: its report after each pass (the overdue orders alert's
+// source) is the due orders it could not publish, 0 once it published them all; and an entry of
+// an order that no longer awaits its deadline is dropped without an event. The events go to a
 // RecordingSink that refuses them while Kafka is "down".
 
+#include <algorithm>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "platform/proto_time/proto_time.h"
 #include "saga/publish/publisher.h"
+#include "saga/store/redis_aggregate_store.h"
 #include "services/order/core/deadline_index.h"
 #include "services/order/order_service.h"
 #include "testing/redis_server.h"
@@ -14,36 +20,116 @@
 namespace choreo::order {
 namespace {
 
-TEST(DeadlineScannerTest, APassReportsTheDueOrdersItCouldNotPublish) {
-  absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis = testing::RedisServer::Start();
-  ASSERT_TRUE(redis.ok()) << redis.status();
-  const redis::RedisConnection::Options options = (*redis)->ConnectionOptions();
-  redis::RedisConnection connection(options);
-  const absl::Time now = absl::Now();
-  for (int i = 0; i < 3; ++i) {
-    const std::string order_id = absl::StrCat("ord-", i);
-    const absl::Time due = i < 2 ? now - absl::Minutes(1) : now + absl::Hours(1);
-    ASSERT_TRUE(connection
-                    .Command(DeadlineSchedule().AddCommand(
-                        order_id, absl::ToUnixMillis(due),
-                        EncodeDeadlineMember({.order_id = order_id, .correlation_id = "c"})))
+orders::v1::Order OrderIn(const std::string& order_id, orders::v1::OrderStatus status,
+                          absl::Time deadline) {
+  orders::v1::Order order;
+  order.set_order_id(order_id);
+  order.set_correlation_id(absl::StrCat("corr-", order_id));
+  order.set_status(status);
+  *order.mutable_deadline() = ToProtoTime(deadline);
+  return order;
+}
+
+class DeadlineScannerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_.ok()) << redis_.status();
+    options_ = (*redis_)->ConnectionOptions();
+    connection_ = std::make_unique<redis::RedisConnection>(options_);
+    scanner_ = std::make_unique<DeadlineScanner>(DeadlineScanner::Options{
+        .redis = options_, .publisher = &publisher_, .after_pass = [this](int overdue) {
+          reports_.push_back(overdue);
+        }});
+  }
+
+  // Writes `order` as the order service commits it (`state` overrides its bytes).
+  void Store(const orders::v1::Order& order, std::optional<std::string> state = std::nullopt) {
+    store::RedisAggregateStore store(options_);
+    absl::StatusOr<store::CommitResult> committed =
+        store.Commit(OrderAggregate(order.order_id()), "evt-created", 0,
+                     state.value_or(order.SerializeAsString()), "", absl::Hours(1));
+    ASSERT_TRUE(committed.ok()) << committed.status();
+    ASSERT_EQ(committed->outcome, store::CommitOutcome::kCommitted);
+  }
+
+  // Indexes `order` as the order service does after a commit that left it pending.
+  void Index(const orders::v1::Order& order) {
+    ASSERT_TRUE(connection_
+                    ->Command(DeadlineSchedule().AddCommand(order.order_id(), DeadlineScore(order),
+                                                            DeadlineMember(order)))
                     .ok());
   }
-  publish::RecordingSink sink;
-  publish::Publisher publisher(&sink, {.service = "order"});
-  std::vector<int> reports;
-  DeadlineScanner scanner({.redis = options,
-                           .publisher = &publisher,
-                           .after_pass = [&](int overdue) { reports.push_back(overdue); }});
 
-  sink.FailWith(absl::UnavailableError("Kafka is down"));
-  EXPECT_FALSE(scanner.ScanOnce(now).ok());
-  sink.FailWith(absl::OkStatus());
-  absl::StatusOr<int> published = scanner.ScanOnce(now);
+  // The orders the published events are for, in the order sent.
+  std::vector<std::string> PublishedFor() const {
+    std::vector<std::string> ids;
+    for (const KafkaRecord& record : sink_.sent()) ids.push_back(record.key);
+    return ids;
+  }
+
+  absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis_ = testing::RedisServer::Start();
+  redis::RedisConnection::Options options_;
+  std::unique_ptr<redis::RedisConnection> connection_;
+  publish::RecordingSink sink_;
+  publish::Publisher publisher_{&sink_, {.service = "order"}};
+  std::vector<int> reports_;  // each pass's overdue count
+  std::unique_ptr<DeadlineScanner> scanner_;
+};
+
+TEST_F(DeadlineScannerTest, APassReportsTheDueOrdersItCouldNotPublish) {
+  const absl::Time now = absl::Now();
+  for (int i = 0; i < 3; ++i) {
+    const absl::Time due = i < 2 ? now - absl::Minutes(1) : now + absl::Hours(1);
+    const orders::v1::Order order =
+        OrderIn(absl::StrCat("ord-", i), orders::v1::ORDER_STATUS_PENDING_VALIDATION, due);
+    Store(order);
+    Index(order);
+  }
+
+  sink_.FailWith(absl::UnavailableError("Kafka is down"));
+  EXPECT_FALSE(scanner_->ScanOnce(now).ok());
+  sink_.FailWith(absl::OkStatus());
+  absl::StatusOr<int> published = scanner_->ScanOnce(now);
   ASSERT_TRUE(published.ok()) << published.status();
   EXPECT_EQ(*published, 2);
-  EXPECT_EQ(reports, (std::vector<int>{2, 0})) << "the one due in an hour is not overdue";
-  EXPECT_EQ(sink.sent().size(), 2u);
+  EXPECT_EQ(reports_, (std::vector<int>{2, 0})) << "the one due in an hour is not overdue";
+  EXPECT_EQ(PublishedFor(), (std::vector<std::string>{"ord-0", "ord-1"}));
+}
+
+// A paid or cancelled order keeps its entry (no commit removes it); when it falls due the
+// scanner drops it without an event. So does an entry whose order is gone. A state that does
+// not parse is published: the handler judges it, as before the scanner read states.
+TEST_F(DeadlineScannerTest, AnEntryOfAnOrderThatNoLongerAwaitsItIsDroppedWithoutAnEvent) {
+  const absl::Time now = absl::Now();
+  const absl::Time due = now - absl::Seconds(1);
+  const orders::v1::Order paid = OrderIn("ord-paid", orders::v1::ORDER_STATUS_PAID, due);
+  const orders::v1::Order cancelled =
+      OrderIn("ord-cancelled", orders::v1::ORDER_STATUS_CANCELLED, due);
+  const orders::v1::Order pending =
+      OrderIn("ord-pending", orders::v1::ORDER_STATUS_PENDING_VALIDATION, due);
+  const orders::v1::Order gone =
+      OrderIn("ord-gone", orders::v1::ORDER_STATUS_PENDING_VALIDATION, due);
+  const orders::v1::Order garbled = OrderIn("ord-garbled", orders::v1::ORDER_STATUS_PAID, due);
+  for (const orders::v1::Order& order : {paid, cancelled, pending, gone, garbled}) Index(order);
+  for (const orders::v1::Order& order : {paid, cancelled, pending}) Store(order);
+  Store(garbled, std::string("\x0a\xff"));  // a length past the end
+
+  absl::StatusOr<int> published = scanner_->ScanOnce(now);
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_EQ(*published, 2);
+  std::vector<std::string> ids = PublishedFor();
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"ord-garbled", "ord-pending"}));
+  EXPECT_EQ(reports_, (std::vector<int>{0})) << "every due entry was settled";
+  for (const std::string& key : DeadlineSchedule().Keys()) {
+    absl::StatusOr<redis::RedisReply> size = connection_->Command({"ZCARD", key});
+    ASSERT_TRUE(size.ok()) << size.status();
+    EXPECT_EQ(size->integer, 0) << key << ": every due entry is removed, published or not";
+  }
+  published = scanner_->ScanOnce(now + absl::Minutes(1));
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_EQ(*published, 0);
+  EXPECT_EQ(sink_.sent().size(), 2u);
 }
 
 }  // namespace
