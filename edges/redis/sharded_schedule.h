@@ -15,8 +15,7 @@
 //
 // `legacy_key` (the one key an earlier release wrote, if any) is scanned as one more shard, so
 // its entries are still handled after an upgrade; nothing is added to it, nor removed from it
-// but by a scan (an entry of an order that ended after the upgrade is still published once when
-// due: a duplicate its consumer ignores).
+// but by the scanning caller's Remove, like any other shard's entries.
 //
 // Thread-safe (no state but the names); the connection passed in is the caller's.
 

@@ -199,8 +199,8 @@ void SagaRuntime::HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch
       // A decision, or an effect alone with a batch form, shares its run's round trips.
       if (route != nullptr &&
           (route->decide || (route->after_commit && route->after_commit->run_many))) {
-        store::AggregateRef aggregate{absl::StrCat(options_.service, ".", route->aggregate_type),
-                                      route->aggregate_id(*dispatch->event.message)};
+        store::AggregateRef aggregate = store::ServiceAggregate(
+            options_.service, route->aggregate_type, route->aggregate_id(*dispatch->event.message));
         if (!aggregate.id.empty()) {
           std::string key = absl::StrCat("key:", record.key);
           std::string id = absl::StrCat("aggregate:", aggregate.type, ":", aggregate.id);
@@ -549,8 +549,8 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
     outcome = SagaObserver::Outcome::kIgnored;
     return absl::OkStatus();
   }
-  const store::AggregateRef aggregate{absl::StrCat(options_.service, ".", route.aggregate_type),
-                                      route.aggregate_id(event)};
+  const store::AggregateRef aggregate =
+      store::ServiceAggregate(options_.service, route.aggregate_type, route.aggregate_id(event));
   if (aggregate.id.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(event_type, " names no ", route.aggregate_type, " (empty aggregate id)"));

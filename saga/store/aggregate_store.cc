@@ -2,7 +2,14 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace choreo::store {
+
+AggregateRef ServiceAggregate(absl::string_view service, absl::string_view aggregate_type,
+                              std::string id) {
+  return {absl::StrCat(service, ".", aggregate_type), std::move(id)};
+}
 
 absl::StatusOr<std::vector<AggregateSnapshot>> AggregateStore::LoadMany(
     const std::vector<AggregateEvent>& items) {

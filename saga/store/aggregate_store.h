@@ -31,6 +31,12 @@ struct AggregateRef {
   std::string id;
 };
 
+// The aggregate `id` of `aggregate_type` as `service` stores it: type "<service>.<type>" (the
+// runtime's rule for every route; a service reading its own aggregates outside the runtime uses
+// it too).
+AggregateRef ServiceAggregate(absl::string_view service, absl::string_view aggregate_type,
+                              std::string id);
+
 struct AggregateSnapshot {
   std::string state;    // serialized state; empty for an aggregate never written
   int64_t version = 0;  // 0 for an aggregate never written; +1 per state change

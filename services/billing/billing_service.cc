@@ -65,7 +65,7 @@ grpc::Status BillingAdminService::GetBalance(grpc::ServerContext* context,
   absl::StatusOr<store::AggregateSnapshot> snapshot;
   {
     absl::MutexLock lock(&mu_);
-    snapshot = store_.Load({absl::StrCat(kService, ".", kAggregate), request->username()}, "");
+    snapshot = store_.Load(store::ServiceAggregate(kService, kAggregate, request->username()), "");
   }
   if (!snapshot.ok()) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(snapshot.status().message()));

@@ -22,7 +22,7 @@ constexpr char kProfileAggregate[] = "profile";
 constexpr char kInboxAggregate[] = "inbox";
 
 store::AggregateRef Ref(absl::string_view aggregate, const std::string& id) {
-  return {absl::StrCat(kService, ".", aggregate), id};
+  return store::ServiceAggregate(kService, aggregate, id);
 }
 
 }  // namespace

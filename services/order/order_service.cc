@@ -46,7 +46,7 @@ auto Snapshotting(Decide decide) {
 }  // namespace
 
 store::AggregateRef OrderAggregate(const std::string& order_id) {
-  return {absl::StrCat(kService, ".", kAggregate), order_id};
+  return store::ServiceAggregate(kService, kAggregate, order_id);
 }
 
 redis::ShardedSchedule DeadlineSchedule() {
@@ -239,35 +239,58 @@ absl::StatusOr<int> DeadlineScanner::PublishDue(absl::Time now, int* overdue) {
   absl::StatusOr<std::vector<redis::ShardedSchedule::Entry>> due =
       schedule_.Due(scan_, holder_, now, 500);
   if (!due.ok()) return due.status();
-  *overdue = static_cast<int>(due->size());
+  *overdue = static_cast<int>(due->size());  // less each entry settled below
   if (due->empty()) return 0;
   std::vector<DeadlineEntry> entries;
-  std::vector<store::AggregateEvent> refs;  // the orders' states alone (no event id)
   for (const redis::ShardedSchedule::Entry& due_entry : *due) {
     entries.push_back(ParseDeadlineMember(due_entry.member));
-    refs.push_back({OrderAggregate(entries.back().order_id), ""});
   }
-  absl::StatusOr<std::vector<store::AggregateSnapshot>> states = orders_.LoadMany(refs);
-  if (!states.ok()) return states.status();
-  std::vector<redis::ShardedSchedule::Entry> settled;  // published, or not awaiting a deadline
+  const std::vector<bool> settled = SettledOrders(entries);
+  std::vector<redis::ShardedSchedule::Entry> done;  // published, or settled before the deadline
   int published = 0;
-  absl::Status failed;
+  absl::Status publish_error;  // once Kafka refuses one, the pending rest wait for the next pass
   for (size_t i = 0; i < due->size(); ++i) {
-    orders::v1::Order order;
-    // A state that does not parse is the handler's to judge: published, as any pending order.
-    const bool parsed = order.ParseFromString((*states)[i].state);
-    if (!parsed || AwaitsDeadline(order)) {
-      failed = Publish(entries[i]);
-      if (!failed.ok()) break;
+    if (!settled[i]) {
+      if (!publish_error.ok()) continue;
+      publish_error = Publish(entries[i]);
+      if (!publish_error.ok()) continue;
       ++published;
     }
-    settled.push_back((*due)[i]);
+    done.push_back((*due)[i]);
     --*overdue;
   }
   // What was published is dropped only now: a crash in between publishes it again, a duplicate.
-  if (absl::Status removed = schedule_.Remove(scan_, settled); !removed.ok()) return removed;
-  if (!failed.ok()) return failed;
+  const absl::Status removed = schedule_.Remove(scan_, done);
+  if (!publish_error.ok()) {
+    if (!removed.ok()) logging::Warn(absl::StrCat("deadline scan: ", removed.message()));
+    return publish_error;
+  }
+  if (!removed.ok()) return removed;
   return published;
+}
+
+std::vector<bool> DeadlineScanner::SettledOrders(const std::vector<DeadlineEntry>& entries) {
+  std::vector<store::AggregateEvent> refs;  // the states alone (no event id)
+  for (const DeadlineEntry& entry : entries) refs.push_back({OrderAggregate(entry.order_id), ""});
+  std::vector<bool> settled(entries.size(), false);
+  absl::StatusOr<std::vector<store::AggregateSnapshot>> states = orders_.LoadMany(refs);
+  if (!states.ok()) {
+    // One state that cannot be read (a version that is not a number, a key of another type)
+    // fails them all: every entry is published, as before states were read, and its handler
+    // judges (and dead-letters what it cannot read), so expiry never stalls on one order.
+    logging::Warn(
+        absl::StrCat("deadline scan: the due orders' states: ", states.status().message()),
+        {{"orders", absl::StrCat(entries.size())}});
+    return settled;
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    orders::v1::Order order;
+    // Only a stored order that parses and has settled is dropped unannounced; one missing or
+    // unreadable is published, for the handler to judge.
+    settled[i] = (*states)[i].version > 0 && order.ParseFromString((*states)[i].state) &&
+                 SettledBeforeDeadline(order);
+  }
+  return settled;
 }
 
 absl::Status DeadlineScanner::Publish(const DeadlineEntry& entry) const {

@@ -82,9 +82,11 @@ class OrderAdminService final : public orders::v1::OrderAdmin::Service {
 };
 
 // DeadlineScanner: every `interval`, reads the orders of the deadline index's members past due
-// (one round trip), publishes OrderDeadlinePassed for those that still await their deadline
-// (AwaitsDeadline; a state that does not parse too: the handler judges), then removes the
-// members it is done with in one round trip: those published and those of settled orders. The
+// (one round trip). It publishes OrderDeadlinePassed for each order that has not settled
+// (SettledBeforeDeadline: pending, missing, unreadable, or of a status it does not know; every
+// one when the states cannot be read), then removes the members it is done with in one round
+// trip: those published and those of settled orders. Once Kafka refuses an event, the rest of
+// the pass's unsettled orders wait for the next pass; settled ones are still removed. The
 // handler, not the scanner, decides whether an order expires: the scanner only spares settled
 // orders an event. The event id is derived from the order id, so several scanners or a restart
 // produce duplicates the runtime dedupes; it joins the order's saga (correlation id) and trace
@@ -96,9 +98,9 @@ class DeadlineScanner {
     const publish::Publisher* publisher = nullptr;  // not owned
     absl::Duration interval = absl::Milliseconds(250);
     std::function<absl::Time()> clock = [] { return absl::Now(); };  // what "due" is judged by
-    // After every pass: how many orders past their deadline it left in the index (found due
-    // but not published, as when Kafka refuses); 0 after a pass that published all, and on an
-    // instance that does not hold the lease. Null: not told.
+    // After every pass: how many orders past their deadline it left in the index (due, not
+    // settled, and not published, as when Kafka refuses); 0 after a pass that published all,
+    // and on an instance that does not hold the lease. Null: not told.
     std::function<void(int overdue)> after_pass;
   };
   explicit DeadlineScanner(Options options);
@@ -107,14 +109,18 @@ class DeadlineScanner {
   absl::Status Start();
   void Stop() noexcept;
 
-  // One pass: publishes OrderDeadlinePassed for every member due at `now`, if this instance
-  // holds the schedule's lease (one order service instance scans at a time). Returns how many.
+  // One pass: publishes OrderDeadlinePassed for every member due at `now` whose order has not
+  // settled, and drops the rest, if this instance holds the schedule's lease (one order service
+  // instance scans at a time). Returns how many it published.
   absl::StatusOr<int> ScanOnce(absl::Time now);
 
  private:
-  // ScanOnce, but the lease kept on failure; `*overdue`: the due entries it did not settle
-  // (publish, or find settled).
+  // ScanOnce, but the lease kept on failure; `*overdue`: the due entries of orders that had not
+  // settled and were not published.
   absl::StatusOr<int> PublishDue(absl::Time now, int* overdue);
+  // For each entry, whether its order is stored and settled (SettledBeforeDeadline), from one
+  // round trip; all false when the states cannot be read.
+  std::vector<bool> SettledOrders(const std::vector<DeadlineEntry>& entries);
   absl::Status Publish(const DeadlineEntry& entry) const;  // OrderDeadlinePassed, acknowledged
   const Options options_;
   redis::RedisConnection scan_;        // scanner thread only

@@ -12,7 +12,7 @@ namespace {
 constexpr char kSeparator = '|';  // usernames and change ids never contain it
 
 store::AggregateRef UserRef(const std::string& username) {
-  return {absl::StrCat(kService, ".", kUserAggregate), username};
+  return store::ServiceAggregate(kService, kUserAggregate, username);
 }
 
 std::string Member(const PendingChange& change) {

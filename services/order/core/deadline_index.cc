@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "contracts/orders/orders.h"
 #include "platform/proto_time/proto_time.h"
 
 namespace choreo::order {
@@ -28,6 +29,12 @@ std::string DeadlineMember(const orders::v1::Order& order) {
 bool AwaitsDeadline(const orders::v1::Order& order) {
   return !order.order_id().empty() &&
          order.status() == orders::v1::ORDER_STATUS_PENDING_VALIDATION && order.has_deadline();
+}
+
+bool SettledBeforeDeadline(const orders::v1::Order& order) {
+  return !order.order_id().empty() &&
+         contracts::StatusStage(order.status()) >
+             contracts::StatusStage(orders::v1::ORDER_STATUS_PENDING_VALIDATION);
 }
 
 int64_t DeadlineScore(const orders::v1::Order& order) {

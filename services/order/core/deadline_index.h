@@ -5,9 +5,9 @@
 // No I/O; services/order adds an order after the commit and its scanner reads the index.
 //
 // The index is added to, never trimmed by a commit: an order that is paid, cancelled or refused
-// keeps its entry until its deadline, when the scanner finds it no longer awaits one and drops it
-// without publishing. That spares every settled order a write of its own (a Redis round trip and
-// an fsync); the scanner drops a pass's entries in one round trip.
+// keeps its entry until its deadline, when the scanner finds it settled and drops it without
+// publishing. That spares every settled order a write of its own (a Redis round trip and an
+// fsync); the scanner reads a pass's orders and drops their entries in a round trip each.
 
 #include <cstdint>
 #include <string>
@@ -34,9 +34,15 @@ std::string DeadlineMember(const orders::v1::Order& order);
 DeadlineEntry ParseDeadlineMember(absl::string_view member);
 
 // Whether `order`, as committed, awaits its deadline: a pending order with one. Such an order is
-// added to the index (again, whatever happens again: a no-op), and when its entry falls due the
-// scanner publishes OrderDeadlinePassed for it; for any other order the entry is dropped.
+// added to the index (again, whatever happens again: a no-op).
 bool AwaitsDeadline(const orders::v1::Order& order);
+
+// Whether a stored `order` has settled, so that its deadline can change nothing: it has left
+// PENDING_VALIDATION for a status this release knows comes after it (a payment's outcome,
+// expired, cancelled, refund pending, refunded). When its entry falls due the scanner drops it
+// without an event; for anything else (pending, a status from a later release) it publishes
+// OrderDeadlinePassed and the handler judges.
+bool SettledBeforeDeadline(const orders::v1::Order& order);
 
 // The order's deadline as the index's score, in Unix milliseconds.
 int64_t DeadlineScore(const orders::v1::Order& order);

@@ -37,6 +37,27 @@ TEST(DeadlineIndexTest, ASettledOrderOrOneWithoutADeadlineAwaitsNone) {
   EXPECT_FALSE(AwaitsDeadline(orders::v1::Order())) << "no order at all";
 }
 
+// What the scanner may drop unannounced: an order past PENDING in a status this release knows.
+TEST(DeadlineIndexTest, AnOrderHasSettledOnceItLeftPendingForAKnownLaterStatus) {
+  for (orders::v1::OrderStatus status :
+       {orders::v1::ORDER_STATUS_PAID, orders::v1::ORDER_STATUS_INSUFFICIENT_FUNDS,
+        orders::v1::ORDER_STATUS_REJECTED, orders::v1::ORDER_STATUS_EXPIRED,
+        orders::v1::ORDER_STATUS_CANCELLED, orders::v1::ORDER_STATUS_REFUND_PENDING,
+        orders::v1::ORDER_STATUS_REFUNDED}) {
+    orders::v1::Order order = Pending();
+    order.set_status(status);
+    EXPECT_TRUE(SettledBeforeDeadline(order)) << status;
+  }
+  EXPECT_FALSE(SettledBeforeDeadline(Pending()));
+  orders::v1::Order later = Pending();
+  later.set_status(static_cast<orders::v1::OrderStatus>(15));  // reserved for a later release
+  EXPECT_FALSE(SettledBeforeDeadline(later));
+  orders::v1::Order nameless = Pending();
+  nameless.set_status(orders::v1::ORDER_STATUS_PAID);
+  nameless.clear_order_id();
+  EXPECT_FALSE(SettledBeforeDeadline(nameless));
+}
+
 TEST(DeadlineIndexTest, AMemberCarriesTheSagaAndTraceAndOlderMembersStillRead) {
   const std::string traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
   const std::string member = EncodeDeadlineMember({"ord-1", "corr-1", traceparent});

@@ -1,7 +1,8 @@
 // DeadlineScanner on a real redis-server: its report after each pass (the overdue orders alert's
-// source) is the due orders it could not publish, 0 once it published them all; and an entry of
-// an order that no longer awaits its deadline is dropped without an event. The events go to a
-// RecordingSink that refuses them while Kafka is "down".
+// source) is the due orders it could not publish, 0 once it published them all; an entry of an
+// order that has settled is dropped without an event, whatever Kafka does; anything it cannot
+// tell settled is published. The events go to a RecordingSink that refuses them while Kafka is
+// "down".
 
 #include <algorithm>
 #include <optional>
@@ -60,11 +61,23 @@ class DeadlineScannerTest : public ::testing::Test {
                     .ok());
   }
 
-  // The orders the published events are for, in the order sent.
+  // The orders the published events are for, sorted.
   std::vector<std::string> PublishedFor() const {
     std::vector<std::string> ids;
     for (const KafkaRecord& record : sink_.sent()) ids.push_back(record.key);
+    std::sort(ids.begin(), ids.end());
     return ids;
+  }
+
+  // Entries in the index, over all its keys.
+  int64_t IndexSize() {
+    int64_t entries = 0;
+    for (const std::string& key : DeadlineSchedule().Keys()) {
+      absl::StatusOr<redis::RedisReply> size = connection_->Command({"ZCARD", key});
+      EXPECT_TRUE(size.ok()) << size.status();
+      if (size.ok()) entries += size->integer;
+    }
+    return entries;
   }
 
   absl::StatusOr<std::unique_ptr<testing::RedisServer>> redis_ = testing::RedisServer::Start();
@@ -76,6 +89,8 @@ class DeadlineScannerTest : public ::testing::Test {
   std::unique_ptr<DeadlineScanner> scanner_;
 };
 
+// While Kafka refuses, the pending orders stay (and are reported); a settled one is dropped all
+// the same, so a long outage does not have the scanner read it again on every pass.
 TEST_F(DeadlineScannerTest, APassReportsTheDueOrdersItCouldNotPublish) {
   const absl::Time now = absl::Now();
   for (int i = 0; i < 3; ++i) {
@@ -85,21 +100,29 @@ TEST_F(DeadlineScannerTest, APassReportsTheDueOrdersItCouldNotPublish) {
     Store(order);
     Index(order);
   }
+  const orders::v1::Order paid =
+      OrderIn("ord-paid", orders::v1::ORDER_STATUS_PAID, now - absl::Minutes(1));
+  Store(paid);
+  Index(paid);
 
   sink_.FailWith(absl::UnavailableError("Kafka is down"));
   EXPECT_FALSE(scanner_->ScanOnce(now).ok());
+  EXPECT_EQ(IndexSize(), 3) << "the paid order's entry went, the pending ones stayed";
   sink_.FailWith(absl::OkStatus());
   absl::StatusOr<int> published = scanner_->ScanOnce(now);
   ASSERT_TRUE(published.ok()) << published.status();
   EXPECT_EQ(*published, 2);
-  EXPECT_EQ(reports_, (std::vector<int>{2, 0})) << "the one due in an hour is not overdue";
+  EXPECT_EQ(reports_, (std::vector<int>{2, 0}))
+      << "neither the paid order nor the one due in an hour is overdue";
   EXPECT_EQ(PublishedFor(), (std::vector<std::string>{"ord-0", "ord-1"}));
+  EXPECT_EQ(IndexSize(), 1) << "the one due in an hour";
 }
 
 // A paid or cancelled order keeps its entry (no commit removes it); when it falls due the
-// scanner drops it without an event. So does an entry whose order is gone. A state that does
-// not parse is published: the handler judges it, as before the scanner read states.
-TEST_F(DeadlineScannerTest, AnEntryOfAnOrderThatNoLongerAwaitsItIsDroppedWithoutAnEvent) {
+// scanner drops it without an event. What it cannot tell settled is published for the handler
+// to judge, as before the scanner read states: a pending order, one that is not stored, one
+// whose state does not parse, one of a status from a later release.
+TEST_F(DeadlineScannerTest, OnlyAnEntryOfASettledOrderIsDroppedWithoutAnEvent) {
   const absl::Time now = absl::Now();
   const absl::Time due = now - absl::Seconds(1);
   const orders::v1::Order paid = OrderIn("ord-paid", orders::v1::ORDER_STATUS_PAID, due);
@@ -110,26 +133,46 @@ TEST_F(DeadlineScannerTest, AnEntryOfAnOrderThatNoLongerAwaitsItIsDroppedWithout
   const orders::v1::Order gone =
       OrderIn("ord-gone", orders::v1::ORDER_STATUS_PENDING_VALIDATION, due);
   const orders::v1::Order garbled = OrderIn("ord-garbled", orders::v1::ORDER_STATUS_PAID, due);
-  for (const orders::v1::Order& order : {paid, cancelled, pending, gone, garbled}) Index(order);
-  for (const orders::v1::Order& order : {paid, cancelled, pending}) Store(order);
+  const orders::v1::Order later =
+      OrderIn("ord-later", static_cast<orders::v1::OrderStatus>(15), due);  // a reserved number
+  for (const orders::v1::Order& order : {paid, cancelled, pending, gone, garbled, later}) {
+    Index(order);
+  }
+  for (const orders::v1::Order& order : {paid, cancelled, pending, later}) Store(order);
   Store(garbled, std::string("\x0a\xff"));  // a length past the end
 
   absl::StatusOr<int> published = scanner_->ScanOnce(now);
   ASSERT_TRUE(published.ok()) << published.status();
-  EXPECT_EQ(*published, 2);
-  std::vector<std::string> ids = PublishedFor();
-  std::sort(ids.begin(), ids.end());
-  EXPECT_EQ(ids, (std::vector<std::string>{"ord-garbled", "ord-pending"}));
-  EXPECT_EQ(reports_, (std::vector<int>{0})) << "every due entry was settled";
-  for (const std::string& key : DeadlineSchedule().Keys()) {
-    absl::StatusOr<redis::RedisReply> size = connection_->Command({"ZCARD", key});
-    ASSERT_TRUE(size.ok()) << size.status();
-    EXPECT_EQ(size->integer, 0) << key << ": every due entry is removed, published or not";
-  }
+  EXPECT_EQ(*published, 4);
+  EXPECT_EQ(PublishedFor(),
+            (std::vector<std::string>{"ord-garbled", "ord-gone", "ord-later", "ord-pending"}));
+  EXPECT_EQ(reports_, (std::vector<int>{0})) << "every due entry was settled or published";
+  EXPECT_EQ(IndexSize(), 0) << "every due entry is removed, published or not";
   published = scanner_->ScanOnce(now + absl::Minutes(1));
   ASSERT_TRUE(published.ok()) << published.status();
   EXPECT_EQ(*published, 0);
-  EXPECT_EQ(sink_.sent().size(), 2u);
+  EXPECT_EQ(sink_.sent().size(), 4u);
+}
+
+// One state that cannot be read fails the pass's read: then every due entry is published, as
+// before the scanner read states, so one bad key never stalls expiry.
+TEST_F(DeadlineScannerTest, WhenTheStatesCannotBeReadEveryDueEntryIsPublished) {
+  const absl::Time due = absl::Now() - absl::Seconds(1);
+  const orders::v1::Order paid = OrderIn("ord-paid", orders::v1::ORDER_STATUS_PAID, due);
+  const orders::v1::Order odd = OrderIn("ord-odd", orders::v1::ORDER_STATUS_PAID, due);
+  Store(paid);
+  Index(paid);
+  Index(odd);
+  ASSERT_TRUE(connection_
+                  ->Command({"SET", store::RedisAggregateStore::StateKey(OrderAggregate("ord-odd")),
+                             "not a hash"})
+                  .ok());
+
+  absl::StatusOr<int> published = scanner_->ScanOnce(absl::Now());
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_EQ(*published, 2);
+  EXPECT_EQ(PublishedFor(), (std::vector<std::string>{"ord-odd", "ord-paid"}));
+  EXPECT_EQ(IndexSize(), 0);
 }
 
 }  // namespace
