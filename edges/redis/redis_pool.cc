@@ -38,9 +38,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::EvalMany(
     const std::string& script, const std::vector<RedisConnection::ScriptCall>& calls) {
   absl::StatusOr<std::vector<RedisReply>> replies = EvalEach(script, calls);
   if (!replies.ok()) return replies.status();
-  for (const RedisReply& reply : *replies) {
-    if (reply.is_error()) return absl::UnavailableError(absl::StrCat("redis: ", reply.str));
-  }
+  if (absl::Status refused = NoErrorReply(*replies, "redis"); !refused.ok()) return refused;
   return replies;
 }
 
@@ -50,9 +48,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::Run(
   absl::MutexLock lock(&slot.mu);
   absl::StatusOr<std::vector<RedisReply>> replies = slot.connection->Pipeline(commands);
   if (!replies.ok()) return replies.status();
-  for (const RedisReply& reply : *replies) {
-    if (reply.is_error()) return absl::UnavailableError(absl::StrCat("redis: ", reply.str));
-  }
+  if (absl::Status refused = NoErrorReply(*replies, "redis"); !refused.ok()) return refused;
   return replies;
 }
 

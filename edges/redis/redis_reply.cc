@@ -7,6 +7,13 @@
 
 namespace choreo::redis {
 
+absl::Status NoErrorReply(const std::vector<RedisReply>& replies, absl::string_view what) {
+  for (const RedisReply& reply : replies) {
+    if (reply.is_error()) return absl::UnavailableError(absl::StrCat(what, ": ", reply.str));
+  }
+  return absl::OkStatus();
+}
+
 std::string RedisAddress::ToString() const { return absl::StrCat(host, ":", port); }
 
 absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view address) {

@@ -21,6 +21,10 @@ struct RedisReply {
   bool is_error() const { return type == Type::kError; }
 };
 
+// OK, or UNAVAILABLE "<what>: <message>" for the first error reply among `replies`: for callers
+// whose round trip fails as a whole when Redis refuses any of its commands.
+absl::Status NoErrorReply(const std::vector<RedisReply>& replies, absl::string_view what);
+
 struct RedisAddress {
   std::string host;
   int port = 0;

@@ -95,10 +95,7 @@ absl::Status ShardedSchedule::Remove(RedisConnection& redis,
   if (removals.empty()) return absl::OkStatus();
   absl::StatusOr<std::vector<RedisReply>> removed = redis.Pipeline(removals);
   if (!removed.ok()) return removed.status();
-  for (const RedisReply& reply : *removed) {
-    if (reply.is_error()) return absl::UnavailableError(absl::StrCat("redis ZREM: ", reply.str));
-  }
-  return absl::OkStatus();
+  return NoErrorReply(*removed, "redis ZREM");
 }
 
 std::string ShardedSchedule::LeaseKey() const {

@@ -169,5 +169,17 @@ TEST(RedisAddressTest, ParsesHostAndPort) {
   }
 }
 
+// The check a round trip that fails as a whole makes of its replies: the first error names it.
+TEST(RedisReplyTest, AnyErrorReplyIsUnavailableAndTheFirstIsNamed) {
+  redis::RedisReply ok{.type = redis::RedisReply::Type::kStatus, .str = "OK"};
+  redis::RedisReply refused{.type = redis::RedisReply::Type::kError, .str = "WRONGTYPE a"};
+  redis::RedisReply denied{.type = redis::RedisReply::Type::kError, .str = "NOPERM b"};
+  EXPECT_TRUE(redis::NoErrorReply({}, "redis").ok());
+  EXPECT_TRUE(redis::NoErrorReply({ok, ok}, "redis").ok());
+  const absl::Status status = redis::NoErrorReply({ok, refused, denied}, "redis ZREM");
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  EXPECT_EQ(status.message(), "redis ZREM: WRONGTYPE a");
+}
+
 }  // namespace
 }  // namespace choreo::store
