@@ -239,26 +239,38 @@ absl::StatusOr<int> DeadlineScanner::PublishDue(absl::Time now, int* overdue) {
   absl::StatusOr<std::vector<redis::ShardedSchedule::Entry>> due =
       schedule_.Due(scan_, holder_, now, 500);
   if (!due.ok()) return due.status();
-  *overdue = static_cast<int>(due->size());  // less each entry settled below
-  if (due->empty()) return 0;
+  if (due->empty()) {
+    *overdue = 0;
+    return 0;
+  }
   std::vector<DeadlineEntry> entries;
   for (const redis::ShardedSchedule::Entry& due_entry : *due) {
     entries.push_back(ParseDeadlineMember(due_entry.member));
   }
   const std::vector<bool> settled = SettledOrders(entries);
-  std::vector<redis::ShardedSchedule::Entry> done;  // published, or settled before the deadline
-  int published = 0;
-  absl::Status publish_error;  // once Kafka refuses one, the pending rest wait for the next pass
+  std::vector<redis::ShardedSchedule::Entry> done;       // settled, then those published
+  std::vector<redis::ShardedSchedule::Entry> announced;  // to publish
+  std::vector<publish::StampedEvent> events;
+  absl::Status publish_error;
   for (size_t i = 0; i < due->size(); ++i) {
-    if (!settled[i]) {
-      if (!publish_error.ok()) continue;
-      publish_error = Publish(entries[i]);
-      if (!publish_error.ok()) continue;
-      ++published;
+    if (settled[i]) {
+      done.push_back((*due)[i]);
+      continue;
     }
-    done.push_back((*due)[i]);
-    --*overdue;
+    absl::StatusOr<publish::StampedEvent> event = DeadlinePassed(entries[i]);
+    if (!event.ok()) publish_error.Update(event.status());
+    if (!publish_error.ok()) continue;
+    announced.push_back((*due)[i]);
+    events.push_back(*std::move(event));
   }
+  // The pass's events go out together, with one wait for all their acknowledgements: a backlog
+  // (after a Kafka outage) drains a batch per round trip to the broker, not an event. If any is
+  // refused, none of them counts as published: those the broker did take are published again
+  // next pass, duplicates the handler drops.
+  if (publish_error.ok()) publish_error = options_.publisher->SendAndWait(std::move(events));
+  const int published = publish_error.ok() ? static_cast<int>(announced.size()) : 0;
+  if (publish_error.ok()) done.insert(done.end(), announced.begin(), announced.end());
+  *overdue = static_cast<int>(due->size() - done.size());
   // What was published is dropped only now: a crash in between publishes it again, a duplicate.
   const absl::Status removed = schedule_.Remove(scan_, done);
   if (!publish_error.ok()) {
@@ -293,13 +305,14 @@ std::vector<bool> DeadlineScanner::SettledOrders(const std::vector<DeadlineEntry
   return settled;
 }
 
-absl::Status DeadlineScanner::Publish(const DeadlineEntry& entry) const {
+absl::StatusOr<publish::StampedEvent> DeadlineScanner::DeadlinePassed(
+    const DeadlineEntry& entry) const {
   orders::v1::OrderDeadlinePassed event;
   event.set_order_id(entry.order_id);
   publish::Origin origin =
       publish::Origin::Command(ids::CorrelationId(entry.correlation_id), entry.traceparent);
   origin.event_id = ids::EventId(ids::StableId("deadline", {entry.order_id}));
-  return options_.publisher->Publish(event, topics::kOrdersDeadlines, entry.order_id, origin);
+  return options_.publisher->Stamp(event, topics::kOrdersDeadlines, entry.order_id, origin);
 }
 
 }  // namespace choreo::order

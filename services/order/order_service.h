@@ -84,9 +84,10 @@ class OrderAdminService final : public orders::v1::OrderAdmin::Service {
 // DeadlineScanner: every `interval`, reads the orders of the deadline index's members past due
 // (one round trip). It publishes OrderDeadlinePassed for each order that has not settled
 // (SettledBeforeDeadline: pending, missing, unreadable, or of a status it does not know; every
-// one when the states cannot be read), then removes the members it is done with in one round
-// trip: those published and those of settled orders. Once Kafka refuses an event, the rest of
-// the pass's unsettled orders wait for the next pass; settled ones are still removed. The
+// one when the states cannot be read), all of a pass's events together with one wait for their
+// acknowledgements, then removes the members it is done with in one round trip: those published
+// and those of settled orders. When Kafka refuses any of a pass's events, all its unsettled
+// orders wait for the next pass (published again: duplicates); settled ones are still removed. The
 // handler, not the scanner, decides whether an order expires: the scanner only spares settled
 // orders an event. The event id is derived from the order id, so several scanners or a restart
 // produce duplicates the runtime dedupes; it joins the order's saga (correlation id) and trace
@@ -121,7 +122,8 @@ class DeadlineScanner {
   // For each entry, whether its order is stored and settled (SettledBeforeDeadline), from one
   // round trip; all false when the states cannot be read.
   std::vector<bool> SettledOrders(const std::vector<DeadlineEntry>& entries);
-  absl::Status Publish(const DeadlineEntry& entry) const;  // OrderDeadlinePassed, acknowledged
+  // The entry's OrderDeadlinePassed, stamped for the pass's one send.
+  absl::StatusOr<publish::StampedEvent> DeadlinePassed(const DeadlineEntry& entry) const;
   const Options options_;
   redis::RedisConnection scan_;        // scanner thread only
   store::RedisAggregateStore orders_;  // scanner thread only: the due orders' states

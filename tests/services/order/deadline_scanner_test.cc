@@ -1,8 +1,8 @@
 // DeadlineScanner on a real redis-server: its report after each pass (the overdue orders alert's
 // source) is the due orders it could not publish, 0 once it published them all; an entry of an
 // order that has settled is dropped without an event, whatever Kafka does; anything it cannot
-// tell settled is published. The events go to a RecordingSink that refuses them while Kafka is
-// "down".
+// tell settled is published, all of a pass's events together. The events go to a RecordingSink
+// that refuses them while Kafka is "down".
 
 #include <algorithm>
 #include <optional>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "platform/proto_time/proto_time.h"
 #include "saga/publish/publisher.h"
@@ -31,14 +32,46 @@ orders::v1::Order OrderIn(const std::string& order_id, orders::v1::OrderStatus s
   return order;
 }
 
+// A broker that acknowledges nothing until it holds `batch` records, then all of them: a sender
+// that waits for each record's acknowledgement before sending the next never gets one.
+class AcksOnlyAFullBatch final : public publish::RecordSink {
+ public:
+  explicit AcksOnlyAFullBatch(size_t batch) : batch_(batch) {}
+  absl::Status Send(const KafkaRecord& record, publish::SendCallback done) override {
+    std::vector<publish::SendCallback> acks;
+    {
+      absl::MutexLock lock(&mu_);
+      keys_.push_back(record.key);
+      waiting_.push_back(std::move(done));
+      if (waiting_.size() == batch_) acks.swap(waiting_);
+    }
+    for (publish::SendCallback& ack : acks) std::move(ack)(absl::OkStatus());
+    return absl::OkStatus();
+  }
+  std::vector<std::string> keys() const {
+    absl::MutexLock lock(&mu_);
+    return keys_;
+  }
+
+ private:
+  const size_t batch_;
+  mutable absl::Mutex mu_;
+  std::vector<std::string> keys_ ABSL_GUARDED_BY(mu_);
+  std::vector<publish::SendCallback> waiting_ ABSL_GUARDED_BY(mu_);
+};
+
 class DeadlineScannerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(redis_.ok()) << redis_.status();
     options_ = (*redis_)->ConnectionOptions();
     connection_ = std::make_unique<redis::RedisConnection>(options_);
-    scanner_ = std::make_unique<DeadlineScanner>(DeadlineScanner::Options{
-        .redis = options_, .publisher = &publisher_, .after_pass = [this](int overdue) {
+    scanner_ = ScannerPublishingTo(publisher_);
+  }
+
+  std::unique_ptr<DeadlineScanner> ScannerPublishingTo(const publish::Publisher& publisher) {
+    return std::make_unique<DeadlineScanner>(DeadlineScanner::Options{
+        .redis = options_, .publisher = &publisher, .after_pass = [this](int overdue) {
           reports_.push_back(overdue);
         }});
   }
@@ -172,6 +205,33 @@ TEST_F(DeadlineScannerTest, WhenTheStatesCannotBeReadEveryDueEntryIsPublished) {
   ASSERT_TRUE(published.ok()) << published.status();
   EXPECT_EQ(*published, 2);
   EXPECT_EQ(PublishedFor(), (std::vector<std::string>{"ord-odd", "ord-paid"}));
+  EXPECT_EQ(IndexSize(), 0);
+}
+
+// A pass's events go out together and are waited for once: after a Kafka outage a backlog
+// drains a batch per round trip to the broker, not an event per round trip.
+TEST_F(DeadlineScannerTest, APassSendsItsEventsTogether) {
+  const absl::Time due = absl::Now() - absl::Seconds(1);
+  constexpr int kPending = 50;
+  for (int i = 0; i < kPending; ++i) {
+    const orders::v1::Order order =
+        OrderIn(absl::StrCat("ord-", i), orders::v1::ORDER_STATUS_PENDING_VALIDATION, due);
+    Store(order);
+    Index(order);
+  }
+  const orders::v1::Order paid = OrderIn("ord-paid", orders::v1::ORDER_STATUS_PAID, due);
+  Store(paid);
+  Index(paid);
+  AcksOnlyAFullBatch broker(kPending);
+  const publish::Publisher publisher(&broker,
+                                     {.service = "order", .ack_timeout = absl::Seconds(2)});
+  std::unique_ptr<DeadlineScanner> scanner = ScannerPublishingTo(publisher);
+
+  absl::StatusOr<int> published = scanner->ScanOnce(absl::Now());
+  ASSERT_TRUE(published.ok()) << published.status() << " (one event at a time never gets an ack)";
+  EXPECT_EQ(*published, kPending);
+  EXPECT_EQ(broker.keys().size(), static_cast<size_t>(kPending)) << "nothing for the paid order";
+  EXPECT_EQ(reports_, (std::vector<int>{0}));
   EXPECT_EQ(IndexSize(), 0);
 }
 
