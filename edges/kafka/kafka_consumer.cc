@@ -50,6 +50,9 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(const Kafka
     if (name == "group.id") consumer->group_id_ = value;
     if (name == "auto.offset.reset") consumer->start_at_end_ = value == "latest";
   }
+  consumer->listed_ =
+      LiveClients::Process().Add(absl::StrCat("consumer ", consumer->group_id_),
+                                 [c = consumer.get()] { return c->LatestStatistics(); });
   return consumer;
 }
 

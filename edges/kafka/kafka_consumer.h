@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "edges/kafka/fetch_confirmation.h"
 #include "edges/kafka/kafka_client.h"
+#include "edges/kafka/live_clients.h"
 #include "edges/kafka/statistics.h"
 #include "platform/record/record.h"
 
@@ -103,6 +104,8 @@ class KafkaConsumer {
   // Which assigned partitions readiness has yet to see fetching, in statistics delivered
   // after their assignment.
   mutable FetchConfirmation confirmation_ ABSL_GUARDED_BY(statistics_mu_);
+  // Listed as "consumer <group.id>" (choreo_kafka_requests_total); last, so unlisted first.
+  LiveClients::Registration listed_;
 };
 
 }  // namespace choreo::kafka

@@ -26,6 +26,8 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const Kafka
     producer->handle_ = *std::move(handle);
   }
   producer->poller_ = std::thread([p = producer.get()] { p->PollLoop(); });
+  producer->listed_ = LiveClients::Process().Add(
+      "producer", [p = producer.get()] { return p->LatestStatistics(); });
   return producer;
 }
 

@@ -36,6 +36,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "edges/kafka/kafka_client.h"
+#include "edges/kafka/live_clients.h"
 #include "platform/record/record.h"
 
 namespace choreo::kafka {
@@ -111,6 +112,8 @@ class KafkaProducer {
   std::thread poller_;
   mutable absl::Mutex statistics_mu_;
   std::string statistics_ ABSL_GUARDED_BY(statistics_mu_);
+  // Listed as "producer" (choreo_kafka_requests_total); last, so unlisted first.
+  LiveClients::Registration listed_;
 };
 
 }  // namespace choreo::kafka

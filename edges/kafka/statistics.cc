@@ -4,9 +4,10 @@
 #include <functional>
 #include <map>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -25,18 +26,27 @@ absl::StatusOr<google::protobuf::Struct> ParseStatistics(absl::string_view json)
   return root;
 }
 
-// The string values of every `"key": "..."` in `json`, in order: a text scan, no parse. A
-// client's statistics are tens of KB of JSON and readiness looks at them every second; a full
-// parse there cost each process about 2% of a core. librdkafka's keys never appear inside its
-// string values, and an object named like `key` (a topic, say) is followed by `{`, not a string.
-std::vector<absl::string_view> StringValues(absl::string_view json, absl::string_view key) {
+// What follows `"key":` (whitespace stripped) at every occurrence of the key in `json`, in
+// order, up to the end of the text: a text scan, no parse. A client's statistics are tens of KB
+// of JSON and readiness looks at them every second; a full parse there cost each process about
+// 2% of a core. librdkafka's keys never appear inside its string values.
+std::vector<absl::string_view> ValuesOf(absl::string_view json, absl::string_view key) {
   const std::string quoted = absl::StrCat("\"", key, "\"");
   std::vector<absl::string_view> values;
   for (size_t at = json.find(quoted); at != absl::string_view::npos;
        at = json.find(quoted, at + quoted.size())) {
     absl::string_view rest = absl::StripLeadingAsciiWhitespace(json.substr(at + quoted.size()));
     if (!absl::ConsumePrefix(&rest, ":")) continue;
-    rest = absl::StripLeadingAsciiWhitespace(rest);
+    values.push_back(absl::StripLeadingAsciiWhitespace(rest));
+  }
+  return values;
+}
+
+// The string values of every `"key": "..."` in `json`, in order (ValuesOf): an object named
+// like `key` (a topic, say) is followed by `{`, not a string, and is skipped.
+std::vector<absl::string_view> StringValues(absl::string_view json, absl::string_view key) {
+  std::vector<absl::string_view> values;
+  for (absl::string_view rest : ValuesOf(json, key)) {
     if (!absl::ConsumePrefix(&rest, "\"")) continue;
     const size_t end = rest.find('"');
     if (end == absl::string_view::npos) break;
@@ -211,6 +221,24 @@ absl::StatusOr<std::vector<PartitionLag>> ConsumerLagFromStatistics(absl::string
     return absl::OkStatus();
   }));
   return lags;
+}
+
+std::map<std::string, int64_t> RequestsFromStatistics(absl::string_view json) {
+  // Each broker's counters: "req": { "Produce": 12, "Fetch": 40, ... }, flat, numbers only.
+  std::map<std::string, int64_t> requests;
+  for (absl::string_view rest : ValuesOf(json, "req")) {
+    if (!absl::ConsumePrefix(&rest, "{")) continue;
+    const absl::string_view object = rest.substr(0, rest.find('}'));
+    for (absl::string_view pair : absl::StrSplit(object, ',', absl::SkipWhitespace())) {
+      std::vector<absl::string_view> parts = absl::StrSplit(pair, absl::MaxSplits(':', 1));
+      int64_t count = 0;
+      if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &count) || count <= 0) continue;
+      const absl::string_view name = absl::StripAsciiWhitespace(parts[0]);
+      if (name.size() < 3 || name.front() != '"' || name.back() != '"') continue;
+      requests[std::string(name.substr(1, name.size() - 2))] += count;
+    }
+  }
+  return requests;
 }
 
 }  // namespace choreo::kafka

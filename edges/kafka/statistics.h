@@ -3,6 +3,7 @@
 // Reads librdkafka's statistics JSON (statistics.interval.ms) for the numbers choreo exports.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -63,5 +64,11 @@ absl::Status CheckProducerReady(absl::string_view json);
 // client's statistics are tens of KB of JSON, and readiness is checked every second); for a
 // producer whose brokers another check already covers.
 absl::Status CheckProducerIdAssigned(absl::string_view json);
+
+// The requests a client sent, by request type ("Produce", "Fetch", "OffsetCommit", ...), summed
+// over its brokers (each broker's "req" counters in `json`); types it never sent are left out.
+// A text scan, like CheckBrokersReachable: metrics read it at every scrape. Empty for text that
+// holds no counters.
+std::map<std::string, int64_t> RequestsFromStatistics(absl::string_view json);
 
 }  // namespace choreo::kafka

@@ -108,6 +108,7 @@ absl::StatusOr<const RunningServer*> ProcessHost::ServeGrpc(
     const TlsMaterial& tls) {
   telemetry::AddConsumerLag(telemetry_.metrics(), std::move(lag_sources_));
   lag_sources_.clear();
+  telemetry::AddKafkaRequests(telemetry_.metrics());
   InterceptorFactories interceptors;
   interceptors.push_back(telemetry::GrpcServerTelemetry(telemetry_.metrics(), telemetry_.tracer()));
   absl::StatusOr<RunningServer> server =

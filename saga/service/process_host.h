@@ -3,7 +3,8 @@
 // ProcessHost: the life of one choreo process, a service's (RunService) or the gateway's:
 //   - telemetry (JSON logs, /metrics, spans, /healthz, /readyz), started first;
 //   - the process's consumer groups: each one's readiness gates the process's, each one's lag
-//     is exported (choreo_kafka_consumer_lag);
+//     is exported (choreo_kafka_consumer_lag); the requests of every Kafka client it has are
+//     too (choreo_kafka_requests_total);
 //   - the gRPC server (StartGrpcServer: grpc.health.v1 + reflection, RED metrics and spans),
 //     grpc.health.v1 SERVING exactly while ready;
 //   - the parts the process starts: the host keeps them alive and runs their stop steps;

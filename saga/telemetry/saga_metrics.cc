@@ -1,7 +1,11 @@
 #include "saga/telemetry/saga_metrics.h"
 
+#include <map>
 #include <string>
+#include <utility>
 
+#include "edges/kafka/live_clients.h"
+#include "edges/kafka/statistics.h"
 #include "saga/dlq/dead_letter.h"
 
 namespace choreo::telemetry {
@@ -73,6 +77,27 @@ void AddConsumerLag(metrics::Metrics& metrics, std::vector<ConsumerLagSource> so
                                           {"partition", std::to_string(lag.partition)}},
                                .value = static_cast<double>(lag.lag)});
           }
+        }
+        return samples;
+      });
+}
+
+void AddKafkaRequests(metrics::Metrics& metrics) {
+  metrics.CounterCallback(
+      "choreo_kafka_requests_total",
+      "Requests this process's Kafka clients sent to the brokers, by client and request type "
+      "(librdkafka's statistics, refreshed every second).",
+      [] {
+        std::map<std::pair<std::string, std::string>, int64_t> counts;  // (client, request)
+        for (const kafka::LiveClients::Reading& client : kafka::LiveClients::Process().Read()) {
+          for (const auto& [request, count] : kafka::RequestsFromStatistics(client.statistics)) {
+            counts[{client.label, request}] += count;
+          }
+        }
+        std::vector<metrics::Sample> samples;
+        for (const auto& [key, count] : counts) {
+          samples.push_back({.labels = {{"client", key.first}, {"request", key.second}},
+                             .value = static_cast<double>(count)});
         }
         return samples;
       });

@@ -46,4 +46,11 @@ ConsumerLagSource LagOf(const saga::SagaRuntime& runtime);
 // statistics) at scrape time.
 void AddConsumerLag(metrics::Metrics& metrics, std::vector<ConsumerLagSource> sources);
 
+// choreo_kafka_requests_total{client,request}: the requests this process's Kafka clients sent,
+// by client ("producer", "consumer <group>": clients of one label add up) and request type
+// ("Produce", "Fetch", "OffsetCommit", ...), from each live client's latest statistics
+// (kafka::LiveClients, refreshed every second) at scrape time. A client that goes (a producer
+// replaced after a fatal error) takes its counts with it: a counter reset to Prometheus.
+void AddKafkaRequests(metrics::Metrics& metrics);
+
 }  // namespace choreo::telemetry

@@ -676,6 +676,7 @@ int Main(int argc, char** argv) {
   std::string redis_per_order;
   std::string record_times;  // each saga service's queue and handling per record, saga phase
   std::string round_trips;   // each service's Redis round trips per order, saga phase
+  std::string kafka_requests;         // each service's Kafka requests per order, saga phase
   double redis_memory_per_order = 0;  // bytes kept per order (markers, views, indexes)
   absl::Time saga_started = absl::InfiniteFuture();
   if (config.mode == "fixed") {
@@ -691,6 +692,7 @@ int Main(int argc, char** argv) {
       const double sent = static_cast<double>(std::max<int64_t>(1, saga_phases.back().sent));
       record_times = RecordTimesBreakdown(phase_metrics);
       round_trips = RoundTripsBreakdown(phase_metrics, sent);
+      kafka_requests = KafkaRequestsBreakdown(phase_metrics, sent);
       redis_memory_per_order =
           static_cast<double>(RedisInfoNumber(system.redis(), "memory", "used_memory") -
                               memory_before) /
@@ -785,6 +787,10 @@ int Main(int argc, char** argv) {
                 redis_memory_per_order);
     std::printf("Redis round trips per order, by service (from the services' metrics):\n%s",
                 round_trips.c_str());
+    std::printf(
+        "Kafka requests per order, by service (its clients' statistics, "
+        "choreo_kafka_requests_total):\n%s",
+        kafka_requests.c_str());
   }
   if (config.mode == "fixed" && config.saga) {
     std::printf("\ntime between the saga's events (from their occurred_at), saga phase:\n%s",

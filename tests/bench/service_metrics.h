@@ -14,11 +14,13 @@ namespace choreo::bench {
 
 // One service's reading: its records' wait in a lane's queue (choreo_event_queue_seconds) and
 // their handling (choreo_event_handling_seconds), by topic; its Redis round trips
-// (choreo_redis_command_duration_seconds), by command.
+// (choreo_redis_command_duration_seconds), by command; the requests its Kafka clients sent
+// (choreo_kafka_requests_total), by request type over all its clients.
 struct ServiceMetrics {
   std::map<std::string, CountAndSum> queued;
   std::map<std::string, CountAndSum> handled;
   std::map<std::string, CountAndSum> redis;
+  std::map<std::string, double> kafka_requests;
 };
 using MetricsByService = std::map<std::string, ServiceMetrics>;
 
@@ -37,5 +39,9 @@ std::string RecordTimesBreakdown(const MetricsByService& phase);
 // counts once), their mean time as the service saw it, and the commands they were, the most
 // frequent first (those under 0.01 per order left out).
 std::string RoundTripsBreakdown(const MetricsByService& phase, double orders);
+
+// One line per service whose Kafka clients sent requests in `phase`: how many per order, and of
+// which types, the most frequent first (those under 0.01 per order left out).
+std::string KafkaRequestsBreakdown(const MetricsByService& phase, double orders);
 
 }  // namespace choreo::bench

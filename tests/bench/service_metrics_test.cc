@@ -18,6 +18,9 @@ choreo_redis_command_duration_seconds_count{command="evalsha"} 100
 choreo_redis_command_duration_seconds_sum{command="evalsha"} 0.1
 choreo_redis_command_duration_seconds_count{command="pipeline"} 50
 choreo_redis_command_duration_seconds_sum{command="pipeline"} 0.05
+choreo_kafka_requests_total{client="producer",request="Produce"} 100
+choreo_kafka_requests_total{client="consumer order",request="Fetch"} 70
+choreo_kafka_requests_total{client="producer",request="Fetch"} 2
 )";
 
 constexpr char kAfter[] = R"(
@@ -31,6 +34,10 @@ choreo_redis_command_duration_seconds_count{command="pipeline"} 70
 choreo_redis_command_duration_seconds_sum{command="pipeline"} 0.09
 choreo_redis_command_duration_seconds_count{command="ping"} 1
 choreo_redis_command_duration_seconds_sum{command="ping"} 0.001
+choreo_kafka_requests_total{client="producer",request="Produce"} 160
+choreo_kafka_requests_total{client="consumer order",request="Fetch"} 100
+choreo_kafka_requests_total{client="producer",request="Fetch"} 2
+choreo_kafka_requests_total{client="consumer order",request="OffsetCommit"} 1
 )";
 
 MetricsByService Phase() {
@@ -71,6 +78,25 @@ TEST(ServiceMetricsTest, RoundTripsArePerOrderByCommandTheMostFrequentFirst) {
   EXPECT_EQ(RoundTripsBreakdown(two_rare, 150),
             "       users          0.01 per order, mean 1.00 ms\n");
   EXPECT_EQ(RoundTripsBreakdown(Phase(), 0), "");
+}
+
+TEST(ServiceMetricsTest, KafkaRequestsArePerOrderByTypeOverAllClients) {
+  // order: 60 Produce, 30 Fetch (of the consumer: the producer's stayed at 2) and 1 OffsetCommit
+  // in 20 orders.
+  const MetricsByService phase = Phase();
+  EXPECT_EQ(phase.at("order").kafka_requests.at("Fetch"), 30);
+  const std::string lines = KafkaRequestsBreakdown(phase, 20);
+  EXPECT_THAT(
+      lines,
+      HasSubstr("order          4.55 per order (Produce 3.00, Fetch 1.50, OffsetCommit 0.05)"));
+  EXPECT_THAT(lines, HasSubstr("gateway        8.60 per order (Produce 5.00, Fetch 3.60)"));
+  EXPECT_THAT(KafkaRequestsBreakdown(phase, 200), Not(HasSubstr("OffsetCommit")));
+  // A client that went takes its counts along: the phase counts nothing below zero.
+  const MetricsByService replaced =
+      MetricsAdded({{"order", {.kafka_requests = {{"Produce", 50}}}}},
+                   {{"order", {.kafka_requests = {{"Produce", 10}}}}});
+  EXPECT_EQ(replaced.at("order").kafka_requests.at("Produce"), 0);
+  EXPECT_EQ(KafkaRequestsBreakdown(phase, 0), "");
 }
 
 }  // namespace

@@ -170,5 +170,21 @@ TEST(ProducerReadyTest, WaitsForABrokerAndTheProducerId) {
   EXPECT_EQ(CheckProducerIdAssigned("").code(), absl::StatusCode::kUnavailable);
 }
 
+// Each broker's "req" counters, summed by request type; zeros and other numbers left out.
+TEST(RequestsFromStatisticsTest, SumsEachRequestTypeOverTheBrokers) {
+  constexpr char kJson[] = R"({"tx": 99, "brokers": {
+    "127.0.0.1:9092/bootstrap": {"state": "UP", "tx": 7,
+      "req": {"Produce": 0, "Metadata": 2, "ApiVersion": 1}},
+    "127.0.0.1:9092/1": {"state": "UP", "tx": 90, "req" : { "Produce" : 40, "Fetch": 45,
+      "OffsetCommit": 5, "Heartbeat": 0 }, "toppars": {"t-0": {"partition": 0}}}}})";
+  EXPECT_THAT(
+      RequestsFromStatistics(kJson),
+      ::testing::ElementsAre(::testing::Pair("ApiVersion", 1), ::testing::Pair("Fetch", 45),
+                             ::testing::Pair("Metadata", 2), ::testing::Pair("OffsetCommit", 5),
+                             ::testing::Pair("Produce", 40)));
+  EXPECT_TRUE(RequestsFromStatistics("").empty());
+  EXPECT_TRUE(RequestsFromStatistics(R"({"brokers": {"b/1": {"req": "not counters"}}})").empty());
+}
+
 }  // namespace
 }  // namespace choreo::kafka
