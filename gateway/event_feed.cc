@@ -48,13 +48,24 @@ EventFeed::~EventFeed() { Stop(); }
 
 std::string EventFeed::group_id() const { return absl::StrCat("choreo-gateway-", options_.instance_id); }
 
+std::string EventFeed::refusals_group_id() const { return absl::StrCat(group_id(), "-refusals"); }
+
 absl::Status EventFeed::Readiness() const {
-  if (loop_ == nullptr) return absl::UnavailableError("event feed: not running");
-  return loop_->Readiness();
+  if (loop_ == nullptr || refusals_loop_ == nullptr) {
+    return absl::UnavailableError("event feed: not running");
+  }
+  if (absl::Status ready = loop_->Readiness(); !ready.ok()) return ready;
+  return refusals_loop_->Readiness();
 }
 
 std::vector<kafka::PartitionLag> EventFeed::ConsumerLag() const {
-  return loop_ != nullptr ? loop_->Lag() : std::vector<kafka::PartitionLag>{};
+  std::vector<kafka::PartitionLag> lag;
+  for (const consume::ConsumerLoop* loop : {loop_.get(), refusals_loop_.get()}) {
+    if (loop == nullptr) continue;
+    std::vector<kafka::PartitionLag> of_loop = loop->Lag();
+    lag.insert(lag.end(), of_loop.begin(), of_loop.end());
+  }
+  return lag;
 }
 
 absl::Status EventFeed::Start(absl::Duration timeout) {
@@ -64,21 +75,37 @@ absl::Status EventFeed::Start(absl::Duration timeout) {
   loop_ = std::make_unique<consume::ConsumerLoop>(
       consume::ConsumerLoopOptions{
           .consumer = std::move(config),
-          .topics = {std::string(topics::kOrdersSnapshots), std::string(topics::kOrdersStatus),
-                     std::string(topics::kBillingAccounts)},
+          .topics = {std::string(topics::kOrdersSnapshots), std::string(topics::kBillingAccounts)},
           .lanes = std::max(1, options_.lanes),
           .max_batch = 64,
           .name = group_id()},
       [this](int /*lane*/, absl::Span<consume::RecordScope> batch) { HandleBatch(batch); });
-  if (absl::Status started = loop_->Start(); !started.ok()) return started;
-  if (!loop_->WaitForAssignment(timeout).ok()) {
-    return absl::UnavailableError("the gateway's event feed got no partitions in time");
+  kafka::KafkaConfig refusals =
+      kafka::Merged(kafka::ConsumerDefaults(options_.kafka_brokers, refusals_group_id()),
+                    kafka::BatchedFetch(options_.refusals_fetch_max_wait));
+  refusals.emplace_back("auto.offset.reset", "latest");
+  refusals_loop_ = std::make_unique<consume::ConsumerLoop>(
+      consume::ConsumerLoopOptions{.consumer = std::move(refusals),
+                                   .topics = {std::string(topics::kOrdersStatus)},
+                                   .lanes = 1,
+                                   .max_batch = 64,
+                                   .name = refusals_group_id()},
+      [this](int /*lane*/, absl::Span<consume::RecordScope> batch) { HandleBatch(batch); });
+  for (consume::ConsumerLoop* loop : {loop_.get(), refusals_loop_.get()}) {
+    if (absl::Status started = loop->Start(); !started.ok()) return started;
+  }
+  for (consume::ConsumerLoop* loop : {loop_.get(), refusals_loop_.get()}) {
+    if (!loop->WaitForAssignment(timeout).ok()) {
+      return absl::UnavailableError("the gateway's event feed got no partitions in time");
+    }
   }
   return absl::OkStatus();
 }
 
 void EventFeed::Stop() noexcept {
-  if (loop_ != nullptr) loop_->Stop();
+  for (consume::ConsumerLoop* loop : {loop_.get(), refusals_loop_.get()}) {
+    if (loop != nullptr) loop->Stop();
+  }
 }
 
 bool EventFeed::MayAnswerWith(const orders::v1::Order& order) const {

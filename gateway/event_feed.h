@@ -1,17 +1,23 @@
 #pragma once
 
-// EventFeed: this gateway instance's own reading of orders.snapshots, orders.status and
-// billing.accounts. Each instance is its own consumer group (choreo-gateway-<instance id>)
+// EventFeed: this gateway instance's own reading of orders.snapshots, billing.accounts and
+// orders.status. Each instance is its own consumer group (choreo-gateway-<instance id>)
 // starting at the latest offsets, so every instance sees every change and answers its own
 // waiters; it commits nothing that matters. An OrderSnapshot whose view a caller may be answered
 // with (a terminal status, or any status of an order a WatchOrder streams) is applied to the
 // order's view in Redis first, so no client reads a view older than its answer; every snapshot
 // is then handed to its waiters (NotifyView). The others (an order's pending states, which no
 // call waits for) are the ViewProjector's alone, which writes them in batches; until it has,
-// GetOrder finds the order's claim and asks the order service. An OrderCancellationRefused goes to
-// its CancelWaitKey; FundsDeposited and AccountOpened go, as decoded, to the waiters of
-// DepositWaitKey / RegistrationWaitKey(correlation id). OrderStatusUpdated is not read here: the
-// snapshot of the same change carries the whole order.
+// GetOrder finds the order's claim and asks the order service. FundsDeposited and AccountOpened
+// go, as decoded, to the waiters of DepositWaitKey / RegistrationWaitKey(correlation id).
+//
+// orders.status is read apart, in a group of its own (choreo-gateway-<instance id>-refusals)
+// whose fetches gather records for up to `refusals_fetch_max_wait` (kafka::BatchedFetch): the
+// feed wants only its OrderCancellationRefused records (to their CancelWaitKey), and
+// OrderStatusUpdated, one of every order's status changes, is not read (the snapshot of the
+// same change carries the whole order). Read with the snapshots, each status record cost a fetch
+// of its own: at 200 orders/s the gateway made 2.9 fetches per order (tests/bench/README.md). A
+// refused cancellation is answered up to that wait later.
 //
 // A view write that fails (Redis away) is not retried here: the waiters still get the news,
 // from the snapshot, and the ViewProjector (one durable group for all instances) applies it.
@@ -71,6 +77,8 @@ class EventFeed final {
     // gateway made 1.9 Redis round trips per order instead of 2.6 and spent 8% less CPU, with
     // the same latency; at 1,000/s it passed no fewer orders (tests/bench/README.md).
     int lanes = 2;
+    // How long a fetch of orders.status gathers records (see above).
+    absl::Duration refusals_fetch_max_wait = absl::Milliseconds(100);
     const tracing::Tracer* tracer = nullptr;  // "process <topic>" spans; null: none
   };
   EventFeed(Options options, OrderCache& cache, Waiters& waiters);
@@ -81,10 +89,11 @@ class EventFeed final {
   absl::Status Start(absl::Duration timeout);
   void Stop() noexcept;
 
-  // OK while the consumer has its assignment and reaches a broker.
+  // OK while both consumers have their assignments and reach a broker.
   absl::Status Readiness() const;
-  std::vector<kafka::PartitionLag> ConsumerLag() const;
+  std::vector<kafka::PartitionLag> ConsumerLag() const;  // both groups' partitions
   std::string group_id() const;
+  std::string refusals_group_id() const;  // orders.status's
 
  private:
   // A lane's batch: the snapshots a call may be answered with applied to the views together
@@ -98,7 +107,8 @@ class EventFeed final {
   OrderCache& cache_;
   Waiters& waiters_;
   codec::EventCodec codec_;
-  std::unique_ptr<consume::ConsumerLoop> loop_;
+  std::unique_ptr<consume::ConsumerLoop> loop_;           // orders.snapshots, billing.accounts
+  std::unique_ptr<consume::ConsumerLoop> refusals_loop_;  // orders.status, gathered
 };
 
 }  // namespace choreo::gateway
