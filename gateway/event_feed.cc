@@ -51,21 +51,21 @@ std::string EventFeed::group_id() const { return absl::StrCat("choreo-gateway-",
 std::string EventFeed::refusals_group_id() const { return absl::StrCat(group_id(), "-refusals"); }
 
 absl::Status EventFeed::Readiness() const {
-  if (loop_ == nullptr || refusals_loop_ == nullptr) {
-    return absl::UnavailableError("event feed: not running");
-  }
-  if (absl::Status ready = loop_->Readiness(); !ready.ok()) return ready;
+  if (loop_ == nullptr) return absl::UnavailableError("event feed: not running");
+  return loop_->Readiness();
+}
+
+absl::Status EventFeed::RefusalsReadiness() const {
+  if (refusals_loop_ == nullptr) return absl::UnavailableError("event feed: not running");
   return refusals_loop_->Readiness();
 }
 
 std::vector<kafka::PartitionLag> EventFeed::ConsumerLag() const {
-  std::vector<kafka::PartitionLag> lag;
-  for (const consume::ConsumerLoop* loop : {loop_.get(), refusals_loop_.get()}) {
-    if (loop == nullptr) continue;
-    std::vector<kafka::PartitionLag> of_loop = loop->Lag();
-    lag.insert(lag.end(), of_loop.begin(), of_loop.end());
-  }
-  return lag;
+  return loop_ != nullptr ? loop_->Lag() : std::vector<kafka::PartitionLag>{};
+}
+
+std::vector<kafka::PartitionLag> EventFeed::RefusalsLag() const {
+  return refusals_loop_ != nullptr ? refusals_loop_->Lag() : std::vector<kafka::PartitionLag>{};
 }
 
 absl::Status EventFeed::Start(absl::Duration timeout) {
@@ -79,7 +79,9 @@ absl::Status EventFeed::Start(absl::Duration timeout) {
           .lanes = std::max(1, options_.lanes),
           .max_batch = 64,
           .name = group_id()},
-      [this](int /*lane*/, absl::Span<consume::RecordScope> batch) { HandleBatch(batch); });
+      [this, group = group_id()](int /*lane*/, absl::Span<consume::RecordScope> batch) {
+        HandleBatch(batch, group);
+      });
   kafka::KafkaConfig refusals =
       kafka::Merged(kafka::ConsumerDefaults(options_.kafka_brokers, refusals_group_id()),
                     kafka::BatchedFetch(options_.refusals_fetch_max_wait));
@@ -90,12 +92,15 @@ absl::Status EventFeed::Start(absl::Duration timeout) {
                                    .lanes = 1,
                                    .max_batch = 64,
                                    .name = refusals_group_id()},
-      [this](int /*lane*/, absl::Span<consume::RecordScope> batch) { HandleBatch(batch); });
+      [this, group = refusals_group_id()](int /*lane*/, absl::Span<consume::RecordScope> batch) {
+        HandleBatch(batch, group);
+      });
   for (consume::ConsumerLoop* loop : {loop_.get(), refusals_loop_.get()}) {
     if (absl::Status started = loop->Start(); !started.ok()) return started;
   }
+  const absl::Time deadline = absl::Now() + timeout;  // for both
   for (consume::ConsumerLoop* loop : {loop_.get(), refusals_loop_.get()}) {
-    if (!loop->WaitForAssignment(timeout).ok()) {
+    if (!loop->WaitForAssignment(deadline - absl::Now()).ok()) {
       return absl::UnavailableError("the gateway's event feed got no partitions in time");
     }
   }
@@ -113,7 +118,7 @@ bool EventFeed::MayAnswerWith(const orders::v1::Order& order) const {
          waiters_.Waiting(WatchWaitKey(ids::OrderId(order.order_id())));
 }
 
-void EventFeed::HandleBatch(absl::Span<consume::RecordScope> batch) {
+void EventFeed::HandleBatch(absl::Span<consume::RecordScope> batch, const std::string& group) {
   struct Item {
     tracing::Span span;
     codec::DecodedEvent event;
@@ -125,7 +130,7 @@ void EventFeed::HandleBatch(absl::Span<consume::RecordScope> batch) {
   for (consume::RecordScope& scope : batch) {
     const KafkaRecord& record = scope.record();
     tracing::Span span =
-        tracing::StartProcessSpan(tracing::TracerOr(options_.tracer), record, group_id());
+        tracing::StartProcessSpan(tracing::TracerOr(options_.tracer), record, group);
     absl::StatusOr<codec::DecodedEvent> decoded = codec_.Decode(record);
     if (!decoded.ok()) continue;  // not ours to judge: the services dead-letter bad records
     Item& item = items.emplace_back(Item{std::move(span), *std::move(decoded)});

@@ -84,21 +84,24 @@ class EventFeed final {
   EventFeed(Options options, OrderCache& cache, Waiters& waiters);
   ~EventFeed();
 
-  // Subscribes and returns once partitions are assigned (so no change produced after this is
-  // missed), or UNAVAILABLE after `timeout`.
+  // Subscribes both consumers and returns once both have their partitions (so no change
+  // produced after this is missed), or UNAVAILABLE after `timeout` for both together.
   absl::Status Start(absl::Duration timeout);
   void Stop() noexcept;
 
-  // OK while both consumers have their assignments and reach a broker.
+  // OK while the consumer has its assignment and reaches a broker; the same for orders.status's.
   absl::Status Readiness() const;
-  std::vector<kafka::PartitionLag> ConsumerLag() const;  // both groups' partitions
+  absl::Status RefusalsReadiness() const;
+  std::vector<kafka::PartitionLag> ConsumerLag() const;
+  std::vector<kafka::PartitionLag> RefusalsLag() const;
   std::string group_id() const;
   std::string refusals_group_id() const;  // orders.status's
 
  private:
   // A lane's batch: the snapshots a call may be answered with applied to the views together
   // (OrderCache::ApplySnapshots), then every record handed to its waiters in order.
-  void HandleBatch(absl::Span<consume::RecordScope> batch);
+  // `group`: the consumer group that read them (their "process" spans name it).
+  void HandleBatch(absl::Span<consume::RecordScope> batch, const std::string& group);
   // Whether a waiting call may be answered with the order's view after this snapshot: then it
   // is written before it is handed over.
   bool MayAnswerWith(const orders::v1::Order& order) const;

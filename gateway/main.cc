@@ -179,6 +179,9 @@ absl::Status Gateway::StartEventFeeds() {
   host_.OnStop([this] { feed_.Stop(); });
   host_.AddConsumer({.group = feed_.group_id(), .read = [this] { return feed_.ConsumerLag(); }},
                     [this] { return feed_.Readiness(); });
+  host_.AddConsumer(
+      {.group = feed_.refusals_group_id(), .read = [this] { return feed_.RefusalsLag(); }},
+      [this] { return feed_.RefusalsReadiness(); });
   if (absl::Status started = views_.Start(); !started.ok()) return started;
   host_.OnStop([this] { views_.Stop(); });
   host_.AddConsumer({.group = views_.group_id(), .read = [this] { return views_.ConsumerLag(); }},

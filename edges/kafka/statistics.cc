@@ -5,6 +5,7 @@
 #include <map>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -224,11 +225,13 @@ absl::StatusOr<std::vector<PartitionLag>> ConsumerLagFromStatistics(absl::string
 }
 
 std::map<std::string, int64_t> RequestsFromStatistics(absl::string_view json) {
-  // Each broker's counters: "req": { "Produce": 12, "Fetch": 40, ... }, flat, numbers only.
+  // Each broker's counters: "req": { "Produce": 12, "Fetch": 40, ... }, flat, numbers only. A
+  // topic named "req" has an object there too, with objects inside: it is skipped.
   std::map<std::string, int64_t> requests;
   for (absl::string_view rest : ValuesOf(json, "req")) {
     if (!absl::ConsumePrefix(&rest, "{")) continue;
     const absl::string_view object = rest.substr(0, rest.find('}'));
+    if (absl::StrContains(object, '{')) continue;
     for (absl::string_view pair : absl::StrSplit(object, ',', absl::SkipWhitespace())) {
       std::vector<absl::string_view> parts = absl::StrSplit(pair, absl::MaxSplits(':', 1));
       int64_t count = 0;
@@ -239,6 +242,11 @@ std::map<std::string, int64_t> RequestsFromStatistics(absl::string_view json) {
     }
   }
   return requests;
+}
+
+std::string HandleNameFromStatistics(absl::string_view json) {
+  const std::vector<absl::string_view> names = StringValues(json, "name");
+  return names.empty() ? "" : std::string(names.front());
 }
 
 }  // namespace choreo::kafka

@@ -71,4 +71,9 @@ absl::Status CheckProducerIdAssigned(absl::string_view json);
 // holds no counters.
 std::map<std::string, int64_t> RequestsFromStatistics(absl::string_view json);
 
+// The name of the librdkafka handle `json` describes (its first "name", e.g.
+// "rdkafka#producer-3": unique in the process, a new one for a handle that replaces another);
+// empty when there is none. A text scan.
+std::string HandleNameFromStatistics(absl::string_view json);
+
 }  // namespace choreo::kafka

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "edges/kafka/live_clients.h"
 #include "edges/kafka/statistics.h"
 #include "saga/dlq/dead_letter.h"
@@ -90,8 +91,13 @@ void AddKafkaRequests(metrics::Metrics& metrics) {
       [] {
         std::map<std::pair<std::string, std::string>, int64_t> counts;  // (client, request)
         for (const kafka::LiveClients::Reading& client : kafka::LiveClients::Process().Read()) {
+          // One series per librdkafka handle: a handle's counters only rise, and a client's
+          // new handle (a producer replaced after a fatal error) starts a series of its own.
+          const std::string handle = kafka::HandleNameFromStatistics(client.statistics);
+          const std::string name =
+              handle.empty() ? client.label : absl::StrCat(client.label, " ", handle);
           for (const auto& [request, count] : kafka::RequestsFromStatistics(client.statistics)) {
-            counts[{client.label, request}] += count;
+            counts[{name, request}] += count;
           }
         }
         std::vector<metrics::Sample> samples;

@@ -47,10 +47,11 @@ ConsumerLagSource LagOf(const saga::SagaRuntime& runtime);
 void AddConsumerLag(metrics::Metrics& metrics, std::vector<ConsumerLagSource> sources);
 
 // choreo_kafka_requests_total{client,request}: the requests this process's Kafka clients sent,
-// by client ("producer", "consumer <group>": clients of one label add up) and request type
-// ("Produce", "Fetch", "OffsetCommit", ...), from each live client's latest statistics
-// (kafka::LiveClients, refreshed every second) at scrape time. A client that goes (a producer
-// replaced after a fatal error) takes its counts with it: a counter reset to Prometheus.
+// by client and request type ("Produce", "Fetch", "OffsetCommit", ...), from each live client's
+// latest statistics (kafka::LiveClients, refreshed every second) at scrape time. `client` names
+// the client and its librdkafka handle ("producer rdkafka#producer-1", "consumer <group>
+// rdkafka#consumer-2"): one series per handle, so each only rises; a producer replaced after a
+// fatal error continues in a new series.
 void AddKafkaRequests(metrics::Metrics& metrics);
 
 }  // namespace choreo::telemetry

@@ -41,7 +41,8 @@ int RunOrder(const OrderConfig& config, process::StopSignals& signals) {
           ->metrics()
           .Gauge("choreo_order_deadlines_overdue",
                  "Orders past their deadline that this instance's latest deadline scan found and "
-                 "could not publish OrderDeadlinePassed for (0 when it holds no scan lease).",
+                 "did not confirm OrderDeadlinePassed published for (0 when it holds no scan "
+                 "lease).",
                  {})
           .With({});
   DeadlineScanner scanner({.redis = redis,

@@ -251,15 +251,21 @@ absl::StatusOr<int> DeadlineScanner::PublishDue(absl::Time now, int* overdue) {
   std::vector<redis::ShardedSchedule::Entry> done;       // settled, then those published
   std::vector<redis::ShardedSchedule::Entry> announced;  // to publish
   std::vector<publish::StampedEvent> events;
+  // After a refused pass, one event probes the broker first: a broker that is down queues what
+  // it is given, and a whole backlog handed over on every pass would all arrive at once later.
+  const size_t most = last_pass_refused_ ? 1 : due->size();
   absl::Status publish_error;
   for (size_t i = 0; i < due->size(); ++i) {
     if (settled[i]) {
       done.push_back((*due)[i]);
       continue;
     }
+    if (!publish_error.ok() || events.size() == most) continue;
     absl::StatusOr<publish::StampedEvent> event = DeadlinePassed(entries[i]);
-    if (!event.ok()) publish_error.Update(event.status());
-    if (!publish_error.ok()) continue;
+    if (!event.ok()) {
+      publish_error = event.status();
+      continue;
+    }
     announced.push_back((*due)[i]);
     events.push_back(*std::move(event));
   }
@@ -267,7 +273,12 @@ absl::StatusOr<int> DeadlineScanner::PublishDue(absl::Time now, int* overdue) {
   // (after a Kafka outage) drains a batch per round trip to the broker, not an event. If any is
   // refused, none of them counts as published: those the broker did take are published again
   // next pass, duplicates the handler drops.
-  if (publish_error.ok()) publish_error = options_.publisher->SendAndWait(std::move(events));
+  if (publish_error.ok()) {
+    publish_error = options_.publisher->SendAndWait(std::move(events));
+  } else {
+    for (publish::StampedEvent& unsent : events) unsent.send.Discard();
+  }
+  last_pass_refused_ = !publish_error.ok();
   const int published = publish_error.ok() ? static_cast<int>(announced.size()) : 0;
   if (publish_error.ok()) done.insert(done.end(), announced.begin(), announced.end());
   *overdue = static_cast<int>(due->size() - done.size());

@@ -87,7 +87,8 @@ class OrderAdminService final : public orders::v1::OrderAdmin::Service {
 // one when the states cannot be read), all of a pass's events together with one wait for their
 // acknowledgements, then removes the members it is done with in one round trip: those published
 // and those of settled orders. When Kafka refuses any of a pass's events, all its unsettled
-// orders wait for the next pass (published again: duplicates); settled ones are still removed. The
+// orders wait for the next pass (published again: duplicates); settled ones are still removed;
+// the next pass then sends one event only, a probe, and the one after it the rest. The
 // handler, not the scanner, decides whether an order expires: the scanner only spares settled
 // orders an event. The event id is derived from the order id, so several scanners or a restart
 // produce duplicates the runtime dedupes; it joins the order's saga (correlation id) and trace
@@ -100,7 +101,8 @@ class DeadlineScanner {
     absl::Duration interval = absl::Milliseconds(250);
     std::function<absl::Time()> clock = [] { return absl::Now(); };  // what "due" is judged by
     // After every pass: how many orders past their deadline it left in the index (due, not
-    // settled, and not published, as when Kafka refuses); 0 after a pass that published all,
+    // settled, and not confirmed published by the pass, as when Kafka refuses or the pass only
+    // probes); 0 after a pass that published all,
     // and on an instance that does not hold the lease. Null: not told.
     std::function<void(int overdue)> after_pass;
   };
@@ -117,7 +119,7 @@ class DeadlineScanner {
 
  private:
   // ScanOnce, but the lease kept on failure; `*overdue`: the due entries of orders that had not
-  // settled and were not published.
+  // settled and were not confirmed published.
   absl::StatusOr<int> PublishDue(absl::Time now, int* overdue);
   // For each entry, whether its order is stored and settled (SettledBeforeDeadline), from one
   // round trip; all false when the states cannot be read.
@@ -129,6 +131,7 @@ class DeadlineScanner {
   store::RedisAggregateStore orders_;  // scanner thread only: the due orders' states
   const redis::ShardedSchedule schedule_;
   const std::string holder_;  // this instance, to the schedule's lease
+  bool last_pass_refused_ = false;  // scanner thread only: the next pass probes with one event
   absl::Mutex stop_mu_;
   bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;
   std::thread thread_;

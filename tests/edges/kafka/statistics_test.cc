@@ -184,6 +184,17 @@ TEST(RequestsFromStatisticsTest, SumsEachRequestTypeOverTheBrokers) {
                              ::testing::Pair("Produce", 40)));
   EXPECT_TRUE(RequestsFromStatistics("").empty());
   EXPECT_TRUE(RequestsFromStatistics(R"({"brokers": {"b/1": {"req": "not counters"}}})").empty());
+  // A topic named "req": its object holds objects, and is no broker's counters.
+  EXPECT_TRUE(RequestsFromStatistics(
+                  R"({"topics": {"req": {"topic": "req", "age": 5, "batchsize": {"min": 0}}}})")
+                  .empty());
+}
+
+TEST(RequestsFromStatisticsTest, TheHandleIsNamedByItsFirstName) {
+  EXPECT_EQ(HandleNameFromStatistics(
+                R"({"name": "rdkafka#producer-3", "brokers": {"b/1": {"name": "b/1"}}})"),
+            "rdkafka#producer-3");
+  EXPECT_EQ(HandleNameFromStatistics(""), "");
 }
 
 }  // namespace

@@ -32,31 +32,39 @@ orders::v1::Order OrderIn(const std::string& order_id, orders::v1::OrderStatus s
   return order;
 }
 
-// A broker that acknowledges nothing until it holds `batch` records, then all of them: a sender
-// that waits for each record's acknowledgement before sending the next never gets one.
-class AcksOnlyAFullBatch final : public publish::RecordSink {
+// A broker for the scanner's events, as a test scripts it: it refuses the `refuse_nth` record it
+// is sent (1-based; 0: none), and holds every acknowledgement until it holds `ack_batch`
+// records, then gives them all (1: each at once). A sender that waits for each record's
+// acknowledgement before sending the next never gets one when the batch is larger.
+class ScriptedBroker final : public publish::RecordSink {
  public:
-  explicit AcksOnlyAFullBatch(size_t batch) : batch_(batch) {}
+  struct Script {
+    int refuse_nth = 0;
+    size_t ack_batch = 1;
+  };
+  explicit ScriptedBroker(Script script) : script_(script) {}
   absl::Status Send(const KafkaRecord& record, publish::SendCallback done) override {
     std::vector<publish::SendCallback> acks;
     {
       absl::MutexLock lock(&mu_);
-      keys_.push_back(record.key);
+      if (++sends_ == script_.refuse_nth) return absl::UnavailableError("refused");
+      taken_.push_back(record.key);
       waiting_.push_back(std::move(done));
-      if (waiting_.size() == batch_) acks.swap(waiting_);
+      if (waiting_.size() == script_.ack_batch) acks.swap(waiting_);
     }
     for (publish::SendCallback& ack : acks) std::move(ack)(absl::OkStatus());
     return absl::OkStatus();
   }
-  std::vector<std::string> keys() const {
+  std::vector<std::string> taken() const {  // the keys of the records it took, in order
     absl::MutexLock lock(&mu_);
-    return keys_;
+    return taken_;
   }
 
  private:
-  const size_t batch_;
+  const Script script_;
   mutable absl::Mutex mu_;
-  std::vector<std::string> keys_ ABSL_GUARDED_BY(mu_);
+  int sends_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> taken_ ABSL_GUARDED_BY(mu_);
   std::vector<publish::SendCallback> waiting_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -94,6 +102,21 @@ class DeadlineScannerTest : public ::testing::Test {
                     .ok());
   }
 
+  // Stores and indexes `pending` pending orders (ord-0, ord-1, ...) and a paid one (ord-paid),
+  // all due a second ago.
+  void StoreDuePendingAndPaid(int pending) {
+    const absl::Time due = absl::Now() - absl::Seconds(1);
+    for (int i = 0; i < pending; ++i) {
+      const orders::v1::Order order =
+          OrderIn(absl::StrCat("ord-", i), orders::v1::ORDER_STATUS_PENDING_VALIDATION, due);
+      Store(order);
+      Index(order);
+    }
+    const orders::v1::Order paid = OrderIn("ord-paid", orders::v1::ORDER_STATUS_PAID, due);
+    Store(paid);
+    Index(paid);
+  }
+
   // The orders the published events are for, sorted.
   std::vector<std::string> PublishedFor() const {
     std::vector<std::string> ids;
@@ -123,7 +146,9 @@ class DeadlineScannerTest : public ::testing::Test {
 };
 
 // While Kafka refuses, the pending orders stay (and are reported); a settled one is dropped all
-// the same, so a long outage does not have the scanner read it again on every pass.
+// the same, so a long outage does not have the scanner read it again on every pass. The first
+// pass after a refusal sends one event, a probe, so that a broker that is down does not queue
+// the whole backlog again on every pass.
 TEST_F(DeadlineScannerTest, APassReportsTheDueOrdersItCouldNotPublish) {
   const absl::Time now = absl::Now();
   for (int i = 0; i < 3; ++i) {
@@ -144,8 +169,11 @@ TEST_F(DeadlineScannerTest, APassReportsTheDueOrdersItCouldNotPublish) {
   sink_.FailWith(absl::OkStatus());
   absl::StatusOr<int> published = scanner_->ScanOnce(now);
   ASSERT_TRUE(published.ok()) << published.status();
-  EXPECT_EQ(*published, 2);
-  EXPECT_EQ(reports_, (std::vector<int>{2, 0}))
+  EXPECT_EQ(*published, 1) << "after a refused pass, one event probes the broker";
+  published = scanner_->ScanOnce(now);
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_EQ(*published, 1);
+  EXPECT_EQ(reports_, (std::vector<int>{2, 1, 0}))
       << "neither the paid order nor the one due in an hour is overdue";
   EXPECT_EQ(PublishedFor(), (std::vector<std::string>{"ord-0", "ord-1"}));
   EXPECT_EQ(IndexSize(), 1) << "the one due in an hour";
@@ -211,18 +239,9 @@ TEST_F(DeadlineScannerTest, WhenTheStatesCannotBeReadEveryDueEntryIsPublished) {
 // A pass's events go out together and are waited for once: after a Kafka outage a backlog
 // drains a batch per round trip to the broker, not an event per round trip.
 TEST_F(DeadlineScannerTest, APassSendsItsEventsTogether) {
-  const absl::Time due = absl::Now() - absl::Seconds(1);
   constexpr int kPending = 50;
-  for (int i = 0; i < kPending; ++i) {
-    const orders::v1::Order order =
-        OrderIn(absl::StrCat("ord-", i), orders::v1::ORDER_STATUS_PENDING_VALIDATION, due);
-    Store(order);
-    Index(order);
-  }
-  const orders::v1::Order paid = OrderIn("ord-paid", orders::v1::ORDER_STATUS_PAID, due);
-  Store(paid);
-  Index(paid);
-  AcksOnlyAFullBatch broker(kPending);
+  StoreDuePendingAndPaid(kPending);
+  ScriptedBroker broker({.ack_batch = kPending});
   const publish::Publisher publisher(&broker,
                                      {.service = "order", .ack_timeout = absl::Seconds(2)});
   std::unique_ptr<DeadlineScanner> scanner = ScannerPublishingTo(publisher);
@@ -230,9 +249,36 @@ TEST_F(DeadlineScannerTest, APassSendsItsEventsTogether) {
   absl::StatusOr<int> published = scanner->ScanOnce(absl::Now());
   ASSERT_TRUE(published.ok()) << published.status() << " (one event at a time never gets an ack)";
   EXPECT_EQ(*published, kPending);
-  EXPECT_EQ(broker.keys().size(), static_cast<size_t>(kPending)) << "nothing for the paid order";
+  EXPECT_EQ(broker.taken().size(), static_cast<size_t>(kPending)) << "nothing for the paid order";
   EXPECT_EQ(reports_, (std::vector<int>{0}));
   EXPECT_EQ(IndexSize(), 0);
+}
+
+// One refused event fails the pass's publication as a whole: every unsettled entry stays (and
+// is reported overdue), a settled one goes; those the broker took are published again later,
+// duplicates the handler drops.
+TEST_F(DeadlineScannerTest, OneRefusedEventKeepsThePassUnsettledEntriesForTheNext) {
+  StoreDuePendingAndPaid(3);
+  ScriptedBroker broker({.refuse_nth = 2});
+  const publish::Publisher publisher(&broker, {.service = "order"});
+  std::unique_ptr<DeadlineScanner> scanner = ScannerPublishingTo(publisher);
+
+  EXPECT_FALSE(scanner->ScanOnce(absl::Now()).ok());
+  EXPECT_EQ(broker.taken().size(), 2u) << "the other two were taken";
+  EXPECT_EQ(IndexSize(), 3) << "the paid order's entry went, every pending one stayed";
+  absl::StatusOr<int> probed = scanner->ScanOnce(absl::Now());
+  ASSERT_TRUE(probed.ok()) << probed.status();
+  EXPECT_EQ(*probed, 1);
+  absl::StatusOr<int> rest = scanner->ScanOnce(absl::Now());
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(*rest, 2);
+  EXPECT_EQ(reports_, (std::vector<int>{3, 2, 0}));
+  EXPECT_EQ(IndexSize(), 0);
+  std::vector<std::string> taken = broker.taken();
+  std::sort(taken.begin(), taken.end());
+  taken.erase(std::unique(taken.begin(), taken.end()), taken.end());
+  EXPECT_EQ(taken, (std::vector<std::string>{"ord-0", "ord-1", "ord-2"}));
+  EXPECT_EQ(broker.taken().size(), 5u) << "the two taken in the refused pass, sent again";
 }
 
 }  // namespace
