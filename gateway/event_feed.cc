@@ -69,32 +69,28 @@ std::vector<kafka::PartitionLag> EventFeed::RefusalsLag() const {
 }
 
 absl::Status EventFeed::Start(absl::Duration timeout) {
-  kafka::KafkaConfig config = kafka::ConsumerDefaults(options_.kafka_brokers, group_id());
-  config.emplace_back("auto.offset.reset", "latest");
-  config.emplace_back("fetch.wait.max.ms", absl::StrCat(options_.fetch_wait_max_ms));
-  loop_ = std::make_unique<consume::ConsumerLoop>(
-      consume::ConsumerLoopOptions{
-          .consumer = std::move(config),
-          .topics = {std::string(topics::kOrdersSnapshots), std::string(topics::kBillingAccounts)},
-          .lanes = std::max(1, options_.lanes),
-          .max_batch = 64,
-          .name = group_id()},
-      [this, group = group_id()](int /*lane*/, absl::Span<consume::RecordScope> batch) {
-        HandleBatch(batch, group);
-      });
-  kafka::KafkaConfig refusals =
-      kafka::Merged(kafka::ConsumerDefaults(options_.kafka_brokers, refusals_group_id()),
-                    kafka::BatchedFetch(options_.refusals_fetch_max_wait));
-  refusals.emplace_back("auto.offset.reset", "latest");
-  refusals_loop_ = std::make_unique<consume::ConsumerLoop>(
-      consume::ConsumerLoopOptions{.consumer = std::move(refusals),
-                                   .topics = {std::string(topics::kOrdersStatus)},
-                                   .lanes = 1,
-                                   .max_batch = 64,
-                                   .name = refusals_group_id()},
-      [this, group = refusals_group_id()](int /*lane*/, absl::Span<consume::RecordScope> batch) {
-        HandleBatch(batch, group);
-      });
+  // Both groups start at the latest offsets and hand their records to HandleBatch.
+  auto loop_of = [this](kafka::KafkaConfig config, std::vector<std::string> topics, int lanes,
+                        std::string group) {
+    config.emplace_back("auto.offset.reset", "latest");
+    return std::make_unique<consume::ConsumerLoop>(
+        consume::ConsumerLoopOptions{.consumer = std::move(config),
+                                     .topics = std::move(topics),
+                                     .lanes = lanes,
+                                     .max_batch = 64,
+                                     .name = group},
+        [this, group](int /*lane*/, absl::Span<consume::RecordScope> batch) {
+          HandleBatch(batch, group);
+        });
+  };
+  loop_ = loop_of(kafka::Merged(kafka::ConsumerDefaults(options_.kafka_brokers, group_id()),
+                                {{"fetch.wait.max.ms", absl::StrCat(options_.fetch_wait_max_ms)}}),
+                  {std::string(topics::kOrdersSnapshots), std::string(topics::kBillingAccounts)},
+                  std::max(1, options_.lanes), group_id());
+  refusals_loop_ =
+      loop_of(kafka::Merged(kafka::ConsumerDefaults(options_.kafka_brokers, refusals_group_id()),
+                            kafka::BatchedFetch(options_.refusals_fetch_max_wait)),
+              {std::string(topics::kOrdersStatus)}, 1, refusals_group_id());
   for (consume::ConsumerLoop* loop : {loop_.get(), refusals_loop_.get()}) {
     if (absl::Status started = loop->Start(); !started.ok()) return started;
   }

@@ -279,7 +279,6 @@ absl::StatusOr<int> DeadlineScanner::PublishDue(absl::Time now, int* overdue) {
     for (publish::StampedEvent& unsent : events) unsent.send.Discard();
   }
   last_pass_refused_ = !publish_error.ok();
-  const int published = publish_error.ok() ? static_cast<int>(announced.size()) : 0;
   if (publish_error.ok()) done.insert(done.end(), announced.begin(), announced.end());
   *overdue = static_cast<int>(due->size() - done.size());
   // What was published is dropped only now: a crash in between publishes it again, a duplicate.
@@ -289,7 +288,7 @@ absl::StatusOr<int> DeadlineScanner::PublishDue(absl::Time now, int* overdue) {
     return publish_error;
   }
   if (!removed.ok()) return removed;
-  return published;
+  return static_cast<int>(announced.size());  // all published
 }
 
 std::vector<bool> DeadlineScanner::SettledOrders(const std::vector<DeadlineEntry>& entries) {

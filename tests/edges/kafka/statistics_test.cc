@@ -150,7 +150,7 @@ TEST(CaughtUpTest, EveryAssignedPartitionMustBeHandledToItsEnd) {
 }
 
 TEST(ProducerReadyTest, WaitsForABrokerAndTheProducerId) {
-  constexpr char kUp[] = R"("brokers": {"127.0.0.1:9092/1": {"state": "UP"}})";
+  constexpr char kUp[] = R"("brokers": {"b/1": {"state": "UP"}})";
   EXPECT_EQ(CheckProducerReady("").code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(CheckProducerReady(R"({"brokers": {"b/1": {"state": "INIT"}}})").code(),
             absl::StatusCode::kUnavailable);
@@ -173,9 +173,9 @@ TEST(ProducerReadyTest, WaitsForABrokerAndTheProducerId) {
 // Each broker's "req" counters, summed by request type; zeros and other numbers left out.
 TEST(RequestsFromStatisticsTest, SumsEachRequestTypeOverTheBrokers) {
   constexpr char kJson[] = R"({"tx": 99, "brokers": {
-    "127.0.0.1:9092/bootstrap": {"state": "UP", "tx": 7,
+    "b/bootstrap": {"state": "UP", "tx": 7,
       "req": {"Produce": 0, "Metadata": 2, "ApiVersion": 1}},
-    "127.0.0.1:9092/1": {"state": "UP", "tx": 90, "req" : { "Produce" : 40, "Fetch": 45,
+    "b/1": {"state": "UP", "tx": 90, "req" : { "Produce" : 40, "Fetch": 45,
       "OffsetCommit": 5, "Heartbeat": 0 }, "toppars": {"t-0": {"partition": 0}}}}})";
   EXPECT_THAT(
       RequestsFromStatistics(kJson),
