@@ -65,7 +65,10 @@ struct AfterCommitStep {
                              const EffectContext& context)>
       run;
   // Optional: the same effect for several records of a batch at once (one pipelined write for
-  // all). Needs not be all or nothing: on an error the runtime runs `run` for each of them.
+  // all). The calls are in the records' order, and for an effect alone several may be of one key
+  // and aggregate (never of one event): it applies them in that order. Needs not be all or
+  // nothing, but on an error what it applied of one key's calls must be their first ones: the
+  // runtime then runs `run` for each of them, in order.
   std::function<absl::Status(const std::vector<EffectCall>& calls)> run_many;
 };
 
@@ -247,13 +250,15 @@ class HandlerRegistry {
     return Add(*Event::descriptor(), std::move(route));  // no decide: an effect alone
   }
 
-  // Effect with a batch form too: when a lane handles several records of `Event` at once (of
-  // distinct keys and aggregates), the runtime calls effect_many once for those whose effect is
-  // to run, instead of `effect` once each:
+  // Effect with a batch form too: when a lane handles several records of `Event` at once, the
+  // runtime calls effect_many once for those whose effect is to run, instead of `effect` once
+  // each. Several of them may be of one key and aggregate (never two of one event): effect_many
+  // applies them in the order given.
   //   effect_many: (const std::vector<const Event*>& events,
   //                 const std::vector<const EffectContext*>& contexts) -> absl::Status
-  // On its error, each record's `effect` runs alone (retried, dead-lettered as usual), so it
-  // needs not be all or nothing.
+  // On its error, each record's `effect` runs alone, in order (retried, dead-lettered as usual),
+  // so it needs not be all or nothing; but what it applied of one key's records must be their
+  // first ones, or a record would be applied before an earlier one of its key.
   template <typename Event, typename IdFn, typename EffectFn, typename EffectManyFn>
   absl::Status Effect(std::string aggregate_type, IdFn aggregate_id, std::string name,
                       EffectFn effect, EffectManyFn effect_many, Repeats repeats) {

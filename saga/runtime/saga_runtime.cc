@@ -11,6 +11,7 @@
 #include "platform/logging/logger.h"
 #include "platform/tracing/messaging.h"
 #include "saga/dlq/dead_letter.h"
+#include "saga/runtime/run_planner.h"
 #include "saga/store/handled_outcome.h"
 #include "saga/store/recent_states.h"
 #include "saga/store/redis_aggregate_store.h"
@@ -168,18 +169,16 @@ struct SagaRuntime::Batched {
 };
 
 void SagaRuntime::HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch) {
-  // The records that share round trips, in runs: a record joins the run after the latest one
-  // that holds a record of its key or aggregate (the first run if none does), so a key's or an
-  // aggregate's records keep their order, one per run, and a repeated key holds back only its
-  // own later records, not the records of other keys behind it in the batch.
+  // The records that share round trips, in runs (RunPlanner: a key's or an aggregate's records
+  // keep their order, and a repeated key holds back only its own later records).
   std::vector<std::vector<Batched>> runs;
-  absl::flat_hash_map<std::string, size_t> next_run;  // a key or aggregate -> the run it may join
+  RunPlanner planner;
   auto flush = [&] {
     for (std::vector<Batched>& run : runs) {
       if (!RunTogether(lane, run)) return false;
     }
     runs.clear();
-    next_run.clear();
+    planner = RunPlanner();
     return !crashed();
   };
   for (consume::RecordScope& scope : batch) {
@@ -202,18 +201,13 @@ void SagaRuntime::HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch
         store::AggregateRef aggregate = store::ServiceAggregate(
             options_.service, route->aggregate_type, route->aggregate_id(*dispatch->event.message));
         if (!aggregate.id.empty()) {
-          std::string key = absl::StrCat("key:", record.key);
-          std::string id = absl::StrCat("aggregate:", aggregate.type, ":", aggregate.id);
-          size_t joins = 0;
-          for (const std::string* name : {&key, &id}) {
-            if (auto it = next_run.find(*name); it != next_run.end())
-              joins = std::max(joins, it->second);
-          }
+          const AfterCommitStep* effect_alone = route->decide ? nullptr : &*route->after_commit;
+          const size_t joins =
+              planner.Place(record.key, absl::StrCat(aggregate.type, ":", aggregate.id),
+                            dispatch->event.meta().event_id(), effect_alone);
           if (joins == runs.size()) runs.emplace_back();
           runs[joins].push_back(Batched{&scope, std::move(span), started, *std::move(dispatch),
                                         std::move(aggregate)});
-          next_run[std::move(key)] = joins + 1;
-          next_run[std::move(id)] = joins + 1;
           continue;
         }
       }

@@ -21,7 +21,8 @@
 // failed publish, an effect alone, an undecodable record) is handled alone after the others of
 // its run, with its retries and dead letter; one that was committed in the batch is then found
 // handled and its stored events go out again. The records of one aggregate or key never share
-// a run, so per-key order is kept.
+// a run, so per-key order is kept, except for the records of one effect alone with a batch form,
+// which it takes in their order (RunPlanner).
 //
 // Promises:
 // - At-least-once delivery, exactly-once state changes: a re-delivered or duplicated record
@@ -176,8 +177,8 @@ class SagaRuntime final {
 
   struct Batched;
 
-  // A lane's batch: runs of distinct aggregates and keys together (RunTogether), a record of a
-  // key or aggregate already in a run in a later run, the rest alone.
+  // A lane's batch: in runs (RunPlanner; each run together, RunTogether), the records that
+  // cannot join one alone.
   void HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch);
   // One run: load, decide, commit, publish together; effects and offsets per record; what it
   // cannot finish the plain way, alone after. Returns false when the runtime crashed.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "saga/store/redis_aggregate_store.h"
@@ -12,13 +13,23 @@ namespace {
 using notifications::v1::NotificationRecord;
 using redis::RedisReply;
 
-// KEYS[1] the list, KEYS[2] the record's marker. ARGV[1] the record, ARGV[2] keep,
-// ARGV[3] marker retention in ms. Three commands when new (SET NX, LPUSH, LTRIM), one otherwise.
+// One user's records, in order: KEYS[1] the list, KEYS[1 + i] record i's marker; ARGV[1] keep,
+// ARGV[2] marker retention in ms, ARGV[2 + i] record i. Each record whose marker was absent is
+// pushed, then the list is trimmed once; one answer per record (1: recorded). One atomic step,
+// so a user's records are all recorded in their order or none is. Three commands for one new
+// record (SET NX, LPUSH, LTRIM), one for one seen before.
 constexpr char kRecordScript[] = R"lua(
-if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then return 0 end
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-return 1
+local recorded, pushed = {}, false
+for i = 2, #KEYS do
+  if redis.call('SET', KEYS[i], '1', 'NX', 'PX', ARGV[2]) then
+    redis.call('LPUSH', KEYS[1], ARGV[i + 1])
+    recorded[i - 1], pushed = 1, true
+  else
+    recorded[i - 1] = 0
+  end
+end
+if pushed then redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1) end
+return recorded
 )lua";
 
 // The aggregate every outcome was written to before this store (read, never written).
@@ -44,24 +55,40 @@ absl::StatusOr<bool> InboxStore::Record(const std::string& username,
 }
 
 absl::StatusOr<std::vector<bool>> InboxStore::RecordMany(const std::vector<Entry>& entries) {
-  const std::string keep = absl::StrCat(options_.keep);
+  // One Lua step per user, with that user's records in their order.
+  std::vector<std::string> users;
+  absl::flat_hash_map<std::string, std::vector<size_t>> of_user;  // user -> entry indices
+  for (size_t i = 0; i < entries.size(); ++i) {
+    std::vector<size_t>& indices = of_user[entries[i].username];
+    if (indices.empty()) users.push_back(entries[i].username);
+    indices.push_back(i);
+  }
   const std::string retention_ms =
       absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.marker_retention)));
   std::vector<redis::RedisConnection::ScriptCall> calls;
-  calls.reserve(entries.size());
-  for (const Entry& entry : entries) {
-    calls.push_back(
-        {{ListKey(entry.username), MarkerKey(entry.username, entry.record.notification_id())},
-         {entry.record.SerializeAsString(), keep, retention_ms}});
+  calls.reserve(users.size());
+  for (const std::string& user : users) {
+    redis::RedisConnection::ScriptCall& call = calls.emplace_back();
+    call.keys.push_back(ListKey(user));
+    call.args = {absl::StrCat(options_.keep), retention_ms};
+    for (size_t i : of_user[user]) {
+      call.keys.push_back(MarkerKey(user, entries[i].record.notification_id()));
+      call.args.push_back(entries[i].record.SerializeAsString());
+    }
   }
   absl::StatusOr<std::vector<RedisReply>> replies = pool_.EvalMany(kRecordScript, calls);
   if (!replies.ok()) return replies.status();
-  std::vector<bool> recorded;
-  for (const RedisReply& reply : *replies) {
-    if (reply.type != RedisReply::Type::kInteger) {
+  std::vector<bool> recorded(entries.size(), false);
+  for (size_t u = 0; u < users.size(); ++u) {
+    const std::vector<size_t>& indices = of_user[users[u]];
+    const RedisReply& reply = (*replies)[u];
+    if (reply.type != RedisReply::Type::kArray || reply.elements.size() != indices.size()) {
       return absl::InternalError("redis inbox record: unexpected reply");
     }
-    recorded.push_back(reply.integer == 1);
+    for (size_t k = 0; k < indices.size(); ++k) {
+      recorded[indices[k]] =
+          reply.elements[k].type == RedisReply::Type::kInteger && reply.elements[k].integer == 1;
+    }
   }
   return recorded;
 }

@@ -5,7 +5,8 @@
 //   notification:inbox:{<username>}               list of NotificationRecord bytes, newest first
 //   notification:sent:{<username>}:<notification id>   the record's marker, kept `marker_retention`
 // Recording an outcome is one Lua step, O(1) in the inbox's size: the marker is set if absent,
-// and only then the record pushed and the list trimmed. So an outcome is recorded exactly once
+// and only then the record pushed and the list trimmed (a user's several outcomes in one step,
+// in their order). So an outcome is recorded exactly once
 // however often its NotificationSent is handled (re-deliveries, a crash before the offset store),
 // and an outcome older than the marker's retention would be recorded again.
 //
@@ -36,7 +37,8 @@ class InboxStore {
   // already. True when this call recorded it.
   absl::StatusOr<bool> Record(const std::string& username,
                               const notifications::v1::NotificationRecord& record);
-  // The same for several, in one round trip (each its own Lua step); one answer each, in order.
+  // The same for several, in one round trip: one Lua step per user, which records that user's
+  // entries in their order, all or none of them; one answer each, in the entries' order.
   struct Entry {
     std::string username;
     notifications::v1::NotificationRecord record;

@@ -25,9 +25,12 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-// The name and the CPU (user + system) in a /proc stat file's text; false if it cannot be read.
-bool ParseStat(const std::string& text, std::string* comm, absl::Duration* cpu) {
-  // Fields after the name (in parentheses, may hold spaces): state is field 3; utime 14, stime 15.
+// The name, the CPU (user + system) and that of the children waited for (a process's only) in a
+// /proc stat file's text; false if it cannot be read.
+bool ParseStat(const std::string& text, std::string* comm, absl::Duration* cpu,
+               absl::Duration* children_cpu = nullptr) {
+  // Fields after the name (in parentheses, may hold spaces): state is field 3; utime 14, stime
+  // 15, cutime 16, cstime 17.
   const size_t open = text.find('(');
   const size_t close = text.rfind(')');
   if (open == std::string::npos || close == std::string::npos || close < open ||
@@ -35,14 +38,18 @@ bool ParseStat(const std::string& text, std::string* comm, absl::Duration* cpu) 
     return false;
   }
   const std::vector<std::string> fields = absl::StrSplit(text.substr(close + 2), ' ');
-  int64_t utime = 0, stime = 0;
-  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
-      !absl::SimpleAtoi(fields[12], &stime)) {
+  int64_t utime = 0, stime = 0, cutime = 0, cstime = 0;
+  if (fields.size() < 15 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime) || !absl::SimpleAtoi(fields[13], &cutime) ||
+      !absl::SimpleAtoi(fields[14], &cstime)) {
     return false;
   }
   *comm = text.substr(open + 1, close - open - 1);
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   *cpu = absl::Seconds(static_cast<double>(utime + stime) / ticks);
+  if (children_cpu != nullptr) {
+    *children_cpu = absl::Seconds(static_cast<double>(cutime + cstime) / ticks);
+  }
   return true;
 }
 
@@ -91,9 +98,11 @@ absl::string_view ThreadKind(absl::string_view comm) {
 absl::StatusOr<ProcessUsage> ReadProcessUsage(pid_t pid) {
   ProcessUsage usage;
   std::string comm;
-  if (!ParseStat(ReadFile(absl::StrCat("/proc/", pid, "/stat")), &comm, &usage.cpu)) {
+  if (!ParseStat(ReadFile(absl::StrCat("/proc/", pid, "/stat")), &comm, &usage.cpu,
+                 &usage.children_cpu)) {
     return absl::NotFoundError(absl::StrCat("no process ", pid));
   }
+  usage.cpu += usage.children_cpu;
   const std::string status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
   usage.peak_rss_kib = StatusField(status, "VmHWM:");
   usage.rss_kib = StatusField(status, "VmRSS:");
@@ -104,6 +113,7 @@ absl::StatusOr<ProcessUsage> ReadProcessUsage(pid_t pid) {
 ProcessUsage UsageBetween(const ProcessUsage& before, const ProcessUsage& after) {
   ProcessUsage spent = after;
   spent.cpu -= before.cpu;
+  spent.children_cpu -= before.children_cpu;
   for (auto& [kind, threads] : spent.threads) {
     if (auto it = before.threads.find(kind); it != before.threads.end()) {
       threads.cpu = std::max(absl::ZeroDuration(), threads.cpu - it->second.cpu);

@@ -22,7 +22,12 @@ struct ThreadsUsage {
 };
 
 struct ProcessUsage {
-  absl::Duration cpu;       // user + system, since the process started
+  // User + system since the process started, with children_cpu: what a process forks to do its
+  // work is its cost too (Redis's AOF rewrites).
+  absl::Duration cpu;
+  // Of that, the CPU of the children it has waited for (cutime + cstime): a child counts once it
+  // has ended and been reaped.
+  absl::Duration children_cpu;
   int64_t peak_rss_kib = 0;  // VmHWM: the resident set's high-water mark
   int64_t rss_kib = 0;       // VmRSS now
   // By ThreadKind, summed over the threads alive when read: a thread that has ended is in

@@ -1,6 +1,7 @@
 #include "tests/bench/process_usage.h"
 
 #include <pthread.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +81,29 @@ TEST(ProcessUsageTest, AThreadsSwitchesAndCpuAreReadUnderItsKind) {
   EXPECT_GE(spent.threads.at("librdkafka").cpu, absl::Milliseconds(50));
   EXPECT_GE(spent.cpu, spent.threads.at("librdkafka").cpu);
   EXPECT_GT(after->peak_rss_kib, 0);
+}
+
+// A child that works for 100 ms of CPU and is waited for: its CPU counts in the parent's, as
+// Redis's AOF rewrites count in Redis's.
+TEST(ProcessUsageTest, AChildWaitedForCountsInItsParentsCpu) {
+  const absl::StatusOr<ProcessUsage> before = ReadProcessUsage(getpid());
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    timespec now{};
+    do {
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    } while (absl::DurationFromTimespec(now) < absl::Milliseconds(100));
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  const absl::StatusOr<ProcessUsage> after = ReadProcessUsage(getpid());
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_TRUE(after.ok()) << after.status();
+  const ProcessUsage spent = UsageBetween(*before, *after);
+  EXPECT_GE(spent.children_cpu, absl::Milliseconds(90));  // ticks of 10 ms
+  EXPECT_GE(spent.cpu, spent.children_cpu);
 }
 
 TEST(ProcessUsageTest, UsageBetweenSubtractsAndNeverGoesBelowZero) {

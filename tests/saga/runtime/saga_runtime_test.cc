@@ -1153,6 +1153,59 @@ TEST_F(SagaRuntimeTest, EffectsAloneWithABatchFormRunOnceForABatchAndAloneWhenIt
   EXPECT_EQ(second.duplicates, 1);
 }
 
+TEST_F(SagaRuntimeTest, OneKeysEffectsAloneShareABatchFormInTheirOrderAndOneEventRunsOnce) {
+  // Six events of one account (one key, one aggregate) and a second copy of the third: the six
+  // go to the batch form at once, in their order; the copy, in a run after them, finds the
+  // third's completion and runs nothing.
+  constexpr int kRecords = 6;
+  for (int i = 0; i < kRecords; ++i) Produce(Event(absl::StrCat("ek-", i), "ek-account", 10 + i));
+  Produce(Event("ek-2", "ek-account", 12));
+  std::atomic<int> alone{0};
+  BatchForm batch;
+  absl::Mutex mu;
+  std::vector<std::string> order;
+  effect_alone_ = [&](const AmountAdded& event, const EffectContext&) {
+    ++alone;
+    absl::MutexLock lock(&mu);
+    order.push_back(event.meta().event_id());
+    return absl::OkStatus();
+  };
+  effect_alone_many_ = [&](const std::vector<const AmountAdded*>& events,
+                           const std::vector<const EffectContext*>&) -> absl::Status {
+    absl::Status ran = batch.Run(events.size());
+    absl::MutexLock lock(&mu);
+    for (const AmountAdded* event : events) {
+      if (ran.ok()) order.push_back(event->meta().event_id());
+    }
+    return ran;
+  };
+  CountingObserver observer;
+  SagaRuntime& runtime = StartOneBatchingLane(&observer);
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == kRecords + 1; }, kWait));
+  EXPECT_EQ(batch.calls, 1);
+  EXPECT_EQ(alone, 0);
+  EXPECT_EQ(observer.handled, kRecords);
+  EXPECT_EQ(observer.duplicates, 1);
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(order, (std::vector<std::string>{"ek-0", "ek-1", "ek-2", "ek-3", "ek-4", "ek-5"}));
+    order.clear();
+  }
+
+  // The batch form fails: each record's effect runs alone, still in the account's order.
+  runtime.Stop();
+  batch.fail = true;
+  for (int i = 0; i < kRecords; ++i) Produce(Event(absl::StrCat("ek2-", i), "ek-account", 20 + i));
+  CountingObserver second;
+  StartOneBatchingLane(&second);
+  ASSERT_TRUE(WaitUntil([&] { return second.done() == kRecords; }, kWait));
+  EXPECT_EQ(batch.calls, 2);
+  EXPECT_EQ(alone, kRecords);
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"ek2-0", "ek2-1", "ek2-2", "ek2-3", "ek2-4", "ek2-5"}));
+}
+
 TEST_F(SagaRuntimeTest, WhatABatchFormPublishesContinuesEachRecordsOwnTrace) {
   // Four sagas, each its own trace, handled in one batch: each one's notice stays in its trace.
   constexpr int kRecords = 4;

@@ -142,6 +142,31 @@ TEST_F(InboxStoreTest, AnInboxOfTheEarlierLayoutIsStillRead) {
   EXPECT_EQ(Ids(page->records), (std::vector<std::string>{"n2", "o3", "n1", "o2"}));
 }
 
+TEST_F(InboxStoreTest, ManyOutcomesOfSeveralUsersAreRecordedInTheirOrderEachOnce) {
+  InboxStore inbox(*pool_, {.keep = 3, .marker_retention = absl::Hours(1)});
+  ASSERT_TRUE(inbox.Record("ann", Record("a1")).ok());
+  // ann's and bob's outcomes interleaved, ann's a1 seen before and a3 twice in the batch, and
+  // more of ann's than her inbox keeps.
+  const std::vector<InboxStore::Entry> entries = {
+      {"ann", Record("a1")}, {"ann", Record("a2")}, {"bob", Record("b1")}, {"ann", Record("a3")},
+      {"bob", Record("b2")}, {"ann", Record("a3")}, {"ann", Record("a4")}};
+  absl::StatusOr<std::vector<bool>> recorded = inbox.RecordMany(entries);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_EQ(*recorded, (std::vector<bool>{false, true, true, true, true, false, true}));
+  absl::StatusOr<InboxStore::Page> ann = inbox.List("ann", 0, 10);
+  ASSERT_TRUE(ann.ok()) << ann.status();
+  EXPECT_EQ(Ids(ann->records), (std::vector<std::string>{"a4", "a3", "a2"}));
+  absl::StatusOr<InboxStore::Page> bob = inbox.List("bob", 0, 10);
+  ASSERT_TRUE(bob.ok()) << bob.status();
+  EXPECT_EQ(Ids(bob->records), (std::vector<std::string>{"b2", "b1"}));
+  // One Lua step per user, which trims once: ann's first record, then ann's and bob's batches
+  // (a step each per record would have trimmed 1 + 5 times).
+  const std::string stats = Command({"INFO", "commandstats"}).str;
+  const size_t at = stats.find("cmdstat_ltrim:calls=");
+  ASSERT_NE(at, std::string::npos) << stats;
+  EXPECT_EQ(std::stoll(stats.substr(at + std::string("cmdstat_ltrim:calls=").size())), 1 + 2);
+}
+
 TEST_F(InboxStoreTest, ARecordThatIsNotOneIsDataLoss) {
   Command({"LPUSH", InboxStore::ListKey("ann"), "\xff\xff not a record"});
   InboxStore inbox(*pool_, {});
