@@ -45,6 +45,11 @@ bool RecordScope::Wait(absl::Duration delay) {
   return !give_up();
 }
 
+bool RecordScope::GivenUp() const {
+  absl::MutexLock lock(&partition_->mu);
+  return loop_->MustAbandon(*partition_);
+}
+
 void RecordScope::SetRetrying(bool retrying) {
   if (retrying == retrying_) return;
   retrying_ = retrying;

@@ -70,6 +70,10 @@ class RecordScope {
   // was revoked and not drained in time, or the loop stops or halted. False then: the handler
   // returns without finishing it.
   bool Wait(absl::Duration delay);
+  // Whether the record must be given up now (what makes Wait return false), without waiting: a
+  // handler does not start on such a record, so that none of its key goes ahead of an earlier
+  // one that was given up.
+  bool GivenUp() const;
   // While true, the record's partition is paused (nothing more is read from it).
   void SetRetrying(bool retrying);
 

@@ -221,6 +221,8 @@ void SagaRuntime::HandleBatch(Lane& lane, absl::Span<consume::RecordScope> batch
 }
 
 bool SagaRuntime::RunTogether(Lane& lane, std::vector<Batched>& run) {
+  // A record given up meanwhile is not started (RecordScope::GivenUp).
+  std::erase_if(run, [](const Batched& item) { return item.scope->GivenUp(); });
   if (run.empty()) return !crashed();
   std::vector<Batched> alone;
   std::vector<Batched> effects_alone;  // no decision: nothing to load, commit or publish
@@ -488,6 +490,9 @@ SagaRuntime::StepEnd SagaRuntime::RunStep(Lane& lane, consume::RecordScope& scop
                                           tracing::Span& span,
                                           const std::function<absl::Status()>& step) {
   const KafkaRecord& record = scope.record();
+  // Given up before its first attempt (an earlier record of its partition was, as the stop or a
+  // revocation came): not started, so it cannot go ahead of that one.
+  if (scope.GivenUp()) return StepEnd::kAbandon;
   for (int attempt = 1;; ++attempt) {
     absl::Status status = step();
     if (crashed()) return StepEnd::kAbandon;

@@ -202,7 +202,7 @@ class SagaRuntime final {
   void Report(const consume::RecordScope& scope, absl::string_view event_type,
               SagaObserver::Outcome outcome, absl::Time started);
   // Runs `step` until it succeeds: transient failures back off and retry it, permanent ones
-  // dead-letter the record.
+  // dead-letter the record. kAbandon, without a first attempt, for a record already given up.
   StepEnd RunStep(Lane& lane, consume::RecordScope& scope, tracing::Span& span,
                   const std::function<absl::Status()>& step);
   // Decide, commit, publish. Leaves in `effect` the route's effect after the commit, when it has

@@ -625,6 +625,49 @@ TEST_F(SagaRuntimeTest, StopPastTheDrainTimeoutAbandonsWithoutCommittingPastIt) 
   EXPECT_EQ(StateOf("t").applied(), 5);
 }
 
+// Records the event id of every retried attempt.
+class RetriedIds : public CountingObserver {
+ public:
+  void OnRetry(const KafkaRecord& record, const absl::Status& error, int attempt) override {
+    CountingObserver::OnRetry(record, error, attempt);
+    absl::MutexLock lock(&mu_);
+    ids_.insert(std::string(record.Header("ce_id").value_or("")));
+  }
+  std::set<std::string> ids() const {
+    absl::MutexLock lock(&mu_);
+    return ids_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::set<std::string> ids_;
+};
+
+TEST_F(SagaRuntimeTest, TheRecordsBehindAGivenUpOneInItsBatchAreNotStarted) {
+  // One account's five records in one batch, Redis away: the first retries until the stop gives
+  // it up; the other four are then given up without an attempt, so none of them can go ahead of
+  // it (before, each got one attempt as the lane went through its batch).
+  for (int seq = 1; seq <= 5; ++seq) Produce(Event(absl::StrCat("gu-", seq), "gu", 1, seq));
+  ASSERT_TRUE(redis_->Stop().ok());
+  RetriedIds observer;
+  SagaRuntimeOptions options = Options(&observer);
+  options.workers = 1;
+  options.batch_window = absl::Seconds(1);
+  options.drain_timeout = absl::Milliseconds(200);
+  SagaRuntime& runtime = Start(std::move(options));
+  ASSERT_TRUE(WaitUntil([&] { return observer.retries >= 2; }, kWait));
+  runtime.Stop();
+  EXPECT_EQ(observer.done(), 0);
+  EXPECT_EQ(observer.ids(), (std::set<std::string>{"gu-1"}));
+
+  ASSERT_TRUE(redis_->Restart().ok());
+  CountingObserver second;
+  Start(Options(&second));
+  ASSERT_TRUE(WaitUntil([&] { return second.done() == 5; }, kWait));
+  EXPECT_EQ(StateOf("gu").applied(), 5);
+  EXPECT_EQ(StateOf("gu").last_seq(), 5);
+}
+
 TEST_F(SagaRuntimeTest, ARebalanceBetweenTwoInstancesKeepsEffectsExactlyOnce) {
   constexpr int kTotal = 200;
   for (int i = 0; i < kTotal; ++i) {
