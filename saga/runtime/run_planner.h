@@ -29,9 +29,9 @@ struct AfterCommitStep;  // handler_registry.h; only its address is used here
 
 class RunPlanner {
  public:
-  // `effect`: the effect when the record is an effect alone with a batch form, else nullptr (a
-  // decision). `key` is the record's Kafka key, `aggregate` names its
-  // aggregate, `event_id` its event.
+  // `key` is the record's Kafka key, `aggregate` names its aggregate, `event_id` its event;
+  // `effect` is the effect when the record is an effect alone with a batch form, else nullptr
+  // (a decision).
   size_t Place(absl::string_view key, absl::string_view aggregate, absl::string_view event_id,
                const AfterCommitStep* effect);
 
