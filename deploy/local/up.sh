@@ -180,7 +180,7 @@ redis_login() { echo --redis-user "$1" --redis-password-file "$redis_auth/$1.pas
 old_umask=$(umask)
 umask 077
 launch redis redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$redis_dir" \
-  --appendonly yes --appendfsync always --save "" --daemonize no \
+  --appendonly yes --appendfsync always --save "" --rdbcompression no --daemonize no \
   --aclfile "$redis_auth/users.acl"
 umask "$old_umask"
 wait_for redis-cli -p "$redis_port" --user admin --pass "$(cat "$redis_auth/admin.password")" \

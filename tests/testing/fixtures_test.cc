@@ -56,6 +56,7 @@ TEST(RedisServerTest, StartsOnAFreeLoopbackPortWithAppendOnlyInItsOwnDir) {
   EXPECT_TRUE(server.Ping().ok());
   EXPECT_EQ(Command(server, {"CONFIG", "GET", "appendonly"}), "appendonly;yes;");
   EXPECT_EQ(Command(server, {"CONFIG", "GET", "appendfsync"}), "appendfsync;always;");
+  EXPECT_EQ(Command(server, {"CONFIG", "GET", "rdbcompression"}), "rdbcompression;no;");
   EXPECT_EQ(Command(server, {"CONFIG", "GET", "bind"}), "bind;127.0.0.1;");
   EXPECT_EQ(Command(server, {"CONFIG", "GET", "dir"}),
             "dir;" + std::filesystem::canonical(server.dir()).string() + ";");
