@@ -57,6 +57,10 @@ KafkaConfig BatchedFetch(absl::Duration max_wait) {
           {"fetch.min.bytes", "65536"}};
 }
 
+KafkaConfig BatchedProduce(absl::Duration linger) {
+  return {{"linger.ms", absl::StrCat(absl::ToInt64Milliseconds(linger))}};
+}
+
 namespace {
 
 // librdkafka's own log lines (syslog levels) as the process's JSON lines.

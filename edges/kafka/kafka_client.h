@@ -47,6 +47,10 @@ KafkaConfig ConsumerDefaults(absl::string_view bootstrap_servers, absl::string_v
 // client, for up to `max_wait` of delay. Overrides for ConsumerDefaults.
 KafkaConfig BatchedFetch(absl::Duration max_wait);
 
+// For a producer off the client's critical path: a record waits up to `linger` for others to
+// its partition, so a burst goes out in a few requests. Overrides for ProducerDefaults.
+KafkaConfig BatchedProduce(absl::Duration linger);
+
 struct ConfDeleter {
   void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
 };

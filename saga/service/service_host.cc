@@ -78,6 +78,20 @@ saga::SagaRuntimeOptions ServiceConfig::RuntimeOptions(const std::string& servic
   return options;
 }
 
+saga::SagaRuntimeOptions SubscriptionRuntimeOptions(const ServiceConfig& config,
+                                                    const std::string& service,
+                                                    const Subscription& subscription) {
+  saga::SagaRuntimeOptions options = config.RuntimeOptions(service, subscription.topics);
+  if (!subscription.group_suffix.empty()) {
+    options.group_id = absl::StrCat("choreo-", service, "-", subscription.group_suffix);
+  }
+  options.consumer_overrides =
+      kafka::Merged(options.consumer_overrides, subscription.consumer_overrides);
+  options.producer_overrides = subscription.producer_overrides;
+  options.ready_once_caught_up = subscription.ready_once_caught_up;
+  return options;
+}
+
 namespace {
 
 // Hands every runtime event to several observers (metrics, and the service's own, if any).
@@ -111,15 +125,9 @@ absl::StatusOr<std::unique_ptr<saga::SagaRuntime>> CreateRuntime(const ServiceCo
                                                                  Subscription& subscription,
                                                                  saga::SagaObserver& observer,
                                                                  const tracing::Tracer& tracer) {
-  saga::SagaRuntimeOptions options = config.RuntimeOptions(service, subscription.topics);
+  saga::SagaRuntimeOptions options = SubscriptionRuntimeOptions(config, service, subscription);
   options.observer = &observer;
   options.tracer = &tracer;
-  if (!subscription.group_suffix.empty()) {
-    options.group_id = absl::StrCat("choreo-", service, "-", subscription.group_suffix);
-  }
-  options.consumer_overrides =
-      kafka::Merged(options.consumer_overrides, subscription.consumer_overrides);
-  options.ready_once_caught_up = subscription.ready_once_caught_up;
   return saga::SagaRuntime::Create(std::move(options), std::move(subscription.registry));
 }
 

@@ -77,6 +77,7 @@ struct Subscription {
   std::vector<std::string> topics;
   saga::HandlerRegistry registry;
   kafka::KafkaConfig consumer_overrides;  // over the service's own (e.g. auto.offset.reset)
+  kafka::KafkaConfig producer_overrides;  // over kafka::ProducerDefaults (e.g. BatchedProduce)
   // A group that builds a view: the service is not ready until it caught up once.
   bool ready_once_caught_up = false;
 };
@@ -93,6 +94,12 @@ struct ServiceParts {
   // own parts); else RunService starts it from the config. Not owned.
   telemetry::Telemetry* telemetry = nullptr;
 };
+
+// The options of the runtime that runs `subscription` of `service` under `config` (no observer
+// or tracer yet): its group, and its consumer and producer overrides over the service's own.
+saga::SagaRuntimeOptions SubscriptionRuntimeOptions(const ServiceConfig& config,
+                                                    const std::string& service,
+                                                    const Subscription& subscription);
 
 // Prints "choreo-<service>: <message>" on stderr and returns 2, the exit code of a process whose
 // parts could not be built.

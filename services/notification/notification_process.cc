@@ -96,12 +96,18 @@ int RunNotification(const NotificationConfig& config, process::StopSignals& sign
        .registry = *std::move(view),
        .consumer_overrides = kafka::Merged(relaxed, {{"auto.offset.reset", "earliest"}}),
        .ready_once_caught_up = true});
-  parts.subscriptions.push_back(
-      {.topics = StatusTopics(), .registry = *std::move(statuses), .consumer_overrides = relaxed});
+  // Their producers, likewise, let a record wait up to 5 ms for others to its partition: a
+  // batch's requests or outcomes go out in a few Produce requests instead of one per handful.
+  const kafka::KafkaConfig gathered = kafka::BatchedProduce(absl::Milliseconds(5));
+  parts.subscriptions.push_back({.topics = StatusTopics(),
+                                 .registry = *std::move(statuses),
+                                 .consumer_overrides = relaxed,
+                                 .producer_overrides = gathered});
   parts.subscriptions.push_back({.group_suffix = "sender",
                                  .topics = SenderTopics(),
                                  .registry = *std::move(sender),
-                                 .consumer_overrides = relaxed});
+                                 .consumer_overrides = relaxed,
+                                 .producer_overrides = gathered});
   parts.grpc_services = {&admin};
   parts.observer = &lookup;
   parts.telemetry = telemetry->get();

@@ -1,6 +1,8 @@
 // ServiceConfig: its clock (the host's, unless --clock-offset, for fault drills, moves it, within
-// 24 h), which headers handled markers keep, and the limits of its flags.
+// 24 h), which headers handled markers keep, a subscription's runtime options (its group and
+// overrides), and the limits of its flags.
 
+#include "edges/kafka/kafka_client.h"
 #include "gtest/gtest.h"
 #include "platform/config/flag_set.h"
 #include "saga/service/service_host.h"
@@ -42,6 +44,36 @@ TEST(ServiceConfigTest, MarkersKeepEveryHeaderOnlyWhenAskedTo) {
       Parsed({"--kafka-brokers", "k:9092", "--redis", "r:6379", "--full-marker-headers=true"});
   EXPECT_EQ(upgrading.MarkerHeaders(), store::MarkerHeaders::kAll);
   EXPECT_EQ(upgrading.RuntimeOptions("order", {"t"}).marker_headers, store::MarkerHeaders::kAll);
+}
+
+TEST(ServiceConfigTest, ASubscriptionsGroupAndOverridesComeOverTheServicesOwn) {
+  const ServiceConfig config =
+      Parsed({"--kafka-brokers", "k:9092", "--redis", "r:6379", "--fetch-wait-max-ms", "100"});
+  Subscription sender{.group_suffix = "sender",
+                      .topics = {"a", "b"},
+                      .consumer_overrides = kafka::BatchedFetch(absl::Milliseconds(250)),
+                      .producer_overrides = kafka::BatchedProduce(absl::Milliseconds(5))};
+  const saga::SagaRuntimeOptions options =
+      SubscriptionRuntimeOptions(config, "notification", sender);
+  EXPECT_EQ(options.group_id, "choreo-notification-sender");
+  EXPECT_EQ(options.topics, (std::vector<std::string>{"a", "b"}));
+  // librdkafka takes a property's last value: the subscription's, after the service's.
+  auto last = [](const kafka::KafkaConfig& config, const std::string& name) {
+    std::string value;
+    for (const auto& [key, v] : config) {
+      if (key == name) value = v;
+    }
+    return value;
+  };
+  EXPECT_EQ(last(options.consumer_overrides, "fetch.wait.max.ms"), "250");
+  EXPECT_EQ(last(options.consumer_overrides, "fetch.min.bytes"), "65536");
+  EXPECT_EQ(last(options.producer_overrides, "linger.ms"), "5");
+
+  const saga::SagaRuntimeOptions plain =
+      SubscriptionRuntimeOptions(config, "order", Subscription{.topics = {"a"}});
+  EXPECT_EQ(plain.group_id, "");  // the runtime's default, choreo-order
+  EXPECT_EQ(last(plain.consumer_overrides, "fetch.wait.max.ms"), "100");
+  EXPECT_EQ(last(plain.producer_overrides, "linger.ms"), "");  // ProducerDefaults' 0
 }
 
 TEST(ServiceConfigTest, AnOffsetBeyondADayIsRefused) {
