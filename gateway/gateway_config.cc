@@ -47,7 +47,10 @@ void GatewayConfig::AddFlags(config::FlagSet& flags) {
       .Add("timeline-retention", &timeline_retention,
            "how long a saga's timeline is kept after its last event")
       .Add("timeline-max-sagas-per-user", &timeline_max_sagas_per_user,
-           "how many of a user's recent sagas are listed");
+           "how many of a user's recent sagas are listed")
+      .Add("timeline-batch-window", &timeline_batch_window,
+           "how long the indexer gathers records into one batch: longer, fewer Redis writes per "
+           "saga and a timeline that lags more");
   telemetry.AddFlags(flags);
 }
 
@@ -56,6 +59,9 @@ absl::Status GatewayConfig::Validate() const {
   if (timeline_retention < absl::Minutes(1) || timeline_max_sagas_per_user < 1) {
     return absl::InvalidArgumentError(
         "--timeline-retention must be >= 1m and --timeline-max-sagas-per-user >= 1");
+  }
+  if (timeline_batch_window < absl::ZeroDuration() || timeline_batch_window > absl::Seconds(10)) {
+    return absl::InvalidArgumentError("--timeline-batch-window must be within [0s, 10s]");
   }
   if (public_tls_cert.empty() != public_tls_key.empty()) {
     return absl::InvalidArgumentError("--public-tls-cert and --public-tls-key go together");

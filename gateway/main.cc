@@ -122,7 +122,9 @@ Gateway::Gateway(const GatewayConfig& config, service::ProcessHost& host,
       timeline_store_(timeline_redis_, {.retention = config.timeline_retention,
                                         .max_sagas_per_user = config.timeline_max_sagas_per_user}),
       // The timeline is on no saga's path: its fetches gather records (TimelineIndexer::Options).
-      indexer_({.kafka_brokers = config.kafka_brokers}, timeline_store_, telemetry_.metrics()),
+      indexer_(
+          {.kafka_brokers = config.kafka_brokers, .batch_window = config.timeline_batch_window},
+          timeline_store_, telemetry_.metrics()),
       order_admin_(StubOf<orders::v1::OrderAdmin>(config.order_address, "order", internal_tls)),
       billing_admin_(
           StubOf<billing::v1::BillingAdmin>(config.billing_address, "billing", internal_tls)),

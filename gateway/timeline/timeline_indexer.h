@@ -30,12 +30,16 @@ class TimelineIndexer final {
     std::string group_id = "choreo-timeline";
     // Fetches gather records this long (kafka::BatchedFetch): the timeline is on no saga's path.
     absl::Duration fetch_max_wait = absl::Milliseconds(250);
+    // Bounds the records held at once: at 1,000 orders/s (7 records each) it ends a batch after
+    // about 0.3 s. 8,000 (a whole second) saved 2 more Redis commands per order there, and
+    // cost the gateway 16 MB more peak RSS (tests/bench/README.md).
     int max_batch = 2000;
-    // A batch gathers what arrives this long after its first record: a saga's hops come close
-    // together (tens of ms), and one batch writes each Redis key once. 200 ms: most sagas'
-    // hops share a batch (at 200 orders/s, 50 ms left about 9.4 Redis commands per order, most
-    // sagas split over two batches; see tests/bench/README.md). A timeline lags that much more.
-    absl::Duration batch_window = absl::Milliseconds(200);
+    // A batch gathers what arrives this long after its first record, and writes each Redis key
+    // once. A saga's own hops come within tens of ms, its notifications' up to half a second
+    // later (that service's fetches gather 250 ms per hop). 1 s: most sagas' hops share a
+    // batch; 200 ms split most over two or three (36.3-36.4 Redis commands per order at
+    // 200 orders/s against 32.6-33.1; tests/bench/README.md). A timeline lags that much more.
+    absl::Duration batch_window = absl::Seconds(1);
   };
   TimelineIndexer(Options options, TimelineStore& store, metrics::Metrics& metrics);
   ~TimelineIndexer();

@@ -77,6 +77,19 @@ std::string Strip(std::string address) {
   return std::string(view);
 }
 
+// An operator's flag out of its range stops the gateway at start with the flag named (exit 2),
+// before it connects to anything.
+TEST(GatewayFlagsTest, ATimelineBatchWindowOutsideZeroToTenSecondsIsRefusedAtStart) {
+  const std::string gateway = Binaries::Built().gateway;
+  for (const char* window : {"-1s", "11s"}) {
+    const Ran ran = RunCommand({gateway, "--kafka-brokers", "127.0.0.1:1", "--redis", "127.0.0.1:1",
+                                absl::StrCat("--timeline-batch-window=", window)});
+    EXPECT_EQ(ran.exit_code, 2) << window << ": " << ran.output;
+    EXPECT_THAT(ran.output, HasSubstr("--timeline-batch-window must be within [0s, 10s]"))
+        << window;
+  }
+}
+
 class OperatorToolsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
