@@ -50,12 +50,19 @@ redis::RedisConnection::Options RedisServer::ConnectionOptions() const {
 
 absl::Status RedisServer::Launch() {
   ChildProcess::Options child;
-  child.argv = {
-      options_.binary, "--port", absl::StrCat(port_), "--bind", host_, "--dir", dir_.path(),
-      "--appendonly", "yes", "--appendfsync", options_.appendfsync, "--save", "",
-      // The AOF rewrite's base file uncompressed: a third of the rewrite's CPU
-      // (LZF) for a base about 16% larger (edges/redis/README.md).
-      "--rdbcompression", "no", "--daemonize", "no", "--protected-mode", "yes", "--logfile", ""};
+  child.argv = {options_.binary,
+                "--port", absl::StrCat(port_),
+                "--bind", host_,
+                "--dir", dir_.path(),
+                "--appendonly", "yes",
+                "--appendfsync", options_.appendfsync,
+                "--save", "",
+                "--daemonize", "no",
+                "--protected-mode", "yes",
+                "--logfile", ""};
+  // The AOF rewrite's base file uncompressed: a third of the rewrite's CPU (LZF) for a base
+  // about 16% larger (edges/redis/README.md, "Server settings").
+  child.argv.insert(child.argv.end(), {"--rdbcompression", "no"});
   if (!options_.acl_file_text.empty()) {
     const std::string acl_file = dir_.File("users.acl");
     std::ofstream(acl_file) << options_.acl_file_text;
