@@ -46,7 +46,7 @@ struct GatewayConfig : service::ProcessConfig {
   bool timeline_indexer = true;
   absl::Duration timeline_retention = absl::Hours(24 * 7);
   int timeline_max_sagas_per_user = 200;
-  absl::Duration timeline_batch_window = absl::Seconds(1);  // TimelineIndexer::Options
+  absl::Duration timeline_batch_window = absl::Milliseconds(200);  // TimelineIndexer::Options
 
   void AddFlags(config::FlagSet& flags);
   absl::Status Validate() const;

@@ -36,10 +36,11 @@ class TimelineIndexer final {
     int max_batch = 2000;
     // A batch gathers what arrives this long after its first record, and writes each Redis key
     // once. A saga's own hops come within tens of ms, its notifications' up to half a second
-    // later (that service's fetches gather 250 ms per hop). 1 s: most sagas' hops share a
-    // batch; 200 ms split most over two or three (36.3-36.4 Redis commands per order at
-    // 200 orders/s against 32.6-33.1; tests/bench/README.md). A timeline lags that much more.
-    absl::Duration batch_window = absl::Seconds(1);
+    // later (that service's fetches gather 250 ms per hop), so 200 ms splits most sagas over two
+    // or three batches. 1 s saves Redis commands (32.6-33.1 per order at 200 orders/s against
+    // 36.3-36.4) but writes in one burst a second, and the saga's latency looked worse with it
+    // (tests/bench/README.md): 200 ms stays the default, --timeline-batch-window sets it.
+    absl::Duration batch_window = absl::Milliseconds(200);
   };
   TimelineIndexer(Options options, TimelineStore& store, metrics::Metrics& metrics);
   ~TimelineIndexer();
