@@ -4,6 +4,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gateway/timeline/core/timeline_rules.h"
 #include "platform/proto_time/proto_time.h"
 
@@ -27,11 +28,30 @@ std::string StoredHop(const v1::IndexedHop& hop) {
 
 absl::Status TimelineStore::Add(const std::vector<v1::IndexedHop>& hops) {
   if (hops.empty()) return absl::OkStatus();
-  return pool_.Run(AddCommands(hops)).status();
+  const absl::Time now = absl::Now();
+  Plan plan;
+  {
+    absl::MutexLock lock(&mu_);
+    plan = PlanAdd(hops, now);
+  }
+  const absl::Status written = pool_.Run(plan.commands).status();
+  absl::MutexLock lock(&mu_);
+  if (!written.ok()) {
+    recent_.Forget();
+    return written;
+  }
+  for (auto& [key, value] : plan.written) recent_.Mark(std::move(key), std::move(value), now);
+  return absl::OkStatus();
 }
 
 std::vector<std::vector<std::string>> TimelineStore::AddCommands(
-    const std::vector<v1::IndexedHop>& hops) const {
+    const std::vector<v1::IndexedHop>& hops) {
+  absl::MutexLock lock(&mu_);
+  return PlanAdd(hops, absl::Now()).commands;
+}
+
+TimelineStore::Plan TimelineStore::PlanAdd(const std::vector<v1::IndexedHop>& hops,
+                                           absl::Time now) {
   // One write per key for the whole batch: a saga's hops arrive close together, so a batch
   // holds several hops of one saga, one order and one user.
   std::map<std::string, std::vector<std::string>> saga_fields;   // hops key -> field, value...
@@ -50,16 +70,23 @@ std::vector<std::vector<std::string>> TimelineStore::AddCommands(
     }
   }
   const std::string ttl = absl::StrCat(absl::ToInt64Seconds(options_.retention));
-  std::vector<std::vector<std::string>> commands;
+  Plan plan;
+  // What only sets an expiry (or writes the same value again) is left out when written lately.
+  auto once = [&](const std::string& key, const std::string& value) {
+    if (recent_.Fresh(key, value, now)) return false;
+    plan.written.emplace_back(key, value);
+    return true;
+  };
+  std::vector<std::vector<std::string>>& commands = plan.commands;
   for (auto& [key, fields] : saga_fields) {
     std::vector<std::string> hset = {"HSET", key};
     hset.insert(hset.end(), std::make_move_iterator(fields.begin()),
                 std::make_move_iterator(fields.end()));
     commands.push_back(std::move(hset));
-    commands.push_back({"EXPIRE", key, ttl});
+    if (once(key, "")) commands.push_back({"EXPIRE", key, ttl});
   }
   for (const auto& [key, correlation_id] : order_sagas) {
-    commands.push_back({"SET", key, correlation_id, "EX", ttl});
+    if (once(key, correlation_id)) commands.push_back({"SET", key, correlation_id, "EX", ttl});
   }
   for (const auto& [key, sagas] : user_sagas) {
     // LT: a saga's score is the earliest of its events seen, whatever order they arrive in.
@@ -69,10 +96,13 @@ std::vector<std::vector<std::string>> TimelineStore::AddCommands(
       zadd.push_back(correlation_id);
     }
     commands.push_back(std::move(zadd));
-    commands.push_back({"ZREMRANGEBYRANK", key, "0", absl::StrCat(-options_.max_sagas_per_user - 1)});
-    commands.push_back({"EXPIRE", key, ttl});
+    if (once(key, "")) {
+      commands.push_back(
+          {"ZREMRANGEBYRANK", key, "0", absl::StrCat(-options_.max_sagas_per_user - 1)});
+      commands.push_back({"EXPIRE", key, ttl});
+    }
   }
-  return commands;
+  return plan;
 }
 
 absl::StatusOr<std::vector<v1::IndexedHop>> TimelineStore::Hops(const std::string& correlation_id) {
@@ -114,6 +144,9 @@ absl::StatusOr<std::string> TimelineStore::SagaOfOrder(const std::string& order_
 
 absl::StatusOr<std::vector<std::string>> TimelineStore::SagasOfUser(const std::string& username,
                                                                     int offset, int limit) {
+  // The set may hold a few sagas beyond the newest max_sagas_per_user until its next trim.
+  limit = std::min(limit, options_.max_sagas_per_user - offset);
+  if (offset < 0 || limit <= 0) return std::vector<std::string>{};
   absl::StatusOr<std::vector<redis::RedisReply>> replies =
       pool_.Run({{"ZREVRANGE", UserKey(username), absl::StrCat(offset),
                   absl::StrCat(offset + limit - 1)}});

@@ -8,33 +8,46 @@
 //   tl:user:{<username>}         sorted set of the user's correlation ids, score = the saga's
 //                                first event's time (ms), written from that event (the hop
 //                                with no cause); only the newest `max_sagas_per_user` kept
-// Every key expires `retention` after its last write: that is the timeline's retention limit.
-// Writes are idempotent (a record indexed twice changes nothing). Thread-safe.
+// Every key expires `retention` after its last write (to within `rewrite_interval`): that is the
+// timeline's retention limit. Writes are idempotent (a record indexed twice changes nothing).
+// A saga's hops come in two or three batches; the store remembers (RecentWrites) the expiries,
+// the orders' keys and the users' trims it wrote within `rewrite_interval` and leaves them out
+// of the next batches: a saga's, an order's and a user's key may expire up to that much sooner,
+// and a user's set may hold the sagas of the last two intervals beyond the newest
+// `max_sagas_per_user` (reads never show more). A failed write forgets what it remembered.
+// Thread-safe.
 
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "choreo/gateway/v1/timeline_index.pb.h"
 #include "edges/redis/redis_pool.h"
+#include "gateway/timeline/core/recent_writes.h"
 
 namespace choreo::gateway::timeline {
 
 struct TimelineStoreOptions {
   absl::Duration retention = absl::Hours(24 * 7);
   int max_sagas_per_user = 200;
+  // How long an expiry, an order's key or a user's trim this store wrote is not written again
+  // (zero: every batch writes them).
+  absl::Duration rewrite_interval = absl::Seconds(5);
 };
 
 class TimelineStore {
  public:
   TimelineStore(redis::RedisPool& pool, TimelineStoreOptions options)
-      : pool_(pool), options_(options) {}
+      : pool_(pool), options_(options), recent_(options.rewrite_interval) {}
 
-  // Indexes the hops in one round trip, one write per key touched.
+  // Indexes the hops in one round trip, at most one write per key touched.
   absl::Status Add(const std::vector<v1::IndexedHop>& hops);
-  // The commands Add sends (for tests).
-  std::vector<std::vector<std::string>> AddCommands(const std::vector<v1::IndexedHop>& hops) const;
+  // The commands Add would send now (for tests).
+  std::vector<std::vector<std::string>> AddCommands(const std::vector<v1::IndexedHop>& hops);
 
   // The indexed hops of one saga (empty when it is unknown or expired).
   absl::StatusOr<std::vector<v1::IndexedHop>> Hops(const std::string& correlation_id);
@@ -48,8 +61,18 @@ class TimelineStore {
                                                        int limit);
 
  private:
+  // What Add sends, and what it remembers once Redis took it.
+  struct Plan {
+    std::vector<std::vector<std::string>> commands;
+    std::vector<std::pair<std::string, std::string>> written;  // key, value for recent_
+  };
+  Plan PlanAdd(const std::vector<v1::IndexedHop>& hops, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   redis::RedisPool& pool_;
   const TimelineStoreOptions options_;
+  absl::Mutex mu_;
+  RecentWrites recent_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace choreo::gateway::timeline

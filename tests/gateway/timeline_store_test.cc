@@ -1,6 +1,6 @@
 // The timeline's Redis store against a real redis-server: what a batch writes (one write per
-// key), reading a saga, an order's saga and a user's newest sagas back, the per-user cap,
-// retention and idempotence.
+// key, expiries and orders' keys left out when written lately), reading a saga, an order's saga
+// and a user's newest sagas back, the per-user cap, retention and idempotence.
 
 #include "gateway/timeline/timeline_store.h"
 
@@ -69,6 +69,51 @@ TEST_F(TimelineStoreTest, ABatchWritesEachKeyOnceAndReadsBack) {
     EXPECT_GT(ttl->integer, 3500) << key;
     EXPECT_LE(ttl->integer, 3600) << key;
   }
+}
+
+TEST_F(TimelineStoreTest, ASagasLaterBatchesWriteTheirHopsAndLittleElse) {
+  TimelineStore store(*pool_, {.retention = absl::Hours(1), .max_sagas_per_user = 2});
+  ASSERT_TRUE(store.Add({Hop("c1", 0, 1000, "ord-1", "ann")}).ok());
+  // The saga's next batch: its hops alone, the expiries and the order's key written a moment ago.
+  std::vector<v1::IndexedHop> later = {Hop("c1", 1, 1001, "ord-1"), Hop("c1", 2, 1002, "ord-1")};
+  for (v1::IndexedHop& hop : later) hop.mutable_hop()->set_causation_id("e0");
+  const std::vector<std::vector<std::string>> commands = store.AddCommands(later);
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(commands[0][0], "HSET");
+  ASSERT_TRUE(store.Add(later).ok());
+  EXPECT_EQ(store.Hops("c1")->size(), 3u);
+
+  // Another saga naming the order (a cancellation) moves the order's key; the user's next saga
+  // is listed without a trim.
+  EXPECT_EQ(store.AddCommands({Hop("c2", 3, 1003, "ord-1")}).size(), 3u);  // HSET, EXPIRE, SET
+  ASSERT_TRUE(store.Add({Hop("c2", 3, 1003, "ord-1")}).ok());
+  EXPECT_EQ(*store.SagaOfOrder("ord-1"), "c2");
+  ASSERT_TRUE(store.Add({Hop("c3", 4, 1004, "", "ann"), Hop("c4", 5, 1005, "", "ann")}).ok());
+
+  // Reads show the newest max_sagas_per_user, though the set holds one more until its trim.
+  redis::RedisConnection connection(redis_->ConnectionOptions());
+  EXPECT_EQ(connection.Command({"ZCARD", "tl:user:{ann}"})->integer, 3);
+  EXPECT_EQ(*store.SagasOfUser("ann", 0, 10), std::vector<std::string>({"c4", "c3"}));
+  EXPECT_EQ(*store.SagasOfUser("ann", 1, 10), std::vector<std::string>({"c3"}));
+  EXPECT_TRUE(store.SagasOfUser("ann", 2, 10)->empty());
+  for (const char* key : {"tl:hops:{c1}", "tl:order:{ord-1}", "tl:user:{ann}"}) {
+    EXPECT_GT(connection.Command({"TTL", key})->integer, 3500) << key;
+  }
+}
+
+TEST_F(TimelineStoreTest, AFailedWriteForgetsWhatWasWrittenAndZeroRemembersNothing) {
+  const std::vector<v1::IndexedHop> first = {Hop("c1", 0, 1000, "ord-1", "ann")};
+  const std::vector<v1::IndexedHop> second = {Hop("c1", 1, 1001, "ord-1")};
+  TimelineStore every_batch(*pool_, {.rewrite_interval = absl::ZeroDuration()});
+  ASSERT_TRUE(every_batch.Add(first).ok());
+  EXPECT_EQ(every_batch.AddCommands(first).size(), 6u);
+
+  TimelineStore store(*pool_, {});
+  ASSERT_TRUE(store.Add(first).ok());
+  EXPECT_EQ(store.AddCommands(second).size(), 1u);
+  ASSERT_TRUE(redis_->Stop().ok());
+  EXPECT_FALSE(store.Add(second).ok());
+  EXPECT_EQ(store.AddCommands(second).size(), 3u) << "HSET, EXPIRE and SET again";
 }
 
 TEST_F(TimelineStoreTest, AHopIsStoredWithoutTheCorrelationIdItsKeyNames) {
