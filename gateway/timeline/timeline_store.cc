@@ -34,14 +34,22 @@ absl::Status TimelineStore::Add(const std::vector<v1::IndexedHop>& hops) {
     absl::MutexLock lock(&mu_);
     plan = PlanAdd(hops, now);
   }
-  const absl::Status written = pool_.Run(plan.commands).status();
+  if (absl::Status written = Run(plan.commands).status(); !written.ok()) return written;
   absl::MutexLock lock(&mu_);
-  if (!written.ok()) {
-    recent_.Forget();
-    return written;
-  }
   for (auto& [key, value] : plan.written) recent_.Mark(std::move(key), std::move(value), now);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<redis::RedisReply>> TimelineStore::Run(
+    const std::vector<std::vector<std::string>>& commands) {
+  absl::StatusOr<std::vector<redis::RedisReply>> replies = pool_.Run(commands);
+  if (!replies.ok()) {
+    // Reads and writes share the pool's connections: a failure on any of them may be a Redis
+    // restarted or replaced, which may not hold what this store remembers writing.
+    absl::MutexLock lock(&mu_);
+    recent_.Forget();
+  }
+  return replies;
 }
 
 std::vector<std::vector<std::string>> TimelineStore::AddCommands(
@@ -116,7 +124,7 @@ absl::StatusOr<std::vector<std::vector<v1::IndexedHop>>> TimelineStore::HopsOfMa
   if (correlation_ids.empty()) return std::vector<std::vector<v1::IndexedHop>>{};
   std::vector<std::vector<std::string>> commands;
   for (const std::string& id : correlation_ids) commands.push_back({"HGETALL", HopsKey(id)});
-  absl::StatusOr<std::vector<redis::RedisReply>> replies = pool_.Run(commands);
+  absl::StatusOr<std::vector<redis::RedisReply>> replies = Run(commands);
   if (!replies.ok()) return replies.status();
   std::vector<std::vector<v1::IndexedHop>> sagas;
   for (size_t saga = 0; saga < replies->size(); ++saga) {
@@ -137,7 +145,7 @@ absl::StatusOr<std::vector<std::vector<v1::IndexedHop>>> TimelineStore::HopsOfMa
 }
 
 absl::StatusOr<std::string> TimelineStore::SagaOfOrder(const std::string& order_id) {
-  absl::StatusOr<std::vector<redis::RedisReply>> replies = pool_.Run({{"GET", OrderKey(order_id)}});
+  absl::StatusOr<std::vector<redis::RedisReply>> replies = Run({{"GET", OrderKey(order_id)}});
   if (!replies.ok()) return replies.status();
   return replies->front().str;
 }
@@ -147,9 +155,8 @@ absl::StatusOr<std::vector<std::string>> TimelineStore::SagasOfUser(const std::s
   // The set may hold a few sagas beyond the newest max_sagas_per_user until its next trim.
   limit = std::min(limit, options_.max_sagas_per_user - offset);
   if (offset < 0 || limit <= 0) return std::vector<std::string>{};
-  absl::StatusOr<std::vector<redis::RedisReply>> replies =
-      pool_.Run({{"ZREVRANGE", UserKey(username), absl::StrCat(offset),
-                  absl::StrCat(offset + limit - 1)}});
+  absl::StatusOr<std::vector<redis::RedisReply>> replies = Run(
+      {{"ZREVRANGE", UserKey(username), absl::StrCat(offset), absl::StrCat(offset + limit - 1)}});
   if (!replies.ok()) return replies.status();
   std::vector<std::string> ids;
   for (const redis::RedisReply& element : replies->front().elements) ids.push_back(element.str);

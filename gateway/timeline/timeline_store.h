@@ -12,9 +12,15 @@
 // timeline's retention limit. Writes are idempotent (a record indexed twice changes nothing).
 // A saga's hops come in two or three batches; the store remembers (RecentWrites) the expiries,
 // the orders' keys and the users' trims it wrote within `rewrite_interval` and leaves them out
-// of the next batches: a saga's, an order's and a user's key may expire up to that much sooner,
-// and a user's set may hold the sagas of the last two intervals beyond the newest
-// `max_sagas_per_user` (reads never show more). A failed write forgets what it remembered.
+// of the next batches:
+// - a saga's, an order's and a user's key may expire up to that much sooner;
+// - a user's set may hold the sagas added within an interval after its last trim beyond the
+//   newest `max_sagas_per_user`, until its next trim (reads never show more);
+// - a failed round trip, read or write, forgets what the store remembered (Redis may have been
+//   restarted or replaced);
+// - a key deleted while remembered (a wipe without a rebuild, a Redis restored from an older
+//   copy) is written again by the next batches without its expiry; the rebuild (choreo-views)
+//   runs with a zero interval and writes every expiry again.
 // Thread-safe.
 
 #include <string>
@@ -44,7 +50,8 @@ class TimelineStore {
   TimelineStore(redis::RedisPool& pool, TimelineStoreOptions options)
       : pool_(pool), options_(options), recent_(options.rewrite_interval) {}
 
-  // Indexes the hops in one round trip, at most one write per key touched.
+  // Indexes the hops in one round trip, one write per key touched (a user's set: its ZADD, and
+  // its trim and expiry when not written lately).
   absl::Status Add(const std::vector<v1::IndexedHop>& hops);
   // The commands Add would send now (for tests).
   std::vector<std::vector<std::string>> AddCommands(const std::vector<v1::IndexedHop>& hops);
@@ -61,6 +68,9 @@ class TimelineStore {
                                                        int limit);
 
  private:
+  // pool_.Run, forgetting what recent_ holds when the round trip fails.
+  absl::StatusOr<std::vector<redis::RedisReply>> Run(
+      const std::vector<std::vector<std::string>>& commands);
   // What Add sends, and what it remembers once Redis took it.
   struct Plan {
     std::vector<std::vector<std::string>> commands;

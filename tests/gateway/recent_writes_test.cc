@@ -1,4 +1,5 @@
-// RecentWrites: a mark is fresh for one window, with its value only, and old marks are dropped.
+// RecentWrites: a mark is fresh for one window, with its value only, old marks are dropped, and a
+// clock that steps back forgets them.
 
 #include "gateway/timeline/core/recent_writes.h"
 
@@ -38,6 +39,24 @@ TEST(RecentWritesTest, MarksOlderThanTwoWindowsAreDropped) {
   EXPECT_EQ(recent.size(), 102u) << "the old marks are one window old: kept a window more";
   EXPECT_TRUE(recent.Fresh("newest", "", kStart + absl::Seconds(12)));
   EXPECT_EQ(recent.size(), 2u) << "two windows after them, the old marks are gone";
+}
+
+TEST(RecentWritesTest, AMarkStaysFreshAcrossARotation) {
+  RecentWrites recent(absl::Seconds(5));
+  recent.Mark("a", "", kStart);
+  recent.Mark("b", "", kStart + absl::Milliseconds(4900));
+  EXPECT_TRUE(recent.Fresh("b", "", kStart + absl::Milliseconds(5100)));  // rotates here
+  EXPECT_FALSE(recent.Fresh("a", "", kStart + absl::Milliseconds(5100)));
+  EXPECT_TRUE(recent.Fresh("b", "", kStart + absl::Milliseconds(9800)));
+  EXPECT_FALSE(recent.Fresh("b", "", kStart + absl::Milliseconds(9900)));
+}
+
+TEST(RecentWritesTest, AClockThatStepsBackForgetsEveryMark) {
+  RecentWrites recent(absl::Seconds(5));
+  recent.Mark("k", "", kStart + absl::Seconds(10));
+  EXPECT_FALSE(recent.Fresh("k", "", kStart + absl::Seconds(9)));
+  EXPECT_EQ(recent.size(), 0u);
+  EXPECT_FALSE(recent.Fresh("k", "", kStart + absl::Seconds(10)));
 }
 
 TEST(RecentWritesTest, ForgetAndAZeroWindowRememberNothing) {

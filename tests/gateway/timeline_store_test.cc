@@ -101,12 +101,20 @@ TEST_F(TimelineStoreTest, ASagasLaterBatchesWriteTheirHopsAndLittleElse) {
   }
 }
 
-TEST_F(TimelineStoreTest, AFailedWriteForgetsWhatWasWrittenAndZeroRemembersNothing) {
+TEST_F(TimelineStoreTest, AFailedRoundTripForgetsWhatWasWrittenAndZeroRemembersNothing) {
   const std::vector<v1::IndexedHop> first = {Hop("c1", 0, 1000, "ord-1", "ann")};
   const std::vector<v1::IndexedHop> second = {Hop("c1", 1, 1001, "ord-1")};
-  TimelineStore every_batch(*pool_, {.rewrite_interval = absl::ZeroDuration()});
+  TimelineStore every_batch(*pool_,
+                            {.max_sagas_per_user = 2, .rewrite_interval = absl::ZeroDuration()});
   ASSERT_TRUE(every_batch.Add(first).ok());
   EXPECT_EQ(every_batch.AddCommands(first).size(), 6u);
+  // With every batch trimming, the user's set keeps the newest two.
+  ASSERT_TRUE(every_batch.Add({Hop("c2", 1, 2000, "", "ann")}).ok());
+  ASSERT_TRUE(every_batch.Add({Hop("c3", 2, 3000, "", "ann")}).ok());
+  redis::RedisConnection connection(redis_->ConnectionOptions());
+  EXPECT_EQ(connection.Command({"ZCARD", "tl:user:{ann}"})->integer, 2);
+  EXPECT_EQ(*every_batch.SagasOfUser("ann", 0, 10), std::vector<std::string>({"c3", "c2"}));
+  EXPECT_TRUE(every_batch.SagasOfUser("ann", -1, 10)->empty());
 
   TimelineStore store(*pool_, {});
   ASSERT_TRUE(store.Add(first).ok());
@@ -114,6 +122,16 @@ TEST_F(TimelineStoreTest, AFailedWriteForgetsWhatWasWrittenAndZeroRemembersNothi
   ASSERT_TRUE(redis_->Stop().ok());
   EXPECT_FALSE(store.Add(second).ok());
   EXPECT_EQ(store.AddCommands(second).size(), 3u) << "HSET, EXPIRE and SET again";
+
+  // A failed read forgets too: reads and writes share the pool's connections.
+  ASSERT_TRUE(redis_->Restart().ok());
+  redis::RedisPool fresh_pool(redis_->ConnectionOptions(), 1);
+  TimelineStore reader(fresh_pool, {});
+  ASSERT_TRUE(reader.Add(first).ok());
+  EXPECT_EQ(reader.AddCommands(second).size(), 1u);
+  ASSERT_TRUE(redis_->Stop().ok());
+  EXPECT_FALSE(reader.Hops("c1").ok());
+  EXPECT_EQ(reader.AddCommands(second).size(), 3u);
 }
 
 TEST_F(TimelineStoreTest, AHopIsStoredWithoutTheCorrelationIdItsKeyNames) {

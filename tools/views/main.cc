@@ -79,7 +79,10 @@ int RebuildGatewayView(const ViewsConfig& config,
     written = choreo::gateway::RebuildOrderViews(options, cache);
   } else {
     choreo::redis::RedisPool pool(redis, 2);
-    choreo::gateway::timeline::TimelineStore store(pool, {});
+    // Every batch writes its keys' expiries and trims: a rebuild may follow a wipe that a
+    // running gateway's store does not know of, and it writes those keys' expiries again.
+    choreo::gateway::timeline::TimelineStore store(pool,
+                                                   {.rewrite_interval = absl::ZeroDuration()});
     written = choreo::gateway::RebuildTimelines(options, store);
   }
   if (!written.ok()) return Fail(written.status(), 1);

@@ -8,7 +8,9 @@ bool RecentWrites::Fresh(absl::string_view key, absl::string_view value, absl::T
   Age(now);
   for (const Marks* marks : {&current_, &previous_}) {
     auto it = marks->find(key);
-    if (it != marks->end()) return it->second.value == value && now < it->second.at + window_;
+    if (it != marks->end()) {
+      return it->second.value == value && it->second.at <= now && now < it->second.at + window_;
+    }
   }
   return false;
 }
@@ -27,6 +29,10 @@ void RecentWrites::Forget() {
 }
 
 void RecentWrites::Age(absl::Time now) {
+  if (now < current_since_) {  // the clock stepped back: how old a mark is is not known
+    Forget();
+    return;
+  }
   if (now < current_since_ + window_) return;
   previous_ = std::move(current_);
   current_.clear();

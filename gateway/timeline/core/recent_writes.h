@@ -6,10 +6,12 @@
 // order's key again. Pure: the caller gives the time.
 //
 // Promises:
-// - A key marked with a value at `t` is Fresh, with that value, while now < t + window, and not
-//   after. A window of zero remembers nothing.
-// - Memory holds what was marked in the last two windows at most (older marks are dropped as
-//   time goes on).
+// - A key marked with a value at `t` is Fresh, with that value, while t <= now < t + window, and
+//   not after. A window of zero remembers nothing.
+// - Memory: marks are kept in two generations; a call a window or more after the last rotation
+//   rotates them, dropping the older one. No mark is dropped while fresh, and with steady calls
+//   memory holds about two windows of marks.
+// - A clock that steps back forgets every mark (how old they are is no longer known).
 // Not thread-safe.
 
 #include <string>
