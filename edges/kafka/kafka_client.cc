@@ -38,8 +38,9 @@ KafkaConfig ConsumerDefaults(absl::string_view bootstrap_servers, absl::string_v
       {"group.id", std::string(group_id)},
       {"enable.auto.offset.store", "false"},
       {"enable.auto.commit", "true"},
-      // Each tick wakes the client's main thread; a crash re-reads at most about a second of
-      // records, and every consumer handles a record twice harmlessly (deploy/kafka/README.md).
+      // Each tick wakes the client's main thread; a crash re-reads about a second of records
+      // (more while commits fail), and every consumer handles a record twice harmlessly
+      // (deploy/kafka/README.md).
       {"auto.commit.interval.ms", "1000"},
       {"auto.offset.reset", "earliest"},
       {"isolation.level", "read_committed"},

@@ -37,9 +37,11 @@ class TimelineIndexer final {
     // A batch gathers what arrives this long after its first record, and writes each Redis key
     // once. A saga's own hops come within tens of ms, its notifications' up to half a second
     // later (that service's fetches gather 250 ms per hop), so 200 ms splits most sagas over two
-    // or three batches. 1 s saves Redis commands (32.6-33.1 per order at 200 orders/s against
-    // 36.3-36.4) but writes in one burst a second, and the saga's latency looked worse with it
-    // (tests/bench/README.md): 200 ms stays the default, --timeline-batch-window sets it.
+    // or three batches; the store leaves a saga's expiry and order's key out of the later ones
+    // (TimelineStoreOptions::rewrite_interval). 1 s saved Redis commands before the store did
+    // (32.6-33.1 per order at 200 orders/s against 36.3-36.4) but writes in one burst a second,
+    // and the saga's latency looked worse with it (tests/bench/README.md): 200 ms stays the
+    // default, --timeline-batch-window sets it.
     absl::Duration batch_window = absl::Milliseconds(200);
   };
   TimelineIndexer(Options options, TimelineStore& store, metrics::Metrics& metrics);

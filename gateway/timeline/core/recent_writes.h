@@ -29,7 +29,7 @@ class RecentWrites {
   // Whether `key` was marked with `value` within the window before `now`.
   bool Fresh(absl::string_view key, absl::string_view value, absl::Time now);
   void Mark(std::string key, std::string value, absl::Time now);
-  // Forgets every mark: after a failed write, what the server holds is not known.
+  // Forgets every mark: after a failed round trip, what the server holds is not known.
   void Forget();
   size_t size() const { return current_.size() + previous_.size(); }
 
