@@ -23,6 +23,11 @@ struct OutgoingEvent {
   std::string topic;
   std::string key;
   std::unique_ptr<google::protobuf::Message> event;
+  // A snapshot: the event holds the aggregate's state as the reaction leaves it as its last
+  // field, and its readers need only the newest state of the aggregate. Its handled marker then
+  // keeps it without the state, and a re-delivered record re-publishes it with the state the
+  // aggregate has by then (saga/store/handled_outcome.h).
+  bool carries_state = false;
 
   template <typename Event>
   static OutgoingEvent Of(absl::string_view topic, std::string key, Event event) {

@@ -421,8 +421,7 @@ void SagaRuntime::CommitTogether(Lane& lane, std::vector<Batched>& run,
       continue;
     }
     commits.push_back({item.aggregate, item.dispatch.event.meta().event_id(), snapshot.version,
-                       decision->state,
-                       store::EncodeHandledOutcome(decision->records, options_.marker_headers)});
+                       decision->state, MarkerOf(*decision, snapshot.state)});
     item.state = decision->state ? *std::move(decision->state) : std::move(snapshot.state);
     item.decided = std::move(decision->stamped);
     decided.push_back(std::move(item));
@@ -639,15 +638,19 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
   absl::Cleanup discard_unless_succeeded = [&] {
     if (!succeeded) discard();
   };
-  // Handled before (here or elsewhere): the first handling's records go out again.
-  auto take_stored = [&](const std::string& handled_outcome) -> absl::Status {
+  // Handled before (here or elsewhere): the first handling's records go out again, a snapshot
+  // stored without its state with `state`, the aggregate's state now (its effect's too).
+  auto take_stored = [&](const std::string& handled_outcome,
+                         std::string state) -> absl::StatusOr<Committed> {
     absl::StatusOr<std::vector<KafkaRecord>> records =
-        store::DecodeHandledOutcome(handled_outcome);
+        store::DecodeHandledOutcome(handled_outcome, state);
     if (!records.ok()) return records.status();
+    discard();
     result.stored = *std::move(records);
     result.duplicate = true;
-    discard();
-    return absl::OkStatus();
+    result.state = std::move(state);
+    succeeded = true;
+    return std::move(result);
   };
   for (int conflicts = 0;; ++conflicts) {
     bool remembered = false;
@@ -655,10 +658,7 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
         lane, aggregate, meta.event_id(), route.starts_aggregate && conflicts == 0, remembered);
     if (!snapshot.ok()) return snapshot.status();
     if (snapshot->handled_outcome) {
-      if (absl::Status taken = take_stored(*snapshot->handled_outcome); !taken.ok()) return taken;
-      result.state = std::move(snapshot->state);
-      succeeded = true;
-      return result;
+      return take_stored(*snapshot->handled_outcome, std::move(snapshot->state));
     }
     discard();
     absl::StatusOr<Decision> decision = Decide(dispatch, record, snapshot->state, process);
@@ -671,8 +671,7 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
     std::optional<std::string>& new_state = decision->state;
     absl::StatusOr<store::CommitResult> committed =
         lane.store->Commit(aggregate, meta.event_id(), snapshot->version, new_state,
-                           store::EncodeHandledOutcome(decision->records, options_.marker_headers),
-                           options_.marker_retention);
+                           MarkerOf(*decision, snapshot->state), options_.marker_retention);
     if (!committed.ok()) recent_.Clear();  // the store failed: see RecentOrLoad
     if (!committed.ok()) return committed.status();
     if (committed->outcome != store::CommitOutcome::kCommitted) recent_.Forget(aggregate);
@@ -684,16 +683,11 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
         }
         continue;  // someone else changed the aggregate: reload and decide again
       case store::CommitOutcome::kAlreadyHandled: {
-        // Handled meanwhile elsewhere: its effect sees the aggregate as it is now.
-        if (absl::Status taken = take_stored(committed->handled_outcome); !taken.ok()) return taken;
-        if (route.after_commit) {
-          absl::StatusOr<store::AggregateSnapshot> now =
-              lane.store->Load(aggregate, meta.event_id());
-          if (!now.ok()) return now.status();
-          result.state = std::move(now->state);
-        }
-        succeeded = true;
-        return result;
+        // Handled meanwhile elsewhere: its snapshots and its effect see the aggregate as it is
+        // now.
+        absl::StatusOr<store::AggregateSnapshot> now = lane.store->Load(aggregate, "");
+        if (!now.ok()) return now.status();
+        return take_stored(committed->handled_outcome, std::move(now->state));
       }
       case store::CommitOutcome::kCommitted:
         result.state = new_state ? *std::move(new_state) : std::move(snapshot->state);
@@ -725,6 +719,7 @@ absl::StatusOr<SagaRuntime::Decision> SagaRuntime::Decide(
           publisher_->Stamp(*outgoing.event, outgoing.topic, std::move(outgoing.key), origin);
       if (event.ok()) {
         decision.records.push_back(event->record);
+        decision.carries_state.push_back(outgoing.carries_state);
         decision.stamped.push_back(*std::move(event));
         continue;
       }
@@ -734,6 +729,14 @@ absl::StatusOr<SagaRuntime::Decision> SagaRuntime::Decide(
     return stamped;
   }
   return decision;
+}
+
+std::string SagaRuntime::MarkerOf(const Decision& decision, const std::string& state_before) const {
+  return store::EncodeHandledOutcome(
+      decision.records, options_.marker_headers,
+      {.keep = options_.marker_snapshots,
+       .carries_state = decision.carries_state,
+       .state = decision.state ? absl::string_view(*decision.state) : state_before});
 }
 
 absl::Status SagaRuntime::RunEffect(Lane& lane, const KafkaRecord& record,

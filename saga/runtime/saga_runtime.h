@@ -122,6 +122,8 @@ struct SagaRuntimeOptions {
   absl::Duration marker_retention = absl::Hours(24 * 7);
   // Which headers a handled marker keeps of each record (store::MarkerHeaders).
   store::MarkerHeaders marker_headers = store::MarkerHeaders::kDerived;
+  // Whether a handled marker keeps a snapshot's state (store::MarkerSnapshots).
+  store::MarkerSnapshots marker_snapshots = store::MarkerSnapshots::kByState;
   BackoffPolicy backoff;
   int max_attempts_unclassified = 10;
   int max_in_flight_per_partition = 1000;  // the partition pauses beyond this
@@ -236,7 +238,10 @@ class SagaRuntime final {
     std::optional<std::string> state;             // nullopt: unchanged
     std::vector<publish::StampedEvent> stamped;
     std::vector<KafkaRecord> records;             // the stamped records, for the marker
+    std::vector<bool> carries_state;              // per record: OutgoingEvent::carries_state
   };
+  // The handled marker of `decision`, made on `state_before` (the aggregate's stored state).
+  std::string MarkerOf(const Decision& decision, const std::string& state_before) const;
   absl::StatusOr<Decision> Decide(const HandlerRegistry::Dispatch& dispatch,
                                   const KafkaRecord& record, const std::string& state,
                                   const tracing::Span& process) const;

@@ -24,6 +24,10 @@ void ServiceConfig::AddFlags(config::FlagSet& flags) {
            "keep every header of each record in handled markers, as releases before 2026-12-04 "
            "did: while instances of such a release run beside this one (a rolling upgrade) or "
            "a rollback to one is possible")
+      .Add("full-marker-snapshots", &full_marker_snapshots,
+           "keep each snapshot's state in handled markers, as releases before 2026-12-05 did: "
+           "while instances of such a release run beside this one (a rolling upgrade) or a "
+           "rollback to one is possible")
       .Add("clock-offset", &clock_offset,
            "fault drills only: run this instance's clock this far ahead (negative: behind)");
   telemetry.AddFlags(flags);
@@ -69,6 +73,8 @@ saga::SagaRuntimeOptions ServiceConfig::RuntimeOptions(const std::string& servic
   options.drain_timeout = drain_timeout;
   options.marker_retention = marker_retention;
   options.marker_headers = MarkerHeaders();
+  options.marker_snapshots =
+      full_marker_snapshots ? store::MarkerSnapshots::kWhole : store::MarkerSnapshots::kByState;
   options.clock = Clock();
   options.consumer_overrides = {
       {"fetch.wait.max.ms", absl::StrCat(fetch_wait_max_ms)},

@@ -53,6 +53,11 @@ struct ServiceConfig : ProcessConfig {
   // while a rollback to one stays possible (a marker_retention), since such a release would
   // re-publish records from the newer markers without their ids and trace context.
   bool full_marker_headers = false;
+  // Handled markers keep each snapshot's state (store::MarkerSnapshots::kWhole) instead of
+  // leaving it to the aggregate's stored state: set during a rolling upgrade from a release
+  // before 2026-12-05 and while a rollback to one stays possible (a marker_retention), since
+  // such a release would re-publish snapshots from the newer markers without their state.
+  bool full_marker_snapshots = false;
   // For fault drills only (tests/chaos): this instance's wall clock, as its decisions, event
   // times and deadlines see it, runs this far ahead of the host's (negative: behind). A clock
   // skew between instances, without touching the host's clock. 0 in production.

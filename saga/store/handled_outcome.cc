@@ -2,8 +2,11 @@
 
 #include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "choreo/saga/v1/outcome.pb.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "saga/codec/event_codec.h"
 
 namespace choreo::store {
@@ -25,15 +28,77 @@ bool KeptWhenDerived(const RecordHeader& header) {
   return header.key == codec::kHeaderSpecVersion || header.key == codec::kHeaderType;
 }
 
+using google::protobuf::internal::WireFormatLite;
+
+// A value's last top-level field: its number and where its tag begins.
+struct LastField {
+  uint32_t number = 0;
+  size_t start = 0;
+};
+
+// The last field of `value` when it is a length-delimited field holding exactly `state`.
+std::optional<LastField> StateField(absl::string_view value, absl::string_view state) {
+  if (state.empty() || !absl::EndsWith(value, state)) return std::nullopt;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(value.data()),
+                                            static_cast<int>(value.size()));
+  std::optional<LastField> last;
+  while (true) {
+    const size_t start = static_cast<size_t>(in.CurrentPosition());
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) break;  // the end, or bytes that are no tag (then not all of them were read)
+    last.reset();
+    if (WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      if (!WireFormatLite::SkipField(&in, tag)) return std::nullopt;
+      continue;
+    }
+    uint32_t length = 0;
+    if (!in.ReadVarint32(&length) || !in.Skip(static_cast<int>(length))) return std::nullopt;
+    if (length == state.size())
+      last = LastField{static_cast<uint32_t>(WireFormatLite::GetTagFieldNumber(tag)), start};
+  }
+  // The whole value read, and its last field as long as `state`, which the value ends with.
+  if (static_cast<size_t>(in.CurrentPosition()) != value.size()) return std::nullopt;
+  return last;
+}
+
+void AppendVarint(std::string& out, uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>(value | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+// `value` with `state` appended as length-delimited field `number`.
+std::string WithStateField(std::string value, uint32_t number, absl::string_view state) {
+  AppendVarint(value, WireFormatLite::MakeTag(static_cast<int>(number),
+                                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+  AppendVarint(value, state.size());
+  value.append(state.data(), state.size());
+  return value;
+}
+
 }  // namespace
 
-std::string EncodeHandledOutcome(const std::vector<KafkaRecord>& records, MarkerHeaders headers) {
+std::string EncodeHandledOutcome(const std::vector<KafkaRecord>& records, MarkerHeaders headers,
+                                 const SnapshotsOfState& snapshots) {
   saga::v1::HandledOutcome outcome;
-  for (const KafkaRecord& record : records) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    const KafkaRecord& record = records[i];
     saga::v1::StoredRecord* stored = outcome.add_records();
     stored->set_topic(record.topic);
     stored->set_key(record.key);
-    stored->set_value(record.value);
+    std::optional<LastField> state_field;
+    if (snapshots.keep == MarkerSnapshots::kByState && i < snapshots.carries_state.size() &&
+        snapshots.carries_state[i]) {
+      state_field = StateField(record.value, snapshots.state);
+    }
+    if (state_field) {
+      stored->set_state_field(state_field->number);
+      stored->set_value(record.value.substr(0, state_field->start));
+    } else {
+      stored->set_value(record.value);
+    }
     const bool derived = headers == MarkerHeaders::kDerived && HeadersDerivable(record);
     stored->set_headers_derived(derived);
     for (const RecordHeader& header : record.headers) {
@@ -46,17 +111,21 @@ std::string EncodeHandledOutcome(const std::vector<KafkaRecord>& records, Marker
   return outcome.SerializeAsString();
 }
 
-absl::StatusOr<std::vector<KafkaRecord>> DecodeHandledOutcome(const std::string& bytes) {
+absl::StatusOr<std::vector<KafkaRecord>> DecodeHandledOutcome(const std::string& bytes,
+                                                              absl::string_view state) {
   saga::v1::HandledOutcome outcome;
   if (!outcome.ParseFromString(bytes)) {
     return absl::DataLossError("stored handled marker is not a HandledOutcome");
   }
   std::vector<KafkaRecord> records;
   for (const saga::v1::StoredRecord& stored : outcome.records()) {
+    if (stored.state_field() != 0 && state.empty()) continue;  // the aggregate is gone
     KafkaRecord record;
     record.topic = stored.topic();
     record.key = stored.key();
-    record.value = stored.value();
+    record.value = stored.state_field() != 0
+                       ? WithStateField(stored.value(), stored.state_field(), state)
+                       : stored.value();
     for (const saga::v1::StoredHeader& header : stored.headers()) {
       record.AddHeader(header.key(), header.value());
     }

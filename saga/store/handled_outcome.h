@@ -6,11 +6,19 @@
 // from its value (codec::EventHeaders) may be stored with only its ce_specversion and ce_type
 // (MarkerHeaders::kDerived), the rest derived again on reading: the same bytes as long as the
 // codec's header rules stay the same.
+//
+// A record whose event carries the aggregate's state as its last field and whose readers need
+// only the newest state (a snapshot: saga::OutgoingEvent::carries_state) may be stored without
+// that state (MarkerSnapshots::kByState), since the commit that writes the marker writes the same
+// bytes as the aggregate's state. Reading the marker appends the state the aggregate has then:
+// the same bytes while no later commit changed the aggregate, else its newer state under the
+// first handling's event id and meta.
 
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "platform/record/record.h"
 
 namespace choreo::store {
@@ -27,12 +35,34 @@ enum class MarkerHeaders {
   kAll,
 };
 
-std::string EncodeHandledOutcome(const std::vector<KafkaRecord>& records,
-                                 MarkerHeaders headers = MarkerHeaders::kDerived);
+// Whether a marker keeps a snapshot's state.
+enum class MarkerSnapshots {
+  // Without it, about 330 bytes an order snapshot less. A release of before 2026-12-05 reads
+  // such a record as its value stands: it would re-publish the snapshot without its state.
+  kByState,
+  // With it, as releases of before 2026-12-05 stored it: while a rolling upgrade from such a
+  // release runs, and while a rollback to it stays possible (--full-marker-snapshots).
+  kWhole,
+};
 
-// The records EncodeHandledOutcome was given, headers included. DATA_LOSS when `bytes` is not an
-// encoded outcome, or a record stored without its headers has a value they cannot be derived
-// from.
-absl::StatusOr<std::vector<KafkaRecord>> DecodeHandledOutcome(const std::string& bytes);
+// What a marker keeps of snapshots: `carries_state[i]` says whether records[i] is a snapshot of
+// the aggregate, and `state` is the aggregate's state as the marker's commit leaves it. A
+// snapshot whose last field is not exactly `state` is stored whole.
+struct SnapshotsOfState {
+  MarkerSnapshots keep = MarkerSnapshots::kWhole;
+  std::vector<bool> carries_state;
+  absl::string_view state;
+};
+
+std::string EncodeHandledOutcome(const std::vector<KafkaRecord>& records,
+                                 MarkerHeaders headers = MarkerHeaders::kDerived,
+                                 const SnapshotsOfState& snapshots = {});
+
+// The records EncodeHandledOutcome was given, headers included; a snapshot stored without its
+// state gets `state`, the aggregate's state now, and is left out when that is empty (the
+// aggregate is gone). DATA_LOSS when `bytes` is not an encoded outcome, or a record stored
+// without its headers has a value they cannot be derived from.
+absl::StatusOr<std::vector<KafkaRecord>> DecodeHandledOutcome(const std::string& bytes,
+                                                              absl::string_view state = {});
 
 }  // namespace choreo::store

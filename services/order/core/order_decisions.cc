@@ -351,8 +351,10 @@ OrderReaction WithSnapshot(const Order& before, OrderReaction reaction) {
   orders::v1::OrderSnapshot snapshot;
   *snapshot.mutable_order() = reaction.state.has_value() ? *reaction.state : before;
   std::string key = snapshot.order().order_id();
-  reaction.events.push_back(
-      saga::OutgoingEvent::Of(topics::kOrdersSnapshots, std::move(key), std::move(snapshot)));
+  saga::OutgoingEvent event =
+      saga::OutgoingEvent::Of(topics::kOrdersSnapshots, std::move(key), std::move(snapshot));
+  event.carries_state = true;  // its order is the state; views keep the highest revision
+  reaction.events.push_back(std::move(event));
   return reaction;
 }
 

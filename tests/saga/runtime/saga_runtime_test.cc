@@ -15,6 +15,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "choreo/saga/v1/outcome.pb.h"
 #include "choreo/sagatest/v1/events.pb.h"
 #include "edges/kafka/kafka_client.h"
 #include "edges/kafka/kafka_producer.h"
@@ -163,6 +164,14 @@ class SagaRuntimeTest : public ::testing::Test {
           applied.set_seq(event.seq());
           applied.set_balance_after(reaction.state->balance());
           reaction.events.push_back(OutgoingEvent::Of(kOut, event.account(), std::move(applied)));
+          if (publish_snapshots_) {
+            sagatest::v1::AccountSnapshot snapshot;
+            snapshot.set_account_id(event.account());
+            *snapshot.mutable_account() = *reaction.state;
+            OutgoingEvent published = OutgoingEvent::Of(kOut, event.account(), snapshot);
+            published.carries_state = true;
+            reaction.events.push_back(std::move(published));
+          }
           return reaction;
         });
     EXPECT_TRUE(added.ok()) << added;
@@ -280,6 +289,7 @@ class SagaRuntimeTest : public ::testing::Test {
   std::atomic<bool> accept_rejected_{false};
   std::atomic<int> decided_{0};  // decisions made, retries included
   bool starts_aggregate_ = false;  // AmountAdded registered with StartsAggregate
+  bool publish_snapshots_ = false;  // the ledger also publishes an AccountSnapshot
   // When set, the ledger's route runs it after the commit (effect "mirror").
   std::function<absl::Status(const Account&, const AmountAdded&, const EffectContext&)> effect_;
   // With effect_: the effect's batch form.
@@ -331,6 +341,50 @@ TEST_F(SagaRuntimeTest, TheSameRecordDeliveredManyTimesHasOneEffectAndOneDistinc
   }
   EXPECT_THAT(causes, UnorderedElementsAre("dup-1", "dup-2"));
   EXPECT_TRUE(ReadToEnd(bootstrap(), kDlq).empty());
+}
+
+// A snapshot's marker keeps it without the state its commit writes: a delivery again before
+// any later commit re-publishes the same bytes; one after it, the same event with the newer
+// state (its readers need only the newest).
+TEST_F(SagaRuntimeTest, ARedeliveredSnapshotGoesOutWithTheAggregatesStateAsItIsThen) {
+  publish_snapshots_ = true;
+  const KafkaRecord first = Record(Event("snap-1", "s", 100, 1), "s");
+  Produce(first);
+  Produce(first);  // again before any later commit
+  Produce(Event("snap-2", "s", 50, 2));
+  Produce(first);  // again after snap-2's commit
+
+  CountingObserver observer;
+  Start(Options(&observer));
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 4; }, kWait)) << observer.done();
+  EXPECT_EQ(observer.handled, 2);
+  EXPECT_EQ(observer.duplicates, 2);
+
+  std::vector<sagatest::v1::AccountSnapshot> snapshots;
+  std::vector<KafkaRecord> snapshot_records;
+  for (const KafkaRecord& record : ReadToEnd(bootstrap(), kOut)) {
+    if (record.Header("ce_type") != "choreo.sagatest.v1.AccountSnapshot") continue;
+    ASSERT_TRUE(snapshots.emplace_back().ParseFromString(record.value));
+    snapshot_records.push_back(record);
+  }
+  ASSERT_EQ(snapshots.size(), 4u);  // snap-1, snap-1 again, snap-2, snap-1 again
+  EXPECT_EQ(snapshot_records[1].value, snapshot_records[0].value);
+  EXPECT_EQ(snapshot_records[1].headers, snapshot_records[0].headers);
+  EXPECT_EQ(snapshots[0].account().balance(), 100);
+  EXPECT_EQ(snapshots[2].account().balance(), 150);
+  EXPECT_EQ(snapshots[3].meta().event_id(), snapshots[0].meta().event_id());
+  EXPECT_EQ(snapshots[3].account().balance(), 150);
+  EXPECT_EQ(snapshots[3].account().last_seq(), 2);
+
+  // The marker holds the snapshot without the account.
+  redis::RedisConnection connection({.address = {redis_->host(), redis_->port()}});
+  absl::StatusOr<redis::RedisReply> marker = connection.Command(
+      {"GET", store::RedisAggregateStore::MarkerKey({"ledger.account", "s"}, "snap-1")});
+  ASSERT_TRUE(marker.ok()) << marker.status();
+  saga::v1::HandledOutcome stored;
+  ASSERT_TRUE(stored.ParseFromString(marker->str));
+  ASSERT_EQ(stored.records_size(), 2);
+  EXPECT_EQ(stored.records(1).state_field(), 3u);  // AccountSnapshot.account
 }
 
 class CrashTest : public SagaRuntimeTest, public ::testing::WithParamInterface<CrashPoint> {};

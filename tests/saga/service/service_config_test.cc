@@ -37,13 +37,19 @@ TEST(ServiceConfigTest, TheClockIsTheHostsUnlessAnOffsetMovesIt) {
   EXPECT_LE(behind.Clock()() - absl::Now(), absl::Seconds(-59));
 }
 
-TEST(ServiceConfigTest, MarkersKeepEveryHeaderOnlyWhenAskedTo) {
+TEST(ServiceConfigTest, MarkersKeepEveryHeaderAndWholeSnapshotsOnlyWhenAskedTo) {
   const ServiceConfig plain = Parsed({"--kafka-brokers", "k:9092", "--redis", "r:6379"});
   EXPECT_EQ(plain.RuntimeOptions("order", {"t"}).marker_headers, store::MarkerHeaders::kDerived);
+  EXPECT_EQ(plain.RuntimeOptions("order", {"t"}).marker_snapshots,
+            store::MarkerSnapshots::kByState);
   const ServiceConfig upgrading =
       Parsed({"--kafka-brokers", "k:9092", "--redis", "r:6379", "--full-marker-headers=true"});
   EXPECT_EQ(upgrading.MarkerHeaders(), store::MarkerHeaders::kAll);
   EXPECT_EQ(upgrading.RuntimeOptions("order", {"t"}).marker_headers, store::MarkerHeaders::kAll);
+  const ServiceConfig whole =
+      Parsed({"--kafka-brokers", "k:9092", "--redis", "r:6379", "--full-marker-snapshots=true"});
+  EXPECT_EQ(whole.RuntimeOptions("order", {"t"}).marker_snapshots, store::MarkerSnapshots::kWhole);
+  EXPECT_EQ(whole.RuntimeOptions("order", {"t"}).marker_headers, store::MarkerHeaders::kDerived);
 }
 
 TEST(ServiceConfigTest, ASubscriptionsGroupAndOverridesComeOverTheServicesOwn) {

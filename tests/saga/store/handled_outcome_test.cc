@@ -201,5 +201,122 @@ TEST(HandledOutcomeTest, UnreadableMarkersAreDataLoss) {
   EXPECT_THAT(std::string(read.status().message()), HasSubstr("orders.created"));
 }
 
+// An order as the order service stores it, and an OrderCreated and the OrderSnapshot of that
+// order as EventCodec writes them: what a reaction that creates an order publishes.
+struct SnapshotReaction {
+  orders::v1::Order order;
+  std::string state;  // the order, serialized: the aggregate's state
+  std::vector<KafkaRecord> records;
+};
+
+orders::v1::Order SampleOrder(int64_t revision, orders::v1::OrderStatus status) {
+  orders::v1::Order order;
+  order.set_order_id("ord-e1");
+  order.set_username("alice");
+  order.set_status(status);
+  order.set_revision(revision);
+  orders::v1::PricedItem* item = order.add_items();
+  item->set_sku("SKU-1");
+  item->set_name("Widget");
+  item->set_quantity(2);
+  return order;
+}
+
+SnapshotReaction ReactionWithSnapshot() {
+  SnapshotReaction reaction;
+  reaction.order = SampleOrder(1, orders::v1::ORDER_STATUS_PENDING_VALIDATION);
+  reaction.state = reaction.order.SerializeAsString();
+  orders::v1::OrderSnapshot snapshot;
+  testing::FillMeta(snapshot, "e3", "corr-e1", "order");
+  *snapshot.mutable_order() = reaction.order;
+  codec::EventCodec codec;
+  reaction.records = {*codec.Encode(testing::SampleOrderCreated("e1"), "orders.created", "alice"),
+                      *codec.Encode(snapshot, "orders.snapshots", "ord-e1")};
+  return reaction;
+}
+
+SnapshotsOfState ByState(const SnapshotReaction& reaction) {
+  return {
+      .keep = MarkerSnapshots::kByState, .carries_state = {false, true}, .state = reaction.state};
+}
+
+TEST(HandledOutcomeTest, ASnapshotIsStoredWithoutTheStateItsCommitWritesAndComesBackTheSame) {
+  const SnapshotReaction reaction = ReactionWithSnapshot();
+  const std::string marker =
+      EncodeHandledOutcome(reaction.records, MarkerHeaders::kDerived, ByState(reaction));
+
+  saga::v1::HandledOutcome stored;
+  ASSERT_TRUE(stored.ParseFromString(marker));
+  ASSERT_EQ(stored.records_size(), 2);
+  EXPECT_EQ(stored.records(0).state_field(), 0u);
+  EXPECT_EQ(stored.records(0).value(), reaction.records[0].value);
+  EXPECT_EQ(stored.records(1).state_field(), 2u);  // OrderSnapshot.order
+  ASSERT_LT(reaction.state.size(), 128u);          // its length takes one byte
+  EXPECT_EQ(stored.records(1).value().size() + 1 + 1 + reaction.state.size(),
+            reaction.records[1].value.size());  // less the field's tag, length and bytes
+  EXPECT_LE(marker.size() + reaction.state.size(), EncodeHandledOutcome(reaction.records).size());
+
+  // While no later commit changed the order, the same bytes, headers derived from them.
+  absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(marker, reaction.state);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_THAT(*read, ElementsAre(SameRecord(reaction.records[0]), SameRecord(reaction.records[1])));
+}
+
+TEST(HandledOutcomeTest, ASnapshotReadAfterALaterCommitCarriesTheNewerState) {
+  const SnapshotReaction reaction = ReactionWithSnapshot();
+  const std::string marker =
+      EncodeHandledOutcome(reaction.records, MarkerHeaders::kDerived, ByState(reaction));
+  const orders::v1::Order paid = SampleOrder(2, orders::v1::ORDER_STATUS_PAID);
+
+  absl::StatusOr<std::vector<KafkaRecord>> read =
+      DecodeHandledOutcome(marker, paid.SerializeAsString());
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_THAT((*read)[0], SameRecord(reaction.records[0]));
+  // The first handling's event (its id, meta and headers) with the order as it is now.
+  const KafkaRecord& snapshot = (*read)[1];
+  EXPECT_EQ(snapshot.topic, "orders.snapshots");
+  EXPECT_EQ(snapshot.key, "ord-e1");
+  EXPECT_EQ(snapshot.headers, reaction.records[1].headers);
+  orders::v1::OrderSnapshot decoded;
+  ASSERT_TRUE(decoded.ParseFromString(snapshot.value));
+  EXPECT_EQ(decoded.meta().event_id(), "e3");
+  EXPECT_EQ(decoded.order().revision(), 2);
+  EXPECT_EQ(decoded.order().status(), orders::v1::ORDER_STATUS_PAID);
+}
+
+TEST(HandledOutcomeTest, ASnapshotOfAnAggregateThatIsGoneIsLeftOut) {
+  const SnapshotReaction reaction = ReactionWithSnapshot();
+  absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(
+      EncodeHandledOutcome(reaction.records, MarkerHeaders::kDerived, ByState(reaction)), "");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_THAT(*read, ElementsAre(SameRecord(reaction.records[0])));
+}
+
+TEST(HandledOutcomeTest, ASnapshotIsStoredWholeWhenAskedOrWhenItsLastFieldIsNotTheState) {
+  const SnapshotReaction reaction = ReactionWithSnapshot();
+  SnapshotsOfState whole = ByState(reaction);
+  whole.keep = MarkerSnapshots::kWhole;  // --full-marker-snapshots
+  SnapshotsOfState other_state = ByState(reaction);
+  const std::string other = SampleOrder(7, orders::v1::ORDER_STATUS_PAID).SerializeAsString();
+  other_state.state = other;  // not what the snapshot holds
+  SnapshotsOfState not_marked = ByState(reaction);
+  not_marked.carries_state = {false, false};
+
+  for (const SnapshotsOfState& snapshots : {whole, other_state, not_marked}) {
+    const std::string marker =
+        EncodeHandledOutcome(reaction.records, MarkerHeaders::kDerived, snapshots);
+    saga::v1::HandledOutcome stored;
+    ASSERT_TRUE(stored.ParseFromString(marker));
+    EXPECT_EQ(stored.records(1).state_field(), 0u);
+    EXPECT_EQ(stored.records(1).value(), reaction.records[1].value);
+    // Read back as it was, whatever the aggregate's state now.
+    absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(marker, "");
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_THAT(*read,
+                ElementsAre(SameRecord(reaction.records[0]), SameRecord(reaction.records[1])));
+  }
+}
+
 }  // namespace
 }  // namespace choreo::store
