@@ -639,16 +639,17 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
     if (!succeeded) discard();
   };
   // Handled before (here or elsewhere): the first handling's records go out again, a snapshot
-  // stored without its state with `state`, the aggregate's state now (its effect's too).
+  // stored without its state with the aggregate's state now (its effect's too).
   auto take_stored = [&](const std::string& handled_outcome,
-                         std::string state) -> absl::StatusOr<Committed> {
-    absl::StatusOr<std::vector<KafkaRecord>> records =
-        store::DecodeHandledOutcome(handled_outcome, state);
+                         store::AggregateSnapshot now) -> absl::StatusOr<Committed> {
+    absl::StatusOr<std::vector<KafkaRecord>> records = store::DecodeHandledOutcome(
+        handled_outcome,
+        now.version > 0 ? std::optional<absl::string_view>(now.state) : std::nullopt);
     if (!records.ok()) return records.status();
     discard();
     result.stored = *std::move(records);
     result.duplicate = true;
-    result.state = std::move(state);
+    result.state = std::move(now.state);
     succeeded = true;
     return std::move(result);
   };
@@ -658,7 +659,8 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
         lane, aggregate, meta.event_id(), route.starts_aggregate && conflicts == 0, remembered);
     if (!snapshot.ok()) return snapshot.status();
     if (snapshot->handled_outcome) {
-      return take_stored(*snapshot->handled_outcome, std::move(snapshot->state));
+      const std::string handled_outcome = *std::move(snapshot->handled_outcome);
+      return take_stored(handled_outcome, *std::move(snapshot));
     }
     discard();
     absl::StatusOr<Decision> decision = Decide(dispatch, record, snapshot->state, process);
@@ -687,7 +689,7 @@ absl::StatusOr<SagaRuntime::Committed> SagaRuntime::DecideAndCommit(
         // now.
         absl::StatusOr<store::AggregateSnapshot> now = lane.store->Load(aggregate, "");
         if (!now.ok()) return now.status();
-        return take_stored(committed->handled_outcome, std::move(now->state));
+        return take_stored(committed->handled_outcome, *std::move(now));
       }
       case store::CommitOutcome::kCommitted:
         result.state = new_state ? *std::move(new_state) : std::move(snapshot->state);

@@ -36,28 +36,27 @@ struct LastField {
   size_t start = 0;
 };
 
-// The last field of `value` when it is a length-delimited field holding exactly `state`.
+// `value` with `state` appended as length-delimited field `number`.
+std::string WithStateField(std::string value, uint32_t number, absl::string_view state);
+
+// The last field of `value` when it holds exactly `state`: appending `state` as that field to
+// the bytes before it gives `value` back, byte for byte (a length-delimited field, its tag and
+// length written as protobuf writes them, a field number above 0).
 std::optional<LastField> StateField(absl::string_view value, absl::string_view state) {
   if (state.empty() || !absl::EndsWith(value, state)) return std::nullopt;
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(value.data()),
                                             static_cast<int>(value.size()));
   std::optional<LastField> last;
-  while (true) {
+  while (!in.ExpectAtEnd()) {
     const size_t start = static_cast<size_t>(in.CurrentPosition());
     const uint32_t tag = in.ReadTag();
-    if (tag == 0) break;  // the end, or bytes that are no tag (then not all of them were read)
-    last.reset();
-    if (WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-      if (!WireFormatLite::SkipField(&in, tag)) return std::nullopt;
-      continue;
-    }
-    uint32_t length = 0;
-    if (!in.ReadVarint32(&length) || !in.Skip(static_cast<int>(length))) return std::nullopt;
-    if (length == state.size())
-      last = LastField{static_cast<uint32_t>(WireFormatLite::GetTagFieldNumber(tag)), start};
+    if (tag == 0 || !WireFormatLite::SkipField(&in, tag)) return std::nullopt;
+    last = LastField{static_cast<uint32_t>(WireFormatLite::GetTagFieldNumber(tag)), start};
   }
-  // The whole value read, and its last field as long as `state`, which the value ends with.
-  if (static_cast<size_t>(in.CurrentPosition()) != value.size()) return std::nullopt;
+  if (!last || last->number == 0 ||
+      WithStateField(std::string(value.substr(0, last->start)), last->number, state) != value) {
+    return std::nullopt;
+  }
   return last;
 }
 
@@ -69,7 +68,6 @@ void AppendVarint(std::string& out, uint64_t value) {
   out.push_back(static_cast<char>(value));
 }
 
-// `value` with `state` appended as length-delimited field `number`.
 std::string WithStateField(std::string value, uint32_t number, absl::string_view state) {
   AppendVarint(value, WireFormatLite::MakeTag(static_cast<int>(number),
                                               WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
@@ -111,20 +109,24 @@ std::string EncodeHandledOutcome(const std::vector<KafkaRecord>& records, Marker
   return outcome.SerializeAsString();
 }
 
-absl::StatusOr<std::vector<KafkaRecord>> DecodeHandledOutcome(const std::string& bytes,
-                                                              absl::string_view state) {
+absl::StatusOr<std::vector<KafkaRecord>> DecodeHandledOutcome(
+    const std::string& bytes, std::optional<absl::string_view> state) {
   saga::v1::HandledOutcome outcome;
   if (!outcome.ParseFromString(bytes)) {
     return absl::DataLossError("stored handled marker is not a HandledOutcome");
   }
   std::vector<KafkaRecord> records;
   for (const saga::v1::StoredRecord& stored : outcome.records()) {
-    if (stored.state_field() != 0 && state.empty()) continue;  // the aggregate is gone
+    if (stored.state_field() != 0 && !state) {
+      return absl::DataLossError(
+          absl::StrCat("stored handled marker: a snapshot on ", stored.topic(),
+                       " was stored without its state, and its aggregate has none to fill it in"));
+    }
     KafkaRecord record;
     record.topic = stored.topic();
     record.key = stored.key();
     record.value = stored.state_field() != 0
-                       ? WithStateField(stored.value(), stored.state_field(), state)
+                       ? WithStateField(stored.value(), stored.state_field(), *state)
                        : stored.value();
     for (const saga::v1::StoredHeader& header : stored.headers()) {
       record.AddHeader(header.key(), header.value());

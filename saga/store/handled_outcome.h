@@ -9,11 +9,13 @@
 //
 // A record whose event carries the aggregate's state as its last field and whose readers need
 // only the newest state (a snapshot: saga::OutgoingEvent::carries_state) may be stored without
-// that state (MarkerSnapshots::kByState), since the commit that writes the marker writes the same
-// bytes as the aggregate's state. Reading the marker appends the state the aggregate has then:
-// the same bytes while no later commit changed the aggregate, else its newer state under the
-// first handling's event id and meta.
+// that state (MarkerSnapshots::kByState), since the commit that writes the marker leaves the
+// same bytes as the aggregate's state (it writes them, or checks the version that holds them).
+// Reading the marker appends the state the aggregate has then: the same bytes while no later
+// commit changed the aggregate, else its newer state under the first handling's event id and
+// meta.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,7 +49,8 @@ enum class MarkerSnapshots {
 
 // What a marker keeps of snapshots: `carries_state[i]` says whether records[i] is a snapshot of
 // the aggregate, and `state` is the aggregate's state as the marker's commit leaves it. A
-// snapshot whose last field is not exactly `state` is stored whole.
+// snapshot is stored without its state only when the bytes before its last field and `state`
+// give its value back exactly; else it is stored whole.
 struct SnapshotsOfState {
   MarkerSnapshots keep = MarkerSnapshots::kWhole;
   std::vector<bool> carries_state;
@@ -59,10 +62,11 @@ std::string EncodeHandledOutcome(const std::vector<KafkaRecord>& records,
                                  const SnapshotsOfState& snapshots = {});
 
 // The records EncodeHandledOutcome was given, headers included; a snapshot stored without its
-// state gets `state`, the aggregate's state now, and is left out when that is empty (the
-// aggregate is gone). DATA_LOSS when `bytes` is not an encoded outcome, or a record stored
-// without its headers has a value they cannot be derived from.
-absl::StatusOr<std::vector<KafkaRecord>> DecodeHandledOutcome(const std::string& bytes,
-                                                              absl::string_view state = {});
+// state gets `state`, the aggregate's state now (nullopt: the aggregate has none, never written
+// or gone). DATA_LOSS when `bytes` is not an encoded outcome, a record stored without its
+// headers has a value they cannot be derived from, or a snapshot stored without its state finds
+// no state to fill in.
+absl::StatusOr<std::vector<KafkaRecord>> DecodeHandledOutcome(
+    const std::string& bytes, std::optional<absl::string_view> state);
 
 }  // namespace choreo::store

@@ -99,7 +99,7 @@ absl::StatusOr<std::vector<KafkaRecord>> UserStore::ChangeEvents(const PendingCh
   if (!snapshot->handled_outcome) {
     return absl::NotFoundError(absl::StrCat("no change ", change.change_id, " of ", change.username));
   }
-  return store::DecodeHandledOutcome(*snapshot->handled_outcome);
+  return store::DecodeHandledOutcome(*snapshot->handled_outcome, std::nullopt);  // never elided
 }
 
 absl::Status UserStore::MarkPublished(const PendingChange& change) {

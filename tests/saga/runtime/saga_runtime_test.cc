@@ -345,46 +345,56 @@ TEST_F(SagaRuntimeTest, TheSameRecordDeliveredManyTimesHasOneEffectAndOneDistinc
 
 // A snapshot's marker keeps it without the state its commit writes: a delivery again before
 // any later commit re-publishes the same bytes; one after it, the same event with the newer
-// state (its readers need only the newest).
+// state (its readers need only the newest). Account "s" is ordered (its duplicate is refused on
+// the remembered state and found handled when loaded again); "t" is not (its duplicate is
+// decided on the remembered state and found handled by the commit).
 TEST_F(SagaRuntimeTest, ARedeliveredSnapshotGoesOutWithTheAggregatesStateAsItIsThen) {
   publish_snapshots_ = true;
-  const KafkaRecord first = Record(Event("snap-1", "s", 100, 1), "s");
-  Produce(first);
-  Produce(first);  // again before any later commit
-  Produce(Event("snap-2", "s", 50, 2));
-  Produce(first);  // again after snap-2's commit
+  for (const auto& [account, seq] : {std::pair<std::string, int64_t>{"s", 1}, {"t", 0}}) {
+    const KafkaRecord first = Record(Event(account + "-1", account, 100, seq), account);
+    Produce(first);
+    Produce(first);  // again before any later commit
+    Produce(Event(account + "-2", account, 50, seq == 0 ? 0 : 2));
+    Produce(first);  // again after the second's commit
+  }
 
   CountingObserver observer;
   Start(Options(&observer));
-  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 4; }, kWait)) << observer.done();
-  EXPECT_EQ(observer.handled, 2);
-  EXPECT_EQ(observer.duplicates, 2);
+  ASSERT_TRUE(WaitUntil([&] { return observer.done() == 8; }, kWait)) << observer.done();
+  EXPECT_EQ(observer.handled, 4);
+  EXPECT_EQ(observer.duplicates, 4);
 
-  std::vector<sagatest::v1::AccountSnapshot> snapshots;
-  std::vector<KafkaRecord> snapshot_records;
+  std::map<std::string, std::vector<KafkaRecord>> records;  // by account
   for (const KafkaRecord& record : ReadToEnd(bootstrap(), kOut)) {
-    if (record.Header("ce_type") != "choreo.sagatest.v1.AccountSnapshot") continue;
-    ASSERT_TRUE(snapshots.emplace_back().ParseFromString(record.value));
-    snapshot_records.push_back(record);
+    if (record.Header("ce_type") == "choreo.sagatest.v1.AccountSnapshot") {
+      records[record.key].push_back(record);
+    }
   }
-  ASSERT_EQ(snapshots.size(), 4u);  // snap-1, snap-1 again, snap-2, snap-1 again
-  EXPECT_EQ(snapshot_records[1].value, snapshot_records[0].value);
-  EXPECT_EQ(snapshot_records[1].headers, snapshot_records[0].headers);
-  EXPECT_EQ(snapshots[0].account().balance(), 100);
-  EXPECT_EQ(snapshots[2].account().balance(), 150);
-  EXPECT_EQ(snapshots[3].meta().event_id(), snapshots[0].meta().event_id());
-  EXPECT_EQ(snapshots[3].account().balance(), 150);
-  EXPECT_EQ(snapshots[3].account().last_seq(), 2);
-
-  // The marker holds the snapshot without the account.
   redis::RedisConnection connection({.address = {redis_->host(), redis_->port()}});
-  absl::StatusOr<redis::RedisReply> marker = connection.Command(
-      {"GET", store::RedisAggregateStore::MarkerKey({"ledger.account", "s"}, "snap-1")});
-  ASSERT_TRUE(marker.ok()) << marker.status();
-  saga::v1::HandledOutcome stored;
-  ASSERT_TRUE(stored.ParseFromString(marker->str));
-  ASSERT_EQ(stored.records_size(), 2);
-  EXPECT_EQ(stored.records(1).state_field(), 3u);  // AccountSnapshot.account
+  for (const std::string account : {"s", "t"}) {
+    SCOPED_TRACE(account);
+    const std::vector<KafkaRecord>& of = records[account];
+    ASSERT_EQ(of.size(), 4u);  // the first, the first again, the second, the first again
+    std::vector<sagatest::v1::AccountSnapshot> snapshots(4);
+    for (size_t i = 0; i < 4; ++i) ASSERT_TRUE(snapshots[i].ParseFromString(of[i].value));
+    EXPECT_EQ(of[1].value, of[0].value);
+    EXPECT_EQ(of[1].headers, of[0].headers);
+    EXPECT_EQ(snapshots[0].account().balance(), 100);
+    EXPECT_EQ(snapshots[2].account().balance(), 150);
+    EXPECT_EQ(snapshots[3].meta().event_id(), snapshots[0].meta().event_id());
+    EXPECT_EQ(snapshots[3].account().balance(), 150);
+    EXPECT_EQ(snapshots[3].account().applied(), 2);
+
+    // The marker holds the snapshot without the account.
+    absl::StatusOr<redis::RedisReply> marker =
+        connection.Command({"GET", store::RedisAggregateStore::MarkerKey(
+                                       {"ledger.account", account}, account + "-1")});
+    ASSERT_TRUE(marker.ok()) << marker.status();
+    saga::v1::HandledOutcome stored;
+    ASSERT_TRUE(stored.ParseFromString(marker->str));
+    ASSERT_EQ(stored.records_size(), 2);
+    EXPECT_EQ(stored.records(1).state_field(), 3u);  // AccountSnapshot.account
+  }
 }
 
 class CrashTest : public SagaRuntimeTest, public ::testing::WithParamInterface<CrashPoint> {};

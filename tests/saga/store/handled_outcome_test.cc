@@ -54,7 +54,7 @@ TEST(HandledOutcomeTest, EventsComeBackWithTheirHeadersThatAreNotStored) {
   }
 
   absl::StatusOr<std::vector<KafkaRecord>> read =
-      DecodeHandledOutcome(EncodeHandledOutcome(records));
+      DecodeHandledOutcome(EncodeHandledOutcome(records), std::nullopt);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_THAT(*read, ElementsAre(SameRecord(records[0]), SameRecord(records[1])));
 }
@@ -97,7 +97,7 @@ TEST(HandledOutcomeTest, WithAllHeadersAMarkerIsWhatAReaderOfBeforeWrote) {
       EXPECT_EQ(stored.records(i).headers(h).value(), records[i].headers[h].value);
     }
   }
-  absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(bytes);
+  absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(bytes, std::nullopt);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_THAT(*read, ElementsAre(SameRecord(records[0]), SameRecord(records[1])));
 }
@@ -117,7 +117,8 @@ TEST(HandledOutcomeTest, DerivedHeadersAreExactlyThese) {
     header->set_key(key);
     header->set_value(value);
   }
-  absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(outcome.SerializeAsString());
+  absl::StatusOr<std::vector<KafkaRecord>> read =
+      DecodeHandledOutcome(outcome.SerializeAsString(), std::nullopt);
   ASSERT_TRUE(read.ok()) << read.status();
   ASSERT_EQ(read->size(), 1u);
   const std::vector<RecordHeader> want = {
@@ -153,7 +154,7 @@ TEST(HandledOutcomeTest, HeadersThatAreNotTheDerivedOnesAreStoredAsTheyAre) {
   }
 
   absl::StatusOr<std::vector<KafkaRecord>> read =
-      DecodeHandledOutcome(EncodeHandledOutcome(records));
+      DecodeHandledOutcome(EncodeHandledOutcome(records), std::nullopt);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_THAT(*read, ElementsAre(SameRecord(records[0]), SameRecord(records[1]),
                                  SameRecord(records[2]), SameRecord(records[3])));
@@ -180,13 +181,14 @@ TEST(HandledOutcomeTest, MarkersWrittenWithEveryHeaderAreReadAsBefore) {
   const std::string old_bytes = old.SerializeAsString();
   EXPECT_LE(EncodeHandledOutcome(records).size() + left_out, old_bytes.size());
 
-  absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(old_bytes);
+  absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(old_bytes, std::nullopt);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_THAT(*read, ElementsAre(SameRecord(records[0]), SameRecord(records[1])));
 }
 
 TEST(HandledOutcomeTest, UnreadableMarkersAreDataLoss) {
-  EXPECT_EQ(DecodeHandledOutcome("\xff\xff").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeHandledOutcome("\xff\xff", std::nullopt).status().code(),
+            absl::StatusCode::kDataLoss);
 
   saga::v1::HandledOutcome outcome;
   saga::v1::StoredRecord* record = outcome.add_records();
@@ -196,7 +198,8 @@ TEST(HandledOutcomeTest, UnreadableMarkersAreDataLoss) {
   saga::v1::StoredHeader* type = record->add_headers();
   type->set_key("ce_type");
   type->set_value("choreo.orders.v1.OrderCreated");
-  absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(outcome.SerializeAsString());
+  absl::StatusOr<std::vector<KafkaRecord>> read =
+      DecodeHandledOutcome(outcome.SerializeAsString(), std::nullopt);
   EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(read.status().message()), HasSubstr("orders.created"));
 }
@@ -285,12 +288,77 @@ TEST(HandledOutcomeTest, ASnapshotReadAfterALaterCommitCarriesTheNewerState) {
   EXPECT_EQ(decoded.order().status(), orders::v1::ORDER_STATUS_PAID);
 }
 
-TEST(HandledOutcomeTest, ASnapshotOfAnAggregateThatIsGoneIsLeftOut) {
+TEST(HandledOutcomeTest, ASnapshotWhoseAggregateHasNoStateIsDataLoss) {
   const SnapshotReaction reaction = ReactionWithSnapshot();
   absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(
-      EncodeHandledOutcome(reaction.records, MarkerHeaders::kDerived, ByState(reaction)), "");
+      EncodeHandledOutcome(reaction.records, MarkerHeaders::kDerived, ByState(reaction)),
+      std::nullopt);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(read.status().message()), HasSubstr("orders.snapshots"));
+}
+
+// A record without headers whose value is field 1 ("abc"), then `last` as length-delimited
+// field `number`, then `after` (raw bytes).
+KafkaRecord RawSnapshot(uint32_t number, const std::string& last, const std::string& after = "") {
+  std::string value =
+      "\x0a\x03"
+      "abc";  // field 1: "abc"
+  std::string tail;
+  for (uint64_t v : {uint64_t{number} << 3 | 2, uint64_t{last.size()}}) {
+    for (; v >= 0x80; v >>= 7) tail.push_back(static_cast<char>(v | 0x80));
+    tail.push_back(static_cast<char>(v));
+  }
+  return {.topic = "t", .key = "k", .value = value + tail + last + after};
+}
+
+std::optional<uint32_t> StoredStateField(const KafkaRecord& record, const std::string& state) {
+  saga::v1::HandledOutcome stored;
+  EXPECT_TRUE(stored.ParseFromString(EncodeHandledOutcome(
+      {record}, MarkerHeaders::kDerived,
+      {.keep = MarkerSnapshots::kByState, .carries_state = {true}, .state = state})));
+  if (stored.records(0).state_field() == 0) {
+    EXPECT_EQ(stored.records(0).value(), record.value);  // whole
+    return std::nullopt;
+  }
+  return stored.records(0).state_field();
+}
+
+TEST(HandledOutcomeTest, LongStatesAndHighFieldNumbersComeBackByteForByte) {
+  const std::string state(300, 's');                  // a two-byte length, as a real order's
+  const KafkaRecord record = RawSnapshot(20, state);  // a two-byte tag
+  EXPECT_EQ(StoredStateField(record, state), 20u);
+  const std::string marker = EncodeHandledOutcome(
+      {record}, MarkerHeaders::kDerived,
+      {.keep = MarkerSnapshots::kByState, .carries_state = {true}, .state = state});
+  absl::StatusOr<std::vector<KafkaRecord>> same = DecodeHandledOutcome(marker, state);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_THAT(*same, ElementsAre(SameRecord(record)));
+  const std::string newer(100, 'n');  // back to a one-byte length
+  absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(marker, newer);
   ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_THAT(*read, ElementsAre(SameRecord(reaction.records[0])));
+  EXPECT_EQ((*read)[0].value, RawSnapshot(20, newer).value);
+}
+
+TEST(HandledOutcomeTest, OnlyALastFieldThatIsExactlyTheStateIsLeftOut) {
+  const std::string state(40, 's');
+  EXPECT_EQ(StoredStateField(RawSnapshot(2, state), state), 2u);
+  // A field after it.
+  EXPECT_EQ(StoredStateField(RawSnapshot(2, state, "\x18\x05"), state), std::nullopt);
+  // A last field that only ends with the state.
+  EXPECT_EQ(StoredStateField(RawSnapshot(2, "xx" + state), state), std::nullopt);
+  // Field number 0, which protobuf never writes.
+  EXPECT_EQ(StoredStateField(RawSnapshot(0, state), state), std::nullopt);
+  // A length written in two bytes where one does: rebuilt, it would differ.
+  KafkaRecord padded = RawSnapshot(2, state);
+  padded.value = std::string(
+                     "\x0a\x03"
+                     "abc"
+                     "\x12") +
+                 static_cast<char>(0x80 | state.size()) + '\x00' + state;
+  EXPECT_EQ(StoredStateField(padded, state), std::nullopt);
+  // Not a protobuf message at all, though it ends with the state.
+  KafkaRecord garbage{.topic = "t", .key = "k", .value = "\xff\xff\xff" + state};
+  EXPECT_EQ(StoredStateField(garbage, state), std::nullopt);
 }
 
 TEST(HandledOutcomeTest, ASnapshotIsStoredWholeWhenAskedOrWhenItsLastFieldIsNotTheState) {
@@ -311,7 +379,7 @@ TEST(HandledOutcomeTest, ASnapshotIsStoredWholeWhenAskedOrWhenItsLastFieldIsNotT
     EXPECT_EQ(stored.records(1).state_field(), 0u);
     EXPECT_EQ(stored.records(1).value(), reaction.records[1].value);
     // Read back as it was, whatever the aggregate's state now.
-    absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(marker, "");
+    absl::StatusOr<std::vector<KafkaRecord>> read = DecodeHandledOutcome(marker, std::nullopt);
     ASSERT_TRUE(read.ok()) << read.status();
     EXPECT_THAT(*read,
                 ElementsAre(SameRecord(reaction.records[0]), SameRecord(reaction.records[1])));
