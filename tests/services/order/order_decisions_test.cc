@@ -242,6 +242,11 @@ TEST(OrderDecisionsTest, EveryChangeGoesOutWholeWithTheNextRevision) {
   const auto& snapshot = static_cast<const orders::v1::OrderSnapshot&>(*last.event);
   EXPECT_EQ(snapshot.order().SerializeAsString(), created.state->SerializeAsString());
   EXPECT_FALSE(snapshot.order().items(0).name().empty());  // priced: what views show
+  // A snapshot: its handled marker keeps it without the order, which the state holds.
+  EXPECT_TRUE(last.carries_state);
+  for (size_t i = 0; i + 1 < created.events.size(); ++i) {
+    EXPECT_FALSE(created.events[i].carries_state);
+  }
 
   billing::v1::PaymentProcessed charged = Outcome(billing::v1::PAYMENT_OUTCOME_CHARGED);
   OrderReaction paid =
@@ -268,6 +273,7 @@ TEST(OrderDecisionsTest, EveryChangeGoesOutWholeWithTheNextRevision) {
   ASSERT_FALSE(repeated.events.empty());
   const auto& resent = static_cast<const orders::v1::OrderSnapshot&>(*repeated.events.back().event);
   EXPECT_EQ(resent.order().SerializeAsString(), cancelled.SerializeAsString());
+  EXPECT_TRUE(repeated.events.back().carries_state);
 }
 
 TEST(OrderDecisionsTest, TheStateMachineAllowsOnlyItsTransitions) {
