@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "choreo/saga/v1/outcome.pb.h"
 #include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "saga/codec/event_codec.h"
 
@@ -36,8 +37,19 @@ struct LastField {
   size_t start = 0;
 };
 
-// `value` with `state` appended as length-delimited field `number`.
-std::string WithStateField(std::string value, uint32_t number, absl::string_view state);
+// `value` with `state` appended as length-delimited field `number`, written by protobuf's own
+// coded stream (its tag and length as a serializer writes them).
+std::string WithStateField(std::string value, uint32_t number, absl::string_view state) {
+  {
+    google::protobuf::io::StringOutputStream appended(&value);  // writes after value's bytes
+    google::protobuf::io::CodedOutputStream out(&appended);
+    out.WriteTag(WireFormatLite::MakeTag(static_cast<int>(number),
+                                         WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    out.WriteVarint32(static_cast<uint32_t>(state.size()));
+    out.WriteRaw(state.data(), static_cast<int>(state.size()));
+  }  // the stream trims `value` to what was written
+  return value;
+}
 
 // The last field of `value` when it holds exactly `state`: appending `state` as that field to
 // the bytes before it gives `value` back, byte for byte (a length-delimited field, its tag and
@@ -58,22 +70,6 @@ std::optional<LastField> StateField(absl::string_view value, absl::string_view s
     return std::nullopt;
   }
   return last;
-}
-
-void AppendVarint(std::string& out, uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>(value | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
-
-std::string WithStateField(std::string value, uint32_t number, absl::string_view state) {
-  AppendVarint(value, WireFormatLite::MakeTag(static_cast<int>(number),
-                                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-  AppendVarint(value, state.size());
-  value.append(state.data(), state.size());
-  return value;
 }
 
 }  // namespace
