@@ -86,6 +86,12 @@ struct BenchConfig {
   std::string json_out;
 };
 
+// A CreateOrder call's two ends: when it was due, and when its answer arrived.
+struct CallEnds {
+  absl::Time due;
+  absl::Time answered;
+};
+
 // The saga through the gateway: one CreateOrder per request, users taking turns.
 class SagaDriver {
  public:
@@ -111,6 +117,13 @@ class SagaDriver {
     return absl::Now() - start;
   }
 
+  // When each answered call was due and answered, by its saga's correlation id: the two ends of
+  // a saga that no event's time shows (see HopBreakdown).
+  std::map<std::string, CallEnds> Calls() const {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+
   void Issue(int64_t i, absl::Time due, Recorder& recorder, const std::string& phase) {
     struct Call {
       grpc::ClientContext context;
@@ -124,8 +137,12 @@ class SagaDriver {
     call->request = e2e::OrderRequest(absl::StrCat(run_, "-", phase, "-", i));
     orders_->async()->CreateOrder(
         &call->context, &call->request, &call->response,
-        [call, due, &recorder](grpc::Status status) {
+        [this, call, due, &recorder](grpc::Status status) {
           if (status.ok()) {
+            {
+              absl::MutexLock lock(&mu_);
+              calls_[call->response.correlation_id()] = {due, absl::Now()};
+            }
             std::string outcome = orders::v1::OrderStatus_Name(call->response.status());
             recorder.Done(due, outcome.substr(outcome.find("STATUS_") + 7), true);
           } else {
@@ -142,6 +159,8 @@ class SagaDriver {
   e2e::TestUsers* users_;
   const int user_count_;
   std::string run_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, CallEnds> calls_ ABSL_GUARDED_BY(mu_);
 };
 
 // A real OrderCreationRequested record, so the floor moves the saga's record sizes.
@@ -424,8 +443,11 @@ int64_t RedisInfoNumber(const std::string& address, const std::string& section,
 }
 
 // Where a saga's time goes: for every saga that started at or after `since`, the time between
-// consecutive hops' events (each event's occurred_at is stamped when its service decided).
-std::string HopBreakdown(const std::string& kafka, absl::Time since) {
+// consecutive hops' events (each event's occurred_at is stamped when its service decided), and,
+// for the sagas of `calls`, the two ends no event shows: from the call's due time to its
+// request's event, and from its status event to its answer.
+std::string HopBreakdown(const std::string& kafka, absl::Time since,
+                         const std::map<std::string, CallEnds>& calls = {}) {
   // hops[h].first names the step from the event on hops[h-1] to the one on hops[h]: who
   // consumed the former and decided the latter (with the producer's publish before it).
   const std::vector<std::pair<std::string, absl::string_view>> hops = {
@@ -448,17 +470,27 @@ std::string HopBreakdown(const std::string& kafka, absl::Time since) {
     }
   }
   std::vector<LatencyHistogram> per_hop(hops.size());
+  LatencyHistogram call_to_request;
+  LatencyHistogram status_to_answer;
   for (const auto& [correlation, times] : sagas) {
     if (times[0] < since || times.back() == absl::InfinitePast()) continue;
     for (size_t h = 1; h < hops.size(); ++h) per_hop[h].Record(times[h] - times[h - 1]);
+    if (auto call = calls.find(correlation); call != calls.end()) {
+      call_to_request.Record(times.front() - call->second.due);
+      status_to_answer.Record(call->second.answered - times.back());
+    }
   }
   std::string out;
-  for (size_t h = 1; h < hops.size(); ++h) {
-    absl::StrAppendFormat(&out, "       %-26s p50 %6.1f  p90 %6.1f  p99 %6.1f  max %6.1f ms (%d sagas)\n",
-                          hops[h].first, Ms(per_hop[h].Percentile(50)),
-                          Ms(per_hop[h].Percentile(90)), Ms(per_hop[h].Percentile(99)),
-                          Ms(per_hop[h].max()), per_hop[h].count());
-  }
+  auto row = [&out](absl::string_view name, const LatencyHistogram& gaps) {
+    if (gaps.count() == 0) return;
+    absl::StrAppendFormat(&out,
+                          "       %-26s p50 %6.1f  p90 %6.1f  p99 %6.1f  max %6.1f ms (%d sagas)\n",
+                          name, Ms(gaps.Percentile(50)), Ms(gaps.Percentile(90)),
+                          Ms(gaps.Percentile(99)), Ms(gaps.max()), gaps.count());
+  };
+  row("gateway: call->request", call_to_request);
+  for (size_t h = 1; h < hops.size(); ++h) row(hops[h].first, per_hop[h]);
+  row("status->answer", status_to_answer);
   return out;
 }
 
@@ -799,7 +831,7 @@ int Main(int argc, char** argv) {
   }
   if (config.mode == "fixed" && config.saga) {
     std::printf("\ntime between the saga's events (from their occurred_at), saga phase:\n%s",
-                HopBreakdown(system.kafka(), saga_started).c_str());
+                HopBreakdown(system.kafka(), saga_started, saga.Calls()).c_str());
     std::printf(
         "\na record's time in each service, saga phase (means from the services' metrics; "
         "queued: polled until a lane took it; handled: then until its offset was stored, "
