@@ -263,9 +263,16 @@ TEST_F(GatewayApiTest, SeveralGatewaysEachAnswerTheirOwnCallersAndShareTheCache)
   StartSystem();
   absl::StatusOr<std::string> second = system_->StartGateway("gateway-2");
   ASSERT_TRUE(second.ok()) << second.status();
+  // Its start (two consumer groups joined, under a loaded CI machine) is waited for on its own,
+  // so that the calls' deadlines below time the calls only.
+  const absl::Status ready = system_->WaitReady("gateway-2", absl::Seconds(60));
+  ASSERT_TRUE(ready.ok()) << ready;
   Api other(*second);
-  ASSERT_TRUE(api_->Register("fay").ok());
-  ASSERT_TRUE(other.Register("fay").ok()) << "an existing user: logs in through the other";
+  const grpc::Status first = api_->Register("fay");
+  ASSERT_TRUE(first.ok()) << first.error_code() << " " << first.error_message();
+  const grpc::Status again = other.Register("fay");
+  ASSERT_TRUE(again.ok()) << "an existing user logs in through the other gateway: "
+                          << again.error_code() << " " << again.error_message();
   ASSERT_TRUE(other.Deposit("fay", 10000, "d1").ok());
   std::vector<std::thread> callers;
   std::atomic<int> paid{0};

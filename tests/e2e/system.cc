@@ -543,14 +543,16 @@ grpc::Status TestUsers::SignUp(const std::string& user, const std::string& email
   users::v1::Profile profile;
   grpc::Status registered = accounts_->Register(context().get(), registration, &profile);
   if (!registered.ok() && registered.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
-    return registered;
+    return grpc::Status(registered.error_code(), "register: " + registered.error_message());
   }
   gateway::v1::LoginRequest login;
   login.set_username(user);
   login.set_password(kPassword);
   gateway::v1::LoginResponse token;
   grpc::Status logged_in = accounts_->Login(context().get(), login, &token);
-  if (!logged_in.ok()) return logged_in;
+  if (!logged_in.ok()) {
+    return grpc::Status(logged_in.error_code(), "login: " + logged_in.error_message());
+  }
   absl::MutexLock lock(&mu_);
   tokens_[user] = token.access_token();
   return grpc::Status::OK;
