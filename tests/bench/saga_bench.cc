@@ -118,7 +118,7 @@ class SagaDriver {
   }
 
   // When each answered call was due and answered, by its saga's correlation id: the two ends of
-  // a saga that no event's time shows (see HopBreakdown).
+  // a saga that no event's time shows (see SagaLegs).
   std::map<std::string, CallEnds> Calls() const {
     absl::MutexLock lock(&mu_);
     return calls_;
@@ -464,12 +464,18 @@ int64_t RedisInfoNumber(const std::string& address, const std::string& section,
   return total;
 }
 
+// One leg of a saga's path and the times it took, one per saga.
+struct Leg {
+  std::string name;
+  LatencyHistogram times;
+};
+
 // Where a saga's time goes: for every saga that started at or after `since`, the time between
 // consecutive hops' events (each event's occurred_at is stamped when its service decided), and,
 // for the sagas of `calls`, the two ends no event shows: from the call's due time to its
-// request's event, and from its status event to its answer.
-std::string HopBreakdown(const std::string& kafka, absl::Time since,
-                         const std::map<std::string, CallEnds>& calls = {}) {
+// request's event, and from its status event to its answer. Legs no saga took are left out.
+absl::StatusOr<std::vector<Leg>> SagaLegs(const std::string& kafka, absl::Time since,
+                                          const std::map<std::string, CallEnds>& calls = {}) {
   // hops[h].first names the step from the event on hops[h-1] to the one on hops[h]: who
   // consumed the former and decided the latter (with the producer's publish before it).
   const std::vector<std::pair<std::string, absl::string_view>> hops = {
@@ -482,7 +488,7 @@ std::string HopBreakdown(const std::string& kafka, absl::Time since,
   for (size_t h = 0; h < hops.size(); ++h) {
     absl::StatusOr<std::vector<KafkaRecord>> records =
         testing::ReadTopicToEnd(kafka, std::string(hops[h].second), absl::Seconds(60));
-    if (!records.ok()) return std::string(records.status().message());
+    if (!records.ok()) return records.status();
     for (const KafkaRecord& record : *records) {
       absl::StatusOr<common::v1::EventMeta> meta = codec::DecodeMeta(record.value);
       if (!meta.ok()) continue;
@@ -491,29 +497,45 @@ std::string HopBreakdown(const std::string& kafka, absl::Time since,
       times[h] = std::max(times[h], FromProtoTime(meta->occurred_at()));
     }
   }
-  std::vector<LatencyHistogram> per_hop(hops.size());
-  LatencyHistogram call_to_request;
-  LatencyHistogram status_to_answer;
+  // legs[0]: the call's way in; legs[1..3]: the hops; legs[4]: the answer's way out.
+  std::vector<Leg> legs(hops.size() + 1);
+  legs.front().name = "gateway: call->request";
+  for (size_t h = 1; h < hops.size(); ++h) legs[h].name = hops[h].first;
+  legs.back().name = "status->answer";
   for (const auto& [correlation, times] : sagas) {
     if (times[0] < since || times.back() == absl::InfinitePast()) continue;
-    for (size_t h = 1; h < hops.size(); ++h) per_hop[h].Record(times[h] - times[h - 1]);
+    for (size_t h = 1; h < hops.size(); ++h) legs[h].times.Record(times[h] - times[h - 1]);
     if (auto call = calls.find(correlation); call != calls.end()) {
-      call_to_request.Record(times.front() - call->second.due);
-      status_to_answer.Record(call->second.answered - times.back());
+      legs.front().times.Record(times.front() - call->second.due);
+      legs.back().times.Record(call->second.answered - times.back());
     }
   }
+  std::erase_if(legs, [](const Leg& leg) { return leg.times.count() == 0; });
+  return legs;
+}
+
+std::string LegsText(const absl::StatusOr<std::vector<Leg>>& legs) {
+  if (!legs.ok()) return absl::StrCat("       unknown: ", legs.status().message(), "\n");
   std::string out;
-  auto row = [&out](absl::string_view name, const LatencyHistogram& gaps) {
-    if (gaps.count() == 0) return;
+  for (const Leg& leg : *legs) {
     absl::StrAppendFormat(&out,
                           "       %-26s p50 %6.1f  p90 %6.1f  p99 %6.1f  max %6.1f ms (%d sagas)\n",
-                          name, Ms(gaps.Percentile(50)), Ms(gaps.Percentile(90)),
-                          Ms(gaps.Percentile(99)), Ms(gaps.max()), gaps.count());
-  };
-  row("gateway: call->request", call_to_request);
-  for (size_t h = 1; h < hops.size(); ++h) row(hops[h].first, per_hop[h]);
-  row("status->answer", status_to_answer);
+                          leg.name, Ms(leg.times.Percentile(50)), Ms(leg.times.Percentile(90)),
+                          Ms(leg.times.Percentile(99)), Ms(leg.times.max()), leg.times.count());
+  }
   return out;
+}
+
+std::string LegsJson(const absl::StatusOr<std::vector<Leg>>& legs) {
+  if (!legs.ok()) return "null";
+  std::vector<std::string> items;
+  for (const Leg& leg : *legs) {
+    items.push_back(absl::StrFormat(R"({"leg":"%s","p50":%.3f,"p90":%.3f,"p99":%.3f,"n":%d})",
+                                    leg.name, Ms(leg.times.Percentile(50)),
+                                    Ms(leg.times.Percentile(90)), Ms(leg.times.Percentile(99)),
+                                    leg.times.count()));
+  }
+  return absl::StrCat("[", absl::StrJoin(items, ","), "]");
 }
 
 // Every service's metrics as it reads them now (a service that does not answer is left out).
@@ -655,7 +677,7 @@ int Main(int argc, char** argv) {
     const absl::Time first_start = absl::Now();
     first_order = saga.CreateOne("bench0", "first");
     // Where the first order's time went, hop by hop (its one saga).
-    std::fprintf(stderr, "%s", HopBreakdown(system.kafka(), first_start).c_str());
+    std::fprintf(stderr, "%s", LegsText(SagaLegs(system.kafka(), first_start)).c_str());
   }
   const std::string first_order_text =
       first_order.ok() ? absl::StrFormat("%.1f ms", Ms(*first_order))
@@ -737,6 +759,7 @@ int Main(int argc, char** argv) {
   std::string round_trips;   // each service's Redis round trips per order, saga phase
   std::string kafka_requests;         // each service's Kafka requests per order, saga phase
   double redis_memory_per_order = 0;  // bytes kept per order (markers, views, indexes)
+  std::string redis_json = "null";    // the same as JSON, with the command and round-trip totals
   absl::Time saga_started = absl::InfiniteFuture();
   if (config.mode == "fixed") {
     if (config.saga) {
@@ -770,6 +793,9 @@ int Main(int argc, char** argv) {
       }
       redis_per_order = absl::StrFormat("%.1f (%s) in %.1f round trips", total,
                                         absl::StrJoin(parts, ", "), reads_per_order);
+      redis_json = absl::StrFormat(
+          R"({"commands_per_order":%.2f,"round_trips_per_order":%.2f,"memory_per_order":%.0f})",
+          total, reads_per_order, redis_memory_per_order);
     }
     sequence += 1'000'000;
     if (config.floor) floor_phases.push_back(run_floor(config.rate, config.duration, "floor"));
@@ -851,9 +877,13 @@ int Main(int argc, char** argv) {
         "choreo_kafka_requests_total):\n%s",
         kafka_requests.c_str());
   }
+  std::string legs_json = "null";
   if (config.mode == "fixed" && config.saga) {
+    const absl::StatusOr<std::vector<Leg>> legs =
+        SagaLegs(system.kafka(), saga_started, saga.Calls());
+    legs_json = LegsJson(legs);
     std::printf("\ntime between the saga's events (from their occurred_at), saga phase:\n%s",
-                HopBreakdown(system.kafka(), saga_started, saga.Calls()).c_str());
+                LegsText(legs).c_str());
     std::printf(
         "\na record's time in each service, saga phase (means from the services' metrics; "
         "queued: polled until a lane took it; handled: then until its offset was stored, "
@@ -943,12 +973,12 @@ int Main(int argc, char** argv) {
     for (const Phase& phase : floor_phases) floor_json.push_back(PhaseJson(phase));
     std::ofstream(config.json_out) << absl::StrFormat(
         R"({"mode":"%s","broker":"%s","partitions":%d,"users":%d,"first_order_ms":%s,"saga":[%s],)"
-        R"("floor":[%s],"ratios":%s})"
+        R"("floor":[%s],"ratios":%s,"redis":%s,"legs_ms":%s})"
         "\n",
         config.mode, broker, config.partitions, config.users,
         first_order.ok() ? absl::StrFormat("%.3f", Ms(*first_order)) : "null",
-        absl::StrJoin(saga_json, ","),
-        absl::StrJoin(floor_json, ","), ratios.empty() ? "null" : ratios);
+        absl::StrJoin(saga_json, ","), absl::StrJoin(floor_json, ","),
+        ratios.empty() ? "null" : ratios, redis_json, legs_json);
   }
   const bool any_errors = [&] {
     for (const auto* phases : {&saga_phases, &floor_phases}) {
