@@ -26,7 +26,7 @@ namespace {
 // A client for admin work only, quiet while the cluster is still starting.
 absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> AdminConnection(const std::string& bootstrap) {
   return kafka::KafkaProducer::Create(
-      kafka::Merged(kafka::AdminDefaults(bootstrap), {{"log_level", "0"}}), absl::Seconds(1));
+      kafka::Merged(kafka::AdminDefaults(bootstrap), {{"log_level", "0"}}), {}, absl::Seconds(1));
 }
 
 // True when `metadata` shows `nodes` brokers and every partition led.

@@ -83,6 +83,19 @@ std::vector<AclGrant> MissionAcls() {
   return grants;
 }
 
+std::vector<std::string> ProducedTopics(const std::string& principal) {
+  std::vector<std::string> topics;
+  bool named = false;
+  for (const AclGrant& grant : MissionAcls()) {
+    if (grant.principal != principal) continue;
+    named = true;
+    if (grant.resource == Resource::kTopic && grant.operation == Operation::kWrite) {
+      topics.push_back(grant.name);
+    }
+  }
+  return named ? topics : MissionTopics();
+}
+
 std::string Describe(const AclGrant& grant) {
   const absl::string_view operation = grant.operation == Operation::kRead    ? "READ"
                                       : grant.operation == Operation::kWrite ? "WRITE"

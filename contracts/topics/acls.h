@@ -36,6 +36,11 @@ std::vector<std::string> MissionPrincipals();
 // Every grant the mission needs, principal by principal.
 std::vector<AclGrant> MissionAcls();
 
+// The topics `principal` writes: its WRITE grants in MissionAcls() (what it produces and its
+// dead-letter topic). Every mission topic for a principal the table does not name (a test's or a
+// tool's producer). What a producer learns the partitions of at start (kafka::KafkaProducer).
+std::vector<std::string> ProducedTopics(const std::string& principal);
+
 // "User:gateway WRITE topic billing.deposits", "User:order READ group choreo-order*",
 // "User:order IDEMPOTENT_WRITE cluster kafka-cluster".
 std::string Describe(const AclGrant& grant);

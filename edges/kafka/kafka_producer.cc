@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "contracts/topics/topics.h"
 #include "platform/logging/logger.h"
 
 namespace choreo::kafka {
@@ -16,9 +15,10 @@ std::atomic<int64_t> producers_replaced{0};
 
 int64_t ProducersReplacedInProcess() { return producers_replaced.load(); }
 
-absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const KafkaConfig& config,
-                                                                     absl::Duration close_timeout) {
-  std::unique_ptr<KafkaProducer> producer(new KafkaProducer(config, close_timeout));
+absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
+    const KafkaConfig& config, std::vector<std::string> topics, absl::Duration close_timeout) {
+  std::unique_ptr<KafkaProducer> producer(
+      new KafkaProducer(config, std::move(topics), close_timeout));
   absl::StatusOr<std::shared_ptr<rd_kafka_t>> handle = producer->NewHandle();
   if (!handle.ok()) return handle.status();
   {
@@ -63,8 +63,9 @@ std::shared_ptr<rd_kafka_t> KafkaProducer::Current() const {
 
 rd_kafka_t* KafkaProducer::handle() const { return Current().get(); }
 
-void KafkaProducer::LearnMissionTopics(rd_kafka_t* handle) {
-  for (const std::string& name : topics::MissionTopics()) {
+void KafkaProducer::LearnTopics(rd_kafka_t* handle) {
+  if (topics_.empty()) return;
+  for (const std::string& name : topics_) {
     if (rd_kafka_topic_t* topic = rd_kafka_topic_new(handle, name.c_str(), nullptr)) {
       known_topics_.push_back(topic);
     }
@@ -78,7 +79,7 @@ void KafkaProducer::LearnMissionTopics(rd_kafka_t* handle) {
 }
 
 void KafkaProducer::PollLoop() {
-  LearnMissionTopics(Current().get());
+  LearnTopics(Current().get());
   while (!stopping_.load(std::memory_order_relaxed)) {
     if (fatal_.load()) ReplaceFatalHandle();
     rd_kafka_poll(Current().get(), 100);
@@ -98,7 +99,7 @@ void KafkaProducer::ReplaceFatalHandle() {
     return;
   }
   fatal_.store(false);
-  // The old handle's topic handles go before it does; LearnMissionTopics makes the new ones.
+  // The old handle's topic handles go before it does; LearnTopics makes the new ones.
   for (rd_kafka_topic_t* topic : known_topics_) rd_kafka_topic_destroy(topic);
   known_topics_.clear();
   {
@@ -122,7 +123,7 @@ void KafkaProducer::ReplaceFatalHandle() {
     rd_kafka_poll(old.get(), 10);
   } while (rd_kafka_outq_len(old.get()) > 0 && absl::Now() < deadline);
   old.reset();  // destroyed here, or by the last Produce still holding it
-  LearnMissionTopics(Current().get());
+  LearnTopics(Current().get());
 }
 
 absl::Status KafkaProducer::Produce(const KafkaRecord& record, DeliveryCallback on_delivery) {

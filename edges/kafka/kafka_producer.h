@@ -20,8 +20,15 @@
 //
 // First produce: librdkafka learns an unknown topic's partitions only on its next topic scan,
 // up to a second later, so a producer's first record to each topic would wait that long. The
-// poll thread therefore first asks the broker for the metadata of every mission topic
-// (topics::MissionTopics(), up to 5 s): the first record to any of them goes out at once.
+// poll thread therefore first asks the broker for the metadata of the topics it is created for
+// (`topics`, up to 5 s): the first record to any of them goes out at once; one to another topic
+// waits for the scan.
+// Why not every topic: librdkafka's broker thread visits every partition its producer knows, under
+// that partition's lock, each time it wakes (a record to send, an acknowledgement). A service
+// writes to 3-6 of the 21 mission topics; learning them all made each wake-up visit 21 topics'
+// partitions, most of them never written. Measured: nothing at 4 partitions a topic, 14% of
+// librdkafka's CPU at 64 (tests/bench/README.md, 2026-12-05, evening). A service's producer
+// learns the topics it may write (topics::ProducedTopics).
 
 #include <atomic>
 #include <cstdint>
@@ -35,6 +42,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "contracts/topics/topics.h"
 #include "edges/kafka/kafka_client.h"
 #include "edges/kafka/live_clients.h"
 #include "platform/record/record.h"
@@ -55,9 +63,12 @@ class KafkaProducer {
  public:
   using DeliveryCallback = absl::AnyInvocable<void(absl::StatusOr<Delivery>) &&>;
 
-  // `config` is typically ProducerDefaults(bootstrap) plus overrides.
+  // `config` is typically ProducerDefaults(bootstrap) plus overrides; `topics` the ones whose
+  // partitions it learns at start (see above): every mission topic unless given, none for an
+  // admin connection.
   static absl::StatusOr<std::unique_ptr<KafkaProducer>> Create(
-      const KafkaConfig& config, absl::Duration close_timeout = absl::Seconds(10));
+      const KafkaConfig& config, std::vector<std::string> topics = topics::MissionTopics(),
+      absl::Duration close_timeout = absl::Seconds(10));
   ~KafkaProducer();
   KafkaProducer(const KafkaProducer&) = delete;
   KafkaProducer& operator=(const KafkaProducer&) = delete;
@@ -84,21 +95,22 @@ class KafkaProducer {
   rd_kafka_t* handle() const;
 
  private:
-  KafkaProducer(KafkaConfig config, absl::Duration close_timeout)
-      : config_(std::move(config)), close_timeout_(close_timeout) {}
+  KafkaProducer(KafkaConfig config, std::vector<std::string> topics, absl::Duration close_timeout)
+      : config_(std::move(config)), topics_(std::move(topics)), close_timeout_(close_timeout) {}
   // A new librdkafka handle with this producer's callbacks.
   absl::StatusOr<std::shared_ptr<rd_kafka_t>> NewHandle();
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
   static int OnStatistics(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void PollLoop();
-  // Topic handles of every mission topic on `handle`, and their metadata (see above); adds to
+  // Topic handles of topics_ on `handle`, and their metadata (see above); adds to
   // known_topics_, which holds none of another handle.
-  void LearnMissionTopics(rd_kafka_t* handle);
+  void LearnTopics(rd_kafka_t* handle);
   // After a fatal error: a new handle in place of the old one, whose records are failed.
   void ReplaceFatalHandle();
 
   const KafkaConfig config_;
+  const std::vector<std::string> topics_;  // learned at start and after each replacement
   const absl::Duration close_timeout_;
   // The current handle. Callers take a reference for the length of one call, so a replaced
   // handle is destroyed by whoever lets go of it last; only the poll thread replaces it.

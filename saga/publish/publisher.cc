@@ -5,6 +5,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "contracts/topics/acls.h"
 #include "platform/ids/trace_context.h"
 #include "platform/tracing/messaging.h"
 
@@ -161,7 +162,7 @@ absl::StatusOr<std::unique_ptr<KafkaPublisher>> KafkaPublisher::Create(
     const kafka::KafkaConfig& producer_config, Publisher::Options options,
     absl::Duration flush_timeout) {
   absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> producer =
-      kafka::KafkaProducer::Create(producer_config);
+      kafka::KafkaProducer::Create(producer_config, topics::ProducedTopics(options.service));
   if (!producer.ok()) return producer.status();
   return std::unique_ptr<KafkaPublisher>(
       new KafkaPublisher(*std::move(producer), std::move(options), flush_timeout));

@@ -6,6 +6,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "contracts/topics/acls.h"
 #include "edges/kafka/statistics.h"
 #include "edges/redis/redis_connection.h"
 #include "platform/logging/logger.h"
@@ -82,7 +83,8 @@ SagaRuntime::~SagaRuntime() { Stop(); }
 absl::Status SagaRuntime::Start() {
   if (started_.exchange(true)) return absl::FailedPreconditionError("saga runtime already started");
   absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> producer = kafka::KafkaProducer::Create(
-      kafka::Merged(kafka::ProducerDefaults(options_.kafka_brokers), options_.producer_overrides));
+      kafka::Merged(kafka::ProducerDefaults(options_.kafka_brokers), options_.producer_overrides),
+      topics::ProducedTopics(options_.service));
   if (!producer.ok()) return producer.status();
   producer_ = *std::move(producer);
   sink_ = std::make_unique<publish::KafkaSink>(producer_.get());

@@ -47,7 +47,9 @@ RelayChain::RelayChain(Options options, Arrival on_arrival)
 RelayChain::~RelayChain() { Stop(); }
 
 absl::Status RelayChain::Start(absl::Duration timeout) {
-  auto source = kafka::KafkaProducer::Create(kafka::ProducerDefaults(options_.kafka_brokers));
+  // Each producer learns the one topic it writes, as a service's learns its own few.
+  auto source =
+      kafka::KafkaProducer::Create(kafka::ProducerDefaults(options_.kafka_brokers), {Topic(1)});
   if (!source.ok()) return source.status();
   source_ = *std::move(source);
   if (options_.create_topics) {
@@ -76,7 +78,8 @@ absl::Status RelayChain::Start(absl::Duration timeout) {
       return subscribed;
     }
     if (!stage->sink) {
-      auto producer = kafka::KafkaProducer::Create(kafka::ProducerDefaults(options_.kafka_brokers));
+      auto producer = kafka::KafkaProducer::Create(kafka::ProducerDefaults(options_.kafka_brokers),
+                                                   {Topic(hop + 1)});
       if (!producer.ok()) return producer.status();
       stage->producer = *std::move(producer);
     }

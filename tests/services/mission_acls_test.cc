@@ -40,6 +40,24 @@ std::set<std::string> Writers(absl::string_view topic) {
   return principals;
 }
 
+TEST(MissionAclsTest, AServiceProducerLearnsTheTopicsItMayWriteAndNoOther) {
+  EXPECT_THAT(
+      ProducedTopics("billing"),
+      ::testing::UnorderedElementsAre("billing.payments", "billing.accounts", "dlq.billing"));
+  EXPECT_THAT(ProducedTopics("gateway"),
+              ::testing::UnorderedElementsAre("orders.requests", "orders.cancellations",
+                                              "billing.deposits", "dlq.gateway"));
+  for (const std::string& principal : MissionPrincipals()) {
+    const std::vector<std::string> produced = ProducedTopics(principal);
+    EXPECT_EQ(std::set<std::string>(produced.begin(), produced.end()),
+              Topics(principal, Operation::kWrite))
+        << principal;
+    EXPECT_LT(produced.size(), MissionTopics().size() / 2) << principal;
+  }
+  // A producer of a test or a tool, not in the table, learns every mission topic, as before.
+  EXPECT_EQ(ProducedTopics("bench"), MissionTopics());
+}
+
 TEST(MissionAclsTest, EveryServiceMayReadWhatItSubscribesTo) {
   const std::map<std::string, std::vector<std::vector<std::string>>> subscriptions = {
       {"order", {order::OrderTopics()}},

@@ -74,8 +74,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "choreo-topics: %s\n", std::string(used.message()).c_str());
     return 2;
   }
-  auto connection = choreo::kafka::KafkaProducer::Create(
-      choreo::kafka::AdminDefaults(config.kafka_brokers));
+  auto connection =
+      choreo::kafka::KafkaProducer::Create(choreo::kafka::AdminDefaults(config.kafka_brokers), {});
   if (!connection.ok()) {
     std::fprintf(stderr, "choreo-topics: %s\n", std::string(connection.status().message()).c_str());
     return 2;

@@ -171,7 +171,7 @@ TEST_F(CodecRoundTripTest, UndeliverableRecordReportsAnError) {
         config.emplace_back("message.timeout.ms", "2000");
         return config;
       }(),
-      absl::Seconds(1));
+      {}, absl::Seconds(1));
   ASSERT_TRUE(producer.ok());
   absl::StatusOr<KafkaRecord> record =
       codec_.Encode(testing::SampleOrderCreated("refused-1"), "roundtrip.refused", "alice");
