@@ -20,15 +20,17 @@
 //
 // First produce: librdkafka learns an unknown topic's partitions only on its next topic scan,
 // up to a second later, so a producer's first record to each topic would wait that long. The
-// poll thread therefore first asks the broker for the metadata of the topics it is created for
-// (`topics`, up to 5 s): the first record to any of them goes out at once; one to another topic
-// waits for the scan.
+// poll thread therefore first makes topic handles for the topics it is created for (`topics`) and
+// asks the broker for the metadata of the cluster's topics (up to 5 s): the first record to any
+// of them goes out at once. A record to another topic makes that topic's handle then; it goes out
+// at once too while librdkafka keeps the start's metadata (`metadata.max.age.ms`, 15 min), else
+// after the topic scan.
 // Why not every topic: librdkafka's broker thread visits every partition its producer knows, under
 // that partition's lock, each time it wakes (a record to send, an acknowledgement). A service
 // writes to 3-6 of the 21 mission topics; learning them all made each wake-up visit 21 topics'
-// partitions, most of them never written. Measured: nothing at 4 partitions a topic, 14% of
-// librdkafka's CPU at 64 (tests/bench/README.md, 2026-12-05, evening). A service's producer
-// learns the topics it may write (topics::ProducedTopics).
+// partitions, most of them never written. Measured: nothing at 4 or 16 partitions a topic, 14%
+// less of librdkafka's CPU at 64 in one pair of runs (tests/bench/README.md, 2026-12-05,
+// evening). A service's producer learns the topics it may write (topics::ProducedTopics).
 
 #include <atomic>
 #include <cstdint>

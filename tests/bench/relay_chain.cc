@@ -47,9 +47,11 @@ RelayChain::RelayChain(Options options, Arrival on_arrival)
 RelayChain::~RelayChain() { Stop(); }
 
 absl::Status RelayChain::Start(absl::Duration timeout) {
-  // Each producer learns the one topic it writes, as a service's learns its own few.
-  auto source =
-      kafka::KafkaProducer::Create(kafka::ProducerDefaults(options_.kafka_brokers), {Topic(1)});
+  // Each relay's producer learns the one topic it writes, as a service's learns its own few. The
+  // source learns none at start: it creates the topics first (a topic handle made before its
+  // topic exists could have a broker that allows it create the topic with its own defaults);
+  // the probe below makes its topic's handle before any measured record.
+  auto source = kafka::KafkaProducer::Create(kafka::ProducerDefaults(options_.kafka_brokers), {});
   if (!source.ok()) return source.status();
   source_ = *std::move(source);
   if (options_.create_topics) {
