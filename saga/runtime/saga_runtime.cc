@@ -6,7 +6,6 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "contracts/topics/acls.h"
 #include "edges/kafka/statistics.h"
 #include "edges/redis/redis_connection.h"
 #include "platform/logging/logger.h"
@@ -82,12 +81,6 @@ SagaRuntime::~SagaRuntime() { Stop(); }
 
 absl::Status SagaRuntime::Start() {
   if (started_.exchange(true)) return absl::FailedPreconditionError("saga runtime already started");
-  absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> producer = kafka::KafkaProducer::Create(
-      kafka::Merged(kafka::ProducerDefaults(options_.kafka_brokers), options_.producer_overrides),
-      topics::ProducedTopics(options_.service));
-  if (!producer.ok()) return producer.status();
-  producer_ = *std::move(producer);
-  sink_ = std::make_unique<publish::KafkaSink>(producer_.get());
   publish::Publisher::Options publishing{.service = options_.service,
                                          .tracer = options_.tracer,
                                          .clock = options_.clock,
@@ -97,7 +90,12 @@ absl::Status SagaRuntime::Start() {
       observer->OnPublished(record);
     };
   }
-  publisher_ = std::make_unique<publish::Publisher>(sink_.get(), std::move(publishing));
+  absl::StatusOr<std::unique_ptr<publish::KafkaPublisher>> publisher =
+      publish::KafkaPublisher::Create(kafka::Merged(kafka::ProducerDefaults(options_.kafka_brokers),
+                                                    options_.producer_overrides),
+                                      std::move(publishing), options_.publish_timeout);
+  if (!publisher.ok()) return publisher.status();
+  publisher_ = *std::move(publisher);
 
   for (int i = 0; i < options_.workers; ++i) {
     auto lane = std::make_unique<Lane>();
@@ -132,7 +130,9 @@ absl::Status SagaRuntime::Start() {
 void SagaRuntime::Stop() noexcept {
   if (!started_.load() || stopped_.exchange(true)) return;
   if (loop_ != nullptr) loop_->Stop();  // drains, commits (unless crashed), leaves the group
-  if (producer_ != nullptr) static_cast<void>(producer_->Flush(options_.publish_timeout));
+  if (publisher_ != nullptr) {
+    static_cast<void>(publisher_->producer().Flush(options_.publish_timeout));
+  }
 }
 
 bool SagaRuntime::crashed() const { return loop_ != nullptr && loop_->halted(); }
@@ -142,7 +142,7 @@ absl::Status SagaRuntime::Readiness() const {
   if (absl::Status consuming = loop_->Readiness(); !consuming.ok()) return consuming;
   // Its producer can publish at once (a record given to it before its producer id waits); the
   // consumer's check covers the brokers.
-  return kafka::CheckProducerIdAssigned(producer_->LatestStatistics());
+  return kafka::CheckProducerIdAssigned(publisher_->producer().LatestStatistics());
 }
 
 std::vector<kafka::PartitionLag> SagaRuntime::ConsumerLag() const {
@@ -246,7 +246,7 @@ bool SagaRuntime::RunTogether(Lane& lane, std::vector<Batched>& run) {
       for (publish::StampedEvent& event : item.decided) events.push_back(std::move(event));
       item.decided.clear();
     }
-    if (!publisher_->SendAndWait(std::move(events)).ok()) {
+    if (!publisher_->publisher().SendAndWait(std::move(events)).ok()) {
       // Committed, not all acknowledged: alone, each finds itself handled and sends its stored
       // events again (their ids are the same).
       for (Batched& item : run) alone.push_back(std::move(item));
@@ -345,7 +345,8 @@ bool SagaRuntime::RunEffectsTogether(Lane& lane, std::vector<Batched>& run,
       // What the effect publishes for a record continues that record's own trace: the batch's
       // span for the first member (a child of its process span), each other's process span.
       origin.traceparent = i == members.front() ? span.traceparent() : run[i].span.traceparent();
-      contexts.push_back(EffectContext{run[i].scope->record(), meta, *publisher_, origin, now});
+      contexts.push_back(
+          EffectContext{run[i].scope->record(), meta, publisher_->publisher(), origin, now});
     }
     std::vector<EffectCall> calls;
     calls.reserve(members.size());
@@ -575,8 +576,8 @@ absl::Status SagaRuntime::HandleOnce(Lane& lane, const KafkaRecord& record,
     return absl::AbortedError("injected crash after commit");
   }
   absl::Status published = committed->duplicate
-                               ? publisher_->SendAndWait(committed->stored)
-                               : publisher_->SendAndWait(std::move(committed->decided));
+                               ? publisher_->publisher().SendAndWait(committed->stored)
+                               : publisher_->publisher().SendAndWait(std::move(committed->decided));
   if (!published.ok()) return published;
   if (!route.after_commit) return absl::OkStatus();
   absl::StatusOr<bool> pending =
@@ -719,8 +720,8 @@ absl::StatusOr<SagaRuntime::Decision> SagaRuntime::Decide(
                                ? absl::InternalError("outgoing event is null")
                                : absl::OkStatus();
     if (stamped.ok()) {
-      absl::StatusOr<publish::StampedEvent> event =
-          publisher_->Stamp(*outgoing.event, outgoing.topic, std::move(outgoing.key), origin);
+      absl::StatusOr<publish::StampedEvent> event = publisher_->publisher().Stamp(
+          *outgoing.event, outgoing.topic, std::move(outgoing.key), origin);
       if (event.ok()) {
         decision.records.push_back(event->record);
         decision.carries_state.push_back(outgoing.carries_state);
@@ -753,7 +754,7 @@ absl::Status SagaRuntime::RunEffect(Lane& lane, const KafkaRecord& record,
                                         tracing::SpanKind::kInternal, process.traceparent());
     publish::Origin origin = publish::Origin::CausedBy(meta);
     origin.traceparent = span.traceparent();  // what the effect publishes continues its span
-    const EffectContext context{record, meta, *publisher_, origin, options_.clock()};
+    const EffectContext context{record, meta, publisher_->publisher(), origin, options_.clock()};
     absl::Status ran = step.run(effect.state, *effect.dispatch.event.message, context);
     if (!ran.ok()) {
       span.SetError(ran.ToString());
@@ -768,9 +769,8 @@ absl::Status SagaRuntime::RunEffect(Lane& lane, const KafkaRecord& record,
 
 absl::Status SagaRuntime::DeadLetter(const KafkaRecord& record, const absl::Status& error,
                                      int attempts) {
-  return publisher_->SendAndWait(
-      std::vector<KafkaRecord>{
-          dlq::DeadLetterRecord(record, options_.service, error, attempts, options_.clock())});
+  return publisher_->publisher().SendAndWait(std::vector<KafkaRecord>{
+      dlq::DeadLetterRecord(record, options_.service, error, attempts, options_.clock())});
 }
 
 void SagaRuntime::Crash() {

@@ -260,10 +260,10 @@ class SagaRuntime final {
 
   const SagaRuntimeOptions options_;
   const HandlerRegistry registry_;
-  std::unique_ptr<kafka::KafkaProducer> producer_;
-  std::unique_ptr<publish::KafkaSink> sink_;
-  std::unique_ptr<publish::Publisher> publisher_;  // every record this runtime publishes
-  store::RecentStates recent_;                     // the aggregates the lanes remember, together
+  // Every record this runtime publishes goes through it (its producer learns the topics the
+  // service writes).
+  std::unique_ptr<publish::KafkaPublisher> publisher_;
+  store::RecentStates recent_;                // the aggregates the lanes remember, together
   std::vector<std::unique_ptr<Lane>> lanes_;  // lane i of the loop works with lanes_[i]
   std::unique_ptr<consume::ConsumerLoop> loop_;
 
