@@ -234,22 +234,47 @@ std::optional<absl::string_view> JsonMemberText(absl::string_view object, absl::
 }
 
 std::string JsonQuote(absl::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out.push_back('"');
+  size_t plain = 0;  // the start of the characters not yet copied, which need no escape
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const char* escape = nullptr;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        escape = "\\\"";
+        break;
+      case '\\':
+        escape = "\\\\";
+        break;
+      case '\n':
+        escape = "\\n";
+        break;
+      case '\r':
+        escape = "\\r";
+        break;
+      case '\t':
+        escape = "\\t";
+        break;
+      case '\b':
+        escape = "\\b";
+        break;
+      case '\f':
+        escape = "\\f";
+        break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", static_cast<unsigned char>(c));
-        } else {
-          out.push_back(c);
-        }
+        if (static_cast<unsigned char>(c) >= 0x20) continue;
+    }
+    out.append(text.data() + plain, i - plain);
+    plain = i + 1;
+    if (escape != nullptr) {
+      out += escape;
+    } else {
+      out += absl::StrFormat("\\u%04x", static_cast<unsigned char>(c));
     }
   }
+  out.append(text.data() + plain, text.size() - plain);
   out.push_back('"');
   return out;
 }

@@ -21,7 +21,7 @@ absl::Status CheckJsonSyntax(absl::string_view text, int max_depth = 64);
 std::optional<absl::string_view> JsonMemberText(absl::string_view object, absl::string_view name);
 
 // `text` as a JSON string literal, quotes included (UTF-8 passes through; controls, '"' and
-// '\' are escaped).
+// '\' are escaped, with the short escapes where JSON has one: \b \f \n \r \t).
 std::string JsonQuote(absl::string_view text);
 
 }  // namespace choreo::json

@@ -1,19 +1,94 @@
 #include "services/notification/channels/notification_channel.h"
 
-#include "google/protobuf/util/json_util.h"
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/util/time_util.h"
+#include "platform/json/json_text.h"
 
 namespace choreo::notification {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+// One JSON object's members, in the order they are added, each after a comma but the first.
+class JsonObject {
+ public:
+  JsonObject() {
+    text_.reserve(1024);
+    text_.push_back('{');
+  }
+  void Raw(absl::string_view name, absl::string_view value) {
+    absl::StrAppend(&text_, text_.size() > 1 ? "," : "", "\"", name, "\":", value);
+  }
+  // Proto3 JSON leaves out a scalar holding its default value.
+  void String(absl::string_view name, absl::string_view value) {
+    if (!value.empty()) Raw(name, json::JsonQuote(value));
+  }
+  void Number(absl::string_view name, uint64_t value) {
+    if (value != 0) Raw(name, absl::StrCat(value));
+  }
+  // By name; a value this release does not know by its number, as protobuf's printer does.
+  void Enum(absl::string_view name, int value, const std::string& value_name) {
+    if (value != 0)
+      Raw(name, value_name.empty() ? absl::StrCat(value) : json::JsonQuote(value_name));
+  }
+  // RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits; false when out of Timestamp's range.
+  bool Time(absl::string_view name, const google::protobuf::Timestamp& value) {
+    if (value.seconds() < TimeUtil::kTimestampMinSeconds ||
+        value.seconds() > TimeUtil::kTimestampMaxSeconds || value.nanos() < 0 ||
+        value.nanos() > 999'999'999) {
+      return false;
+    }
+    Raw(name, json::JsonQuote(TimeUtil::ToString(value)));
+    return true;
+  }
+  std::string Close() && { return std::move(text_) + "}"; }
+
+ private:
+  std::string text_;
+};
+
+std::optional<std::string> MetaJson(const common::v1::EventMeta& meta) {
+  JsonObject object;
+  object.String("eventId", meta.event_id());
+  object.Number("schemaVersion", meta.schema_version());
+  object.String("correlationId", meta.correlation_id());
+  object.String("causationId", meta.causation_id());
+  object.String("traceparent", meta.traceparent());
+  if (meta.has_occurred_at() && !object.Time("occurredAt", meta.occurred_at())) return std::nullopt;
+  object.String("producer", meta.producer());
+  object.String("tracestate", meta.tracestate());
+  return std::move(object).Close();
+}
+
+}  // namespace
 
 NotificationChannel::~NotificationChannel() = default;
 
 std::string NotificationJson(const notifications::v1::NotificationRequested& n) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = false;
-  options.always_print_primitive_fields = false;
-  options.always_print_enums_as_ints = false;
-  options.preserve_proto_field_names = false;
-  std::string json;
-  if (!google::protobuf::util::MessageToJsonString(n, &json, options).ok()) return {};
+  JsonObject object;
+  if (n.has_meta()) {
+    std::optional<std::string> meta = MetaJson(n.meta());
+    if (!meta.has_value()) return {};
+    object.Raw("meta", *meta);
+  }
+  object.String("notificationId", n.notification_id());
+  object.String("username", n.username());
+  object.String("orderId", n.order_id());
+  object.Enum("type", n.type(), notifications::v1::NotificationType_Name(n.type()));
+  object.Enum("channel", n.channel(), notifications::v1::Channel_Name(n.channel()));
+  object.String("destination", n.destination());
+  object.String("subject", n.subject());
+  object.String("body", n.body());
+  if (n.has_requested_at() && !object.Time("requestedAt", n.requested_at())) return {};
+  std::string json = std::move(object).Close();
+  // Strings pass through as they are, so one holding invalid UTF-8 fails here.
+  if (!json::CheckJsonSyntax(json).ok()) return {};
   return json;
 }
 

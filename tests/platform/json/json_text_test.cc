@@ -53,6 +53,7 @@ TEST(JsonMemberText, FindsATopLevelMember) {
 TEST(JsonQuote, EscapesWhatJsonRequires) {
   EXPECT_EQ(JsonQuote("a\"b\\c\n\x01\xC3\xA9"), "\"a\\\"b\\\\c\\n\\u0001\xC3\xA9\"");
   EXPECT_TRUE(CheckJsonSyntax(JsonQuote("\t\r\x1f")).ok());
+  EXPECT_EQ(JsonQuote("\b\f\r\t\x1f"), "\"\\b\\f\\r\\t\\u001f\"");
 }
 
 }  // namespace

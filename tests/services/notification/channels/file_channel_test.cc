@@ -39,19 +39,6 @@ bool SameMessage(const NotificationRequested& a, const NotificationRequested& b)
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
-TEST(NotificationJsonTest, IsOneLineOfProto3JsonWithCamelCaseNamesAndEnumNames) {
-  NotificationRequested n = SampleNotification("1");
-  n.set_channel(notifications::v1::CHANNEL_WEBHOOK);
-  const std::string json = NotificationJson(n);
-  EXPECT_EQ(json.find('\n'), std::string::npos);
-  EXPECT_THAT(json, HasSubstr(R"("notificationId":"notification-1")"));
-  EXPECT_THAT(json, HasSubstr(R"("correlationId":"saga-1")"));
-  EXPECT_THAT(json, HasSubstr(R"("type":"NOTIFICATION_TYPE_ORDER_PAID")"));
-  EXPECT_THAT(json, HasSubstr(R"("channel":"CHANNEL_WEBHOOK")"));
-  EXPECT_THAT(json, HasSubstr(R"("requestedAt":"2023-11-14T22:13:20.005Z")"));
-  EXPECT_TRUE(SameMessage(ParseJson(json), n));
-}
-
 TEST(FileChannelTest, AppendsOneJsonLinePerNotificationToItsFile) {
   absl::StatusOr<testing::TempDir> dir = testing::TempDir::Create("choreo-file-channel-");
   ASSERT_TRUE(dir.ok()) << dir.status();
