@@ -279,4 +279,15 @@ std::string JsonQuote(absl::string_view text) {
   return out;
 }
 
+JsonObject& JsonObject::Raw(absl::string_view name, absl::string_view json) {
+  absl::StrAppend(&text_, text_.empty() ? "{" : ",", JsonQuote(name), ":", json);
+  return *this;
+}
+
+JsonObject& JsonObject::String(absl::string_view name, absl::string_view value) {
+  return Raw(name, JsonQuote(value));
+}
+
+std::string JsonObject::Close() const { return text_.empty() ? "{}" : absl::StrCat(text_, "}"); }
+
 }  // namespace choreo::json

@@ -24,4 +24,17 @@ std::optional<absl::string_view> JsonMemberText(absl::string_view object, absl::
 // '\' are escaped, with the short escapes where JSON has one: \b \f \n \r \t).
 std::string JsonQuote(absl::string_view text);
 
+// Writes one JSON object member by member, in the order the members are added: a name and a
+// string value are quoted (JsonQuote), a value given as JSON text goes in as it is.
+class JsonObject {
+ public:
+  JsonObject& Raw(absl::string_view name, absl::string_view json);
+  JsonObject& String(absl::string_view name, absl::string_view value);
+  // The object's text: "{}" when no member was added.
+  std::string Close() const;
+
+ private:
+  std::string text_;
+};
+
 }  // namespace choreo::json

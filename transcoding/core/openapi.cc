@@ -14,26 +14,11 @@ namespace {
 
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
+using json::JsonObject;
 
 std::string Ref(const Descriptor* message) {
   return absl::StrCat(R"({"$ref":"#/components/schemas/)", message->full_name(), R"("})");
 }
-
-// Writes JSON objects member by member.
-class JsonObject {
- public:
-  JsonObject& Raw(absl::string_view name, absl::string_view json) {
-    absl::StrAppend(&text_, text_.empty() ? "{" : ",", json::JsonQuote(name), ":", json);
-    return *this;
-  }
-  JsonObject& String(absl::string_view name, absl::string_view value) {
-    return Raw(name, json::JsonQuote(value));
-  }
-  std::string Close() const { return text_.empty() ? "{}" : absl::StrCat(text_, "}"); }
-
- private:
-  std::string text_;
-};
 
 // Collects the message types the document refers to.
 class SchemaSet {

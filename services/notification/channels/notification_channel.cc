@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -15,27 +14,25 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-// One JSON object's members, in the order they are added, each after a comma but the first.
-class JsonObject {
+// Proto3 JSON's rules over json::JsonObject: a scalar holding its default value is left out.
+class Proto3Object {
  public:
-  JsonObject() {
-    text_.reserve(1024);
-    text_.push_back('{');
-  }
-  void Raw(absl::string_view name, absl::string_view value) {
-    absl::StrAppend(&text_, text_.size() > 1 ? "," : "", "\"", name, "\":", value);
-  }
-  // Proto3 JSON leaves out a scalar holding its default value.
+  void Message(absl::string_view name, absl::string_view json) { object_.Raw(name, json); }
   void String(absl::string_view name, absl::string_view value) {
-    if (!value.empty()) Raw(name, json::JsonQuote(value));
+    if (!value.empty()) object_.String(name, value);
   }
-  void Number(absl::string_view name, uint64_t value) {
-    if (value != 0) Raw(name, absl::StrCat(value));
+  // A 32-bit integer is a JSON number (a 64-bit one would be a string).
+  void Uint32(absl::string_view name, uint32_t value) {
+    if (value != 0) object_.Raw(name, absl::StrCat(value));
   }
   // By name; a value this release does not know by its number, as protobuf's printer does.
   void Enum(absl::string_view name, int value, const std::string& value_name) {
-    if (value != 0)
-      Raw(name, value_name.empty() ? absl::StrCat(value) : json::JsonQuote(value_name));
+    if (value == 0) return;
+    if (value_name.empty()) {
+      object_.Raw(name, absl::StrCat(value));
+    } else {
+      object_.String(name, value_name);
+    }
   }
   // RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits; false when out of Timestamp's range.
   bool Time(absl::string_view name, const google::protobuf::Timestamp& value) {
@@ -44,26 +41,26 @@ class JsonObject {
         value.nanos() > 999'999'999) {
       return false;
     }
-    Raw(name, json::JsonQuote(TimeUtil::ToString(value)));
+    object_.String(name, TimeUtil::ToString(value));
     return true;
   }
-  std::string Close() && { return std::move(text_) + "}"; }
+  std::string Close() const { return object_.Close(); }
 
  private:
-  std::string text_;
+  json::JsonObject object_;
 };
 
 std::optional<std::string> MetaJson(const common::v1::EventMeta& meta) {
-  JsonObject object;
+  Proto3Object object;
   object.String("eventId", meta.event_id());
-  object.Number("schemaVersion", meta.schema_version());
+  object.Uint32("schemaVersion", meta.schema_version());
   object.String("correlationId", meta.correlation_id());
   object.String("causationId", meta.causation_id());
   object.String("traceparent", meta.traceparent());
   if (meta.has_occurred_at() && !object.Time("occurredAt", meta.occurred_at())) return std::nullopt;
   object.String("producer", meta.producer());
   object.String("tracestate", meta.tracestate());
-  return std::move(object).Close();
+  return object.Close();
 }
 
 }  // namespace
@@ -71,11 +68,11 @@ std::optional<std::string> MetaJson(const common::v1::EventMeta& meta) {
 NotificationChannel::~NotificationChannel() = default;
 
 std::string NotificationJson(const notifications::v1::NotificationRequested& n) {
-  JsonObject object;
+  Proto3Object object;
   if (n.has_meta()) {
     std::optional<std::string> meta = MetaJson(n.meta());
     if (!meta.has_value()) return {};
-    object.Raw("meta", *meta);
+    object.Message("meta", *meta);
   }
   object.String("notificationId", n.notification_id());
   object.String("username", n.username());
@@ -86,7 +83,7 @@ std::string NotificationJson(const notifications::v1::NotificationRequested& n) 
   object.String("subject", n.subject());
   object.String("body", n.body());
   if (n.has_requested_at() && !object.Time("requestedAt", n.requested_at())) return {};
-  std::string json = std::move(object).Close();
+  std::string json = object.Close();
   // Strings pass through as they are, so one holding invalid UTF-8 fails here.
   if (!json::CheckJsonSyntax(json).ok()) return {};
   return json;

@@ -28,9 +28,11 @@ class NotificationChannel {
 // time out of Timestamp's range); channels then refuse the notification without an attempt.
 // Written field by field: the same text as protobuf's printer
 // (google::protobuf::util::MessageToJsonString), which took 9 us per notification here, except
-// that a string's '<', '>', DEL and Unicode format characters pass through unescaped (still the
-// same JSON value). A field added to NotificationRequested or EventMeta must be added here too
-// (NotificationJsonTest checks the field counts).
+// for characters that printer escapes beyond JSON's rules ('<', '>', DEL, the C1 controls
+// U+0080-U+009F and some invisible ones such as U+00AD, U+200B-U+200F, U+2028-U+202E and
+// U+FEFF), which pass through unescaped: the same JSON value. A field added to
+// NotificationRequested or EventMeta must be added here too (NotificationJsonTest checks the
+// field counts).
 std::string NotificationJson(const notifications::v1::NotificationRequested& n);
 
 }  // namespace choreo::notification

@@ -54,6 +54,14 @@ TEST(JsonQuote, EscapesWhatJsonRequires) {
   EXPECT_EQ(JsonQuote("a\"b\\c\n\x01\xC3\xA9"), "\"a\\\"b\\\\c\\n\\u0001\xC3\xA9\"");
   EXPECT_TRUE(CheckJsonSyntax(JsonQuote("\t\r\x1f")).ok());
   EXPECT_EQ(JsonQuote("\b\f\r\t\x1f"), "\"\\b\\f\\r\\t\\u001f\"");
+  EXPECT_EQ(JsonQuote(""), "\"\"");
+  EXPECT_EQ(JsonQuote(absl::string_view("a\0b", 3)), "\"a\\u0000b\"");
+}
+
+TEST(JsonObject, WritesItsMembersInTheOrderAdded) {
+  EXPECT_EQ(JsonObject().Close(), "{}");
+  EXPECT_EQ(JsonObject().String("a\"b", "x\ny").Raw("n", "[1,2]").String("e", "").Close(),
+            R"({"a\"b":"x\ny","n":[1,2],"e":""})");
 }
 
 }  // namespace

@@ -8,8 +8,6 @@
 #include <vector>
 
 #include "gmock/gmock.h"
-#include "google/protobuf/util/json_util.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "testing/temp_dir.h"
 #include "tests/services/notification/channels/test_notifications.h"
@@ -27,16 +25,6 @@ std::vector<std::string> ReadLines(const std::string& path) {
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
-}
-
-NotificationRequested ParseJson(const std::string& json) {
-  NotificationRequested parsed;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok()) << json;
-  return parsed;
-}
-
-bool SameMessage(const NotificationRequested& a, const NotificationRequested& b) {
-  return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
 TEST(FileChannelTest, AppendsOneJsonLinePerNotificationToItsFile) {

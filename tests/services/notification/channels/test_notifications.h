@@ -5,6 +5,9 @@
 #include <string>
 
 #include "choreo/notifications/v1/events.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
 
 namespace choreo::notification {
 
@@ -23,6 +26,18 @@ inline notifications::v1::NotificationRequested SampleNotification(const std::st
   n.mutable_requested_at()->set_seconds(1700000000);
   n.mutable_requested_at()->set_nanos(5000000);
   return n;
+}
+
+// `json` read back by protobuf's proto3 JSON parser; a failure to parse fails the test.
+inline notifications::v1::NotificationRequested ParseJson(const std::string& json) {
+  notifications::v1::NotificationRequested parsed;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok()) << json;
+  return parsed;
+}
+
+inline bool SameMessage(const notifications::v1::NotificationRequested& a,
+                        const notifications::v1::NotificationRequested& b) {
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
 }  // namespace choreo::notification
