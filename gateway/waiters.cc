@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "platform/process/thread_name.h"
 
 namespace choreo::gateway {
 namespace {
@@ -20,7 +21,11 @@ void EraseValue(Map& map, const typename Map::key_type& key, uint64_t id) {
 
 }  // namespace
 
-Waiters::Waiters(size_t capacity) : capacity_(capacity), timer_([this] { TimerLoop(); }) {}
+Waiters::Waiters(size_t capacity)
+    : capacity_(capacity), timer_([this] {
+        process::NameThisThread("waiter-timer");
+        TimerLoop();
+      }) {}
 
 Waiters::~Waiters() { Shutdown(); }
 

@@ -10,13 +10,19 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "platform/process/thread_name.h"
 
 namespace choreo::gateway {
 
 class WorkPool {
  public:
   WorkPool(int threads, size_t max_queued) : max_queued_(max_queued) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([this] {
+        process::NameThisThread("pool");
+        Run();
+      });
+    }
   }
   ~WorkPool() { Stop(); }
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "platform/logging/logger.h"
+#include "platform/process/thread_name.h"
 
 namespace choreo::kafka {
 namespace {
@@ -25,7 +26,10 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
     absl::MutexLock lock(&producer->handle_mu_);
     producer->handle_ = *std::move(handle);
   }
-  producer->poller_ = std::thread([p = producer.get()] { p->PollLoop(); });
+  producer->poller_ = std::thread([p = producer.get()] {
+    process::NameThisThread("kafka-acks");
+    p->PollLoop();
+  });
   producer->listed_ = LiveClients::Process().Add(
       "producer", [p = producer.get()] { return p->LatestStatistics(); });
   return producer;

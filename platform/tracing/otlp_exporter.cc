@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "platform/logging/logger.h"
+#include "platform/process/thread_name.h"
 #include "platform/tracing/otlp_json.h"
 
 namespace choreo::tracing {
@@ -15,7 +16,10 @@ size_t Discard(char*, size_t size, size_t count, void*) { return size * count; }
 
 OtlpHttpExporter::OtlpHttpExporter(OtlpExporterOptions options) : options_(std::move(options)) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    process::NameThisThread("otlp-export");
+    Run();
+  });
 }
 
 OtlpHttpExporter::~OtlpHttpExporter() { Stop(); }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "platform/logging/logger.h"
+#include "platform/process/thread_name.h"
 
 namespace choreo::consume {
 
@@ -89,9 +90,15 @@ absl::Status ConsumerLoop::Start() {
   }
   for (int i = 0; i < std::max(1, options_.lanes); ++i) lanes_.push_back(std::make_unique<Lane>());
   for (size_t i = 0; i < lanes_.size(); ++i) {
-    lanes_[i]->thread = std::thread([this, i] { LaneLoop(static_cast<int>(i), *lanes_[i]); });
+    lanes_[i]->thread = std::thread([this, i] {
+      process::NameThisThread(absl::StrCat("lane", i));
+      LaneLoop(static_cast<int>(i), *lanes_[i]);
+    });
   }
-  poller_ = std::thread([this] { PollLoop(); });
+  poller_ = std::thread([this] {
+    process::NameThisThread("poll");
+    PollLoop();
+  });
   return absl::OkStatus();
 }
 

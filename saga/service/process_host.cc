@@ -9,6 +9,7 @@
 #include "edges/kafka/kafka_client.h"
 #include "edges/redis/redis_connection.h"
 #include "platform/logging/logger.h"
+#include "platform/process/thread_name.h"
 #include "saga/telemetry/grpc_telemetry.h"
 
 namespace choreo::service {
@@ -152,6 +153,7 @@ int ProcessHost::Run(process::StopSignals& signals, absl::Duration stop_timeout)
   absl::Mutex mu;
   bool stopped = false;
   std::thread watchdog([&] {
+    process::NameThisThread("stop-watchdog");
     absl::MutexLock lock(&mu);
     if (!mu.AwaitWithTimeout(absl::Condition(&stopped), stop_timeout)) {
       logging::Error(absl::StrCat("the stop did not end within ",

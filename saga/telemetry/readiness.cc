@@ -1,8 +1,9 @@
 #include "saga/telemetry/readiness.h"
 
 #include "absl/strings/str_cat.h"
-#include "platform/logging/logger.h"
 #include "platform/json/json_text.h"
+#include "platform/logging/logger.h"
+#include "platform/process/thread_name.h"
 
 namespace choreo::telemetry {
 
@@ -51,7 +52,10 @@ void Readiness::OnChange(std::function<void(bool)> on_change) {
 }
 
 void Readiness::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    process::NameThisThread("readiness");
+    Run();
+  });
 }
 
 void Readiness::Stop() noexcept {

@@ -9,6 +9,7 @@
 #include "contracts/topics/topics.h"
 #include "platform/ids/stable_id.h"
 #include "platform/logging/logger.h"
+#include "platform/process/thread_name.h"
 #include "saga/service/peer_auth.h"
 #include "services/order/core/deadline_index.h"
 
@@ -198,6 +199,7 @@ absl::Status DeadlineScanner::Start() {
     return absl::FailedPreconditionError("deadline scanner: no publisher");
   }
   thread_ = std::thread([this] {
+    process::NameThisThread("deadlines");
     while (true) {
       {
         absl::MutexLock lock(&stop_mu_);

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "platform/logging/logger.h"
+#include "platform/process/thread_name.h"
 #include "saga/store/handled_outcome.h"
 #include "saga/store/load_state.h"
 
@@ -175,6 +176,7 @@ absl::StatusOr<int> Outbox::RelayDue(absl::Time now) {
 
 void Outbox::Start() {
   relay_ = std::thread([this] {
+    process::NameThisThread("outbox-relay");
     absl::MutexLock lock(&mu_);
     while (!mu_.AwaitWithTimeout(absl::Condition(&stop_), options_.relay_every)) {
       mu_.Unlock();
