@@ -22,10 +22,7 @@ void EraseValue(Map& map, const typename Map::key_type& key, uint64_t id) {
 }  // namespace
 
 Waiters::Waiters(size_t capacity)
-    : capacity_(capacity), timer_([this] {
-        process::NameThisThread("waiter-timer");
-        TimerLoop();
-      }) {}
+    : capacity_(capacity), timer_(process::NamedThread("waiter-timer", [this] { TimerLoop(); })) {}
 
 Waiters::~Waiters() { Shutdown(); }
 

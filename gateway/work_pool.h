@@ -18,10 +18,7 @@ class WorkPool {
  public:
   WorkPool(int threads, size_t max_queued) : max_queued_(max_queued) {
     for (int i = 0; i < threads; ++i) {
-      threads_.emplace_back([this] {
-        process::NameThisThread("pool");
-        Run();
-      });
+      threads_.push_back(process::NamedThread("pool", [this] { Run(); }));
     }
   }
   ~WorkPool() { Stop(); }

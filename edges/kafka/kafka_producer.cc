@@ -26,10 +26,7 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
     absl::MutexLock lock(&producer->handle_mu_);
     producer->handle_ = *std::move(handle);
   }
-  producer->poller_ = std::thread([p = producer.get()] {
-    process::NameThisThread("kafka-acks");
-    p->PollLoop();
-  });
+  producer->poller_ = process::NamedThread("kafka-acks", [p = producer.get()] { p->PollLoop(); });
   producer->listed_ = LiveClients::Process().Add(
       "producer", [p = producer.get()] { return p->LatestStatistics(); });
   return producer;

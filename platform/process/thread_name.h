@@ -6,10 +6,24 @@
 // as it was. Threads that choreo does not start (librdkafka's "rdk:*", gRPC's) are named by
 // their libraries.
 
+#include <string>
+#include <thread>
+#include <utility>
+
 #include "absl/strings/string_view.h"
 
 namespace choreo::process {
 
 void NameThisThread(absl::string_view name);
+
+// A thread that names itself `name` (NameThisThread) and then runs `body`: how choreo starts
+// each thread of its own.
+template <typename Body>
+std::thread NamedThread(std::string name, Body body) {
+  return std::thread([name = std::move(name), body = std::move(body)]() mutable {
+    NameThisThread(name);
+    body();
+  });
+}
 
 }  // namespace choreo::process

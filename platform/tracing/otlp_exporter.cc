@@ -16,10 +16,7 @@ size_t Discard(char*, size_t size, size_t count, void*) { return size * count; }
 
 OtlpHttpExporter::OtlpHttpExporter(OtlpExporterOptions options) : options_(std::move(options)) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  thread_ = std::thread([this] {
-    process::NameThisThread("otlp-export");
-    Run();
-  });
+  thread_ = process::NamedThread("otlp-export", [this] { Run(); });
 }
 
 OtlpHttpExporter::~OtlpHttpExporter() { Stop(); }

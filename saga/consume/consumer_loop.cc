@@ -90,15 +90,10 @@ absl::Status ConsumerLoop::Start() {
   }
   for (int i = 0; i < std::max(1, options_.lanes); ++i) lanes_.push_back(std::make_unique<Lane>());
   for (size_t i = 0; i < lanes_.size(); ++i) {
-    lanes_[i]->thread = std::thread([this, i] {
-      process::NameThisThread(absl::StrCat("lane", i));
-      LaneLoop(static_cast<int>(i), *lanes_[i]);
-    });
+    lanes_[i]->thread = process::NamedThread(
+        absl::StrCat("lane", i), [this, i] { LaneLoop(static_cast<int>(i), *lanes_[i]); });
   }
-  poller_ = std::thread([this] {
-    process::NameThisThread("poll");
-    PollLoop();
-  });
+  poller_ = process::NamedThread("poll", [this] { PollLoop(); });
   return absl::OkStatus();
 }
 

@@ -152,8 +152,7 @@ int ProcessHost::Run(process::StopSignals& signals, absl::Duration stop_timeout)
   logging::Info(absl::StrCat(strsignal(signal_number), ": stopping"));
   absl::Mutex mu;
   bool stopped = false;
-  std::thread watchdog([&] {
-    process::NameThisThread("stop-watchdog");
+  std::thread watchdog = process::NamedThread("stop-watchdog", [&] {
     absl::MutexLock lock(&mu);
     if (!mu.AwaitWithTimeout(absl::Condition(&stopped), stop_timeout)) {
       logging::Error(absl::StrCat("the stop did not end within ",

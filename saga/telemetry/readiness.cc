@@ -52,10 +52,7 @@ void Readiness::OnChange(std::function<void(bool)> on_change) {
 }
 
 void Readiness::Start() {
-  thread_ = std::thread([this] {
-    process::NameThisThread("readiness");
-    Run();
-  });
+  thread_ = process::NamedThread("readiness", [this] { Run(); });
 }
 
 void Readiness::Stop() noexcept {

@@ -198,8 +198,7 @@ absl::Status DeadlineScanner::Start() {
   if (options_.publisher == nullptr) {
     return absl::FailedPreconditionError("deadline scanner: no publisher");
   }
-  thread_ = std::thread([this] {
-    process::NameThisThread("deadlines");
+  thread_ = process::NamedThread("deadlines", [this] {
     while (true) {
       {
         absl::MutexLock lock(&stop_mu_);

@@ -175,8 +175,7 @@ absl::StatusOr<int> Outbox::RelayDue(absl::Time now) {
 }
 
 void Outbox::Start() {
-  relay_ = std::thread([this] {
-    process::NameThisThread("outbox-relay");
+  relay_ = process::NamedThread("outbox-relay", [this] {
     absl::MutexLock lock(&mu_);
     while (!mu_.AwaitWithTimeout(absl::Condition(&stop_), options_.relay_every)) {
       mu_.Unlock();

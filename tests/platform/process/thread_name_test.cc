@@ -35,5 +35,11 @@ TEST(ThreadNameTest, NamesTheCallingThreadOnlyAndKeepsFifteenBytes) {
   EXPECT_EQ(ThisThreadsName(), main_name);
 }
 
+TEST(ThreadNameTest, ANamedThreadRunsItsBodyUnderItsName) {
+  std::string seen;
+  process::NamedThread("kafka-acks", [&] { seen = ThisThreadsName(); }).join();
+  EXPECT_EQ(seen, "kafka-acks");
+}
+
 }  // namespace
 }  // namespace choreo::process
